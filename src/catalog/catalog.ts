@@ -1,0 +1,40 @@
+// What sluice needs of a table catalog: Hive's metastore in production (through HiveServer2), a local
+// JSON catalog in the embedded default.
+
+export interface HiveColumn {
+  name: string;
+  /** A Hive type as DDL spells it: 'bigint', 'decimal(20,0)', 'string', 'timestamp', 'binary'. */
+  type: string;
+}
+
+export type StorageFormat = 'text' | 'parquet';
+
+export interface TableDefinition {
+  database: string;
+  name: string;
+  columns: HiveColumn[];
+  partitionColumns: HiveColumn[];
+  format: StorageFormat;
+  /** Table location on the FileSystem: '<warehouse>/<db>.db/<table>'. */
+  location: string;
+}
+
+export interface PartitionSpec {
+  /** Partition values in the order of the table's partition columns, e.g. { dt: '2026-11-25' }. */
+  values: Record<string, string>;
+  location: string;
+}
+
+export interface Catalog {
+  readonly description: string;
+  getTable(database: string, name: string): Promise<TableDefinition | undefined>;
+  /** CREATE DATABASE/TABLE IF NOT EXISTS: a table that exists is returned as it is. */
+  createTable(definition: TableDefinition): Promise<TableDefinition>;
+  /** ALTER TABLE ... ADD COLUMNS for the columns the table lacks. Idempotent. */
+  addColumns(database: string, name: string, columns: HiveColumn[]): Promise<void>;
+  /** ALTER TABLE ... ADD IF NOT EXISTS PARTITION. Idempotent. */
+  addPartition(database: string, name: string, partition: PartitionSpec): Promise<void>;
+  listPartitions(database: string, name: string): Promise<PartitionSpec[]>;
+  listTables(): Promise<TableDefinition[]>;
+  close(): Promise<void>;
+}

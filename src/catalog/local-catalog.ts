@@ -1,0 +1,118 @@
+// The embedded default's stand-in for the Hive metastore: one JSON document per table under a local
+// directory, written with the same atomic rule as checkpoints (temp file, fsync, rename), so a crash
+// leaves either the old definition or the new one.
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SluiceError } from '../errors.ts';
+import { writeFileAtomic } from '../runtime/atomic-file.ts';
+import type { Catalog, HiveColumn, PartitionSpec, TableDefinition } from './catalog.ts';
+
+interface StoredTable extends TableDefinition {
+  partitions: PartitionSpec[];
+}
+
+export class LocalCatalog implements Catalog {
+  readonly description: string;
+  // One writer per process, and sinks call in order; the cache saves a read per partition.
+  private readonly cache = new Map<string, StoredTable>();
+
+  constructor(private readonly dir: string) {
+    this.description = `local catalog at ${dir}`;
+  }
+
+  private fileOf(database: string, name: string): string {
+    return join(this.dir, database, `${name}.json`);
+  }
+
+  private async load(database: string, name: string): Promise<StoredTable | undefined> {
+    const key = `${database}.${name}`;
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+    const file = this.fileOf(database, name);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new SluiceError('SLUICE_CATALOG', `cannot read table ${key} from ${file}`, { cause: error, context: { file, table: key } });
+    }
+    try {
+      const table = JSON.parse(text) as StoredTable;
+      this.cache.set(key, table);
+      return table;
+    } catch (error) {
+      throw new SluiceError('SLUICE_CATALOG', `table definition ${file} is not valid JSON`, { cause: error, context: { file, table: key } });
+    }
+  }
+
+  private async store(table: StoredTable): Promise<void> {
+    await mkdir(join(this.dir, table.database), { recursive: true });
+    await writeFileAtomic(this.fileOf(table.database, table.name), JSON.stringify(table, null, 2) + '\n');
+    this.cache.set(`${table.database}.${table.name}`, table);
+  }
+
+  async getTable(database: string, name: string): Promise<TableDefinition | undefined> {
+    const table = await this.load(database, name);
+    if (!table) return undefined;
+    const { partitions: _partitions, ...definition } = table;
+    return definition;
+  }
+
+  async createTable(definition: TableDefinition): Promise<TableDefinition> {
+    const existing = await this.getTable(definition.database, definition.name);
+    if (existing) return existing;
+    await this.store({ ...definition, partitions: [] });
+    return definition;
+  }
+
+  async addColumns(database: string, name: string, columns: HiveColumn[]): Promise<void> {
+    const table = await this.mustLoad(database, name);
+    const known = new Set(table.columns.map((column) => column.name));
+    const missing = columns.filter((column) => !known.has(column.name));
+    if (missing.length === 0) return;
+    await this.store({ ...table, columns: [...table.columns, ...missing] });
+  }
+
+  async addPartition(database: string, name: string, partition: PartitionSpec): Promise<void> {
+    const table = await this.mustLoad(database, name);
+    const key = JSON.stringify(partition.values);
+    if (table.partitions.some((existing) => JSON.stringify(existing.values) === key)) return;
+    await this.store({ ...table, partitions: [...table.partitions, partition] });
+  }
+
+  async listPartitions(database: string, name: string): Promise<PartitionSpec[]> {
+    return (await this.mustLoad(database, name)).partitions;
+  }
+
+  async listTables(): Promise<TableDefinition[]> {
+    const tables: TableDefinition[] = [];
+    let databases: string[];
+    try {
+      databases = await readdir(this.dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    for (const database of databases.sort()) {
+      const files = await readdir(join(this.dir, database)).catch(() => [] as string[]);
+      for (const file of files.sort()) {
+        if (!file.endsWith('.json')) continue;
+        const table = await this.getTable(database, file.slice(0, -'.json'.length));
+        if (table) tables.push(table);
+      }
+    }
+    return tables;
+  }
+
+  private async mustLoad(database: string, name: string): Promise<StoredTable> {
+    const table = await this.load(database, name);
+    if (!table) {
+      throw new SluiceError('SLUICE_CATALOG', `table ${database}.${name} does not exist in ${this.description}`, {
+        context: { table: `${database}.${name}` },
+      });
+    }
+    return table;
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,48 @@
+// The one shape every source hands to routing and sinks.
+
+/**
+ * A value as sluice carries it: exact text for every number, temporal and text type (so no
+ * precision or time zone is lost on the way), bytes for binary types, null for SQL NULL.
+ */
+export type CellValue = string | Buffer | null;
+
+/** A source column as the binlog (or information_schema) describes it. */
+export interface SourceColumn {
+  name: string;
+  /** The MySQL column type in lower case, as information_schema.COLUMN_TYPE spells it: 'int unsigned', 'decimal(10,2)', 'datetime(6)'. */
+  mysqlType: string;
+  /** Character set of a text column ('utf8mb4', 'latin1'), null for others. */
+  charset: string | null;
+}
+
+export type ChangeOp = 'insert' | 'update' | 'delete';
+
+/** Where a change sits in the source, precise enough to resume after it and to order it. */
+export interface SourcePosition {
+  /** Binlog file of the event, e.g. 'mysql-bin.000003'. */
+  file: string;
+  /** Offset just past the event in that file. */
+  offset: number;
+  /** GTID of the transaction ('0-1-42' on MariaDB, 'uuid:42' on MySQL), when the server has GTIDs. */
+  gtid?: string;
+}
+
+export interface ChangeEvent {
+  schema: string;
+  table: string;
+  op: ChangeOp;
+  columns: readonly SourceColumn[];
+  /** Row image before the change (update, delete), aligned with `columns`. */
+  before: readonly CellValue[] | null;
+  /** Row image after the change (insert, update), aligned with `columns`. */
+  after: readonly CellValue[] | null;
+  /** Seconds since the epoch (UTC) from the binlog event header. */
+  commitTs: number;
+  position: SourcePosition;
+  /**
+   * Orders every change of the stream (a 64-bit counter). It is recorded with each
+   * checkpoint and counted on from there, so a replay after a crash gives the same numbers and later
+   * changes always get larger ones.
+   */
+  sequence: bigint;
+}

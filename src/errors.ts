@@ -1,0 +1,52 @@
+// Every error sluice raises on purpose is a SluiceError with a stable `code` that users and tests
+// match on, a `retriable` flag that the one retry helper reads, and the context a reader needs to act
+// (config key and line, server, binlog position, table, file).
+
+export type ErrorCode =
+  | 'SLUICE_CONFIG_INVALID'
+  | 'SLUICE_CONFIG_UNREADABLE'
+  | 'SLUICE_MYSQL_UNREACHABLE'
+  | 'SLUICE_MYSQL_ACCESS_DENIED'
+  | 'SLUICE_MYSQL_PRIVILEGE_MISSING'
+  | 'SLUICE_BINLOG_SETTING'
+  | 'SLUICE_BINLOG_POSITION_PURGED'
+  | 'SLUICE_BINLOG_STREAM'
+  | 'SLUICE_CHECKPOINT_CORRUPT'
+  | 'SLUICE_COMMIT_LOST'
+  | 'SLUICE_FILESYSTEM'
+  | 'SLUICE_CATALOG'
+  | 'SLUICE_SCHEMA_UNSUPPORTED'
+  | 'SLUICE_QUERY';
+
+export interface ErrorContext {
+  configKey?: string;
+  line?: number;
+  column?: number;
+  file?: string;
+  server?: string;
+  position?: string;
+  table?: string;
+  [key: string]: unknown;
+}
+
+export class SluiceError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  readonly context: ErrorContext;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { retriable?: boolean; cause?: unknown; context?: ErrorContext } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SluiceError';
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+    this.context = options.context ?? {};
+  }
+}
+
+export function isSluiceError(error: unknown, code?: ErrorCode): error is SluiceError {
+  return error instanceof SluiceError && (code === undefined || error.code === code);
+}

@@ -1,0 +1,140 @@
+// The embedded default's "HDFS": a directory on local disk. FileSystem paths are absolute POSIX paths
+// ('/ods.db/orders/dt=2026-11-25/0.job.3-1') mapped below `root`.
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { SluiceError } from '../errors.ts';
+import { fsyncDirectory } from '../runtime/atomic-file.ts';
+import type { FileStatus, FileSystem, FileWriter } from './filesystem.ts';
+
+// Large enough to keep syscalls rare, small enough that many open files stay cheap.
+const WRITE_BUFFER_BYTES = 256 * 1024;
+
+export class LocalFileSystem implements FileSystem {
+  readonly description: string;
+  private readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    this.description = `local:${this.root}`;
+  }
+
+  private local(path: string): string {
+    if (!path.startsWith('/')) throw new SluiceError('SLUICE_FILESYSTEM', `path ${path} must be absolute`, { context: { file: path } });
+    return join(this.root, path);
+  }
+
+  async create(path: string): Promise<FileWriter> {
+    const target = this.local(path);
+    await mkdir(dirname(target), { recursive: true });
+    const handle = await open(target, 'wx').catch((error: unknown) => {
+      throw this.wrap(error, `cannot create ${path}`, path);
+    });
+    return new LocalFileWriter(path, handle);
+  }
+
+  async readFile(path: string): Promise<Buffer> {
+    return readFile(this.local(path)).catch((error: unknown) => {
+      throw this.wrap(error, `cannot read ${path}`, path);
+    });
+  }
+
+  async mkdirs(path: string): Promise<void> {
+    await mkdir(this.local(path), { recursive: true });
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const source = this.local(from);
+    const target = this.local(to);
+    await mkdir(dirname(target), { recursive: true });
+    if (await stat(target).then(() => true, () => false)) {
+      throw new SluiceError('SLUICE_FILESYSTEM', `cannot rename ${from} to ${to}: the target exists`, { context: { file: to } });
+    }
+    await rename(source, target).catch((error: unknown) => {
+      throw this.wrap(error, `cannot rename ${from} to ${to}`, from);
+    });
+    // The rename is the commit: it must survive a power cut, not only a process crash.
+    await fsyncDirectory(dirname(target));
+  }
+
+  async delete(path: string, recursive: boolean): Promise<void> {
+    await rm(this.local(path), { recursive, force: true });
+  }
+
+  async status(path: string): Promise<FileStatus | undefined> {
+    try {
+      const info = await stat(this.local(path));
+      return { path, type: info.isDirectory() ? 'directory' : 'file', length: info.size };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw this.wrap(error, `cannot stat ${path}`, path);
+    }
+  }
+
+  async list(path: string): Promise<FileStatus[]> {
+    let entries;
+    try {
+      entries = await readdir(this.local(path), { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw this.wrap(error, `cannot list ${path}`, path);
+    }
+    const result: FileStatus[] = [];
+    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      const child = `${path.replace(/\/$/, '')}/${entry.name}`;
+      if (entry.isDirectory()) result.push({ path: child, type: 'directory', length: 0 });
+      else result.push({ path: child, type: 'file', length: (await stat(this.local(child))).size });
+    }
+    return result;
+  }
+
+  private wrap(error: unknown, message: string, path: string): SluiceError {
+    return new SluiceError('SLUICE_FILESYSTEM', `${message} on ${this.description}: ${(error as Error).message}`, {
+      cause: error,
+      context: { file: path },
+    });
+  }
+}
+
+class LocalFileWriter implements FileWriter {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private written = 0;
+
+  constructor(
+    readonly path: string,
+    private readonly handle: FileHandle,
+  ) {}
+
+  get bytesWritten(): number {
+    return this.written;
+  }
+
+  async write(chunk: Buffer | string): Promise<void> {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    this.pending.push(buffer);
+    this.pendingBytes += buffer.length;
+    this.written += buffer.length;
+    if (this.pendingBytes >= WRITE_BUFFER_BYTES) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pendingBytes === 0) return;
+    const data = Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    await this.handle.write(data);
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    await this.handle.sync();
+    await this.handle.close();
+  }
+
+  async abort(): Promise<void> {
+    this.pending = [];
+    this.pendingBytes = 0;
+    await this.handle.close().catch(() => undefined);
+  }
+}

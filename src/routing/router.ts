@@ -1,0 +1,93 @@
+// Decides, per source table, whether its changes are captured and into which Hive table they go.
+// Decisions are cached per source table: the binlog names the same few tables millions of times.
+
+export interface RoutingRule {
+  /** A regex on 'db.table'. */
+  match: string;
+  /** 'db.table', with $1..$9 capture references. */
+  target: string;
+}
+
+export interface RoutingConfig {
+  include: string[];
+  exclude: string[];
+  rules: RoutingRule[];
+}
+
+export interface Route {
+  database: string;
+  table: string;
+}
+
+export type RouteDecision =
+  | { kind: 'routed'; target: Route; rule: number | undefined }
+  | { kind: 'excluded' }
+  | { kind: 'unmatched' };
+
+// Their changes are the server's own business, never a user's table.
+const SYSTEM_SCHEMAS = new Set(['mysql', 'information_schema', 'performance_schema', 'sys']);
+
+export function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`, 'i');
+}
+
+export class Router {
+  private readonly include: RegExp[];
+  private readonly exclude: RegExp[];
+  private readonly rules: { pattern: RegExp; target: string }[];
+  private readonly decisions = new Map<string, RouteDecision>();
+  /** How many changes each unmatched source table had: a user looks here when a table is missing. */
+  readonly unmatchedCounts = new Map<string, number>();
+
+  constructor(config: RoutingConfig) {
+    this.include = config.include.map(globToRegExp);
+    this.exclude = config.exclude.map(globToRegExp);
+    this.rules = config.rules.map((rule) => ({ pattern: new RegExp(rule.match), target: rule.target }));
+  }
+
+  /** Whether changes of this table are wanted at all, before any row is decoded. */
+  isCaptured(schema: string, table: string): boolean {
+    return this.decide(schema, table).kind === 'routed';
+  }
+
+  decide(schema: string, table: string): RouteDecision {
+    const name = `${schema}.${table}`;
+    let decision = this.decisions.get(name);
+    if (!decision) {
+      decision = this.compute(schema, name);
+      this.decisions.set(name, decision);
+    }
+    return decision;
+  }
+
+  /** Records one change of a table no rule matched. */
+  countUnmatched(schema: string, table: string, changes = 1): void {
+    const name = `${schema}.${table}`;
+    this.unmatchedCounts.set(name, (this.unmatchedCounts.get(name) ?? 0) + changes);
+  }
+
+  private compute(schema: string, name: string): RouteDecision {
+    if (SYSTEM_SCHEMAS.has(schema.toLowerCase())) return { kind: 'excluded' };
+    if (!this.include.some((pattern) => pattern.test(name))) return { kind: 'excluded' };
+    if (this.exclude.some((pattern) => pattern.test(name))) return { kind: 'excluded' };
+    if (this.rules.length === 0) {
+      const [database, table] = splitName(name.toLowerCase());
+      return { kind: 'routed', target: { database, table }, rule: undefined };
+    }
+    for (let index = 0; index < this.rules.length; index++) {
+      const rule = this.rules[index]!;
+      const found = rule.pattern.exec(name);
+      if (!found) continue;
+      const target = rule.target.replace(/\$(\d)/g, (_, digit: string) => found[Number(digit)] ?? '');
+      const [database, table] = splitName(target.toLowerCase());
+      return { kind: 'routed', target: { database, table }, rule: index };
+    }
+    return { kind: 'unmatched' };
+  }
+}
+
+function splitName(name: string): [string, string] {
+  const dot = name.indexOf('.');
+  return [name.slice(0, dot), name.slice(dot + 1)];
+}

@@ -1,0 +1,151 @@
+// The daemon's main job: binlog -> routing -> Hive changelog tables, committed on checkpoint ticks.
+// One loop takes items in binlog order; a checkpoint runs inside that loop at a transaction boundary,
+// so no event after the recorded position is handed on until the checkpoint is recorded.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Catalog, StorageFormat } from '../catalog/catalog.ts';
+import type { BinlogSourceState } from '../checkpoint/checkpoint-record.ts';
+import { CheckpointCoordinator } from '../checkpoint/checkpoint-coordinator.ts';
+import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
+import { recover } from '../checkpoint/recovery.ts';
+import type { FileSystem } from '../filesystem/filesystem.ts';
+import { Router, type RoutingConfig } from '../routing/router.ts';
+import type { PartitionGranularity } from '../sinks/changelog-layout.ts';
+import { HiveChangelogSink } from '../sinks/hive-changelog-sink.ts';
+import { describePosition, type BinlogPosition, type BinlogStart } from '../sources/binlog/binlog-position.ts';
+import { BinlogSource, type BinlogConnectionOptions } from '../sources/binlog/binlog-source.ts';
+import { preflight } from '../sources/binlog/preflight.ts';
+import { resolveStart } from '../sources/binlog/resolve-start.ts';
+
+export interface BinlogToHiveJobOptions {
+  connection: BinlogConnectionOptions;
+  serverId: number;
+  start: BinlogStart;
+  routing: RoutingConfig;
+  fs: FileSystem;
+  catalog: Catalog;
+  warehouse: string;
+  format: StorageFormat;
+  partition: PartitionGranularity;
+  rollBytes: number;
+  stateDir: string;
+  keepCheckpoints: number;
+  checkpointIntervalMs: number;
+  maxQueuedEvents: number;
+  logger: Logger;
+}
+
+export interface JobFigures {
+  changesWritten: number;
+  checkpoints: number;
+  lastCheckpointAt: Date | undefined;
+  lastPosition: BinlogPosition | undefined;
+}
+
+export class BinlogToHiveJob {
+  private stopRequested = false;
+  private source: BinlogSource | undefined;
+  readonly figures: JobFigures = { changesWritten: 0, checkpoints: 0, lastCheckpointAt: undefined, lastPosition: undefined };
+
+  constructor(private readonly options: BinlogToHiveJobOptions) {}
+
+  /** Asks for a clean stop: the job ends at the next transaction boundary with a final checkpoint. */
+  requestStop(): void {
+    this.stopRequested = true;
+    this.source?.injectTick();
+  }
+
+  async run(): Promise<void> {
+    const { options } = this;
+    const logger = options.logger;
+    const server = `${options.connection.host}:${options.connection.port}`;
+    const facts = await preflight(options.connection);
+    const store = new CheckpointStore(options.stateDir);
+    const record = await recover(store, options.fs, options.catalog, logger);
+    const start = resolveStart(server, facts, record?.source, options.start);
+    const jobId = newJobId();
+    logger.info({ server, version: facts.version, start: start.description, jobId }, 'starting binlog capture');
+
+    const router = new Router(options.routing);
+    const sink = new HiveChangelogSink({
+      fs: options.fs,
+      catalog: options.catalog,
+      warehouse: options.warehouse,
+      format: options.format,
+      partition: options.partition,
+      rollBytes: options.rollBytes,
+      channel: 0,
+      jobId,
+      logger,
+    });
+    const coordinator = new CheckpointCoordinator(store, sink, options.fs, options.catalog, jobId, options.keepCheckpoints, logger, record?.id ?? 0);
+    const source = new BinlogSource({
+      connection: options.connection,
+      serverId: options.serverId,
+      router,
+      maxQueuedItems: options.maxQueuedEvents,
+      firstSequence: start.nextSequence,
+      logger,
+    });
+    this.source = source;
+    source.start(start.dump);
+    const timer = setInterval(() => source.injectTick(), options.checkpointIntervalMs);
+    if (this.stopRequested) source.injectTick();
+
+    let boundary: BinlogSourceState = { kind: 'binlog', position: start.position, nextSequence: start.nextSequence.toString() };
+    let checkpointed = record ? describePosition(record.source.position) : undefined;
+    let inTransaction = false;
+    let checkpointDue = false;
+    const checkpointAtBoundary = async (): Promise<void> => {
+      await coordinator.checkpoint(boundary);
+      checkpointed = describePosition(boundary.position);
+      this.figures.checkpoints++;
+      this.figures.lastCheckpointAt = new Date();
+      this.figures.lastPosition = boundary.position;
+      checkpointDue = false;
+    };
+
+    try {
+      for (;;) {
+        const item = await source.next();
+        if (item.kind === 'change') {
+          const decision = router.decide(item.event.schema, item.event.table);
+          if (decision.kind !== 'routed') continue;
+          await sink.write(decision.target, item.event, coordinator.pendingId);
+          this.figures.changesWritten++;
+          inTransaction = true;
+          continue;
+        }
+        if (item.kind === 'boundary') {
+          inTransaction = false;
+          boundary = { kind: 'binlog', position: item.position, nextSequence: item.nextSequence.toString() };
+          if (item.statement) logger.info({ statement: item.statement.slice(0, 500), position: item.position }, 'statement in binlog');
+          if (checkpointDue || this.stopRequested) {
+            await checkpointAtBoundary();
+            if (this.stopRequested) break;
+          }
+          continue;
+        }
+        // A tick: checkpoint now if the stream rests between transactions, else at the next boundary.
+        if (inTransaction) {
+          checkpointDue = true;
+          continue;
+        }
+        if (checkpointed !== describePosition(boundary.position) || this.stopRequested) await checkpointAtBoundary();
+        if (this.stopRequested) break;
+      }
+    } catch (error) {
+      await sink.abort().catch(() => undefined);
+      throw error;
+    } finally {
+      clearInterval(timer);
+      await source.stop();
+    }
+    logger.info({ checkpoint: coordinator.lastCheckpointId, changes: this.figures.changesWritten }, 'stopped after a final checkpoint');
+  }
+}
+
+function newJobId(): string {
+  // Sortable by start time, unique across restarts and across daemons writing one table.
+  return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+}

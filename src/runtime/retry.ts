@@ -1,0 +1,35 @@
+// The one place that retries. It honours `retriable` and never retries a programming or config error.
+import type { Logger } from 'pino';
+import { isSluiceError } from '../errors.ts';
+
+export interface RetryOptions {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  /** Give up after this many consecutive failures; Infinity for a daemon that should outlive an outage. */
+  maxAttempts: number;
+  logger: Logger;
+  /** Stops retrying (e.g. SIGTERM arrived while waiting). */
+  shouldStop?: () => boolean;
+}
+
+export function isRetriable(error: unknown): boolean {
+  return isSluiceError(error) && error.retriable;
+}
+
+/** Runs `attempt` until it resolves, waiting with exponential backoff and jitter between retriable failures. */
+export async function withRetry<T>(attempt: () => Promise<T>, options: RetryOptions): Promise<T> {
+  let failures = 0;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      failures++;
+      if (!isRetriable(error) || failures >= options.maxAttempts || options.shouldStop?.()) throw error;
+      const ceiling = Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** (failures - 1));
+      const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+      options.logger.warn({ err: error, attempt: failures, retryInMs: delay }, 'retriable failure, retrying');
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (options.shouldStop?.()) throw error;
+    }
+  }
+}

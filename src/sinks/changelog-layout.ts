@@ -1,0 +1,45 @@
+// The layout of a changelog table in Hive: the source's columns, then what sluice adds to every row
+// so that a reader can tell what happened, when, where in the binlog, and in which order.
+import type { HiveColumn } from '../catalog/catalog.ts';
+
+export const METADATA_COLUMNS: readonly HiveColumn[] = [
+  /** 'insert', 'update' or 'delete'. An update row carries the image after the change, a delete the image before. */
+  { name: '_op', type: 'string' },
+  /** When the server wrote the change (binlog event header), UTC, whole seconds. */
+  { name: '_event_time', type: 'timestamp' },
+  /** The transaction's GTID, or binlog file:offset where the server has no GTIDs. */
+  { name: '_position', type: 'string' },
+  /** Orders the changes of one key: larger is later. */
+  { name: '_seq', type: 'bigint' },
+  /** The source 'db.table' the row came from (several shards may feed one table). */
+  { name: '_source', type: 'string' },
+];
+
+export type PartitionGranularity = 'day' | 'hour';
+
+export function partitionColumns(granularity: PartitionGranularity): HiveColumn[] {
+  return granularity === 'day'
+    ? [{ name: 'dt', type: 'string' }]
+    : [
+        { name: 'dt', type: 'string' },
+        { name: 'hr', type: 'string' },
+      ];
+}
+
+/** Partition values for a change, from its UTC timestamp: never from the process time zone. */
+export function partitionValues(commitTs: number, granularity: PartitionGranularity): Record<string, string> {
+  const iso = new Date(commitTs * 1000).toISOString();
+  const values: Record<string, string> = { dt: iso.slice(0, 10) };
+  if (granularity === 'hour') values.hr = iso.slice(11, 13);
+  return values;
+}
+
+export function partitionPath(values: Record<string, string>): string {
+  return Object.entries(values)
+    .map(([key, value]) => `${key}=${value}`)
+    .join('/');
+}
+
+export function formatEventTime(commitTs: number): string {
+  return new Date(commitTs * 1000).toISOString().slice(0, 19).replace('T', ' ');
+}

@@ -1,0 +1,208 @@
+// Writes the changes routed to Hive tables as files in staging (a hidden `.data/` folder under each
+// table, which Hive and Hadoop skip), and at pre-commit closes them and returns what the checkpoint
+// must commit: each staging file renamed into its partition, each partition registered.
+import type { Logger } from 'pino';
+import type { Catalog, HiveColumn, StorageFormat, TableDefinition } from '../catalog/catalog.ts';
+import { hiveTypeFor } from '../catalog/type-mapping.ts';
+import type { CheckpointRecord, PendingCommit } from '../checkpoint/checkpoint-record.ts';
+import type { CellValue, ChangeEvent, SourceColumn } from '../core/change-event.ts';
+import { joinPath, type FileSystem, type FileWriter } from '../filesystem/filesystem.ts';
+import type { Route } from '../routing/router.ts';
+import {
+  formatEventTime,
+  METADATA_COLUMNS,
+  partitionColumns,
+  partitionPath,
+  partitionValues,
+  type PartitionGranularity,
+} from './changelog-layout.ts';
+import { encodeRow } from './hive-text-codec.ts';
+
+export const STAGING_DIR = '.data';
+
+export interface HiveChangelogSinkOptions {
+  fs: FileSystem;
+  catalog: Catalog;
+  /** Warehouse root on the FileSystem; tables live at '<warehouse>/<db>.db/<table>'. */
+  warehouse: string;
+  format: StorageFormat;
+  partition: PartitionGranularity;
+  /** A staging file is closed and a new one begun past this size. */
+  rollBytes: number;
+  /** The channel index in file names; the binlog is one channel. */
+  channel: number;
+  /** This run's id, part of every file name, so that no name is reused after a crash. */
+  jobId: string;
+  logger: Logger;
+}
+
+interface StagedFile {
+  writer: FileWriter;
+  stagingPath: string;
+  finalPath: string;
+  partition: Record<string, string>;
+}
+
+export class HiveChangelogSink {
+  private readonly tables = new Map<string, TableWriter>();
+  private fileIndex = 0;
+  rowsWritten = 0;
+
+  constructor(private readonly options: HiveChangelogSinkOptions) {}
+
+  /** Writes one change into staging for the target table; nothing is visible until the checkpoint commits. */
+  async write(target: Route, event: ChangeEvent, checkpointId: number): Promise<void> {
+    const key = `${target.database}.${target.table}`;
+    let table = this.tables.get(key);
+    if (!table) {
+      table = await TableWriter.open(target, event.columns, this.options);
+      this.tables.set(key, table);
+    }
+    await table.write(event, checkpointId, () => this.fileIndex++);
+    this.rowsWritten++;
+  }
+
+  /** Closes every staging file (durably) and returns the commits that make them visible. */
+  async preCommit(): Promise<PendingCommit[]> {
+    const commits: PendingCommit[] = [];
+    for (const table of this.tables.values()) commits.push(...(await table.preCommit()));
+    return commits;
+  }
+
+  /** Drops open staging files without committing them (the next start deletes them). */
+  async abort(): Promise<void> {
+    for (const table of this.tables.values()) await table.abort();
+  }
+}
+
+class TableWriter {
+  private readonly open = new Map<string, StagedFile>();
+  private readonly closed: StagedFile[] = [];
+  private readonly layoutByColumns = new WeakMap<readonly SourceColumn[], number[]>();
+  private hiveTypes: string[];
+
+  private constructor(
+    private definition: TableDefinition,
+    private readonly options: HiveChangelogSinkOptions,
+  ) {
+    this.hiveTypes = definition.columns.map((column) => column.type);
+  }
+
+  static async open(target: Route, columns: readonly SourceColumn[], options: HiveChangelogSinkOptions): Promise<TableWriter> {
+    const existing = await options.catalog.getTable(target.database, target.table);
+    const definition =
+      existing ??
+      (await options.catalog.createTable({
+        database: target.database,
+        name: target.table,
+        columns: [...columns.map(toHiveColumn), ...METADATA_COLUMNS],
+        partitionColumns: partitionColumns(options.partition),
+        format: options.format,
+        location: joinPath(options.warehouse, `${target.database}.db`, target.table),
+      }));
+    if (!existing) options.logger.info({ table: `${target.database}.${target.table}`, location: definition.location }, 'table created');
+    return new TableWriter(definition, options);
+  }
+
+  async write(event: ChangeEvent, checkpointId: number, nextFileIndex: () => number): Promise<void> {
+    const layout = await this.layoutFor(event.columns);
+    const image = event.after ?? event.before ?? [];
+    const values: CellValue[] = new Array(this.hiveTypes.length);
+    for (let index = 0; index < layout.length; index++) {
+      const sourceIndex = layout[index]!;
+      values[index] = sourceIndex >= 0 ? (image[sourceIndex] ?? null) : null;
+    }
+    const base = this.metadataOffset();
+    values[base] = event.op;
+    values[base + 1] = formatEventTime(event.commitTs);
+    values[base + 2] = event.position.gtid ?? `${event.position.file}:${event.position.offset}`;
+    values[base + 3] = event.sequence.toString();
+    values[base + 4] = `${event.schema}.${event.table}`;
+    const partition = partitionValues(event.commitTs, this.options.partition);
+    const file = await this.fileFor(partition, checkpointId, nextFileIndex);
+    await file.writer.write(encodeRow(values, this.hiveTypes));
+    if (file.writer.bytesWritten >= this.options.rollBytes) {
+      this.open.delete(partitionPath(partition));
+      await file.writer.close();
+      this.closed.push(file);
+    }
+  }
+
+  private metadataOffset(): number {
+    return this.definition.columns.findIndex((column) => column.name === METADATA_COLUMNS[0]!.name);
+  }
+
+  /**
+   * For each table column, the index of the event column with that name, or -1. A column the table
+   * lacks is added first (ALTER TABLE ... ADD COLUMNS), so a schema change never drops a value.
+   */
+  private async layoutFor(columns: readonly SourceColumn[]): Promise<number[]> {
+    const cached = this.layoutByColumns.get(columns);
+    if (cached) return cached;
+    const known = new Set(this.definition.columns.map((column) => column.name));
+    const added = columns.filter((column) => !known.has(column.name.toLowerCase())).map(toHiveColumn);
+    if (added.length > 0) {
+      const { database, name } = this.definition;
+      await this.options.catalog.addColumns(database, name, added);
+      this.definition = { ...this.definition, columns: [...this.definition.columns, ...added] };
+      this.hiveTypes = this.definition.columns.map((column) => column.type);
+      this.options.logger.info({ table: `${database}.${name}`, added: added.map((column) => column.name) }, 'columns added');
+    }
+    const byName = new Map(columns.map((column, index) => [column.name.toLowerCase(), index]));
+    const layout = this.definition.columns.map((column) =>
+      METADATA_COLUMNS.some((meta) => meta.name === column.name) ? -1 : (byName.get(column.name) ?? -1),
+    );
+    this.layoutByColumns.set(columns, layout);
+    return layout;
+  }
+
+  private async fileFor(partition: Record<string, string>, checkpointId: number, nextFileIndex: () => number): Promise<StagedFile> {
+    const path = partitionPath(partition);
+    const current = this.open.get(path);
+    if (current) return current;
+    const { channel, jobId } = this.options;
+    const name = `${channel}.${jobId}.${checkpointId}-${nextFileIndex()}`;
+    const stagingPath = joinPath(this.definition.location, STAGING_DIR, path, name);
+    const finalPath = joinPath(this.definition.location, path, name);
+    const file: StagedFile = { writer: await this.options.fs.create(stagingPath), stagingPath, finalPath, partition };
+    this.open.set(path, file);
+    return file;
+  }
+
+  async preCommit(): Promise<PendingCommit[]> {
+    for (const file of this.open.values()) {
+      await file.writer.close();
+      this.closed.push(file);
+    }
+    this.open.clear();
+    const commits: PendingCommit[] = [];
+    const partitions = new Map<string, Record<string, string>>();
+    for (const file of this.closed) {
+      commits.push({ kind: 'rename', from: file.stagingPath, to: file.finalPath });
+      partitions.set(partitionPath(file.partition), file.partition);
+    }
+    for (const [path, values] of partitions) {
+      commits.push({
+        kind: 'partition',
+        database: this.definition.database,
+        table: this.definition.name,
+        values,
+        location: joinPath(this.definition.location, path),
+      });
+    }
+    this.closed.length = 0;
+    return commits;
+  }
+
+  async abort(): Promise<void> {
+    for (const file of this.open.values()) await file.writer.abort();
+    this.open.clear();
+    this.closed.length = 0;
+  }
+}
+
+function toHiveColumn(column: SourceColumn): HiveColumn {
+  return { name: column.name.toLowerCase(), type: hiveTypeFor(column.mysqlType) };
+}
+
+export type { CheckpointRecord };

@@ -1,0 +1,45 @@
+// Resume points of the binlog stream, always at a transaction boundary.
+
+export interface BinlogPosition {
+  /** Binlog file to resume in. */
+  file: string;
+  /** Offset just past the last committed transaction (or DDL) in that file. */
+  offset: number;
+  /** The executed GTID set/position after that transaction, when the server has GTIDs. */
+  gtidSet?: string;
+}
+
+export type BinlogStart =
+  | { kind: 'earliest' }
+  | { kind: 'latest' }
+  | { kind: 'file'; file: string; offset: number }
+  | { kind: 'gtid'; gtidSet: string };
+
+export function describePosition(position: BinlogPosition): string {
+  const filePart = `${position.file}:${position.offset}`;
+  return position.gtidSet ? `${filePart} (GTID ${position.gtidSet})` : filePart;
+}
+
+export function describeStart(start: BinlogStart): string {
+  switch (start.kind) {
+    case 'earliest':
+    case 'latest':
+      return start.kind;
+    case 'file':
+      return `${start.file}:${start.offset}`;
+    case 'gtid':
+      return `GTID ${start.gtidSet === '' ? '(the whole binlog)' : start.gtidSet}`;
+  }
+}
+
+/**
+ * Folds one MariaDB GTID ('domain-server-seq') into a GTID position ('0-1-5,1-2-9'), replacing that
+ * domain's entry. Needed after a DDL statement: zongji extends its set only at a commit marker, and a
+ * DDL has none, so without this a checkpoint right after a DDL would replay it.
+ */
+export function advanceMariadbGtidPosition(position: string | undefined, gtid: string): string {
+  const domain = gtid.split('-')[0];
+  const entries = (position ?? '').split(',').filter((entry) => entry !== '' && entry.split('-')[0] !== domain);
+  entries.push(gtid);
+  return entries.sort((a, b) => Number(a.split('-')[0]) - Number(b.split('-')[0])).join(',');
+}

@@ -1,0 +1,295 @@
+// Reads the binlog as a replica would (zongji over COM_BINLOG_DUMP) and hands on, in order, one item
+// per row change and one per transaction boundary. Nothing is held beyond a bounded queue: when the
+// consumer falls behind, the replication socket is paused, so the server's TCP window does the waiting.
+import ZongJi from '@vlasky/zongji';
+import type { Logger } from 'pino';
+import type { ChangeEvent, ChangeOp, SourceColumn } from '../../core/change-event.ts';
+import { SluiceError } from '../../errors.ts';
+import type { Router } from '../../routing/router.ts';
+import { advanceMariadbGtidPosition, describePosition, type BinlogPosition } from './binlog-position.ts';
+import { toCellValue } from './cell-decoder.ts';
+
+export interface BinlogConnectionOptions {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  connectTimeoutMs: number;
+}
+
+/** Where the dump starts, already resolved against the server (see resolveStart). */
+export type BinlogDumpStart =
+  | { gtidSet: string }
+  | { file: string; offset: number }
+  | { atEnd: true };
+
+export type SourceItem =
+  | { kind: 'change'; event: ChangeEvent }
+  /** Every change before this item is part of a committed transaction; resuming at `position` replays none of them. */
+  | { kind: 'boundary'; position: BinlogPosition; nextSequence: bigint; statement?: string }
+  /** Injected by the checkpoint coordinator; travels behind the data like a barrier. */
+  | { kind: 'tick' };
+
+export interface BinlogSourceOptions {
+  connection: BinlogConnectionOptions;
+  serverId: number;
+  router: Router;
+  /** Queue length at which the replication socket is paused. */
+  maxQueuedItems: number;
+  /** First sequence number to hand out (recorded with the checkpoint the stream resumes from). */
+  firstSequence: bigint;
+  logger: Logger;
+}
+
+type ZongJiInstance = InstanceType<typeof ZongJi> & {
+  options: { filename?: string; position?: number };
+  gtidSet?: string;
+  connection?: { pause(): void; resume(): void } | null;
+};
+
+interface RawTableMap {
+  parentSchema: string;
+  tableName: string;
+  columnSchemas: { COLUMN_NAME: string; COLUMN_TYPE: string; CHARACTER_SET_NAME: string | null }[];
+}
+
+export class BinlogSource {
+  private readonly queue: SourceItem[] = [];
+  private head = 0;
+  private waiter: (() => void) | undefined;
+  private failure: Error | undefined;
+  private paused = false;
+  private zongji: ZongJiInstance | undefined;
+  private nextSequence: bigint;
+  private readonly columnsByMap = new WeakMap<object, SourceColumn[]>();
+  private currentFile = '';
+  /** Items handed to the consumer so far, for metrics and progress. */
+  changesRead = 0;
+
+  constructor(private readonly options: BinlogSourceOptions) {
+    this.nextSequence = options.firstSequence;
+  }
+
+  start(from: BinlogDumpStart): void {
+    const { connection } = this.options;
+    const zongji = new ZongJi({
+      host: connection.host,
+      port: connection.port,
+      user: connection.user,
+      password: connection.password,
+      connectTimeout: connection.connectTimeoutMs,
+      // Exact values: temporal types as text in UTC, 64-bit integers and DECIMAL as strings, JSON as text.
+      dateStrings: true,
+      timezone: 'Z',
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      jsonStrings: true,
+    } as ConstructorParameters<typeof ZongJi>[0]) as ZongJiInstance;
+    this.zongji = zongji;
+    zongji.on('binlog', (event: unknown) => {
+      try {
+        this.onBinlogEvent(zongji, event as BinlogEventLike);
+      } catch (error) {
+        this.fail(error as Error);
+      }
+    });
+    zongji.on('error', (error: Error) => this.fail(error));
+    const startOptions: Record<string, unknown> = {
+      serverId: this.options.serverId,
+      includeEvents: ['tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'query', 'rotate'],
+    };
+    if ('gtidSet' in from) startOptions.gtidSet = from.gtidSet;
+    else if ('file' in from) Object.assign(startOptions, { filename: from.file, position: from.offset });
+    else startOptions.startAtEnd = true;
+    zongji.start(startOptions);
+  }
+
+  /** The next item, in binlog order. Rejects once the stream has failed. */
+  async next(): Promise<SourceItem> {
+    for (;;) {
+      if (this.head < this.queue.length) {
+        const item = this.queue[this.head]!;
+        this.queue[this.head] = undefined as unknown as SourceItem;
+        this.head++;
+        if (this.head > 4096 && this.head * 2 > this.queue.length) {
+          this.queue.splice(0, this.head);
+          this.head = 0;
+        }
+        this.maybeResume();
+        return item;
+      }
+      if (this.failure) throw this.failure;
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+    }
+  }
+
+  /** Queues a tick behind everything received so far. */
+  injectTick(): void {
+    this.push({ kind: 'tick' });
+  }
+
+  get queuedItems(): number {
+    return this.queue.length - this.head;
+  }
+
+  async stop(): Promise<void> {
+    const zongji = this.zongji;
+    this.zongji = undefined;
+    if (!zongji) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      zongji.once('stopped', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      zongji.stop();
+    });
+  }
+
+  private onBinlogEvent(zongji: ZongJiInstance, event: BinlogEventLike): void {
+    const name = event.getEventName();
+    switch (name) {
+      case 'writerows':
+      case 'updaterows':
+      case 'deleterows':
+        this.onRows(zongji, event, name);
+        return;
+      case 'xid':
+        this.pushBoundary(zongji, event, undefined);
+        return;
+      case 'query': {
+        const statement = (event.query ?? '').trim();
+        const upper = statement.slice(0, 16).toUpperCase();
+        if (upper === 'BEGIN' || upper.startsWith('XA START') || upper.startsWith('SAVEPOINT')) return;
+        // COMMIT closes a non-transactional group; anything else is a DDL or statement-based
+        // event, which is a transaction of its own.
+        this.pushBoundary(zongji, event, upper === 'COMMIT' ? undefined : statement);
+        return;
+      }
+      case 'rotate':
+        this.currentFile = zongji.options.filename ?? this.currentFile;
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onRows(zongji: ZongJiInstance, event: BinlogEventLike, name: string): void {
+    const tableMap = event.tableMap?.[event.tableId ?? -1] as RawTableMap | undefined;
+    if (!tableMap) return;
+    const schema = tableMap.parentSchema;
+    const table = tableMap.tableName;
+    const rows = event.rows ?? [];
+    const decision = this.options.router.decide(schema, table);
+    if (decision.kind !== 'routed') {
+      if (decision.kind === 'unmatched') this.options.router.countUnmatched(schema, table, rows.length);
+      return;
+    }
+    const columns = this.columnsOf(tableMap);
+    const op: ChangeOp = name === 'writerows' ? 'insert' : name === 'updaterows' ? 'update' : 'delete';
+    const position = {
+      file: zongji.options.filename ?? this.currentFile,
+      offset: zongji.options.position ?? 0,
+      ...(event.gtid ? { gtid: event.gtid } : {}),
+    };
+    const commitTs = Math.floor(event.timestamp / 1000);
+    for (const row of rows) {
+      const image = row as Record<string, unknown>;
+      const before = op === 'insert' ? null : this.imageOf(op === 'update' ? image.before : image, columns);
+      const after = op === 'delete' ? null : this.imageOf(op === 'update' ? image.after : image, columns);
+      this.push({
+        kind: 'change',
+        event: { schema, table, op, columns, before, after, commitTs, position, sequence: this.nextSequence++ },
+      });
+    }
+  }
+
+  private imageOf(raw: unknown, columns: SourceColumn[]): ReturnType<typeof toCellValue>[] {
+    const values = raw as Record<string, unknown>;
+    return columns.map((column) => toCellValue(values[column.name], column));
+  }
+
+  private columnsOf(tableMap: RawTableMap): SourceColumn[] {
+    let columns = this.columnsByMap.get(tableMap);
+    if (!columns) {
+      columns = tableMap.columnSchemas.map((column) => ({
+        name: column.COLUMN_NAME,
+        mysqlType: column.COLUMN_TYPE.toLowerCase(),
+        charset: column.CHARACTER_SET_NAME,
+      }));
+      this.columnsByMap.set(tableMap, columns);
+    }
+    return columns;
+  }
+
+  private pushBoundary(zongji: ZongJiInstance, event: BinlogEventLike, statement: string | undefined): void {
+    let gtidSet = zongji.gtidSet;
+    if (event.gtid && !event.gtid.includes(':')) gtidSet = advanceMariadbGtidPosition(gtidSet, event.gtid);
+    const position: BinlogPosition = {
+      file: zongji.options.filename ?? this.currentFile,
+      offset: zongji.options.position ?? 0,
+      ...(gtidSet !== undefined ? { gtidSet } : {}),
+    };
+    this.push({ kind: 'boundary', position, nextSequence: this.nextSequence, ...(statement ? { statement } : {}) });
+  }
+
+  private push(item: SourceItem): void {
+    this.queue.push(item);
+    if (!this.paused && this.queuedItems >= this.options.maxQueuedItems && this.zongji?.connection) {
+      this.paused = true;
+      this.zongji.connection.pause();
+    }
+    this.wake();
+  }
+
+  private maybeResume(): void {
+    if (this.paused && this.queuedItems <= this.options.maxQueuedItems / 2) {
+      this.paused = false;
+      this.zongji?.connection?.resume();
+    }
+  }
+
+  private wake(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.();
+  }
+
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = classifyStreamError(error, this.options.connection);
+    this.wake();
+  }
+}
+
+interface BinlogEventLike {
+  getEventName(): string;
+  timestamp: number;
+  nextPosition: number;
+  gtid?: string;
+  query?: string;
+  tableId?: number;
+  tableMap?: Record<number, unknown>;
+  rows?: unknown[];
+}
+
+function classifyStreamError(error: Error, connection: BinlogConnectionOptions): SluiceError {
+  if (error instanceof SluiceError) return error;
+  const server = `${connection.host}:${connection.port}`;
+  const errno = (error as { errno?: number }).errno;
+  if (errno === 1236) {
+    return new SluiceError(
+      'SLUICE_BINLOG_POSITION_PURGED',
+      `${server} no longer has the binlog position sluice needs: ${error.message}. ` +
+        'Start from a position the server still has (see `SHOW BINARY LOGS`), or take a new snapshot.',
+      { cause: error, context: { server } },
+    );
+  }
+  return new SluiceError('SLUICE_BINLOG_STREAM', `binlog stream from ${server} failed: ${error.message}`, {
+    cause: error,
+    retriable: true,
+    context: { server },
+  });
+}
+
+export { describePosition };

@@ -1,0 +1,109 @@
+// Checks, before any event is read, that the server can be a binlog source for sluice, and turns
+// each way it cannot into an error that says what is wrong and how to fix it.
+import mysql from 'mysql2/promise';
+import { SluiceError } from '../../errors.ts';
+import type { BinlogConnectionOptions } from './binlog-source.ts';
+
+export interface ServerFacts {
+  version: string;
+  isMariaDb: boolean;
+  /** Whether the server numbers transactions with GTIDs sluice can resume from. */
+  hasGtid: boolean;
+  /** @@gtid_binlog_pos (MariaDB) or @@gtid_executed (MySQL), when hasGtid. */
+  gtidPosition: string | undefined;
+  binlogFiles: { name: string; size: number }[];
+  /** SHOW MASTER STATUS: the end of the binlog now. */
+  head: { file: string; offset: number };
+}
+
+export async function connectControl(options: BinlogConnectionOptions): Promise<mysql.Connection> {
+  const server = `${options.host}:${options.port}`;
+  try {
+    return await mysql.createConnection({
+      host: options.host,
+      port: options.port,
+      user: options.user,
+      password: options.password,
+      connectTimeout: options.connectTimeoutMs,
+    });
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? '';
+    if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR') {
+      throw new SluiceError(
+        'SLUICE_MYSQL_ACCESS_DENIED',
+        `MySQL at ${server} refused user '${options.user}': ${(error as Error).message}. Check source.user and source.password.`,
+        { cause: error, context: { server, configKey: 'source.user' } },
+      );
+    }
+    throw new SluiceError(
+      'SLUICE_MYSQL_UNREACHABLE',
+      `cannot reach MySQL at ${server} (source.host, source.port): ${code || (error as Error).message}`,
+      { cause: error, retriable: true, context: { server, configKey: 'source.host' } },
+    );
+  }
+}
+
+/** Reads what sluice needs to know of the server and fails on the first setting that does not fit. */
+export async function preflight(options: BinlogConnectionOptions): Promise<ServerFacts> {
+  const server = `${options.host}:${options.port}`;
+  const connection = await connectControl(options);
+  try {
+    const variables = await readVariables(connection);
+    const version = variables.get('version') ?? '';
+    const isMariaDb = /mariadb/i.test(version);
+    requireSetting(server, variables, 'log_bin', ['ON', '1'], 'log_bin=mysql-bin (and a server_id) in the [mysqld] section of my.cnf, then restart the server');
+    requireSetting(server, variables, 'binlog_format', ['ROW'], 'binlog_format=ROW in my.cnf and SET GLOBAL binlog_format=ROW');
+    requireSetting(server, variables, 'binlog_row_image', ['FULL'], 'binlog_row_image=FULL in my.cnf and SET GLOBAL binlog_row_image=FULL');
+    if (variables.has('binlog_row_metadata')) {
+      requireSetting(server, variables, 'binlog_row_metadata', ['FULL'], 'binlog_row_metadata=FULL in my.cnf and SET GLOBAL binlog_row_metadata=FULL');
+    }
+    await requireGrants(connection, server, options.user);
+    const hasGtid = isMariaDb || variables.get('gtid_mode') === 'ON';
+    const gtidPosition = isMariaDb ? variables.get('gtid_binlog_pos') : hasGtid ? variables.get('gtid_executed') : undefined;
+    const [logs] = await connection.query('SHOW BINARY LOGS');
+    const binlogFiles = (logs as { Log_name: string; File_size: number }[]).map((row) => ({ name: row.Log_name, size: Number(row.File_size) }));
+    const [status] = await connection.query('SHOW MASTER STATUS');
+    const head = (status as { File: string; Position: number }[])[0];
+    if (!head) throw new SluiceError('SLUICE_BINLOG_SETTING', `${server} reports no binlog status (SHOW MASTER STATUS is empty): is log_bin on?`, { context: { server } });
+    return { version, isMariaDb, hasGtid, gtidPosition, binlogFiles, head: { file: head.File, offset: Number(head.Position) } };
+  } finally {
+    await connection.end().catch(() => undefined);
+  }
+}
+
+async function readVariables(connection: mysql.Connection): Promise<Map<string, string>> {
+  const [rows] = await connection.query(
+    `SHOW GLOBAL VARIABLES WHERE Variable_name IN
+      ('version', 'log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata', 'gtid_mode', 'gtid_binlog_pos', 'gtid_executed')`,
+  );
+  return new Map((rows as { Variable_name: string; Value: string }[]).map((row) => [row.Variable_name, String(row.Value)]));
+}
+
+function requireSetting(server: string, variables: Map<string, string>, name: string, accepted: string[], fix: string): void {
+  const value = variables.get(name);
+  if (value !== undefined && accepted.includes(value.toUpperCase())) return;
+  throw new SluiceError(
+    'SLUICE_BINLOG_SETTING',
+    `${server} has ${name}=${value ?? '(unset)'}, sluice needs ${name}=${accepted[0]}. Fix: ${fix}.`,
+    { context: { server, variable: name, value } },
+  );
+}
+
+async function requireGrants(connection: mysql.Connection, server: string, user: string): Promise<void> {
+  const [rows] = await connection.query('SHOW GRANTS FOR CURRENT_USER()');
+  const grants = (rows as Record<string, string>[]).map((row) => Object.values(row)[0] ?? '').join('\n').toUpperCase();
+  const all = /GRANT ALL PRIVILEGES ON \*\.\*/.test(grants);
+  const globalLines = grants.split('\n').filter((line) => / ON \*\.\* /.test(line)).join('\n');
+  const missing: string[] = [];
+  if (!all && !/REPLICATION SLAVE/.test(globalLines)) missing.push('REPLICATION SLAVE');
+  // MariaDB 10.5 renamed REPLICATION CLIENT to BINLOG MONITOR (SHOW BINARY LOGS, SHOW MASTER STATUS).
+  if (!all && !/REPLICATION CLIENT|BINLOG MONITOR|SUPER/.test(globalLines)) missing.push('REPLICATION CLIENT');
+  if (missing.length > 0) {
+    throw new SluiceError(
+      'SLUICE_MYSQL_PRIVILEGE_MISSING',
+      `user '${user}' on ${server} lacks ${missing.join(' and ')}; sluice reads the binlog as a replica. ` +
+        `Fix: GRANT ${missing.join(', ')} ON *.* TO '${user}'@'<host>';`,
+      { context: { server, missing } },
+    );
+  }
+}

@@ -1,0 +1,101 @@
+// Runs the real daemon as a child process, the way systemd would, so tests can kill it with SIGKILL.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CheckpointStore } from '../../src/checkpoint/checkpoint-store.ts';
+import type { CheckpointRecord } from '../../src/checkpoint/checkpoint-record.ts';
+import type { MariaDbServer } from '../servers/mariadb.ts';
+import { REPO_ROOT } from './servers.ts';
+
+export interface DaemonWorkspace {
+  dir: string;
+  configFile: string;
+  stateDir: string;
+  warehouse: string;
+  catalogDir: string;
+}
+
+/** Writes a config for the private MariaDB into a fresh temp folder. `extra` is appended YAML. */
+export function makeWorkspace(server: MariaDbServer, options: { start: string; routing: string; intervalSeconds?: number; extra?: string }): DaemonWorkspace {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-test-'));
+  const configFile = join(dir, 'sluice.yaml');
+  writeFileSync(
+    configFile,
+    `source:
+  host: 127.0.0.1
+  port: ${server.port}
+  user: ${server.user}
+  password: \${env:SLUICE_TEST_PASSWORD}
+  serverId: ${1000 + Math.floor(Math.random() * 100000)}
+  start: ${options.start}
+routing:
+${options.routing}
+sink:
+  filesystem:
+    root: ./warehouse
+  catalog:
+    dir: ./catalog
+checkpoint:
+  intervalSeconds: ${options.intervalSeconds ?? 0.5}
+  dir: ./state
+log:
+  level: info
+${options.extra ?? ''}`,
+  );
+  return { dir, configFile, stateDir: join(dir, 'state'), warehouse: join(dir, 'warehouse'), catalogDir: join(dir, 'catalog') };
+}
+
+export interface RunningDaemon {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startDaemon(workspace: DaemonWorkspace, server: MariaDbServer, args: string[] = []): RunningDaemon {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'run', '--config', workspace.configFile, ...args], {
+    cwd: workspace.dir,
+    env: { ...process.env, SLUICE_TEST_PASSWORD: server.password },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, output: () => output, exited };
+}
+
+export async function latestCheckpoint(workspace: DaemonWorkspace): Promise<CheckpointRecord | undefined> {
+  return new CheckpointStore(workspace.stateDir).latest().catch(() => undefined);
+}
+
+/** MariaDB GTID position '0-1-42' (one domain in tests) -> 42. */
+export function gtidSeq(position: string | undefined): number {
+  if (!position) return 0;
+  return Math.max(0, ...position.split(',').map((entry) => Number(entry.split('-')[2] ?? 0)));
+}
+
+/** Waits until a checkpoint covers the server's binlog up to `gtidPosition`. */
+export async function waitForCheckpoint(workspace: DaemonWorkspace, gtidPosition: string, timeoutMs: number, daemon?: RunningDaemon): Promise<CheckpointRecord> {
+  const wanted = gtidSeq(gtidPosition);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const record = await latestCheckpoint(workspace);
+    if (record && gtidSeq(record.source.position.gtidSet) >= wanted) return record;
+    if (daemon && daemon.child.exitCode !== null) throw new Error(`daemon exited with ${daemon.child.exitCode} before reaching ${gtidPosition}:\n${daemon.output().slice(-3000)}`);
+    if (Date.now() > deadline) throw new Error(`no checkpoint reached ${gtidPosition} in ${timeoutMs} ms (newest: ${JSON.stringify(record?.source)})\n${daemon?.output().slice(-3000) ?? ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+export async function gtidBinlogPos(server: MariaDbServer): Promise<string> {
+  const connection = await server.rootConnection();
+  try {
+    const [rows] = await connection.query('SELECT @@gtid_binlog_pos AS pos');
+    return (rows as { pos: string }[])[0]!.pos;
+  } finally {
+    await connection.end();
+  }
+}

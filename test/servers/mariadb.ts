@@ -1,0 +1,197 @@
+// A private MariaDB with the binlog on, for the tests, the demo and the benchmark.
+// It owns its data directory, socket and port, listens on 127.0.0.1 only, and never
+// touches a system MariaDB (which may be on 3306).
+import { spawn, execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import mysql from 'mysql2/promise';
+
+const execFileAsync = promisify(execFile);
+
+export interface MariaDbOptions {
+  /** Folder for data, binlogs, socket and logs. Created when missing. */
+  dir: string;
+  /** TCP port on 127.0.0.1; a free one is picked when absent. */
+  port?: number;
+  serverId?: number;
+  /** binlog_row_metadata: FULL is what sluice asks for; MINIMAL exists to test the fallback. */
+  rowMetadata?: 'FULL' | 'MINIMAL' | 'NO_LOG';
+  /** Extra mariadbd flags, e.g. ['--binlog-format=MIXED'] to test the config checks. */
+  extraArgs?: string[];
+}
+
+export interface MariaDbServer {
+  host: '127.0.0.1';
+  port: number;
+  socket: string;
+  dir: string;
+  binlogDir: string;
+  /** The replication user sluice connects as (REPLICATION SLAVE, BINLOG MONITOR, SELECT). */
+  user: string;
+  password: string;
+  /** A root connection over the socket, for test fixtures. */
+  rootConnection(database?: string): Promise<mysql.Connection>;
+  stop(): Promise<void>;
+}
+
+export const SLUICE_USER = 'sluice';
+export const SLUICE_PASSWORD = 'sluice-test-password';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+function findBinary(name: string): string {
+  for (const dir of ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin']) {
+    const candidate = join(dir, name);
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error(
+    `${name} was not found. Install Debian's MariaDB packages: apt-get install mariadb-server mariadb-client`,
+  );
+}
+
+/** Starts (or reuses, when its pid file names a live process) the private server in `dir`. */
+export async function startMariaDb(options: MariaDbOptions): Promise<MariaDbServer> {
+  const dir = resolve(options.dir);
+  const dataDir = join(dir, 'data');
+  const binlogDir = join(dir, 'binlog');
+  const socket = join(dir, 'mariadb.sock');
+  const pidFile = join(dir, 'mariadb.pid');
+  const portFile = join(dir, 'port');
+  mkdirSync(binlogDir, { recursive: true });
+
+  const running = readRunningPid(pidFile);
+  if (running !== undefined && existsSync(portFile)) {
+    const port = Number(readFileSync(portFile, 'utf8'));
+    return handle(dir, binlogDir, socket, port, pidFile);
+  }
+
+  if (!existsSync(join(dataDir, 'mysql'))) {
+    rmSync(dataDir, { recursive: true, force: true });
+    await execFileAsync(findBinary('mariadb-install-db'), [
+      '--no-defaults',
+      `--datadir=${dataDir}`,
+      '--auth-root-authentication-method=normal',
+      '--skip-test-db',
+      '--user=root',
+    ]);
+  }
+
+  const port = options.port ?? (await freePort());
+  const args = [
+    '--no-defaults',
+    `--datadir=${dataDir}`,
+    `--socket=${socket}`,
+    `--port=${port}`,
+    '--bind-address=127.0.0.1',
+    `--pid-file=${pidFile}`,
+    `--log-error=${join(dir, 'error.log')}`,
+    '--user=root',
+    '--skip-name-resolve',
+    `--server-id=${options.serverId ?? 1}`,
+    `--log-bin=${join(binlogDir, 'mysql-bin')}`,
+    '--binlog-format=ROW',
+    '--binlog-row-image=FULL',
+    `--binlog-row-metadata=${options.rowMetadata ?? 'FULL'}`,
+    // Small enough that a test run crosses a few binlog files.
+    '--max-binlog-size=64M',
+    '--innodb-buffer-pool-size=256M',
+    '--innodb-flush-log-at-trx-commit=2',
+    '--sync-binlog=0',
+    '--max-allowed-packet=64M',
+    '--character-set-server=utf8mb4',
+    '--collation-server=utf8mb4_unicode_ci',
+    ...(options.extraArgs ?? []),
+  ];
+  const child = spawn(findBinary('mariadbd'), args, { detached: true, stdio: 'ignore' });
+  child.unref();
+  writeFileSync(portFile, String(port));
+
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const probe = await mysql.createConnection({ socketPath: socket, user: 'root' });
+      await probe.end();
+      break;
+    } catch (error) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        const log = existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8') : '';
+        throw new Error(`private MariaDB in ${dir} did not start: ${String(error)}\n${log.slice(-2000)}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  const root = await mysql.createConnection({ socketPath: socket, user: 'root' });
+  try {
+    // The grants sluice needs and nothing more: reading the binlog, SHOW BINARY LOGS and the
+    // binlog variables, and SELECT for batch copies and column lookups.
+    for (const host of ['127.0.0.1', 'localhost']) {
+      await root.query(`CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?`, [SLUICE_USER, host, SLUICE_PASSWORD]);
+      await root.query(`GRANT REPLICATION SLAVE, BINLOG MONITOR, SELECT ON *.* TO ?@?`, [SLUICE_USER, host]);
+    }
+  } finally {
+    await root.end();
+  }
+  return handle(dir, binlogDir, socket, port, pidFile);
+}
+
+function readRunningPid(pidFile: string): number | undefined {
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+function handle(dir: string, binlogDir: string, socket: string, port: number, pidFile: string): MariaDbServer {
+  return {
+    host: '127.0.0.1',
+    port,
+    socket,
+    dir,
+    binlogDir,
+    user: SLUICE_USER,
+    password: SLUICE_PASSWORD,
+    rootConnection: (database?: string) =>
+      mysql.createConnection({
+        socketPath: socket,
+        user: 'root',
+        multipleStatements: true,
+        supportBigNumbers: true,
+        bigNumberStrings: true,
+        dateStrings: true,
+        ...(database ? { database } : {}),
+      }),
+    stop: () => stopMariaDb(pidFile),
+  };
+}
+
+export async function stopMariaDb(pidFile: string): Promise<void> {
+  const pid = readRunningPid(pidFile);
+  if (pid === undefined) return;
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 60_000;
+  while (readRunningPid(pidFile) !== undefined) {
+    if (Date.now() > deadline) {
+      process.kill(pid, 'SIGKILL');
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
