@@ -3,7 +3,6 @@ import { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import { isSluiceError } from '../errors.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
-import { formatRows, queryWarehouse } from './query.ts';
 import { runDaemon } from './run-command.ts';
 
 // EX_CONFIG from sysexits.h: the systemd unit does not restart on it, since a restart cannot help.
@@ -36,6 +35,8 @@ program
   .addHelpText('after', '\nExamples:\n  sluice query ods.orders --config sluice.yaml\n  sluice query --sql "SELECT _op, count(*) FROM ods.orders GROUP BY 1" --config sluice.yaml\n')
   .action(async (table: string | undefined, options: { config: string; sql?: string; limit: string; json?: boolean }) => {
     const config = await loadConfig(options.config);
+    // Loaded here, not at the top: DuckDB's native module is heavy and `run` never needs it.
+    const { formatRows, queryWarehouse } = await import('./query.ts');
     const storage = openStorage(config);
     const result = await queryWarehouse({
       catalog: storage.catalog,
@@ -45,7 +46,7 @@ program
       limit: Number(options.limit),
     });
     if (options.json) {
-      for (const row of result.rows) process.stdout.write(JSON.stringify(Object.fromEntries(result.columns.map((c, i) => [c, row[i]]))) + '\n');
+      for (const row of result.rows) process.stdout.write(JSON.stringify(Object.fromEntries(result.columns.map((column: string, index: number) => [column, row[index]]))) + '\n');
     } else {
       process.stdout.write(formatRows(result) + '\n');
     }

@@ -53,7 +53,7 @@ export interface RunningDaemon {
 }
 
 export function startDaemon(workspace: DaemonWorkspace, server: MariaDbServer, args: string[] = []): RunningDaemon {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'run', '--config', workspace.configFile, ...args], {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'run', '--config', workspace.configFile, ...args], {
     cwd: workspace.dir,
     env: { ...process.env, SLUICE_TEST_PASSWORD: server.password },
     stdio: ['ignore', 'pipe', 'pipe'],

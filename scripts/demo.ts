@@ -1,0 +1,102 @@
+// `npm run demo`: the daemon's main job on the embedded default, end to end, on a fresh machine.
+// A private MariaDB (binlog on) is started, a sharded sample schema gets a small workload, the daemon
+// runs until a checkpoint has committed all of it, stops cleanly, and the Hive table is queried.
+import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
+import { startMariaDb } from '../test/servers/mariadb.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const workspace = join(root, '.sluice', 'demo');
+const say = (text: string) => process.stdout.write(`\n== ${text}\n`);
+
+say('starting a private MariaDB with the binlog on (ROW, FULL metadata)');
+const server = await startMariaDb({ dir: join(root, '.sluice', 'demo-mariadb') });
+console.log(`MariaDB on 127.0.0.1:${server.port}, data in ${server.dir}`);
+
+say('creating the sample schema: shop.order_0 and shop.order_1, two shards of one table');
+const db = await server.rootConnection();
+await db.query('DROP DATABASE IF EXISTS shop; CREATE DATABASE shop');
+for (const shard of ['order_0', 'order_1']) {
+  await db.query(`CREATE TABLE shop.${shard} (
+    id BIGINT UNSIGNED PRIMARY KEY, customer VARCHAR(64) NOT NULL, amount DECIMAL(12,2) NOT NULL,
+    status ENUM('new','paid','shipped') NOT NULL, created_at DATETIME(6) NOT NULL, note TEXT NULL)`);
+}
+const [[{ pos: startPosition }]] = (await db.query('SELECT @@gtid_binlog_pos AS pos')) as unknown as [[{ pos: string }]];
+
+say('running a workload: inserts, updates and a delete');
+for (let id = 1; id <= 6; id++) {
+  const shard = id % 2 === 0 ? 'order_0' : 'order_1';
+  await db.query(`INSERT INTO shop.${shard} VALUES (?, ?, ?, 'new', ?, ?)`, [
+    id, `customer-${id}`, `${id * 10}.50`, `2026-11-25 09:0${id}:00.12345${id}`, id === 3 ? 'gift wrap,\nplease' : null,
+  ]);
+}
+await db.query("UPDATE shop.order_1 SET status = 'paid' WHERE id IN (1, 3)");
+await db.query("UPDATE shop.order_0 SET status = 'shipped', amount = amount + 1 WHERE id = 2");
+await db.query('DELETE FROM shop.order_0 WHERE id = 4');
+const [[{ pos: endPosition }]] = (await db.query('SELECT @@gtid_binlog_pos AS pos')) as unknown as [[{ pos: string }]];
+await db.end();
+
+rmSync(workspace, { recursive: true, force: true });
+mkdirSync(workspace, { recursive: true });
+const configFile = join(workspace, 'sluice.yaml');
+writeFileSync(
+  configFile,
+  `# Written by npm run demo. See config/sluice.example.yaml for every key.
+source:
+  host: 127.0.0.1
+  port: ${server.port}
+  user: ${server.user}
+  password: \${env:SLUICE_MYSQL_PASSWORD}
+  serverId: 4711
+  start: { gtid: '${startPosition}' }
+routing:
+  include: ['shop.*']
+  rules:
+    - match: '^shop\\.order_\\d+$'
+      target: ods.orders
+sink:
+  filesystem: { root: ./warehouse }
+  catalog: { dir: ./catalog }
+checkpoint:
+  intervalSeconds: 2
+  dir: ./state
+`,
+);
+
+say(`running the daemon (sluice run --config ${configFile}) until a checkpoint commits the workload`);
+const env = { ...process.env, SLUICE_MYSQL_PASSWORD: server.password };
+const sluice = join(root, 'bin', 'sluice.js');
+const daemon = spawn(process.execPath, [sluice, 'run', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+daemon.stdout.on('data', (chunk: Buffer) => {
+  for (const line of chunk.toString().split('\n').filter(Boolean)) {
+    try {
+      const entry = JSON.parse(line) as { msg: string; table?: string; checkpoint?: number; commits?: number };
+      console.log(`  daemon: ${entry.msg}${entry.table ? ` ${entry.table}` : ''}${entry.checkpoint ? ` #${entry.checkpoint}` : ''}`);
+    } catch {
+      console.log(`  daemon: ${line}`);
+    }
+  }
+});
+const wanted = Number(endPosition.split('-')[2]);
+const store = new CheckpointStore(join(workspace, 'state'));
+const deadline = Date.now() + 60_000;
+for (;;) {
+  const record = await store.latest().catch(() => undefined);
+  if (record && Number(record.source.position.gtidSet?.split('-')[2] ?? 0) >= wanted) break;
+  if (daemon.exitCode !== null) throw new Error(`the daemon exited with ${daemon.exitCode}`);
+  if (Date.now() > deadline) throw new Error('no checkpoint covered the workload within 60 s');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+}
+daemon.kill('SIGTERM');
+const code = await new Promise<number | null>((resolve) => daemon.on('exit', resolve));
+console.log(`daemon stopped with exit code ${code}`);
+
+say('the Hive table ods.orders, as committed in the local warehouse (sluice query ods.orders)');
+const query = spawn(process.execPath, [sluice, 'query', 'ods.orders', '--config', configFile, '--sql',
+  'SELECT _op, _source, id, customer, amount, status, created_at, note, dt FROM ods.orders ORDER BY _seq'], { env, stdio: 'inherit' });
+const queryCode = await new Promise<number | null>((resolve) => query.on('exit', resolve));
+console.log(`\nThe private MariaDB keeps running for another try; stop it with: npm run mariadb -- stop ${server.dir}`);
+process.exit(queryCode ?? 1);

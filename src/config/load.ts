@@ -1,0 +1,98 @@
+// Reads sluice.yaml into a validated SluiceConfig. Every problem is reported at once, each with the
+// file, line and column, so a user fixes a broken config in one edit instead of one run per typo.
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { SluiceError } from '../errors.ts';
+import { describeIssues } from './issues.ts';
+import { formatPath, type ConfigProblem } from './paths.ts';
+import { sluiceConfigSchema, type SluiceConfig } from './schema.ts';
+import { substituteSecrets, type Env } from './secrets.ts';
+
+export async function loadConfig(path: string, env: Env = process.env): Promise<SluiceConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new SluiceError('SLUICE_CONFIG_UNREADABLE', `cannot read config file ${path}: ${(error as Error).message}`, {
+      cause: error,
+      context: { file: path },
+    });
+  }
+  return parseConfig(text, path, env);
+}
+
+/** `file` names the config in messages, and its directory anchors relative paths and ${file:...}. */
+export function parseConfig(text: string, file: string, env: Env = process.env): SluiceConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const lines = doc.errors.map((error) => {
+      const pos = error.linePos?.[0] ?? { line: 1, col: 1 };
+      // prettyErrors appends " at line L, column C:" and a code excerpt; the prefix says that already.
+      const reason = error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '');
+      return { line: pos.line, column: pos.col, text: `${file}:${pos.line}:${pos.col} YAML syntax error: ${reason}` };
+    });
+    const first = lines[0] as (typeof lines)[number];
+    throw new SluiceError('SLUICE_CONFIG_INVALID', lines.map((l) => l.text).join('\n'), {
+      context: { file, line: first.line, column: first.column },
+    });
+  }
+
+  const baseDir = dirname(resolve(file));
+  const { problems, substituted } = substituteSecrets(doc, env, baseDir);
+
+  let data: unknown;
+  try {
+    // An empty file is an empty mapping, so the user hears which keys are required.
+    data = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (error) {
+    throw new SluiceError('SLUICE_CONFIG_INVALID', `${file}: ${(error as Error).message}`, { cause: error, context: { file } });
+  }
+
+  const result = sluiceConfigSchema.safeParse(data);
+  if (!result.success) {
+    problems.push(...describeIssues(result.error.issues, { doc, data, schema: sluiceConfigSchema, substituted }));
+  }
+  if (problems.length > 0 || !result.success) throw invalidConfig(file, problems, lineCounter);
+  return resolvePaths(result.data, baseDir);
+}
+
+function invalidConfig(file: string, problems: ConfigProblem[], lineCounter: LineCounter): SluiceError {
+  const located = problems
+    .map((problem, index) => ({ problem, index, pos: lineCounter.linePos(problem.offset) }))
+    // File order reads naturally; index keeps issues at the same spot in the order zod found them.
+    .sort((a, b) => a.problem.offset - b.problem.offset || a.index - b.index)
+    .map(({ problem, pos }) => ({
+      configKey: formatPath(problem.path),
+      line: pos.line,
+      column: pos.col,
+      message: problem.message,
+    }));
+  const first = located[0];
+  const message = located.map((p) => `${file}:${p.line}:${p.column} ${p.configKey}: ${p.message}`).join('\n');
+  return new SluiceError('SLUICE_CONFIG_INVALID', message, {
+    context: { file, configKey: first?.configKey, line: first?.line, column: first?.column, issues: located },
+  });
+}
+
+// Relative to the config file, not the working directory, so `sluice -c /etc/sluice/x.yaml` behaves the
+// same from any directory (systemd starts us in /).
+function resolvePaths(config: SluiceConfig, baseDir: string): SluiceConfig {
+  return {
+    ...config,
+    sink: {
+      ...config.sink,
+      filesystem: { ...config.sink.filesystem, root: resolve(baseDir, config.sink.filesystem.root) },
+      catalog: { ...config.sink.catalog, dir: resolve(baseDir, config.sink.catalog.dir) },
+    },
+    checkpoint: { ...config.checkpoint, dir: resolve(baseDir, config.checkpoint.dir) },
+  };
+}
+
+/** A copy that is safe to log or print: the MySQL password is always '***', set or not. */
+export function redactConfig<T extends SluiceConfig>(config: T): T {
+  const copy = structuredClone(config);
+  copy.source.password = '***';
+  return copy;
+}

@@ -1,0 +1,122 @@
+// The one description of what a sluice.yaml may contain. Every object is strict so a misspelt key is
+// an error instead of a silently ignored setting, and every optional key has a default that is safe
+// to run with. Nested sections use prefault({}) rather than default({}) so that an omitted section
+// is still parsed and receives the defaults of its own keys.
+import { z } from 'zod';
+
+// Never replicated, whatever include/exclude say: they hold grants and server state, not business data.
+export const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys'] as const;
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const nonEmpty = z.string().min(1);
+
+// A 'db.table' glob. Requiring the dot catches `include: [shop]`, which would otherwise match nothing.
+const tableGlob = nonEmpty.regex(/^[^.]+\.[^.]+$/, {
+  error: "expected a 'db.table' glob such as 'shop.*' or '*.orders'",
+});
+
+const binlogStart = z.union(
+  [
+    z.enum(['earliest', 'latest']),
+    // Binlog files open with a 4-byte magic header, so no event can start before offset 4.
+    z.strictObject({ file: nonEmpty, position: z.int().min(4) }),
+    z.strictObject({ gtid: nonEmpty }),
+  ],
+  { error: "expected 'earliest', 'latest', { file, position } or { gtid }" },
+);
+
+const source = z.strictObject({
+  kind: z.literal('binlog').default('binlog'),
+  host: nonEmpty,
+  port: z.int().min(1).max(65535).default(3306),
+  user: nonEmpty,
+  password: z.string().default(''),
+  // MySQL drops one of two replicas that register with the same server id, so the default is an
+  // unusual number; it still has to be checked against the real topology at connect time.
+  serverId: z.int().min(1).max(4294967295).default(4711),
+  start: binlogStart.default('earliest'),
+  connectTimeoutMs: z.int().min(1).default(10000),
+});
+
+const rule = z
+  .strictObject({
+    match: nonEmpty.superRefine((pattern, ctx) => {
+      try {
+        new RegExp(pattern);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `expected a valid regular expression: ${(error as Error).message}` });
+      }
+    }),
+    target: nonEmpty.regex(/^[^.\s]+\.[^.\s]+$/, {
+      error: "expected a 'db.table' target such as 'ods.orders' (may use $1..$9 capture references)",
+    }),
+  })
+  .superRefine((value, ctx) => {
+    // A reference to a group the pattern lacks would silently become a literal '$2' in a table name.
+    let groups: number;
+    try {
+      new RegExp(value.match);
+      // `(?:pattern)|` always matches '', and the match array then has one slot per capture group.
+      groups = (new RegExp(`(?:${value.match})|`).exec('')?.length ?? 1) - 1;
+    } catch {
+      return; // already reported on `match`
+    }
+    // One digit, as the router reads it: '$12' is group 1 followed by a literal '2'.
+    for (const ref of value.target.matchAll(/\$(\d)/g)) {
+      const n = Number(ref[1]);
+      if (n === 0 || n > groups) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['target'],
+          message: `refers to $${n} but match has ${groups} capture group${groups === 1 ? '' : 's'}`,
+        });
+      }
+    }
+  });
+
+const routing = z.strictObject({
+  include: z.array(tableGlob).default(['*.*']),
+  exclude: z
+    .array(tableGlob)
+    .default([])
+    // Folding the system schemas in here means every consumer of `exclude` honours them.
+    .transform((globs) => [...new Set([...globs, ...SYSTEM_SCHEMAS.map((db) => `${db}.*`)])]),
+  rules: z.array(rule).default([]),
+});
+
+const sink = z.strictObject({
+  kind: z.literal('hive').default('hive'),
+  format: z.literal('text').default('text'),
+  partition: z.enum(['day', 'hour']).default('day'),
+  filesystem: z
+    .strictObject({ kind: z.literal('local').default('local'), root: nonEmpty.default('./.sluice/warehouse') })
+    .prefault({}),
+  catalog: z
+    .strictObject({ kind: z.literal('local').default('local'), dir: nonEmpty.default('./.sluice/catalog') })
+    .prefault({}),
+  rollBytes: z.int().min(1).default(134217728),
+});
+
+const checkpoint = z.strictObject({
+  intervalSeconds: z.number().gt(0).default(10),
+  dir: nonEmpty.default('./.sluice/state'),
+  keep: z.int().min(1).default(3),
+});
+
+export const sluiceConfigSchema = z.strictObject({
+  source,
+  routing: routing.prefault({}),
+  sink: sink.prefault({}),
+  checkpoint: checkpoint.prefault({}),
+  runtime: z.strictObject({ maxQueuedEvents: z.int().min(1).default(10000) }).prefault({}),
+  log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
+});
+
+/** The validated configuration, defaults filled in and paths absolute (see load.ts). */
+export type SluiceConfig = z.output<typeof sluiceConfigSchema>;
+/** What a config file may contain before defaults. */
+export type SluiceConfigInput = z.input<typeof sluiceConfigSchema>;
+export type BinlogStart = SluiceConfig['source']['start'];
+export type RoutingRule = SluiceConfig['routing']['rules'][number];
+export type LogLevel = (typeof LOG_LEVELS)[number];

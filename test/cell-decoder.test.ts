@@ -1,0 +1,387 @@
+// Edge values of every MySQL type go through a real MariaDB binlog, zongji and toCellValue, and must
+// come out equal to what the server itself says the stored value is.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import ZongJi, { type AnyBinlogEvent, type ColumnSchema, type WriteRowsEvent } from '@vlasky/zongji';
+import type mysql from 'mysql2/promise';
+import { hiveTypeFor } from '../src/catalog/type-mapping.ts';
+import type { SourceColumn } from '../src/core/change-event.ts';
+import { isSluiceError } from '../src/errors.ts';
+import { shortestFloat32, toCellValue } from '../src/sources/binlog/cell-decoder.ts';
+import { startMariaDb, type MariaDbServer } from './servers/mariadb.ts';
+
+/** How the decoded value is compared with the server's: same text, same float/double, same bytes, or an error. */
+type Expect = 'text' | 'float' | 'double' | 'bytes' | 'error';
+
+interface Column {
+  name: string;
+  ddl: string;
+  /** SQL literals, one per row; rows past the end are NULL (the last row is NULL in every column). */
+  values: string[];
+  expect: Expect;
+  /** What the server says the value is; CAST(name AS CHAR) unless given. */
+  expr?: string;
+}
+
+const COLUMNS: Column[] = [
+  { name: 'ti', ddl: 'tinyint', values: ['-128', '127', '0'], expect: 'text' },
+  { name: 'tiu', ddl: 'tinyint unsigned', values: ['0', '255'], expect: 'text' },
+  { name: 'bool1', ddl: 'tinyint(1)', values: ['0', '1', '-128', '127'], expect: 'text' },
+  { name: 'si', ddl: 'smallint', values: ['-32768', '32767'], expect: 'text' },
+  { name: 'siu', ddl: 'smallint unsigned', values: ['0', '65535'], expect: 'text' },
+  { name: 'mi', ddl: 'mediumint', values: ['-8388608', '8388607', '-1'], expect: 'text' },
+  { name: 'miu', ddl: 'mediumint unsigned', values: ['0', '16777215'], expect: 'text' },
+  { name: 'i', ddl: 'int', values: ['-2147483648', '2147483647', '-1'], expect: 'text' },
+  { name: 'iu', ddl: 'int unsigned', values: ['0', '4294967295', '2147483648'], expect: 'text' },
+  { name: 'izf', ddl: 'int(8) unsigned zerofill', values: ['42', '0'], expect: 'text', expr: 'CAST(izf + 0 AS CHAR)' },
+  {
+    name: 'bi',
+    ddl: 'bigint',
+    values: ['-9223372036854775808', '9223372036854775807', '9007199254740993', '-9007199254740993', '-1'],
+    expect: 'text',
+  },
+  { name: 'biu', ddl: 'bigint unsigned', values: ['18446744073709551615', '9007199254740993', '0', '9223372036854775808'], expect: 'text' },
+  { name: 'd1', ddl: 'decimal(10,2)', values: ['-99999999.99', '99999999.99', '0', '0.01', '-0.5'], expect: 'text' },
+  {
+    name: 'd65',
+    ddl: 'decimal(65,30)',
+    values: [
+      '-99999999999999999999999999999999999.999999999999999999999999999999',
+      '99999999999999999999999999999999999.999999999999999999999999999999',
+      '0',
+      '0.000000000000000000000000000001',
+      '-12345678901234567890.123456789012345678901234567891',
+    ],
+    expect: 'text',
+  },
+  { name: 'd20', ddl: 'decimal(20,0)', values: ['-99999999999999999999', '99999999999999999999', '0'], expect: 'text' },
+  { name: 'du', ddl: 'decimal(5,2) unsigned', values: ['999.99', '0'], expect: 'text' },
+  {
+    name: 'f',
+    ddl: 'float',
+    values: ['-0e0', '0.1', '3.4028234e38', '-1.17549435e-38', '0', '16777217', '123.456', '1e-45', '-2.5'],
+    expect: 'float',
+    expr: 'CAST(f AS DOUBLE)',
+  },
+  {
+    name: 'db',
+    ddl: 'double',
+    values: ['-0e0', '0.1', '1.7976931348623157e308', '-2.2250738585072014e-308', '5e-324', '0', '1e21', '-123456789.125', '0.30000000000000004'],
+    expect: 'double',
+  },
+  { name: 'bt1', ddl: 'bit(1)', values: ["b'0'", "b'1'"], expect: 'text', expr: 'CAST(bt1 + 0 AS CHAR)' },
+  { name: 'bt10', ddl: 'bit(10)', values: ["b'0'", "b'1111111111'", "b'1000000000'", "b'1'"], expect: 'text', expr: 'CAST(bt10 + 0 AS CHAR)' },
+  {
+    name: 'bt64',
+    ddl: 'bit(64)',
+    values: ['0', '18446744073709551615', '9223372036854775808', '1'],
+    expect: 'text',
+    expr: 'CAST(bt64 + 0 AS CHAR)',
+  },
+  { name: 'y', ddl: 'year', values: ['0', '1901', '2155', '2024'], expect: 'text' },
+  { name: 'dt', ddl: 'date', values: ["'0000-00-00'", "'1000-01-01'", "'9999-12-31'", "'2024-00-15'", "'2024-02-29'"], expect: 'text' },
+  {
+    name: 'dtm6',
+    ddl: 'datetime(6)',
+    values: ["'0000-00-00 00:00:00'", "'1000-01-01 00:00:00'", "'9999-12-31 23:59:59.999999'", "'2024-02-29 12:34:56.000001'", "'2024-00-00 01:02:03.5'"],
+    expect: 'text',
+  },
+  { name: 'dtm0', ddl: 'datetime', values: ["'0000-00-00 00:00:00'", "'9999-12-31 23:59:59'"], expect: 'text' },
+  { name: 'dtm3', ddl: 'datetime(3)', values: ["'2024-01-01 00:00:00.123'", "'2024-01-01 00:00:00.001'"], expect: 'text' },
+  {
+    // Inserted while the session is at +08:00: the binlog holds UTC seconds, and sluice must give UTC
+    // text whatever the process or session time zone.
+    name: 'ts6',
+    ddl: 'timestamp(6) NULL',
+    values: ["'0000-00-00 00:00:00'", "'1970-01-01 08:00:01'", "'2038-01-19 11:14:07.999999'", "'2024-06-01 08:00:00.000001'"],
+    expect: 'text',
+  },
+  { name: 'ts0', ddl: 'timestamp NULL', values: ["'2024-06-01 07:59:59'", "'0000-00-00 00:00:00'"], expect: 'text' },
+  {
+    name: 'tm6',
+    ddl: 'time(6)',
+    values: ["'-838:59:59'", "'838:59:59'", "'-00:00:00.000001'", "'00:00:00'", "'-12:00:00.5'"],
+    expect: 'text',
+  },
+  { name: 'tm0', ddl: 'time', values: ["'-838:59:59'", "'838:59:59'", "'-00:00:01'", "'100:00:00'"], expect: 'text' },
+  { name: 'tm1', ddl: 'time(1)', values: ["'-00:00:00.1'", "'23:59:59.9'"], expect: 'text' },
+  { name: 'c', ddl: 'char(10)', values: ["''", "'abc'", "'😀'"], expect: 'text', expr: 'c' },
+  {
+    name: 'vc',
+    ddl: 'varchar(100)',
+    values: ["'\\\\N'", "'a\\nb\\rc\\td'", "CONCAT('x', CHAR(1), 'y', CHAR(0), 'z')", "''", "'日本語 😀 e\u0301'"],
+    expect: 'text',
+    expr: 'vc',
+  },
+  { name: 'vl', ddl: 'varchar(20) CHARACTER SET latin1', values: ["'café'", "'€ ÿ'", "CONVERT(x'80' USING latin1)"], expect: 'text', expr: 'vl' },
+  // MySQL's latin1 maps 0x81, 0x8D, 0x8F, 0x90 and 0x9D to C1 controls; zongji's iconv-lite cp1252 turns
+  // them into U+FFFD before sluice sees them, so the value is lost: sluice must stop, not guess.
+  { name: 'vl81', ddl: 'varchar(20) CHARACTER SET latin1', values: ["CONVERT(x'6181' USING latin1)"], expect: 'error', expr: 'vl81' },
+  { name: 'vj', ddl: 'varchar(20) CHARACTER SET ujis', values: ["'あいう'", "'ｱ'"], expect: 'text', expr: 'vj' },
+  { name: 'vg', ddl: 'varchar(20) CHARACTER SET gbk', values: ["'中文'"], expect: 'text', expr: 'vg' },
+  { name: 'v16', ddl: 'varchar(20) CHARACTER SET utf16', values: ["'a😀'"], expect: 'text', expr: 'v16' },
+  { name: 'v32', ddl: 'varchar(20) CHARACTER SET utf32', values: ["'a😀'"], expect: 'text', expr: 'v32' },
+  { name: 'tx', ddl: 'text', values: ["'héllo'", "REPEAT('ab', 40000)"], expect: 'text', expr: 'tx' },
+  { name: 'ltx', ddl: 'longtext', values: ["REPEAT('x', 70000)"], expect: 'text', expr: 'ltx' },
+  { name: 'tl', ddl: 'text CHARACTER SET latin1', values: ["'Straße'"], expect: 'text', expr: 'tl' },
+  { name: 'bn', ddl: 'binary(4)', values: ["x'00'", "'ab'", "x'FFFFFFFF'", "x'00000000'", "x'01000000'"], expect: 'bytes', expr: 'bn' },
+  { name: 'vbn', ddl: 'varbinary(10)', values: ["''", "x'00FF'", "x'0A0D5C01'"], expect: 'bytes', expr: 'vbn' },
+  { name: 'bl', ddl: 'blob', values: ["''", "x'00FF0A0D5C'", "REPEAT(x'FF', 70000)"], expect: 'bytes', expr: 'bl' },
+  { name: 'lbl', ddl: 'longblob', values: ["x'DEADBEEF'"], expect: 'bytes', expr: 'lbl' },
+  // '' and 'zz' are not members: non-strict mode stores member 0, the empty string.
+  { name: 'e', ddl: "enum('a','b','c d')", values: ["'a'", "'c d'", "'zz'"], expect: 'text', expr: 'e' },
+  { name: 'st', ddl: "set('x','y','z')", values: ["''", "'x,z'", "'z,y,x'"], expect: 'text', expr: 'st' },
+  { name: 'j', ddl: 'json', values: [`'{"a": 12345678901234567890, "b": [1.5, "x"]}'`, "'[]'", "'null'", `'"\\\\u00e9"'`], expect: 'text', expr: 'CAST(j AS CHAR)' },
+  {
+    name: 'u',
+    ddl: 'uuid',
+    values: ["'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'", "'00000000-0000-0000-0000-000000000000'", "'ffffffff-ffff-ffff-ffff-ffffffffffff'", "'6ccd780c-baba-1026-9564-5b8c656024db'"],
+    expect: 'text',
+  },
+  { name: 'i4', ddl: 'inet4', values: ["'0.0.0.0'", "'255.255.255.255'", "'1.2.3.4'", "'10.0.0.0'"], expect: 'text' },
+  {
+    name: 'i6',
+    ddl: 'inet6',
+    values: ["'::'", "'::1'", "'::ffff:1.2.3.4'", "'2001:db8::1'", "'fe80::1:0:0:0'", "'::1.2.3.4'", "'1:0:0:1::'"],
+    expect: 'text',
+  },
+];
+
+// Geometry lives in its own table: see the zongji charset finding below.
+const GEOMETRY_COLUMNS: Column[] = [
+  { name: 'pt', ddl: 'point', values: ['POINT(1, 2)', 'POINT(-0.5, 1e300)'], expect: 'bytes', expr: 'ST_AsBinary(pt)' },
+  { name: 'ls', ddl: 'linestring', values: ["ST_GeomFromText('LINESTRING(0 0, 1 1, 2 0)')"], expect: 'bytes', expr: 'ST_AsBinary(ls)' },
+  {
+    name: 'pg',
+    ddl: 'polygon',
+    values: ["ST_GeomFromText('POLYGON((0 0,10 0,10 10,0 10,0 0),(1 1,2 1,2 2,1 1))')"],
+    expect: 'bytes',
+    expr: 'ST_AsBinary(pg)',
+  },
+  { name: 'mpt', ddl: 'multipoint', values: ["ST_GeomFromText('MULTIPOINT(1 2, 3 4)')"], expect: 'bytes', expr: 'ST_AsBinary(mpt)' },
+  {
+    name: 'mls',
+    ddl: 'multilinestring',
+    values: ["ST_GeomFromText('MULTILINESTRING((0 0, 1 1), (2 2, 3 3, 4 4))')"],
+    expect: 'bytes',
+    expr: 'ST_AsBinary(mls)',
+  },
+  {
+    name: 'mpg',
+    ddl: 'multipolygon',
+    values: ["ST_GeomFromText('MULTIPOLYGON(((0 0,1 0,1 1,0 0)),((5 5,6 5,6 6,5 5),(5.1 5.1,5.2 5.1,5.2 5.2,5.1 5.1)))')"],
+    expect: 'bytes',
+    expr: 'ST_AsBinary(mpg)',
+  },
+  { name: 'g', ddl: 'geometry', values: ["ST_GeomFromText('LINESTRING(0 0, 1 1)')"], expect: 'error', expr: 'ST_AsBinary(g)' },
+];
+
+function rowCount(columns: Column[]): number {
+  return Math.max(...columns.map((column) => column.values.length)) + 1;
+}
+
+interface Captured {
+  rows: Map<number, Record<string, unknown>>;
+  tableMapColumns: ColumnSchema[];
+}
+
+let server: MariaDbServer;
+let root: mysql.Connection;
+const captured = new Map<string, Captured>();
+
+async function createAndFill(table: string, columns: Column[]): Promise<void> {
+  await root.query(`CREATE TABLE codec.${table} (id int PRIMARY KEY, ${columns.map((c) => `${c.name} ${c.ddl}`).join(', ')})`);
+  for (let row = 0; row < rowCount(columns); row++) {
+    const literals = columns.map((column) => column.values[row] ?? 'NULL');
+    await root.query(`INSERT INTO codec.${table} VALUES (${row}, ${literals.join(', ')})`);
+  }
+}
+
+/** Streams the binlog from `gtid` until every inserted row of the tables has been seen. */
+async function capture(gtid: string, expected: Record<string, number>): Promise<void> {
+  const zongji = new ZongJi({
+    host: '127.0.0.1',
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    dateStrings: true,
+    timezone: 'Z',
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    jsonStrings: true,
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`binlog rows did not arrive: ${JSON.stringify([...captured].map(([t, c]) => [t, c.rows.size]))}`)), 30_000);
+      const done = (): boolean => Object.entries(expected).every(([table, count]) => (captured.get(table)?.rows.size ?? 0) >= count);
+      zongji.on('error', (error: Error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      zongji.on('binlog', (event: AnyBinlogEvent) => {
+        if (event.getEventName() !== 'writerows') return;
+        const rowsEvent = event as WriteRowsEvent;
+        const tableMap = rowsEvent.tableMap[rowsEvent.tableId]!;
+        if (tableMap.parentSchema !== 'codec' || !(tableMap.tableName in expected)) return;
+        const entry = captured.get(tableMap.tableName) ?? { rows: new Map(), tableMapColumns: tableMap.columnSchemas };
+        captured.set(tableMap.tableName, entry);
+        for (const row of rowsEvent.rows) entry.rows.set(Number(row.id), row as Record<string, unknown>);
+        if (done()) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      zongji.start({
+        serverId: 4242,
+        gtidSet: gtid,
+        includeEvents: ['tablemap', 'writerows'],
+        includeSchema: { codec: true },
+      });
+    });
+  } finally {
+    zongji.stop();
+  }
+}
+
+/** The columns as information_schema describes them: the type names the mapping table is written for. */
+async function informationSchemaColumns(table: string): Promise<Map<string, SourceColumn>> {
+  const [rows] = await root.query(
+    'SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type, CHARACTER_SET_NAME AS charset FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+    ['codec', table],
+  );
+  const result = new Map<string, SourceColumn>();
+  for (const row of rows as { name: string; type: string; charset: string | null }[]) {
+    result.set(row.name, { name: row.name, mysqlType: row.type.toLowerCase(), charset: row.charset });
+  }
+  return result;
+}
+
+async function serverValues(table: string, columns: Column[]): Promise<Map<number, Record<string, unknown>>> {
+  const select = columns.map((column) => `${column.expr ?? `CAST(${column.name} AS CHAR)`} AS ${column.name}`).join(', ');
+  const [rows] = await root.query(`SELECT id, ${select} FROM codec.${table} ORDER BY id`);
+  return new Map((rows as Record<string, unknown>[]).map((row) => [Number(row.id), row]));
+}
+
+async function checkTable(table: string, columns: Column[]): Promise<void> {
+  const entry = captured.get(table);
+  assert.ok(entry, `no rows of ${table} came through the binlog`);
+  const sourceColumns = await informationSchemaColumns(table);
+  const expected = await serverValues(table, columns);
+  const failures: string[] = [];
+  for (const column of columns) {
+    const source = sourceColumns.get(column.name)!;
+    for (let row = 0; row < rowCount(columns); row++) {
+      const raw = entry.rows.get(row)![column.name];
+      const want = expected.get(row)![column.name];
+      const where = `${table}.${column.name} row ${row} (${column.values[row] ?? 'NULL'}), zongji gave ${Buffer.isBuffer(raw) ? `0x${raw.toString('hex')}` : JSON.stringify(raw)}`;
+      let got;
+      try {
+        got = toCellValue(raw, source);
+      } catch (error) {
+        if (column.expect === 'error' && isSluiceError(error, 'SLUICE_SCHEMA_UNSUPPORTED')) continue;
+        failures.push(`${where}: threw ${(error as Error).message}`);
+        continue;
+      }
+      if (want === null || want === undefined) {
+        if (got !== null) failures.push(`${where}: expected NULL, got ${String(got)}`);
+        continue;
+      }
+      switch (column.expect) {
+        case 'text':
+          if (got !== String(want)) failures.push(`${where}: expected ${JSON.stringify(String(want).slice(0, 80))}, got ${JSON.stringify(String(got).slice(0, 80))}`);
+          break;
+        case 'float':
+          // The server prints FLOAT with 6 digits, so compare as floats: the text must be the same float,
+          // and no longer than the shortest text for it.
+          if (typeof got !== 'string' || Math.fround(Number(got)) !== Math.fround(Number(want)) || got !== shortestFloat32(Math.fround(Number(want)))) {
+            failures.push(`${where}: expected the float ${String(want)}, got ${String(got)}`);
+          }
+          break;
+        case 'double':
+          if (typeof got !== 'string' || !Object.is(Number(got), Number(want))) failures.push(`${where}: expected the double ${String(want)}, got ${String(got)}`);
+          break;
+        case 'bytes':
+          if (!Buffer.isBuffer(got) || !got.equals(want as Buffer)) {
+            failures.push(`${where}: expected 0x${(want as Buffer).toString('hex')}, got ${Buffer.isBuffer(got) ? '0x' + got.toString('hex') : String(got)}`);
+          }
+          break;
+        case 'error':
+          failures.push(`${where}: expected SLUICE_SCHEMA_UNSUPPORTED, got ${String(got)}`);
+          break;
+      }
+    }
+  }
+  assert.deepEqual(failures, []);
+}
+
+describe('cell decoder against a real MariaDB binlog', { timeout: 180_000 }, () => {
+  before(async () => {
+    // No skip: without the server this whole suite must fail.
+    server = await startMariaDb({ dir: fileURLToPath(new URL('../.sluice/test-cell-decoder', import.meta.url)) });
+    root = await server.rootConnection();
+    await root.query("SET SESSION sql_mode = '', SESSION time_zone = '+08:00'");
+    await root.query('DROP DATABASE IF EXISTS codec');
+    await root.query('CREATE DATABASE codec');
+    const [[position]] = (await root.query('SELECT @@gtid_binlog_pos AS gtid')) as unknown as [[{ gtid: string }]];
+    await createAndFill('types', COLUMNS);
+    await createAndFill('geo', GEOMETRY_COLUMNS);
+    await createAndFill('geo_then_text', [
+      { name: 'g', ddl: 'point', values: ['POINT(1, 2)'], expect: 'bytes' },
+      { name: 'b', ddl: 'binary(2)', values: ["'ab'"], expect: 'bytes' },
+      { name: 't', ddl: 'text', values: ["'héllo'"], expect: 'text' },
+    ]);
+    // Every comparison reads the server in UTC.
+    await root.query("SET SESSION time_zone = '+00:00'");
+    await capture(position.gtid, { types: rowCount(COLUMNS), geo: rowCount(GEOMETRY_COLUMNS), geo_then_text: 2 });
+  });
+
+  after(async () => {
+    await root?.end();
+    await server?.stop();
+  });
+
+  it('decodes every edge value of every scalar type exactly as the server shows it', async () => {
+    await checkTable('types', COLUMNS);
+  });
+
+  it('rebuilds the WKB of typed geometry columns and refuses the ambiguous GEOMETRY column', async () => {
+    await checkTable('geo', GEOMETRY_COLUMNS);
+  });
+
+  it('maps the TableMap (FULL metadata) types to the same Hive types as information_schema, except where the binlog cannot tell', async () => {
+    const differences: string[] = [];
+    for (const table of ['types', 'geo']) {
+      const truth = await informationSchemaColumns(table);
+      for (const column of captured.get(table)!.tableMapColumns) {
+        const fromInfo = hiveTypeFor(truth.get(column.COLUMN_NAME)!.mysqlType);
+        const fromBinlog = hiveTypeFor(column.COLUMN_TYPE);
+        if (fromInfo !== fromBinlog) differences.push(`${column.COLUMN_NAME}: ${column.COLUMN_TYPE} -> ${fromBinlog}, information_schema -> ${fromInfo}`);
+      }
+    }
+    // MariaDB's binlog cannot tell UUID/INET4/INET6 from BINARY(n) (zongji's README says so too): a
+    // source that takes column types from the TableMap gets Hive binary for them, not string.
+    assert.deepEqual(differences, [
+      'u: binary(16) -> binary, information_schema -> string',
+      'i4: binary(4) -> binary, information_schema -> string',
+      'i6: binary(16) -> binary, information_schema -> string',
+    ]);
+  });
+
+  it(
+    'gets the charsets of text columns after a geometry column right from the TableMap',
+    { todo: 'zongji 0.9 bug: MariaDB counts GEOMETRY columns in the FULL-metadata charset list, zongji does not, so later columns get the wrong charset' },
+    () => {
+      const columns = captured.get('geo_then_text')!.tableMapColumns;
+      assert.deepEqual(
+        columns.map((column) => [column.COLUMN_NAME, column.CHARACTER_SET_NAME]),
+        [
+          ['id', null],
+          ['g', null],
+          ['b', null],
+          ['t', 'utf8mb4'],
+        ],
+      );
+    },
+  );
+});

@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, parseConfig, redactConfig } from '../src/config/load.ts';
+import { isSluiceError, type SluiceError } from '../src/errors.ts';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const minimal = 'source:\n  host: db.example\n  user: sluice\n';
+
+/** Runs fn, asserts it throws a SluiceError with the code, and returns it for further checks. */
+function expectError(fn: () => unknown, code: SluiceError['code'] = 'SLUICE_CONFIG_INVALID'): SluiceError {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(isSluiceError(error, code), `expected ${code}, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected an error');
+}
+
+describe('config', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sluice-config-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('the example config loads', async () => {
+    const file = join(repoRoot, 'config', 'sluice.example.yaml');
+    const config = await loadConfig(file, { SLUICE_MYSQL_PASSWORD: 'secret' });
+    assert.equal(config.source.password, 'secret');
+    assert.equal(config.routing.rules[0]?.target, 'ods.orders');
+    assert.equal(config.sink.filesystem.root, join(repoRoot, 'config', '.sluice', 'warehouse'));
+  });
+
+  test('defaults fill in and relative paths resolve against the config directory', () => {
+    const config = parseConfig(minimal, '/etc/sluice/sluice.yaml', {});
+    assert.deepEqual(config.source, {
+      kind: 'binlog',
+      host: 'db.example',
+      port: 3306,
+      user: 'sluice',
+      password: '',
+      serverId: 4711,
+      start: 'earliest',
+      connectTimeoutMs: 10000,
+    });
+    assert.deepEqual(config.routing.include, ['*.*']);
+    for (const db of ['mysql', 'information_schema', 'performance_schema', 'sys']) {
+      assert.ok(config.routing.exclude.includes(`${db}.*`), `${db} is always excluded`);
+    }
+    assert.deepEqual(config.routing.rules, []);
+    assert.deepEqual(config.sink, {
+      kind: 'hive',
+      format: 'text',
+      partition: 'day',
+      filesystem: { kind: 'local', root: '/etc/sluice/.sluice/warehouse' },
+      catalog: { kind: 'local', dir: '/etc/sluice/.sluice/catalog' },
+      rollBytes: 134217728,
+    });
+    assert.deepEqual(config.checkpoint, { intervalSeconds: 10, dir: '/etc/sluice/.sluice/state', keep: 3 });
+    assert.equal(config.runtime.maxQueuedEvents, 10000);
+    assert.equal(config.log.level, 'info');
+  });
+
+  test('start accepts a binlog coordinate and a gtid set', () => {
+    const coordinate = parseConfig(`${minimal}  start: { file: mysql-bin.000042, position: 4 }\n`, 'x.yaml', {});
+    assert.deepEqual(coordinate.source.start, { file: 'mysql-bin.000042', position: 4 });
+    const gtid = parseConfig(`${minimal}  start: { gtid: 'abc:1-5' }\n`, 'x.yaml', {});
+    assert.deepEqual(gtid.source.start, { gtid: 'abc:1-5' });
+  });
+
+  test('a wrong type names the key path and its line:column', () => {
+    const text = `${minimal}checkpoint:\n  intervalSeconds: abc\n`;
+    const error = expectError(() => parseConfig(text, 'sluice.yaml', {}));
+    assert.equal(error.message, "sluice.yaml:5:20 checkpoint.intervalSeconds: expected a number, got string 'abc'");
+    assert.deepEqual(
+      { file: error.context.file, configKey: error.context.configKey, line: error.context.line, column: error.context.column },
+      { file: 'sluice.yaml', configKey: 'checkpoint.intervalSeconds', line: 5, column: 20 },
+    );
+  });
+
+  test('all problems are reported at once, in file order', () => {
+    const text = `source:\n  user: sluice\n  port: 70000\ncheckpoint:\n  intervalSeconds: -1\nsink:\n  partition: week\n`;
+    const lines = expectError(() => parseConfig(text, 'sluice.yaml', {})).message.split('\n');
+    assert.deepEqual(lines, [
+      "sluice.yaml:1:1 source.host: missing required key 'host' (expected a string)",
+      'sluice.yaml:3:9 source.port: expected an integer at most 65535, got 70000',
+      'sluice.yaml:5:20 checkpoint.intervalSeconds: expected a number greater than 0, got -1',
+      "sluice.yaml:7:14 sink.partition: expected one of 'day', 'hour', got string 'week'",
+    ]);
+  });
+
+  test('a missing required section points at its parent', () => {
+    const error = expectError(() => parseConfig('log:\n  level: debug\n', 'sluice.yaml', {}));
+    assert.match(error.message, /^sluice\.yaml:1:1 source: missing required key 'source'/);
+  });
+
+  test('an unknown key is named, located at the key, with a suggestion', () => {
+    const text = `${minimal}checkpoint:\n  interval_seconds: 5\n  bogus: 1\n`;
+    const error = expectError(() => parseConfig(text, 'sluice.yaml', {}));
+    const [first, second] = error.message.split('\n');
+    assert.equal(first, "sluice.yaml:5:3 checkpoint.interval_seconds: unknown key 'interval_seconds' (did you mean 'intervalSeconds'?)");
+    assert.equal(second, "sluice.yaml:6:3 checkpoint.bogus: unknown key 'bogus' (known keys: intervalSeconds, dir, keep)");
+    assert.equal(error.context.configKey, 'checkpoint.interval_seconds');
+  });
+
+  test('a bad regex names routing.rules[0].match with its line', () => {
+    const text = `${minimal}routing:\n  rules:\n    - match: '^shop_(\\d+'\n      target: ods.orders\n`;
+    const error = expectError(() => parseConfig(text, 'sluice.yaml', {}));
+    assert.match(error.message, /^sluice\.yaml:6:14 routing\.rules\[0\]\.match: expected a valid regular expression/);
+    assert.equal(error.context.line, 6);
+  });
+
+  test('a rule target must be db.table and may only reference existing groups', () => {
+    const text = `${minimal}routing:\n  rules:\n    - match: '^(a)$'\n      target: 'ods.t_$2'\n    - match: x\n      target: nodot\n`;
+    const lines = expectError(() => parseConfig(text, 'sluice.yaml', {})).message.split('\n');
+    assert.equal(lines[0], 'sluice.yaml:7:15 routing.rules[0].target: refers to $2 but match has 1 capture group');
+    assert.match(lines[1] ?? '', /^sluice\.yaml:9:15 routing\.rules\[1\]\.target: expected a 'db\.table' target/);
+  });
+
+  test('a malformed start reports the most specific problem', () => {
+    const partial = expectError(() => parseConfig(`${minimal}  start: { file: mysql-bin.000001 }\n`, 'sluice.yaml', {}));
+    assert.match(partial.message, /source\.start\.position: missing required key 'position'/);
+    const extra = expectError(() => parseConfig(`${minimal}  start: { file: f.1, position: 4, offset: 9 }\n`, 'sluice.yaml', {}));
+    assert.match(extra.message, /^sluice\.yaml:4:36 source\.start\.offset: unknown key 'offset'/);
+    const empty = expectError(() => parseConfig(`${minimal}  start: {}\n`, 'sluice.yaml', {}));
+    assert.match(empty.message, /source\.start: expected 'earliest', 'latest', \{ file, position \} or \{ gtid \}, got a mapping$/);
+    const word = expectError(() => parseConfig(`${minimal}  start: newest\n`, 'sluice.yaml', {}));
+    assert.match(word.message, /^sluice\.yaml:4:10 source\.start: expected 'earliest', 'latest', \{ file, position \} or \{ gtid \}, got string 'newest'$/);
+  });
+
+  test('a YAML syntax error names file, line and column', () => {
+    const error = expectError(() => parseConfig(`${minimal}sink:\n  partition: [day\nlog: {}\n`, 'sluice.yaml', {}));
+    assert.match(error.message, /^sluice\.yaml:\d+:\d+ YAML syntax error: /);
+    assert.equal(error.context.file, 'sluice.yaml');
+    assert.equal(typeof error.context.line, 'number');
+    const duplicate = expectError(() => parseConfig(`${minimal}source:\n  host: other\n`, 'sluice.yaml', {}));
+    assert.match(duplicate.message, /^sluice\.yaml:4:1 YAML syntax error: Map keys must be unique/);
+  });
+
+  test('${env:X} and ${file:P} are substituted', async () => {
+    await writeFile(join(dir, 'password.txt'), 's3cret\n');
+    const text = 'source:\n  host: ${env:DB_HOST}\n  user: u-${env:DB_USER}\n  password: ${file:password.txt}\n';
+    const config = parseConfig(text, join(dir, 'sluice.yaml'), { DB_HOST: 'db1', DB_USER: 'cdc' });
+    assert.equal(config.source.host, 'db1');
+    assert.equal(config.source.user, 'u-cdc');
+    assert.equal(config.source.password, 's3cret', 'one trailing newline trimmed');
+    const literal = parseConfig(`${minimal}  password: 'a$\${env:X}'\n`, 'x.yaml', {});
+    assert.equal(literal.source.password, 'a${env:X}');
+  });
+
+  test('a missing variable or secret file names the key, line and what is missing', () => {
+    const text = `${minimal}  password: \${env:NO_SUCH_VAR}\nsink:\n  filesystem:\n    root: \${file:missing.txt}\n`;
+    const error = expectError(() => parseConfig(text, join(dir, 'sluice.yaml'), {}));
+    const [first, second] = error.message.split('\n');
+    assert.match(first ?? '', /sluice\.yaml:4:13 source\.password: environment variable NO_SUCH_VAR is not set/);
+    assert.match(second ?? '', /sluice\.yaml:7:11 sink\.filesystem\.root: cannot read secret file 'missing\.txt'/);
+    assert.equal(error.context.configKey, 'source.password');
+  });
+
+  test('a substituted value is never echoed in an error', () => {
+    const error = expectError(() => parseConfig(`${minimal}  port: \${env:PORT}\n`, 'sluice.yaml', { PORT: 'hunter2' }));
+    assert.doesNotMatch(error.message, /hunter2/);
+    assert.match(error.message, /source\.port: expected a number, got a string substituted from '\$\{env:PORT\}'/);
+  });
+
+  test('an unreadable file is SLUICE_CONFIG_UNREADABLE', async () => {
+    const missing = join(dir, 'nope.yaml');
+    await assert.rejects(loadConfig(missing, {}), (error: unknown) => {
+      assert.ok(isSluiceError(error, 'SLUICE_CONFIG_UNREADABLE'));
+      assert.equal(error.context.file, missing);
+      return true;
+    });
+  });
+
+  test('an empty file asks for the required section', () => {
+    const error = expectError(() => parseConfig('', 'sluice.yaml', {}));
+    assert.match(error.message, /source: missing required key 'source'/);
+  });
+
+  test('redactConfig hides the password without touching the original', () => {
+    const config = parseConfig(`${minimal}  password: \${env:PW}\n`, 'x.yaml', { PW: 'topsecret' });
+    const redacted = redactConfig(config);
+    assert.equal(redacted.source.password, '***');
+    assert.equal(config.source.password, 'topsecret');
+    assert.doesNotMatch(JSON.stringify(redacted), /topsecret/);
+  });
+});
