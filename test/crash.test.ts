@@ -2,11 +2,20 @@
 // writes a random mix of changes (and one large transaction) into sharded tables. At the end the Hive
 // table must hold exactly the source's change stream: every change once, in commit order.
 import assert from 'node:assert/strict';
+import { mkdirSync, watch } from 'node:fs';
 import { test } from 'node:test';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { ChangeGenerator, prng, type ExpectedChange } from './helpers/change-generator.ts';
-import { gtidBinlogPos, latestCheckpoint, makeWorkspace, startDaemon, waitForCheckpoint } from './helpers/daemon.ts';
+import {
+  gtidBinlogPos,
+  latestCheckpoint,
+  makeWorkspace,
+  startDaemon,
+  waitForCheckpoint,
+  type DaemonWorkspace,
+  type RunningDaemon,
+} from './helpers/daemon.ts';
 import { testMariaDb } from './helpers/servers.ts';
 import { bySequence, readCommittedRows, type TableRow } from './helpers/warehouse.ts';
 
@@ -42,9 +51,14 @@ test(`Hive holds exactly the source's change stream after ${KILLS} SIGKILLs (see
 
   const random = prng(SEED + 1);
   const checkpointIds = new Set<number>();
+  mkdirSync(workspace.stateDir, { recursive: true });
+  let killsInCommitWindow = 0;
   for (let kill = 0; kill < KILLS; kill++) {
     const daemon = startDaemon(workspace, server);
-    await sleep(400 + random() * 3000);
+    // Every other kill lands the instant a checkpoint record appears: between record and commit,
+    // the narrowest window of the protocol, which random timing alone would rarely hit.
+    if (kill % 2 === 1 && (await killWhenRecordLands(workspace, daemon, 8000))) killsInCommitWindow++;
+    else await sleep(400 + random() * 3000);
     daemon.child.kill('SIGKILL');
     const exit = await daemon.exited;
     assert.equal(exit.signal, 'SIGKILL', `daemon died on its own before kill ${kill}:\n${daemon.output().slice(-3000)}`);
@@ -68,10 +82,28 @@ test(`Hive holds exactly the source's change stream after ${KILLS} SIGKILLs (see
   );
   console.log(
     `crash test: ${KILLS} kills, ${transactions} transactions, ${generator.log.length} changes expected, ${rows.length} rows in Hive, ` +
-      `${checkpointIds.size} distinct checkpoints seen between kills`,
+      `${checkpointIds.size} distinct checkpoints seen between kills, ${killsInCommitWindow} kills right after a record landed`,
   );
   assertSameStream(rows, generator.log);
+  assert.ok(killsInCommitWindow >= KILLS / 4, `at least a quarter of the kills hit the record-to-commit window (${killsInCommitWindow})`);
 });
+
+/** Kills the daemon as soon as a new checkpoint record file is renamed into place; false on timeout. */
+async function killWhenRecordLands(workspace: DaemonWorkspace, daemon: RunningDaemon, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const watcher = watch(workspace.stateDir, (_event, name) => {
+      if (!name || !/^checkpoint-\d+\.json$/.test(String(name))) return;
+      daemon.child.kill('SIGKILL');
+      finish(true);
+    });
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    function finish(landed: boolean): void {
+      clearTimeout(timer);
+      watcher.close();
+      resolve(landed);
+    }
+  });
+}
 
 function expectedRow(change: ExpectedChange): Record<string, string | null> {
   return {
