@@ -63,6 +63,8 @@ sink:
 checkpoint:
   intervalSeconds: 2
   dir: ./state
+metrics:
+  port: 0   # any free port, so the demo never collides with a running exporter
 `,
 );
 

@@ -1,7 +1,6 @@
 // Takes a checkpoint in the order the design fixes: the caller has stopped the source at a
 // transaction boundary (the barrier); then pre-commit (sinks close and upload staging), record
 // (atomic write: from here on the checkpoint counts), commit (idempotent renames and partitions).
-import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
 import type { HiveChangelogSink } from '../sinks/hive-changelog-sink.ts';
@@ -25,7 +24,6 @@ export class CheckpointCoordinator {
     private readonly catalog: Catalog,
     private readonly jobId: string,
     private readonly keep: number,
-    private readonly logger: Logger,
     lastId: number,
   ) {
     this.lastId = lastId;
@@ -56,8 +54,6 @@ export class CheckpointCoordinator {
     this.lastId = id;
     await executeCommits(commits, this.fs, this.catalog);
     await this.store.prune(this.keep);
-    const figures = { id, commits: commits.length, durationMs: Math.round(performance.now() - started) };
-    this.logger.info({ checkpoint: id, commits: commits.length, durationMs: figures.durationMs, position: source.position }, 'checkpoint committed');
-    return figures;
+    return { id, commits: commits.length, durationMs: Math.round(performance.now() - started) };
   }
 }

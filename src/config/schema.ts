@@ -111,6 +111,15 @@ export const sluiceConfigSchema = z.strictObject({
   checkpoint: checkpoint.prefault({}),
   runtime: z.strictObject({ maxQueuedEvents: z.int().min(1).default(10000) }).prefault({}),
   log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
+  metrics: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      // Loopback by default: metrics name tables and servers, which is not for every network to read.
+      host: nonEmpty.default('127.0.0.1'),
+      // 0 picks a free port (tests); 9464 is the port Prometheus exporters conventionally use.
+      port: z.int().min(0).max(65535).default(9464),
+    })
+    .prefault({}),
 });
 
 /** The validated configuration, defaults filled in and paths absolute (see load.ts). */

@@ -40,7 +40,10 @@ export class Router {
   /** How many changes each unmatched source table had: a user looks here when a table is missing. */
   readonly unmatchedCounts = new Map<string, number>();
 
-  constructor(config: RoutingConfig) {
+  constructor(
+    config: RoutingConfig,
+    private readonly onUnmatched?: (source: string, changes: number) => void,
+  ) {
     this.include = config.include.map(globToRegExp);
     this.exclude = config.exclude.map(globToRegExp);
     this.rules = config.rules.map((rule) => ({ pattern: new RegExp(rule.match), target: rule.target }));
@@ -65,6 +68,7 @@ export class Router {
   countUnmatched(schema: string, table: string, changes = 1): void {
     const name = `${schema}.${table}`;
     this.unmatchedCounts.set(name, (this.unmatchedCounts.get(name) ?? 0) + changes);
+    this.onUnmatched?.(name, changes);
   }
 
   private compute(schema: string, name: string): RouteDecision {

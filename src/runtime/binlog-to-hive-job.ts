@@ -16,6 +16,8 @@ import { describePosition, type BinlogPosition, type BinlogStart } from '../sour
 import { BinlogSource, type BinlogConnectionOptions } from '../sources/binlog/binlog-source.ts';
 import { preflight } from '../sources/binlog/preflight.ts';
 import { resolveStart } from '../sources/binlog/resolve-start.ts';
+import type { ReadinessProbe } from './health-server.ts';
+import { SluiceMetrics } from './metrics.ts';
 
 export interface BinlogToHiveJobOptions {
   connection: BinlogConnectionOptions;
@@ -33,6 +35,7 @@ export interface BinlogToHiveJobOptions {
   checkpointIntervalMs: number;
   maxQueuedEvents: number;
   logger: Logger;
+  metrics?: SluiceMetrics;
 }
 
 export interface JobFigures {
@@ -42,12 +45,28 @@ export interface JobFigures {
   lastPosition: BinlogPosition | undefined;
 }
 
-export class BinlogToHiveJob {
+export class BinlogToHiveJob implements ReadinessProbe {
   private stopRequested = false;
   private source: BinlogSource | undefined;
+  private streaming = false;
+  /** When a tick last found the stream at a boundary and committed (or had nothing to commit). */
+  private lastTickHandledAt = 0;
   readonly figures: JobFigures = { changesWritten: 0, checkpoints: 0, lastCheckpointAt: undefined, lastPosition: undefined };
+  readonly metrics: SluiceMetrics;
 
-  constructor(private readonly options: BinlogToHiveJobOptions) {}
+  constructor(private readonly options: BinlogToHiveJobOptions) {
+    this.metrics = options.metrics ?? new SluiceMetrics();
+  }
+
+  notReadyReason(): string | undefined {
+    if (!this.streaming) return 'not streaming from the binlog yet';
+    // A checkpoint waits for the end of a transaction, so allow a few intervals (and at least a
+    // minute) before calling the daemon stuck.
+    const allowedMs = Math.max(3 * this.options.checkpointIntervalMs, 60_000);
+    const sinceMs = Date.now() - this.lastTickHandledAt;
+    if (sinceMs > allowedMs) return `no checkpoint for ${Math.round(sinceMs / 1000)} s (allowed ${allowedMs / 1000} s)`;
+    return undefined;
+  }
 
   /** Asks for a clean stop: the job ends at the next transaction boundary with a final checkpoint. */
   requestStop(): void {
@@ -66,7 +85,8 @@ export class BinlogToHiveJob {
     const jobId = newJobId();
     logger.info({ server, version: facts.version, start: start.description, jobId }, 'starting binlog capture');
 
-    const router = new Router(options.routing);
+    const metrics = this.metrics;
+    const router = new Router(options.routing, (source, changes) => metrics.unmatchedChanges.inc({ source }, changes));
     const sink = new HiveChangelogSink({
       fs: options.fs,
       catalog: options.catalog,
@@ -77,8 +97,9 @@ export class BinlogToHiveJob {
       channel: 0,
       jobId,
       logger,
+      metrics,
     });
-    const coordinator = new CheckpointCoordinator(store, sink, options.fs, options.catalog, jobId, options.keepCheckpoints, logger, record?.id ?? 0);
+    const coordinator = new CheckpointCoordinator(store, sink, options.fs, options.catalog, jobId, options.keepCheckpoints, record?.id ?? 0);
     const source = new BinlogSource({
       connection: options.connection,
       serverId: options.serverId,
@@ -89,6 +110,7 @@ export class BinlogToHiveJob {
     });
     this.source = source;
     source.start(start.dump);
+    this.lastTickHandledAt = Date.now();
     const timer = setInterval(() => source.injectTick(), options.checkpointIntervalMs);
     if (this.stopRequested) source.injectTick();
 
@@ -96,13 +118,41 @@ export class BinlogToHiveJob {
     let checkpointed = record ? describePosition(record.source.position) : undefined;
     let inTransaction = false;
     let checkpointDue = false;
+    // Binlog times (Unix seconds) of the last change handed on, and of the last one committed.
+    let lastChangeTs: number | undefined;
+    let committedChangeTs: number | undefined;
+    let changesAtLastCheckpoint = 0;
+    let lastCheckpointMs = performance.now();
+    const caughtUp = () => source.queuedItems === 0 && !inTransaction && checkpointed === describePosition(boundary.position);
+    metrics.lagSeconds = () => (caughtUp() || committedChangeTs === undefined ? 0 : Math.max(0, Date.now() / 1000 - committedChangeTs));
     const checkpointAtBoundary = async (): Promise<void> => {
-      await coordinator.checkpoint(boundary);
+      const figures = await coordinator.checkpoint(boundary);
       checkpointed = describePosition(boundary.position);
+      committedChangeTs = lastChangeTs;
       this.figures.checkpoints++;
       this.figures.lastCheckpointAt = new Date();
       this.figures.lastPosition = boundary.position;
       checkpointDue = false;
+      metrics.checkpoints.inc();
+      metrics.checkpointDuration.observe(figures.durationMs / 1000);
+      metrics.lastCheckpointTime.set(Date.now() / 1000);
+      const now = performance.now();
+      const changes = this.figures.changesWritten - changesAtLastCheckpoint;
+      logger.info(
+        {
+          checkpoint: figures.id,
+          commits: figures.commits,
+          durationMs: figures.durationMs,
+          position: boundary.position,
+          changes,
+          changesPerSecond: Math.round((changes * 1000) / Math.max(1, now - lastCheckpointMs)),
+          lagSeconds: Math.round(metrics.lagSeconds()),
+          queued: source.queuedItems,
+        },
+        'checkpoint committed',
+      );
+      changesAtLastCheckpoint = this.figures.changesWritten;
+      lastCheckpointMs = now;
     };
 
     try {
@@ -113,6 +163,8 @@ export class BinlogToHiveJob {
           if (decision.kind !== 'routed') continue;
           await sink.write(decision.target, item.event, coordinator.pendingId);
           this.figures.changesWritten++;
+          metrics.changesRead.inc();
+          lastChangeTs = item.event.commitTs;
           inTransaction = true;
           continue;
         }
@@ -122,22 +174,27 @@ export class BinlogToHiveJob {
           if (item.statement) logger.info({ statement: item.statement.slice(0, 500), position: item.position }, 'statement in binlog');
           if (checkpointDue || this.stopRequested) {
             await checkpointAtBoundary();
+            this.lastTickHandledAt = Date.now();
             if (this.stopRequested) break;
           }
           continue;
         }
         // A tick: checkpoint now if the stream rests between transactions, else at the next boundary.
+        this.streaming = true;
+        metrics.queuedItems.set(source.queuedItems);
         if (inTransaction) {
           checkpointDue = true;
           continue;
         }
         if (checkpointed !== describePosition(boundary.position) || this.stopRequested) await checkpointAtBoundary();
+        this.lastTickHandledAt = Date.now();
         if (this.stopRequested) break;
       }
     } catch (error) {
       await sink.abort().catch(() => undefined);
       throw error;
     } finally {
+      this.streaming = false;
       clearInterval(timer);
       await source.stop();
     }

@@ -16,6 +16,7 @@ import {
   partitionValues,
   type PartitionGranularity,
 } from './changelog-layout.ts';
+import type { SluiceMetrics } from '../runtime/metrics.ts';
 import { encodeRow } from './hive-text-codec.ts';
 
 export const STAGING_DIR = '.data';
@@ -34,6 +35,7 @@ export interface HiveChangelogSinkOptions {
   /** This run's id, part of every file name, so that no name is reused after a crash. */
   jobId: string;
   logger: Logger;
+  metrics?: SluiceMetrics;
 }
 
 interface StagedFile {
@@ -80,12 +82,18 @@ class TableWriter {
   private readonly closed: StagedFile[] = [];
   private readonly layoutByColumns = new WeakMap<readonly SourceColumn[], number[]>();
   private hiveTypes: string[];
+  // Label lookups resolved once: these are bumped for every row.
+  private readonly rowsCounter;
+  private readonly bytesCounter;
 
   private constructor(
     private definition: TableDefinition,
     private readonly options: HiveChangelogSinkOptions,
   ) {
     this.hiveTypes = definition.columns.map((column) => column.type);
+    const table = `${definition.database}.${definition.name}`;
+    this.rowsCounter = options.metrics?.rowsWritten.labels({ table });
+    this.bytesCounter = options.metrics?.bytesWritten.labels({ table });
   }
 
   static async open(target: Route, columns: readonly SourceColumn[], options: HiveChangelogSinkOptions): Promise<TableWriter> {
@@ -120,7 +128,10 @@ class TableWriter {
     values[base + 4] = `${event.schema}.${event.table}`;
     const partition = partitionValues(event.commitTs, this.options.partition);
     const file = await this.fileFor(partition, checkpointId, nextFileIndex);
-    await file.writer.write(encodeRow(values, this.hiveTypes));
+    const line = encodeRow(values, this.hiveTypes);
+    await file.writer.write(line);
+    this.rowsCounter?.inc();
+    this.bytesCounter?.inc(line.length);
     if (file.writer.bytesWritten >= this.options.rollBytes) {
       this.open.delete(partitionPath(partition));
       await file.writer.close();

@@ -41,6 +41,8 @@ checkpoint:
   dir: ./state
 log:
   level: info
+metrics:
+  port: 0
 ${options.extra ?? ''}`,
   );
   return { dir, configFile, stateDir: join(dir, 'state'), warehouse: join(dir, 'warehouse'), catalogDir: join(dir, 'catalog') };
@@ -65,6 +67,17 @@ export function startDaemon(workspace: DaemonWorkspace, server: MariaDbServer, a
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
   return { child, output: () => output, exited };
+}
+
+/** The port the daemon's metrics server listens on, read from its log line. */
+export async function metricsPort(daemon: RunningDaemon, timeoutMs = 30_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = /"port":(\d+)[^\n]*metrics and health/.exec(daemon.output());
+    if (found) return Number(found[1]);
+    if (daemon.child.exitCode !== null || Date.now() > deadline) throw new Error(`no metrics port in the daemon's log:\n${daemon.output().slice(-2000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 export async function latestCheckpoint(workspace: DaemonWorkspace): Promise<CheckpointRecord | undefined> {

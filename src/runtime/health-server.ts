@@ -1,0 +1,55 @@
+// /metrics, /health and /ready over plain HTTP. Readiness means what a load balancer or an alert
+// needs to know: the binlog is connected and checkpoints are still being committed on time.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { SluiceMetrics } from './metrics.ts';
+
+export interface ReadinessProbe {
+  /** Undefined when ready, else the reason it is not. */
+  notReadyReason(): string | undefined;
+}
+
+export interface HealthServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startHealthServer(host: string, port: number, metrics: SluiceMetrics, readiness: ReadinessProbe): Promise<HealthServer> {
+  const server: Server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (path === '/metrics') {
+      metrics.registry
+        .metrics()
+        .then((body) => {
+          response.writeHead(200, { 'content-type': metrics.registry.contentType });
+          response.end(body);
+        })
+        .catch((error: unknown) => {
+          response.writeHead(500, { 'content-type': 'text/plain' });
+          response.end(String(error));
+        });
+      return;
+    }
+    if (path === '/health') {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end('{"status":"alive"}\n');
+      return;
+    }
+    if (path === '/ready') {
+      const reason = readiness.notReadyReason();
+      response.writeHead(reason ? 503 : 200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(reason ? { status: 'not ready', reason } : { status: 'ready' }) + '\n');
+      return;
+    }
+    response.writeHead(404, { 'content-type': 'text/plain' });
+    response.end('not found: try /metrics, /health or /ready\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
