@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import { isSluiceError } from '../errors.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
+import { formatChecks, runChecks } from './check-command.ts';
+import { setCheckpoint, showCheckpoint, targetFromOptions, type TargetOptions } from './checkpoint-command.ts';
 import { runDaemon } from './run-command.ts';
 
 // EX_CONFIG from sysexits.h: the systemd unit does not restart on it, since a restart cannot help.
@@ -50,6 +52,59 @@ program
     } else {
       process.stdout.write(formatRows(result) + '\n');
     }
+  });
+
+program
+  .command('check')
+  .description('Check a configuration against the live servers: config, MySQL, binlog settings, grants, positions, directories.')
+  .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+  .addHelpText(
+    'after',
+    '\nPrints one line per check and exits 0 when all pass, 1 otherwise. Reads no event and writes no file.\n\n' +
+      'Examples:\n  sluice check --config /etc/sluice/sluice.yaml\n  sluice check -c /etc/sluice/sluice.yaml && systemctl restart sluice   # gate a deploy on it\n',
+  )
+  .action(async (options: { config: string }) => {
+    const items = await runChecks(options.config);
+    process.stdout.write(formatChecks(items));
+    if (items.some((item) => item.status !== 'ok')) process.exitCode = 1;
+  });
+
+const checkpoint = program
+  .command('checkpoint')
+  .description('Show or move the checkpoint: the binlog position the daemon resumes from.');
+
+checkpoint
+  .command('show')
+  .description('Print the newest checkpoint record: id, time, binlog position and GTID, next sequence, pending commits.')
+  .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+  .option('--json', 'print the raw record as JSON (null when there is none)')
+  .addHelpText('after', '\nExamples:\n  sluice checkpoint show --config /etc/sluice/sluice.yaml\n  sluice checkpoint show --config sluice.yaml --json | jq .source.position\n')
+  .action(async (options: { config: string; json?: boolean }) => {
+    const config = await loadConfig(options.config);
+    process.stdout.write(await showCheckpoint(config, { json: options.json }));
+  });
+
+checkpoint
+  .command('set')
+  .description('Move a stopped daemon to another binlog position by writing a new checkpoint record.')
+  .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+  .option('--file <name>', 'a binlog file the server still has (SHOW BINARY LOGS), with --position')
+  .option('--position <n>', 'byte offset in --file of a transaction boundary (4 is the start of the file)')
+  .option('--gtid <set>', "a GTID position (MariaDB '0-1-42') or set (MySQL 'uuid:1-77') already applied")
+  .option('--earliest', 'the oldest binlog the server still has')
+  .option('--latest', 'the end of the binlog now: only changes made from now on')
+  .addHelpText(
+    'after',
+    '\nRefuses while a daemon runs on the same checkpoint.dir. First carries out the newest checkpoint\'s\n' +
+      'commits and deletes uncommitted staging, as a start would, then writes the new record. Moving forward\n' +
+      'skips the changes in between; moving back reads them again (with new, larger _seq numbers).\n\n' +
+      'Examples:\n  systemctl stop sluice\n  sluice checkpoint set --config /etc/sluice/sluice.yaml --file mysql-bin.000042 --position 4\n' +
+      "  sluice checkpoint set --config /etc/sluice/sluice.yaml --gtid 0-1-1500\n  sluice checkpoint set --config /etc/sluice/sluice.yaml --latest\n  systemctl start sluice\n",
+  )
+  .action(async (options: TargetOptions & { config: string }) => {
+    const target = targetFromOptions(options);
+    const config = await loadConfig(options.config);
+    process.stdout.write(await setCheckpoint(config, target));
   });
 
 try {

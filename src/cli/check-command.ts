@@ -1,0 +1,151 @@
+// `sluice check`: everything `sluice run` needs, checked against the live servers without reading an
+// event or writing a file, one line per item, so a deploy can gate on it (exit 0 only when all pass).
+import { access, constants, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
+import { loadConfig } from '../config/load.ts';
+import type { SluiceConfig } from '../config/schema.ts';
+import { isSluiceError } from '../errors.ts';
+import { LOCK_FILE, lockHolder } from '../runtime/state-lock.ts';
+import { describePosition } from '../sources/binlog/binlog-position.ts';
+import { requirePositionAvailable } from '../sources/binlog/position-available.ts';
+import { connectControl, preflight, type ServerFacts } from '../sources/binlog/preflight.ts';
+import { resolveStart } from '../sources/binlog/resolve-start.ts';
+import { sourceConnection, toBinlogStart } from './run-command.ts';
+
+export interface CheckItem {
+  name: string;
+  status: 'ok' | 'fail' | 'skip';
+  detail: string;
+}
+
+// preflight() stops at the first problem, in this order; the error's code says which item it was.
+const SERVER_ITEMS = ['MySQL reachable', 'binlog settings', 'grants', 'binlog files'] as const;
+const FAILED_ITEM: Record<string, (typeof SERVER_ITEMS)[number]> = {
+  SLUICE_MYSQL_UNREACHABLE: 'MySQL reachable',
+  SLUICE_MYSQL_ACCESS_DENIED: 'MySQL reachable',
+  SLUICE_BINLOG_SETTING: 'binlog settings',
+  SLUICE_MYSQL_PRIVILEGE_MISSING: 'grants',
+};
+
+export async function runChecks(configFile: string): Promise<CheckItem[]> {
+  let config: SluiceConfig;
+  try {
+    config = await loadConfig(configFile);
+  } catch (error) {
+    return [fail('config', error), ...[...SERVER_ITEMS, 'checkpoint position', 'warehouse', 'catalog', 'state'].map((name) => skip(name, 'the config is invalid'))];
+  }
+  const items: CheckItem[] = [{ name: 'config', status: 'ok', detail: configFile }];
+  const facts = await checkServer(config, items);
+  items.push(facts ? await checkPosition(config, facts) : skip('checkpoint position', 'the server checks failed'));
+  items.push(await writable('warehouse', 'sink.filesystem.root', config.sink.filesystem.root));
+  items.push(await writable('catalog', 'sink.catalog.dir', config.sink.catalog.dir));
+  items.push(await checkState(config.checkpoint.dir));
+  return items;
+}
+
+async function checkServer(config: SluiceConfig, items: CheckItem[]): Promise<ServerFacts | undefined> {
+  const connection = sourceConnection(config);
+  const server = `${connection.host}:${connection.port}`;
+  try {
+    const facts = await preflight(connection);
+    const flavour = facts.isMariaDb ? 'MariaDB' : 'MySQL';
+    items.push(
+      { name: 'MySQL reachable', status: 'ok', detail: `${server} as '${connection.user}', ${flavour} ${facts.version}` },
+      { name: 'binlog settings', status: 'ok', detail: 'log_bin=ON, binlog_format=ROW, binlog_row_image=FULL, binlog_row_metadata=FULL (where the server has it)' },
+      { name: 'grants', status: 'ok', detail: 'REPLICATION SLAVE, REPLICATION CLIENT (BINLOG MONITOR)' },
+    );
+    const first = facts.binlogFiles[0]?.name;
+    items.push(
+      first === undefined
+        ? { name: 'binlog files', status: 'fail', detail: `${server} lists no binlog files (SHOW BINARY LOGS)` }
+        : {
+            name: 'binlog files',
+            status: 'ok',
+            detail: `${facts.binlogFiles.length} from ${first} to ${facts.head.file}:${facts.head.offset}${facts.gtidPosition ? `, GTID ${facts.gtidPosition}` : ''}`,
+          },
+    );
+    return first === undefined ? undefined : facts;
+  } catch (error) {
+    const failed = isSluiceError(error) ? FAILED_ITEM[error.code] : undefined;
+    // An error preflight does not classify (a query refused, say) comes after the connection was made.
+    const at = failed ? SERVER_ITEMS.indexOf(failed) : SERVER_ITEMS.indexOf('binlog files');
+    SERVER_ITEMS.forEach((name, index) => {
+      if (index < at) items.push({ name, status: 'ok', detail: 'passed' });
+      else if (index === at) items.push(fail(name, error));
+      else items.push(skip(name, `${SERVER_ITEMS[at]} failed`));
+    });
+    return undefined;
+  }
+}
+
+async function checkPosition(config: SluiceConfig, facts: ServerFacts): Promise<CheckItem> {
+  const name = 'checkpoint position';
+  const connection = sourceConnection(config);
+  const server = `${connection.host}:${connection.port}`;
+  try {
+    const record = await new CheckpointStore(config.checkpoint.dir).latest();
+    // Without a checkpoint the first start uses source.start; that position must be there too.
+    const position = record?.source.position ?? resolveStart(server, facts, undefined, toBinlogStart(config.source.start)).position;
+    const control = await connectControl(connection);
+    try {
+      const why = await requirePositionAvailable(control, server, facts, position);
+      const what = record ? `checkpoint ${record.id} at ${describePosition(position)}` : `no checkpoint yet; source.start at ${describePosition(position)}`;
+      return { name, status: 'ok', detail: `${what}: ${why}` };
+    } finally {
+      await control.end().catch(() => undefined);
+    }
+  } catch (error) {
+    return fail(name, error);
+  }
+}
+
+/** A directory sluice will write in: it, or the nearest ancestor that exists (sluice creates the rest), is writable. */
+async function writable(name: string, configKey: string, dir: string): Promise<CheckItem> {
+  let existing = dir;
+  for (;;) {
+    const found = await stat(existing).catch(() => undefined);
+    if (found) {
+      if (!found.isDirectory()) return { name, status: 'fail', detail: `${configKey}=${dir}: ${existing} is not a directory` };
+      break;
+    }
+    if (dirname(existing) === existing) break;
+    existing = dirname(existing);
+  }
+  try {
+    await access(existing, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    return { name, status: 'fail', detail: `${configKey}=${dir}: ${existing} is not writable by this user (${(error as NodeJS.ErrnoException).code})` };
+  }
+  return { name, status: 'ok', detail: `${configKey}=${dir} is writable${existing === dir ? '' : ` (created on start under ${existing})`}` };
+}
+
+async function checkState(dir: string): Promise<CheckItem> {
+  const item = await writable('state', 'checkpoint.dir', dir);
+  if (item.status !== 'ok') return item;
+  const holder = await lockHolder(dir).catch(() => undefined);
+  if (holder) {
+    const who = holder.host ? `sluice process ${holder.pid} on host ${holder.host}` : `sluice process ${holder.pid}`;
+    return { name: 'state', status: 'fail', detail: `checkpoint.dir=${dir} is locked by ${who} (${LOCK_FILE}): a daemon runs on it` };
+  }
+  return { ...item, detail: `${item.detail}, not locked` };
+}
+
+function fail(name: string, error: unknown): CheckItem {
+  const detail = isSluiceError(error) ? `${error.message} [${error.code}]` : (error as Error).message;
+  return { name, status: 'fail', detail };
+}
+
+function skip(name: string, why: string): CheckItem {
+  return { name, status: 'skip', detail: `not checked: ${why}` };
+}
+
+const MARK = { ok: 'ok  ', fail: 'FAIL', skip: '--  ' } as const;
+
+export function formatChecks(items: CheckItem[]): string {
+  const failed = items.filter((item) => item.status !== 'ok').length;
+  // A config error lists every problem on its own line; they stay under their item.
+  const lines = items.map((item) => `${MARK[item.status]}  ${item.name}: ${item.detail.replaceAll('\n', '\n      ')}`);
+  lines.push(failed === 0 ? `all ${items.length} checks passed` : `${items.filter((item) => item.status === 'fail').length} failed, ${items.filter((item) => item.status === 'skip').length} not checked`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,140 @@
+// `sluice checkpoint show` and `sluice checkpoint set`: look at, and move, the position a daemon
+// resumes from. `set` takes the state lock itself, so it refuses while a daemon runs on the same
+// state directory, and no daemon can start while it writes.
+import type { CheckpointRecord } from '../checkpoint/checkpoint-record.ts';
+import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
+import { moveCheckpoint } from '../checkpoint/move-checkpoint.ts';
+import type { SluiceConfig } from '../config/schema.ts';
+import { SluiceError } from '../errors.ts';
+import { openStorage } from '../runtime/embedded-runtime.ts';
+import { createLogger } from '../runtime/logger.ts';
+import { acquireStateLock, lockHolder } from '../runtime/state-lock.ts';
+import { describePosition, describeStart, type BinlogPosition, type BinlogStart } from '../sources/binlog/binlog-position.ts';
+import type { BinlogConnectionOptions } from '../sources/binlog/binlog-source.ts';
+import { requirePositionAvailable } from '../sources/binlog/position-available.ts';
+import { connectControl, preflight, type ServerFacts } from '../sources/binlog/preflight.ts';
+import { resolveStart } from '../sources/binlog/resolve-start.ts';
+import { sourceConnection, toBinlogStart } from './run-command.ts';
+
+export interface TargetOptions {
+  file?: string;
+  position?: string;
+  gtid?: string;
+  earliest?: boolean;
+  latest?: boolean;
+}
+
+const MARIADB_GTID_POSITION = /^\d+-\d+-\d+(,\d+-\d+-\d+)*$/;
+
+/** The one target the options name; anything else is an error that names the options. */
+export function targetFromOptions(options: TargetOptions): BinlogStart {
+  const given = [
+    options.file !== undefined || options.position !== undefined ? '--file/--position' : undefined,
+    options.gtid !== undefined ? '--gtid' : undefined,
+    options.earliest ? '--earliest' : undefined,
+    options.latest ? '--latest' : undefined,
+  ].filter((name): name is string => name !== undefined);
+  if (given.length !== 1) {
+    throw targetError(`give exactly one of --file NAME --position N, --gtid SET, --earliest, --latest${given.length > 1 ? ` (got ${given.join(', ')})` : ''}`);
+  }
+  if (options.earliest) return { kind: 'earliest' };
+  if (options.latest) return { kind: 'latest' };
+  if (options.gtid !== undefined) return { kind: 'gtid', gtidSet: options.gtid.trim() };
+  if (options.file === undefined) throw targetError(`--position ${options.position} needs --file NAME`);
+  if (options.position === undefined) throw targetError(`--file ${options.file} needs --position N (4 is the start of a file)`);
+  const offset = /^\d+$/.test(options.position) ? Number(options.position) : NaN;
+  // Binlog files open with a 4-byte magic header, so no event starts before offset 4.
+  if (!Number.isSafeInteger(offset) || offset < 4) {
+    throw targetError(`--position ${options.position}: expected a byte offset of at least 4 in ${options.file}`);
+  }
+  return { kind: 'file', file: options.file, offset };
+}
+
+export async function showCheckpoint(config: SluiceConfig, options: { json?: boolean }): Promise<string> {
+  const dir = config.checkpoint.dir;
+  const record = await new CheckpointStore(dir).latest();
+  if (options.json) return JSON.stringify(record ?? null, null, 2) + '\n';
+  const holder = await lockHolder(dir);
+  const daemon = `  daemon:          ${holder ? `running (pid ${holder.pid}${holder.host ? ` on host ${holder.host}` : ''})` : 'not running'}\n`;
+  if (!record) {
+    return `no checkpoint in ${dir} (checkpoint.dir): the first start begins at source.start, ${describeStart(toBinlogStart(config.source.start))}\n` + daemon;
+  }
+  return describeRecord(record, dir) + daemon;
+}
+
+function describeRecord(record: CheckpointRecord, dir: string): string {
+  const { position, nextSequence } = record.source;
+  return (
+    `checkpoint ${record.id} in ${dir}\n` +
+    `  written:         ${record.createdAt} by ${record.jobId}\n` +
+    `  binlog position: ${position.file}:${position.offset}\n` +
+    `  GTID:            ${position.gtidSet === undefined ? '(none: resumes by file and offset)' : position.gtidSet || '(empty: the whole binlog)'}\n` +
+    `  next sequence:   ${nextSequence}\n` +
+    `  pending commits: ${record.commits.length}${record.commits.length > 0 ? ' (done right after the record; a start redoes any left undone)' : ''}\n`
+  );
+}
+
+export async function setCheckpoint(config: SluiceConfig, target: BinlogStart): Promise<string> {
+  const dir = config.checkpoint.dir;
+  // Logs go to stderr so that stdout is the command's answer.
+  const logger = createLogger(config.log.level, 2);
+  const lock = await acquireStateLock(dir);
+  try {
+    const connection = sourceConnection(config);
+    const server = `${connection.host}:${connection.port}`;
+    const facts = await preflight(connection);
+    const position = await resolveTarget(connection, server, facts, target);
+    const storage = openStorage(config);
+    try {
+      const { previous, record } = await moveCheckpoint(new CheckpointStore(dir), storage.fs, storage.catalog, logger, position);
+      return (
+        `checkpoint ${record.id} written: the next start resumes at ${describeResume(position, facts)} (${describeStart(target)})\n` +
+        `  was:             ${previous ? `checkpoint ${previous.id} at ${describePosition(previous.source.position)}` : 'no checkpoint'}\n` +
+        `  next sequence:   ${record.source.nextSequence} (unchanged, so _seq keeps growing)\n` +
+        'Changes between the two positions are skipped when the position moves forward, and read again when it moves back.\n'
+      );
+    } finally {
+      await storage.catalog.close();
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
+async function resolveTarget(connection: BinlogConnectionOptions, server: string, facts: ServerFacts, target: BinlogStart): Promise<BinlogPosition> {
+  if (target.kind === 'file') {
+    const file = facts.binlogFiles.find((entry) => entry.name === target.file);
+    if (!file) throw targetError(`--file ${target.file} is not a binlog file on ${server}; SHOW BINARY LOGS lists ${listFiles(facts)}`);
+    if (target.offset > file.size) throw targetError(`--position ${target.offset} is past the end of ${target.file} on ${server} (${file.size} bytes)`);
+  }
+  if (target.kind === 'gtid') {
+    if (!facts.hasGtid) throw targetError(`--gtid needs a server with GTIDs, and ${server} has gtid_mode off; use --file and --position`);
+    if (facts.isMariaDb && target.gtidSet !== '' && !MARIADB_GTID_POSITION.test(target.gtidSet)) {
+      throw targetError(`--gtid '${target.gtidSet}' is not a MariaDB GTID position such as 0-1-42 (domain-server-sequence, one per domain, comma-separated)`);
+    }
+  }
+  const position = resolveStart(server, facts, undefined, target).position;
+  if (target.kind === 'gtid') {
+    const control = await connectControl(connection);
+    try {
+      await requirePositionAvailable(control, server, facts, position);
+    } finally {
+      await control.end().catch(() => undefined);
+    }
+  }
+  return position;
+}
+
+function describeResume(position: BinlogPosition, facts: ServerFacts): string {
+  return facts.hasGtid && position.gtidSet !== undefined ? `GTID ${position.gtidSet || '(empty: the whole binlog)'}` : `${position.file}:${position.offset}`;
+}
+
+function listFiles(facts: ServerFacts): string {
+  const names = facts.binlogFiles.map((entry) => entry.name);
+  if (names.length === 0) return 'none';
+  return names.length <= 5 ? names.join(', ') : `${names.length} files, ${names[0]} .. ${names.at(-1)}`;
+}
+
+function targetError(message: string): SluiceError {
+  return new SluiceError('SLUICE_CHECKPOINT_TARGET', `checkpoint set: ${message}`);
+}

@@ -1,0 +1,113 @@
+// `sluice check` against the private MariaDB: all pass on a fitting setup; each failure is the line
+// that names the problem, and the exit status is 1.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
+import { mariadbGtidGap } from '../src/sources/binlog/position-available.ts';
+import type { MariaDbServer } from './servers/mariadb.ts';
+import { makeWorkspace, type DaemonWorkspace } from './helpers/daemon.ts';
+import { holdLockInChild } from './helpers/lock-holder.ts';
+import { REPO_ROOT, testMariaDb } from './helpers/servers.ts';
+
+function check(server: MariaDbServer, configFile: string) {
+  const result = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'check', '--config', configFile], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, SLUICE_TEST_PASSWORD: server.password },
+  });
+  const line = (name: string) => result.stdout.split('\n').find((text) => text.slice(6).startsWith(`${name}:`)) ?? `(no ${name} line)`;
+  return { ...result, line };
+}
+
+describe('sluice check', () => {
+  let server: MariaDbServer;
+  let workspace: DaemonWorkspace;
+  before(async () => {
+    server = await testMariaDb();
+    workspace = makeWorkspace(server, { start: 'earliest', routing: "  include: ['check_test.*']" });
+  });
+
+  test('a fitting setup passes every check and exits 0', () => {
+    const result = check(server, workspace.configFile);
+    assert.equal(result.status, 0, result.stdout + result.stderr);
+    const lines = result.stdout.trim().split('\n');
+    for (const name of ['config', 'MySQL reachable', 'binlog settings', 'grants', 'binlog files', 'checkpoint position', 'warehouse', 'catalog', 'state']) {
+      assert.match(result.line(name), /^ok /, result.stdout);
+    }
+    assert.match(result.line('MySQL reachable'), new RegExp(`127\\.0\\.0\\.1:${server.port} as 'sluice', MariaDB`));
+    assert.equal(lines.at(-1), 'all 9 checks passed');
+  });
+
+  test('a user without REPLICATION CLIENT fails the grants line, naming the grant', async () => {
+    const root = await server.rootConnection();
+    await root.query("CREATE OR REPLACE USER 'nomonitor'@'127.0.0.1' IDENTIFIED BY 'pw'; GRANT REPLICATION SLAVE, SELECT ON *.* TO 'nomonitor'@'127.0.0.1'");
+    await root.end();
+    const config = join(workspace.dir, 'nomonitor.yaml');
+    writeFileSync(config, `source:\n  host: 127.0.0.1\n  port: ${server.port}\n  user: nomonitor\n  password: pw\n`);
+    const result = check(server, config);
+    assert.equal(result.status, 1, result.stdout);
+    assert.match(result.line('MySQL reachable'), /^ok /);
+    assert.match(result.line('grants'), /^FAIL {2}grants: user 'nomonitor' on .* lacks REPLICATION CLIENT.*GRANT REPLICATION CLIENT ON \*\.\*/);
+    assert.match(result.line('binlog files'), /^-- .*not checked/);
+    assert.match(result.stdout, /1 failed, \d+ not checked\n$/);
+  });
+
+  test('binlog_row_image=MINIMAL fails the binlog settings line, naming the variable', async () => {
+    const root = await server.rootConnection();
+    const [[row]] = (await root.query('SELECT @@GLOBAL.binlog_row_image AS value')) as unknown as [[{ value: string }]];
+    await root.query("SET GLOBAL binlog_row_image = 'MINIMAL'");
+    try {
+      const result = check(server, workspace.configFile);
+      assert.equal(result.status, 1, result.stdout);
+      assert.match(result.line('binlog settings'), /^FAIL .*binlog_row_image=MINIMAL, sluice needs binlog_row_image=FULL/);
+      assert.match(result.line('grants'), /^-- /);
+    } finally {
+      await root.query(`SET GLOBAL binlog_row_image = '${row.value}'`);
+      await root.end();
+    }
+  });
+
+  test('a checkpoint in a binlog file the server no longer has fails, naming the file', async () => {
+    const gone = makeWorkspace(server, { start: 'earliest', routing: "  include: ['check_test.*']" });
+    await new CheckpointStore(gone.stateDir).write({
+      format: 1,
+      id: 7,
+      jobId: 'test',
+      createdAt: new Date().toISOString(),
+      source: { kind: 'binlog', position: { file: 'mysql-bin.000000', offset: 4 }, nextSequence: '1' },
+      commits: [],
+    });
+    const result = check(server, gone.configFile);
+    assert.equal(result.status, 1);
+    assert.match(result.line('checkpoint position'), /^FAIL .*no longer has binlog position mysql-bin\.000000:4: binlog file mysql-bin\.000000 is not in SHOW BINARY LOGS/);
+  });
+
+  let holder: Awaited<ReturnType<typeof holdLockInChild>> | undefined;
+  after(() => holder?.kill('SIGKILL'));
+  test('a state dir that a running process holds fails the state line with its pid', async () => {
+    holder = await holdLockInChild(workspace.stateDir);
+    const result = check(server, workspace.configFile);
+    assert.equal(result.status, 1);
+    assert.match(result.line('state'), new RegExp(`^FAIL .*locked by sluice process ${holder.pid}\\b`));
+  });
+
+  test('an invalid config fails the config line with file:line and key, and checks nothing else', () => {
+    const config = join(workspace.dir, 'bad.yaml');
+    writeFileSync(config, 'source:\n  host: 127.0.0.1\n  user: sluice\n  prot: 3306\n');
+    const result = check(server, config);
+    assert.equal(result.status, 1);
+    assert.match(result.line('config'), /^FAIL .*bad\.yaml:4:3 source\.prot: unknown key 'prot' \(did you mean 'port'\?\)/);
+    assert.match(result.line('MySQL reachable'), /^-- .*the config is invalid/);
+  });
+});
+
+test('a MariaDB GTID position is available when each domain is at or past what was purged', () => {
+  assert.equal(mariadbGtidGap('0-1-40', ''), undefined);
+  assert.equal(mariadbGtidGap('0-1-40', '0-1-40'), undefined);
+  assert.equal(mariadbGtidGap('0-1-40,1-2-9', '0-1-30,1-3-9'), undefined);
+  assert.match(mariadbGtidGap('0-1-29', '0-1-30') ?? '', /at 29 in domain 0, purged up to 30/);
+  assert.match(mariadbGtidGap('0-1-40', '0-1-30,1-2-5') ?? '', /nothing of domain 1/);
+});
