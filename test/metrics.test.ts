@@ -54,3 +54,19 @@ test('metrics change as rows flow; /health and /ready answer', { timeout: 120_00
     assert.equal(exit.code, 0, daemon.output().slice(-2000));
   }
 });
+
+test('a metrics port in use is named with its config key, and the daemon does not start', { timeout: 60_000 }, async () => {
+  const { createServer } = await import('node:net');
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()));
+  const port = (blocker.address() as { port: number }).port;
+  const server = await testMariaDb();
+  const workspace = makeWorkspace(server, { start: 'latest', routing: "  include: ['nothing.*']", extra: '' });
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  writeFileSync(workspace.configFile, readFileSync(workspace.configFile, 'utf8').replace('  port: 0', `  port: ${port}`));
+  const daemon = startDaemon(workspace, server);
+  const exit = await daemon.exited;
+  blocker.close();
+  assert.equal(exit.code, 1);
+  assert.match(daemon.output(), new RegExp(`cannot serve metrics on 127\\.0\\.0\\.1:${port} \\(metrics\\.host, metrics\\.port\\): EADDRINUSE`));
+});

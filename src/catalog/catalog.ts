@@ -32,6 +32,8 @@ export interface Catalog {
   createTable(definition: TableDefinition): Promise<TableDefinition>;
   /** ALTER TABLE ... ADD COLUMNS for the columns the table lacks. Idempotent. */
   addColumns(database: string, name: string, columns: HiveColumn[]): Promise<void>;
+  /** ALTER TABLE ... CHANGE COLUMN to a wider type (see type-evolution.ts). Idempotent. */
+  changeColumnType(database: string, name: string, column: string, type: string): Promise<void>;
   /** ALTER TABLE ... ADD IF NOT EXISTS PARTITION. Idempotent. */
   addPartition(database: string, name: string, partition: PartitionSpec): Promise<void>;
   listPartitions(database: string, name: string): Promise<PartitionSpec[]>;

@@ -73,6 +73,15 @@ export class LocalCatalog implements Catalog {
     await this.store({ ...table, columns: [...table.columns, ...missing] });
   }
 
+  async changeColumnType(database: string, name: string, column: string, type: string): Promise<void> {
+    const table = await this.mustLoad(database, name);
+    if (!table.columns.some((existing) => existing.name === column)) {
+      throw new SluiceError('SLUICE_CATALOG', `table ${database}.${name} has no column ${column}`, { context: { table: `${database}.${name}` } });
+    }
+    const columns = table.columns.map((existing) => (existing.name === column ? { ...existing, type } : existing));
+    await this.store({ ...table, columns });
+  }
+
   async addPartition(database: string, name: string, partition: PartitionSpec): Promise<void> {
     const table = await this.mustLoad(database, name);
     const key = JSON.stringify(partition.values);

@@ -3,10 +3,14 @@
 import type { SluiceConfig } from '../config/schema.ts';
 import { redactConfig } from '../config/load.ts';
 import { BinlogToHiveJob } from '../runtime/binlog-to-hive-job.ts';
+import { startHealthServer, type HealthServer } from '../runtime/health-server.ts';
+import { SluiceMetrics } from '../runtime/metrics.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { withRetry } from '../runtime/retry.ts';
+import { acquireStateLock } from '../runtime/state-lock.ts';
 import type { BinlogStart } from '../sources/binlog/binlog-position.ts';
+import type { BinlogConnectionOptions } from '../sources/binlog/binlog-source.ts';
 
 export function toBinlogStart(start: SluiceConfig['source']['start']): BinlogStart {
   if (start === 'earliest' || start === 'latest') return { kind: start };
@@ -14,12 +18,28 @@ export function toBinlogStart(start: SluiceConfig['source']['start']): BinlogSta
   return { kind: 'file', file: start.file, offset: start.position };
 }
 
+/** The control and replication connection a config names; `check` and `checkpoint set` use it too. */
+export function sourceConnection(config: SluiceConfig): BinlogConnectionOptions {
+  return {
+    host: config.source.host,
+    port: config.source.port,
+    user: config.source.user,
+    password: config.source.password,
+    connectTimeoutMs: config.source.connectTimeoutMs,
+  };
+}
+
 export async function runDaemon(config: SluiceConfig): Promise<void> {
   const logger = createLogger(config.log.level);
   logger.info({ config: redactConfig(config) }, 'sluice starting');
+  // Before anything reads or writes state: a second daemon on the same checkpoint.dir stops here.
+  const lock = await acquireStateLock(config.checkpoint.dir);
   const storage = openStorage(config);
   let stopping = false;
   let job: BinlogToHiveJob | undefined;
+  // One registry and one HTTP server for the process, across retries of the job.
+  const metrics = new SluiceMetrics();
+  let health: HealthServer | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
       logger.warn({ signal }, 'second signal: exiting now; the next start recovers from the last checkpoint');
@@ -32,17 +52,17 @@ export async function runDaemon(config: SluiceConfig): Promise<void> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
+    if (config.metrics.enabled) {
+      health = await startHealthServer(config.metrics.host, config.metrics.port, metrics, {
+        notReadyReason: () => (job ? job.notReadyReason() : 'starting'),
+      });
+      logger.info({ host: config.metrics.host, port: health.port }, 'metrics and health on /metrics, /health, /ready');
+    }
     await withRetry(
       async () => {
         // Each attempt starts over from the newest checkpoint: recovery makes that exact.
         job = new BinlogToHiveJob({
-          connection: {
-            host: config.source.host,
-            port: config.source.port,
-            user: config.source.user,
-            password: config.source.password,
-            connectTimeoutMs: config.source.connectTimeoutMs,
-          },
+          connection: sourceConnection(config),
           serverId: config.source.serverId,
           start: toBinlogStart(config.source.start),
           routing: config.routing,
@@ -50,21 +70,29 @@ export async function runDaemon(config: SluiceConfig): Promise<void> {
           catalog: storage.catalog,
           warehouse: storage.warehouse,
           format: config.sink.format,
-          partition: config.sink.partition,
+          partition: { granularity: config.sink.partition, dayColumn: config.sink.dayColumn, hourColumn: config.sink.hourColumn },
           rollBytes: config.sink.rollBytes,
           stateDir: config.checkpoint.dir,
           keepCheckpoints: config.checkpoint.keep,
           checkpointIntervalMs: config.checkpoint.intervalSeconds * 1000,
           maxQueuedEvents: config.runtime.maxQueuedEvents,
           logger,
+          metrics,
         });
         if (stopping) job.requestStop();
-        await job.run();
+        try {
+          await job.run();
+        } catch (error) {
+          metrics.errors.inc({ code: (error as { code?: string }).code ?? 'UNEXPECTED' });
+          throw error;
+        }
       },
       { initialDelayMs: 1000, maxDelayMs: 60_000, maxAttempts: Infinity, logger, shouldStop: () => stopping },
     );
   } finally {
+    await health?.close();
     await storage.catalog.close();
+    await lock.release();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }

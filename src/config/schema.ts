@@ -89,6 +89,9 @@ const sink = z.strictObject({
   kind: z.literal('hive').default('hive'),
   format: z.literal('text').default('text'),
   partition: z.enum(['day', 'hour']).default('day'),
+  // Hive identifiers, and never the name of a source column (Hive refuses such a table).
+  dayColumn: nonEmpty.regex(/^[a-z_][a-z0-9_]*$/, { error: 'expected a lower-case Hive column name' }).default('dt'),
+  hourColumn: nonEmpty.regex(/^[a-z_][a-z0-9_]*$/, { error: 'expected a lower-case Hive column name' }).default('hr'),
   filesystem: z
     .strictObject({ kind: z.literal('local').default('local'), root: nonEmpty.default('./.sluice/warehouse') })
     .prefault({}),

@@ -10,7 +10,7 @@ import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { recover } from '../checkpoint/recovery.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
 import { Router, type RoutingConfig } from '../routing/router.ts';
-import type { PartitionGranularity } from '../sinks/changelog-layout.ts';
+import type { PartitionScheme } from '../sinks/changelog-layout.ts';
 import { HiveChangelogSink } from '../sinks/hive-changelog-sink.ts';
 import { describePosition, type BinlogPosition, type BinlogStart } from '../sources/binlog/binlog-position.ts';
 import { BinlogSource, type BinlogConnectionOptions } from '../sources/binlog/binlog-source.ts';
@@ -28,7 +28,7 @@ export interface BinlogToHiveJobOptions {
   catalog: Catalog;
   warehouse: string;
   format: StorageFormat;
-  partition: PartitionGranularity;
+  partition: PartitionScheme;
   rollBytes: number;
   stateDir: string;
   keepCheckpoints: number;

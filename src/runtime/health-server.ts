@@ -2,6 +2,7 @@
 // needs to know: the binlog is connected and checkpoints are still being committed on time.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SluiceError } from '../errors.ts';
 import type { SluiceMetrics } from './metrics.ts';
 
 export interface ReadinessProbe {
@@ -45,7 +46,14 @@ export async function startHealthServer(host: string, port: number, metrics: Slu
     response.end('not found: try /metrics, /health or /ready\n');
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new SluiceError('SLUICE_METRICS_LISTEN', `cannot serve metrics on ${host}:${port} (metrics.host, metrics.port): ${error.code ?? error.message}`, {
+          cause: error,
+          context: { configKey: 'metrics.port', server: `${host}:${port}` },
+        }),
+      ),
+    );
     server.listen(port, host, () => resolve());
   });
   return {

@@ -17,20 +17,24 @@ export const METADATA_COLUMNS: readonly HiveColumn[] = [
 
 export type PartitionGranularity = 'day' | 'hour';
 
-export function partitionColumns(granularity: PartitionGranularity): HiveColumn[] {
-  return granularity === 'day'
-    ? [{ name: 'dt', type: 'string' }]
-    : [
-        { name: 'dt', type: 'string' },
-        { name: 'hr', type: 'string' },
-      ];
+/** How a changelog table is partitioned: by the UTC day of each change, or by day and hour. */
+export interface PartitionScheme {
+  granularity: PartitionGranularity;
+  /** Name of the day column ('dt'); configurable because a source table may have a 'dt' of its own. */
+  dayColumn: string;
+  hourColumn: string;
+}
+
+export function partitionColumns(scheme: PartitionScheme): HiveColumn[] {
+  const day = { name: scheme.dayColumn, type: 'string' };
+  return scheme.granularity === 'day' ? [day] : [day, { name: scheme.hourColumn, type: 'string' }];
 }
 
 /** Partition values for a change, from its UTC timestamp: never from the process time zone. */
-export function partitionValues(commitTs: number, granularity: PartitionGranularity): Record<string, string> {
+export function partitionValues(commitTs: number, scheme: PartitionScheme): Record<string, string> {
   const iso = new Date(commitTs * 1000).toISOString();
-  const values: Record<string, string> = { dt: iso.slice(0, 10) };
-  if (granularity === 'hour') values.hr = iso.slice(11, 13);
+  const values: Record<string, string> = { [scheme.dayColumn]: iso.slice(0, 10) };
+  if (scheme.granularity === 'hour') values[scheme.hourColumn] = iso.slice(11, 13);
   return values;
 }
 

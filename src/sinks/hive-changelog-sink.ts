@@ -3,6 +3,7 @@
 // must commit: each staging file renamed into its partition, each partition registered.
 import type { Logger } from 'pino';
 import type { Catalog, HiveColumn, StorageFormat, TableDefinition } from '../catalog/catalog.ts';
+import { reconcileHiveType } from '../catalog/type-evolution.ts';
 import { hiveTypeFor } from '../catalog/type-mapping.ts';
 import type { CheckpointRecord, PendingCommit } from '../checkpoint/checkpoint-record.ts';
 import type { CellValue, ChangeEvent, SourceColumn } from '../core/change-event.ts';
@@ -14,8 +15,9 @@ import {
   partitionColumns,
   partitionPath,
   partitionValues,
-  type PartitionGranularity,
+  type PartitionScheme,
 } from './changelog-layout.ts';
+import { SluiceError } from '../errors.ts';
 import type { SluiceMetrics } from '../runtime/metrics.ts';
 import { encodeRow } from './hive-text-codec.ts';
 
@@ -27,7 +29,7 @@ export interface HiveChangelogSinkOptions {
   /** Warehouse root on the FileSystem; tables live at '<warehouse>/<db>.db/<table>'. */
   warehouse: string;
   format: StorageFormat;
-  partition: PartitionGranularity;
+  partition: PartitionScheme;
   /** A staging file is closed and a new one begun past this size. */
   rollBytes: number;
   /** The channel index in file names; the binlog is one channel. */
@@ -82,6 +84,8 @@ class TableWriter {
   private readonly closed: StagedFile[] = [];
   private readonly layoutByColumns = new WeakMap<readonly SourceColumn[], number[]>();
   private hiveTypes: string[];
+  /** The table's own partitioning, which may predate the current configuration. */
+  private readonly scheme: PartitionScheme;
   // Label lookups resolved once: these are bumped for every row.
   private readonly rowsCounter;
   private readonly bytesCounter;
@@ -91,6 +95,8 @@ class TableWriter {
     private readonly options: HiveChangelogSinkOptions,
   ) {
     this.hiveTypes = definition.columns.map((column) => column.type);
+    const [day, hour] = definition.partitionColumns;
+    this.scheme = { granularity: hour ? 'hour' : 'day', dayColumn: day?.name ?? options.partition.dayColumn, hourColumn: hour?.name ?? options.partition.hourColumn };
     const table = `${definition.database}.${definition.name}`;
     this.rowsCounter = options.metrics?.rowsWritten.labels({ table });
     this.bytesCounter = options.metrics?.bytesWritten.labels({ table });
@@ -108,12 +114,13 @@ class TableWriter {
         format: options.format,
         location: joinPath(options.warehouse, `${target.database}.db`, target.table),
       }));
+    requireNoClash(definition, columns, options.partition);
     if (!existing) options.logger.info({ table: `${target.database}.${target.table}`, location: definition.location }, 'table created');
     return new TableWriter(definition, options);
   }
 
   async write(event: ChangeEvent, checkpointId: number, nextFileIndex: () => number): Promise<void> {
-    const layout = await this.layoutFor(event.columns);
+    const layout = await this.layoutFor(event.columns, describeEventPosition(event));
     const image = event.after ?? event.before ?? [];
     const values: CellValue[] = new Array(this.hiveTypes.length);
     for (let index = 0; index < layout.length; index++) {
@@ -126,7 +133,7 @@ class TableWriter {
     values[base + 2] = event.position.gtid ?? `${event.position.file}:${event.position.offset}`;
     values[base + 3] = event.sequence.toString();
     values[base + 4] = `${event.schema}.${event.table}`;
-    const partition = partitionValues(event.commitTs, this.options.partition);
+    const partition = partitionValues(event.commitTs, this.scheme);
     const file = await this.fileFor(partition, checkpointId, nextFileIndex);
     const line = encodeRow(values, this.hiveTypes);
     await file.writer.write(line);
@@ -147,9 +154,10 @@ class TableWriter {
    * For each table column, the index of the event column with that name, or -1. A column the table
    * lacks is added first (ALTER TABLE ... ADD COLUMNS), so a schema change never drops a value.
    */
-  private async layoutFor(columns: readonly SourceColumn[]): Promise<number[]> {
+  private async layoutFor(columns: readonly SourceColumn[], position: string): Promise<number[]> {
     const cached = this.layoutByColumns.get(columns);
     if (cached) return cached;
+    requireNoClash(this.definition, columns, this.options.partition);
     const known = new Set(this.definition.columns.map((column) => column.name));
     const added = columns.filter((column) => !known.has(column.name.toLowerCase())).map(toHiveColumn);
     if (added.length > 0) {
@@ -159,12 +167,42 @@ class TableWriter {
       this.hiveTypes = this.definition.columns.map((column) => column.type);
       this.options.logger.info({ table: `${database}.${name}`, added: added.map((column) => column.name) }, 'columns added');
     }
+    await this.followTypeChanges(columns, position);
     const byName = new Map(columns.map((column, index) => [column.name.toLowerCase(), index]));
     const layout = this.definition.columns.map((column) =>
       METADATA_COLUMNS.some((meta) => meta.name === column.name) ? -1 : (byName.get(column.name) ?? -1),
     );
     this.layoutByColumns.set(columns, layout);
     return layout;
+  }
+
+  /** A column whose MySQL type changed: keep, widen (ALTER TABLE ... CHANGE COLUMN), or stop. */
+  private async followTypeChanges(columns: readonly SourceColumn[], position: string): Promise<void> {
+    const { database, name } = this.definition;
+    for (const column of columns) {
+      const hiveName = column.name.toLowerCase();
+      const current = this.definition.columns.find((existing) => existing.name === hiveName);
+      if (!current) continue;
+      const incoming = hiveTypeFor(column.mysqlType);
+      const decision = reconcileHiveType(current.type, incoming);
+      if (decision.kind === 'keep') continue;
+      if (decision.kind === 'incompatible') {
+        throw new SluiceError(
+          'SLUICE_SCHEMA_UNSUPPORTED',
+          `column ${hiveName} of ${database}.${name} is ${current.type} in Hive, and the source now sends ${column.mysqlType} (${incoming}) ` +
+            `at binlog position ${position}: Hive cannot hold both. Nothing after the last checkpoint was committed; ` +
+            'change the Hive column (or exclude the table) and restart: the events continue from the last checkpoint.',
+          { context: { table: `${database}.${name}`, sourceColumn: column.name, position } },
+        );
+      }
+      await this.options.catalog.changeColumnType(database, name, hiveName, decision.type);
+      this.definition = {
+        ...this.definition,
+        columns: this.definition.columns.map((existing) => (existing.name === hiveName ? { ...existing, type: decision.type } : existing)),
+      };
+      this.hiveTypes = this.definition.columns.map((existing) => existing.type);
+      this.options.logger.info({ table: `${database}.${name}`, column: hiveName, from: current.type, to: decision.type, position }, 'column type widened');
+    }
   }
 
   private async fileFor(partition: Record<string, string>, checkpointId: number, nextFileIndex: () => number): Promise<StagedFile> {
@@ -210,6 +248,32 @@ class TableWriter {
     this.open.clear();
     this.closed.length = 0;
   }
+}
+
+/**
+ * A source column may not share its name with a partition column or a metadata column: Hive refuses
+ * the table, and the values would shadow each other. Stop with a way out rather than guess.
+ */
+function requireNoClash(definition: TableDefinition, columns: readonly SourceColumn[], scheme: PartitionScheme): void {
+  const reserved = new Map<string, string>([
+    ...definition.partitionColumns.map((column) => [column.name, `the partition column (sink.${column.name === scheme.hourColumn ? 'hourColumn' : 'dayColumn'})`] as [string, string]),
+    ...METADATA_COLUMNS.map((column) => [column.name, 'a metadata column sluice adds'] as [string, string]),
+  ]);
+  for (const column of columns) {
+    const clash = reserved.get(column.name.toLowerCase());
+    if (clash) {
+      throw new SluiceError(
+        'SLUICE_SCHEMA_UNSUPPORTED',
+        `source column '${column.name}' of the table feeding ${definition.database}.${definition.name} has the name of ${clash}. ` +
+          'Choose another name for the partition column (sink.dayColumn / sink.hourColumn) for new tables, or exclude the table.',
+        { context: { table: `${definition.database}.${definition.name}`, sourceColumn: column.name } },
+      );
+    }
+  }
+}
+
+function describeEventPosition(event: ChangeEvent): string {
+  return event.position.gtid ? `GTID ${event.position.gtid}` : `${event.position.file}:${event.position.offset}`;
 }
 
 function toHiveColumn(column: SourceColumn): HiveColumn {

@@ -17,7 +17,7 @@ export interface DaemonWorkspace {
 }
 
 /** Writes a config for the private MariaDB into a fresh temp folder. `extra` is appended YAML. */
-export function makeWorkspace(server: MariaDbServer, options: { start: string; routing: string; intervalSeconds?: number; extra?: string }): DaemonWorkspace {
+export function makeWorkspace(server: MariaDbServer, options: { start: string; routing: string; intervalSeconds?: number; extra?: string; sinkExtra?: string }): DaemonWorkspace {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-test-'));
   const configFile = join(dir, 'sluice.yaml');
   writeFileSync(
@@ -36,6 +36,7 @@ sink:
     root: ./warehouse
   catalog:
     dir: ./catalog
+${options.sinkExtra ?? ''}
 checkpoint:
   intervalSeconds: ${options.intervalSeconds ?? 0.5}
   dir: ./state
@@ -54,10 +55,10 @@ export interface RunningDaemon {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function startDaemon(workspace: DaemonWorkspace, server: MariaDbServer, args: string[] = []): RunningDaemon {
+export function startDaemon(workspace: DaemonWorkspace, server: MariaDbServer, args: string[] = [], env: NodeJS.ProcessEnv = {}): RunningDaemon {
   const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'run', '--config', workspace.configFile, ...args], {
     cwd: workspace.dir,
-    env: { ...process.env, SLUICE_TEST_PASSWORD: server.password },
+    env: { ...process.env, SLUICE_TEST_PASSWORD: server.password, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
