@@ -1,0 +1,630 @@
+// `npm run bench`: how fast sluice turns a MariaDB binlog into committed Hive files, against
+// mariadb-binlog decoding the same binlog, and how much memory one huge transaction costs.
+//
+// One run: a private MariaDB (.sluice/bench-mariadb, wiped first) is filled with BENCH_ROWS row changes
+// in transactions of 1000 (default 500,000) and then ONE transaction of BENCH_ROWS inserts (default
+// 1,000,000), and the same binlog is read by
+//   (a)  mariadb-binlog --base64-output=decode-rows -v on the binlog files (the reference),
+//   (a2) the same over the replication protocol (-R), as sluice reads it (extra, for context),
+//   (b)  sluice's BinlogSource alone (bench/decode-worker.ts, its own process), items counted and dropped,
+//   (c)  the daemon (`bin/sluice.js run`, a child process) from before the load until a checkpoint
+//        covers the end of the load; every committed row is then checked against the workload,
+//   (d)  the daemon over the large transaction alone, for its peak RSS.
+// Figures go to stdout and to .sluice/bench-result.json.
+//
+// Environment:
+//   BENCH_ROWS              scale: both parts get this many rows (BENCH_SMALL_ROWS, BENCH_LARGE_ROWS set one each)
+//   BENCH_REPEAT            run each measure this many times; the table shows the median run (by rows/s) and
+//                           the largest peak RSS seen, against the noise of a shared machine (default 1)
+//   BENCH_CHECKPOINT_SECONDS  the daemon's checkpoint interval (default 2)
+//   BENCH_CPU_PROF=1        profile (b), (c), (d) with --cpu-prof into .sluice/bench-prof and print the
+//                           hotspots (timings are then inflated)
+//   BENCH_REFERENCE_COUNT=0 skip the untimed pass that counts the rows mariadb-binlog printed
+//   BENCH_COMPILED=1        compile with tsc into .sluice/bench-dist and run the daemon from there, as
+//                           production does, instead of through tsx (bin/sluice.js without dist/)
+//   BENCH_DAEMON_NODE_ARGS  extra node flags for the daemon, e.g. '--max-old-space-size=96'
+//   BENCH_KEEP=1            keep the server and the daemon workspaces afterwards
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
+import { gtidSeq } from '../test/helpers/daemon.ts';
+import { startMariaDb, stopMariaDb, type MariaDbServer } from '../test/servers/mariadb.ts';
+import { formatProfile, summarizeCpuProfile, type ProfileSummary } from './cpu-profile.ts';
+import type { DecodeWorkerInput, DecodeWorkerOutput } from './decode-worker.ts';
+import { verifyCommitted, type VerifyResult } from './verify.ts';
+import { BENCH_DATABASE, BENCH_TABLE, BENCH_TABLE_DDL, totalOf, WorkloadWriter, type OpCounts } from './workload.ts';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const SLUICE_DIR = join(REPO, '.sluice');
+const SERVER_DIR = join(SLUICE_DIR, 'bench-mariadb');
+const WORK_DIR = join(SLUICE_DIR, 'bench-work');
+const PROFILE_DIR = join(SLUICE_DIR, 'bench-prof');
+const RESULT_FILE = join(SLUICE_DIR, 'bench-result.json');
+
+function rowsSetting(name: string): number | undefined {
+  const text = process.env[name];
+  if (text === undefined || text === '') return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1000) throw new Error(`${name} must be an integer >= 1000, not ${text}`);
+  return value;
+}
+const SCALE = rowsSetting('BENCH_ROWS');
+const SMALL_ROWS = Math.floor((rowsSetting('BENCH_SMALL_ROWS') ?? SCALE ?? 500_000) / 1000) * 1000;
+const LARGE_ROWS = rowsSetting('BENCH_LARGE_ROWS') ?? SCALE ?? 1_000_000;
+const CHECKPOINT_SECONDS = Number(process.env.BENCH_CHECKPOINT_SECONDS ?? 2);
+const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
+const REFERENCE_COUNT = process.env.BENCH_REFERENCE_COUNT !== '0';
+const KEEP = process.env.BENCH_KEEP === '1';
+/** Extra node flags for the daemon in (c) and (d), e.g. '--max-old-space-size=96' to see how much of its RSS is GC headroom. */
+const DAEMON_NODE_ARGS = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg !== '');
+/** Run the daemon from JavaScript compiled by tsc (as the Docker image and systemd unit do) instead of through tsx. */
+const COMPILED = process.env.BENCH_COMPILED === '1';
+const COMPILED_DIR = join(SLUICE_DIR, 'bench-dist');
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
+if (!Number.isInteger(REPEAT) || REPEAT < 1) throw new Error(`BENCH_REPEAT must be a positive integer, not ${process.env.BENCH_REPEAT}`);
+const RSS_LIMIT_MIB = 256;
+const PASSWORD_ENV = 'SLUICE_BENCH_PASSWORD';
+
+const children = new Set<ChildProcess>();
+const log = (text: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const mib = (kib: number): number => Math.round((kib / 1024) * 10) / 10;
+const fmt = (value: number, digits = 0): string => value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+// ---- processes ---------------------------------------------------------------------------------
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+interface ProcStatus {
+  rssKiB: number;
+  hwmKiB: number;
+}
+
+function procStatus(pid: number): ProcStatus | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+    return { rssKiB: field('VmRSS'), hwmKiB: field('VmHWM') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Samples VmRSS of a process every 100 ms; the kernel's VmHWM (peak RSS) is read with each sample too. */
+class RssSampler {
+  peakRssKiB = 0;
+  peakHwmKiB = 0;
+  samples = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly pid: number) {
+    this.timer = setInterval(() => this.sample(), 100);
+    this.sample();
+  }
+
+  sample(): void {
+    const status = procStatus(this.pid);
+    if (!status) return;
+    this.samples++;
+    this.peakRssKiB = Math.max(this.peakRssKiB, status.rssKiB);
+    this.peakHwmKiB = Math.max(this.peakHwmKiB, status.hwmKiB);
+  }
+
+  stop(): void {
+    this.sample();
+    clearInterval(this.timer);
+  }
+}
+
+interface RunResult {
+  code: number | null;
+  seconds: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(command: string, args: string[], options: { stdoutToNull?: boolean; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const devNull = options.stdoutToNull ? openSync('/dev/null', 'w') : undefined;
+    const started = performance.now();
+    const child = track(
+      spawn(command, args, { stdio: ['ignore', devNull ?? 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd ?? REPO }),
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.length > 100_000) stderr = stderr.slice(-50_000);
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const seconds = (performance.now() - started) / 1000;
+      if (devNull !== undefined) closeSync(devNull);
+      resolve({ code, seconds, stdout, stderr });
+    });
+  });
+}
+
+// ---- server and load ---------------------------------------------------------------------------
+
+async function gtidPos(server: MariaDbServer): Promise<string> {
+  const connection = await server.rootConnection();
+  try {
+    const [rows] = await connection.query('SELECT @@gtid_binlog_pos AS pos');
+    return (rows as { pos: string }[])[0]!.pos;
+  } finally {
+    await connection.end();
+  }
+}
+
+function binlogFiles(server: MariaDbServer): { name: string; path: string; bytes: number }[] {
+  return readdirSync(server.binlogDir)
+    .filter((name) => /^mysql-bin\.\d+$/.test(name))
+    .sort()
+    .map((name) => ({ name, path: join(server.binlogDir, name), bytes: statSync(join(server.binlogDir, name)).size }));
+}
+
+interface LoadFigures {
+  smallTransactions: number;
+  smallRows: number;
+  smallSeconds: number;
+  largeRows: number;
+  largeSeconds: number;
+  counts: OpCounts;
+  total: number;
+  largeFirstId: number;
+  gtid: { start: string; beforeLarge: string; end: string };
+  binlog: { files: string[]; bytes: number };
+}
+
+async function load(server: MariaDbServer): Promise<LoadFigures> {
+  const connection = await server.rootConnection();
+  try {
+    await connection.query(`CREATE DATABASE ${BENCH_DATABASE}`);
+    await connection.query(BENCH_TABLE_DDL);
+    const start = await gtidPos(server);
+    const writer = new WorkloadWriter(connection);
+
+    log(`loading ${fmt(SMALL_ROWS)} row changes in ${fmt(SMALL_ROWS / 1000)} transactions of 1000 ...`);
+    let started = performance.now();
+    for (let index = 0; index < SMALL_ROWS / 1000; index++) await writer.smallTransaction();
+    const smallSeconds = (performance.now() - started) / 1000;
+    const smallCounts = { ...writer.counts };
+    log(`  ${fmt(totalOf(smallCounts))} changes (${fmt(smallCounts.insert)} inserts, ${fmt(smallCounts.update)} updates, ${fmt(smallCounts.delete)} deletes) in ${smallSeconds.toFixed(1)} s`);
+    const beforeLarge = await gtidPos(server);
+
+    log(`loading one transaction of ${fmt(LARGE_ROWS)} inserts (multi-row INSERTs of 5000 rows inside one BEGIN..COMMIT) ...`);
+    started = performance.now();
+    const largeFirstId = await writer.largeTransaction(LARGE_ROWS);
+    const largeSeconds = (performance.now() - started) / 1000;
+    log(`  ${fmt(LARGE_ROWS)} inserts committed in ${largeSeconds.toFixed(1)} s`);
+    const end = await gtidPos(server);
+    const files = binlogFiles(server);
+    const bytes = files.reduce((sum, file) => sum + file.bytes, 0);
+    log(`load took ${(smallSeconds + largeSeconds).toFixed(1)} s; GTID ${start} -> ${beforeLarge} -> ${end}; binlog ${files.map((file) => file.name).join(', ')} (${fmt(bytes / 1048576, 1)} MiB)`);
+    return {
+      smallTransactions: SMALL_ROWS / 1000,
+      smallRows: totalOf(smallCounts),
+      smallSeconds,
+      largeRows: LARGE_ROWS,
+      largeSeconds,
+      counts: { ...writer.counts },
+      total: totalOf(writer.counts),
+      largeFirstId,
+      gtid: { start, beforeLarge, end },
+      binlog: { files: files.map((file) => file.name), bytes },
+    };
+  } finally {
+    await connection.end();
+  }
+}
+
+// ---- (a) the reference ---------------------------------------------------------------------------
+
+interface Measure {
+  rows: number;
+  seconds: number;
+  rowsPerSecond: number;
+}
+
+const measure = (rows: number, seconds: number): Measure => ({ rows, seconds: Math.round(seconds * 1000) / 1000, rowsPerSecond: Math.round(rows / seconds) });
+
+const ROW_LINES = "^### (INSERT INTO|UPDATE|DELETE FROM) ";
+
+async function reference(server: MariaDbServer, figures: LoadFigures, count: boolean): Promise<{ local: Measure & { countedRows?: number }; remote: Measure }> {
+  const files = binlogFiles(server).map((file) => file.path);
+  const args = ['--no-defaults', '--base64-output=decode-rows', '-v'];
+  log(`(a) mariadb-binlog ${args.join(' ')} <${files.length} binlog files> > /dev/null ...`);
+  const local = await run('mariadb-binlog', [...args, ...files], { stdoutToNull: true });
+  if (local.code !== 0) throw new Error(`mariadb-binlog exited with ${local.code}: ${local.stderr.slice(-2000)}`);
+  const localMeasure: Measure & { countedRows?: number } = measure(figures.total, local.seconds);
+  log(`  ${local.seconds.toFixed(2)} s, ${fmt(localMeasure.rowsPerSecond)} rows/s`);
+  if (count) {
+    // Untimed: proves mariadb-binlog really decoded every row change (the binlog holds no other rows).
+    const counted = await run('sh', ['-c', `mariadb-binlog "$@" | grep -cE '${ROW_LINES}'`, 'sh', ...args, ...files]);
+    localMeasure.countedRows = Number(counted.stdout.trim());
+    log(`  (untimed check: mariadb-binlog printed ${fmt(localMeasure.countedRows)} row changes; the load wrote ${fmt(figures.total)})`);
+  }
+
+  // Over the replication protocol from the server, as sluice reads it (same decoding, plus the dump thread and the socket).
+  const first = figures.binlog.files[0]!;
+  const remoteArgs = [...args, '--read-from-remote-server', `--socket=${server.socket}`, '--user=root', '--to-last-log', first];
+  log(`(a2) mariadb-binlog ${remoteArgs.slice(0, -1).join(' ')} ${first} > /dev/null ...`);
+  const remote = await run('mariadb-binlog', remoteArgs, { stdoutToNull: true });
+  if (remote.code !== 0) throw new Error(`mariadb-binlog -R exited with ${remote.code}: ${remote.stderr.slice(-2000)}`);
+  const remoteMeasure = measure(figures.total, remote.seconds);
+  log(`  ${remote.seconds.toFixed(2)} s, ${fmt(remoteMeasure.rowsPerSecond)} rows/s`);
+  return { local: localMeasure, remote: remoteMeasure };
+}
+
+// ---- (b) decoding only -------------------------------------------------------------------------------
+
+// Node writes one profile per thread (tsx's module hooks run in a thread of their own), so each
+// measure gets a folder and the busiest profile in it is the one summarized.
+function nodeArgs(profileName: string): string[] {
+  if (!CPU_PROF) return [];
+  const dir = join(PROFILE_DIR, profileName);
+  mkdirSync(dir, { recursive: true });
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+}
+
+function profileSummary(profileName: string): ProfileSummary | undefined {
+  const dir = join(PROFILE_DIR, profileName);
+  if (!CPU_PROF || !existsSync(dir)) return undefined;
+  let best: { file: string; summary: ProfileSummary; busyMs: number } | undefined;
+  for (const name of readdirSync(dir).filter((entry) => entry.endsWith('.cpuprofile'))) {
+    const file = join(dir, name);
+    const summary = summarizeCpuProfile(file);
+    const busyMs = summary.totalMs - (summary.files.find((entry) => entry.where === '(idle)')?.selfMs ?? 0);
+    if (!best || busyMs > best.busyMs) best = { file, summary, busyMs };
+  }
+  if (!best) return undefined;
+  console.log(formatProfile(best.summary, `CPU profile ${best.file}`));
+  return best.summary;
+}
+
+async function decodeOnly(server: MariaDbServer, figures: LoadFigures, profileName: string): Promise<{ measure: Measure; output: DecodeWorkerOutput; peakRssMiB: number; profile?: ProfileSummary }> {
+  const input: DecodeWorkerInput = {
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    serverId: 200_000 + Math.floor(Math.random() * 100_000),
+    startGtid: figures.gtid.start,
+    endGtid: figures.gtid.end,
+    expectedChanges: figures.total,
+    include: `${BENCH_DATABASE}.*`,
+    maxQueuedItems: 10_000,
+  };
+  log(`(b) sluice BinlogSource from GTID ${input.startGtid}, counting change items ...`);
+  const child = track(
+    spawn(process.execPath, ['--import', 'tsx', ...nodeArgs(profileName), join(REPO, 'bench/decode-worker.ts'), JSON.stringify(input)], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  const sampler = new RssSampler(child.pid!);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  sampler.stop();
+  if (code !== 0) throw new Error(`decode worker exited with ${code}:\n${stderr.slice(-3000)}`);
+  const output = JSON.parse(stdout.trim().split('\n').at(-1)!) as DecodeWorkerOutput;
+  if (output.changes !== figures.total) throw new Error(`decode worker saw ${output.changes} changes, expected ${figures.total}`);
+  for (const op of ['insert', 'update', 'delete'] as const) {
+    if (output.ops[op] !== figures.counts[op]) throw new Error(`decode worker saw ${output.ops[op]} ${op}s, expected ${figures.counts[op]}`);
+  }
+  if (gtidSeq(output.lastGtid) !== gtidSeq(figures.gtid.end)) throw new Error(`decode worker ended at GTID ${output.lastGtid}, expected ${figures.gtid.end}`);
+  const result = measure(output.changes, output.seconds);
+  log(`  ${output.seconds.toFixed(2)} s (first change after ${output.firstChangeSeconds.toFixed(2)} s), ${fmt(result.rowsPerSecond)} rows/s, peak RSS ${fmt(output.maxRssMiB, 1)} MiB`);
+  const profile = profileSummary(profileName);
+  return { measure: result, output, peakRssMiB: Math.max(output.maxRssMiB, mib(sampler.peakHwmKiB)), ...(profile ? { profile } : {}) };
+}
+
+// ---- (c), (d) the daemon -------------------------------------------------------------------------
+
+function daemonEntry(): string {
+  return COMPILED ? join(COMPILED_DIR, 'src/cli/main.js') : join(REPO, 'bin/sluice.js');
+}
+
+async function compile(): Promise<void> {
+  rmSync(COMPILED_DIR, { recursive: true, force: true });
+  log(`compiling with tsc into ${COMPILED_DIR} (BENCH_COMPILED=1) ...`);
+  // tsc emits even when others' work in progress has type errors; only a missing entry point stops the run.
+  const result = await run(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(REPO, 'tsconfig.json'), '--outDir', COMPILED_DIR, '--sourceMap', 'false']);
+  if (!existsSync(daemonEntry())) throw new Error(`tsc did not produce ${daemonEntry()} (exit ${result.code}):\n${result.stdout.slice(-3000)}`);
+  log(`  compiled in ${result.seconds.toFixed(1)} s${result.code === 0 ? '' : ` (tsc exit ${result.code}: type errors, emitted anyway)`}`);
+}
+
+interface DaemonFigures {
+  measure: Measure;
+  /** Spawn to the 'starting binlog capture' log line: node + tsx start, config, preflight, recovery. */
+  startupSeconds: number;
+  /** From that line to the checkpoint that covers the end position. */
+  streamSeconds: number;
+  streamRowsPerSecond: number;
+  checkpoints: number;
+  checkpointId: number;
+  /** Largest VmRSS seen by the 100 ms sampler, and the kernel's high-water mark (VmHWM) before SIGTERM. */
+  peakRssMiB: number;
+  peakHwmMiB: number;
+  rssSamples: number;
+  exitCode: number | null;
+  verify: VerifyResult;
+  profile?: ProfileSummary;
+}
+
+async function daemonRun(server: MariaDbServer, name: string, startGtid: string, endGtid: string, expected: OpCounts): Promise<DaemonFigures> {
+  const dir = join(WORK_DIR, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const configFile = join(dir, 'sluice.yaml');
+  writeFileSync(
+    configFile,
+    `source:
+  host: 127.0.0.1
+  port: ${server.port}
+  user: ${server.user}
+  password: \${env:${PASSWORD_ENV}}
+  serverId: ${300_000 + Math.floor(Math.random() * 100_000)}
+  start: { gtid: '${startGtid}' }
+routing:
+  include: ['${BENCH_DATABASE}.*']
+sink:
+  filesystem:
+    root: ./warehouse
+  catalog:
+    dir: ./catalog
+checkpoint:
+  intervalSeconds: ${CHECKPOINT_SECONDS}
+  dir: ./state
+log:
+  level: info
+`,
+  );
+  const total = totalOf(expected);
+  const wanted = gtidSeq(endGtid);
+  log(`(${name}) sluice run: GTID ${startGtid} -> ${endGtid}, ${fmt(total)} changes, checkpoint every ${CHECKPOINT_SECONDS} s ...`);
+  const started = performance.now();
+  const child = track(
+    spawn(process.execPath, [...DAEMON_NODE_ARGS, ...nodeArgs(`daemon-${name}`), daemonEntry(), 'run', '--config', configFile], {
+      cwd: dir,
+      env: { ...process.env, [PASSWORD_ENV]: server.password },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  const sampler = new RssSampler(child.pid!);
+  let output = '';
+  let partial = '';
+  let startupAt: number | undefined;
+  let checkpoints = 0;
+  const onLine = (line: string): void => {
+    if (line.includes('"starting binlog capture"')) startupAt ??= performance.now();
+    if (line.includes('"checkpoint committed"')) checkpoints++;
+  };
+  const onData = (chunk: Buffer): void => {
+    const text = chunk.toString();
+    output = (output + text).slice(-200_000);
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    lines.forEach(onLine);
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve((exitCode = code))));
+
+  const store = new CheckpointStore(join(dir, 'state'));
+  let reachedAt: number;
+  let checkpointId: number;
+  const deadline = Date.now() + 15 * 60_000;
+  for (;;) {
+    const record = await store.latest().catch(() => undefined);
+    if (record && gtidSeq(record.source.position.gtidSet) >= wanted) {
+      reachedAt = performance.now();
+      checkpointId = record.id;
+      break;
+    }
+    if (exitCode !== undefined) throw new Error(`daemon exited with ${exitCode} before reaching ${endGtid}:\n${output.slice(-3000)}`);
+    if (Date.now() > deadline) throw new Error(`no checkpoint reached ${endGtid} (newest ${JSON.stringify(record?.source.position)}):\n${output.slice(-3000)}`);
+    await sleep(25);
+  }
+  sampler.stop();
+  child.kill('SIGTERM');
+  const killTimer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  await exited;
+  clearTimeout(killTimer);
+
+  const seconds = (reachedAt - started) / 1000;
+  const startupSeconds = ((startupAt ?? started) - started) / 1000;
+  const streamSeconds = seconds - startupSeconds;
+  const result = measure(total, seconds);
+  log(
+    `  checkpoint ${checkpointId} covers ${endGtid} after ${seconds.toFixed(2)} s (startup ${startupSeconds.toFixed(2)} s), ${fmt(result.rowsPerSecond)} rows/s; ` +
+      `peak RSS ${fmt(mib(sampler.peakRssKiB), 1)} MiB (VmHWM ${fmt(mib(sampler.peakHwmKiB), 1)} MiB); exit ${exitCode}`,
+  );
+  log(`  verifying the committed rows ...`);
+  const verify = await verifyCommitted(join(dir, 'catalog'), join(dir, 'warehouse'), BENCH_DATABASE, BENCH_TABLE, expected);
+  log(
+    `  ${verify.ok ? 'OK' : 'WRONG'}: ${fmt(verify.rows)} rows in ${verify.files} files (${fmt(verify.bytes / 1048576, 1)} MiB), ` +
+      `${fmt(verify.counts.insert)}/${fmt(verify.counts.update)}/${fmt(verify.counts.delete)} insert/update/delete, checked in ${verify.seconds.toFixed(1)} s` +
+      (verify.ok ? '' : `\n    ${verify.problemCount} problems, first: \n    ${verify.problems.join('\n    ')}`),
+  );
+  const profile = profileSummary(`daemon-${name}`);
+  if (!KEEP && verify.ok) rmSync(dir, { recursive: true, force: true });
+  return {
+    measure: result,
+    startupSeconds: Math.round(startupSeconds * 1000) / 1000,
+    streamSeconds: Math.round(streamSeconds * 1000) / 1000,
+    streamRowsPerSecond: Math.round(total / streamSeconds),
+    checkpoints,
+    checkpointId,
+    peakRssMiB: mib(sampler.peakRssKiB),
+    peakHwmMiB: mib(sampler.peakHwmKiB),
+    rssSamples: sampler.samples,
+    exitCode: exitCode ?? null,
+    verify,
+    ...(profile ? { profile } : {}),
+  };
+}
+
+// ---- report -------------------------------------------------------------------------------------
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows
+    .map((row, index) => {
+      const line = row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('   ');
+      return index === 0 ? `${line}\n${'-'.repeat(line.length)}` : line;
+    })
+    .join('\n');
+}
+
+/** The median run by rows/s (the lower middle one for an even count). */
+function median<T>(runs: T[], rate: (run: T) => number): T {
+  return [...runs].sort((x, y) => rate(x) - rate(y))[Math.floor((runs.length - 1) / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const benchStarted = performance.now();
+  const loadBefore = loadavg();
+  log(
+    `sluice binlog benchmark: ${fmt(SMALL_ROWS)} changes in 1000-row transactions + one ${fmt(LARGE_ROWS)}-row transaction` +
+      `${REPEAT > 1 ? `, each measure ${REPEAT} times` : ''}; load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}`,
+  );
+  // A fresh server every run: stop one a crashed run left behind, then wipe its folder.
+  await stopMariaDb(join(SERVER_DIR, 'mariadb.pid'));
+  rmSync(SERVER_DIR, { recursive: true, force: true });
+  rmSync(WORK_DIR, { recursive: true, force: true });
+  if (CPU_PROF) rmSync(PROFILE_DIR, { recursive: true, force: true });
+  if (COMPILED) await compile();
+  const server = await startMariaDb({ dir: SERVER_DIR });
+  log(`private MariaDB on 127.0.0.1:${server.port} in ${SERVER_DIR}`);
+  try {
+    const figures = await load(server);
+    const refs: Awaited<ReturnType<typeof reference>>[] = [];
+    const decodes: Awaited<ReturnType<typeof decodeOnly>>[] = [];
+    const fulls: DaemonFigures[] = [];
+    const larges: DaemonFigures[] = [];
+    for (let index = 0; index < REPEAT; index++) {
+      const suffix = REPEAT > 1 ? `-${index + 1}` : '';
+      if (REPEAT > 1) log(`---- round ${index + 1} of ${REPEAT}`);
+      refs.push(await reference(server, figures, REFERENCE_COUNT && index === 0));
+      decodes.push(await decodeOnly(server, figures, `decode${suffix}`));
+      fulls.push(await daemonRun(server, `c${suffix}`, figures.gtid.start, figures.gtid.end, figures.counts));
+      larges.push(await daemonRun(server, `d${suffix}`, figures.gtid.beforeLarge, figures.gtid.end, { insert: figures.largeRows, update: 0, delete: 0 }));
+    }
+    const local = median(refs.map((ref) => ref.local), (run) => run.rowsPerSecond);
+    const countedRows = refs[0]!.local.countedRows;
+    const remote = median(refs.map((ref) => ref.remote), (run) => run.rowsPerSecond);
+    const decode = median(decodes, (run) => run.measure.rowsPerSecond);
+    const full = median(fulls, (run) => run.measure.rowsPerSecond);
+    const large = median(larges, (run) => run.measure.rowsPerSecond);
+    const decodePeak = Math.max(...decodes.map((run) => run.peakRssMiB));
+    const fullPeak = Math.max(...fulls.map((run) => Math.max(run.peakRssMiB, run.peakHwmMiB)));
+    const largePeak = Math.max(...larges.map((run) => Math.max(run.peakRssMiB, run.peakHwmMiB)));
+    const correct = [...fulls, ...larges].every((run) => run.verify.ok) && (countedRows === undefined || countedRows === figures.total);
+
+    const a = local.rowsPerSecond;
+    const ratio = (value: number): number => Math.round((value / a) * 1000) / 1000;
+    const loadAfter = loadavg();
+    const spread = (values: number[]) => ({ min: Math.min(...values), max: Math.max(...values), all: values });
+    const result = {
+      at: new Date().toISOString(),
+      machine: { cpus: cpus().length, loadAverageBefore: loadBefore, loadAverageAfter: loadAfter, node: process.version },
+      settings: {
+        smallRows: SMALL_ROWS,
+        largeRows: LARGE_ROWS,
+        repeat: REPEAT,
+        checkpointSeconds: CHECKPOINT_SECONDS,
+        cpuProfile: CPU_PROF,
+        daemon: COMPILED ? 'compiled (tsc)' : 'bin/sluice.js (tsx)',
+        daemonNodeArgs: DAEMON_NODE_ARGS,
+      },
+      load: figures,
+      a: { ...local, countedRows, rowsPerSecondRuns: spread(refs.map((ref) => ref.local.rowsPerSecond)) },
+      a2: { ...remote, rowsPerSecondRuns: spread(refs.map((ref) => ref.remote.rowsPerSecond)) },
+      b: {
+        ...decode.measure,
+        firstChangeSeconds: decode.output.firstChangeSeconds,
+        peakRssMiB: decodePeak,
+        rowsPerSecondRuns: spread(decodes.map((run) => run.measure.rowsPerSecond)),
+        ...(decode.profile ? { profile: decode.profile } : {}),
+      },
+      c: { ...full, peakRssMiBAllRuns: fullPeak, rowsPerSecondRuns: spread(fulls.map((run) => run.measure.rowsPerSecond)) },
+      d: { ...large, peakRssMiBAllRuns: largePeak, rowsPerSecondRuns: spread(larges.map((run) => run.measure.rowsPerSecond)) },
+      ratios: { bOverA: ratio(decode.measure.rowsPerSecond), cOverA: ratio(full.measure.rowsPerSecond), dOverA: ratio(large.measure.rowsPerSecond) },
+      largeTransaction: { rows: figures.largeRows, peakRssMiB: largePeak, underLimit: largePeak < RSS_LIMIT_MIB, limitMiB: RSS_LIMIT_MIB },
+      correct,
+      benchSeconds: Math.round((performance.now() - benchStarted) / 1000),
+    };
+
+    const runs = (values: number[]): string => (values.length > 1 ? `${fmt(Math.min(...values))}..${fmt(Math.max(...values))}` : '');
+    const rows = [
+      ['measure', 'rows', 'seconds', 'rows/s', 'vs (a)', ...(REPEAT > 1 ? [`rows/s, ${REPEAT} runs`] : [])],
+      ['(a)  mariadb-binlog -v, local files', fmt(local.rows), local.seconds.toFixed(2), fmt(local.rowsPerSecond), '1.000', runs(result.a.rowsPerSecondRuns.all)],
+      ['(a2) mariadb-binlog -v -R, replication protocol', fmt(remote.rows), remote.seconds.toFixed(2), fmt(remote.rowsPerSecond), ratio(remote.rowsPerSecond).toFixed(3), runs(result.a2.rowsPerSecondRuns.all)],
+      ['(b)  sluice BinlogSource, decode only', fmt(decode.measure.rows), decode.measure.seconds.toFixed(2), fmt(decode.measure.rowsPerSecond), result.ratios.bOverA.toFixed(3), runs(result.b.rowsPerSecondRuns.all)],
+      ['(c)  sluice daemon, spawn -> committed checkpoint', fmt(full.measure.rows), full.measure.seconds.toFixed(2), fmt(full.measure.rowsPerSecond), result.ratios.cOverA.toFixed(3), runs(result.c.rowsPerSecondRuns.all)],
+      ['     (c) without process startup', fmt(full.measure.rows), full.streamSeconds.toFixed(2), fmt(full.streamRowsPerSecond), ratio(full.streamRowsPerSecond).toFixed(3), ''],
+      [`(d)  sluice daemon, the ${fmt(figures.largeRows)}-row transaction only`, fmt(large.measure.rows), large.measure.seconds.toFixed(2), fmt(large.measure.rowsPerSecond), result.ratios.dOverA.toFixed(3), runs(result.d.rowsPerSecondRuns.all)],
+    ].map((row) => row.slice(0, REPEAT > 1 ? 6 : 5));
+    console.log('');
+    console.log(table(rows));
+    console.log('');
+    console.log(
+      `load: ${fmt(figures.total)} row changes in ${(figures.smallSeconds + figures.largeSeconds).toFixed(1)} s (${figures.smallTransactions} transactions of 1000 in ` +
+        `${figures.smallSeconds.toFixed(1)} s, the large one in ${figures.largeSeconds.toFixed(1)} s); binlog ${fmt(figures.binlog.bytes / 1048576, 1)} MiB in ${figures.binlog.files.length} files`,
+    );
+    console.log(
+      `b/a = ${result.ratios.bOverA.toFixed(3)}   c/a = ${result.ratios.cOverA.toFixed(3)}   (checkpoint interval ${CHECKPOINT_SECONDS} s; daemon ${result.settings.daemon}` +
+        `${DAEMON_NODE_ARGS.length ? ` with ${DAEMON_NODE_ARGS.join(' ')}` : ''}${CPU_PROF ? '; CPU PROFILING ON, timings inflated' : ''})`,
+    );
+    console.log(`peak RSS, decode only (b): ${fmt(decodePeak, 1)} MiB; daemon over everything (c): ${fmt(fullPeak, 1)} MiB`);
+    console.log(
+      `peak RSS during the ${fmt(figures.largeRows)}-row transaction (d): ${fmt(largePeak, 1)} MiB ` +
+        `(100 ms VmRSS samples and VmHWM, largest of ${REPEAT} run${REPEAT > 1 ? 's' : ''}) -> ${result.largeTransaction.underLimit ? 'UNDER' : 'OVER'} ${RSS_LIMIT_MIB} MiB`,
+    );
+    console.log(
+      `output check: (c) ${fulls.every((run) => run.verify.ok) ? 'OK' : 'WRONG'}, (d) ${larges.every((run) => run.verify.ok) ? 'OK' : 'WRONG'}; ` +
+        `reference row count ${countedRows === undefined ? 'not checked' : countedRows === figures.total ? 'OK' : `WRONG (${countedRows})`}`,
+    );
+    console.log(`load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')} before, ${loadAfter.map((value) => value.toFixed(2)).join(' ')} after; ${result.benchSeconds} s in all`);
+    mkdirSync(SLUICE_DIR, { recursive: true });
+    writeFileSync(RESULT_FILE, JSON.stringify(result, null, 2) + '\n');
+    console.log(`figures written to ${RESULT_FILE}`);
+    if (!correct) process.exitCode = 1;
+  } finally {
+    if (!KEEP) {
+      log('stopping the private MariaDB');
+      await server.stop();
+      rmSync(SERVER_DIR, { recursive: true, force: true });
+      // Verified workspaces are already gone; a failed one stays for inspection.
+      if (existsSync(WORK_DIR) && readdirSync(WORK_DIR).length === 0) rmSync(WORK_DIR, { recursive: true, force: true });
+    }
+  }
+}
+
+function cleanupAndExit(signal: NodeJS.Signals): void {
+  for (const child of children) child.kill('SIGKILL');
+  void stopMariaDb(join(SERVER_DIR, 'mariadb.pid')).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+}
+process.once('SIGINT', cleanupAndExit);
+process.once('SIGTERM', cleanupAndExit);
+
+main().catch(async (error: unknown) => {
+  console.error((error as Error).stack ?? String(error));
+  for (const child of children) child.kill('SIGKILL');
+  if (!KEEP) await stopMariaDb(join(SERVER_DIR, 'mariadb.pid')).catch(() => undefined);
+  process.exit(1);
+});
