@@ -59,6 +59,8 @@ describe('config', () => {
       kind: 'hive',
       format: 'text',
       partition: 'day',
+      dayColumn: 'dt',
+      hourColumn: 'hr',
       filesystem: { kind: 'local', root: '/etc/sluice/.sluice/warehouse' },
       catalog: { kind: 'local', dir: '/etc/sluice/.sluice/catalog' },
       rollBytes: 134217728,
@@ -66,6 +68,7 @@ describe('config', () => {
     assert.deepEqual(config.checkpoint, { intervalSeconds: 10, dir: '/etc/sluice/.sluice/state', keep: 3 });
     assert.equal(config.runtime.maxQueuedEvents, 10000);
     assert.equal(config.log.level, 'info');
+    assert.deepEqual(config.metrics, { enabled: true, host: '127.0.0.1', port: 9464 });
   });
 
   test('start accepts a binlog coordinate and a gtid set', () => {

@@ -1,8 +1,18 @@
 // `npm test`: starts the shared servers once, runs every test file against them, stops them.
 import { spawn } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { startHdfs, startHiveServer2, type JvmProcess } from './servers/jvm.ts';
 import { startMariaDb } from './servers/mariadb.ts';
-import { REPO_ROOT, TEST_MARIADB_DIR } from './helpers/servers.ts';
+import {
+  endpointsOfHdfs,
+  endpointsOfHive,
+  HDFS_ENV,
+  HIVE_ENV,
+  REPO_ROOT,
+  TEST_HDFS_DIR,
+  TEST_HIVE_DIR,
+  TEST_MARIADB_DIR,
+} from './helpers/servers.ts';
 
 const started = Date.now();
 // A fresh data directory each run: no test depends on what an earlier run left behind.
@@ -14,12 +24,33 @@ const mariadb = await startMariaDb({ dir });
 process.stdout.write(`private MariaDB on 127.0.0.1:${mariadb.port} (${dir}), ready in ${Date.now() - started} ms\n`);
 
 const files = process.argv.slice(2).length > 0 ? process.argv.slice(2) : testFiles();
-const child = spawn(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
-  { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, SLUICE_TEST_MARIADB_DIR: dir } },
-);
+const env: NodeJS.ProcessEnv = { ...process.env, SLUICE_TEST_MARIADB_DIR: dir };
+// The JVM servers are slow to start: once per run, and only when a selected test uses them.
+const sources = files.map((file) => readFileSync(`${REPO_ROOT}/${file}`, 'utf8')).join('\n');
+const jvms: JvmProcess[] = [];
+if (/testHdfs\(|testHiveServer2\(/.test(sources)) {
+  const hdfsStarted = Date.now();
+  rmSync(TEST_HDFS_DIR, { recursive: true, force: true });
+  const hdfs = await startHdfs({ dir: TEST_HDFS_DIR });
+  jvms.push(hdfs);
+  env[HDFS_ENV] = JSON.stringify(endpointsOfHdfs(hdfs));
+  process.stdout.write(`HDFS (WebHDFS ${hdfs.webhdfsUrl}), ready in ${Date.now() - hdfsStarted} ms\n`);
+  if (/testHiveServer2\(/.test(sources)) {
+    const hiveStarted = Date.now();
+    rmSync(TEST_HIVE_DIR, { recursive: true, force: true });
+    const hive = await startHiveServer2({ dir: TEST_HIVE_DIR, hdfs });
+    jvms.push(hive);
+    env[HIVE_ENV] = JSON.stringify(endpointsOfHive(hive));
+    process.stdout.write(`HiveServer2 on 127.0.0.1:${hive.port} (${hive.authentication}), ready in ${Date.now() - hiveStarted} ms\n`);
+  }
+}
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
+  cwd: REPO_ROOT,
+  stdio: 'inherit',
+  env,
+});
 const code: number = await new Promise((resolve) => child.on('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0))));
+for (const jvm of jvms.reverse()) await jvm.stop();
 await mariadb.stop();
 process.stdout.write(`test run took ${Math.round((Date.now() - started) / 1000)} s\n`);
 process.exit(code);

@@ -1,16 +1,63 @@
 // The servers a test needs. `npm test` (test/run-tests.ts) starts them once for the whole run and
-// passes their addresses down; a test file run on its own starts (or reuses) the same private ones.
-// A test that needs a server and cannot get one fails: there is no skip.
+// passes their addresses down in the environment; a test file run on its own starts (or reuses) the
+// same private ones and stops the JVMs it started when it exits. A test that needs a server and
+// cannot get one fails: there is no skip.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startHdfs, startHiveServer2, type HdfsServer, type HiveServer2 } from '../servers/jvm.ts';
 import { startMariaDb, type MariaDbServer } from '../servers/mariadb.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const TEST_MARIADB_DIR = join(REPO_ROOT, '.sluice', 'test-mariadb');
+export const TEST_HDFS_DIR = join(REPO_ROOT, '.sluice', 'test-hdfs');
+export const TEST_HIVE_DIR = join(REPO_ROOT, '.sluice', 'test-hive');
 
-let shared: Promise<MariaDbServer> | undefined;
+/** What a test may use of a shared HDFS: endpoints only; stopping it is the runner's business. */
+export type HdfsEndpoints = Pick<HdfsServer, 'host' | 'fsDefaultFS' | 'namenodeRpcPort' | 'namenodeHttpPort' | 'webhdfsUrl' | 'datanodePort' | 'datanodeHttpPort'>;
+export type HiveEndpoints = Pick<HiveServer2, 'host' | 'port' | 'authentication' | 'warehouse'>;
+
+export const HDFS_ENV = 'SLUICE_TEST_HDFS';
+export const HIVE_ENV = 'SLUICE_TEST_HIVE';
+
+let sharedMariaDb: Promise<MariaDbServer> | undefined;
+let sharedHdfs: Promise<HdfsEndpoints> | undefined;
+let sharedHive: Promise<HiveEndpoints> | undefined;
 
 export function testMariaDb(): Promise<MariaDbServer> {
-  shared ??= startMariaDb({ dir: process.env.SLUICE_TEST_MARIADB_DIR ?? TEST_MARIADB_DIR });
-  return shared;
+  sharedMariaDb ??= startMariaDb({ dir: process.env.SLUICE_TEST_MARIADB_DIR ?? TEST_MARIADB_DIR });
+  return sharedMariaDb;
+}
+
+export function testHdfs(): Promise<HdfsEndpoints> {
+  sharedHdfs ??= fromEnvOrStart(HDFS_ENV, async () => stopAtExit(await startHdfs({ dir: TEST_HDFS_DIR })));
+  return sharedHdfs;
+}
+
+/** HiveServer2 with its warehouse on the shared HDFS. */
+export function testHiveServer2(): Promise<HiveEndpoints> {
+  sharedHive ??= fromEnvOrStart(HIVE_ENV, async () => {
+    const hdfs = await testHdfs();
+    return stopAtExit(await startHiveServer2({ dir: TEST_HIVE_DIR, hdfs }));
+  });
+  return sharedHive;
+}
+
+async function fromEnvOrStart<T>(variable: string, start: () => Promise<T>): Promise<T> {
+  const passed = process.env[variable];
+  return passed ? (JSON.parse(passed) as T) : start();
+}
+
+function stopAtExit<T extends { stop(): Promise<void> }>(server: T): T {
+  process.once('beforeExit', () => void server.stop());
+  return server;
+}
+
+export function endpointsOfHdfs(server: HdfsServer): HdfsEndpoints {
+  const { host, fsDefaultFS, namenodeRpcPort, namenodeHttpPort, webhdfsUrl, datanodePort, datanodeHttpPort } = server;
+  return { host, fsDefaultFS, namenodeRpcPort, namenodeHttpPort, webhdfsUrl, datanodePort, datanodeHttpPort };
+}
+
+export function endpointsOfHive(server: HiveServer2): HiveEndpoints {
+  const { host, port, authentication, warehouse } = server;
+  return { host, port, authentication, warehouse };
 }
