@@ -123,3 +123,26 @@ test('a widening MODIFY is followed; an incompatible one stops with table, colum
     ],
   );
 });
+
+test('an existing table that is not a changelog table is named with both layouts and never written', { timeout: 60_000 }, async () => {
+  const server = await testMariaDb();
+  const db = await server.rootConnection();
+  const tag = `l${Date.now() % 1_000_000}`;
+  await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.t (id INT PRIMARY KEY)`);
+  const start = await gtidBinlogPos(server);
+  await db.query(`INSERT INTO ${tag}.t VALUES (1)`);
+  await db.end();
+  const workspace = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']` });
+  await new LocalCatalog(workspace.catalogDir).createTable({
+    database: tag,
+    name: 't',
+    columns: [{ name: 'id', type: 'int' }, { name: 'payload', type: 'string' }],
+    partitionColumns: [],
+    format: 'text',
+    location: `/${tag}.db/t`,
+  });
+  const daemon = startDaemon(workspace, server);
+  assert.equal((await daemon.exited).code, 1);
+  assert.match(daemon.output(), new RegExp(`table ${tag}\\.t exists but is not a sluice changelog table: it has columns \\(id, payload\\) partitioned by \\(nothing\\)`));
+  assert.equal(await new LocalFileSystem(workspace.warehouse).status(`/${tag}.db/t/.data`), undefined);
+});

@@ -84,6 +84,8 @@ class TableWriter {
   private readonly closed: StagedFile[] = [];
   private readonly layoutByColumns = new WeakMap<readonly SourceColumn[], number[]>();
   private hiveTypes: string[];
+  /** Where the metadata columns start; stable, since ADD COLUMNS appends after them. */
+  private readonly metadataOffset: number;
   /** The table's own partitioning, which may predate the current configuration. */
   private readonly scheme: PartitionScheme;
   // Label lookups resolved once: these are bumped for every row.
@@ -95,6 +97,7 @@ class TableWriter {
     private readonly options: HiveChangelogSinkOptions,
   ) {
     this.hiveTypes = definition.columns.map((column) => column.type);
+    this.metadataOffset = definition.columns.findIndex((column) => column.name === METADATA_COLUMNS[0]!.name);
     const [day, hour] = definition.partitionColumns;
     this.scheme = { granularity: hour ? 'hour' : 'day', dayColumn: day?.name ?? options.partition.dayColumn, hourColumn: hour?.name ?? options.partition.hourColumn };
     const table = `${definition.database}.${definition.name}`;
@@ -114,40 +117,59 @@ class TableWriter {
         format: options.format,
         location: joinPath(options.warehouse, `${target.database}.db`, target.table),
       }));
+    requireChangelogLayout(definition);
     requireNoClash(definition, columns, options.partition);
     if (!existing) options.logger.info({ table: `${target.database}.${target.table}`, location: definition.location }, 'table created');
     return new TableWriter(definition, options);
   }
 
   async write(event: ChangeEvent, checkpointId: number, nextFileIndex: () => number): Promise<void> {
-    const layout = await this.layoutFor(event.columns, describeEventPosition(event));
+    const layout = this.layoutByColumns.get(event.columns) ?? (await this.layoutFor(event.columns, describeEventPosition(event)));
     const image = event.after ?? event.before ?? [];
     const values: CellValue[] = new Array(this.hiveTypes.length);
     for (let index = 0; index < layout.length; index++) {
       const sourceIndex = layout[index]!;
       values[index] = sourceIndex >= 0 ? (image[sourceIndex] ?? null) : null;
     }
-    const base = this.metadataOffset();
+    const base = this.metadataOffset;
     values[base] = event.op;
-    values[base + 1] = formatEventTime(event.commitTs);
+    values[base + 1] = this.eventTimeOf(event.commitTs);
     values[base + 2] = event.position.gtid ?? `${event.position.file}:${event.position.offset}`;
     values[base + 3] = event.sequence.toString();
     values[base + 4] = `${event.schema}.${event.table}`;
-    const partition = partitionValues(event.commitTs, this.scheme);
-    const file = await this.fileFor(partition, checkpointId, nextFileIndex);
+    const file = this.open.get(this.partitionPathOf(event.commitTs)) ?? (await this.fileFor(partitionValues(event.commitTs, this.scheme), checkpointId, nextFileIndex));
     const line = encodeRow(values, this.hiveTypes);
     await file.writer.write(line);
     this.rowsCounter?.inc();
     this.bytesCounter?.inc(line.length);
     if (file.writer.bytesWritten >= this.options.rollBytes) {
-      this.open.delete(partitionPath(partition));
+      this.open.delete(partitionPath(file.partition));
       await file.writer.close();
       this.closed.push(file);
     }
   }
 
-  private metadataOffset(): number {
-    return this.definition.columns.findIndex((column) => column.name === METADATA_COLUMNS[0]!.name);
+
+  // A binlog timestamp has whole seconds, and a stream has long runs of the same second: format once.
+  private lastTs = Number.NaN;
+  private lastEventTime = '';
+  private lastPartitionPath = '';
+
+  private eventTimeOf(commitTs: number): string {
+    this.rememberTs(commitTs);
+    return this.lastEventTime;
+  }
+
+  private partitionPathOf(commitTs: number): string {
+    this.rememberTs(commitTs);
+    return this.lastPartitionPath;
+  }
+
+  private rememberTs(commitTs: number): void {
+    if (commitTs === this.lastTs) return;
+    this.lastTs = commitTs;
+    this.lastEventTime = formatEventTime(commitTs);
+    this.lastPartitionPath = partitionPath(partitionValues(commitTs, this.scheme));
   }
 
   /**
@@ -248,6 +270,22 @@ class TableWriter {
     this.open.clear();
     this.closed.length = 0;
   }
+}
+
+/** A table that exists but is not a sluice changelog table is never written into. */
+function requireChangelogLayout(definition: TableDefinition): void {
+  const names = definition.columns.map((column) => column.name);
+  const start = names.indexOf(METADATA_COLUMNS[0]!.name);
+  const fits = start >= 0 && METADATA_COLUMNS.every((column, index) => names[start + index] === column.name) && definition.partitionColumns.length > 0;
+  if (fits) return;
+  const table = `${definition.database}.${definition.name}`;
+  throw new SluiceError(
+    'SLUICE_CATALOG',
+    `table ${table} exists but is not a sluice changelog table: it has columns (${names.join(', ')}) partitioned by ` +
+      `(${definition.partitionColumns.map((column) => column.name).join(', ') || 'nothing'}); sluice needs the source columns followed by ` +
+      `(${METADATA_COLUMNS.map((column) => column.name).join(', ')}) and a partition column. Route the changes to another table, or drop this one.`,
+    { context: { table } },
+  );
 }
 
 /**
