@@ -35,7 +35,7 @@ describe('config', () => {
     const config = await loadConfig(file, { SLUICE_MYSQL_PASSWORD: 'secret' });
     assert.equal(config.source.password, 'secret');
     assert.equal(config.routing.rules[0]?.target, 'ods.orders');
-    assert.equal(config.sink.filesystem.root, join(repoRoot, 'config', '.sluice', 'warehouse'));
+    assert.deepEqual(config.sink.filesystem, { kind: 'local', root: join(repoRoot, 'config', '.sluice', 'warehouse') });
   });
 
   test('defaults fill in and relative paths resolve against the config directory', () => {

@@ -2,7 +2,8 @@
 // writes a random mix of changes (and one large transaction) into sharded tables. At the end the Hive
 // table must hold exactly the source's change stream: every change once, in commit order.
 import assert from 'node:assert/strict';
-import { mkdirSync, watch } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, watch } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
@@ -11,6 +12,7 @@ import {
   gtidBinlogPos,
   latestCheckpoint,
   makeWorkspace,
+  metricsPort,
   startDaemon,
   waitForCheckpoint,
   type DaemonWorkspace,
@@ -69,8 +71,25 @@ test(`Hive holds exactly the source's change stream after ${KILLS} SIGKILLs (see
   await generation;
   assert.ok(transactions > 150, 'the large transaction ran');
 
+  // SIGTERM while a large transaction streams: the daemon waits for its end, checkpoints, exits 0.
+  const beforeLarge = await gtidBinlogPos(server);
+  const stopping = startDaemon(workspace, server);
+  await metricsPort(stopping);
+  await waitForCheckpoint(workspace, beforeLarge, 120_000, stopping);
+  await generator.largeTransaction(LARGE_TRANSACTION_ROWS);
+  // The transaction is committed; the daemon is streaming it into staging when the signal comes.
+  const staged = await waitForStagingBytes(join(workspace.warehouse, `ods_${tag}.db`, 'orders', '.data'), 1 << 20, 60_000);
+  const streamed = await latestCheckpoint(workspace);
+  stopping.child.kill('SIGTERM');
+  const stopExit = await stopping.exited;
+  assert.equal(stopExit.code, 0, `SIGTERM during a large transaction exits 0:\n${stopping.output().slice(-2000)}`);
+  assert.match(stopping.output(), /stopped after a final checkpoint/);
+  assert.notEqual((await latestCheckpoint(workspace))?.id, streamed?.id, 'the stop took a final checkpoint');
+  console.log(`SIGTERM came with ${staged} bytes of the large transaction in staging`);
+
   const endPosition = await gtidBinlogPos(server);
   const last = startDaemon(workspace, server);
+  await metricsPort(last); // its signal handlers are in place from here on
   await waitForCheckpoint(workspace, endPosition, 300_000, last);
   last.child.kill('SIGTERM');
   const exit = await last.exited;
@@ -87,6 +106,21 @@ test(`Hive holds exactly the source's change stream after ${KILLS} SIGKILLs (see
   assertSameStream(rows, generator.log);
   assert.ok(killsInCommitWindow >= KILLS / 4, `at least a quarter of the kills hit the record-to-commit window (${killsInCommitWindow})`);
 });
+
+/** Waits until the staging files under `dir` hold at least `bytes`; returns how many they hold. */
+async function waitForStagingBytes(dir: string, bytes: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let total = 0;
+    for (const name of (existsSync(dir) ? readdirSync(dir, { recursive: true }) : []) as string[]) {
+      const info = statSync(join(dir, name), { throwIfNoEntry: false });
+      if (info?.isFile()) total += info.size;
+    }
+    if (total >= bytes) return total;
+    if (Date.now() > deadline) throw new Error(`staging under ${dir} never reached ${bytes} bytes`);
+    await sleep(10);
+  }
+}
 
 /** Kills the daemon as soon as a new checkpoint record file is renamed into place; false on timeout. */
 async function killWhenRecordLands(workspace: DaemonWorkspace, daemon: RunningDaemon, timeoutMs: number): Promise<boolean> {

@@ -61,7 +61,9 @@ test('the unit stops cleanly, restarts on failure but not on a config error, and
 test('the production config is valid and keeps all state under the StateDirectory', () => {
   const text = readFileSync(join(REPO_ROOT, 'systemd/sluice.yaml'), 'utf8');
   const config = parseConfig(text, '/etc/sluice/sluice.yaml', { SLUICE_MYSQL_PASSWORD: 'secret' });
-  for (const path of [config.checkpoint.dir, config.sink.filesystem.root, config.sink.catalog.dir]) {
+  const filesystem = config.sink.filesystem;
+  assert.ok(filesystem.kind === 'local');
+  for (const path of [config.checkpoint.dir, filesystem.root, config.sink.catalog.dir]) {
     assert.match(path, /^\/var\/lib\/sluice\//);
   }
 });

@@ -2,10 +2,12 @@
 // event or writing a file, one line per item, so a deploy can gate on it (exit 0 only when all pass).
 import { access, constants, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { pino } from 'pino';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { loadConfig } from '../config/load.ts';
 import type { SluiceConfig } from '../config/schema.ts';
 import { isSluiceError } from '../errors.ts';
+import { WebHdfsFileSystem } from '../filesystem/webhdfs-filesystem.ts';
 import { LOCK_FILE, lockHolder } from '../runtime/state-lock.ts';
 import { describePosition } from '../sources/binlog/binlog-position.ts';
 import { requirePositionAvailable } from '../sources/binlog/position-available.ts';
@@ -38,7 +40,7 @@ export async function runChecks(configFile: string): Promise<CheckItem[]> {
   const items: CheckItem[] = [{ name: 'config', status: 'ok', detail: configFile }];
   const facts = await checkServer(config, items);
   items.push(facts ? await checkPosition(config, facts) : skip('checkpoint position', 'the server checks failed'));
-  items.push(await writable('warehouse', 'sink.filesystem.root', config.sink.filesystem.root));
+  items.push(await checkWarehouse(config.sink.filesystem));
   items.push(await writable('catalog', 'sink.catalog.dir', config.sink.catalog.dir));
   items.push(await checkState(config.checkpoint.dir));
   return items;
@@ -118,6 +120,26 @@ async function writable(name: string, configKey: string, dir: string): Promise<C
     return { name, status: 'fail', detail: `${configKey}=${dir}: ${existing} is not writable by this user (${(error as NodeJS.ErrnoException).code})` };
   }
   return { name, status: 'ok', detail: `${configKey}=${dir} is writable${existing === dir ? '' : ` (created on start under ${existing})`}` };
+}
+
+async function checkWarehouse(filesystem: SluiceConfig['sink']['filesystem']): Promise<CheckItem> {
+  if (filesystem.kind === 'local') return writable('warehouse', 'sink.filesystem.root', filesystem.root);
+  // One attempt per NameNode, no retries: a check reports what it finds now.
+  const fs = new WebHdfsFileSystem({
+    namenodes: filesystem.namenodes,
+    user: filesystem.user,
+    requestTimeoutMs: Math.min(filesystem.requestTimeoutMs, 10_000),
+    logger: pino({ level: 'silent' }),
+    retry: { maxAttempts: 1 },
+    ...(filesystem.delegationToken !== undefined ? { delegationToken: filesystem.delegationToken } : {}),
+  });
+  try {
+    return { name: 'warehouse', status: 'ok', detail: `sink.filesystem.warehouse=${filesystem.warehouse}: ${await fs.probe(filesystem.warehouse)}` };
+  } catch (error) {
+    return fail('warehouse', error);
+  } finally {
+    fs.close();
+  }
 }
 
 async function checkState(dir: string): Promise<CheckItem> {

@@ -34,7 +34,7 @@ export async function runDaemon(config: SluiceConfig): Promise<void> {
   logger.info({ config: redactConfig(config) }, 'sluice starting');
   // Before anything reads or writes state: a second daemon on the same checkpoint.dir stops here.
   const lock = await acquireStateLock(config.checkpoint.dir);
-  const storage = openStorage(config);
+  const storage = openStorage(config, logger);
   let stopping = false;
   let job: BinlogToHiveJob | undefined;
   // One registry and one HTTP server for the process, across retries of the job.

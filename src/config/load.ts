@@ -83,16 +83,23 @@ function resolvePaths(config: SluiceConfig, baseDir: string): SluiceConfig {
     ...config,
     sink: {
       ...config.sink,
-      filesystem: { ...config.sink.filesystem, root: resolve(baseDir, config.sink.filesystem.root) },
+      filesystem: resolveFileSystemPaths(config.sink.filesystem, baseDir),
       catalog: { ...config.sink.catalog, dir: resolve(baseDir, config.sink.catalog.dir) },
     },
     checkpoint: { ...config.checkpoint, dir: resolve(baseDir, config.checkpoint.dir) },
   };
 }
 
-/** A copy that is safe to log or print: the MySQL password is always '***', set or not. */
+function resolveFileSystemPaths(filesystem: SluiceConfig['sink']['filesystem'], baseDir: string): SluiceConfig['sink']['filesystem'] {
+  if (filesystem.kind === 'local') return { ...filesystem, root: resolve(baseDir, filesystem.root) };
+  // HDFS paths are absolute already; only the local spool directory is relative to the config file.
+  return filesystem.spoolDir === undefined ? filesystem : { ...filesystem, spoolDir: resolve(baseDir, filesystem.spoolDir) };
+}
+
+/** A copy that is safe to log or print: the MySQL password is always '***', set or not; so is an HDFS delegation token. */
 export function redactConfig<T extends SluiceConfig>(config: T): T {
   const copy = structuredClone(config);
   copy.source.password = '***';
+  if (copy.sink.filesystem.kind === 'webhdfs' && copy.sink.filesystem.delegationToken !== undefined) copy.sink.filesystem.delegationToken = '***';
   return copy;
 }

@@ -85,6 +85,48 @@ const routing = z.strictObject({
   rules: z.array(rule).default([]),
 });
 
+// Where data files go: a local directory (the embedded default) or HDFS through WebHDFS. `kind` picks
+// the variant; without it the section is the local one, as before WebHDFS existed.
+const localFileSystem = z.strictObject({
+  kind: z.literal('local').default('local'),
+  root: nonEmpty.default('./.sluice/warehouse'),
+});
+
+const namenodeUrl = nonEmpty.superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `expected a NameNode HTTP address such as 'http://nn1:9870', got '${value}'` });
+    return;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: `expected an http:// or https:// address such as 'http://nn1:9870', got '${value}'` });
+  } else if (url.search !== '' || url.username !== '' || url.password !== '') {
+    ctx.addIssue({ code: 'custom', message: `expected a bare address without query or credentials (use 'user' and 'delegationToken'), got '${value}'` });
+  }
+});
+
+const webHdfsFileSystem = z.strictObject({
+  kind: z.literal('webhdfs'),
+  // The NameNodes' HTTP addresses (dfs.namenode.http-address), tried in order; with HA, all of them.
+  namenodes: z.array(namenodeUrl).min(1),
+  // user.name= of every request (simple authentication); the owner of the files sluice writes.
+  user: nonEmpty.default('sluice'),
+  // For a Kerberos cluster: a token from `hdfs fetchdt` or the NameNode's GETDELEGATIONTOKEN.
+  delegationToken: nonEmpty.optional(),
+  // The Hive warehouse on HDFS (hive.metastore.warehouse.dir); tables are created below it.
+  warehouse: nonEmpty.regex(/^\//, { error: "expected an absolute HDFS path such as '/user/hive/warehouse'" }).default('/user/hive/warehouse'),
+  // Local directory where files are spooled before upload (default: the OS temp dir + /sluice-spool).
+  spoolDir: nonEmpty.optional(),
+  // A request fails (and is retried) after this long without progress.
+  requestTimeoutMs: z.int().min(1).default(60000),
+});
+
+const filesystem = z.discriminatedUnion('kind', [localFileSystem, webHdfsFileSystem], {
+  error: "expected kind 'local' or 'webhdfs'",
+});
+
 const sink = z.strictObject({
   kind: z.literal('hive').default('hive'),
   format: z.literal('text').default('text'),
@@ -92,9 +134,7 @@ const sink = z.strictObject({
   // Hive identifiers, and never the name of a source column (Hive refuses such a table).
   dayColumn: nonEmpty.regex(/^[a-z_][a-z0-9_]*$/, { error: 'expected a lower-case Hive column name' }).default('dt'),
   hourColumn: nonEmpty.regex(/^[a-z_][a-z0-9_]*$/, { error: 'expected a lower-case Hive column name' }).default('hr'),
-  filesystem: z
-    .strictObject({ kind: z.literal('local').default('local'), root: nonEmpty.default('./.sluice/warehouse') })
-    .prefault({}),
+  filesystem: filesystem.prefault({}),
   catalog: z
     .strictObject({ kind: z.literal('local').default('local'), dir: nonEmpty.default('./.sluice/catalog') })
     .prefault({}),

@@ -1,10 +1,13 @@
 // Builds the storage and catalog a configuration names. The embedded default: local disk and a
-// local catalog. (WebHDFS and HiveServer2 plug in here.)
+// local catalog. With `sink.filesystem.kind: webhdfs`, files go to HDFS below its warehouse.
 import type { Catalog } from '../catalog/catalog.ts';
 import { LocalCatalog } from '../catalog/local-catalog.ts';
+import type { Logger } from 'pino';
 import type { SluiceConfig } from '../config/schema.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
 import { LocalFileSystem } from '../filesystem/local-filesystem.ts';
+import { WebHdfsFileSystem } from '../filesystem/webhdfs-filesystem.ts';
+import { createLogger } from './logger.ts';
 
 export interface Storage {
   fs: FileSystem;
@@ -13,10 +16,28 @@ export interface Storage {
   warehouse: string;
 }
 
-export function openStorage(config: SluiceConfig): Storage {
+/**
+ * `logger` receives the file system's retries and NameNode failovers; without one they go to stderr,
+ * which keeps the stdout of commands such as `sluice query` clean.
+ */
+export function openStorage(config: SluiceConfig, logger?: Logger): Storage {
+  const { fs, warehouse } = openFileSystem(config.sink.filesystem, logger ?? createLogger(config.log.level, 2));
   return {
-    fs: new LocalFileSystem(config.sink.filesystem.root),
+    fs,
     catalog: new LocalCatalog(config.sink.catalog.dir),
-    warehouse: '/',
+    warehouse,
   };
+}
+
+function openFileSystem(filesystem: SluiceConfig['sink']['filesystem'], logger: Logger): { fs: FileSystem; warehouse: string } {
+  if (filesystem.kind === 'local') return { fs: new LocalFileSystem(filesystem.root), warehouse: '/' };
+  const fs = new WebHdfsFileSystem({
+    namenodes: filesystem.namenodes,
+    user: filesystem.user,
+    requestTimeoutMs: filesystem.requestTimeoutMs,
+    logger,
+    ...(filesystem.delegationToken !== undefined ? { delegationToken: filesystem.delegationToken } : {}),
+    ...(filesystem.spoolDir !== undefined ? { spoolDir: filesystem.spoolDir } : {}),
+  });
+  return { fs, warehouse: filesystem.warehouse };
 }
