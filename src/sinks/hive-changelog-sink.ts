@@ -19,7 +19,7 @@ import {
 } from './changelog-layout.ts';
 import { SluiceError } from '../errors.ts';
 import type { SluiceMetrics } from '../runtime/metrics.ts';
-import { encodeRow } from './hive-text-codec.ts';
+import { textFormat, type RowFileFormat, type RowFileWriter } from './row-file-format.ts';
 
 export const STAGING_DIR = '.data';
 
@@ -32,6 +32,8 @@ export interface HiveChangelogSinkOptions {
   partition: PartitionScheme;
   /** A staging file is closed and a new one begun past this size. */
   rollBytes: number;
+  /** Row formats by name; text is always there. */
+  formats?: Partial<Record<StorageFormat, RowFileFormat>>;
   /** The channel index in file names; the binlog is one channel. */
   channel: number;
   /** This run's id, part of every file name, so that no name is reused after a crash. */
@@ -41,7 +43,9 @@ export interface HiveChangelogSinkOptions {
 }
 
 interface StagedFile {
-  writer: FileWriter;
+  writer: RowFileWriter;
+  /** The table's column layout when the file was opened; a file never changes layout. */
+  layoutVersion: number;
   stagingPath: string;
   finalPath: string;
   partition: Record<string, string>;
@@ -84,6 +88,9 @@ class TableWriter {
   private readonly closed: StagedFile[] = [];
   private readonly layoutByColumns = new WeakMap<readonly SourceColumn[], number[]>();
   private hiveTypes: string[];
+  /** Bumped whenever the table's columns change, so that open files are rolled. */
+  private layoutVersion = 0;
+  private readonly format: RowFileFormat;
   /** Where the metadata columns start; stable, since ADD COLUMNS appends after them. */
   private readonly metadataOffset: number;
   /** The table's own partitioning, which may predate the current configuration. */
@@ -97,6 +104,13 @@ class TableWriter {
     private readonly options: HiveChangelogSinkOptions,
   ) {
     this.hiveTypes = definition.columns.map((column) => column.type);
+    const format = definition.format === 'text' ? textFormat : options.formats?.[definition.format];
+    if (!format) {
+      throw new SluiceError('SLUICE_CATALOG', `table ${definition.database}.${definition.name} is stored as ${definition.format}, which this build cannot write`, {
+        context: { table: `${definition.database}.${definition.name}` },
+      });
+    }
+    this.format = format;
     this.metadataOffset = definition.columns.findIndex((column) => column.name === METADATA_COLUMNS[0]!.name);
     const [day, hour] = definition.partitionColumns;
     this.scheme = { granularity: hour ? 'hour' : 'day', dayColumn: day?.name ?? options.partition.dayColumn, hourColumn: hour?.name ?? options.partition.hourColumn };
@@ -137,16 +151,17 @@ class TableWriter {
     values[base + 2] = event.position.gtid ?? `${event.position.file}:${event.position.offset}`;
     values[base + 3] = event.sequence.toString();
     values[base + 4] = `${event.schema}.${event.table}`;
-    const file = this.open.get(this.partitionPathOf(event.commitTs)) ?? (await this.fileFor(partitionValues(event.commitTs, this.scheme), checkpointId, nextFileIndex));
-    const line = encodeRow(values, this.hiveTypes);
-    await file.writer.write(line);
-    this.rowsCounter?.inc();
-    this.bytesCounter?.inc(line.length);
-    if (file.writer.bytesWritten >= this.options.rollBytes) {
-      this.open.delete(partitionPath(file.partition));
-      await file.writer.close();
-      this.closed.push(file);
+    let file = this.open.get(this.partitionPathOf(event.commitTs));
+    if (file && file.layoutVersion !== this.layoutVersion) {
+      await this.roll(file);
+      file = undefined;
     }
+    file ??= await this.fileFor(partitionValues(event.commitTs, this.scheme), checkpointId, nextFileIndex);
+    const bytesBefore = file.writer.bytesWritten;
+    await file.writer.write(values);
+    this.rowsCounter?.inc();
+    this.bytesCounter?.inc(file.writer.bytesWritten - bytesBefore);
+    if (file.writer.bytesWritten >= this.options.rollBytes) await this.roll(file);
   }
 
 
@@ -187,6 +202,7 @@ class TableWriter {
       await this.options.catalog.addColumns(database, name, added);
       this.definition = { ...this.definition, columns: [...this.definition.columns, ...added] };
       this.hiveTypes = this.definition.columns.map((column) => column.type);
+      this.layoutVersion++;
       this.options.logger.info({ table: `${database}.${name}`, added: added.map((column) => column.name) }, 'columns added');
     }
     await this.followTypeChanges(columns, position);
@@ -223,8 +239,16 @@ class TableWriter {
         columns: this.definition.columns.map((existing) => (existing.name === hiveName ? { ...existing, type: decision.type } : existing)),
       };
       this.hiveTypes = this.definition.columns.map((existing) => existing.type);
+      this.layoutVersion++;
       this.options.logger.info({ table: `${database}.${name}`, column: hiveName, from: current.type, to: decision.type, position }, 'column type widened');
     }
+  }
+
+  /** Closes a file early (size, layout change); it stays staged until the checkpoint. */
+  private async roll(file: StagedFile): Promise<void> {
+    this.open.delete(partitionPath(file.partition));
+    await file.writer.close();
+    this.closed.push(file);
   }
 
   private async fileFor(partition: Record<string, string>, checkpointId: number, nextFileIndex: () => number): Promise<StagedFile> {
@@ -232,10 +256,11 @@ class TableWriter {
     const current = this.open.get(path);
     if (current) return current;
     const { channel, jobId } = this.options;
-    const name = `${channel}.${jobId}.${checkpointId}-${nextFileIndex()}`;
+    const name = `${channel}.${jobId}.${checkpointId}-${nextFileIndex()}${this.format.extension}`;
     const stagingPath = joinPath(this.definition.location, STAGING_DIR, path, name);
     const finalPath = joinPath(this.definition.location, path, name);
-    const file: StagedFile = { writer: await this.options.fs.create(stagingPath), stagingPath, finalPath, partition };
+    const writer = this.format.open(await this.options.fs.create(stagingPath), this.definition.columns);
+    const file: StagedFile = { writer, layoutVersion: this.layoutVersion, stagingPath, finalPath, partition };
     this.open.set(path, file);
     return file;
   }

@@ -1,0 +1,40 @@
+// How rows become the bytes of one data file. The sink is the same for every format; a format only
+// turns rows into bytes on a FileWriter. A file has one column layout: when the table's layout
+// changes (ADD COLUMNS, a widened type), the sink closes the file and starts another.
+import type { HiveColumn, StorageFormat } from '../catalog/catalog.ts';
+import type { CellValue } from '../core/change-event.ts';
+import type { FileWriter } from '../filesystem/filesystem.ts';
+import { encodeRow } from './hive-text-codec.ts';
+
+export interface RowFileWriter {
+  write(values: readonly CellValue[]): Promise<void>;
+  /** Bytes the file will hold once closed (an estimate for formats that buffer), for rolling. */
+  readonly bytesWritten: number;
+  /** Flushes what is buffered and closes the file durably. */
+  close(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export interface RowFileFormat {
+  readonly name: StorageFormat;
+  /** Appended to data file names ('' for Hive text, '.parquet'). */
+  readonly extension: string;
+  open(file: FileWriter, columns: readonly HiveColumn[]): RowFileWriter;
+}
+
+/** Hive's default delimited text (LazySimpleSerDe with escaping). */
+export const textFormat: RowFileFormat = {
+  name: 'text',
+  extension: '',
+  open(file, columns) {
+    const types = columns.map((column) => column.type);
+    return {
+      write: (values) => file.write(encodeRow(values, types)),
+      get bytesWritten() {
+        return file.bytesWritten;
+      },
+      close: () => file.close(),
+      abort: () => file.abort(),
+    };
+  },
+};
