@@ -12,9 +12,11 @@ import type { FileSystem } from '../filesystem/filesystem.ts';
 import { Router, type RoutingConfig } from '../routing/router.ts';
 import type { PartitionScheme } from '../sinks/changelog-layout.ts';
 import { HiveChangelogSink } from '../sinks/hive-changelog-sink.ts';
+import { Compactor, type CompactionSettings } from '../sinks/compaction.ts';
 import { describePosition, type BinlogPosition, type BinlogStart } from '../sources/binlog/binlog-position.ts';
 import { BinlogSource, type BinlogConnectionOptions } from '../sources/binlog/binlog-source.ts';
-import { preflight } from '../sources/binlog/preflight.ts';
+import { requirePositionAvailable } from '../sources/binlog/position-available.ts';
+import { connectControl, preflight } from '../sources/binlog/preflight.ts';
 import { resolveStart } from '../sources/binlog/resolve-start.ts';
 import type { ReadinessProbe } from './health-server.ts';
 import { SluiceMetrics } from './metrics.ts';
@@ -34,6 +36,8 @@ export interface BinlogToHiveJobOptions {
   keepCheckpoints: number;
   checkpointIntervalMs: number;
   maxQueuedEvents: number;
+  /** Compaction of closed partitions (`sink.compaction`); none when absent or disabled. */
+  compaction?: CompactionSettings;
   logger: Logger;
   metrics?: SluiceMetrics;
 }
@@ -82,6 +86,16 @@ export class BinlogToHiveJob implements ReadinessProbe {
     const store = new CheckpointStore(options.stateDir);
     const record = await recover(store, options.fs, options.catalog, logger);
     const start = resolveStart(server, facts, record?.source, options.start);
+    if (start.dump && 'gtidSet' in start.dump && start.dump.gtidSet !== '') {
+      // A purged GTID is otherwise only reported by the dump, in the server's words; say it in ours:
+      // the position, how far the server has purged, and what to do.
+      const control = await connectControl(options.connection);
+      try {
+        await requirePositionAvailable(control, server, facts, start.position);
+      } finally {
+        await control.end().catch(() => undefined);
+      }
+    }
     const jobId = newJobId();
     logger.info({ server, version: facts.version, start: start.description, jobId }, 'starting binlog capture');
 
@@ -112,6 +126,15 @@ export class BinlogToHiveJob implements ReadinessProbe {
     source.start(start.dump);
     this.lastTickHandledAt = Date.now();
     const timer = setInterval(() => source.injectTick(), options.checkpointIntervalMs);
+    // Compaction runs here in the loop, between checkpoints, when its schedule has made it due: no
+    // commit runs meanwhile. The stream waits for it; maxPartitionsPerRun bounds the wait.
+    const compactor = options.compaction?.enabled
+      ? new Compactor({ fs: options.fs, catalog: options.catalog, stateDir: options.stateDir, jobId, rollBytes: options.rollBytes, settings: options.compaction, logger })
+      : undefined;
+    compactor?.start();
+    const compactIfDue = async (): Promise<void> => {
+      if (!this.stopRequested) await compactor?.runIfDue(coordinator.lastCheckpointId);
+    };
     if (this.stopRequested) source.injectTick();
 
     let boundary: BinlogSourceState = { kind: 'binlog', position: start.position, nextSequence: start.nextSequence.toString() };
@@ -176,6 +199,7 @@ export class BinlogToHiveJob implements ReadinessProbe {
             await checkpointAtBoundary();
             this.lastTickHandledAt = Date.now();
             if (this.stopRequested) break;
+            await compactIfDue();
           }
           continue;
         }
@@ -189,6 +213,7 @@ export class BinlogToHiveJob implements ReadinessProbe {
         if (checkpointed !== describePosition(boundary.position) || this.stopRequested) await checkpointAtBoundary();
         this.lastTickHandledAt = Date.now();
         if (this.stopRequested) break;
+        await compactIfDue();
       }
     } catch (error) {
       await sink.abort().catch(() => undefined);
@@ -196,6 +221,7 @@ export class BinlogToHiveJob implements ReadinessProbe {
     } finally {
       this.streaming = false;
       clearInterval(timer);
+      compactor?.stop();
       await source.stop();
     }
     logger.info({ checkpoint: coordinator.lastCheckpointId, changes: this.figures.changesWritten }, 'stopped after a final checkpoint');

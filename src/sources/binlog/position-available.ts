@@ -84,7 +84,9 @@ function purged(server: string, facts: ServerFacts, wanted: string, why: string)
   const oldest = facts.binlogFiles[0]?.name ?? '(none)';
   return new SluiceError(
     'SLUICE_BINLOG_POSITION_PURGED',
-    `${server} no longer has binlog position ${wanted}: ${why}. The oldest binlog file it has is ${oldest}.`,
+    `${server} no longer has binlog position ${wanted}: ${why}. The oldest binlog file it has is ${oldest}. ` +
+      'The changes in between are gone from this server: take a new snapshot of the tables, point sluice at a server that ' +
+      'still has them (same GTIDs), or move the checkpoint with `sluice checkpoint set` knowing that the changes before it are skipped.',
     { context: { server, position: wanted, oldest } },
   );
 }

@@ -1,0 +1,104 @@
+// Losing the place is the worst thing a CDC tool can do silently. A purged position is a clear
+// error; a GTID position resumes on another server with the same history (failover).
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { LocalCatalog } from '../src/catalog/local-catalog.ts';
+import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
+import { gtidBinlogPos, makeWorkspace, metricsPort, startDaemon, waitForCheckpoint, type DaemonWorkspace } from './helpers/daemon.ts';
+import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
+import { startMariaDb, type MariaDbServer } from './servers/mariadb.ts';
+
+async function runUntilCaughtUp(workspace: DaemonWorkspace, server: MariaDbServer): Promise<void> {
+  const daemon = startDaemon(workspace, server);
+  await metricsPort(daemon);
+  await waitForCheckpoint(workspace, await gtidBinlogPos(server), 60_000, daemon);
+  daemon.child.kill('SIGTERM');
+  assert.equal((await daemon.exited).code, 0, daemon.output().slice(-2000));
+}
+
+test('a checkpoint whose binlog was purged stops with the position, how far the server purged, and what to do', { timeout: 120_000 }, async () => {
+  const server = await startMariaDb({ dir: mkdtempSync(join(tmpdir(), 'sluice-purge-')) });
+  try {
+    const db = await server.rootConnection();
+    await db.query('CREATE DATABASE shop; CREATE TABLE shop.t (id INT PRIMARY KEY)');
+    const workspace = makeWorkspace(server, { start: 'earliest', routing: "  include: ['shop.*']" });
+    await db.query('INSERT INTO shop.t VALUES (1)');
+    await runUntilCaughtUp(workspace, server);
+    await db.query('FLUSH BINARY LOGS; INSERT INTO shop.t VALUES (2); FLUSH BINARY LOGS');
+    const [status] = (await db.query('SHOW MASTER STATUS')) as unknown as [{ File: string }[]];
+    // MariaDB keeps a file that InnoDB's crash recovery may still need (its binlog checkpoint lags
+    // the commit a little), so purge until the files before the newest are really gone.
+    for (let attempt = 0; ; attempt++) {
+      await db.query(`PURGE BINARY LOGS TO '${status[0]!.File}'`);
+      const [logs] = (await db.query('SHOW BINARY LOGS')) as unknown as [{ Log_name: string }[]];
+      if (logs[0]?.Log_name === status[0]!.File) break;
+      assert.ok(attempt < 100, `binlogs before ${status[0]!.File} could not be purged: ${logs.map((log) => log.Log_name).join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await db.query('INSERT INTO shop.t VALUES (3)');
+    await db.end();
+
+    const daemon = startDaemon(workspace, server);
+    const exit = await daemon.exited;
+    assert.equal(exit.code, 1);
+    const output = daemon.output();
+    assert.match(output, /no longer has binlog position mysql-bin\.\d+:\d+ \(GTID 0-1-\d+\)/);
+    assert.match(output, /purged up to GTID 0-1-\d+/);
+    assert.match(output, new RegExp(`oldest binlog file it has is ${status[0]!.File.replace('.', '\\.')}`));
+    assert.match(output, /sluice checkpoint set/);
+    assert.match(output, /SLUICE_BINLOG_POSITION_PURGED/);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('after failover the GTID checkpoint resumes on the replica: every change once', { timeout: 180_000 }, async () => {
+  const primary = await startMariaDb({ dir: mkdtempSync(join(tmpdir(), 'sluice-primary-')), serverId: 1 });
+  const replica = await startMariaDb({ dir: mkdtempSync(join(tmpdir(), 'sluice-replica-')), serverId: 2, extraArgs: ['--log-slave-updates=ON'] });
+  try {
+    const onReplica = await replica.rootConnection();
+    // The replica starts from the primary's current state (both fresh, the same grants).
+    const [[{ pos }]] = (await (await primary.rootConnection()).query('SELECT @@gtid_binlog_pos AS pos')) as unknown as [[{ pos: string }]];
+    await onReplica.query(`SET GLOBAL gtid_slave_pos = '${pos}'`);
+    await onReplica.query(
+      `CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${primary.port}, MASTER_USER = '${primary.user}', ` +
+        `MASTER_PASSWORD = '${primary.password}', MASTER_USE_GTID = slave_pos; START SLAVE`,
+    );
+    const onPrimary = await primary.rootConnection();
+    await onPrimary.query('CREATE DATABASE shop; CREATE TABLE shop.t (id INT PRIMARY KEY, v VARCHAR(10))');
+    const workspace = makeWorkspace(primary, { start: `{ gtid: '${pos}' }`, routing: "  include: ['shop.*']" });
+    await onPrimary.query("INSERT INTO shop.t VALUES (1, 'a'), (2, 'b'); UPDATE shop.t SET v = 'c' WHERE id = 1");
+    await runUntilCaughtUp(workspace, primary);
+
+    await onPrimary.query("INSERT INTO shop.t VALUES (3, 'd'); DELETE FROM shop.t WHERE id = 2");
+    const [[{ end }]] = (await onPrimary.query('SELECT @@gtid_binlog_pos AS end')) as unknown as [[{ end: string }]];
+    const [[{ waited }]] = (await onReplica.query(`SELECT MASTER_GTID_WAIT('${end}', 30) AS waited`)) as unknown as [[{ waited: number }]];
+    assert.equal(Number(waited), 0, 'the replica caught up');
+    await onPrimary.end();
+    await primary.stop(); // the primary is gone
+
+    // The same workspace, pointed at the replica: only the server moved.
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    writeFileSync(workspace.configFile, readFileSync(workspace.configFile, 'utf8').replace(`port: ${primary.port}`, `port: ${replica.port}`));
+    await runUntilCaughtUp(workspace, replica);
+    await onReplica.end();
+
+    const rows = bySequence(await readCommittedRows(new LocalCatalog(workspace.catalogDir), new LocalFileSystem(workspace.warehouse), 'shop', 't'));
+    assert.deepEqual(
+      rows.map((row) => [row._op, row.id, row.v]),
+      [
+        ['insert', '1', 'a'],
+        ['insert', '2', 'b'],
+        ['update', '1', 'c'],
+        ['insert', '3', 'd'],
+        ['delete', '2', 'b'],
+      ],
+    );
+  } finally {
+    await replica.stop();
+    await primary.stop();
+  }
+});
