@@ -1,177 +1,21 @@
-// The heart of the suite: the daemon is killed with SIGKILL at random moments while a generator
-// writes a random mix of changes (and one large transaction) into sharded tables. At the end the Hive
-// table must hold exactly the source's change stream: every change once, in commit order.
-import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, statSync, watch } from 'node:fs';
-import { join } from 'node:path';
+// The crash test on the embedded default: local disk and the local catalog. The scenario itself
+// (workload, SIGKILLs, SIGTERM in a large transaction, row-by-row comparison) is in
+// helpers/crash-scenario.ts, shared with the HDFS + HiveServer2 run.
 import { test } from 'node:test';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
-import { ChangeGenerator, prng, type ExpectedChange } from './helpers/change-generator.ts';
-import {
-  gtidBinlogPos,
-  latestCheckpoint,
-  makeWorkspace,
-  metricsPort,
-  startDaemon,
-  waitForCheckpoint,
-  type DaemonWorkspace,
-  type RunningDaemon,
-} from './helpers/daemon.ts';
-import { testMariaDb } from './helpers/servers.ts';
-import { bySequence, readCommittedRows, type TableRow } from './helpers/warehouse.ts';
+import { runCrashScenario } from './helpers/crash-scenario.ts';
+import { readCommittedRows } from './helpers/warehouse.ts';
 
 const KILLS = Number(process.env.SLUICE_CRASH_KILLS ?? 22);
-const LARGE_TRANSACTION_ROWS = Number(process.env.SLUICE_CRASH_LARGE_ROWS ?? 100_000);
 const SEED = Number(process.env.SLUICE_CRASH_SEED ?? Date.now() % 1_000_000);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-test(`Hive holds exactly the source's change stream after ${KILLS} SIGKILLs (seed ${SEED})`, { timeout: 15 * 60_000 }, async () => {
-  const server = await testMariaDb();
-  const connection = await server.rootConnection();
-  const tag = `c${SEED}`;
-  const tables = [`${tag}_shop_1.order_1`, `${tag}_shop_1.order_2`, `${tag}_shop_2.order_1`, `${tag}_shop_2.order_2`];
-  await ChangeGenerator.createTables(connection, tables);
-  const startPosition = await gtidBinlogPos(server);
-  const workspace = makeWorkspace(server, {
-    start: `{ gtid: '${startPosition}' }`,
-    routing: `  include: ['${tag}_shop_*.*']\n  rules:\n    - match: '^${tag}_shop_\\d+\\.order_\\d+$'\n      target: ods_${tag}.orders`,
-    intervalSeconds: 0.3,
-  });
-
-  const generator = new ChangeGenerator(connection, tables, SEED);
-  let generating = true;
-  let transactions = 0;
-  const generation = (async () => {
-    while (generating) {
-      await generator.randomTransaction();
-      transactions++;
-      if (transactions === 150) await generator.largeTransaction(LARGE_TRANSACTION_ROWS);
-      await sleep(3);
-    }
-  })();
-
-  const random = prng(SEED + 1);
-  const checkpointIds = new Set<number>();
-  mkdirSync(workspace.stateDir, { recursive: true });
-  let killsInCommitWindow = 0;
-  for (let kill = 0; kill < KILLS; kill++) {
-    const daemon = startDaemon(workspace, server);
-    // Every other kill lands the instant a checkpoint record appears: between record and commit,
-    // the narrowest window of the protocol, which random timing alone would rarely hit.
-    if (kill % 2 === 1 && (await killWhenRecordLands(workspace, daemon, 8000))) killsInCommitWindow++;
-    else await sleep(400 + random() * 3000);
-    daemon.child.kill('SIGKILL');
-    const exit = await daemon.exited;
-    assert.equal(exit.signal, 'SIGKILL', `daemon died on its own before kill ${kill}:\n${daemon.output().slice(-3000)}`);
-    const record = await latestCheckpoint(workspace);
-    if (record) checkpointIds.add(record.id);
-  }
-  generating = false;
-  await generation;
-  assert.ok(transactions > 150, 'the large transaction ran');
-
-  // SIGTERM while a large transaction streams: the daemon waits for its end, checkpoints, exits 0.
-  const beforeLarge = await gtidBinlogPos(server);
-  const stopping = startDaemon(workspace, server);
-  await metricsPort(stopping);
-  await waitForCheckpoint(workspace, beforeLarge, 120_000, stopping);
-  await generator.largeTransaction(LARGE_TRANSACTION_ROWS);
-  // The transaction is committed; the daemon is streaming it into staging when the signal comes.
-  const staged = await waitForStagingBytes(join(workspace.warehouse, `ods_${tag}.db`, 'orders', '.data'), 1 << 20, 60_000);
-  const streamed = await latestCheckpoint(workspace);
-  stopping.child.kill('SIGTERM');
-  const stopExit = await stopping.exited;
-  assert.equal(stopExit.code, 0, `SIGTERM during a large transaction exits 0:\n${stopping.output().slice(-2000)}`);
-  assert.match(stopping.output(), /stopped after a final checkpoint/);
-  assert.notEqual((await latestCheckpoint(workspace))?.id, streamed?.id, 'the stop took a final checkpoint');
-  console.log(`SIGTERM came with ${staged} bytes of the large transaction in staging`);
-
-  const endPosition = await gtidBinlogPos(server);
-  const last = startDaemon(workspace, server);
-  await metricsPort(last); // its signal handlers are in place from here on
-  await waitForCheckpoint(workspace, endPosition, 300_000, last);
-  last.child.kill('SIGTERM');
-  const exit = await last.exited;
-  assert.equal(exit.code, 0, `clean stop exits 0:\n${last.output().slice(-2000)}`);
-  await connection.end();
-
-  const rows = bySequence(
-    await readCommittedRows(new LocalCatalog(workspace.catalogDir), new LocalFileSystem(workspace.warehouse), `ods_${tag}`, 'orders'),
-  );
-  console.log(
-    `crash test: ${KILLS} kills, ${transactions} transactions, ${generator.log.length} changes expected, ${rows.length} rows in Hive, ` +
-      `${checkpointIds.size} distinct checkpoints seen between kills, ${killsInCommitWindow} kills right after a record landed`,
-  );
-  assertSameStream(rows, generator.log);
-  assert.ok(killsInCommitWindow >= KILLS / 4, `at least a quarter of the kills hit the record-to-commit window (${killsInCommitWindow})`);
-});
-
-/** Waits until the staging files under `dir` hold at least `bytes`; returns how many they hold. */
-async function waitForStagingBytes(dir: string, bytes: number, timeoutMs: number): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let total = 0;
-    for (const name of (existsSync(dir) ? readdirSync(dir, { recursive: true }) : []) as string[]) {
-      const info = statSync(join(dir, name), { throwIfNoEntry: false });
-      if (info?.isFile()) total += info.size;
-    }
-    if (total >= bytes) return total;
-    if (Date.now() > deadline) throw new Error(`staging under ${dir} never reached ${bytes} bytes`);
-    await sleep(10);
-  }
-}
-
-/** Kills the daemon as soon as a new checkpoint record file is renamed into place; false on timeout. */
-async function killWhenRecordLands(workspace: DaemonWorkspace, daemon: RunningDaemon, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const watcher = watch(workspace.stateDir, (_event, name) => {
-      if (!name || !/^checkpoint-\d+\.json$/.test(String(name))) return;
-      daemon.child.kill('SIGKILL');
-      finish(true);
-    });
-    const timer = setTimeout(() => finish(false), timeoutMs);
-    function finish(landed: boolean): void {
-      clearTimeout(timer);
-      watcher.close();
-      resolve(landed);
-    }
-  });
-}
-
-function expectedRow(change: ExpectedChange): Record<string, string | null> {
-  return {
-    _op: change.op,
-    _source: change.source,
-    id: String(change.row.id),
-    customer: change.row.customer,
-    amount: change.row.amount,
-    note: change.row.note,
-    created: change.row.created,
-    payload: change.row.payload.toString('hex'),
-  };
-}
-
-function actualRow(row: TableRow): Record<string, string | null> {
-  const text = (value: unknown) => (value === null || value === undefined ? null : Buffer.isBuffer(value) ? value.toString('hex') : String(value));
-  return {
-    _op: text(row._op),
-    _source: text(row._source),
-    id: text(row.id),
-    customer: text(row.customer),
-    amount: text(row.amount),
-    note: text(row.note),
-    created: text(row.created),
-    payload: Buffer.isBuffer(row.payload) ? row.payload.toString('hex') : text(row.payload),
-  };
-}
-
-function assertSameStream(rows: TableRow[], expected: ExpectedChange[]): void {
-  const sequences = new Set(rows.map((row) => String(row._seq)));
-  assert.equal(sequences.size, rows.length, 'no sequence number appears twice (no duplicate rows)');
-  for (let index = 0; index < Math.max(rows.length, expected.length); index++) {
-    const actual = rows[index] ? actualRow(rows[index]!) : undefined;
-    const wanted = expected[index] ? expectedRow(expected[index]!) : undefined;
-    assert.deepEqual(actual, wanted, `change #${index} of ${expected.length} differs (Hive holds ${rows.length} rows)`);
-  }
-}
+test(`Hive holds exactly the source's change stream after ${KILLS} SIGKILLs (seed ${SEED})`, { timeout: 15 * 60_000 }, () =>
+  runCrashScenario({
+    kills: KILLS,
+    largeTransactionRows: Number(process.env.SLUICE_CRASH_LARGE_ROWS ?? 100_000),
+    seed: SEED,
+    readRows: (workspace, database, table) =>
+      readCommittedRows(new LocalCatalog(workspace.catalogDir), new LocalFileSystem(workspace.warehouse), database, table),
+  }),
+);

@@ -62,8 +62,9 @@ test('the production config is valid and keeps all state under the StateDirector
   const text = readFileSync(join(REPO_ROOT, 'systemd/sluice.yaml'), 'utf8');
   const config = parseConfig(text, '/etc/sluice/sluice.yaml', { SLUICE_MYSQL_PASSWORD: 'secret' });
   const filesystem = config.sink.filesystem;
-  assert.ok(filesystem.kind === 'local');
-  for (const path of [config.checkpoint.dir, filesystem.root, config.sink.catalog.dir]) {
+  const catalog = config.sink.catalog;
+  assert.ok(filesystem.kind === 'local' && catalog.kind === 'local');
+  for (const path of [config.checkpoint.dir, filesystem.root, catalog.dir]) {
     assert.match(path, /^\/var\/lib\/sluice\//);
   }
 });

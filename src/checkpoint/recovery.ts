@@ -7,6 +7,7 @@ import { STAGING_DIR } from '../sinks/hive-changelog-sink.ts';
 import type { CheckpointRecord } from './checkpoint-record.ts';
 import type { CheckpointStore } from './checkpoint-store.ts';
 import { executeCommits } from './commit-executor.ts';
+import { recoverCompactions } from './compaction-intent.ts';
 
 export async function recover(
   store: CheckpointStore,
@@ -19,6 +20,8 @@ export async function recover(
     await executeCommits(record.commits, fs, catalog);
     logger.info({ checkpoint: record.id, commits: record.commits.length }, 'recovered: commits of the newest checkpoint are in place');
   }
+  // A recorded compaction is finished before staging goes: its merged files are staged there.
+  await recoverCompactions(store.dir, fs, logger);
   // Checkpoints are taken one after the other, and a record is written only after the previous
   // record's commits are done: so after the newest record's commits, all staging is uncommitted work.
   let removed = 0;

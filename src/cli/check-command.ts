@@ -3,6 +3,7 @@
 import { access, constants, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { pino } from 'pino';
+import { HiveServer2Catalog } from '../catalog/hive-server2-catalog.ts';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { loadConfig } from '../config/load.ts';
 import type { SluiceConfig } from '../config/schema.ts';
@@ -41,9 +42,23 @@ export async function runChecks(configFile: string): Promise<CheckItem[]> {
   const facts = await checkServer(config, items);
   items.push(facts ? await checkPosition(config, facts) : skip('checkpoint position', 'the server checks failed'));
   items.push(await checkWarehouse(config.sink.filesystem));
-  items.push(await writable('catalog', 'sink.catalog.dir', config.sink.catalog.dir));
+  items.push(await checkCatalog(config.sink.catalog));
   items.push(await checkState(config.checkpoint.dir));
   return items;
+}
+
+async function checkCatalog(catalog: SluiceConfig['sink']['catalog']): Promise<CheckItem> {
+  if (catalog.kind === 'local') return writable('catalog', 'sink.catalog.dir', catalog.dir);
+  const { kind: _kind, ...options } = catalog;
+  const hive = new HiveServer2Catalog(options);
+  try {
+    const { server, fsDefaultFS } = await hive.probe();
+    return { name: 'catalog', status: 'ok', detail: `HiveServer2 at ${server} answers (fs.defaultFS ${fsDefaultFS})` };
+  } catch (error) {
+    return fail('catalog', error);
+  } finally {
+    await hive.close().catch(() => undefined);
+  }
 }
 
 async function checkServer(config: SluiceConfig, items: CheckItem[]): Promise<ServerFacts | undefined> {

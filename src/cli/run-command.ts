@@ -3,6 +3,7 @@
 import type { SluiceConfig } from '../config/schema.ts';
 import { redactConfig } from '../config/load.ts';
 import { BinlogToHiveJob } from '../runtime/binlog-to-hive-job.ts';
+import { createParquetFormat } from '../sinks/parquet-format.ts';
 import { startHealthServer, type HealthServer } from '../runtime/health-server.ts';
 import { SluiceMetrics } from '../runtime/metrics.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
@@ -76,6 +77,8 @@ export async function runDaemon(config: SluiceConfig): Promise<void> {
           keepCheckpoints: config.checkpoint.keep,
           checkpointIntervalMs: config.checkpoint.intervalSeconds * 1000,
           maxQueuedEvents: config.runtime.maxQueuedEvents,
+          compaction: config.sink.compaction,
+          formats: { parquet: createParquetFormat(config.sink.parquet) },
           logger,
           metrics,
         });

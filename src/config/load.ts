@@ -84,7 +84,7 @@ function resolvePaths(config: SluiceConfig, baseDir: string): SluiceConfig {
     sink: {
       ...config.sink,
       filesystem: resolveFileSystemPaths(config.sink.filesystem, baseDir),
-      catalog: { ...config.sink.catalog, dir: resolve(baseDir, config.sink.catalog.dir) },
+      catalog: config.sink.catalog.kind === 'local' ? { ...config.sink.catalog, dir: resolve(baseDir, config.sink.catalog.dir) } : config.sink.catalog,
     },
     checkpoint: { ...config.checkpoint, dir: resolve(baseDir, config.checkpoint.dir) },
   };

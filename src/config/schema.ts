@@ -2,6 +2,7 @@
 // an error instead of a silently ignored setting, and every optional key has a default that is safe
 // to run with. Nested sections use prefault({}) rather than default({}) so that an omitted section
 // is still parsed and receives the defaults of its own keys.
+import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
 
 // Never replicated, whatever include/exclude say: they hold grants and server state, not business data.
@@ -127,18 +128,88 @@ const filesystem = z.discriminatedUnion('kind', [localFileSystem, webHdfsFileSys
   error: "expected kind 'local' or 'webhdfs'",
 });
 
+// Compaction of closed partitions: small committed files merged into files of up to rollBytes.
+const compaction = z.strictObject({
+  enabled: z.boolean().default(true),
+  // node-cron: 5 fields, or 6 with seconds first; evaluated in UTC, like the partitions.
+  schedule: nonEmpty
+    .superRefine((pattern, ctx) => {
+      const result = validateDetailed(pattern);
+      if (!result.valid) {
+        ctx.addIssue({ code: 'custom', message: `expected a cron expression such as '17 * * * *': ${result.errors.map((error) => error.message).join('; ')}` });
+      }
+    })
+    .default('17 * * * *'),
+  closedAfterHours: z.number().min(0).default(2),
+  minFiles: z.int().min(2).default(4),
+  smallFileBytes: z.int().min(1).default(67108864),
+  maxPartitionsPerRun: z.int().min(1).default(4),
+});
+
+const localCatalog = z.strictObject({ kind: z.literal('local').default('local'), dir: nonEmpty.default('./.sluice/catalog') });
+
+const hiveServer2Catalog = z
+  .strictObject({
+    kind: z.literal('hiveserver2'),
+    host: nonEmpty,
+    port: z.int().min(1).max(65535).optional(),
+    authentication: z.enum(['NOSASL', 'NONE', 'LDAP', 'PAM', 'CUSTOM', 'KERBEROS']).default('NONE'),
+    user: nonEmpty.default('sluice'),
+    password: z.string().optional(),
+    transport: z.enum(['binary', 'http']).default('binary'),
+    httpPath: nonEmpty.default('cliservice'),
+    tls: z
+      .strictObject({
+        ca: nonEmpty.optional(),
+        cert: nonEmpty.optional(),
+        key: nonEmpty.optional(),
+        servername: nonEmpty.optional(),
+        rejectUnauthorized: z.boolean().default(true),
+      })
+      .optional(),
+    database: nonEmpty.default('default'),
+    fsDefaultFS: nonEmpty
+      .regex(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]+\/?$/i, { error: "expected a file system URI such as 'hdfs://namenode:8020' or 'hdfs://nameservice1'" })
+      .optional(),
+    connectTimeoutMs: z.int().min(1).default(30000),
+    statementTimeoutMs: z.int().min(1).default(300000),
+  })
+  .superRefine((value, ctx) => {
+    if (value.authentication === 'KERBEROS') {
+      ctx.addIssue({ code: 'custom', path: ['authentication'], message: 'KERBEROS is not supported yet; use LDAP, or an http gateway such as Knox' });
+    }
+    if (value.transport === 'http' && value.authentication === 'NOSASL') {
+      ctx.addIssue({ code: 'custom', path: ['authentication'], message: 'NOSASL does not exist over http; use NONE, or the LDAP/PAM/CUSTOM the server runs' });
+    }
+    if (value.tls && (value.tls.cert === undefined) !== (value.tls.key === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'cert and key go together' });
+    }
+  })
+  // HiveServer2's own defaults: 10000 for the binary transport, 10001 for http.
+  .transform((value) => ({ ...value, port: value.port ?? (value.transport === 'http' ? 10001 : 10000) }));
+
+const catalog = z.discriminatedUnion('kind', [localCatalog, hiveServer2Catalog], { error: "expected kind 'local' or 'hiveserver2'" });
+
 const sink = z.strictObject({
   kind: z.literal('hive').default('hive'),
-  format: z.literal('text').default('text'),
+  // Hive's delimited text, or Parquet (read by Hive 4; its INT64 timestamps need Hive 4).
+  format: z.enum(['text', 'parquet']).default('text'),
+  parquet: z
+    .strictObject({
+      rowGroupRows: z.int().min(1).default(1_000_000),
+      // Bounds the memory of each open Parquet file (about 3x this while a group fills).
+      rowGroupBytes: z.int().min(64 * 1024).default(8 * 1024 * 1024),
+      codec: z.enum(['SNAPPY', 'UNCOMPRESSED']).default('SNAPPY'),
+    })
+    .prefault({}),
   partition: z.enum(['day', 'hour']).default('day'),
   // Hive identifiers, and never the name of a source column (Hive refuses such a table).
   dayColumn: nonEmpty.regex(/^[a-z_][a-z0-9_]*$/, { error: 'expected a lower-case Hive column name' }).default('dt'),
   hourColumn: nonEmpty.regex(/^[a-z_][a-z0-9_]*$/, { error: 'expected a lower-case Hive column name' }).default('hr'),
   filesystem: filesystem.prefault({}),
-  catalog: z
-    .strictObject({ kind: z.literal('local').default('local'), dir: nonEmpty.default('./.sluice/catalog') })
-    .prefault({}),
+  catalog: catalog.prefault({}),
   rollBytes: z.int().min(1).default(134217728),
+  compaction: compaction.prefault({}),
 });
 
 const checkpoint = z.strictObject({

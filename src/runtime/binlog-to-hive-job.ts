@@ -11,7 +11,7 @@ import { recover } from '../checkpoint/recovery.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
 import { Router, type RoutingConfig } from '../routing/router.ts';
 import type { PartitionScheme } from '../sinks/changelog-layout.ts';
-import { HiveChangelogSink } from '../sinks/hive-changelog-sink.ts';
+import { HiveChangelogSink, type HiveChangelogSinkOptions } from '../sinks/hive-changelog-sink.ts';
 import { Compactor, type CompactionSettings } from '../sinks/compaction.ts';
 import { describePosition, type BinlogPosition, type BinlogStart } from '../sources/binlog/binlog-position.ts';
 import { BinlogSource, type BinlogConnectionOptions } from '../sources/binlog/binlog-source.ts';
@@ -38,6 +38,8 @@ export interface BinlogToHiveJobOptions {
   maxQueuedEvents: number;
   /** Compaction of closed partitions (`sink.compaction`); none when absent or disabled. */
   compaction?: CompactionSettings;
+  /** Row formats other than text, by name (Parquet). */
+  formats?: HiveChangelogSinkOptions['formats'];
   logger: Logger;
   metrics?: SluiceMetrics;
 }
@@ -102,6 +104,7 @@ export class BinlogToHiveJob implements ReadinessProbe {
     const metrics = this.metrics;
     const router = new Router(options.routing, (source, changes) => metrics.unmatchedChanges.inc({ source }, changes));
     const sink = new HiveChangelogSink({
+      ...(options.formats ? { formats: options.formats } : {}),
       fs: options.fs,
       catalog: options.catalog,
       warehouse: options.warehouse,
@@ -185,6 +188,7 @@ export class BinlogToHiveJob implements ReadinessProbe {
           const decision = router.decide(item.event.schema, item.event.table);
           if (decision.kind !== 'routed') continue;
           await sink.write(decision.target, item.event, coordinator.pendingId);
+          compactor?.noteTarget(decision.target);
           this.figures.changesWritten++;
           metrics.changesRead.inc();
           lastChangeTs = item.event.commitTs;

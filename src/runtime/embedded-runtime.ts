@@ -1,6 +1,8 @@
 // Builds the storage and catalog a configuration names. The embedded default: local disk and a
-// local catalog. With `sink.filesystem.kind: webhdfs`, files go to HDFS below its warehouse.
+// local catalog. With `sink.filesystem.kind: webhdfs`, files go to HDFS below its warehouse; with
+// `sink.catalog.kind: hiveserver2`, tables and partitions are made through HiveServer2.
 import type { Catalog } from '../catalog/catalog.ts';
+import { HiveServer2Catalog } from '../catalog/hive-server2-catalog.ts';
 import { LocalCatalog } from '../catalog/local-catalog.ts';
 import type { Logger } from 'pino';
 import type { SluiceConfig } from '../config/schema.ts';
@@ -24,9 +26,15 @@ export function openStorage(config: SluiceConfig, logger?: Logger): Storage {
   const { fs, warehouse } = openFileSystem(config.sink.filesystem, logger ?? createLogger(config.log.level, 2));
   return {
     fs,
-    catalog: new LocalCatalog(config.sink.catalog.dir),
+    catalog: openCatalog(config.sink.catalog),
     warehouse,
   };
+}
+
+function openCatalog(catalog: SluiceConfig['sink']['catalog']): Catalog {
+  if (catalog.kind === 'local') return new LocalCatalog(catalog.dir);
+  const { kind: _kind, ...options } = catalog;
+  return new HiveServer2Catalog(options);
 }
 
 function openFileSystem(filesystem: SluiceConfig['sink']['filesystem'], logger: Logger): { fs: FileSystem; warehouse: string } {

@@ -16,8 +16,11 @@ export interface DaemonWorkspace {
   catalogDir: string;
 }
 
-/** Writes a config for the private MariaDB into a fresh temp folder. `extra` is appended YAML. */
-export function makeWorkspace(server: MariaDbServer, options: { start: string; routing: string; intervalSeconds?: number; extra?: string; sinkExtra?: string }): DaemonWorkspace {
+/**
+ * Writes a config for the private MariaDB into a fresh temp folder. `storage` replaces the default
+ * sink.filesystem/catalog (local, in the folder); `sinkExtra` adds sink keys; `extra` is appended YAML.
+ */
+export function makeWorkspace(server: MariaDbServer, options: { start: string; routing: string; intervalSeconds?: number; extra?: string; sinkExtra?: string; storage?: string }): DaemonWorkspace {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-test-'));
   const configFile = join(dir, 'sluice.yaml');
   writeFileSync(
@@ -32,10 +35,7 @@ export function makeWorkspace(server: MariaDbServer, options: { start: string; r
 routing:
 ${options.routing}
 sink:
-  filesystem:
-    root: ./warehouse
-  catalog:
-    dir: ./catalog
+${options.storage ?? '  filesystem:\n    root: ./warehouse\n  catalog:\n    dir: ./catalog'}
 ${options.sinkExtra ?? ''}
 checkpoint:
   intervalSeconds: ${options.intervalSeconds ?? 0.5}

@@ -55,10 +55,13 @@ public final class HiveServer {
     // HiveConf exists: HiveServer2's background threads (and the embedded metastore) build their own
     // HiveConf/MetastoreConf from the defaults plus hive-site.xml, not from this object.
     Configuration conf = new Configuration(false);
-    // Thrift, binary transport, on loopback only; no web UI.
-    conf.set("hive.server2.transport.mode", "binary");
+    // Thrift on loopback only; no web UI. The binary transport by default; -Dsluice.hive.transport=http
+    // serves Thrift over HTTP on PORT instead (path /cliservice), as clusters behind a proxy or Knox do.
+    String transport = System.getProperty("sluice.hive.transport", "binary");
+    conf.set("hive.server2.transport.mode", transport);
     conf.set("hive.server2.thrift.bind.host", "127.0.0.1");
     conf.setInt("hive.server2.thrift.port", port);
+    conf.setInt("hive.server2.thrift.http.port", port);
     conf.set("hive.server2.authentication", auth);
     conf.setBoolean("hive.server2.enable.doAs", false);
     conf.setInt("hive.server2.webui.port", 0);
@@ -148,6 +151,8 @@ public final class HiveServer {
             + port
             + ",\"authentication\":\""
             + auth
+            + "\",\"transport\":\""
+            + transport
             + "\",\"warehouse\":\""
             + conf.get("hive.metastore.warehouse.dir")
             + "\",\"pid\":"

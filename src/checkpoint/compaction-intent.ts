@@ -1,0 +1,160 @@
+// The commit half of compacting one partition, and its recovery. Compaction replaces committed files
+// with merged ones, so it needs its own small protocol beside the checkpoint's:
+//
+//   1. the merged files are written into staging (`<table>/.data/compact/<partition>/`), invisible;
+//   2. an intent record `compaction-<id>.json` naming inputs and outputs is written atomically into
+//      the state directory: from this moment the compaction counts, and not before;
+//   3. the outputs are renamed into the partition, then the inputs are deleted, then the record.
+//
+// Step 3 is idempotent, so recovery (before staging is deleted) simply runs it again for every record
+// it finds. Without a record, staged outputs are garbage that the staging cleanup removes. A crash at
+// any instant therefore leaves a partition with the old files or the new ones, never both, never
+// neither. (A reader listing the partition between the renames and the deletes sees both for that
+// moment; the state on disk converges as soon as the step, or recovery, finishes.)
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { SluiceError } from '../errors.ts';
+import type { FileSystem } from '../filesystem/filesystem.ts';
+import { writeFileAtomic } from '../runtime/atomic-file.ts';
+
+export interface CompactionIntent {
+  format: 1;
+  kind: 'compaction';
+  /** Unique, never reused: `<jobId>.<checkpointId>-<n>`, like the names of the files it writes. */
+  id: string;
+  createdAt: string;
+  /** 'db.table'. */
+  table: string;
+  partition: Record<string, string>;
+  /** Committed files that the outputs replace; deleted once every output is in place. */
+  inputs: string[];
+  /** Staged merged files and where they go in the partition. */
+  outputs: { from: string; to: string }[];
+}
+
+/** Where the steps of completing a compaction stand; tests stop the work at each to play a crash. */
+export type CompactionStep =
+  | { step: 'staged' }
+  | { step: 'recorded' }
+  | { step: 'renamed'; index: number }
+  | { step: 'deleted'; index: number }
+  | { step: 'done' };
+
+export type CompactionStepHook = (step: CompactionStep) => void | Promise<void>;
+
+const INTENT_FILE = /^compaction-(.+)\.json$/;
+
+export function intentFile(stateDir: string, id: string): string {
+  return join(stateDir, `compaction-${id}.json`);
+}
+
+export async function writeIntent(stateDir: string, intent: CompactionIntent): Promise<void> {
+  await mkdir(stateDir, { recursive: true });
+  await writeFileAtomic(intentFile(stateDir, intent.id), JSON.stringify(intent) + '\n');
+}
+
+/** Every intent record in the state directory, oldest name first. */
+export async function readIntents(stateDir: string): Promise<CompactionIntent[]> {
+  let names: string[];
+  try {
+    names = await readdir(stateDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const intents: CompactionIntent[] = [];
+  for (const name of names.filter((entry) => INTENT_FILE.test(entry)).sort()) {
+    const file = join(stateDir, name);
+    let intent: CompactionIntent;
+    try {
+      intent = JSON.parse(await readFile(file, 'utf8')) as CompactionIntent;
+    } catch (error) {
+      // Written by rename, so a torn record means something outside sluice damaged it.
+      throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `compaction record ${file} cannot be read: ${(error as Error).message}`, {
+        cause: error,
+        context: { file },
+      });
+    }
+    if (intent.format !== 1 || intent.kind !== 'compaction' || !Array.isArray(intent.inputs) || !Array.isArray(intent.outputs)) {
+      throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `compaction record ${file} is not a sluice compaction record of format 1`, { context: { file } });
+    }
+    intents.push(intent);
+  }
+  return intents;
+}
+
+/**
+ * Step 3: outputs into the partition, inputs deleted, record deleted. Idempotent: an output whose
+ * staged file is gone and whose target exists was renamed by an earlier attempt; an input that is
+ * gone was deleted by one.
+ */
+export async function completeCompaction(
+  intent: CompactionIntent,
+  fs: FileSystem,
+  stateDir: string,
+  logger: Logger,
+  onStep?: CompactionStepHook,
+): Promise<void> {
+  const missing: string[] = [];
+  for (let index = 0; index < intent.outputs.length; index++) {
+    const output = intent.outputs[index]!;
+    if (await fs.status(output.to)) continue; // renamed by the attempt that crashed
+    if (await fs.status(output.from)) {
+      await fs.rename(output.from, output.to);
+      await onStep?.({ step: 'renamed', index });
+    } else {
+      missing.push(output.to);
+    }
+  }
+  if (missing.length > 0) {
+    await rollBack(intent, missing, fs, stateDir, logger);
+    return;
+  }
+  for (let index = 0; index < intent.inputs.length; index++) {
+    await fs.delete(intent.inputs[index]!, false);
+    await onStep?.({ step: 'deleted', index });
+  }
+  await unlink(intentFile(stateDir, intent.id)).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+  });
+  await onStep?.({ step: 'done' });
+}
+
+/**
+ * An output that is neither staged nor in place: something outside sluice deleted it (staging is
+ * only deleted after this record is done). While every input is still there, the old files are the
+ * whole truth: drop what went into place and the record. Otherwise rows are gone: say which.
+ */
+async function rollBack(intent: CompactionIntent, missing: string[], fs: FileSystem, stateDir: string, logger: Logger): Promise<void> {
+  for (const input of intent.inputs) {
+    if (!(await fs.status(input))) {
+      throw new SluiceError(
+        'SLUICE_COMMIT_LOST',
+        `compaction ${intent.id} of ${intent.table} (${JSON.stringify(intent.partition)}) cannot be completed: its merged file ${missing[0]} ` +
+          `is neither staged nor in place on ${fs.description}, and its input ${input} is already deleted. Something outside sluice ` +
+          'deleted the merged file; the rows in it are missing from the table.',
+        { context: { file: missing[0], table: intent.table } },
+      );
+    }
+  }
+  for (const output of intent.outputs) {
+    await fs.delete(output.to, false);
+    await fs.delete(output.from, false);
+  }
+  await unlink(intentFile(stateDir, intent.id)).catch(() => undefined);
+  logger.warn({ compaction: intent.id, table: intent.table, partition: intent.partition, missing }, 'compaction rolled back: a merged file was missing; the original files stay');
+}
+
+/** On start, before staging is deleted: finish every compaction that was recorded. */
+export async function recoverCompactions(stateDir: string, fs: FileSystem, logger: Logger): Promise<number> {
+  const intents = await readIntents(stateDir);
+  for (const intent of intents) {
+    await completeCompaction(intent, fs, stateDir, logger);
+    logger.info(
+      { compaction: intent.id, table: intent.table, partition: intent.partition, filesIn: intent.inputs.length, filesOut: intent.outputs.length },
+      'recovered: recorded compaction completed',
+    );
+  }
+  return intents.length;
+}

@@ -1,0 +1,251 @@
+// Compaction of closed partitions: many small committed files become a few files of up to
+// `sink.rollBytes`. It runs inside the job's loop, right after a checkpoint commit, when a node-cron
+// schedule has said it is due: so no commit runs meanwhile, and the stream waits for it (hence
+// `maxPartitionsPerRun`). The commit protocol of a merge is in ../checkpoint/compaction-intent.ts.
+//
+// Only tables this run of the daemon has written to are compacted: a catalog such as Hive's metastore
+// lists tables that other writers (another sluice, another tool) own, and their files are not ours
+// to delete. A table idle since the start waits for its next change.
+//
+// Two rules keep it exactly-once next to the checkpoint protocol:
+// - files that a kept checkpoint record commits are never inputs: recovery redoes the newest record's
+//   renames, and a rename whose staging file and target are both gone is SLUICE_COMMIT_LOST;
+// - output names are new (`c.<jobId>.<checkpointId>-<n>`), like every sink file, so no name is reused.
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createTask, type ScheduledTask } from 'node-cron';
+import type { Logger } from 'pino';
+import type { Catalog, PartitionSpec, TableDefinition } from '../catalog/catalog.ts';
+import type { CheckpointRecord } from '../checkpoint/checkpoint-record.ts';
+import { completeCompaction, writeIntent, type CompactionIntent, type CompactionStepHook } from '../checkpoint/compaction-intent.ts';
+import { joinPath, type FileStatus, type FileSystem } from '../filesystem/filesystem.ts';
+import type { Route } from '../routing/router.ts';
+import { partitionPath } from './changelog-layout.ts';
+import {
+  baseName,
+  FORMAT_EXTENSIONS,
+  isChangelogTable,
+  partitionClosed,
+  planPartition,
+  type CompactionSettings,
+} from './compaction-plan.ts';
+import { STAGING_DIR } from './hive-changelog-sink.ts';
+
+export { DEFAULT_COMPACTION, type CompactionSettings } from './compaction-plan.ts';
+
+/** Merged files are staged here, below the table's staging directory, which recovery cleans. */
+export const COMPACTION_STAGING_DIR = 'compact';
+
+export interface CompactorOptions {
+  fs: FileSystem;
+  catalog: Catalog;
+  /** The checkpoint state directory: intent records go here, and kept records are read from it. */
+  stateDir: string;
+  /** This run's id, part of every output name. */
+  jobId: string;
+  rollBytes: number;
+  settings: CompactionSettings;
+  logger: Logger;
+  /** Tests stop the work at a step to play a crash there. */
+  onStep?: CompactionStepHook;
+  now?: () => number;
+}
+
+export interface CompactionRunFigures {
+  partitions: number;
+  filesIn: number;
+  filesOut: number;
+  bytes: number;
+  durationMs: number;
+}
+
+export class Compactor {
+  private due = false;
+  private task: ScheduledTask | undefined;
+  private fileIndex = 0;
+  private runIndex = 0;
+  /** Tables whose format cannot be compacted yet, logged once per run of the daemon. */
+  private readonly skippedTables = new Set<string>();
+  /** The tables this run writes to; the router hands out one Route object per source table. */
+  private readonly seenRoutes = new WeakSet<Route>();
+  private readonly tables = new Map<string, Route>();
+
+  constructor(private readonly options: CompactorOptions) {}
+
+  /** Starts the schedule; each time it fires, the next checkpoint compacts. */
+  start(): void {
+    this.task = createTask(this.options.settings.schedule, () => void (this.due = true), {
+      name: 'sluice-compaction',
+      // Partitions are UTC days, so the schedule is UTC too: the same config acts the same under any TZ.
+      timezone: 'Etc/UTC',
+      // The loop may be busy for a while; a missed tick only means the flag was already set.
+      suppressMissedWarning: true,
+    });
+    void this.task.start();
+  }
+
+  stop(): void {
+    void this.task?.destroy();
+    this.task = undefined;
+  }
+
+  /** Called for every change written (so: cheap); its table becomes one that compaction looks at. */
+  noteTarget(route: Route): void {
+    if (this.seenRoutes.has(route)) return;
+    this.seenRoutes.add(route);
+    this.tables.set(`${route.database}.${route.table}`, route);
+  }
+
+  /** Marks a run as due now (the schedule does this; so can tests and operators). */
+  requestRun(): void {
+    this.due = true;
+  }
+
+  get isDue(): boolean {
+    return this.due;
+  }
+
+  /** Called by the loop right after a checkpoint commit (or a tick with nothing to commit). */
+  async runIfDue(checkpointId: number): Promise<CompactionRunFigures | undefined> {
+    if (!this.due) return undefined;
+    this.due = false;
+    return this.run(checkpointId);
+  }
+
+  /** One pass over the closed partitions of the tables written to, at most `maxPartitionsPerRun`. */
+  async run(checkpointId: number): Promise<CompactionRunFigures> {
+    const { fs, catalog, settings, logger } = this.options;
+    const started = performance.now();
+    const figures: CompactionRunFigures = { partitions: 0, filesIn: 0, filesOut: 0, bytes: 0, durationMs: 0 };
+    const protectedNames = await this.protectedNames();
+    if (!protectedNames) return figures;
+    const now = this.options.now?.() ?? Date.now();
+    let more = false;
+    tables: for (const route of [...this.tables.values()].sort((a, b) => (`${a.database}.${a.table}` < `${b.database}.${b.table}` ? -1 : 1))) {
+      const table = await catalog.getTable(route.database, route.table);
+      if (!table || !isChangelogTable(table)) continue;
+      const label = `${table.database}.${table.name}`;
+      if (table.format !== 'text') {
+        // Parquet cannot be concatenated; merging it means decoding and re-encoding every row, with
+        // the types the Parquet writer chose. Not done yet: such tables keep their files.
+        if (!this.skippedTables.has(label)) logger.info({ table: label, format: table.format }, 'compaction skips this table: only text tables are compacted so far');
+        this.skippedTables.add(label);
+        continue;
+      }
+      const dayColumn = table.partitionColumns[0]!.name;
+      const partitions = [...(await catalog.listPartitions(table.database, table.name))].sort((a, b) => (a.location < b.location ? -1 : 1));
+      for (const partition of partitions) {
+        if (!partitionClosed(partition.values, dayColumn, now, settings.closedAfterHours)) continue;
+        const groups = planPartition(await fs.list(partition.location), {
+          extension: FORMAT_EXTENSIONS[table.format],
+          smallFileBytes: settings.smallFileBytes,
+          rollBytes: this.options.rollBytes,
+          minFiles: settings.minFiles,
+          protectedNames,
+        });
+        if (!groups) continue;
+        if (figures.partitions >= settings.maxPartitionsPerRun) {
+          more = true;
+          break tables;
+        }
+        const merged = await this.compactPartition(table, partition, groups, checkpointId);
+        figures.partitions++;
+        figures.filesIn += merged.filesIn;
+        figures.filesOut += merged.filesOut;
+        figures.bytes += merged.bytes;
+      }
+    }
+    figures.durationMs = Math.round(performance.now() - started);
+    if (figures.partitions > 0 || more) {
+      logger.info({ ...figures, more }, more ? 'compaction run stopped at maxPartitionsPerRun; the rest waits for the next run' : 'compaction run done');
+    }
+    return figures;
+  }
+
+  /**
+   * Names of the files that the kept checkpoint records commit. Recovery redoes the newest record's
+   * commits, and a person may fall back to an older kept record: none of their files may vanish into
+   * a merge. Undefined (no run) when a record cannot be read: recovery will name the damage.
+   */
+  private async protectedNames(): Promise<Set<string> | undefined> {
+    const names = new Set<string>();
+    const files = await readdir(this.options.stateDir).catch(() => [] as string[]);
+    for (const file of files.filter((name) => /^checkpoint-\d+\.json$/.test(name))) {
+      let record: CheckpointRecord;
+      try {
+        record = JSON.parse(await readFile(join(this.options.stateDir, file), 'utf8')) as CheckpointRecord;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // pruned meanwhile: not the newest
+        this.options.logger.warn({ file, error: (error as Error).message }, 'compaction skipped: a checkpoint record cannot be read');
+        return undefined;
+      }
+      for (const commit of record.commits ?? []) if (commit.kind === 'rename') names.add(baseName(commit.to));
+    }
+    return names;
+  }
+
+  private async compactPartition(
+    table: TableDefinition,
+    partition: PartitionSpec,
+    groups: FileStatus[][],
+    checkpointId: number,
+  ): Promise<{ filesIn: number; filesOut: number; bytes: number }> {
+    const { fs, jobId, stateDir, logger, onStep } = this.options;
+    const started = performance.now();
+    const extension = FORMAT_EXTENSIONS[table.format];
+    const stagingDir = joinPath(table.location, STAGING_DIR, COMPACTION_STAGING_DIR, partitionPath(partition.values));
+    const outputs: CompactionIntent['outputs'] = [];
+    let bytes = 0;
+    // 1. Merged files into staging, invisible to readers.
+    for (const group of groups) {
+      const name = `c.${jobId}.${checkpointId}-${this.fileIndex++}${extension}`;
+      const from = joinPath(stagingDir, name);
+      bytes += await concatenate(fs, group, from);
+      outputs.push({ from, to: joinPath(partition.location, name) });
+    }
+    await onStep?.({ step: 'staged' });
+    // 2. The record: from here on the merge counts.
+    const intent: CompactionIntent = {
+      format: 1,
+      kind: 'compaction',
+      id: `${jobId}.${checkpointId}-${this.runIndex++}`,
+      createdAt: new Date().toISOString(),
+      table: `${table.database}.${table.name}`,
+      partition: partition.values,
+      inputs: groups.flat().map((file) => file.path),
+      outputs,
+    };
+    await writeIntent(stateDir, intent);
+    await onStep?.({ step: 'recorded' });
+    // 3. Outputs in, inputs out, record gone.
+    await completeCompaction(intent, fs, stateDir, logger, onStep);
+    const figures = { filesIn: intent.inputs.length, filesOut: outputs.length, bytes };
+    logger.info(
+      { table: intent.table, partition: partitionPath(partition.values), ...figures, ms: Math.round(performance.now() - started) },
+      'partition compacted',
+    );
+    return figures;
+  }
+}
+
+/**
+ * Text files are self-contained lines, so their concatenation is a valid merge. Inputs are small by
+ * definition: one is read whole at a time. A file that does not end its last line gets the newline
+ * (a reader ends the line at the end of the file anyway), so two lines never run together.
+ */
+async function concatenate(fs: FileSystem, inputs: readonly FileStatus[], target: string): Promise<number> {
+  const writer = await fs.create(target);
+  try {
+    for (const input of inputs) {
+      const content = await fs.readFile(input.path);
+      if (content.length === 0) continue;
+      await writer.write(content);
+      if (content[content.length - 1] !== 0x0a) await writer.write('\n');
+    }
+    await writer.close();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  return writer.bytesWritten;
+}
