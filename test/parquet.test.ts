@@ -393,6 +393,7 @@ describe('parquetFormat in the changelog sink, read by `sluice query`', () => {
       formats: { parquet: parquetFormat },
       partition: { granularity: 'day', dayColumn: 'dt', hourColumn: 'hr' },
       rollBytes: 256 * 1024,
+      rollSeconds: 0,
       channel: 0,
       jobId: 'parquettest',
       logger: pino({ level: 'silent' }),

@@ -209,6 +209,9 @@ const sink = z.strictObject({
   filesystem: filesystem.prefault({}),
   catalog: catalog.prefault({}),
   rollBytes: z.int().min(1).default(134217728),
+  // A file open this long is closed at its next row (it stays staged until the checkpoint), so a
+  // long checkpoint interval does not make one endless file. 0 turns it off.
+  rollSeconds: z.number().min(0).default(3600),
   compaction: compaction.prefault({}),
 });
 

@@ -32,6 +32,7 @@ export interface BinlogToHiveJobOptions {
   format: StorageFormat;
   partition: PartitionScheme;
   rollBytes: number;
+  rollSeconds: number;
   stateDir: string;
   keepCheckpoints: number;
   checkpointIntervalMs: number;
@@ -111,6 +112,7 @@ export class BinlogToHiveJob implements ReadinessProbe {
       format: options.format,
       partition: options.partition,
       rollBytes: options.rollBytes,
+      rollSeconds: options.rollSeconds,
       channel: 0,
       jobId,
       logger,

@@ -32,6 +32,8 @@ export interface HiveChangelogSinkOptions {
   partition: PartitionScheme;
   /** A staging file is closed and a new one begun past this size. */
   rollBytes: number;
+  /** ... and once it has been open this long (0: never). */
+  rollSeconds: number;
   /** Row formats by name; text is always there. */
   formats?: Partial<Record<StorageFormat, RowFileFormat>>;
   /** The channel index in file names; the binlog is one channel. */
@@ -46,6 +48,7 @@ interface StagedFile {
   writer: RowFileWriter;
   /** The table's column layout when the file was opened; a file never changes layout. */
   layoutVersion: number;
+  openedAt: number;
   stagingPath: string;
   finalPath: string;
   partition: Record<string, string>;
@@ -161,7 +164,7 @@ class TableWriter {
     await file.writer.write(values);
     this.rowsCounter?.inc();
     this.bytesCounter?.inc(file.writer.bytesWritten - bytesBefore);
-    if (file.writer.bytesWritten >= this.options.rollBytes) await this.roll(file);
+    if (file.writer.bytesWritten >= this.options.rollBytes || this.tooOld(file)) await this.roll(file);
   }
 
 
@@ -244,7 +247,11 @@ class TableWriter {
     }
   }
 
-  /** Closes a file early (size, layout change); it stays staged until the checkpoint. */
+  private tooOld(file: StagedFile): boolean {
+    return this.options.rollSeconds > 0 && performance.now() - file.openedAt >= this.options.rollSeconds * 1000;
+  }
+
+  /** Closes a file early (size, age, layout change); it stays staged until the checkpoint. */
   private async roll(file: StagedFile): Promise<void> {
     this.open.delete(partitionPath(file.partition));
     await file.writer.close();
@@ -260,7 +267,7 @@ class TableWriter {
     const stagingPath = joinPath(this.definition.location, STAGING_DIR, path, name);
     const finalPath = joinPath(this.definition.location, path, name);
     const writer = this.format.open(await this.options.fs.create(stagingPath), this.definition.columns);
-    const file: StagedFile = { writer, layoutVersion: this.layoutVersion, stagingPath, finalPath, partition };
+    const file: StagedFile = { writer, layoutVersion: this.layoutVersion, openedAt: performance.now(), stagingPath, finalPath, partition };
     this.open.set(path, file);
     return file;
   }
