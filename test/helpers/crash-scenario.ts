@@ -176,7 +176,7 @@ function actualRow(row: TableRow): Record<string, string | null> {
   };
 }
 
-function assertSameStream(rows: TableRow[], expected: ExpectedChange[]): void {
+export function assertSameStream(rows: TableRow[], expected: ExpectedChange[]): void {
   const sequences = new Set(rows.map((row) => String(row._seq)));
   assert.equal(sequences.size, rows.length, 'no sequence number appears twice (no duplicate rows)');
   for (let index = 0; index < Math.max(rows.length, expected.length); index++) {
