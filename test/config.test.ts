@@ -63,7 +63,10 @@ describe('config', () => {
       hourColumn: 'hr',
       filesystem: { kind: 'local', root: '/etc/sluice/.sluice/warehouse' },
       catalog: { kind: 'local', dir: '/etc/sluice/.sluice/catalog' },
+      parquet: { rowGroupRows: 1_000_000, rowGroupBytes: 8 * 1024 * 1024, codec: 'SNAPPY' },
       rollBytes: 134217728,
+      rollSeconds: 3600,
+      compaction: { enabled: true, schedule: '17 * * * *', closedAfterHours: 2, minFiles: 4, smallFileBytes: 67108864, maxPartitionsPerRun: 4 },
     });
     assert.deepEqual(config.checkpoint, { intervalSeconds: 10, dir: '/etc/sluice/.sluice/state', keep: 3 });
     assert.equal(config.runtime.maxQueuedEvents, 10000);
