@@ -12,6 +12,7 @@ import { executeCommits } from '../src/checkpoint/commit-executor.ts';
 import { recover } from '../src/checkpoint/recovery.ts';
 import { isSluiceError } from '../src/errors.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
+import { METADATA_COLUMNS } from '../src/sinks/changelog-layout.ts';
 
 const logger = pino({ level: 'silent' });
 
@@ -34,7 +35,7 @@ async function fixture() {
   await catalog.createTable({
     database: 'ods',
     name: 'orders',
-    columns: [{ name: 'id', type: 'bigint' }],
+    columns: [{ name: 'id', type: 'bigint' }, ...METADATA_COLUMNS],
     partitionColumns: [{ name: 'dt', type: 'string' }],
     format: 'text',
     location: '/ods.db/orders',
@@ -91,6 +92,23 @@ test('recovery redoes the newest record commits, whichever steps the crashed run
   await recover(store, fs, catalog, logger);
   assert.equal((await fs.list('/ods.db/orders/dt=2026-11-25')).length, 2);
   assert.equal((await catalog.listPartitions('ods', 'orders')).length, 1);
+});
+
+test("recovery leaves another writer's staging alone: only changelog tables are cleaned", async () => {
+  const { fs, catalog, store } = await fixture();
+  await catalog.createTable({
+    database: 'ods',
+    name: 'foreign',
+    columns: [{ name: 'id', type: 'bigint' }],
+    partitionColumns: [],
+    format: 'text',
+    location: '/ods.db/foreign',
+  });
+  await stage(fs, '/ods.db/foreign/.data/0.flinkx.1', 'not ours\n');
+  await stage(fs, '/ods.db/orders/.data/dt=2026-11-26/0.job.2-2', 'ours, uncommitted\n');
+  await recover(store, fs, catalog, logger);
+  assert.equal((await fs.readFile('/ods.db/foreign/.data/0.flinkx.1')).toString(), 'not ours\n');
+  assert.equal(await fs.status('/ods.db/orders/.data'), undefined);
 });
 
 test('a recorded file that vanished from both places is reported, not ignored', async () => {

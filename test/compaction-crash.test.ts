@@ -4,16 +4,18 @@
 // killed at random moments and the instant a compaction record lands; after a final clean run the
 // table must hold exactly the source's change stream, and the closed partitions fewer files.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import type { CheckpointRecord } from '../src/checkpoint/checkpoint-record.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
-import { ChangeGenerator, prng, type ExpectedChange } from './helpers/change-generator.ts';
+import { ChangeGenerator, prng } from './helpers/change-generator.ts';
+import { assertSameStream } from './helpers/crash-scenario.ts';
 import { gtidBinlogPos, makeWorkspace, metricsPort, startDaemon, waitForCheckpoint, type DaemonWorkspace, type RunningDaemon } from './helpers/daemon.ts';
 import { testMariaDb } from './helpers/servers.ts';
-import { bySequence, readCommittedRows, type TableRow } from './helpers/warehouse.ts';
+import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
 
 const KILLS = Number(process.env.SLUICE_COMPACTION_KILLS ?? 8);
 const SEED = Number(process.env.SLUICE_CRASH_SEED ?? Date.now() % 1_000_000);
@@ -77,20 +79,22 @@ test(`compaction under ${KILLS} SIGKILLs keeps exactly the source's change strea
   });
 
   let killsAtCompactionRecord = 0;
-  let recoveredCompactions = 0;
+  let interruptedCompactions = 0;
   let sampleLine: string | undefined;
   try {
     for (let kill = 0; kill < KILLS; kill++) {
       const daemon = startDaemon(workspace, server);
       daemon.child.stdout!.on('data', (chunk: Buffer) => {
-        const text = chunk.toString();
-        recoveredCompactions += text.split('recovered: recorded compaction completed').length - 1;
-        sampleLine ??= text.split('\n').find((line) => line.includes('"msg":"partition compacted"'));
+        sampleLine ??= chunk.toString().split('\n').find((line) => line.includes('"msg":"partition compacted"'));
       });
-      if (kill % 2 === 1 && (await killWhenCompactionRecordLands(workspace, daemon, 6000))) killsAtCompactionRecord++;
+      // Three kills in four land the instant a compaction record appears: between the record and the
+      // end of its renames and deletes, the window that random timing alone would rarely hit.
+      if (kill % 4 !== 0 && (await killWhenCompactionRecordLands(workspace, daemon, 6000))) killsAtCompactionRecord++;
       else await sleep(500 + random() * 2500);
       daemon.child.kill('SIGKILL');
       const exit = await daemon.exited;
+      // A compaction record left behind: the kill interrupted a recorded merge, which the next start completes.
+      if (readdirSync(workspace.stateDir).some((name) => /^compaction-.+\.json$/.test(name))) interruptedCompactions++;
       assert.equal(exit.signal, 'SIGKILL', `daemon died on its own before kill ${kill}:\n${daemon.output().slice(-3000)}`);
       assert.doesNotMatch(daemon.output(), /"level":(50|60)/, `no error before kill ${kill}:\n${daemon.output().slice(-3000)}`);
     }
@@ -136,12 +140,12 @@ test(`compaction under ${KILLS} SIGKILLs keeps exactly the source's change strea
   assert.deepEqual(readdirSync(workspace.stateDir).filter((name) => name.startsWith('compaction-')), [], 'no compaction record is left');
   console.log(
     `compaction crash test: ${KILLS} kills (${killsAtCompactionRecord} the instant a compaction record landed, ` +
-      `${recoveredCompactions} recorded compactions completed by recovery), ${transactions} transactions, ` +
+      `${interruptedCompactions} left a compaction record for recovery), ${transactions} transactions, ` +
       `${rows.length} rows; ${figures.join('; ')}; open ${openPartition}: ${open.length} files; ${Math.round((Date.now() - started) / 1000)} s\n` +
       `a compaction log line: ${sampleLine}`,
   );
   assert.ok(killsAtCompactionRecord >= 1, 'at least one kill landed the instant a compaction record appeared');
-  assert.ok(recoveredCompactions >= 1, 'at least once, recovery completed a recorded compaction that a kill interrupted');
+  assert.ok(interruptedCompactions >= 1, 'at least one kill interrupted a recorded compaction, which recovery then completed');
 });
 
 function visibleFiles(table: string, partition: string): string[] {
@@ -176,56 +180,29 @@ async function waitFor(condition: () => boolean, timeoutMs: number, describe: ()
   }
 }
 
-/** Kills the daemon as soon as a compaction intent record is renamed into place; false on timeout. */
+/**
+ * Kills the daemon as soon as a compaction intent record is renamed into place; false on timeout.
+ * The watcher runs in a small process of its own: this one is busy driving the workload, and the
+ * daemon completes a small merge within a millisecond or two of writing its record.
+ */
 async function killWhenCompactionRecordLands(workspace: DaemonWorkspace, daemon: RunningDaemon, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const watcher = watch(workspace.stateDir, (_event, name) => {
-      if (!name || !/^compaction-.+\.json$/.test(String(name))) return;
-      daemon.child.kill('SIGKILL');
-      finish(true);
-    });
-    const timer = setTimeout(() => finish(false), timeoutMs);
-    function finish(landed: boolean): void {
-      clearTimeout(timer);
-      watcher.close();
-      resolve(landed);
-    }
+  const script = `const { watch } = require('node:fs');
+const watcher = watch(${JSON.stringify(workspace.stateDir)}, (_event, name) => {
+  if (!name || !/^compaction-.+\\.json$/.test(String(name))) return;
+  try { process.kill(${daemon.child.pid}, 'SIGKILL'); } catch {}
+  process.stdout.write('killed\\n');
+  watcher.close();
+  process.exit(0);
+});
+process.stdout.write('ready\\n');
+setTimeout(() => process.exit(1), ${timeoutMs});`;
+  const killer = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  killer.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await new Promise<void>((resolve) => {
+    const check = () => (output.includes('ready') ? resolve() : setTimeout(check, 5));
+    check();
   });
-}
-
-function expectedRow(change: ExpectedChange): Record<string, string | null> {
-  return {
-    _op: change.op,
-    _source: change.source,
-    id: String(change.row.id),
-    customer: change.row.customer,
-    amount: change.row.amount,
-    note: change.row.note,
-    created: change.row.created,
-    payload: change.row.payload.toString('hex'),
-  };
-}
-
-function actualRow(row: TableRow): Record<string, string | null> {
-  const text = (value: unknown) => (value === null || value === undefined ? null : Buffer.isBuffer(value) ? value.toString('hex') : String(value));
-  return {
-    _op: text(row._op),
-    _source: text(row._source),
-    id: text(row.id),
-    customer: text(row.customer),
-    amount: text(row.amount),
-    note: text(row.note),
-    created: text(row.created),
-    payload: Buffer.isBuffer(row.payload) ? row.payload.toString('hex') : text(row.payload),
-  };
-}
-
-function assertSameStream(rows: TableRow[], expected: ExpectedChange[]): void {
-  const sequences = new Set(rows.map((row) => String(row._seq)));
-  assert.equal(sequences.size, rows.length, 'no sequence number appears twice (no duplicate rows)');
-  for (let index = 0; index < Math.max(rows.length, expected.length); index++) {
-    const actual = rows[index] ? actualRow(rows[index]!) : undefined;
-    const wanted = expected[index] ? expectedRow(expected[index]!) : undefined;
-    assert.deepEqual(actual, wanted, `change #${index} of ${expected.length} differs (Hive holds ${rows.length} rows)`);
-  }
+  await new Promise((resolve) => killer.on('exit', resolve));
+  return output.includes('killed');
 }

@@ -3,7 +3,9 @@
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.ts';
 import { joinPath, type FileSystem } from '../filesystem/filesystem.ts';
+import { METADATA_COLUMNS } from '../sinks/changelog-layout.ts';
 import { STAGING_DIR } from '../sinks/hive-changelog-sink.ts';
+import type { TableDefinition } from '../catalog/catalog.ts';
 import type { CheckpointRecord } from './checkpoint-record.ts';
 import type { CheckpointStore } from './checkpoint-store.ts';
 import { executeCommits } from './commit-executor.ts';
@@ -26,6 +28,8 @@ export async function recover(
   // record's commits are done: so after the newest record's commits, all staging is uncommitted work.
   let removed = 0;
   for (const table of await catalog.listTables()) {
+    // Only sluice's own tables: another writer (FlinkX itself stages under .data/) keeps its staging.
+    if (!isChangelogTable(table)) continue;
     const staging = joinPath(table.location, STAGING_DIR);
     if (await fs.status(staging)) {
       await fs.delete(staging, true);
@@ -34,4 +38,9 @@ export async function recover(
   }
   if (removed > 0) logger.info({ tables: removed }, 'deleted uncommitted staging files');
   return record;
+}
+
+function isChangelogTable(table: TableDefinition): boolean {
+  const names = new Set(table.columns.map((column) => column.name));
+  return METADATA_COLUMNS.every((column) => names.has(column.name));
 }

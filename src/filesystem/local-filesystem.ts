@@ -59,6 +59,11 @@ export class LocalFileSystem implements FileSystem {
 
   async delete(path: string, recursive: boolean): Promise<void> {
     await rm(this.local(path), { recursive, force: true });
+    // Compaction deletes its inputs after renaming the merged file in: that deletion must survive a
+    // power cut as surely as the rename, or a partition could hold both.
+    await fsyncDirectory(dirname(this.local(path))).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
   }
 
   async status(path: string): Promise<FileStatus | undefined> {
