@@ -5,10 +5,9 @@ import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { SluiceError } from '../errors.ts';
 import { fsyncDirectory } from '../runtime/atomic-file.ts';
+import { BufferedFileHandle } from './buffered-file-handle.ts';
 import type { FileStatus, FileSystem, FileWriter } from './filesystem.ts';
 
-// Large enough to keep syscalls rare, small enough that many open files stay cheap.
-const WRITE_BUFFER_BYTES = 256 * 1024;
 
 export class LocalFileSystem implements FileSystem {
   readonly description: string;
@@ -102,44 +101,30 @@ export class LocalFileSystem implements FileSystem {
 }
 
 class LocalFileWriter implements FileWriter {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private written = 0;
+  private readonly buffer: BufferedFileHandle;
 
   constructor(
     readonly path: string,
-    private readonly handle: FileHandle,
-  ) {}
+    handle: FileHandle,
+  ) {
+    this.buffer = new BufferedFileHandle(handle);
+  }
 
   get bytesWritten(): number {
-    return this.written;
+    return this.buffer.written;
   }
 
-  async write(chunk: Buffer | string): Promise<void> {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    this.pending.push(buffer);
-    this.pendingBytes += buffer.length;
-    this.written += buffer.length;
-    if (this.pendingBytes >= WRITE_BUFFER_BYTES) await this.flush();
-  }
-
-  private async flush(): Promise<void> {
-    if (this.pendingBytes === 0) return;
-    const data = Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
-    await this.handle.write(data);
+  write(chunk: Buffer | string): Promise<void> {
+    return this.buffer.write(chunk);
   }
 
   async close(): Promise<void> {
-    await this.flush();
-    await this.handle.sync();
-    await this.handle.close();
+    await this.buffer.flush();
+    await this.buffer.handle.sync();
+    await this.buffer.handle.close();
   }
 
-  async abort(): Promise<void> {
-    this.pending = [];
-    this.pendingBytes = 0;
-    await this.handle.close().catch(() => undefined);
+  abort(): Promise<void> {
+    return this.buffer.discard();
   }
 }

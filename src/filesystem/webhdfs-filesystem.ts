@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isSluiceError, SluiceError } from '../errors.ts';
+import { BufferedFileHandle } from './buffered-file-handle.ts';
 import { parentPath, type FileStatus, type FileSystem, type FileWriter } from './filesystem.ts';
 import { WebHdfsClient, type WebHdfsClientOptions } from './webhdfs-client.ts';
 import { remoteExceptionOf, webHdfsError } from './webhdfs-errors.ts';
@@ -39,7 +40,6 @@ export interface WebHdfsFileSystemOptions {
 }
 
 // Large enough to keep write syscalls rare, small enough that many open files stay cheap (as local).
-const SPOOL_BUFFER_BYTES = 256 * 1024;
 
 interface HdfsFileStatus {
   pathSuffix: string;
@@ -264,37 +264,25 @@ function isAlive(pid: number): boolean {
 }
 
 class WebHdfsFileWriter implements FileWriter {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private written = 0;
+  private readonly buffer: BufferedFileHandle;
   private state: 'open' | 'closing' | 'closed' | 'aborted' = 'open';
 
   constructor(
     readonly path: string,
     private readonly spoolFile: string,
-    private readonly handle: FileHandle,
+    handle: FileHandle,
     private readonly upload: (length: number) => Promise<void>,
-  ) {}
+  ) {
+    this.buffer = new BufferedFileHandle(handle);
+  }
 
   get bytesWritten(): number {
-    return this.written;
+    return this.buffer.written;
   }
 
   async write(chunk: Buffer | string): Promise<void> {
     if (this.state !== 'open') throw new SluiceError('SLUICE_FILESYSTEM', `write to ${this.path} after close`, { context: { file: this.path } });
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    this.pending.push(buffer);
-    this.pendingBytes += buffer.length;
-    this.written += buffer.length;
-    if (this.pendingBytes >= SPOOL_BUFFER_BYTES) await this.flush();
-  }
-
-  private async flush(): Promise<void> {
-    if (this.pendingBytes === 0) return;
-    const data = Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
-    await this.handle.write(data);
+    await this.buffer.write(chunk);
   }
 
   /** Resolves once HDFS holds the whole file at `path` (the DataNode pipeline acknowledged and the file closed). */
@@ -303,12 +291,12 @@ class WebHdfsFileWriter implements FileWriter {
     this.state = 'closing';
     try {
       try {
-        await this.flush();
+        await this.buffer.flush();
       } finally {
         // No fsync: the spool only has to outlive this process, and a crash restarts from the checkpoint.
-        await this.handle.close();
+        await this.buffer.handle.close();
       }
-      await this.upload(this.written);
+      await this.upload(this.buffer.written);
       this.state = 'closed';
     } finally {
       if (this.state !== 'closed') this.state = 'aborted';
@@ -319,9 +307,7 @@ class WebHdfsFileWriter implements FileWriter {
   async abort(): Promise<void> {
     if (this.state !== 'open') return;
     this.state = 'aborted';
-    this.pending = [];
-    this.pendingBytes = 0;
-    await this.handle.close().catch(() => undefined);
+    await this.buffer.discard();
     await rm(this.spoolFile, { force: true });
   }
 }
