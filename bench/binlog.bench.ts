@@ -9,7 +9,15 @@
 //   (b)  sluice's BinlogSource alone (bench/decode-worker.ts, its own process), items counted and dropped,
 //   (c)  the daemon (`bin/sluice.js run`, a child process) from before the load until a checkpoint
 //        covers the end of the load; every committed row is then checked against the workload,
-//   (d)  the daemon over the large transaction alone, for its peak RSS.
+//   (d)  the daemon over the large transaction alone, for its peak RSS,
+// and then the daemon as in (c), same start and end, on other storage (BENCH_VARIANTS=0 skips them):
+//   (e)  local disk, Parquet (sink.format: parquet),
+//   (f)  HDFS through WebHDFS with the local catalog, text: a private HDFS (.sluice/bench-hdfs, one
+//        JVM with NameNode and DataNode on these same cores), started after (d) and stopped at the end,
+//   (g)  HDFS through WebHDFS with HiveServer2 as the catalog, Parquet: a private HiveServer2
+//        (.sluice/bench-hive, embedded Derby metastore, warehouse on that HDFS) started after (f).
+// Each is read back the way it was written (over WebHDFS from HDFS; Parquet by DuckDB) and checked
+// like (c): every row's values, every _seq once, and a checksum of the ids of each kind of change.
 // Figures go to stdout and to .sluice/bench-result.json.
 //
 // Environment:
@@ -23,23 +31,36 @@
 //   BENCH_COMPILED=1        compile with tsc into .sluice/bench-dist and run the daemon from there, as
 //                           production does, instead of through tsx (bin/sluice.js without dist/)
 //   BENCH_DAEMON_NODE_ARGS  extra node flags for the daemon, e.g. '--max-old-space-size=96'
-//   BENCH_KEEP=1            keep the server and the daemon workspaces afterwards
+//   BENCH_VARIANTS=0        skip (e), (f) and (g)
+//   BENCH_HIVE=0            skip (g) only. On by default: HiveServer2 starts in ~5 s here, and it and
+//                           (g) with its read-back add 45-60 s at full size to a default run of ~3-3.5 min
+//   BENCH_KEEP=1            keep the servers and the daemon workspaces afterwards
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import type { Catalog } from '../src/catalog/catalog.ts';
+import { HiveServer2Catalog } from '../src/catalog/hive-server2-catalog.ts';
+import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
+import type { FileSystem } from '../src/filesystem/filesystem.ts';
+import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
+import { WebHdfsFileSystem } from '../src/filesystem/webhdfs-filesystem.ts';
 import { gtidSeq } from '../test/helpers/daemon.ts';
+import { startHdfs, startHiveServer2, type HdfsServer, type HiveServer2 } from '../test/servers/jvm.ts';
 import { startMariaDb, stopMariaDb, type MariaDbServer } from '../test/servers/mariadb.ts';
 import { formatProfile, summarizeCpuProfile, type ProfileSummary } from './cpu-profile.ts';
 import type { DecodeWorkerInput, DecodeWorkerOutput } from './decode-worker.ts';
-import { verifyCommitted, type VerifyResult } from './verify.ts';
-import { BENCH_DATABASE, BENCH_TABLE, BENCH_TABLE_DDL, totalOf, WorkloadWriter, type OpCounts } from './workload.ts';
+import { verifyCommitted, type Expected, type VerifyResult } from './verify.ts';
+import { BENCH_DATABASE, BENCH_TABLE, BENCH_TABLE_DDL, subtractChecksum, totalOf, WorkloadWriter, type IdChecksum, type OpCounts } from './workload.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const SLUICE_DIR = join(REPO, '.sluice');
 const SERVER_DIR = join(SLUICE_DIR, 'bench-mariadb');
+const HDFS_DIR = join(SLUICE_DIR, 'bench-hdfs');
+const HIVE_DIR = join(SLUICE_DIR, 'bench-hive');
 const WORK_DIR = join(SLUICE_DIR, 'bench-work');
 const PROFILE_DIR = join(SLUICE_DIR, 'bench-prof');
 const RESULT_FILE = join(SLUICE_DIR, 'bench-result.json');
@@ -65,6 +86,10 @@ const COMPILED = process.env.BENCH_COMPILED === '1';
 const COMPILED_DIR = join(SLUICE_DIR, 'bench-dist');
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
 if (!Number.isInteger(REPEAT) || REPEAT < 1) throw new Error(`BENCH_REPEAT must be a positive integer, not ${process.env.BENCH_REPEAT}`);
+const VARIANTS = process.env.BENCH_VARIANTS !== '0';
+const HIVE = VARIANTS && process.env.BENCH_HIVE !== '0';
+/** Tells this run's HDFS paths and Hive databases from those of a run that crashed with its servers up. */
+const RUN_ID = Date.now().toString(36);
 const RSS_LIMIT_MIB = 256;
 const PASSWORD_ENV = 'SLUICE_BENCH_PASSWORD';
 
@@ -97,11 +122,37 @@ function procStatus(pid: number): ProcStatus | undefined {
   }
 }
 
-/** Samples VmRSS of a process every 100 ms; the kernel's VmHWM (peak RSS) is read with each sample too. */
+const CLOCK_TICKS = 100; // USER_HZ, the unit of utime/stime in /proc/<pid>/stat on Linux
+
+/** CPU time (user + system) a process has used so far, in seconds; undefined once it is gone. */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command (which may hold spaces) in parentheses: state is field 3, utime 14, stime 15.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+function pidFromFile(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Samples VmRSS of a process every 100 ms; the kernel's VmHWM (peak RSS) and its CPU time are read with each sample too. */
 class RssSampler {
   peakRssKiB = 0;
   peakHwmKiB = 0;
   samples = 0;
+  /** CPU seconds at the last sample. */
+  cpuSeconds = 0;
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly pid: number) {
@@ -115,6 +166,11 @@ class RssSampler {
     this.samples++;
     this.peakRssKiB = Math.max(this.peakRssKiB, status.rssKiB);
     this.peakHwmKiB = Math.max(this.peakHwmKiB, status.hwmKiB);
+    this.cpuSeconds = cpuSeconds(this.pid) ?? this.cpuSeconds;
+  }
+
+  get peakMiB(): number {
+    return mib(Math.max(this.peakRssKiB, this.peakHwmKiB));
   }
 
   stop(): void {
@@ -128,15 +184,18 @@ interface RunResult {
   seconds: number;
   stdout: string;
   stderr: string;
+  /** With `sampleRss`: the largest VmRSS/VmHWM seen by 100 ms samples (a short run may end between two). */
+  peakRssMiB?: number;
 }
 
-function run(command: string, args: string[], options: { stdoutToNull?: boolean; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<RunResult> {
+function run(command: string, args: string[], options: { stdoutToNull?: boolean; env?: NodeJS.ProcessEnv; cwd?: string; sampleRss?: boolean } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const devNull = options.stdoutToNull ? openSync('/dev/null', 'w') : undefined;
     const started = performance.now();
     const child = track(
       spawn(command, args, { stdio: ['ignore', devNull ?? 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd ?? REPO }),
     );
+    const sampler = options.sampleRss && child.pid !== undefined ? new RssSampler(child.pid) : undefined;
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -147,8 +206,9 @@ function run(command: string, args: string[], options: { stdoutToNull?: boolean;
     child.once('error', reject);
     child.once('exit', (code) => {
       const seconds = (performance.now() - started) / 1000;
+      sampler?.stop();
       if (devNull !== undefined) closeSync(devNull);
-      resolve({ code, seconds, stdout, stderr });
+      resolve({ code, seconds, stdout, stderr, ...(sampler ? { peakRssMiB: sampler.peakMiB } : {}) });
     });
   });
 }
@@ -180,6 +240,10 @@ interface LoadFigures {
   largeSeconds: number;
   counts: OpCounts;
   total: number;
+  /** The ids of the small transactions' changes (workload.ts). */
+  smallIds: IdChecksum;
+  /** The ids of all changes. */
+  ids: IdChecksum;
   largeFirstId: number;
   gtid: { start: string; beforeLarge: string; end: string };
   binlog: { files: string[]; bytes: number };
@@ -198,6 +262,7 @@ async function load(server: MariaDbServer): Promise<LoadFigures> {
     for (let index = 0; index < SMALL_ROWS / 1000; index++) await writer.smallTransaction();
     const smallSeconds = (performance.now() - started) / 1000;
     const smallCounts = { ...writer.counts };
+    const smallIds = structuredClone(writer.ids);
     log(`  ${fmt(totalOf(smallCounts))} changes (${fmt(smallCounts.insert)} inserts, ${fmt(smallCounts.update)} updates, ${fmt(smallCounts.delete)} deletes) in ${smallSeconds.toFixed(1)} s`);
     const beforeLarge = await gtidPos(server);
 
@@ -218,6 +283,8 @@ async function load(server: MariaDbServer): Promise<LoadFigures> {
       largeSeconds,
       counts: { ...writer.counts },
       total: totalOf(writer.counts),
+      smallIds,
+      ids: structuredClone(writer.ids),
       largeFirstId,
       gtid: { start, beforeLarge, end },
       binlog: { files: files.map((file) => file.name), bytes },
@@ -233,6 +300,7 @@ interface Measure {
   rows: number;
   seconds: number;
   rowsPerSecond: number;
+  peakRssMiB?: number;
 }
 
 const measure = (rows: number, seconds: number): Measure => ({ rows, seconds: Math.round(seconds * 1000) / 1000, rowsPerSecond: Math.round(rows / seconds) });
@@ -243,9 +311,9 @@ async function reference(server: MariaDbServer, figures: LoadFigures, count: boo
   const files = binlogFiles(server).map((file) => file.path);
   const args = ['--no-defaults', '--base64-output=decode-rows', '-v'];
   log(`(a) mariadb-binlog ${args.join(' ')} <${files.length} binlog files> > /dev/null ...`);
-  const local = await run('mariadb-binlog', [...args, ...files], { stdoutToNull: true });
+  const local = await run('mariadb-binlog', [...args, ...files], { stdoutToNull: true, sampleRss: true });
   if (local.code !== 0) throw new Error(`mariadb-binlog exited with ${local.code}: ${local.stderr.slice(-2000)}`);
-  const localMeasure: Measure & { countedRows?: number } = measure(figures.total, local.seconds);
+  const localMeasure: Measure & { countedRows?: number } = { ...measure(figures.total, local.seconds), peakRssMiB: local.peakRssMiB ?? 0 };
   log(`  ${local.seconds.toFixed(2)} s, ${fmt(localMeasure.rowsPerSecond)} rows/s`);
   if (count) {
     // Untimed: proves mariadb-binlog really decoded every row change (the binlog holds no other rows).
@@ -258,9 +326,9 @@ async function reference(server: MariaDbServer, figures: LoadFigures, count: boo
   const first = figures.binlog.files[0]!;
   const remoteArgs = [...args, '--read-from-remote-server', `--socket=${server.socket}`, '--user=root', '--to-last-log', first];
   log(`(a2) mariadb-binlog ${remoteArgs.slice(0, -1).join(' ')} ${first} > /dev/null ...`);
-  const remote = await run('mariadb-binlog', remoteArgs, { stdoutToNull: true });
+  const remote = await run('mariadb-binlog', remoteArgs, { stdoutToNull: true, sampleRss: true });
   if (remote.code !== 0) throw new Error(`mariadb-binlog -R exited with ${remote.code}: ${remote.stderr.slice(-2000)}`);
-  const remoteMeasure = measure(figures.total, remote.seconds);
+  const remoteMeasure: Measure = { ...measure(figures.total, remote.seconds), peakRssMiB: remote.peakRssMiB ?? 0 };
   log(`  ${remote.seconds.toFixed(2)} s, ${fmt(remoteMeasure.rowsPerSecond)} rows/s`);
   return { local: localMeasure, remote: remoteMeasure };
 }
@@ -346,15 +414,100 @@ async function compile(): Promise<void> {
   log(`  compiled in ${result.seconds.toFixed(1)} s${result.code === 0 ? '' : ` (tsc exit ${result.code}: type errors, emitted anyway)`}`);
 }
 
+/** Where a daemon run writes: the `sink:` section of its config, and how to read back what it committed. */
+interface SinkSetup {
+  /** For the table and the logs: 'local disk, text', 'WebHDFS + HiveServer2, Parquet'. */
+  description: string;
+  format: 'text' | 'parquet';
+  /** YAML lines under `sink:` (indented by two). */
+  yaml: string;
+  /** YAML lines under `routing:` after include (indented by two), e.g. a rule that renames the Hive database. */
+  routingYaml?: string;
+  /** The Hive database the table lands in. */
+  database: string;
+  /** The catalog and file system the daemon used, opened anew from the bench process, for the read-back. */
+  open(workspace: string): { catalog: Catalog; fs: FileSystem; close(): Promise<void> };
+  /** Server processes whose CPU time the run is charged with (HDFS, HiveServer2). */
+  servers: { name: string; pid: number }[];
+  /** Deletes what the run wrote outside its workspace (its HDFS warehouse), after a good read-back. */
+  cleanup?(): Promise<void>;
+}
+
+function localSink(format: 'text' | 'parquet'): SinkSetup {
+  return {
+    description: `local disk, ${format === 'text' ? 'text' : 'Parquet'}`,
+    format,
+    yaml: ['  filesystem:', '    root: ./warehouse', '  catalog:', '    dir: ./catalog', `  format: ${format}`].join('\n'),
+    database: BENCH_DATABASE,
+    open: (workspace) => ({ catalog: new LocalCatalog(join(workspace, 'catalog')), fs: new LocalFileSystem(join(workspace, 'warehouse')), close: async () => {} }),
+    servers: [],
+  };
+}
+
+const silentLogger = pino({ level: 'silent' });
+
+function webHdfsOf(hdfs: HdfsServer): WebHdfsFileSystem {
+  return new WebHdfsFileSystem({ namenodes: [new URL(hdfs.webhdfsUrl).origin], logger: silentLogger, spoolDir: join(WORK_DIR, 'verify-spool') });
+}
+
+/** On the private HDFS, under /sluice-bench/<run>/<name>; with `hive`, HiveServer2 is the catalog and the database is bench_<run>_<name>. */
+function hdfsSink(name: string, format: 'text' | 'parquet', hdfs: HdfsServer, hive?: HiveServer2): SinkSetup {
+  const warehouse = `/sluice-bench/${RUN_ID}/${name}`;
+  const database = hive ? `bench_${RUN_ID}_${name}`.replace(/[^a-z0-9_]/gi, '_').toLowerCase() : BENCH_DATABASE;
+  const catalogYaml = hive
+    ? ['  catalog:', '    kind: hiveserver2', `    host: ${hive.host}`, `    port: ${hive.port}`, `    authentication: ${hive.authentication}`, `    fsDefaultFS: ${hdfs.fsDefaultFS}`]
+    : ['  catalog:', '    dir: ./catalog'];
+  return {
+    description: `WebHDFS + ${hive ? 'HiveServer2' : 'local catalog'}, ${format === 'text' ? 'text' : 'Parquet'}`,
+    format,
+    yaml: [
+      '  filesystem:',
+      '    kind: webhdfs',
+      `    namenodes: ['${new URL(hdfs.webhdfsUrl).origin}']`,
+      `    warehouse: ${warehouse}`,
+      '    spoolDir: ./spool',
+      ...catalogYaml,
+      `  format: ${format}`,
+    ].join('\n'),
+    ...(hive ? { routingYaml: `  rules:\n    - { match: '^${BENCH_DATABASE}\\.${BENCH_TABLE}$', target: '${database}.${BENCH_TABLE}' }` } : {}),
+    database,
+    open: (workspace) => {
+      const fs = webHdfsOf(hdfs);
+      const catalog: Catalog = hive
+        ? new HiveServer2Catalog({ host: hive.host, port: hive.port, authentication: hive.authentication, fsDefaultFS: hdfs.fsDefaultFS })
+        : new LocalCatalog(join(workspace, 'catalog'));
+      return { catalog, fs, close: async () => (await catalog.close(), fs.close()) };
+    },
+    servers: [{ name: 'HDFS', pid: hdfs.pid }, ...(hive ? [{ name: 'HiveServer2', pid: hive.pid }] : [])],
+    cleanup: async () => {
+      const fs = webHdfsOf(hdfs);
+      try {
+        await fs.delete(warehouse, true);
+      } finally {
+        fs.close();
+      }
+    },
+  };
+}
+
 interface DaemonFigures {
+  sink: string;
   measure: Measure;
   /** Spawn to the 'starting binlog capture' log line: node + tsx start, config, preflight, recovery. */
   startupSeconds: number;
   /** From that line to the checkpoint that covers the end position. */
   streamSeconds: number;
   streamRowsPerSecond: number;
+  /** Spawn to the covering checkpoint's 'checkpoint committed' line: its files renamed into place and its partitions added, so Hive sees every row. */
+  visibleSeconds?: number;
+  /** Checkpoints up to the covering one. */
   checkpoints: number;
   checkpointId: number;
+  /** The checkpoints' own time (close and upload the files, write the record, rename, add partitions), summed; the stream waits meanwhile. */
+  commitSeconds: number;
+  maxCommitSeconds: number;
+  /** CPU time of the daemon, of mariadbd, and of each JVM server, from spawn to the covering checkpoint. */
+  cpuSeconds: { daemon: number; mariadbd: number; servers: Record<string, number> };
   /** Largest VmRSS seen by the 100 ms sampler, and the kernel's high-water mark (VmHWM) before SIGTERM. */
   peakRssMiB: number;
   peakHwmMiB: number;
@@ -364,7 +517,14 @@ interface DaemonFigures {
   profile?: ProfileSummary;
 }
 
-async function daemonRun(server: MariaDbServer, name: string, startGtid: string, endGtid: string, expected: OpCounts): Promise<DaemonFigures> {
+interface Range {
+  startGtid: string;
+  endGtid: string;
+  expected: Expected;
+}
+
+async function daemonRun(server: MariaDbServer, name: string, range: Range, sink: SinkSetup): Promise<DaemonFigures> {
+  const { startGtid, endGtid, expected } = range;
   const dir = join(WORK_DIR, name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -380,21 +540,23 @@ async function daemonRun(server: MariaDbServer, name: string, startGtid: string,
   start: { gtid: '${startGtid}' }
 routing:
   include: ['${BENCH_DATABASE}.*']
+${sink.routingYaml ?? ''}
 sink:
-  filesystem:
-    root: ./warehouse
-  catalog:
-    dir: ./catalog
+${sink.yaml}
 checkpoint:
   intervalSeconds: ${CHECKPOINT_SECONDS}
   dir: ./state
 log:
   level: info
+metrics:
+  port: 0
 `,
   );
-  const total = totalOf(expected);
+  const total = totalOf(expected.counts);
   const wanted = gtidSeq(endGtid);
-  log(`(${name}) sluice run: GTID ${startGtid} -> ${endGtid}, ${fmt(total)} changes, checkpoint every ${CHECKPOINT_SECONDS} s ...`);
+  log(`(${name}) sluice run, ${sink.description}: GTID ${startGtid} -> ${endGtid}, ${fmt(total)} changes, checkpoint every ${CHECKPOINT_SECONDS} s ...`);
+  const mariadbPid = pidFromFile(join(SERVER_DIR, 'mariadb.pid'));
+  const cpuBefore = { mariadbd: cpuSeconds(mariadbPid) ?? 0, servers: sink.servers.map((entry) => cpuSeconds(entry.pid) ?? 0) };
   const started = performance.now();
   const child = track(
     spawn(process.execPath, [...DAEMON_NODE_ARGS, ...nodeArgs(`daemon-${name}`), daemonEntry(), 'run', '--config', configFile], {
@@ -407,10 +569,13 @@ log:
   let output = '';
   let partial = '';
   let startupAt: number | undefined;
-  let checkpoints = 0;
+  // Each 'checkpoint committed' line: its id, its duration, and when it came (after the renames and partitions).
+  const committed: { id: number; durationMs: number; at: number }[] = [];
   const onLine = (line: string): void => {
     if (line.includes('"starting binlog capture"')) startupAt ??= performance.now();
-    if (line.includes('"checkpoint committed"')) checkpoints++;
+    if (line.includes('"checkpoint committed"')) {
+      committed.push({ id: Number(/"checkpoint":(\d+)/.exec(line)?.[1] ?? 0), durationMs: Number(/"durationMs":(\d+)/.exec(line)?.[1] ?? 0), at: performance.now() });
+    }
   };
   const onData = (chunk: Buffer): void => {
     const text = chunk.toString();
@@ -440,35 +605,68 @@ log:
     await sleep(25);
   }
   sampler.stop();
+  const cpu = {
+    daemon: Math.round(sampler.cpuSeconds * 100) / 100,
+    mariadbd: Math.round(((cpuSeconds(mariadbPid) ?? 0) - cpuBefore.mariadbd) * 100) / 100,
+    servers: Object.fromEntries(sink.servers.map((entry, index) => [entry.name, Math.round(((cpuSeconds(entry.pid) ?? 0) - cpuBefore.servers[index]!) * 100) / 100])),
+  };
+  // The record counts from the moment it is written (reachedAt); its renames and partitions follow.
+  // Wait for them too (its log line), so the time until Hive sees the rows is known.
+  const visibleDeadline = Date.now() + 60_000;
+  while (!committed.some((entry) => entry.id >= checkpointId) && exitCode === undefined && Date.now() < visibleDeadline) await sleep(10);
+  const visibleAt = committed.find((entry) => entry.id >= checkpointId)?.at;
   child.kill('SIGTERM');
   const killTimer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   await exited;
   clearTimeout(killTimer);
+  // Up to the covering checkpoint: the one SIGTERM makes on the way out is not part of the run.
+  const counted = committed.filter((entry) => entry.id <= checkpointId);
+  const checkpoints = counted.length;
+  const commitMs = counted.reduce((sum, entry) => sum + entry.durationMs, 0);
+  const maxCommitMs = Math.max(0, ...counted.map((entry) => entry.durationMs));
 
   const seconds = (reachedAt - started) / 1000;
   const startupSeconds = ((startupAt ?? started) - started) / 1000;
   const streamSeconds = seconds - startupSeconds;
   const result = measure(total, seconds);
+  const visibleSeconds = visibleAt === undefined ? undefined : Math.round(visibleAt - started) / 1000;
   log(
-    `  checkpoint ${checkpointId} covers ${endGtid} after ${seconds.toFixed(2)} s (startup ${startupSeconds.toFixed(2)} s), ${fmt(result.rowsPerSecond)} rows/s; ` +
-      `peak RSS ${fmt(mib(sampler.peakRssKiB), 1)} MiB (VmHWM ${fmt(mib(sampler.peakHwmKiB), 1)} MiB); exit ${exitCode}`,
+    `  checkpoint ${checkpointId} covers ${endGtid} after ${seconds.toFixed(2)} s (committed, renames and partitions done: ${visibleSeconds?.toFixed(2) ?? '?'} s; startup ${startupSeconds.toFixed(2)} s, ` +
+      `${checkpoints} checkpoints taking ${(commitMs / 1000).toFixed(2)} s), ${fmt(result.rowsPerSecond)} rows/s; ` +
+      `peak RSS ${fmt(mib(sampler.peakRssKiB), 1)} MiB (VmHWM ${fmt(mib(sampler.peakHwmKiB), 1)} MiB); ` +
+      `CPU: daemon ${cpu.daemon.toFixed(1)} s, mariadbd ${cpu.mariadbd.toFixed(1)} s${Object.entries(cpu.servers).map(([what, value]) => `, ${what} ${value.toFixed(1)} s`).join('')}; exit ${exitCode}`,
   );
-  log(`  verifying the committed rows ...`);
-  const verify = await verifyCommitted(join(dir, 'catalog'), join(dir, 'warehouse'), BENCH_DATABASE, BENCH_TABLE, expected);
+  log(`  reading the committed rows back (${sink.description}) and checking them ...`);
+  const storage = sink.open(dir);
+  let verify: VerifyResult;
+  try {
+    verify = await verifyCommitted({ catalog: storage.catalog, fs: storage.fs, database: sink.database, table: BENCH_TABLE, expected });
+  } finally {
+    await storage.close();
+  }
   log(
-    `  ${verify.ok ? 'OK' : 'WRONG'}: ${fmt(verify.rows)} rows in ${verify.files} files (${fmt(verify.bytes / 1048576, 1)} MiB), ` +
-      `${fmt(verify.counts.insert)}/${fmt(verify.counts.update)}/${fmt(verify.counts.delete)} insert/update/delete, checked in ${verify.seconds.toFixed(1)} s` +
+    `  ${verify.ok ? 'OK' : 'WRONG'}: ${fmt(verify.rows)} rows in ${verify.files} ${verify.format} files (${fmt(verify.bytes / 1048576, 1)} MiB), ` +
+      `${fmt(verify.counts.insert)}/${fmt(verify.counts.update)}/${fmt(verify.counts.delete)} insert/update/delete, ids ${verify.checksumOk ? 'match' : 'DIFFER'}; ` +
+      `checked in ${verify.seconds.toFixed(1)} s (${verify.readSeconds.toFixed(1)} s of it fetching the files)` +
       (verify.ok ? '' : `\n    ${verify.problemCount} problems, first: \n    ${verify.problems.join('\n    ')}`),
   );
   const profile = profileSummary(`daemon-${name}`);
-  if (!KEEP && verify.ok) rmSync(dir, { recursive: true, force: true });
+  if (!KEEP && verify.ok) {
+    await sink.cleanup?.();
+    rmSync(dir, { recursive: true, force: true });
+  }
   return {
+    sink: sink.description,
     measure: result,
     startupSeconds: Math.round(startupSeconds * 1000) / 1000,
     streamSeconds: Math.round(streamSeconds * 1000) / 1000,
     streamRowsPerSecond: Math.round(total / streamSeconds),
+    ...(visibleSeconds !== undefined ? { visibleSeconds } : {}),
     checkpoints,
     checkpointId,
+    commitSeconds: Math.round(commitMs) / 1000,
+    maxCommitSeconds: maxCommitMs / 1000,
+    cpuSeconds: cpu,
     peakRssMiB: mib(sampler.peakRssKiB),
     peakHwmMiB: mib(sampler.peakHwmKiB),
     rssSamples: sampler.samples,
@@ -476,6 +674,61 @@ log:
     verify,
     ...(profile ? { profile } : {}),
   };
+}
+
+// ---- the JVM servers for (f) and (g) --------------------------------------------------------------
+
+/**
+ * A fresh folder for a server, unless a crashed run left that server running: then its start function
+ * stops it (by the pid file) and reuses the folder, and this run's own HDFS paths and Hive databases
+ * (RUN_ID) keep the leftovers out of the figures.
+ */
+function wipeUnlessRunning(dir: string, name: string): void {
+  const pid = pidFromFile(join(dir, `${name}.pid`));
+  if (pid !== undefined) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) return;
+    } catch {
+      /* not running */
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const servers: { hdfs?: HdfsServer; hive?: HiveServer2; startSeconds: Record<string, number> } = { startSeconds: {} };
+
+async function ensureHdfs(): Promise<HdfsServer> {
+  if (servers.hdfs) return servers.hdfs;
+  wipeUnlessRunning(HDFS_DIR, 'hdfs');
+  log(`starting a private HDFS (NameNode + DataNode, one JVM) in ${HDFS_DIR} ...`);
+  const started = performance.now();
+  servers.hdfs = await startHdfs({ dir: HDFS_DIR });
+  servers.startSeconds.hdfs = Math.round(performance.now() - started) / 1000;
+  log(`  up in ${servers.startSeconds.hdfs.toFixed(1)} s: WebHDFS ${servers.hdfs.webhdfsUrl}, ${servers.hdfs.fsDefaultFS}`);
+  return servers.hdfs;
+}
+
+async function ensureHive(hdfs: HdfsServer): Promise<HiveServer2> {
+  if (servers.hive) return servers.hive;
+  wipeUnlessRunning(HIVE_DIR, 'hiveserver2');
+  log(`starting a private HiveServer2 (embedded Derby metastore, warehouse on that HDFS) in ${HIVE_DIR} ...`);
+  const started = performance.now();
+  servers.hive = await startHiveServer2({ dir: HIVE_DIR, hdfs });
+  servers.startSeconds.hive = Math.round(performance.now() - started) / 1000;
+  log(`  up in ${servers.startSeconds.hive.toFixed(1)} s on port ${servers.hive.port} (${servers.hive.authentication})`);
+  return servers.hive;
+}
+
+async function stopServers(): Promise<void> {
+  const { hive, hdfs } = servers;
+  servers.hive = undefined;
+  servers.hdfs = undefined;
+  if (hive) await hive.stop().catch(() => undefined);
+  if (hdfs) await hdfs.stop().catch(() => undefined);
+  if (!KEEP) {
+    if (hive) rmSync(HIVE_DIR, { recursive: true, force: true });
+    if (hdfs) rmSync(HDFS_DIR, { recursive: true, force: true });
+  }
 }
 
 // ---- report -------------------------------------------------------------------------------------
@@ -500,7 +753,9 @@ async function main(): Promise<void> {
   const loadBefore = loadavg();
   log(
     `sluice binlog benchmark: ${fmt(SMALL_ROWS)} changes in 1000-row transactions + one ${fmt(LARGE_ROWS)}-row transaction` +
-      `${REPEAT > 1 ? `, each measure ${REPEAT} times` : ''}; load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}`,
+      `${REPEAT > 1 ? `, each measure ${REPEAT} times` : ''}; ` +
+      `${VARIANTS ? `then (e) (f)${HIVE ? ' (g)' : ''} over all changes` : 'no variants (BENCH_VARIANTS=0)'}; ` +
+      `load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}`,
   );
   // A fresh server every run: stop one a crashed run left behind, then wipe its folder.
   await stopMariaDb(join(SERVER_DIR, 'mariadb.pid'));
@@ -512,33 +767,65 @@ async function main(): Promise<void> {
   log(`private MariaDB on 127.0.0.1:${server.port} in ${SERVER_DIR}`);
   try {
     const figures = await load(server);
+    const all: Range = { startGtid: figures.gtid.start, endGtid: figures.gtid.end, expected: { counts: figures.counts, ids: figures.ids } };
+    const largeOnly: Range = {
+      startGtid: figures.gtid.beforeLarge,
+      endGtid: figures.gtid.end,
+      expected: { counts: { insert: figures.largeRows, update: 0, delete: 0 }, ids: subtractChecksum(figures.ids, figures.smallIds) },
+    };
+    // The variants run over everything, as (c): the daemon has no stop position, so a run over the small
+    // transactions alone would read on into the large one before a checkpoint covered their end.
     const refs: Awaited<ReturnType<typeof reference>>[] = [];
     const decodes: Awaited<ReturnType<typeof decodeOnly>>[] = [];
     const fulls: DaemonFigures[] = [];
     const larges: DaemonFigures[] = [];
+    const variantRuns: Record<'e' | 'f' | 'g', DaemonFigures[]> = { e: [], f: [], g: [] };
     for (let index = 0; index < REPEAT; index++) {
       const suffix = REPEAT > 1 ? `-${index + 1}` : '';
       if (REPEAT > 1) log(`---- round ${index + 1} of ${REPEAT}`);
       refs.push(await reference(server, figures, REFERENCE_COUNT && index === 0));
       decodes.push(await decodeOnly(server, figures, `decode${suffix}`));
-      fulls.push(await daemonRun(server, `c${suffix}`, figures.gtid.start, figures.gtid.end, figures.counts));
-      larges.push(await daemonRun(server, `d${suffix}`, figures.gtid.beforeLarge, figures.gtid.end, { insert: figures.largeRows, update: 0, delete: 0 }));
+      fulls.push(await daemonRun(server, `c${suffix}`, all, localSink('text')));
+      larges.push(await daemonRun(server, `d${suffix}`, largeOnly, localSink('text')));
+      if (!VARIANTS) continue;
+      variantRuns.e.push(await daemonRun(server, `e${suffix}`, all, localSink('parquet')));
+      // The JVMs start here, after every local measure of the first round, and run until the end.
+      const hdfs = await ensureHdfs();
+      variantRuns.f.push(await daemonRun(server, `f${suffix}`, all, hdfsSink(`f${suffix.replace('-', '')}`, 'text', hdfs)));
+      if (!HIVE) continue;
+      const hive = await ensureHive(hdfs);
+      variantRuns.g.push(await daemonRun(server, `g${suffix}`, all, hdfsSink(`g${suffix.replace('-', '')}`, 'parquet', hdfs, hive)));
     }
+    const jvmRss = { hdfsMiB: servers.hdfs ? mib((servers.hdfs.rss() ?? 0) / 1024) : undefined, hiveMiB: servers.hive ? mib((servers.hive.rss() ?? 0) / 1024) : undefined };
+    await stopServers();
+
     const local = median(refs.map((ref) => ref.local), (run) => run.rowsPerSecond);
     const countedRows = refs[0]!.local.countedRows;
     const remote = median(refs.map((ref) => ref.remote), (run) => run.rowsPerSecond);
     const decode = median(decodes, (run) => run.measure.rowsPerSecond);
     const full = median(fulls, (run) => run.measure.rowsPerSecond);
     const large = median(larges, (run) => run.measure.rowsPerSecond);
+    const peakOf = (runs: DaemonFigures[]): number => Math.max(...runs.map((run) => Math.max(run.peakRssMiB, run.peakHwmMiB)));
     const decodePeak = Math.max(...decodes.map((run) => run.peakRssMiB));
-    const fullPeak = Math.max(...fulls.map((run) => Math.max(run.peakRssMiB, run.peakHwmMiB)));
-    const largePeak = Math.max(...larges.map((run) => Math.max(run.peakRssMiB, run.peakHwmMiB)));
-    const correct = [...fulls, ...larges].every((run) => run.verify.ok) && (countedRows === undefined || countedRows === figures.total);
+    const fullPeak = peakOf(fulls);
+    const largePeak = peakOf(larges);
+    const variantKeys = (['e', 'f', 'g'] as const).filter((key) => variantRuns[key].length > 0);
+    const variants = Object.fromEntries(variantKeys.map((key) => [key, median(variantRuns[key], (run) => run.measure.rowsPerSecond)])) as Partial<Record<'e' | 'f' | 'g', DaemonFigures>>;
+    const everyDaemonRun = [...fulls, ...larges, ...variantRuns.e, ...variantRuns.f, ...variantRuns.g];
+    const correct = everyDaemonRun.every((run) => run.verify.ok) && (countedRows === undefined || countedRows === figures.total);
 
     const a = local.rowsPerSecond;
     const ratio = (value: number): number => Math.round((value / a) * 1000) / 1000;
+    const vsText = (value: number): number => Math.round((value / full.measure.rowsPerSecond) * 1000) / 1000;
     const loadAfter = loadavg();
     const spread = (values: number[]) => ({ min: Math.min(...values), max: Math.max(...values), all: values });
+    const daemonResult = (run: DaemonFigures, runs: DaemonFigures[]) => ({
+      ...run,
+      peakRssMiBAllRuns: peakOf(runs),
+      rowsPerSecondRuns: spread(runs.map((entry) => entry.measure.rowsPerSecond)),
+      vsA: ratio(run.measure.rowsPerSecond),
+      vsLocalText: vsText(run.measure.rowsPerSecond),
+    });
     const result = {
       at: new Date().toISOString(),
       machine: { cpus: cpus().length, loadAverageBefore: loadBefore, loadAverageAfter: loadAfter, node: process.version },
@@ -550,6 +837,7 @@ async function main(): Promise<void> {
         cpuProfile: CPU_PROF,
         daemon: COMPILED ? 'compiled (tsc)' : 'bin/sluice.js (tsx)',
         daemonNodeArgs: DAEMON_NODE_ARGS,
+        variants: variantKeys,
       },
       load: figures,
       a: { ...local, countedRows, rowsPerSecondRuns: spread(refs.map((ref) => ref.local.rowsPerSecond)) },
@@ -561,24 +849,44 @@ async function main(): Promise<void> {
         rowsPerSecondRuns: spread(decodes.map((run) => run.measure.rowsPerSecond)),
         ...(decode.profile ? { profile: decode.profile } : {}),
       },
-      c: { ...full, peakRssMiBAllRuns: fullPeak, rowsPerSecondRuns: spread(fulls.map((run) => run.measure.rowsPerSecond)) },
-      d: { ...large, peakRssMiBAllRuns: largePeak, rowsPerSecondRuns: spread(larges.map((run) => run.measure.rowsPerSecond)) },
-      ratios: { bOverA: ratio(decode.measure.rowsPerSecond), cOverA: ratio(full.measure.rowsPerSecond), dOverA: ratio(large.measure.rowsPerSecond) },
+      c: daemonResult(full, fulls),
+      d: daemonResult(large, larges),
+      ...Object.fromEntries(variantKeys.map((key) => [key, daemonResult(variants[key]!, variantRuns[key])])),
+      servers: { startSeconds: servers.startSeconds, rssAtEndMiB: jvmRss },
+      ratios: {
+        bOverA: ratio(decode.measure.rowsPerSecond),
+        cOverA: ratio(full.measure.rowsPerSecond),
+        dOverA: ratio(large.measure.rowsPerSecond),
+        ...Object.fromEntries(variantKeys.flatMap((key) => [[`${key}OverA`, ratio(variants[key]!.measure.rowsPerSecond)], [`${key}OverC`, vsText(variants[key]!.measure.rowsPerSecond)]])),
+      },
       largeTransaction: { rows: figures.largeRows, peakRssMiB: largePeak, underLimit: largePeak < RSS_LIMIT_MIB, limitMiB: RSS_LIMIT_MIB },
       correct,
       benchSeconds: Math.round((performance.now() - benchStarted) / 1000),
     };
 
     const runs = (values: number[]): string => (values.length > 1 ? `${fmt(Math.min(...values))}..${fmt(Math.max(...values))}` : '');
+    const rss = (value: number | undefined): string => (value === undefined ? '' : fmt(value, 1));
+    const variantLabel: Record<'e' | 'f' | 'g', string> = { e: '(e)  sluice daemon, local disk, Parquet', f: '(f)  sluice daemon, WebHDFS + local catalog, text', g: '(g)  sluice daemon, WebHDFS + HiveServer2, Parquet' };
+    const daemonRow = (label: string, run: DaemonFigures, runsOf: DaemonFigures[], base = true): string[] => [
+      label,
+      fmt(run.measure.rows),
+      run.measure.seconds.toFixed(2),
+      fmt(run.measure.rowsPerSecond),
+      ratio(run.measure.rowsPerSecond).toFixed(3),
+      base ? vsText(run.measure.rowsPerSecond).toFixed(3) : '',
+      rss(peakOf(runsOf)),
+      runs(runsOf.map((entry) => entry.measure.rowsPerSecond)),
+    ];
     const rows = [
-      ['measure', 'rows', 'seconds', 'rows/s', 'vs (a)', ...(REPEAT > 1 ? [`rows/s, ${REPEAT} runs`] : [])],
-      ['(a)  mariadb-binlog -v, local files', fmt(local.rows), local.seconds.toFixed(2), fmt(local.rowsPerSecond), '1.000', runs(result.a.rowsPerSecondRuns.all)],
-      ['(a2) mariadb-binlog -v -R, replication protocol', fmt(remote.rows), remote.seconds.toFixed(2), fmt(remote.rowsPerSecond), ratio(remote.rowsPerSecond).toFixed(3), runs(result.a2.rowsPerSecondRuns.all)],
-      ['(b)  sluice BinlogSource, decode only', fmt(decode.measure.rows), decode.measure.seconds.toFixed(2), fmt(decode.measure.rowsPerSecond), result.ratios.bOverA.toFixed(3), runs(result.b.rowsPerSecondRuns.all)],
-      ['(c)  sluice daemon, spawn -> committed checkpoint', fmt(full.measure.rows), full.measure.seconds.toFixed(2), fmt(full.measure.rowsPerSecond), result.ratios.cOverA.toFixed(3), runs(result.c.rowsPerSecondRuns.all)],
-      ['     (c) without process startup', fmt(full.measure.rows), full.streamSeconds.toFixed(2), fmt(full.streamRowsPerSecond), ratio(full.streamRowsPerSecond).toFixed(3), ''],
-      [`(d)  sluice daemon, the ${fmt(figures.largeRows)}-row transaction only`, fmt(large.measure.rows), large.measure.seconds.toFixed(2), fmt(large.measure.rowsPerSecond), result.ratios.dOverA.toFixed(3), runs(result.d.rowsPerSecondRuns.all)],
-    ].map((row) => row.slice(0, REPEAT > 1 ? 6 : 5));
+      ['measure', 'rows', 'seconds', 'rows/s', 'vs (a)', 'vs local text', 'peak RSS MiB', `rows/s, ${REPEAT} runs`],
+      ['(a)  mariadb-binlog -v, local files', fmt(local.rows), local.seconds.toFixed(2), fmt(local.rowsPerSecond), '1.000', '', rss(local.peakRssMiB), runs(result.a.rowsPerSecondRuns.all)],
+      ['(a2) mariadb-binlog -v -R, replication protocol', fmt(remote.rows), remote.seconds.toFixed(2), fmt(remote.rowsPerSecond), ratio(remote.rowsPerSecond).toFixed(3), '', rss(remote.peakRssMiB), runs(result.a2.rowsPerSecondRuns.all)],
+      ['(b)  sluice BinlogSource, decode only', fmt(decode.measure.rows), decode.measure.seconds.toFixed(2), fmt(decode.measure.rowsPerSecond), result.ratios.bOverA.toFixed(3), '', rss(decodePeak), runs(result.b.rowsPerSecondRuns.all)],
+      daemonRow('(c)  sluice daemon, spawn -> committed checkpoint', full, fulls),
+      ['     (c) without process startup', fmt(full.measure.rows), full.streamSeconds.toFixed(2), fmt(full.streamRowsPerSecond), ratio(full.streamRowsPerSecond).toFixed(3), '', '', ''],
+      daemonRow(`(d)  sluice daemon, the ${fmt(figures.largeRows)}-row transaction only`, large, larges, false),
+      ...variantKeys.map((key) => daemonRow(variantLabel[key], variants[key]!, variantRuns[key])),
+    ].map((row) => row.slice(0, REPEAT > 1 ? 8 : 7));
     console.log('');
     console.log(table(rows));
     console.log('');
@@ -590,13 +898,51 @@ async function main(): Promise<void> {
       `b/a = ${result.ratios.bOverA.toFixed(3)}   c/a = ${result.ratios.cOverA.toFixed(3)}   (checkpoint interval ${CHECKPOINT_SECONDS} s; daemon ${result.settings.daemon}` +
         `${DAEMON_NODE_ARGS.length ? ` with ${DAEMON_NODE_ARGS.join(' ')}` : ''}${CPU_PROF ? '; CPU PROFILING ON, timings inflated' : ''})`,
     );
-    console.log(`peak RSS, decode only (b): ${fmt(decodePeak, 1)} MiB; daemon over everything (c): ${fmt(fullPeak, 1)} MiB`);
     console.log(
-      `peak RSS during the ${fmt(figures.largeRows)}-row transaction (d): ${fmt(largePeak, 1)} MiB ` +
-        `(100 ms VmRSS samples and VmHWM, largest of ${REPEAT} run${REPEAT > 1 ? 's' : ''}) -> ${result.largeTransaction.underLimit ? 'UNDER' : 'OVER'} ${RSS_LIMIT_MIB} MiB`,
+      `peak RSS: 100 ms VmRSS samples and the daemon's VmHWM, largest of ${REPEAT} run${REPEAT > 1 ? 's' : ''}; ` +
+        `during the ${fmt(figures.largeRows)}-row transaction (d): ${fmt(largePeak, 1)} MiB -> ${result.largeTransaction.underLimit ? 'UNDER' : 'OVER'} ${RSS_LIMIT_MIB} MiB`,
     );
+    if (variantKeys.length > 0) {
+      console.log(
+        `(e)-(g) run from the same GTID start to the same end as (c); ` +
+          `HDFS started in ${servers.startSeconds.hdfs?.toFixed(1) ?? '-'} s${servers.startSeconds.hive !== undefined ? `, HiveServer2 in ${servers.startSeconds.hive.toFixed(1)} s` : ''} ` +
+          `(untimed; both JVMs on these same 2 cores; RSS at the end: HDFS ${rss(jvmRss.hdfsMiB) || '-'} MiB${jvmRss.hiveMiB !== undefined ? `, HiveServer2 ${rss(jvmRss.hiveMiB)} MiB` : ''})`,
+      );
+      const breakdown = (label: string, run: DaemonFigures): string[] => [
+        label,
+        run.measure.seconds.toFixed(1),
+        run.visibleSeconds?.toFixed(1) ?? '',
+        run.startupSeconds.toFixed(1),
+        `${run.checkpoints}`,
+        run.commitSeconds.toFixed(1),
+        run.maxCommitSeconds.toFixed(2),
+        run.cpuSeconds.daemon.toFixed(1),
+        run.cpuSeconds.mariadbd.toFixed(1),
+        run.cpuSeconds.servers.HDFS?.toFixed(1) ?? '',
+        run.cpuSeconds.servers.HiveServer2?.toFixed(1) ?? '',
+        `${fmt(run.verify.bytes / 1048576, 1)} / ${run.verify.files}`,
+        `${run.verify.seconds.toFixed(1)} (${run.verify.readSeconds.toFixed(1)})`,
+      ];
+      console.log('');
+      console.log(
+        'where the time goes, in seconds. wall: spawn -> the covering checkpoint record (as "seconds" above); visible: -> its files renamed\n' +
+          'and partitions added; in checkpoints / longest: the checkpoints\' own time up to the covering one (close and upload the files,\n' +
+          'write the record, rename, add partitions; the binlog waits meanwhile); CPU: user+system from /proc/<pid>/stat over "wall";\n' +
+          'read-back: the check after the run (fetch: of it, reading the files through the FileSystem).',
+      );
+      console.log(
+        table([
+          ['run', 'wall', 'visible', 'startup', 'checkpoints', 'in checkpoints', 'longest', 'daemon CPU', 'mariadbd CPU', 'HDFS CPU', 'HS2 CPU', 'MiB / files', 'read-back (fetch)'],
+          breakdown('(c) local, text', full),
+          ...variantKeys.map((key) => breakdown(`(${key}) ${variants[key]!.sink}`, variants[key]!)),
+        ]),
+      );
+      console.log('');
+    }
+    const check = (runsOf: DaemonFigures[]): string => (runsOf.every((run) => run.verify.ok) ? 'OK' : 'WRONG');
     console.log(
-      `output check: (c) ${fulls.every((run) => run.verify.ok) ? 'OK' : 'WRONG'}, (d) ${larges.every((run) => run.verify.ok) ? 'OK' : 'WRONG'}; ` +
+      `output check (every row's values, _seq once each, id checksum): (c) ${check(fulls)}, (d) ${check(larges)}` +
+        `${variantKeys.map((key) => `, (${key}) ${check(variantRuns[key])}`).join('')}; ` +
         `reference row count ${countedRows === undefined ? 'not checked' : countedRows === figures.total ? 'OK' : `WRONG (${countedRows})`}`,
     );
     console.log(`load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')} before, ${loadAfter.map((value) => value.toFixed(2)).join(' ')} after; ${result.benchSeconds} s in all`);
@@ -605,11 +951,13 @@ async function main(): Promise<void> {
     console.log(`figures written to ${RESULT_FILE}`);
     if (!correct) process.exitCode = 1;
   } finally {
+    await stopServers();
     if (!KEEP) {
       log('stopping the private MariaDB');
       await server.stop();
       rmSync(SERVER_DIR, { recursive: true, force: true });
       // Verified workspaces are already gone; a failed one stays for inspection.
+      if (existsSync(WORK_DIR)) rmSync(join(WORK_DIR, 'verify-spool'), { recursive: true, force: true });
       if (existsSync(WORK_DIR) && readdirSync(WORK_DIR).length === 0) rmSync(WORK_DIR, { recursive: true, force: true });
     }
   }
@@ -617,7 +965,7 @@ async function main(): Promise<void> {
 
 function cleanupAndExit(signal: NodeJS.Signals): void {
   for (const child of children) child.kill('SIGKILL');
-  void stopMariaDb(join(SERVER_DIR, 'mariadb.pid')).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  void Promise.allSettled([stopMariaDb(join(SERVER_DIR, 'mariadb.pid')), stopServers()]).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
 }
 process.once('SIGINT', cleanupAndExit);
 process.once('SIGTERM', cleanupAndExit);
@@ -625,6 +973,7 @@ process.once('SIGTERM', cleanupAndExit);
 main().catch(async (error: unknown) => {
   console.error((error as Error).stack ?? String(error));
   for (const child of children) child.kill('SIGKILL');
+  await stopServers().catch(() => undefined);
   if (!KEEP) await stopMariaDb(join(SERVER_DIR, 'mariadb.pid')).catch(() => undefined);
   process.exit(1);
 });

@@ -1,13 +1,33 @@
 // Reads back what the daemon committed, file by file (as a Hive reader would: the partitions the
 // catalog lists, visible files only), and checks it against the workload without holding the rows.
-import { LocalCatalog } from '../src/catalog/local-catalog.ts';
-import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
+// The catalog and the file system are the daemon's own kinds (local or HiveServer2, local disk or
+// WebHDFS), so a run on HDFS is read back over WebHDFS. Text files are decoded with sluice's Hive text
+// codec; Parquet files are read by DuckDB (read_parquet on a local copy), an independent reader.
+//
+// Every row is compared value by value with the workload (checkRow), every _seq must appear once in
+// 1..total, and the ids of each kind of change must add up to the workload's checksum of them.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBBlobValue, DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { Catalog, TableDefinition } from '../src/catalog/catalog.ts';
+import type { CellValue } from '../src/core/change-event.ts';
+import type { FileSystem } from '../src/filesystem/filesystem.ts';
 import { decodeLine } from '../src/sinks/hive-text-codec.ts';
-import { checkRow, totalOf, type OpCounts } from './workload.ts';
+import { addId, checkRow, emptyChecksum, formatChecksum, OPS, sameChecksum, totalOf, type IdChecksum, type OpCounts } from './workload.ts';
+
+export interface Expected {
+  counts: OpCounts;
+  ids: IdChecksum;
+}
 
 export interface VerifyResult {
+  format: string;
   rows: number;
   counts: OpCounts;
+  /** The committed ids, by kind of change (see workload.ts); `ok` needs it equal to the workload's. */
+  checksum: string;
+  checksumOk: boolean;
   files: number;
   bytes: number;
   /** Row values that differ from the workload, sequence numbers seen twice or outside 1..expected. */
@@ -15,12 +35,22 @@ export interface VerifyResult {
   problemCount: number;
   ok: boolean;
   seconds: number;
+  /** Of `seconds`, the time spent fetching the files (readFile: WebHDFS OPEN, or local reads). */
+  readSeconds: number;
 }
 
-export async function verifyCommitted(catalogDir: string, warehouse: string, database: string, table: string, expected: OpCounts): Promise<VerifyResult> {
+export interface VerifyOptions {
+  catalog: Catalog;
+  fs: FileSystem;
+  database: string;
+  table: string;
+  expected: Expected;
+}
+
+export async function verifyCommitted(options: VerifyOptions): Promise<VerifyResult> {
+  const { catalog, fs, database, table, expected } = options;
   const started = performance.now();
-  const catalog = new LocalCatalog(catalogDir);
-  const fs = new LocalFileSystem(warehouse);
+  let readMs = 0;
   const definition = await catalog.getTable(database, table);
   const problems: string[] = [];
   let problemCount = 0;
@@ -29,47 +59,135 @@ export async function verifyCommitted(catalogDir: string, warehouse: string, dat
     if (problems.length < 10) problems.push(text);
   };
   const counts: OpCounts = { insert: 0, update: 0, delete: 0 };
-  const total = totalOf(expected);
+  const ids = emptyChecksum();
+  const total = totalOf(expected.counts);
   let rows = 0;
   let files = 0;
   let bytes = 0;
-  if (!definition) {
-    problem(`table ${database}.${table} is not in the catalog`);
-  } else {
-    const types = definition.columns.map((column) => column.type);
-    const index = (name: string): number => definition.columns.findIndex((column) => column.name === name);
-    const opAt = index('_op');
-    const seqAt = index('_seq');
-    // Sequence numbers restart at 1 for a configured start: each must appear exactly once in 1..total.
-    const seen = new Uint8Array(total + 1);
-    for (const partition of await catalog.listPartitions(database, table)) {
-      for (const file of await fs.list(partition.location)) {
-        const name = file.path.slice(file.path.lastIndexOf('/') + 1);
-        if (file.type !== 'file' || name.startsWith('.') || name.startsWith('_')) continue;
-        const content = await fs.readFile(file.path);
-        files++;
-        bytes += content.length;
-        let start = 0;
-        for (let end = content.indexOf(0x0a); end !== -1; end = content.indexOf(0x0a, start)) {
-          const values = decodeLine(content.subarray(start, end), types);
-          start = end + 1;
-          rows++;
-          const op = String(values[opAt]);
-          if (op === 'insert' || op === 'update' || op === 'delete') counts[op]++;
-          else problem(`row with _op ${op}`);
-          const seq = Number(values[seqAt]);
-          if (!Number.isSafeInteger(seq) || seq < 1 || seq > total) problem(`_seq ${String(values[seqAt])} outside 1..${total}`);
-          else if (seen[seq] === 1) problem(`_seq ${seq} appears twice`);
-          else seen[seq] = 1;
-          const wrong = checkRow(op, values);
-          if (wrong) problem(wrong);
+  let parquet: ParquetReader | undefined;
+  try {
+    if (!definition) {
+      problem(`table ${database}.${table} is not in the catalog`);
+    } else {
+      const types = definition.columns.map((column) => column.type);
+      const index = (name: string): number => definition.columns.findIndex((column) => column.name === name);
+      const opAt = index('_op');
+      const seqAt = index('_seq');
+      // Sequence numbers restart at 1 for a configured start: each must appear exactly once in 1..total.
+      const seen = new Uint8Array(total + 1);
+      const checkValues = (values: CellValue[]): void => {
+        rows++;
+        const op = String(values[opAt]);
+        if (op === 'insert' || op === 'update' || op === 'delete') {
+          counts[op]++;
+          const id = Number(values[0]);
+          if (Number.isSafeInteger(id)) addId(ids, op, id);
+        } else problem(`row with _op ${op}`);
+        const seq = Number(values[seqAt]);
+        if (!Number.isSafeInteger(seq) || seq < 1 || seq > total) problem(`_seq ${String(values[seqAt])} outside 1..${total}`);
+        else if (seen[seq] === 1) problem(`_seq ${seq} appears twice`);
+        else seen[seq] = 1;
+        const wrong = checkRow(op, values);
+        if (wrong) problem(wrong);
+      };
+      if (definition.format === 'parquet') parquet = await ParquetReader.open(definition);
+      for (const partition of await catalog.listPartitions(database, table)) {
+        for (const file of await fs.list(partition.location)) {
+          const name = file.path.slice(file.path.lastIndexOf('/') + 1);
+          if (file.type !== 'file' || name.startsWith('.') || name.startsWith('_')) continue;
+          const readStarted = performance.now();
+          const content = await fs.readFile(file.path);
+          readMs += performance.now() - readStarted;
+          files++;
+          bytes += content.length;
+          if (parquet) {
+            await parquet.forEachRow(content, checkValues);
+            continue;
+          }
+          let start = 0;
+          for (let end = content.indexOf(0x0a); end !== -1; end = content.indexOf(0x0a, start)) {
+            checkValues(decodeLine(content.subarray(start, end), types));
+            start = end + 1;
+          }
+          if (start < content.length) problem(`${file.path} does not end with a newline`);
         }
       }
     }
+  } finally {
+    await parquet?.close();
   }
-  for (const op of ['insert', 'update', 'delete'] as const) {
-    if (counts[op] !== expected[op]) problem(`${counts[op]} ${op} rows committed, expected ${expected[op]}`);
+  for (const op of OPS) {
+    if (counts[op] !== expected.counts[op]) problem(`${counts[op]} ${op} rows committed, expected ${expected.counts[op]}`);
   }
   if (rows !== total) problem(`${rows} rows committed, expected ${total}`);
-  return { rows, counts, files, bytes, problems, problemCount, ok: problemCount === 0, seconds: (performance.now() - started) / 1000 };
+  const checksumOk = sameChecksum(ids, expected.ids);
+  if (!checksumOk) problem(`id checksum ${formatChecksum(ids)}, expected ${formatChecksum(expected.ids)}`);
+  return {
+    format: definition?.format ?? 'unknown',
+    rows,
+    counts,
+    checksum: formatChecksum(ids),
+    checksumOk,
+    files,
+    bytes,
+    problems,
+    problemCount,
+    ok: problemCount === 0,
+    seconds: (performance.now() - started) / 1000,
+    readSeconds: readMs / 1000,
+  };
+}
+
+/**
+ * Parquet through DuckDB: each file is copied to a local temp file (it may come from HDFS) and read
+ * with read_parquet, the values cast to the text the Hive text codec gives for the same column, so
+ * that checkRow compares both formats alike.
+ */
+class ParquetReader {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+    private readonly dir: string,
+    private readonly select: string,
+  ) {}
+
+  static async open(definition: TableDefinition): Promise<ParquetReader> {
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-verify-'));
+    const select = definition.columns.map((column) => selectExpression(column.name, column.type)).join(', ');
+    return new ParquetReader(instance, connection, dir, select);
+  }
+
+  async forEachRow(content: Buffer, onRow: (values: CellValue[]) => void): Promise<void> {
+    const file = join(this.dir, 'file.parquet');
+    await writeFile(file, content);
+    const result = await this.connection.stream(`SELECT ${this.select} FROM read_parquet('${file.replace(/'/g, "''")}')`);
+    for await (const chunk of result.yieldRows()) {
+      for (const row of chunk) onRow(row.map(toCell));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.connection.closeSync();
+    this.instance.closeSync();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+function selectExpression(name: string, hiveType: string): string {
+  const column = `"${name.replace(/"/g, '""')}"`;
+  const type = hiveType.trim().toLowerCase();
+  // Binary stays bytes; doubles stay numbers (String() of a double is exact); the rest becomes text.
+  if (type === 'binary' || type === 'double' || type === 'float') return column;
+  // DATETIME(6) as the binlog gives it: always six fractional digits (DuckDB's own text drops zeros).
+  if (type === 'timestamp') return `strftime(${column}, '%Y-%m-%d %H:%M:%S.%f')`;
+  return `CAST(${column} AS VARCHAR)`;
+}
+
+function toCell(value: unknown): CellValue {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return value;
+  if (value instanceof DuckDBBlobValue) return Buffer.from(value.bytes);
+  return String(value);
 }

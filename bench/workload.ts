@@ -82,9 +82,54 @@ export function totalOf(counts: OpCounts): number {
   return counts.insert + counts.update + counts.delete;
 }
 
+// ---- a checksum of the ids, per kind of change ----------------------------------------------------
+
+export type Op = keyof OpCounts;
+export const OPS: readonly Op[] = ['insert', 'update', 'delete'];
+
+/** Per kind of change: how many rows, the sum of their ids and the sum of a 32-bit hash of each id. */
+export type IdChecksum = Record<Op, { count: number; sum: number; mix: number }>;
+
+export function emptyChecksum(): IdChecksum {
+  return { insert: { count: 0, sum: 0, mix: 0 }, update: { count: 0, sum: 0, mix: 0 }, delete: { count: 0, sum: 0, mix: 0 } };
+}
+
+/** murmur3's fmix32: a swapped, lost or doubled id changes `mix` even where it leaves `sum` alone. */
+function mix32(id: number): number {
+  let h = (id ^ Math.floor(id / 0x1_0000_0000)) | 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Sums stay exact doubles up to 2^53: ~2M rows of 32-bit hashes, billions of rows of ids below 2^31. */
+export function addId(checksum: IdChecksum, op: Op, id: number): void {
+  const entry = checksum[op];
+  entry.count++;
+  entry.sum += id;
+  entry.mix += mix32(id);
+}
+
+export function subtractChecksum(a: IdChecksum, b: IdChecksum): IdChecksum {
+  const out = emptyChecksum();
+  for (const op of OPS) out[op] = { count: a[op].count - b[op].count, sum: a[op].sum - b[op].sum, mix: a[op].mix - b[op].mix };
+  return out;
+}
+
+export function sameChecksum(a: IdChecksum, b: IdChecksum): boolean {
+  return OPS.every((op) => a[op].count === b[op].count && a[op].sum === b[op].sum && a[op].mix === b[op].mix);
+}
+
+/** One short token for logs and the result file: 'i:count/sum/mix u:... d:...'. */
+export function formatChecksum(checksum: IdChecksum): string {
+  return OPS.map((op) => `${op[0]}:${checksum[op].count}/${checksum[op].sum}/${checksum[op].mix.toString(16)}`).join(' ');
+}
+
 export class WorkloadWriter {
   /** Row changes written so far, by kind (from the server's affected-row counts). */
   readonly counts: OpCounts = { insert: 0, update: 0, delete: 0 };
+  /** The ids of those changes, by kind: what a correct copy of the change stream must hold. */
+  readonly ids: IdChecksum = emptyChecksum();
   nextId = 1;
   private previousFirstId = 0;
   transactions = 0;
@@ -106,10 +151,13 @@ export class WorkloadWriter {
     const affected = (results as { affectedRows: number }[]).map((result) => result.affectedRows);
     if (affected[1] !== inserts) throw new Error(`INSERT affected ${affected[1]} rows, expected ${inserts}`);
     this.counts.insert += inserts;
+    for (let id = this.nextId; id < this.nextId + inserts; id++) addId(this.ids, 'insert', id);
     if (!first) {
       if (affected[2] !== 80 || affected[3] !== 20) throw new Error(`UPDATE/DELETE affected ${affected[2]}/${affected[3]} rows, expected 80/20`);
       this.counts.update += 80;
       this.counts.delete += 20;
+      for (let id = this.previousFirstId; id < this.previousFirstId + 80; id++) addId(this.ids, 'update', id);
+      for (let id = this.previousFirstId + 80; id < this.previousFirstId + 100; id++) addId(this.ids, 'delete', id);
     }
     this.previousFirstId = this.nextId;
     this.nextId += inserts;
@@ -135,6 +183,7 @@ export class WorkloadWriter {
     if (pending) await pending;
     await this.connection.query('COMMIT');
     this.counts.insert += rows;
+    for (let id = firstId; id < firstId + rows; id++) addId(this.ids, 'insert', id);
     this.transactions++;
     return firstId;
   }
