@@ -146,3 +146,18 @@ test('an existing table that is not a changelog table is named with both layouts
   assert.match(daemon.output(), new RegExp(`table ${tag}\\.t exists but is not a sluice changelog table: it has columns \\(id, payload\\) partitioned by \\(nothing\\)`));
   assert.equal(await new LocalFileSystem(workspace.warehouse).status(`/${tag}.db/t/.data`), undefined);
 });
+
+test('a table with a geometry column before a text column is refused, not decoded wrongly', { timeout: 60_000 }, async () => {
+  const server = await testMariaDb();
+  const db = await server.rootConnection();
+  const tag = `g${Date.now() % 1_000_000}`;
+  await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.places (id INT PRIMARY KEY, spot POINT NOT NULL, label TEXT)`);
+  const start = await gtidBinlogPos(server);
+  await db.query(`INSERT INTO ${tag}.places VALUES (1, POINT(1, 2), 'héllo')`);
+  await db.end();
+  const workspace = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']` });
+  const daemon = startDaemon(workspace, server);
+  assert.equal((await daemon.exited).code, 1);
+  assert.match(daemon.output(), new RegExp(`table ${tag}\\.places has a geometry column \\(spot\\) before the text or binary column label`));
+  assert.equal(await new LocalCatalog(workspace.catalogDir).getTable(tag, 'places'), undefined, 'nothing was written');
+});

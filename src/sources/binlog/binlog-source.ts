@@ -217,6 +217,7 @@ export class BinlogSource {
         mysqlType: column.COLUMN_TYPE.toLowerCase(),
         charset: column.CHARACTER_SET_NAME,
       }));
+      requireDecodableLayout(tableMap, columns);
       this.columnsByMap.set(tableMap, columns);
     }
     return columns;
@@ -271,6 +272,30 @@ interface BinlogEventLike {
   tableId?: number;
   tableMap?: Record<number, unknown>;
   rows?: unknown[];
+}
+
+const GEOMETRY_TYPE = /^(geometry|point|linestring|polygon|multipoint|multilinestring|multipolygon|geometrycollection|geomcollection)\b/;
+const CHARACTER_OR_BYTES_TYPE = /^(char|varchar|tinytext|text|mediumtext|longtext|binary|varbinary|tinyblob|blob|mediumblob|longblob|enum|set|json)\b/;
+
+/**
+ * zongji 0.9 misreads binlog_row_metadata=FULL for a table with a GEOMETRY column before a text or
+ * binary column: MariaDB counts geometry columns in the charset list and zongji does not, so every
+ * later character column gets its neighbour's charset (text read as blob, bytes read as latin1).
+ * Its values would be silently wrong; stop before one is written.
+ */
+function requireDecodableLayout(tableMap: RawTableMap, columns: readonly SourceColumn[]): void {
+  const firstGeometry = columns.findIndex((column) => GEOMETRY_TYPE.test(column.mysqlType));
+  if (firstGeometry < 0) return;
+  const affected = columns.slice(firstGeometry + 1).find((column) => CHARACTER_OR_BYTES_TYPE.test(column.mysqlType));
+  if (!affected) return;
+  const table = `${tableMap.parentSchema}.${tableMap.tableName}`;
+  throw new SluiceError(
+    'SLUICE_SCHEMA_UNSUPPORTED',
+    `table ${table} has a geometry column (${columns[firstGeometry]!.name}) before the text or binary column ${affected.name}: ` +
+      'zongji 0.9 decodes the character sets of such columns wrongly under binlog_row_metadata=FULL, so their values would be wrong. ' +
+      'Exclude the table (routing.exclude), or move the geometry columns after the text and binary ones.',
+    { context: { table } },
+  );
 }
 
 function classifyStreamError(error: Error, connection: BinlogConnectionOptions): SluiceError {
