@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isSluiceError, SluiceError } from '../errors.ts';
+import { isProcessAlive } from '../runtime/process-alive.ts';
 import { BufferedFileHandle } from './buffered-file-handle.ts';
 import { parentPath, type FileStatus, type FileSystem, type FileWriter } from './filesystem.ts';
 import { WebHdfsClient, type WebHdfsClientOptions } from './webhdfs-client.ts';
@@ -230,7 +231,7 @@ export class WebHdfsFileSystem implements FileSystem {
       await mkdir(this.spoolDir, { recursive: true, mode: 0o700 });
       for (const name of await readdir(this.spoolDir)) {
         const pid = Number(/^(\d+)\..*\.spool$/.exec(name)?.[1]);
-        if (Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)) await rm(join(this.spoolDir, name), { force: true });
+        if (Number.isInteger(pid) && pid !== process.pid && !isProcessAlive(pid)) await rm(join(this.spoolDir, name), { force: true });
       }
     })().catch((error: unknown) => {
       this.spoolSwept = undefined;
@@ -252,15 +253,6 @@ function uploadName(path: string): string {
   const parent = parentPath(path);
   const name = path.slice(path.lastIndexOf('/') + 1);
   return `${parent === '/' ? '' : parent}/.${name}.${randomUUID().slice(0, 8)}.upload`;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 class WebHdfsFileWriter implements FileWriter {

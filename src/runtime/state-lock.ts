@@ -10,6 +10,7 @@
 import { link, mkdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { isProcessAlive } from './process-alive.ts';
 import { SluiceError } from '../errors.ts';
 
 export const LOCK_FILE = 'sluice.pid';
@@ -139,12 +140,7 @@ async function isLive(lock: LockContent): Promise<boolean> {
   // Our own pid in the file means an earlier run that had our pid: in a container the daemon is pid 1
   // on every start.
   if (lock.pid === process.pid) return false;
-  try {
-    process.kill(lock.pid, 0);
-  } catch (error) {
-    // EPERM: the process exists but belongs to another user; it still holds the lock.
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
+  if (!isProcessAlive(lock.pid)) return false;
   const start = await processStart(lock.pid);
   return lock.start === undefined || start === undefined || start === lock.start;
 }

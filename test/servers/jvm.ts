@@ -20,6 +20,7 @@ import { connect } from 'node:net';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { isProcessAlive } from '../../src/runtime/process-alive.ts';
 import { freePort } from './mariadb.ts';
 
 const execFileAsync = promisify(execFile);
@@ -90,7 +91,7 @@ async function withLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T> {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number(readFileIfExists(join(lockDir, 'pid')).trim());
-      if (Number.isInteger(holder) && holder > 0 && !isAlive(holder)) {
+      if (Number.isInteger(holder) && holder > 0 && !isProcessAlive(holder)) {
         rmSync(lockDir, { recursive: true, force: true });
         continue;
       }
@@ -174,19 +175,10 @@ function tail(text: string, lines: number): string {
   return text.split('\n').slice(-lines).join('\n');
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The pid in the file if that process is alive and still one of ours (its command line names `marker`). */
 function ourLivePid(pidFile: string, marker: string): number | undefined {
   const pid = Number(readFileIfExists(pidFile).trim());
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
+  if (!Number.isInteger(pid) || pid <= 0 || !isProcessAlive(pid)) return undefined;
   const cmdline = readFileIfExists(`/proc/${pid}/cmdline`).replaceAll('\0', ' ');
   // On a system without /proc, trust the pid file.
   if (cmdline !== '' && !cmdline.includes(marker)) return undefined;
@@ -207,11 +199,11 @@ async function killAndWait(pid: number, graceMs: number): Promise<void> {
   };
   signal('SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (isAlive(pid)) {
+  while (isProcessAlive(pid)) {
     if (Date.now() > deadline) {
       signal('SIGKILL');
       const hard = Date.now() + 10_000;
-      while (isAlive(pid) && Date.now() < hard) await sleep(50);
+      while (isProcessAlive(pid) && Date.now() < hard) await sleep(50);
       return;
     }
     await sleep(100);
@@ -329,7 +321,7 @@ function processHandle(spec: LaunchSpec, pid: number, outFile: string): JvmProce
     stop: async () => {
       // This handle's own process only (a later start in the same folder has its own pid).
       const cmdline = readFileIfExists(`/proc/${pid}/cmdline`);
-      if (isAlive(pid) && (cmdline === '' || cmdline.includes(spec.dir))) await killAndWait(pid, 30_000);
+      if (isProcessAlive(pid) && (cmdline === '' || cmdline.includes(spec.dir))) await killAndWait(pid, 30_000);
       if (readFileIfExists(pidFile).trim() === String(pid)) rmSync(pidFile, { force: true });
     },
   };
@@ -365,7 +357,7 @@ async function startAndWait<T>(
   const { pid, exited, outFile } = launch(spec);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (exited() || !isAlive(pid)) {
+    if (exited() || !isProcessAlive(pid)) {
       throw failure(what, spec, outFile, 'the JVM exited');
     }
     let value: T | undefined;
@@ -507,6 +499,22 @@ export interface HiveServer2 extends JvmProcess {
   warehouse: string;
 }
 
+/** A log4j2 config that sends everything at INFO to `logFile`, with some loggers quieter. */
+function writeLog4j2(path: string, logFile: string, pattern: string, quieter: Record<string, string>): void {
+  const lines = [
+    'status=warn',
+    'appender.f.type=File',
+    'appender.f.name=F',
+    `appender.f.fileName=${logFile}`,
+    'appender.f.layout.type=PatternLayout',
+    `appender.f.layout.pattern=${pattern}`,
+    'rootLogger.level=INFO',
+    'rootLogger.appenderRef.f.ref=F',
+  ];
+  Object.entries(quieter).forEach(([logger, level], index) => lines.push(`logger.q${index}.name=${logger}`, `logger.q${index}.level=${level}`));
+  writeFileSync(path, lines.join('\n') + '\n');
+}
+
 export async function startHiveServer2(options: HiveServer2Options): Promise<HiveServer2> {
   const dir = resolve(options.dir);
   mkdirSync(dir, { recursive: true });
@@ -514,23 +522,8 @@ export async function startHiveServer2(options: HiveServer2Options): Promise<Hiv
   const authentication = options.authentication ?? 'NOSASL';
   const logFile = join(dir, 'hiveserver2.log');
   const log4j2 = join(dir, 'log4j2.properties');
-  writeFileSync(
-    log4j2,
-    [
-      'status=warn',
-      'appender.f.type=File',
-      'appender.f.name=F',
-      `appender.f.fileName=${logFile}`,
-      'appender.f.layout.type=PatternLayout',
-      'appender.f.layout.pattern=%d{ISO8601} %p [%t] %c{1}: %m%n',
-      'rootLogger.level=INFO',
-      'rootLogger.appenderRef.f.ref=F',
-      // DataNucleus and the metastore's direct-SQL probe log full stack traces on a fresh Derby schema.
-      'logger.dn.name=DataNucleus',
-      'logger.dn.level=WARN',
-      '',
-    ].join('\n'),
-  );
+  // DataNucleus and the metastore's direct-SQL probe log full stack traces on a fresh Derby schema.
+  writeLog4j2(log4j2, logFile, '%d{ISO8601} %p [%t] %c{1}: %m%n', { DataNucleus: 'WARN' });
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = options.port ?? (await freePort());
@@ -605,22 +598,7 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaServer> {
   const { kafka: classpath } = await resolveClasspaths(['kafka']);
   const logFile = join(dir, 'kafka.log');
   const log4j2 = join(dir, 'log4j2.properties');
-  writeFileSync(
-    log4j2,
-    [
-      'status=warn',
-      'appender.f.type=File',
-      'appender.f.name=F',
-      `appender.f.fileName=${logFile}`,
-      'appender.f.layout.type=PatternLayout',
-      'appender.f.layout.pattern=%d{ISO8601} %p %c{1}: %m%n',
-      'rootLogger.level=INFO',
-      'rootLogger.appenderRef.f.ref=F',
-      'logger.state.name=state.change.logger',
-      'logger.state.level=WARN',
-      '',
-    ].join('\n'),
-  );
+  writeLog4j2(log4j2, logFile, '%d{ISO8601} %p %c{1}: %m%n', { 'state.change.logger': 'WARN' });
   const clusterIdFile = join(dir, 'cluster-id');
   if (!existsSync(clusterIdFile)) writeFileSync(clusterIdFile, randomBytes(16).toString('base64url'));
   const clusterId = readFileSync(clusterIdFile, 'utf8').trim();

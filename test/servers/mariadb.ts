@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
+import { isProcessAlive } from '../../src/runtime/process-alive.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -151,12 +152,7 @@ function readRunningPid(pidFile: string): number | undefined {
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return undefined;
-  }
+  return isProcessAlive(pid) ? pid : undefined;
 }
 
 function handle(dir: string, binlogDir: string, socket: string, port: number, pidFile: string): MariaDbServer {
