@@ -1,14 +1,18 @@
 // `npm test`: starts the shared servers once, runs every test file against them, stops them.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { startFtp, stopFtp, type FtpServer } from './servers/ftp.ts';
 import { startHdfs, startHiveServer2, type JvmProcess } from './servers/jvm.ts';
 import { startMariaDb } from './servers/mariadb.ts';
 import {
+  endpointsOfFtp,
   endpointsOfHdfs,
   endpointsOfHive,
+  FTP_ENV,
   HDFS_ENV,
   HIVE_ENV,
   REPO_ROOT,
+  TEST_FTP_DIR,
   TEST_HDFS_DIR,
   TEST_HIVE_DIR,
   TEST_MARIADB_DIR,
@@ -16,7 +20,7 @@ import {
 
 const started = Date.now();
 // A fresh data directory each run: no test depends on what an earlier run left behind.
-const dir = TEST_MARIADB_DIR;
+const dir = process.env.SLUICE_TEST_MARIADB_DIR ?? TEST_MARIADB_DIR;
 const existing = await startMariaDb({ dir }).catch(() => undefined);
 await existing?.stop();
 rmSync(dir, { recursive: true, force: true });
@@ -44,6 +48,16 @@ if (/testHdfs\(|testHiveServer2\(/.test(sources)) {
     process.stdout.write(`HiveServer2 on 127.0.0.1:${hive.port} (${hive.authentication}), ready in ${Date.now() - hiveStarted} ms\n`);
   }
 }
+let ftp: FtpServer | undefined;
+if (/testFtp\(/.test(sources)) {
+  const ftpStarted = Date.now();
+  // As for MariaDB: stop whatever an earlier run left in the folder, and start on an empty root.
+  await stopFtp(TEST_FTP_DIR);
+  rmSync(TEST_FTP_DIR, { recursive: true, force: true });
+  ftp = await startFtp({ dir: TEST_FTP_DIR });
+  env[FTP_ENV] = JSON.stringify(endpointsOfFtp(ftp));
+  process.stdout.write(`pure-ftpd on 127.0.0.1:${ftp.port} (${TEST_FTP_DIR}), ready in ${Date.now() - ftpStarted} ms\n`);
+}
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
   cwd: REPO_ROOT,
   stdio: 'inherit',
@@ -51,6 +65,7 @@ const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-conc
 });
 const code: number = await new Promise((resolve) => child.on('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0))));
 for (const jvm of jvms.reverse()) await jvm.stop();
+await ftp?.stop();
 await mariadb.stop();
 process.stdout.write(`test run took ${Math.round((Date.now() - started) / 1000)} s\n`);
 process.exit(code);

@@ -26,6 +26,8 @@ export interface FileSystem {
   delete(path: string, recursive: boolean): Promise<void>;
   status(path: string): Promise<FileStatus | undefined>;
   list(path: string): Promise<FileStatus[]>;
+  /** Releases connections (FTP keeps some open); the file system is not used afterwards. */
+  close?(): void | Promise<void>;
 }
 
 export interface FileWriter {

@@ -5,27 +5,39 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startHdfs, startHiveServer2, type HdfsServer, type HiveServer2 } from '../servers/jvm.ts';
+import { startFtp, type FtpServer } from '../servers/ftp.ts';
 import { startMariaDb, type MariaDbServer } from '../servers/mariadb.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const TEST_MARIADB_DIR = join(REPO_ROOT, '.sluice', 'test-mariadb');
 export const TEST_HDFS_DIR = join(REPO_ROOT, '.sluice', 'test-hdfs');
 export const TEST_HIVE_DIR = join(REPO_ROOT, '.sluice', 'test-hive');
+export const TEST_FTP_DIR = join(REPO_ROOT, '.sluice', 'test-ftp');
 
 /** What a test may use of a shared HDFS: endpoints only; stopping it is the runner's business. */
 export type HdfsEndpoints = Pick<HdfsServer, 'host' | 'fsDefaultFS' | 'namenodeRpcPort' | 'namenodeHttpPort' | 'webhdfsUrl' | 'datanodePort' | 'datanodeHttpPort'>;
 export type HiveEndpoints = Pick<HiveServer2, 'host' | 'port' | 'authentication' | 'warehouse'>;
+/** The FTP server's address and login, and the local folder its user sees as '/' (for fixtures). */
+export type FtpEndpoints = Pick<FtpServer, 'host' | 'port' | 'user' | 'password' | 'rootDir'>;
 
 export const HDFS_ENV = 'SLUICE_TEST_HDFS';
 export const HIVE_ENV = 'SLUICE_TEST_HIVE';
+export const FTP_ENV = 'SLUICE_TEST_FTP';
 
 let sharedMariaDb: Promise<MariaDbServer> | undefined;
 let sharedHdfs: Promise<HdfsEndpoints> | undefined;
 let sharedHive: Promise<HiveEndpoints> | undefined;
+let sharedFtp: Promise<FtpEndpoints> | undefined;
 
 export function testMariaDb(): Promise<MariaDbServer> {
   sharedMariaDb ??= startMariaDb({ dir: process.env.SLUICE_TEST_MARIADB_DIR ?? TEST_MARIADB_DIR });
   return sharedMariaDb;
+}
+
+/** pure-ftpd starts in a fraction of a second and idles cheaply: like MariaDB, it stays up for the next run to reuse. */
+export function testFtp(): Promise<FtpEndpoints> {
+  sharedFtp ??= fromEnvOrStart(FTP_ENV, async () => endpointsOfFtp(await startFtp({ dir: TEST_FTP_DIR })));
+  return sharedFtp;
 }
 
 export function testHdfs(): Promise<HdfsEndpoints> {
@@ -60,4 +72,9 @@ export function endpointsOfHdfs(server: HdfsServer): HdfsEndpoints {
 export function endpointsOfHive(server: HiveServer2): HiveEndpoints {
   const { host, port, authentication, warehouse } = server;
   return { host, port, authentication, warehouse };
+}
+
+export function endpointsOfFtp(server: FtpServer): FtpEndpoints {
+  const { host, port, user, password, rootDir } = server;
+  return { host, port, user, password, rootDir };
 }
