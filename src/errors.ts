@@ -19,7 +19,10 @@ export type ErrorCode =
   | 'SLUICE_CATALOG'
   | 'SLUICE_SCHEMA_UNSUPPORTED'
   | 'SLUICE_QUERY'
-  | 'SLUICE_METRICS_LISTEN';
+  | 'SLUICE_METRICS_LISTEN'
+  | 'SLUICE_SYNC_PRECONDITION'
+  | 'SLUICE_SYNC_SOURCE'
+  | 'SLUICE_SYNC_TARGET';
 
 export interface ErrorContext {
   configKey?: string;

@@ -69,6 +69,21 @@ program
     if (items.some((item) => item.status !== 'ok')) process.exitCode = 1;
   });
 
+program
+  .command('sync')
+  .description('Copy a MySQL table over N channels to files (local, HDFS, FTP) or a MySQL table; resumes where it stopped.')
+  .requiredOption('-j, --job <file>', 'batch job file (YAML)')
+  .option('--no-progress', 'no progress block on a terminal (progress still goes to the log)')
+  .addHelpText(
+    'after',
+    '\nRun the same job again after a stop or a crash and it resumes from its last checkpoint; once it has\n' +
+      'finished, running it again starts a new copy.\n\nExample:\n  sluice sync --job config/sync.example.yaml\n',
+  )
+  .action(async (options: { job: string; progress: boolean }) => {
+    const { runSyncCommand } = await import('./sync-command.ts');
+    await runSyncCommand(options.job, { progress: options.progress });
+  });
+
 const checkpoint = program
   .command('checkpoint')
   .description('Show or move the checkpoint: the binlog position the daemon resumes from.');

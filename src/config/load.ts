@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
 import { SluiceError } from '../errors.ts';
 import { describeIssues } from './issues.ts';
 import { formatPath, type ConfigProblem } from './paths.ts';
@@ -24,6 +25,14 @@ export async function loadConfig(path: string, env: Env = process.env): Promise<
 
 /** `file` names the config in messages, and its directory anchors relative paths and ${file:...}. */
 export function parseConfig(text: string, file: string, env: Env = process.env): SluiceConfig {
+  return resolvePaths(parseYamlWith(sluiceConfigSchema, text, file, env), dirname(resolve(file)));
+}
+
+/**
+ * Parses and validates any sluice YAML document (the daemon's config, a batch job) against `schema`,
+ * with the same secrets and the same file:line:column errors.
+ */
+export function parseYamlWith<S extends z.ZodType>(schema: S, text: string, file: string, env: Env = process.env): z.output<S> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -50,12 +59,12 @@ export function parseConfig(text: string, file: string, env: Env = process.env):
     throw new SluiceError('SLUICE_CONFIG_INVALID', `${file}: ${(error as Error).message}`, { cause: error, context: { file } });
   }
 
-  const result = sluiceConfigSchema.safeParse(data);
+  const result = schema.safeParse(data);
   if (!result.success) {
-    problems.push(...describeIssues(result.error.issues, { doc, data, schema: sluiceConfigSchema, substituted }));
+    problems.push(...describeIssues(result.error.issues, { doc, data, schema, substituted }));
   }
   if (problems.length > 0 || !result.success) throw invalidConfig(file, problems, lineCounter);
-  return resolvePaths(result.data, baseDir);
+  return result.data;
 }
 
 function invalidConfig(file: string, problems: ConfigProblem[], lineCounter: LineCounter): SluiceError {

@@ -10,7 +10,7 @@ export const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schem
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const nonEmpty = z.string().min(1);
+export const nonEmpty = z.string().min(1);
 
 // A 'db.table' glob. Requiring the dot catches `include: [shop]`, which would otherwise match nothing.
 const tableGlob = nonEmpty.regex(/^[^.]+\.[^.]+$/, {
@@ -108,7 +108,7 @@ const namenodeUrl = nonEmpty.superRefine((value, ctx) => {
   }
 });
 
-const webHdfsFileSystem = z.strictObject({
+export const webHdfsFileSystem = z.strictObject({
   kind: z.literal('webhdfs'),
   // The NameNodes' HTTP addresses (dfs.namenode.http-address), tried in order; with HA, all of them.
   namenodes: z.array(namenodeUrl).min(1),

@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SluiceError } from '../errors.ts';
-import type { SluiceMetrics } from './metrics.ts';
+import type { Registry } from 'prom-client';
 
 export interface ReadinessProbe {
   /** Undefined when ready, else the reason it is not. */
@@ -15,7 +15,7 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-export async function startHealthServer(host: string, port: number, metrics: SluiceMetrics, readiness: ReadinessProbe): Promise<HealthServer> {
+export async function startHealthServer(host: string, port: number, metrics: { registry: Registry }, readiness: ReadinessProbe): Promise<HealthServer> {
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (path === '/metrics') {

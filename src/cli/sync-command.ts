@@ -1,0 +1,30 @@
+// `sluice sync --job FILE`: one batch copy, run to its end. SIGTERM or SIGINT stops it at the next
+// page boundary with a checkpoint (exit 0); running the same job again resumes from there. A kill -9
+// is safe too: the next run recovers from the last checkpoint.
+import { loadSyncJob, redactSyncJob } from '../config/load-sync-job.ts';
+import { createLogger } from '../runtime/logger.ts';
+import { runSyncJob, type SyncResult } from '../sync/sync-job.ts';
+
+export async function runSyncCommand(jobFile: string, options: { progress?: boolean }): Promise<SyncResult> {
+  const job = await loadSyncJob(jobFile);
+  // Logs go to stderr so that a person's terminal shows the progress block and the log together.
+  const logger = createLogger(job.log.level, 2);
+  logger.info({ job: redactSyncJob(job) }, `sync ${job.name} starting`);
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) process.exit(130);
+    logger.info(`${signal}: stopping ${job.name} at the next checkpoint; a second signal exits at once`);
+    controller.abort();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  const tty = options.progress !== false && process.stderr.isTTY ? process.stderr : undefined;
+  try {
+    return await runSyncJob(job, { logger, signal: controller.signal, ...(tty ? { tty } : {}) });
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}

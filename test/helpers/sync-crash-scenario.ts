@@ -1,0 +1,91 @@
+// The batch copy's crash scenario: run a job, SIGKILL it at random moments (at a random checkpoint,
+// at a random instant after it), start it again each time, let the last run finish, and compare the
+// target with the source row by row. Used by test/sync-crash.test.ts and by the longer soak.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { SyncJobInput } from '../../src/config/sync-job-schema.ts';
+import { writeJobFile } from './sync-fixture.ts';
+import { REPO_ROOT } from './servers.ts';
+
+export interface CrashRun {
+  /** Kills that hit a running copy (the process was alive and had not finished). */
+  kills: number;
+  /** Runs in all, the last one to completion. */
+  runs: number;
+  /** Checkpoints each killed run had committed before the kill. */
+  checkpointsBeforeKill: number[];
+}
+
+/** Deterministic randomness, so a failing seed can be run again. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 4294967296;
+  };
+}
+
+interface RunOutcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  checkpoints: number;
+  stderr: string;
+}
+
+/** One `sluice sync` process; when `killAfter` is set, SIGKILL after that many checkpoints plus `delayMs`. */
+function runOnce(jobFile: string, killAfter: { checkpoints: number; delayMs: number } | undefined): Promise<RunOutcome> {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'sync', '--job', jobFile], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let checkpoints = 0;
+  let stderr = '';
+  let buffered = '';
+  let armed = false;
+  const arm = (): void => {
+    if (armed || !killAfter) return;
+    armed = true;
+    setTimeout(() => child.kill('SIGKILL'), killAfter.delayMs);
+  };
+  if (killAfter?.checkpoints === 0) arm();
+  child.stderr.on('data', (chunk: Buffer) => {
+    const text = chunk.toString();
+    stderr += text;
+    buffered += text;
+    let newline: number;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      if (line.includes('"sync checkpoint committed"')) {
+        checkpoints++;
+        if (killAfter && checkpoints >= killAfter.checkpoints) arm();
+      }
+    }
+  });
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, checkpoints, stderr: stderr.slice(-4000) })));
+}
+
+export async function runWithKills(options: { dir: string; job: SyncJobInput; kills: number; seed: number; maxCheckpointsBeforeKill: number; maxDelayMs: number }): Promise<CrashRun> {
+  // debug: the runner counts 'sync checkpoint committed' lines to kill at a chosen checkpoint.
+  const jobFile = writeJobFile(options.dir, { ...options.job, log: { level: 'debug' } });
+  const random = seededRandom(options.seed);
+  const result: CrashRun = { kills: 0, runs: 0, checkpointsBeforeKill: [] };
+  let attempts = 0;
+  while (result.kills < options.kills) {
+    if (++attempts > options.kills * 4) throw new Error(`only ${result.kills} of ${options.kills} kills hit a running copy in ${attempts - 1} runs: the copy is too short for this scenario`);
+    // Every other kill waits for at least one checkpoint, so resumes (not only fresh starts) are hit.
+    const least = result.kills % 2 === 0 ? 1 : 0;
+    const killAfter = { checkpoints: least + Math.floor(random() * (options.maxCheckpointsBeforeKill + 1 - least)), delayMs: Math.floor(random() * options.maxDelayMs) };
+    const outcome = await runOnce(jobFile, killAfter);
+    result.runs++;
+    if (outcome.signal === 'SIGKILL') {
+      result.kills++;
+      result.checkpointsBeforeKill.push(outcome.checkpoints);
+    } else if (outcome.code !== 0) {
+      throw new Error(`sluice sync exited with ${outcome.code} before the kill:\n${outcome.stderr}`);
+    }
+  }
+  const last = await runOnce(jobFile, undefined);
+  result.runs++;
+  if (last.code !== 0) throw new Error(`the final sluice sync exited with ${last.code}:\n${last.stderr}`);
+  return result;
+}

@@ -1,0 +1,260 @@
+// `sluice sync`: a MySQL table copied over N channels, to local files and to a MySQL table, compared
+// row by row with the source; the preconditions that stop a job before any row moves; overwrite and
+// append; a stop and a resume.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type mysql from 'mysql2/promise';
+import type { SyncJobInput } from '../src/config/sync-job-schema.ts';
+import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
+import { SOURCE_TABLE_DDL, compareRows, fillSourceTable, hiveTypesOf, readTableRows, readTargetFiles, writeJobFile } from './helpers/sync-fixture.ts';
+import { testMariaDb, REPO_ROOT } from './helpers/servers.ts';
+import { SLUICE_PASSWORD, SLUICE_USER, type MariaDbServer } from './servers/mariadb.ts';
+
+const ROWS = 30_000;
+let server: MariaDbServer;
+let root: mysql.Connection;
+let work: string;
+
+function sourceOf(table: string, extra: Partial<SyncJobInput['source']> = {}): SyncJobInput['source'] {
+  return { host: '127.0.0.1', port: server.port, user: SLUICE_USER, password: SLUICE_PASSWORD, table, key: 'id', pageRows: 2000, ...extra };
+}
+
+interface SyncRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runSync(jobFile: string, onSpawn?: (pid: number) => void): Promise<SyncRun> {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'sync', '--job', jobFile], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  if (child.pid !== undefined) onSpawn?.(child.pid);
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+function messages(run: SyncRun): string[] {
+  return run.stderr
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => String((JSON.parse(line) as { msg?: string }).msg ?? ''));
+}
+
+before(async () => {
+  server = await testMariaDb();
+  root = await server.rootConnection();
+  await root.query('DROP DATABASE IF EXISTS sync_src');
+  await root.query('DROP DATABASE IF EXISTS sync_dst');
+  await root.query('CREATE DATABASE sync_src');
+  await root.query('CREATE DATABASE sync_dst');
+  // A MySQL target takes writes (and the state table); the source only ever needs SELECT, which the user has.
+  for (const host of ['127.0.0.1', 'localhost']) await root.query(`GRANT ALL ON sync_dst.* TO ?@?`, [SLUICE_USER, host]);
+  await root.query(SOURCE_TABLE_DDL('sync_src.t'));
+  await fillSourceTable(root, 'sync_src.t', ROWS);
+  work = mkdtempSync(join(tmpdir(), 'sluice-sync-'));
+});
+
+after(async () => {
+  await root?.end();
+});
+
+describe('sluice sync to local files', () => {
+  for (const channels of [1, 2, 4]) {
+    test(`${channels} channel(s): the target holds exactly the source rows`, async () => {
+      const out = join(work, `local-${channels}`);
+      const job = writeJobFile(join(work, 'jobs'), {
+        name: `local-${channels}`,
+        source: sourceOf('sync_src.t'),
+        channels,
+        writer: { kind: 'local', path: out, mode: 'overwrite' },
+        checkpoint: { dir: join(work, 'state'), intervalSeconds: 0.2 },
+      });
+      const run = await runSync(job);
+      assert.equal(run.code, 0, run.stderr);
+      const source = await readTableRows(root, 'sync_src.t');
+      const { rows, files } = await readTargetFiles(new LocalFileSystem('/'), out, await hiveTypesOf(root, 'sync_src.t'));
+      assert.equal(compareRows(source, rows), undefined);
+      assert.equal(rows.length, ROWS);
+      // channelIndex.jobId.fileIndex, and every channel wrote its share.
+      for (const file of files) assert.match(file.slice(file.lastIndexOf('/') + 1), /^\d+\.[0-9a-z]+\.\d+$/);
+      assert.deepEqual(new Set(files.map((file) => file.slice(file.lastIndexOf('/') + 1).split('.')[0])), new Set(Array.from({ length: channels }, (_, i) => String(i))));
+      assert.equal(existsSync(join(out, '.data')) ? readdirSync(join(out, '.data')).length : 0, 0, 'nothing left staged');
+    });
+  }
+
+  test('overwrite empties the target on a fresh start; append keeps what is there; a stale .data/ goes', async () => {
+    const out = join(work, 'modes');
+    mkdirSync(join(out, '.data'), { recursive: true });
+    writeFileSync(join(out, 'old-file'), 'x\n');
+    writeFileSync(join(out, '.data', '0.stale.0'), 'stale\n');
+    const base = { source: sourceOf('sync_src.t', { where: 'id <= 1000' }), channels: 2, checkpoint: { dir: join(work, 'state') } };
+    const append = writeJobFile(join(work, 'jobs'), { name: 'modes-append', ...base, writer: { kind: 'local', path: out, mode: 'append' } });
+    assert.equal((await runSync(append)).code, 0);
+    assert.ok(existsSync(join(out, 'old-file')), 'append leaves existing files alone');
+    assert.ok(!existsSync(join(out, '.data', '0.stale.0')), 'a fresh start deletes a stale .data/');
+    const overwrite = writeJobFile(join(work, 'jobs'), { name: 'modes-overwrite', ...base, writer: { kind: 'local', path: out, mode: 'overwrite' } });
+    assert.equal((await runSync(overwrite)).code, 0);
+    assert.ok(!existsSync(join(out, 'old-file')), 'overwrite empties the target');
+    const { rows } = await readTargetFiles(new LocalFileSystem('/'), out, await hiveTypesOf(root, 'sync_src.t'));
+    assert.equal(rows.length, 1000);
+  });
+
+  test('a finished job run again is a new copy; a stopped one resumes where it stopped', async () => {
+    const out = join(work, 'resume');
+    const job = writeJobFile(join(work, 'jobs'), {
+      name: 'resume',
+      source: sourceOf('sync_src.t', { pageRows: 500 }),
+      channels: 2,
+      writer: { kind: 'local', path: out, mode: 'overwrite' },
+      checkpoint: { dir: join(work, 'state'), intervalSeconds: 0.05 },
+    });
+    // SIGTERM once the first checkpoint is recorded: a clean stop with a checkpoint, exit 0.
+    const stateDir = join(work, 'state', 'resume');
+    const first = await runSync(job, (pid) => {
+      const poll = setInterval(() => {
+        if (existsSync(stateDir) && readdirSync(stateDir).filter((name) => name.startsWith('sync-')).length >= 2) {
+          clearInterval(poll);
+          process.kill(pid, 'SIGTERM');
+        }
+      }, 5);
+    });
+    assert.equal(first.code, 0, first.stderr);
+    assert.ok(messages(first).some((msg) => /stopped at checkpoint \d+ after \d+ rows; run it again to resume/.test(msg)), first.stderr);
+    const second = await runSync(job);
+    assert.equal(second.code, 0, second.stderr);
+    assert.ok(messages(second).some((msg) => msg.startsWith('resuming resume from checkpoint')), second.stderr);
+    const { rows } = await readTargetFiles(new LocalFileSystem('/'), out, await hiveTypesOf(root, 'sync_src.t'));
+    assert.equal(compareRows(await readTableRows(root, 'sync_src.t'), rows), undefined);
+  });
+
+  test('a DATETIME key with repeated values splits into ranges and pages without losing a row', async () => {
+    await root.query('CREATE TABLE sync_src.events (id BIGINT NOT NULL, at DATETIME(6) NOT NULL, payload VARCHAR(20), PRIMARY KEY (id), INDEX (at))');
+    // Ten rows share each instant, so pages of 7 end in the middle of a group.
+    await root.query("INSERT INTO sync_src.events SELECT seq, TIMESTAMP('2026-03-01') + INTERVAL (seq DIV 10) MINUTE, CONCAT('p', seq) FROM sync_src.seq_1_to_5000");
+    const out = join(work, 'events');
+    const job = writeJobFile(join(work, 'jobs'), {
+      name: 'events',
+      source: sourceOf('sync_src.events', { key: 'at', pageRows: 7 }),
+      channels: 3,
+      writer: { kind: 'local', path: out, mode: 'overwrite' },
+      checkpoint: { dir: join(work, 'state') },
+    });
+    const run = await runSync(job);
+    assert.equal(run.code, 0, run.stderr);
+    const { rows } = await readTargetFiles(new LocalFileSystem('/'), out, await hiveTypesOf(root, 'sync_src.events'));
+    assert.equal(compareRows(await readTableRows(root, 'sync_src.events'), rows), undefined);
+  });
+});
+
+describe('sluice sync to a MySQL table', () => {
+  for (const channels of [1, 3]) {
+    test(`${channels} channel(s): rows and offsets commit together; the target equals the source`, async () => {
+      await root.query(`DROP TABLE IF EXISTS sync_dst.t${channels}`);
+      await root.query(SOURCE_TABLE_DDL(`sync_dst.t${channels}`));
+      await root.query(`INSERT INTO sync_dst.t${channels} (id, happened) VALUES (-5, '2020-01-01')`);
+      const job = writeJobFile(join(work, 'jobs'), {
+        name: `mysql-${channels}`,
+        source: sourceOf('sync_src.t'),
+        channels,
+        writer: { kind: 'mysql', host: '127.0.0.1', port: server.port, user: SLUICE_USER, password: SLUICE_PASSWORD, table: `sync_dst.t${channels}`, mode: 'overwrite' },
+        checkpoint: { dir: join(work, 'state'), intervalSeconds: 0.3 },
+      });
+      const run = await runSync(job);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(compareRows(await readTableRows(root, 'sync_src.t'), await readTableRows(root, `sync_dst.t${channels}`)), undefined);
+      const [state] = await root.query<mysql.RowDataPacket[]>(`SELECT channel, state FROM sync_dst.sluice_sync_state WHERE job = ? ORDER BY channel`, [`mysql-${channels}`]);
+      assert.equal(state.length, channels + 1);
+      assert.equal((JSON.parse(String(state[0]!.state)) as { finished: boolean }).finished, true);
+    });
+  }
+});
+
+describe('sluice sync refuses what it cannot copy exactly, before any row moves', () => {
+  const cases: { name: string; setup?: string; job: () => Partial<SyncJobInput>; code: string; says: RegExp }[] = [
+    {
+      name: 'a key that leads no index',
+      setup: 'CREATE TABLE sync_src.noindex (id BIGINT NOT NULL, v INT)',
+      job: () => ({ source: sourceOf('sync_src.noindex') }),
+      code: 'SLUICE_SYNC_PRECONDITION',
+      says: /source\.key: sync_src\.noindex\.id leads no index/,
+    },
+    {
+      name: 'a key that is not ascending (text)',
+      setup: 'CREATE TABLE sync_src.textkey (id VARCHAR(20) NOT NULL PRIMARY KEY)',
+      job: () => ({ source: sourceOf('sync_src.textkey') }),
+      code: 'SLUICE_SYNC_PRECONDITION',
+      says: /source\.key: sync_src\.textkey\.id is varchar\(20\), which is not an ascending key/,
+    },
+    {
+      name: 'a key with NULLs',
+      setup: 'CREATE TABLE sync_src.nullkey (id INT NULL, INDEX (id)); INSERT INTO sync_src.nullkey VALUES (1), (NULL)',
+      job: () => ({ source: sourceOf('sync_src.nullkey') }),
+      code: 'SLUICE_SYNC_PRECONDITION',
+      says: /source\.key: sync_src\.nullkey\.id holds NULLs/,
+    },
+    {
+      name: 'a filter the server cannot apply',
+      job: () => ({ source: sourceOf('sync_src.t', { where: 'no_such_column > 1' }) }),
+      code: 'SLUICE_SYNC_PRECONDITION',
+      says: /source\.where: the server cannot filter sync_src\.t by \(no_such_column > 1\)/,
+    },
+    {
+      name: 'a missing source table',
+      job: () => ({ source: sourceOf('sync_src.nope') }),
+      code: 'SLUICE_SYNC_PRECONDITION',
+      says: /source\.table: sync_src\.nope does not exist/,
+    },
+    {
+      name: 'a target without transactions',
+      setup: 'CREATE TABLE sync_dst.myisam (id BIGINT NOT NULL PRIMARY KEY, happened DATETIME(6)) ENGINE=MyISAM',
+      job: () => ({
+        source: sourceOf('sync_src.t', { columns: ['id', 'happened'] }),
+        writer: { kind: 'mysql', host: '127.0.0.1', port: server.port, user: SLUICE_USER, password: SLUICE_PASSWORD, table: 'sync_dst.myisam', mode: 'append' },
+      }),
+      code: 'SLUICE_SYNC_PRECONDITION',
+      says: /writer\.table: sync_dst\.myisam uses the MyISAM engine, which has no transactions/,
+    },
+    {
+      name: 'a target that lacks a copied column',
+      setup: 'CREATE TABLE sync_dst.narrow (id BIGINT NOT NULL PRIMARY KEY) ENGINE=InnoDB',
+      job: () => ({
+        source: sourceOf('sync_src.t'),
+        writer: { kind: 'mysql', host: '127.0.0.1', port: server.port, user: SLUICE_USER, password: SLUICE_PASSWORD, table: 'sync_dst.narrow', mode: 'append' },
+      }),
+      code: 'SLUICE_SYNC_PRECONDITION',
+      says: /writer\.table: sync_dst\.narrow lacks the columns happened, amount/,
+    },
+  ];
+  for (const item of cases) {
+    test(item.name, async () => {
+      for (const statement of item.setup?.split(';') ?? []) if (statement.trim()) await root.query(statement);
+      const out = join(work, `refused-${item.name.replace(/\W+/g, '-')}`);
+      const job = writeJobFile(join(work, 'jobs'), {
+        name: `refused-${item.name.replace(/\W+/g, '-')}`,
+        source: sourceOf('sync_src.t'),
+        writer: { kind: 'local', path: out, mode: 'overwrite' },
+        checkpoint: { dir: join(work, 'state') },
+        ...item.job(),
+      });
+      const run = await runSync(job);
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(run.stderr, new RegExp(item.code));
+      assert.match(run.stderr, item.says);
+      assert.ok(!existsSync(out), 'no file was written');
+    });
+  }
+
+  test('a job file with a misspelt key names the file, line and key', async () => {
+    const file = join(work, 'jobs', 'typo.yaml');
+    writeFileSync(file, `name: typo\nsource:\n  host: 127.0.0.1\n  user: u\n  table: a.b\n  key: id\nchanels: 2\nwriter:\n  kind: local\n  path: /tmp/x\n`);
+    const run = await runSync(file);
+    assert.equal(run.code, 78);
+    assert.match(run.stderr, /typo\.yaml:7:1 chanels: unknown key 'chanels'/);
+  });
+});
