@@ -80,9 +80,13 @@ export async function runSyncJob(job: SyncJob, options: SyncRunOptions): Promise
 
     const totals = await countRows(control, job.source, plan.key, state.split);
     const metrics = job.metrics.enabled ? new SyncMetrics() : undefined;
-    if (metrics) health = await startHealthServer(job.metrics.host, job.metrics.port, metrics, { notReadyReason: () => undefined });
+    if (metrics) {
+      health = await startHealthServer(job.metrics.host, job.metrics.port, metrics, { notReadyReason: () => undefined });
+      logger.info(`metrics on http://${job.metrics.host}:${health.port}/metrics`);
+    }
     const progress = new SyncProgress(job.name, totals, state.channels.map((channel) => channel.rows), logger, options.tty, metrics);
     const rowsAtStart = state.channels.reduce((sum, channel) => sum + channel.rows, 0);
+    state.channels.forEach((channel, index) => channel.done && progress.finish(index));
 
     if (target instanceof MysqlTarget) await target.openChannels(job.channels);
     const readers: ChannelReader[] = [];
