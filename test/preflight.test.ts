@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { isSluiceError, type ErrorCode } from '../src/errors.ts';
 import { preflight } from '../src/sources/binlog/preflight.ts';
 import { freePort, startMariaDb, type MariaDbServer } from './servers/mariadb.ts';
-import { REPO_ROOT, testMariaDb } from './helpers/servers.ts';
+import { REPO_ROOT, TEST_MARIADB_DIR, testMariaDb } from './helpers/servers.ts';
 
 function connectionTo(server: MariaDbServer, overrides: { user?: string; password?: string; port?: number } = {}) {
   return {
@@ -66,7 +66,7 @@ describe('preflight against a real MariaDB', () => {
   for (const [variable, bad, fix] of [
     ['binlog_format', 'MIXED', 'binlog_format=ROW'],
     ['binlog_row_image', 'MINIMAL', 'binlog_row_image=FULL'],
-    ['binlog_row_metadata', 'MINIMAL', 'binlog_row_metadata=FULL'],
+    ['binlog_row_metadata', 'NO_LOG', 'binlog_row_metadata=FULL (or MINIMAL)'],
   ] as const) {
     test(`${variable}=${bad} names the variable and the fix`, async () => {
       const root = await server.rootConnection();
@@ -81,8 +81,31 @@ describe('preflight against a real MariaDB', () => {
     });
   }
 
+  test('binlog_row_metadata=MINIMAL passes, and then SELECT is needed to read column names from information_schema', async () => {
+    const root = await server.rootConnection();
+    await root.query(
+      "CREATE OR REPLACE USER 'noselect'@'127.0.0.1' IDENTIFIED BY 'pw'; GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO 'noselect'@'127.0.0.1'",
+    );
+    const [[row]] = (await root.query('SELECT @@GLOBAL.binlog_row_metadata AS value')) as unknown as [[{ value: string }]];
+    try {
+      assert.equal((await preflight(connectionTo(server, { user: 'noselect', password: 'pw' }))).rowMetadata, 'FULL', 'FULL names the columns: no SELECT needed');
+      await root.query("SET GLOBAL binlog_row_metadata = 'MINIMAL'");
+      assert.equal((await preflight(connectionTo(server))).rowMetadata, 'MINIMAL');
+      await rejectsWith(
+        preflight(connectionTo(server, { user: 'noselect', password: 'pw' })),
+        'SLUICE_MYSQL_PRIVILEGE_MISSING',
+        "user 'noselect'",
+        'information_schema',
+        "GRANT SELECT ON <database>.* TO 'noselect'",
+      );
+    } finally {
+      await root.query(`SET GLOBAL binlog_row_metadata = '${row.value}'`);
+      await root.end();
+    }
+  });
+
   test('a server with the binlog off names log_bin and the my.cnf fix', async () => {
-    const noBinlog = await startMariaDb({ dir: join(REPO_ROOT, '.sluice', 'test-mariadb-nobinlog'), extraArgs: ['--skip-log-bin'] });
+    const noBinlog = await startMariaDb({ dir: `${process.env.SLUICE_TEST_MARIADB_DIR ?? TEST_MARIADB_DIR}-nobinlog`, extraArgs: ['--skip-log-bin'] });
     try {
       await rejectsWith(preflight(connectionTo(noBinlog)), 'SLUICE_BINLOG_SETTING', 'log_bin=OFF', 'my.cnf');
     } finally {

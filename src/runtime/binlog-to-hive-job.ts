@@ -17,6 +17,7 @@ import { describePosition, type BinlogPosition, type BinlogStart } from '../sour
 import { BinlogSource, type BinlogConnectionOptions } from '../sources/binlog/binlog-source.ts';
 import { requirePositionAvailable } from '../sources/binlog/position-available.ts';
 import { connectControl, preflight } from '../sources/binlog/preflight.ts';
+import { SchemaHistory } from '../sources/binlog/schema-history.ts';
 import { resolveStart } from '../sources/binlog/resolve-start.ts';
 import type { ReadinessProbe } from './health-server.ts';
 import { SluiceMetrics } from './metrics.ts';
@@ -88,6 +89,7 @@ export class BinlogToHiveJob implements ReadinessProbe {
     const facts = await preflight(options.connection);
     const store = new CheckpointStore(options.stateDir);
     const record = await recover(store, options.fs, options.catalog, logger);
+    const schemaHistory = await SchemaHistory.load(options.stateDir);
     const start = resolveStart(server, facts, record?.source, options.start);
     if (start.dump && 'gtidSet' in start.dump && start.dump.gtidSet !== '') {
       // A purged GTID is otherwise only reported by the dump, in the server's words; say it in ours:
@@ -125,6 +127,10 @@ export class BinlogToHiveJob implements ReadinessProbe {
       router,
       maxQueuedItems: options.maxQueuedEvents,
       firstSequence: start.nextSequence,
+      startPosition: start.position,
+      schemaHistory,
+      // Once a history exists it is kept up to date, also while the server sends FULL metadata.
+      trackSchemas: facts.rowMetadata !== 'FULL' || schemaHistory.size > 0,
       logger,
     });
     this.source = source;
@@ -154,6 +160,8 @@ export class BinlogToHiveJob implements ReadinessProbe {
     const caughtUp = () => source.queuedItems === 0 && !inTransaction && checkpointed === describePosition(boundary.position);
     metrics.lagSeconds = () => (caughtUp() || committedChangeTs === undefined ? 0 : Math.max(0, Date.now() / 1000 - committedChangeTs));
     const checkpointAtBoundary = async (): Promise<void> => {
+      // The columns of every change up to the boundary must be known on a restart from it.
+      await schemaHistory.save();
       const figures = await coordinator.checkpoint(boundary);
       checkpointed = describePosition(boundary.position);
       committedChangeTs = lastChangeTs;

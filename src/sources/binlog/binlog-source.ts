@@ -8,6 +8,9 @@ import { SluiceError } from '../../errors.ts';
 import type { Router } from '../../routing/router.ts';
 import { advanceMariadbGtidPosition, describePosition, type BinlogPosition } from './binlog-position.ts';
 import { toCellValue } from './cell-decoder.ts';
+import type { SchemaHistory } from './schema-history.ts';
+import { SchemaTracker } from './schema-tracker.ts';
+import { anonymousColumnSchemas, columnSchemasFor, hasOptionalMetadata, type TableMapEventLike } from './table-map-columns.ts';
 
 export interface BinlogConnectionOptions {
   host: string;
@@ -38,6 +41,15 @@ export interface BinlogSourceOptions {
   maxQueuedItems: number;
   /** First sequence number to hand out (recorded with the checkpoint the stream resumes from). */
   firstSequence: bigint;
+  /** The boundary the stream starts at (where the schema history looks before the first transaction). */
+  startPosition?: BinlogPosition;
+  /**
+   * Where columns are kept for TableMaps without names (binlog_row_metadata=MINIMAL). Without one,
+   * such TableMaps get zongji's own lookup: information_schema as it is now.
+   */
+  schemaHistory?: SchemaHistory;
+  /** Record DDL statements in the history from the start (the server is not on FULL, or was not); otherwise from the first TableMap without names. */
+  trackSchemas?: boolean;
   logger: Logger;
 }
 
@@ -45,6 +57,10 @@ type ZongJiInstance = InstanceType<typeof ZongJi> & {
   options: { filename?: string; position?: number };
   gtidSet?: string;
   connection?: { pause(): void; resume(): void } | null;
+  /** zongji's cache of column descriptions by table id, filled by _fetchTableInfo. */
+  tableMap: Record<number, { columnSchemas: unknown[]; parentSchema: string; tableName: string } | undefined>;
+  /** Called, with the replication socket paused, for a TableMap without column names; calls `next` once tableMap holds the table. */
+  _fetchTableInfo(event: TableMapEventLike, next: () => void): void;
 };
 
 interface RawTableMap {
@@ -63,11 +79,27 @@ export class BinlogSource {
   private nextSequence: bigint;
   private readonly columnsByMap = new WeakMap<object, SourceColumn[]>();
   private currentFile = '';
+  private readonly tracker: SchemaTracker | undefined;
+  private tracking: boolean;
+  /** The last boundary handed on: where the next transaction's columns are looked up. */
+  private lastBoundary: BinlogPosition | undefined;
+  /** Column lookups under way; the socket stays paused for them whatever the queue says. */
+  private fetching = 0;
   /** Items handed to the consumer so far, for metrics and progress. */
   changesRead = 0;
 
   constructor(private readonly options: BinlogSourceOptions) {
     this.nextSequence = options.firstSequence;
+    this.lastBoundary = options.startPosition;
+    this.tracking = options.trackSchemas ?? false;
+    this.tracker = options.schemaHistory
+      ? new SchemaTracker({
+          history: options.schemaHistory,
+          connection: options.connection,
+          isCaptured: (schema, table) => options.router.decide(schema, table).kind === 'routed',
+          logger: options.logger,
+        })
+      : undefined;
   }
 
   start(from: BinlogDumpStart): void {
@@ -86,6 +118,8 @@ export class BinlogSource {
       jsonStrings: true,
     } as ConstructorParameters<typeof ZongJi>[0]) as ZongJiInstance;
     this.zongji = zongji;
+    const fromInformationSchema = zongji._fetchTableInfo.bind(zongji);
+    zongji._fetchTableInfo = (event, next) => this.fetchTableColumns(zongji, event, next, fromInformationSchema);
     zongji.on('binlog', (event: unknown) => {
       try {
         this.onBinlogEvent(zongji, event as BinlogEventLike);
@@ -135,6 +169,7 @@ export class BinlogSource {
   async stop(): Promise<void> {
     const zongji = this.zongji;
     this.zongji = undefined;
+    await this.tracker?.close();
     if (!zongji) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 2000);
@@ -163,11 +198,15 @@ export class BinlogSource {
         if (upper === 'BEGIN' || upper.startsWith('XA START') || upper.startsWith('SAVEPOINT')) return;
         // COMMIT closes a non-transactional group; anything else is a DDL or statement-based
         // event, which is a transaction of its own.
+        if (upper !== 'COMMIT') this.trackStatement(zongji, event, statement);
         this.pushBoundary(zongji, event, upper === 'COMMIT' ? undefined : statement);
         return;
       }
       case 'rotate':
         this.currentFile = zongji.options.filename ?? this.currentFile;
+        return;
+      case 'tablemap':
+        readGeometryAsBytes(event);
         return;
       default:
         return;
@@ -224,27 +263,109 @@ export class BinlogSource {
   }
 
   private pushBoundary(zongji: ZongJiInstance, event: BinlogEventLike, statement: string | undefined): void {
+    const position = this.boundaryAfter(zongji, event);
+    this.lastBoundary = position;
+    this.push({ kind: 'boundary', position, nextSequence: this.nextSequence, ...(statement ? { statement } : {}) });
+  }
+
+  private boundaryAfter(zongji: ZongJiInstance, event: BinlogEventLike): BinlogPosition {
     let gtidSet = zongji.gtidSet;
     if (event.gtid && !event.gtid.includes(':')) gtidSet = advanceMariadbGtidPosition(gtidSet, event.gtid);
-    const position: BinlogPosition = {
+    return {
       file: zongji.options.filename ?? this.currentFile,
       offset: zongji.options.position ?? 0,
       ...(gtidSet !== undefined ? { gtidSet } : {}),
     };
-    this.push({ kind: 'boundary', position, nextSequence: this.nextSequence, ...(statement ? { statement } : {}) });
+  }
+
+  /**
+   * Records in the schema history what a statement does to captured tables, before its boundary is
+   * handed on: so the history is saved before any checkpoint past the statement. zongji's cached
+   * descriptions of those tables go, so that their next TableMap asks again.
+   */
+  private trackStatement(zongji: ZongJiInstance, event: BinlogEventLike, statement: string): void {
+    if (!this.tracker || !this.tracking) return;
+    const after = this.boundaryAfter(zongji, event);
+    const changed = this.tracker.onStatement(statement, event.schema ?? '', this.lastBoundary ?? after, after);
+    if (changed.length === 0) return;
+    const names = new Set(changed.map((ref) => `${ref.schema}.${ref.table}`.toLowerCase()));
+    for (const [tableId, cached] of Object.entries(zongji.tableMap)) {
+      if (cached && names.has(`${cached.parentSchema}.${cached.tableName}`.toLowerCase())) delete zongji.tableMap[Number(tableId)];
+    }
+  }
+
+  /**
+   * Column descriptions for a TableMap without names. For a captured table they come from the
+   * schema history at the transaction's position (zongji's own lookup reads information_schema
+   * now, which is wrong for any event written before the table's last change). zongji has paused
+   * the socket and resumes it in `next`.
+   */
+  private fetchTableColumns(zongji: ZongJiInstance, event: TableMapEventLike, next: () => void, fromInformationSchema: (event: TableMapEventLike, next: () => void) => void): void {
+    const resume = (): void => {
+      this.fetching--;
+      // zongji resumes the socket in `next`, and the events held meanwhile are pushed from there:
+      // the queue's own pause must be able to stop them again.
+      this.paused = false;
+      next();
+      this.pauseIfFull();
+    };
+    this.fetching++;
+    const tracker = this.tracker;
+    // FULL metadata names the columns; zongji still asks for MariaDB's pre-10.0 temporal columns,
+    // whose precision only the table definition has.
+    if (!tracker || event.columnNames !== undefined) {
+      fromInformationSchema(event, resume);
+      return;
+    }
+    const schema = event.schemaName;
+    const table = event.tableName;
+    if (this.options.router.decide(schema, table).kind !== 'routed') {
+      if (!hasOptionalMetadata(event)) {
+        fromInformationSchema(event, resume);
+        return;
+      }
+      zongji.tableMap[event.tableId] = { columnSchemas: anonymousColumnSchemas(event), parentSchema: schema, tableName: table };
+      resume();
+      return;
+    }
+    this.tracking = true;
+    const gtidSet = this.lastBoundary?.gtidSet;
+    // zongji's position inside a transaction is the one before it: an event start, which SHOW BINLOG EVENTS can read from.
+    const at: BinlogPosition = { file: zongji.options.filename ?? this.currentFile, offset: zongji.options.position ?? 0, ...(gtidSet !== undefined ? { gtidSet } : {}) };
+    tracker.columnsAt(schema, table, at).then(
+      (found) => {
+        try {
+          const columnSchemas = columnSchemasFor(event, found.schema, { table: `${schema}.${table}`, position: describePosition(at), source: found.source });
+          zongji.tableMap[event.tableId] = { columnSchemas, parentSchema: schema, tableName: table };
+        } catch (error) {
+          this.fetching--;
+          this.fail(error as Error);
+          return;
+        }
+        resume();
+      },
+      (error: Error) => {
+        this.fetching--;
+        this.fail(error);
+      },
+    );
   }
 
   private push(item: SourceItem): void {
     this.queue.push(item);
+    this.pauseIfFull();
+    this.wake();
+  }
+
+  private pauseIfFull(): void {
     if (!this.paused && this.queuedItems >= this.options.maxQueuedItems && this.zongji?.connection) {
       this.paused = true;
       this.zongji.connection.pause();
     }
-    this.wake();
   }
 
   private maybeResume(): void {
-    if (this.paused && this.queuedItems <= this.options.maxQueuedItems / 2) {
+    if (this.paused && this.fetching === 0 && this.queuedItems <= this.options.maxQueuedItems / 2) {
       this.paused = false;
       this.zongji?.connection?.resume();
     }
@@ -269,9 +390,31 @@ interface BinlogEventLike {
   nextPosition: number;
   gtid?: string;
   query?: string;
+  /** A Query event's default database. */
+  schema?: string;
   tableId?: number;
   tableMap?: Record<number, unknown>;
   rows?: unknown[];
+}
+
+// MySQL's binlog type codes (include/mysql_com.h enum_field_types).
+const MYSQL_TYPE_BLOB = 252;
+const MYSQL_TYPE_GEOMETRY = 255;
+
+/**
+ * zongji 0.9 parses a geometry value into bare coordinates and drops its WKB type (a LINESTRING and
+ * a MULTIPOINT come out alike), so a GEOMETRY or GEOMETRYCOLLECTION column could not be written
+ * back exactly. In the row image a geometry is a length-prefixed blob (4-byte SRID, then the WKB),
+ * laid out as a BLOB is; read as a BLOB without a charset, zongji hands over those bytes and
+ * toCellValue keeps the WKB. Runs on every TableMap event, before the rows that use it are parsed.
+ */
+function readGeometryAsBytes(event: BinlogEventLike): void {
+  const tableMap = event.tableMap?.[event.tableId ?? -1] as { columns?: { type: number; charset: string | null }[] } | undefined;
+  for (const column of tableMap?.columns ?? []) {
+    if (column.type !== MYSQL_TYPE_GEOMETRY) continue;
+    column.type = MYSQL_TYPE_BLOB;
+    column.charset = null;
+  }
 }
 
 const GEOMETRY_TYPE = /^(geometry|point|linestring|polygon|multipoint|multilinestring|multipolygon|geometrycollection|geomcollection)\b/;

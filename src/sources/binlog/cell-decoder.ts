@@ -331,11 +331,12 @@ function formatInet6(bytes: Buffer): string {
 
 // ---- geometry ------------------------------------------------------------------------------------
 
-// zongji 0.9 does not hand over the stored bytes of a geometry: it parses them into {x, y} points and
-// nested arrays, dropping the SRID and the WKB type code. For a column declared with a concrete
-// geometry type the shape of that parse fixes the WKB type, so the WKB can be written again exactly
-// (little-endian, as the server stores it). For GEOMETRY and GEOMETRYCOLLECTION columns it cannot:
-// a LineString and a MultiPoint parse to the same array. Those stop the table rather than guess.
+// BinlogSource has zongji read geometry columns as blobs, so their stored bytes (SRID + WKB) arrive
+// here and the WKB is kept as it is, for every geometry type. Left to itself, zongji 0.9 parses them
+// into {x, y} points and nested arrays, dropping the SRID and the WKB type code. For a column declared
+// with a concrete geometry type the shape of that parse fixes the WKB type, so the WKB can be written
+// again exactly (little-endian, as the server stores it). For GEOMETRY and GEOMETRYCOLLECTION columns
+// it cannot: a LineString and a MultiPoint parse to the same array. Those stop the table rather than guess.
 interface XY {
   x: number;
   y: number;
@@ -351,6 +352,12 @@ const WKB_CODES: Record<string, number> = {
 };
 
 function geometryToWkb(raw: unknown, typeName: string, column: SourceColumn): Buffer {
+  // The stored bytes, as BinlogSource has zongji hand them over: a 4-byte SRID, then the WKB that
+  // ST_AsBinary() returns (at least a byte order and a 4-byte type).
+  if (Buffer.isBuffer(raw)) {
+    if (raw.length < 9) throw unexpected(column, raw);
+    return raw.subarray(4);
+  }
   const code = WKB_CODES[typeName];
   if (code === undefined) {
     throw unsupported(

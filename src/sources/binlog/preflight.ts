@@ -14,6 +14,8 @@ export interface ServerFacts {
   binlogFiles: { name: string; size: number }[];
   /** SHOW MASTER STATUS: the end of the binlog now. */
   head: { file: string; offset: number };
+  /** @@binlog_row_metadata (FULL or MINIMAL); undefined on servers without it (MySQL 5.7, MariaDB before 10.5), whose TableMaps carry no column metadata. */
+  rowMetadata: string | undefined;
 }
 
 export async function connectControl(options: BinlogConnectionOptions): Promise<mysql.Connection> {
@@ -54,10 +56,14 @@ export async function preflight(options: BinlogConnectionOptions): Promise<Serve
     requireSetting(server, variables, 'log_bin', ['ON', '1'], 'log_bin=mysql-bin (and a server_id) in the [mysqld] section of my.cnf, then restart the server');
     requireSetting(server, variables, 'binlog_format', ['ROW'], 'binlog_format=ROW in my.cnf and SET GLOBAL binlog_format=ROW');
     requireSetting(server, variables, 'binlog_row_image', ['FULL'], 'binlog_row_image=FULL in my.cnf and SET GLOBAL binlog_row_image=FULL');
-    if (variables.has('binlog_row_metadata')) {
-      requireSetting(server, variables, 'binlog_row_metadata', ['FULL'], 'binlog_row_metadata=FULL in my.cnf and SET GLOBAL binlog_row_metadata=FULL');
+    // FULL names the columns in every TableMap. MINIMAL leaves the names out but keeps types,
+    // signedness and character sets: the names come from information_schema and the schema history.
+    // NO_LOG leaves all of it out, and a server that has the setting can always give MINIMAL.
+    const rowMetadata = variables.get('binlog_row_metadata')?.toUpperCase();
+    if (rowMetadata !== undefined) {
+      requireSetting(server, variables, 'binlog_row_metadata', ['FULL', 'MINIMAL'], 'binlog_row_metadata=FULL (or MINIMAL) in my.cnf and SET GLOBAL binlog_row_metadata=FULL');
     }
-    await requireGrants(connection, server, options.user);
+    await requireGrants(connection, server, options.user, rowMetadata !== 'FULL');
     const hasGtid = isMariaDb || variables.get('gtid_mode') === 'ON';
     const gtidPosition = isMariaDb ? variables.get('gtid_binlog_pos') : hasGtid ? variables.get('gtid_executed') : undefined;
     const [logs] = await connection.query('SHOW BINARY LOGS');
@@ -65,7 +71,7 @@ export async function preflight(options: BinlogConnectionOptions): Promise<Serve
     const [status] = await connection.query('SHOW MASTER STATUS');
     const head = (status as { File: string; Position: number }[])[0];
     if (!head) throw new SluiceError('SLUICE_BINLOG_SETTING', `${server} reports no binlog status (SHOW MASTER STATUS is empty): is log_bin on?`, { context: { server } });
-    return { version, isMariaDb, hasGtid, gtidPosition, binlogFiles, head: { file: head.File, offset: Number(head.Position) } };
+    return { version, isMariaDb, hasGtid, gtidPosition, binlogFiles, head: { file: head.File, offset: Number(head.Position) }, rowMetadata };
   } finally {
     await connection.end().catch(() => undefined);
   }
@@ -89,7 +95,7 @@ function requireSetting(server: string, variables: Map<string, string>, name: st
   );
 }
 
-async function requireGrants(connection: mysql.Connection, server: string, user: string): Promise<void> {
+async function requireGrants(connection: mysql.Connection, server: string, user: string, readsColumnNames: boolean): Promise<void> {
   const [rows] = await connection.query('SHOW GRANTS FOR CURRENT_USER()');
   const grants = (rows as Record<string, string>[]).map((row) => Object.values(row)[0] ?? '').join('\n').toUpperCase();
   const all = /GRANT ALL PRIVILEGES ON \*\.\*/.test(grants);
@@ -104,6 +110,18 @@ async function requireGrants(connection: mysql.Connection, server: string, user:
       `user '${user}' on ${server} lacks ${missing.join(' and ')}; sluice reads the binlog as a replica. ` +
         `Fix: GRANT ${missing.join(', ')} ON *.* TO '${user}'@'<host>';`,
       { context: { server, missing } },
+    );
+  }
+  // information_schema shows a user only the tables it has some privilege on. Which tables the
+  // routing captures is known only from the binlog, so this asks for SELECT somewhere; a table
+  // the user cannot see is named when its rows come.
+  if (readsColumnNames && !all && !/\bSELECT\b|ALL PRIVILEGES/.test(grants)) {
+    throw new SluiceError(
+      'SLUICE_MYSQL_PRIVILEGE_MISSING',
+      `user '${user}' on ${server} has no SELECT privilege; with binlog_row_metadata other than FULL the binlog carries no column names, ` +
+        `and sluice reads them from information_schema, which shows a user only the tables it may read. ` +
+        `Fix: GRANT SELECT ON <database>.* TO '${user}'@'<host>'; for each captured database (or set binlog_row_metadata=FULL).`,
+      { context: { server, missing: ['SELECT'] } },
     );
   }
 }
