@@ -95,8 +95,9 @@ export class FileTarget implements SyncTarget {
     this.state = state;
     if (!fresh) return;
     const { fs, path, mode } = this.options;
-    if (mode === 'overwrite') {
-      for (const entry of await fs.list(path).catch(() => [])) await fs.delete(entry.path, true);
+    // A target that cannot be listed must fail here: skipping the emptying would mix old rows in.
+    if (mode === 'overwrite' && (await fs.status(path)) !== undefined) {
+      for (const entry of await fs.list(path)) await fs.delete(entry.path, true);
     }
     await fs.delete(this.staging, true);
     await fs.mkdirs(path);
