@@ -161,3 +161,51 @@ test('a table with a geometry column before a text column is refused, not decode
   assert.match(daemon.output(), new RegExp(`table ${tag}\\.places has a geometry column \\(spot\\) before the text or binary column label`));
   assert.equal(await new LocalCatalog(workspace.catalogDir).getTable(tag, 'places'), undefined, 'nothing was written');
 });
+
+test('RENAME TABLE mid-stream: the changes after it are routed by the rules again, under the new name', { timeout: 120_000 }, async () => {
+  const server = await testMariaDb();
+  const db = await server.rootConnection();
+  const tag = `r${Date.now() % 1_000_000}`;
+  await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.orders_live (id INT PRIMARY KEY, v VARCHAR(10))`);
+  const start = await gtidBinlogPos(server);
+  // orders_* goes to ods.orders, archive_* to ods.archive, and nothing else is captured.
+  const routing = [
+    `  include: ['${tag}.*']`,
+    '  rules:',
+    `    - { match: '^${tag}\\.orders_.*$', target: '${tag}_ods.orders' }`,
+    `    - { match: '^${tag}\\.archive_.*$', target: '${tag}_ods.archive' }`,
+  ].join('\n');
+  const workspace = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing, intervalSeconds: 0.3 });
+  const daemon = startDaemon(workspace, server);
+  try {
+    await db.query(`INSERT INTO ${tag}.orders_live VALUES (1, 'before')`);
+    await db.query(`RENAME TABLE ${tag}.orders_live TO ${tag}.archive_2026`);
+    await db.query(`INSERT INTO ${tag}.archive_2026 VALUES (2, 'after')`);
+    await db.query(`UPDATE ${tag}.archive_2026 SET v = 'changed' WHERE id = 1`);
+    await db.query(`RENAME TABLE ${tag}.archive_2026 TO ${tag}.orders_again`);
+    await db.query(`INSERT INTO ${tag}.orders_again VALUES (3, 'back')`);
+    await waitForCheckpoint(workspace, await gtidBinlogPos(server), 30_000, daemon);
+  } finally {
+    daemon.child.kill('SIGTERM');
+    await daemon.exited;
+    await db.end();
+  }
+  const catalog = new LocalCatalog(workspace.catalogDir);
+  const fs = new LocalFileSystem(workspace.warehouse);
+  const orders = bySequence(await readCommittedRows(catalog, fs, `${tag}_ods`, 'orders'));
+  const archive = bySequence(await readCommittedRows(catalog, fs, `${tag}_ods`, 'archive'));
+  assert.deepEqual(
+    orders.map((row) => [row._op, row.id, row.v, row._source]),
+    [
+      ['insert', '1', 'before', `${tag}.orders_live`],
+      ['insert', '3', 'back', `${tag}.orders_again`],
+    ],
+  );
+  assert.deepEqual(
+    archive.map((row) => [row._op, row.id, row.v, row._source]),
+    [
+      ['insert', '2', 'after', `${tag}.archive_2026`],
+      ['update', '1', 'changed', `${tag}.archive_2026`],
+    ],
+  );
+});
