@@ -63,6 +63,7 @@ const TEXT = (name: string, ddl: string, values: string[]): Column => ({ name, d
 const BYTES = (name: string, ddl: string, values: string[]): Column => ({ name, ddl, values, mysql: `HEX(${name})`, form: 'hex' });
 const SHAPE = (name: string, ddl: string, values: string[]): Column => ({ name, ddl, values, mysql: `HEX(ST_AsBinary(${name}))`, form: 'hex' });
 const NINES = (count: number): string => '9'.repeat(count);
+const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, byte) => byte)).toString('hex').toUpperCase();
 
 const SCALARS: Column[] = [
   INT('ti', 'tinyint', ['-128', '127', '0', '-1']),
@@ -134,9 +135,12 @@ const SCALARS: Column[] = [
   TEXT('tt', 'tinytext', ["'😀'", "''", "REPEAT('é', 127)"]),
   TEXT('mt', 'mediumtext', ["REPEAT('a\\rb', 40000)", "''"]),
   TEXT('lt', 'longtext', ["REPEAT('x', 70000)", "'\\N'", "''"]),
-  TEXT('vl', 'varchar(50) CHARACTER SET latin1', ["'café'", "'€ ÿ'", "''", "'a\\nb'", "CONVERT(x'80' USING latin1)"]),
-  TEXT('cl', 'char(5) CHARACTER SET latin1', ["'é'", "''", "'ÿÿÿÿÿ'"]),
-  TEXT('tl', 'text CHARACTER SET latin1', ["'Straße'", "''", "CONCAT('x', CHAR(1), 'y')"]),
+  // MySQL's latin1 has a character for every byte (0x81, 0x8D, 0x8F, 0x90 and 0x9D are C1 controls,
+  // where iconv-lite's cp1252 has none): all 256 in one value of a VARCHAR (2-byte length) and of a
+  // TEXT, those five in a CHAR.
+  TEXT('vl', 'varchar(300) CHARACTER SET latin1', ["'café'", "'€ ÿ'", "''", "'a\\nb'", "CONVERT(x'80' USING latin1)", `CONVERT(x'${ALL_BYTES}' USING latin1)`]),
+  TEXT('cl', 'char(5) CHARACTER SET latin1', ["'é'", "''", "'ÿÿÿÿÿ'", "CONVERT(x'818D8F909D' USING latin1)"]),
+  TEXT('tl', 'text CHARACTER SET latin1', ["'Straße'", "''", "CONCAT('x', CHAR(1), 'y')", `CONVERT(x'${ALL_BYTES}' USING latin1)`]),
   BYTES('bn', 'binary(4)', ["x'00'", "x'FFFFFFFF'", "x'00000000'", "x'01000000'", "''"]),
   BYTES('vb', 'varbinary(20)', ["''", "x'00FF'", "x'0A0D5C01'", "x'5C4E'", "x'FF'"]),
   BYTES('bl', 'blob', ["''", "x'00FF0A0D5C01'", "REPEAT(x'FF', 70000)", "x'00'"]),

@@ -10,7 +10,8 @@ import { advanceMariadbGtidPosition, describePosition, type BinlogPosition } fro
 import { toCellValue } from './cell-decoder.ts';
 import type { SchemaHistory } from './schema-history.ts';
 import { SchemaTracker } from './schema-tracker.ts';
-import { anonymousColumnSchemas, columnSchemasFor, hasOptionalMetadata, type TableMapEventLike } from './table-map-columns.ts';
+import { decodeSingleByte, isSingleByteCharset } from './single-byte-charsets.ts';
+import { anonymousColumnSchemas, columnSchemasFor, hasOptionalMetadata, type TableMapEventLike, type ZongJiColumnSchema } from './table-map-columns.ts';
 
 export interface BinlogConnectionOptions {
   host: string;
@@ -207,6 +208,7 @@ export class BinlogSource {
         return;
       case 'tablemap':
         readGeometryAsBytes(event);
+        readSingleByteTextAsBytes(event);
         return;
       default:
         return;
@@ -397,9 +399,25 @@ interface BinlogEventLike {
   rows?: unknown[];
 }
 
-// MySQL's binlog type codes (include/mysql_com.h enum_field_types).
+// MySQL's binlog type codes (include/mysql_com.h enum_field_types, and MariaDB's compressed ones).
+const MYSQL_TYPE_VARCHAR = 15;
+const MYSQL_TYPE_BLOB_COMPRESSED = 140;
+const MYSQL_TYPE_VARCHAR_COMPRESSED = 141;
+const MYSQL_TYPE_ENUM = 247;
+const MYSQL_TYPE_SET = 248;
+const MYSQL_TYPE_TINY_BLOB = 249;
+const MYSQL_TYPE_MEDIUM_BLOB = 250;
+const MYSQL_TYPE_LONG_BLOB = 251;
 const MYSQL_TYPE_BLOB = 252;
+const MYSQL_TYPE_STRING = 254;
 const MYSQL_TYPE_GEOMETRY = 255;
+
+/** A column as zongji reads it from the row image (lib/binlog_event.js updateColumnInfo). */
+interface ZongJiColumn {
+  type: number;
+  charset: string | null;
+  metadata?: Record<string, unknown>;
+}
 
 /**
  * zongji 0.9 parses a geometry value into bare coordinates and drops its WKB type (a LINESTRING and
@@ -409,12 +427,63 @@ const MYSQL_TYPE_GEOMETRY = 255;
  * toCellValue keeps the WKB. Runs on every TableMap event, before the rows that use it are parsed.
  */
 function readGeometryAsBytes(event: BinlogEventLike): void {
-  const tableMap = event.tableMap?.[event.tableId ?? -1] as { columns?: { type: number; charset: string | null }[] } | undefined;
+  const tableMap = event.tableMap?.[event.tableId ?? -1] as { columns?: ZongJiColumn[] } | undefined;
   for (const column of tableMap?.columns ?? []) {
     if (column.type !== MYSQL_TYPE_GEOMETRY) continue;
     column.type = MYSQL_TYPE_BLOB;
     column.charset = null;
   }
+}
+
+/**
+ * zongji decodes text in MySQL's 8-bit charsets with iconv-lite, whose tables are not MySQL's (see
+ * single-byte-charsets.ts): latin1's 0x81, 0x8D, 0x8F, 0x90 and 0x9D become U+FFFD, a few bytes of
+ * other charsets become other characters. Read as a BLOB without a charset, a CHAR, VARCHAR or TEXT
+ * column comes over as its bytes, and toCellValue decodes them by MySQL's own table. The row image
+ * lays out a CHAR or VARCHAR value as a BLOB with a 1-byte length when the column holds at most 255
+ * bytes, else a 2-byte one. Under FULL metadata the ENUM and SET members come in the TableMap as bytes,
+ * which zongji has decoded by iconv-lite too: they are decoded again here.
+ *
+ * Runs on every TableMap event, before the rows that use it are parsed; zongji keeps the columns of
+ * a table it looked up in information_schema from one TableMap to the next, so a column it has
+ * already rewritten must stay as it is.
+ */
+export function readSingleByteTextAsBytes(event: { tableId?: number; tableMap?: Record<number, unknown>; _enumSetValues?: (Buffer[] | undefined)[] }): void {
+  const tableMap = event.tableMap?.[event.tableId ?? -1] as { columns?: ZongJiColumn[]; columnSchemas?: ZongJiColumnSchema[] } | undefined;
+  tableMap?.columns?.forEach((column, index) => {
+    if (column.charset === null || !isSingleByteCharset(column.charset)) return;
+    switch (column.type) {
+      case MYSQL_TYPE_VARCHAR:
+      case MYSQL_TYPE_STRING:
+      case MYSQL_TYPE_VARCHAR_COMPRESSED: {
+        const maxLength = Number(column.metadata?.max_length);
+        column.type = column.type === MYSQL_TYPE_VARCHAR_COMPRESSED ? MYSQL_TYPE_BLOB_COMPRESSED : MYSQL_TYPE_BLOB;
+        column.metadata = { length_size: maxLength > 255 ? 2 : 1 };
+        column.charset = null;
+        return;
+      }
+      case MYSQL_TYPE_TINY_BLOB:
+      case MYSQL_TYPE_BLOB:
+      case MYSQL_TYPE_MEDIUM_BLOB:
+      case MYSQL_TYPE_LONG_BLOB:
+      case MYSQL_TYPE_BLOB_COMPRESSED:
+        column.charset = null;
+        return;
+      case MYSQL_TYPE_ENUM:
+      case MYSQL_TYPE_SET: {
+        const members = event._enumSetValues?.[index];
+        const schema = tableMap.columnSchemas?.[index];
+        if (!members || !schema) return;
+        const names = members.map((bytes) => decodeSingleByte(bytes, column.charset!)!);
+        const keyword = column.type === MYSQL_TYPE_ENUM ? 'enum' : 'set';
+        // zongji's spelling of the type, around the members as MySQL reads them.
+        schema.COLUMN_TYPE = `${keyword}(${names.map((name) => `'${name.replace(/'/g, "''")}'`).join(',')})`;
+        if (keyword === 'enum') schema.ENUM_VALUES = names;
+        else schema.SET_VALUES = names;
+        return;
+      }
+    }
+  });
 }
 
 const GEOMETRY_TYPE = /^(geometry|point|linestring|polygon|multipoint|multilinestring|multipolygon|geometrycollection|geomcollection)\b/;

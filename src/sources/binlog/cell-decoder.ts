@@ -1,11 +1,13 @@
 // What zongji 0.9 hands over for one column of a row image, turned into a CellValue: exact text for
 // numbers, temporals and text, bytes for binary types. zongji must run with
 // {dateStrings: true, timezone: 'Z', supportBigNumbers: true, bigNumberStrings: true, jsonStrings: true};
-// with those options every value arrives exact except the few repaired below (each one measured on
-// MariaDB 10.11, see test/cell-decoder.test.ts).
+// with those options, and with readSingleByteTextAsBytes (binlog-source.ts) applied to every TableMap,
+// every value arrives exact except the few repaired below (each one measured on MariaDB 10.11, see
+// test/cell-decoder.test.ts).
 import type { CellValue, SourceColumn } from '../../core/change-event.ts';
 import { parseMysqlType } from '../../catalog/type-mapping.ts';
 import { SluiceError } from '../../errors.ts';
+import { decodeSingleByte, isSingleByteCharset } from './single-byte-charsets.ts';
 
 type Family =
   | 'integer'
@@ -163,6 +165,10 @@ export function toCellValue(raw: unknown, column: SourceColumn): CellValue {
       if (Buffer.isBuffer(raw)) return decodeText(raw, column);
       throw unexpected(column, raw);
     case 'text':
+      // A SET value is zongji's join of member names, so it is text whatever the charset.
+      if (typeof raw === 'string' && name !== 'set' && isSingleByteCharset(charsetOf(column))) {
+        throw unsupported(column, `zongji decoded this ${charsetOf(column)} text by iconv-lite's table, not MySQL's; sluice must read such columns as bytes (readSingleByteTextAsBytes)`);
+      }
       if (typeof raw === 'string') return checkedText(raw, column);
       if (Buffer.isBuffer(raw)) return decodeText(raw, column);
       throw unexpected(column, raw);
@@ -213,29 +219,14 @@ export function shortestDouble(value: number): string {
 
 // ---- text ----------------------------------------------------------------------------------------
 
-// MySQL charset names to WHATWG labels that Node's TextDecoder (full ICU) knows. latin1 in MySQL is
-// really cp1252 (the server converts 0x80..0x9F as cp1252 for query results), and the Unicode
-// charsets other than utf16le are stored big-endian.
+// Multi-byte MySQL charset names to WHATWG labels that Node's TextDecoder (full ICU) knows; the
+// Unicode charsets other than utf16le are stored big-endian. The 8-bit charsets have MySQL's own
+// tables (single-byte-charsets.ts): WHATWG's differ from MySQL's, and Node 20's windows-1252 is
+// ISO-8859-1.
 const TEXT_DECODERS: Record<string, string> = {
   utf8: 'utf-8',
   utf8mb3: 'utf-8',
   utf8mb4: 'utf-8',
-  ascii: 'windows-1252',
-  latin1: 'windows-1252',
-  latin2: 'iso-8859-2',
-  latin5: 'iso-8859-9',
-  latin7: 'iso-8859-13',
-  greek: 'iso-8859-7',
-  hebrew: 'iso-8859-8',
-  cp1250: 'windows-1250',
-  cp1251: 'windows-1251',
-  cp1256: 'windows-1256',
-  cp1257: 'windows-1257',
-  cp866: 'ibm866',
-  koi8r: 'koi8-r',
-  koi8u: 'koi8-u',
-  macroman: 'macintosh',
-  tis620: 'windows-874',
   big5: 'big5',
   gbk: 'gbk',
   gb2312: 'gbk',
@@ -250,22 +241,37 @@ const TEXT_DECODERS: Record<string, string> = {
   utf16le: 'utf-16le',
 };
 
-// Charsets that can hold U+FFFD itself. In any other charset a U+FFFD in zongji's text means iconv-lite
-// met a byte it could not map and the original byte is gone: MySQL's latin1 maps 0x81, 0x8D, 0x8F,
-// 0x90 and 0x9D to C1 controls, iconv-lite's cp1252 (which zongji uses for latin1) does not.
+// Charsets that can hold U+FFFD itself. In any other charset a U+FFFD in a text value (a multi-byte
+// charset's, or an ENUM or SET member) stands for a byte that iconv-lite could not map or that has
+// no character in the charset: the original byte is gone.
 const UNICODE_CHARSETS = new Set(['utf8', 'utf8mb3', 'utf8mb4', 'ucs2', 'utf16', 'utf16le', 'utf32', 'gb18030']);
 
+function charsetOf(column: SourceColumn): string {
+  return (column.charset ?? 'utf8mb4').toLowerCase();
+}
+
 function checkedText(text: string, column: SourceColumn): string {
-  const charset = (column.charset ?? 'utf8mb4').toLowerCase();
+  const charset = charsetOf(column);
   if (!UNICODE_CHARSETS.has(charset) && text.includes('\ufffd')) {
-    throw unsupported(column, `zongji could not decode a byte of this ${charset} value (it gave U+FFFD), so the value cannot be kept exactly`);
+    throw unsupported(column, `a byte of this ${charset} value could not be decoded (it came as U+FFFD), so the value cannot be kept exactly`);
   }
   return text;
 }
 
-/** Decodes a text column's bytes by its charset; zongji normally does this, but leaves a Buffer for charsets iconv-lite lacks. */
+/**
+ * Decodes a text column's bytes by its charset: the 8-bit charsets, which BinlogSource has zongji
+ * hand over as bytes, by MySQL's tables, and the charsets iconv-lite lacks, for which zongji leaves
+ * a Buffer.
+ */
 export function decodeText(bytes: Buffer, column: SourceColumn): string {
-  const charset = (column.charset ?? 'utf8mb4').toLowerCase();
+  const charset = charsetOf(column);
+  const singleByte = decodeSingleByte(bytes, charset);
+  if (singleByte !== undefined) {
+    const at = singleByte.indexOf('\ufffd');
+    // The server keeps such a byte but shows '?' for it: no text holds the value.
+    if (at >= 0) throw unsupported(column, `byte 0x${bytes[at]!.toString(16).padStart(2, '0')} of this value has no character in MySQL's ${charset}, so no text can hold the value exactly`);
+    return singleByte;
+  }
   if (charset === 'utf32') return decodeUtf32(bytes, column);
   const label = TEXT_DECODERS[charset];
   if (!label) throw unsupported(column, `text in charset '${charset}' cannot be decoded by sluice`);
