@@ -96,3 +96,23 @@ test('a production tree (compiled dist/, no devDependencies) runs the CLI withou
   assert.equal(show.status, 0, show.stderr);
   assert.match(show.stdout, /no checkpoint in \/var\/lib\/sluice\/state/);
 });
+
+test('the batch-copy template unit is valid, as hardened, and restarts (resumes) on failure but not on a config error', (t) => {
+  const template = readFileSync(join(REPO_ROOT, 'systemd/sluice-sync@.service'), 'utf8');
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-systemd-sync-'));
+  const file = join(dir, 'sluice-sync@orders.service');
+  writeFileSync(file, template.replace(/^ExecStart=\/usr\/bin\/node \/opt\/sluice\/bin\/sluice\.js /m, `ExecStart=${process.execPath} ${join(REPO_ROOT, 'bin/sluice.js')} `));
+  const verify = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8' });
+  assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+  assert.deepEqual((verify.stdout + verify.stderr).split('\n').filter((line) => line.includes('sluice-sync@')), []);
+  const security = execFileSync('systemd-analyze', ['security', '--offline=yes', '--no-pager', file], { encoding: 'utf8' });
+  const match = /Overall exposure level for sluice-sync@orders\.service: (\d+\.\d+) (\w+)/.exec(security);
+  assert.ok(match, security);
+  t.diagnostic(`systemd-analyze security: exposure ${match[1]} ${match[2]}`);
+  assert.ok(Number(match[1]) <= MAX_EXPOSURE);
+  const line = (name: string): string[] => [...template.matchAll(new RegExp(`^${name}=(.*)$`, 'gm'))].map((m) => m[1]!);
+  assert.deepEqual(line('ExecStart'), ['/usr/bin/node /opt/sluice/bin/sluice.js sync --job /etc/sluice/jobs/%i.yaml --no-progress']);
+  assert.deepEqual(line('Restart'), ['on-failure']);
+  assert.deepEqual(line('RestartPreventExitStatus'), ['78']);
+  assert.deepEqual(line('User'), ['sluice']);
+});
