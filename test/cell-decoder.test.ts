@@ -4,11 +4,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import ZongJi, { type AnyBinlogEvent, type ColumnSchema, type WriteRowsEvent } from '@vlasky/zongji';
 import type mysql from 'mysql2/promise';
+import pino from 'pino';
 import { hiveTypeFor } from '../src/catalog/type-mapping.ts';
 import type { SourceColumn } from '../src/core/change-event.ts';
-import { isSluiceError } from '../src/errors.ts';
-import { readSingleByteTextAsBytes } from '../src/sources/binlog/binlog-source.ts';
+import { isSluiceError, SluiceError } from '../src/errors.ts';
+import { Router } from '../src/routing/router.ts';
+import { BinlogSource, readSingleByteTextAsBytes } from '../src/sources/binlog/binlog-source.ts';
 import { shortestFloat32, toCellValue } from '../src/sources/binlog/cell-decoder.ts';
+import { applyServerCollations, builtInCollations, readServerCollations, type CollationCharsets } from '../src/sources/binlog/collations.ts';
 import { isSingleByteCharset } from '../src/sources/binlog/single-byte-charsets.ts';
 import type { MariaDbServer } from './servers/mariadb.ts';
 import { testMariaDb } from './helpers/servers.ts';
@@ -195,6 +198,48 @@ const GEOMETRY_COLUMNS: Column[] = [
   { name: 'g', ddl: 'geometry', values: ["ST_GeomFromText('LINESTRING(0 0, 1 1)')"], expect: 'error', expr: 'ST_AsBinary(g)' },
 ];
 
+// Collations zongji 0.9 does not know (it reads their ids as utf8mb4): MariaDB's NO PAD, croatian,
+// myanmar, thai and uca1400 ones. Each column is kept only when the server has its collation.
+const COLLATION_COLUMNS: (Column & { collation: string })[] = [
+  { name: 'l1', collation: 'latin1_nopad_bin', ddl: 'varchar(2) CHARACTER SET latin1 COLLATE latin1_nopad_bin', values: ["'é€'", "'ab'", "CONVERT(x'81FF' USING latin1)"], expect: 'text' },
+  { name: 'l1c', collation: 'latin1_nopad_bin', ddl: 'char(4) CHARACTER SET latin1 COLLATE latin1_nopad_bin', values: ["'café'", "'ÿ'"], expect: 'text' },
+  { name: 'l1t', collation: 'latin1_nopad_bin', ddl: 'text CHARACTER SET latin1 COLLATE latin1_nopad_bin', values: ["'Straße café'"], expect: 'text' },
+  { name: 'l1e', collation: 'latin1_nopad_bin', ddl: "enum('a','ä€') CHARACTER SET latin1 COLLATE latin1_nopad_bin", values: ["'ä€'", "'a'"], expect: 'text' },
+  { name: 'l1z', collation: 'latin1_nopad_bin', ddl: 'varchar(300) CHARACTER SET latin1 COLLATE latin1_nopad_bin COMPRESSED', values: ["REPEAT('café ', 40)"], expect: 'text' },
+  { name: 'l2', collation: 'latin2_nopad_bin', ddl: 'varchar(5) CHARACTER SET latin2 COLLATE latin2_nopad_bin', values: ["'łąčž'"], expect: 'text' },
+  { name: 'm4', collation: 'utf8mb4_nopad_bin', ddl: 'varchar(3) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin', values: ["'é😀\uFFFD'", "'a'"], expect: 'text' },
+  { name: 'm3h', collation: 'utf8mb3_croatian_ci', ddl: 'varchar(5) CHARACTER SET utf8mb3 COLLATE utf8mb3_croatian_ci', values: ["'čćžšđ'"], expect: 'text' },
+  { name: 'm3m', collation: 'utf8mb3_myanmar_ci', ddl: 'char(3) CHARACTER SET utf8mb3 COLLATE utf8mb3_myanmar_ci', values: ["'မြန်'"], expect: 'text' },
+  { name: 'm3z', collation: 'utf8mb3_croatian_ci', ddl: 'varchar(100) CHARACTER SET utf8mb3 COLLATE utf8mb3_croatian_ci COMPRESSED', values: ["REPEAT('čž', 40)"], expect: 'text' },
+  { name: 'm4h', collation: 'utf8mb4_croatian_mysql561_ci', ddl: 'varchar(4) CHARACTER SET utf8mb4 COLLATE utf8mb4_croatian_mysql561_ci', values: ["'ž😀'"], expect: 'text' },
+  { name: 'u2h', collation: 'ucs2_croatian_ci', ddl: 'varchar(6) CHARACTER SET ucs2 COLLATE ucs2_croatian_ci', values: ["'čćž€a'", "''"], expect: 'text' },
+  { name: 'u2t', collation: 'ucs2_croatian_ci', ddl: 'text CHARACTER SET ucs2 COLLATE ucs2_croatian_ci', values: ["'Ðurđevac\uFEFF'"], expect: 'text' },
+  { name: 'u2e', collation: 'ucs2_croatian_ci', ddl: "enum('č','ž dž') CHARACTER SET ucs2 COLLATE ucs2_croatian_ci", values: ["'ž dž'", "'č'"], expect: 'text' },
+  { name: 'u2s', collation: 'ucs2_thai_520_w2', ddl: "set('ก','ข') CHARACTER SET ucs2 COLLATE ucs2_thai_520_w2", values: ["'ก,ข'", "'ข'"], expect: 'text' },
+  { name: 'u16', collation: 'utf16_croatian_ci', ddl: 'varchar(4) CHARACTER SET utf16 COLLATE utf16_croatian_ci', values: ["'ž😀'"], expect: 'text' },
+  { name: 'u32', collation: 'utf32_croatian_ci', ddl: 'char(3) CHARACTER SET utf32 COLLATE utf32_croatian_ci', values: ["'ž😀'"], expect: 'text' },
+  { name: 'b5', collation: 'big5_chinese_nopad_ci', ddl: 'varchar(4) CHARACTER SET big5 COLLATE big5_chinese_nopad_ci', values: ["'中文'"], expect: 'text' },
+  { name: 'gk', collation: 'gbk_nopad_bin', ddl: 'varchar(4) CHARACTER SET gbk COLLATE gbk_nopad_bin', values: ["'中文'"], expect: 'text' },
+  { name: 'uj', collation: 'ujis_japanese_nopad_ci', ddl: 'varchar(4) CHARACTER SET ujis COLLATE ujis_japanese_nopad_ci', values: ["'あいう'"], expect: 'text' },
+  { name: 'a4', collation: 'utf8mb4_uca1400_ai_ci', ddl: 'varchar(4) CHARACTER SET utf8mb4 COLLATE utf8mb4_uca1400_ai_ci', values: ["'ñ😀'"], expect: 'text' },
+  { name: 'a3', collation: 'utf8mb3_uca1400_as_cs', ddl: 'varchar(4) CHARACTER SET utf8mb3 COLLATE utf8mb3_uca1400_as_cs', values: ["'ñé'"], expect: 'text' },
+  { name: 'a2', collation: 'ucs2_uca1400_ai_ci', ddl: 'varchar(4) CHARACTER SET ucs2 COLLATE ucs2_uca1400_ai_ci', values: ["'ñé€'"], expect: 'text' },
+  { name: 'a32', collation: 'utf32_uca1400_nopad_ai_ci', ddl: 'text CHARACTER SET utf32 COLLATE utf32_uca1400_nopad_ai_ci', values: ["'ñ😀'"], expect: 'text' },
+];
+
+/** The collations the server has, by their full names (from 10.10 on, uca1400 ones only appear per charset in COLLATION_CHARACTER_SET_APPLICABILITY). */
+async function serverCollationNames(): Promise<Set<string>> {
+  const [rows] = await root.query('SELECT COLLATION_NAME AS name FROM information_schema.COLLATIONS');
+  const names = new Set((rows as { name: string }[]).map((row) => row.name));
+  try {
+    const [full] = await root.query('SELECT FULL_COLLATION_NAME AS name FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY');
+    for (const row of full as { name: string }[]) names.add(row.name);
+  } catch {
+    // Before MariaDB 10.10: COLLATIONS has every name.
+  }
+  return names;
+}
+
 const hexOf = (bytes: number[]): string => Buffer.from(bytes).toString('hex').toUpperCase();
 
 /**
@@ -231,6 +276,9 @@ let server: MariaDbServer;
 let root: mysql.Connection;
 const captured = new Map<string, Captured>();
 let singleByte: { charsets: string[]; columns: Column[] };
+let collations: CollationCharsets;
+let collationColumns: Column[];
+let startGtid: string;
 
 async function createAndFill(table: string, columns: Column[]): Promise<void> {
   await root.query(`CREATE TABLE codec.${table} (id int PRIMARY KEY, ${columns.map((c) => `${c.name} ${c.ddl}`).join(', ')})`);
@@ -262,8 +310,12 @@ async function capture(gtid: string, expected: Record<string, number>): Promise<
         reject(error);
       });
       zongji.on('binlog', (event: AnyBinlogEvent) => {
-        // As BinlogSource does: text in 8-bit charsets comes over as bytes.
-        if (event.getEventName() === 'tablemap') readSingleByteTextAsBytes(event as Parameters<typeof readSingleByteTextAsBytes>[0]);
+        // As BinlogSource does: charsets by the server's collation ids, and text in 8-bit charsets comes over as bytes.
+        if (event.getEventName() === 'tablemap') {
+          const problem = applyServerCollations(event as Parameters<typeof applyServerCollations>[0], collations);
+          if (problem) throw problem;
+          readSingleByteTextAsBytes(event as Parameters<typeof readSingleByteTextAsBytes>[0]);
+        }
         if (event.getEventName() !== 'writerows') return;
         const rowsEvent = event as WriteRowsEvent;
         const tableMap = rowsEvent.tableMap[rowsEvent.tableId]!;
@@ -307,10 +359,19 @@ async function serverValues(table: string, columns: Column[]): Promise<Map<numbe
   return new Map((rows as Record<string, unknown>[]).map((row) => [Number(row.id), row]));
 }
 
-async function checkTable(table: string, columns: Column[]): Promise<void> {
+/** information_schema's integer types carry a display width that the binlog does not. */
+const withoutDisplayWidth = (type: string): string => type.replace(/^(tinyint|smallint|mediumint|int|bigint)\(\d+\)/, '$1');
+
+/** The columns as BinlogSource takes them from a TableMap: zongji's descriptions, after the TableMap hooks. */
+function tableMapSourceColumns(table: string): Map<string, SourceColumn> {
+  const columns = captured.get(table)!.tableMapColumns;
+  return new Map(columns.map((column) => [column.COLUMN_NAME, { name: column.COLUMN_NAME, mysqlType: column.COLUMN_TYPE.toLowerCase(), charset: column.CHARACTER_SET_NAME }]));
+}
+
+async function checkTable(table: string, columns: Column[], describedBy: 'information_schema' | 'tablemap' = 'information_schema'): Promise<void> {
   const entry = captured.get(table);
   assert.ok(entry, `no rows of ${table} came through the binlog`);
-  const sourceColumns = await informationSchemaColumns(table);
+  const sourceColumns = describedBy === 'tablemap' ? tableMapSourceColumns(table) : await informationSchemaColumns(table);
   const expected = await serverValues(table, columns);
   const failures: string[] = [];
   for (const column of columns) {
@@ -368,6 +429,10 @@ describe('cell decoder against a real MariaDB binlog', { timeout: 180_000 }, () 
     await root.query('DROP DATABASE IF EXISTS codec');
     await root.query('CREATE DATABASE codec');
     const [[position]] = (await root.query('SELECT @@gtid_binlog_pos AS gtid')) as unknown as [[{ gtid: string }]];
+    startGtid = position.gtid;
+    collations = await readServerCollations(root);
+    const names = await serverCollationNames();
+    collationColumns = COLLATION_COLUMNS.filter((column) => names.has(column.collation));
     await createAndFill('types', COLUMNS);
     await createAndFill('geo', GEOMETRY_COLUMNS);
     singleByte = await singleByteCharsetColumns();
@@ -377,9 +442,16 @@ describe('cell decoder against a real MariaDB binlog', { timeout: 180_000 }, () 
       { name: 'b', ddl: 'binary(2)', values: ["'ab'"], expect: 'bytes' },
       { name: 't', ddl: 'text', values: ["'héllo'"], expect: 'text' },
     ]);
+    await createAndFill('collations', collationColumns);
     // Every comparison reads the server in UTC.
     await root.query("SET SESSION time_zone = '+00:00'");
-    await capture(position.gtid, { types: rowCount(COLUMNS), geo: rowCount(GEOMETRY_COLUMNS), charsets: rowCount(singleByte.columns), geo_then_text: 2 });
+    await capture(position.gtid, {
+      types: rowCount(COLUMNS),
+      geo: rowCount(GEOMETRY_COLUMNS),
+      charsets: rowCount(singleByte.columns),
+      geo_then_text: 2,
+      collations: rowCount(collationColumns),
+    });
   });
 
   after(async () => {
@@ -416,5 +488,118 @@ describe('cell decoder against a real MariaDB binlog', { timeout: 180_000 }, () 
       'i4: binary(4) -> binary, information_schema -> string',
       'i6: binary(16) -> binary, information_schema -> string',
     ]);
+  });
+
+  it("decodes text in MariaDB's own collations, which zongji reads as utf8mb4, as the server shows it", async () => {
+    const have = new Set(collationColumns.map((column) => (column as (typeof COLLATION_COLUMNS)[number]).collation));
+    for (const needed of ['latin1_nopad_bin', 'utf8mb4_nopad_bin', 'utf8mb3_croatian_ci', 'ucs2_croatian_ci', 'utf8mb4_uca1400_ai_ci']) {
+      assert.ok(have.has(needed), `MariaDB 10.11 has ${needed}`);
+    }
+    await checkTable('collations', collationColumns, 'tablemap');
+  });
+
+  it('gives columns in those collations the charset and type information_schema has', async () => {
+    const truth = await informationSchemaColumns('collations');
+    const differences: string[] = [];
+    for (const column of captured.get('collations')!.tableMapColumns) {
+      const want = truth.get(column.COLUMN_NAME)!;
+      const got = `${column.COLUMN_TYPE.toLowerCase()} ${column.CHARACTER_SET_NAME} -> ${hiveTypeFor(column.COLUMN_TYPE)}`;
+      const expected = `${withoutDisplayWidth(want.mysqlType)} ${want.charset} -> ${hiveTypeFor(want.mysqlType)}`;
+      if (got !== expected) differences.push(`${column.COLUMN_NAME}: ${got}, information_schema ${expected}`);
+    }
+    assert.deepEqual(differences, []);
+  });
+
+  it("has a built-in collation list equal to this server's (MariaDB 10.11)", async () => {
+    const [rows] = await root.query(
+      'SELECT ID, CHARACTER_SET_NAME FROM information_schema.COLLATIONS WHERE ID IS NOT NULL UNION SELECT ID, CHARACTER_SET_NAME FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY',
+    );
+    const builtIn = builtInCollations();
+    const differences = (rows as { ID: number; CHARACTER_SET_NAME: string }[])
+      .filter((row) => builtIn.charsetOf(Number(row.ID)) !== row.CHARACTER_SET_NAME || collations.charsetOf(Number(row.ID)) !== row.CHARACTER_SET_NAME)
+      .map((row) => `${row.ID}: server ${row.CHARACTER_SET_NAME}, built-in ${builtIn.charsetOf(Number(row.ID))}, read ${collations.charsetOf(Number(row.ID))}`);
+    assert.deepEqual(differences, []);
+    const [sets] = await root.query('SELECT CHARACTER_SET_NAME, MAXLEN FROM information_schema.CHARACTER_SETS');
+    for (const row of sets as { CHARACTER_SET_NAME: string; MAXLEN: number }[]) {
+      assert.equal(builtIn.maxBytesPerChar(row.CHARACTER_SET_NAME), Number(row.MAXLEN), row.CHARACTER_SET_NAME);
+    }
+  });
+
+  it('stops a table whose collation id is not among the server collations, naming table, column and id', () => {
+    const event = {
+      tableId: 7,
+      schemaName: 'shop',
+      tableName: 'orders',
+      _columnCharsetIds: [undefined, 4000],
+      tableMap: {
+        7: {
+          parentSchema: 'shop',
+          tableName: 'orders',
+          columns: [
+            { type: 3, charset: null, metadata: {} },
+            { type: 15, charset: 'utf8mb4', metadata: { max_length: 8 } },
+          ],
+          columnSchemas: [
+            { COLUMN_NAME: 'id', CHARACTER_SET_NAME: null, COLUMN_TYPE: 'int' },
+            { COLUMN_NAME: 'note', CHARACTER_SET_NAME: 'utf8mb4', COLUMN_TYPE: 'varchar(2)' },
+          ],
+        },
+      },
+    };
+    const problem = applyServerCollations(event, collations);
+    assert.ok(problem instanceof SluiceError && problem.code === 'SLUICE_SCHEMA_UNSUPPORTED');
+    assert.match(problem.message, /shop\.orders/);
+    assert.match(problem.message, /column note has collation id 4000/);
+    assert.equal(problem.context.table, 'shop.orders');
+    assert.equal(problem.context.columnName, 'note');
+    assert.equal(problem.context.collationId, 4000);
+    // A known id is fixed, not refused: 1071 is latin1_nopad_bin.
+    event._columnCharsetIds = [undefined, 1071];
+    assert.equal(applyServerCollations(event, collations), undefined);
+    assert.deepEqual(event.tableMap[7].columnSchemas[1], { COLUMN_NAME: 'note', CHARACTER_SET_NAME: 'latin1', COLUMN_TYPE: 'varchar(8)' });
+    assert.equal(event.tableMap[7].columns[1]!.charset, 'latin1');
+  });
+
+  it('hands on the columns and values of those collations through BinlogSource as the server has them', async () => {
+    const source = new BinlogSource({
+      connection: { host: '127.0.0.1', port: server.port, user: server.user, password: server.password, connectTimeoutMs: 10_000 },
+      serverId: 4243,
+      router: new Router({ include: ['codec.collations'], exclude: [], rules: [] }),
+      maxQueuedItems: 1000,
+      firstSequence: 0n,
+      logger: pino({ level: 'silent' }),
+    });
+    const changes: { columns: readonly SourceColumn[]; after: readonly unknown[] }[] = [];
+    source.start({ gtidSet: startGtid });
+    try {
+      const deadline = Date.now() + 30_000;
+      while (changes.length < rowCount(collationColumns)) {
+        const item = await Promise.race([
+          source.next(),
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`only ${changes.length} rows arrived`)), Math.max(0, deadline - Date.now()))),
+        ]);
+        if (item.kind === 'change' && item.event.table === 'collations') changes.push({ columns: item.event.columns, after: item.event.after! });
+      }
+    } finally {
+      await source.stop();
+    }
+    const truth = await informationSchemaColumns('collations');
+    const wanted = await serverValues('collations', collationColumns);
+    const differences: string[] = [];
+    for (const column of changes[0]!.columns) {
+      const want = truth.get(column.name)!;
+      if (column.mysqlType !== withoutDisplayWidth(want.mysqlType) || column.charset !== want.charset) {
+        differences.push(`${column.name}: ${column.mysqlType} ${column.charset}, information_schema ${want.mysqlType} ${want.charset}`);
+      }
+    }
+    for (const change of changes) {
+      const id = Number(change.after[0]);
+      change.columns.forEach((column, index) => {
+        const want = wanted.get(id)![column.name];
+        const got = change.after[index];
+        if ((want === null ? null : String(want)) !== got) differences.push(`${column.name} row ${id}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
+      });
+    }
+    assert.deepEqual(differences, []);
   });
 });

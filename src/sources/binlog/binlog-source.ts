@@ -8,6 +8,8 @@ import { SluiceError } from '../../errors.ts';
 import type { Router } from '../../routing/router.ts';
 import { advanceMariadbGtidPosition, describePosition, type BinlogPosition } from './binlog-position.ts';
 import { toCellValue } from './cell-decoder.ts';
+import { applyServerCollations, builtInCollations, readServerCollations, type CollationCharsets } from './collations.ts';
+import { connectControl } from './preflight.ts';
 import type { SchemaHistory } from './schema-history.ts';
 import { SchemaTracker } from './schema-tracker.ts';
 import { decodeSingleByte, isSingleByteCharset } from './single-byte-charsets.ts';
@@ -79,6 +81,8 @@ export class BinlogSource {
   private zongji: ZongJiInstance | undefined;
   private nextSequence: bigint;
   private readonly columnsByMap = new WeakMap<object, SourceColumn[]>();
+  /** The server's collation ids, read before the dump starts (see collations.ts). */
+  private collations: CollationCharsets | undefined;
   private currentFile = '';
   private readonly tracker: SchemaTracker | undefined;
   private tracking: boolean;
@@ -136,7 +140,29 @@ export class BinlogSource {
     if ('gtidSet' in from) startOptions.gtidSet = from.gtidSet;
     else if ('file' in from) Object.assign(startOptions, { filename: from.file, position: from.offset });
     else startOptions.startAtEnd = true;
-    zongji.start(startOptions);
+    // The collation list must be there before the first TableMap: the dump waits for it.
+    void this.loadCollations().then((collations) => {
+      this.collations = collations;
+      if (this.zongji === zongji) zongji.start(startOptions);
+    });
+  }
+
+  /** The server's collation ids; MariaDB 10.11's built-in list when they cannot be read. Never rejects. */
+  private async loadCollations(): Promise<CollationCharsets> {
+    const { connection, logger } = this.options;
+    let control: Awaited<ReturnType<typeof connectControl>> | undefined;
+    try {
+      control = await connectControl(connection);
+      return await readServerCollations(control);
+    } catch (error) {
+      logger.warn(
+        { err: error, server: `${connection.host}:${connection.port}` },
+        "cannot read the server's collations (information_schema.COLLATIONS); using sluice's built-in list of MariaDB 10.11's",
+      );
+      return builtInCollations();
+    } finally {
+      await control?.end().catch(() => undefined);
+    }
   }
 
   /** The next item, in binlog order. Rejects once the stream has failed. */
@@ -206,10 +232,14 @@ export class BinlogSource {
       case 'rotate':
         this.currentFile = zongji.options.filename ?? this.currentFile;
         return;
-      case 'tablemap':
+      case 'tablemap': {
+        // zongji reads collation ids it does not know (most of MariaDB's own) as utf8mb4.
+        const problem = applyServerCollations(event, this.collations ?? builtInCollations());
+        if (problem && this.options.router.decide(event.schemaName ?? '', event.tableName ?? '').kind === 'routed') throw problem;
         readGeometryAsBytes(event);
         readSingleByteTextAsBytes(event);
         return;
+      }
       default:
         return;
     }
@@ -397,6 +427,11 @@ interface BinlogEventLike {
   tableId?: number;
   tableMap?: Record<number, unknown>;
   rows?: unknown[];
+  /** A TableMap event's table. */
+  schemaName?: string;
+  tableName?: string;
+  _columnCharsetIds?: (number | undefined)[];
+  _enumSetValues?: (Buffer[] | undefined)[];
 }
 
 // MySQL's binlog type codes (include/mysql_com.h enum_field_types, and MariaDB's compressed ones).
@@ -444,7 +479,9 @@ function readGeometryAsBytes(event: BinlogEventLike): void {
  * bytes, else a 2-byte one. Under FULL metadata the ENUM and SET members come in the TableMap as bytes,
  * which zongji has decoded by iconv-lite too: they are decoded again here.
  *
- * Runs on every TableMap event, before the rows that use it are parsed; zongji keeps the columns of
+ * Runs on every TableMap event, after applyServerCollations (so that a column in a collation zongji
+ * does not know, such as latin1_nopad_bin, has its real charset here) and before the rows that use it
+ * are parsed; zongji keeps the columns of
  * a table it looked up in information_schema from one TableMap to the next, so a column it has
  * already rewritten must stay as it is.
  */

@@ -1,7 +1,9 @@
 // What zongji 0.9 hands over for one column of a row image, turned into a CellValue: exact text for
 // numbers, temporals and text, bytes for binary types. zongji must run with
 // {dateStrings: true, timezone: 'Z', supportBigNumbers: true, bigNumberStrings: true, jsonStrings: true};
-// with those options, and with readSingleByteTextAsBytes (binlog-source.ts) applied to every TableMap,
+// with those options, and with applyServerCollations (collations.ts, which gives each column the
+// charset of its collation id by the server's own list) and readSingleByteTextAsBytes (binlog-source.ts)
+// applied to every TableMap,
 // every value arrives exact except the few repaired below (each one measured on MariaDB 10.11, see
 // test/cell-decoder.test.ts).
 import type { CellValue, SourceColumn } from '../../core/change-event.ts';
