@@ -14,6 +14,7 @@ import type { SchemaHistory } from './schema-history.ts';
 import { SchemaTracker } from './schema-tracker.ts';
 import { decodeSingleByte, isSingleByteCharset } from './single-byte-charsets.ts';
 import { anonymousColumnSchemas, columnSchemasFor, hasOptionalMetadata, type TableMapEventLike, type ZongJiColumnSchema } from './table-map-columns.ts';
+import { MYSQL_TYPE_VARCHAR, MYSQL_TYPE_BLOB_COMPRESSED, MYSQL_TYPE_VARCHAR_COMPRESSED, MYSQL_TYPE_ENUM, MYSQL_TYPE_SET, MYSQL_TYPE_TINY_BLOB, MYSQL_TYPE_MEDIUM_BLOB, MYSQL_TYPE_LONG_BLOB, MYSQL_TYPE_BLOB, MYSQL_TYPE_STRING, MYSQL_TYPE_GEOMETRY } from './binlog-type-codes.ts';
 
 export interface BinlogConnectionOptions {
   host: string;
@@ -434,18 +435,6 @@ interface BinlogEventLike {
   _enumSetValues?: (Buffer[] | undefined)[];
 }
 
-// MySQL's binlog type codes (include/mysql_com.h enum_field_types, and MariaDB's compressed ones).
-const MYSQL_TYPE_VARCHAR = 15;
-const MYSQL_TYPE_BLOB_COMPRESSED = 140;
-const MYSQL_TYPE_VARCHAR_COMPRESSED = 141;
-const MYSQL_TYPE_ENUM = 247;
-const MYSQL_TYPE_SET = 248;
-const MYSQL_TYPE_TINY_BLOB = 249;
-const MYSQL_TYPE_MEDIUM_BLOB = 250;
-const MYSQL_TYPE_LONG_BLOB = 251;
-const MYSQL_TYPE_BLOB = 252;
-const MYSQL_TYPE_STRING = 254;
-const MYSQL_TYPE_GEOMETRY = 255;
 
 /** A column as zongji reads it from the row image (lib/binlog_event.js updateColumnInfo). */
 interface ZongJiColumn {

@@ -11,6 +11,7 @@ import type mysql from 'mysql2/promise';
 import { SluiceError } from '../../errors.ts';
 import { decodeText } from './cell-decoder.ts';
 import { isSingleByteCharset } from './single-byte-charsets.ts';
+import { MYSQL_TYPE_VARCHAR, MYSQL_TYPE_VARCHAR_COMPRESSED, MYSQL_TYPE_ENUM, MYSQL_TYPE_SET, MYSQL_TYPE_STRING, BINARY_COLLATION_ID } from './binlog-type-codes.ts';
 
 export interface CollationCharsets {
   /** Where the list came from: the server it was read from, or sluice's built-in copy of MariaDB 10.11's. */
@@ -158,13 +159,6 @@ export function builtInCollations(): CollationCharsets {
 
 // ---- the TableMap hook ---------------------------------------------------------------------------
 
-// MySQL's binlog type codes (include/mysql_com.h enum_field_types, and MariaDB's compressed ones).
-const MYSQL_TYPE_VARCHAR = 15;
-const MYSQL_TYPE_VARCHAR_COMPRESSED = 141;
-const MYSQL_TYPE_ENUM = 247;
-const MYSQL_TYPE_SET = 248;
-const MYSQL_TYPE_STRING = 254;
-const BINARY_COLLATION_ID = 63;
 
 /** What of zongji's TableMap event (lib/binlog_event.js) the hook reads and changes. */
 export interface TableMapCharsetEvent {

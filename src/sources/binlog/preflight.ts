@@ -2,6 +2,7 @@
 // each way it cannot into an error that says what is wrong and how to fix it.
 import mysql from 'mysql2/promise';
 import { SluiceError } from '../../errors.ts';
+import { connectMysql } from '../table/mysql-connect.ts';
 import type { BinlogConnectionOptions } from './binlog-source.ts';
 
 export interface ServerFacts {
@@ -19,30 +20,7 @@ export interface ServerFacts {
 }
 
 export async function connectControl(options: BinlogConnectionOptions): Promise<mysql.Connection> {
-  const server = `${options.host}:${options.port}`;
-  try {
-    return await mysql.createConnection({
-      host: options.host,
-      port: options.port,
-      user: options.user,
-      password: options.password,
-      connectTimeout: options.connectTimeoutMs,
-    });
-  } catch (error) {
-    const code = (error as { code?: string }).code ?? '';
-    if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR') {
-      throw new SluiceError(
-        'SLUICE_MYSQL_ACCESS_DENIED',
-        `MySQL at ${server} refused user '${options.user}': ${(error as Error).message}. Check source.user and source.password.`,
-        { cause: error, context: { server, configKey: 'source.user' } },
-      );
-    }
-    throw new SluiceError(
-      'SLUICE_MYSQL_UNREACHABLE',
-      `cannot reach MySQL at ${server} (source.host, source.port): ${code || (error as Error).message}`,
-      { cause: error, retriable: true, context: { server, configKey: 'source.host' } },
-    );
-  }
+  return connectMysql(options, 'source');
 }
 
 /** Reads what sluice needs to know of the server and fails on the first setting that does not fit. */

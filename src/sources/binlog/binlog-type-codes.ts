@@ -1,0 +1,16 @@
+// MySQL's binlog column type codes (include/mysql_com.h enum_field_types, and MariaDB's compressed
+// ones), as zongji's TableMap carries them; the TableMap hooks rewrite columns by these.
+export const MYSQL_TYPE_VARCHAR = 15;
+export const MYSQL_TYPE_BLOB_COMPRESSED = 140;
+export const MYSQL_TYPE_VARCHAR_COMPRESSED = 141;
+export const MYSQL_TYPE_ENUM = 247;
+export const MYSQL_TYPE_SET = 248;
+export const MYSQL_TYPE_TINY_BLOB = 249;
+export const MYSQL_TYPE_MEDIUM_BLOB = 250;
+export const MYSQL_TYPE_LONG_BLOB = 251;
+export const MYSQL_TYPE_BLOB = 252;
+export const MYSQL_TYPE_STRING = 254;
+export const MYSQL_TYPE_GEOMETRY = 255;
+
+/** The collation id of binary strings: the column holds bytes, not text. */
+export const BINARY_COLLATION_ID = 63;
