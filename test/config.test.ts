@@ -79,6 +79,17 @@ describe('config', () => {
     assert.deepEqual(coordinate.source.start, { file: 'mysql-bin.000042', position: 4 });
     const gtid = parseConfig(`${minimal}  start: { gtid: 'abc:1-5' }\n`, 'x.yaml', {});
     assert.deepEqual(gtid.source.start, { gtid: 'abc:1-5' });
+    // Unquoted, YAML 1.2 keeps it a string: no timestamp type, so no trip through the process time zone.
+    const timestamp = parseConfig(`${minimal}  start: { timestamp: 2026-11-25T18:00:00+08:00 }\n`, 'x.yaml', {});
+    assert.deepEqual(timestamp.source.start, { timestamp: '2026-11-25T18:00:00+08:00' });
+  });
+
+  test('a start timestamp without its zone, or not a time at all, names source.start.timestamp', () => {
+    for (const text of ["'2026-11-25T10:00:00'", "'2026-11-25'", "'2026-02-30T10:00:00Z'", 'yesterday']) {
+      const error = expectError(() => parseConfig(`${minimal}  start: { timestamp: ${text} }\n`, 'sluice.yaml', {}));
+      assert.match(error.message, /^sluice\.yaml:4:\d+ source\.start\.timestamp: expected an ISO 8601 instant with its zone, such as '2026-11-25T10:00:00Z'/, text);
+      assert.equal(error.context.configKey, 'source.start.timestamp');
+    }
   });
 
   test('a wrong type names the key path and its line:column', () => {
@@ -136,9 +147,9 @@ describe('config', () => {
     const extra = expectError(() => parseConfig(`${minimal}  start: { file: f.1, position: 4, offset: 9 }\n`, 'sluice.yaml', {}));
     assert.match(extra.message, /^sluice\.yaml:4:36 source\.start\.offset: unknown key 'offset'/);
     const empty = expectError(() => parseConfig(`${minimal}  start: {}\n`, 'sluice.yaml', {}));
-    assert.match(empty.message, /source\.start: expected 'earliest', 'latest', \{ file, position \} or \{ gtid \}, got a mapping$/);
+    assert.match(empty.message, /source\.start: expected 'earliest', 'latest', \{ file, position \}, \{ gtid \} or \{ timestamp \}, got a mapping$/);
     const word = expectError(() => parseConfig(`${minimal}  start: newest\n`, 'sluice.yaml', {}));
-    assert.match(word.message, /^sluice\.yaml:4:10 source\.start: expected 'earliest', 'latest', \{ file, position \} or \{ gtid \}, got string 'newest'$/);
+    assert.match(word.message, /^sluice\.yaml:4:10 source\.start: expected 'earliest', 'latest', \{ file, position \}, \{ gtid \} or \{ timestamp \}, got string 'newest'$/);
   });
 
   test('a YAML syntax error names file, line and column', () => {

@@ -1,6 +1,6 @@
 // The crash test on the embedded default: local disk and the local catalog. The scenario itself
-// (workload, SIGKILLs, SIGTERM in a large transaction, row-by-row comparison) is in
-// helpers/crash-scenario.ts, shared with the HDFS + HiveServer2 run.
+// (workload with schema changes, SIGKILLs, SIGTERM in a large transaction, row-by-row comparison) is
+// in helpers/crash-scenario.ts, shared with the HDFS + HiveServer2 run.
 import { test } from 'node:test';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
@@ -9,12 +9,15 @@ import { readCommittedRows } from './helpers/warehouse.ts';
 
 const KILLS = Number(process.env.SLUICE_CRASH_KILLS ?? 22);
 const SEED = Number(process.env.SLUICE_CRASH_SEED ?? Date.now() % 1_000_000);
+// About one step in twenty alters a table: a few dozen schema changes in a run, each a boundary a kill may land next to.
+const SCHEMA_CHANGE_RATE = Number(process.env.SLUICE_CRASH_SCHEMA_CHANGE_RATE ?? 0.05);
 
 test(`Hive holds exactly the source's change stream after ${KILLS} SIGKILLs (seed ${SEED})`, { timeout: 15 * 60_000 }, () =>
   runCrashScenario({
     kills: KILLS,
     largeTransactionRows: Number(process.env.SLUICE_CRASH_LARGE_ROWS ?? 100_000),
     seed: SEED,
+    schemaChangeRate: SCHEMA_CHANGE_RATE,
     readRows: (workspace, database, table) =>
       readCommittedRows(new LocalCatalog(workspace.catalogDir), new LocalFileSystem(workspace.warehouse), database, table),
   }),

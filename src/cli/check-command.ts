@@ -13,7 +13,7 @@ import { LOCK_FILE, lockHolder } from '../runtime/state-lock.ts';
 import { describePosition } from '../sources/binlog/binlog-position.ts';
 import { requirePositionAvailable } from '../sources/binlog/position-available.ts';
 import { connectControl, preflight, type ServerFacts } from '../sources/binlog/preflight.ts';
-import { resolveStart } from '../sources/binlog/resolve-start.ts';
+import { resolveStartOnServer } from '../sources/binlog/resolve-start.ts';
 import { sourceConnection, toBinlogStart } from './run-command.ts';
 
 export interface CheckItem {
@@ -103,7 +103,9 @@ async function checkPosition(config: SluiceConfig, facts: ServerFacts): Promise<
   try {
     const record = await new CheckpointStore(config.checkpoint.dir).latest();
     // Without a checkpoint the first start uses source.start; that position must be there too.
-    const position = record?.source.position ?? resolveStart(server, facts, undefined, toBinlogStart(config.source.start)).position;
+    const position =
+      record?.source.position ??
+      (await resolveStartOnServer({ connection, serverId: config.source.serverId }, server, facts, undefined, toBinlogStart(config.source.start))).position;
     const control = await connectControl(connection);
     try {
       const why = await requirePositionAvailable(control, server, facts, position);

@@ -12,14 +12,16 @@ import { acquireStateLock, lockHolder } from '../runtime/state-lock.ts';
 import { describePosition, describeStart, type BinlogPosition, type BinlogStart } from '../sources/binlog/binlog-position.ts';
 import type { BinlogConnectionOptions } from '../sources/binlog/binlog-source.ts';
 import { requirePositionAvailable } from '../sources/binlog/position-available.ts';
+import { INSTANT_EXAMPLE, parseInstant } from '../sources/binlog/instant.ts';
 import { connectControl, preflight, type ServerFacts } from '../sources/binlog/preflight.ts';
-import { resolveStart } from '../sources/binlog/resolve-start.ts';
+import { resolveStartOnServer, type ResolvedStart } from '../sources/binlog/resolve-start.ts';
 import { sourceConnection, toBinlogStart } from './run-command.ts';
 
 export interface TargetOptions {
   file?: string;
   position?: string;
   gtid?: string;
+  timestamp?: string;
   earliest?: boolean;
   latest?: boolean;
 }
@@ -31,15 +33,21 @@ export function targetFromOptions(options: TargetOptions): BinlogStart {
   const given = [
     options.file !== undefined || options.position !== undefined ? '--file/--position' : undefined,
     options.gtid !== undefined ? '--gtid' : undefined,
+    options.timestamp !== undefined ? '--timestamp' : undefined,
     options.earliest ? '--earliest' : undefined,
     options.latest ? '--latest' : undefined,
   ].filter((name): name is string => name !== undefined);
   if (given.length !== 1) {
-    throw targetError(`give exactly one of --file NAME --position N, --gtid SET, --earliest, --latest${given.length > 1 ? ` (got ${given.join(', ')})` : ''}`);
+    throw targetError(`give exactly one of --file NAME --position N, --gtid SET, --timestamp INSTANT, --earliest, --latest${given.length > 1 ? ` (got ${given.join(', ')})` : ''}`);
   }
   if (options.earliest) return { kind: 'earliest' };
   if (options.latest) return { kind: 'latest' };
   if (options.gtid !== undefined) return { kind: 'gtid', gtidSet: options.gtid.trim() };
+  if (options.timestamp !== undefined) {
+    const epochMs = parseInstant(options.timestamp);
+    if (epochMs === undefined) throw targetError(`--timestamp '${options.timestamp}': expected ${INSTANT_EXAMPLE}`);
+    return { kind: 'timestamp', at: options.timestamp.trim(), epochMs };
+  }
   if (options.file === undefined) throw targetError(`--position ${options.position} needs --file NAME`);
   if (options.position === undefined) throw targetError(`--file ${options.file} needs --position N (4 is the start of a file)`);
   const offset = /^\d+$/.test(options.position) ? Number(options.position) : NaN;
@@ -83,12 +91,13 @@ export async function setCheckpoint(config: SluiceConfig, target: BinlogStart): 
     const connection = sourceConnection(config);
     const server = `${connection.host}:${connection.port}`;
     const facts = await preflight(connection);
-    const position = await resolveTarget(connection, server, facts, target);
+    const resolved = await resolveTarget(connection, config.source.serverId, server, facts, target);
+    const position = resolved.position;
     const storage = openStorage(config);
     try {
       const { previous, record } = await moveCheckpoint(new CheckpointStore(dir), storage.fs, storage.catalog, logger, position);
       return (
-        `checkpoint ${record.id} written: the next start resumes at ${describeResume(position, facts)} (${describeStart(target)})\n` +
+        `checkpoint ${record.id} written: the next start resumes at ${describeResume(position, facts)} (${describeStart(target)}${resolved.note ? `: ${resolved.note}` : ''})\n` +
         `  was:             ${previous ? `checkpoint ${previous.id} at ${describePosition(previous.source.position)}` : 'no checkpoint'}\n` +
         `  next sequence:   ${record.source.nextSequence} (unchanged, so _seq keeps growing)\n` +
         'Changes between the two positions are skipped when the position moves forward, and read again when it moves back.\n'
@@ -101,7 +110,13 @@ export async function setCheckpoint(config: SluiceConfig, target: BinlogStart): 
   }
 }
 
-async function resolveTarget(connection: BinlogConnectionOptions, server: string, facts: ServerFacts, target: BinlogStart): Promise<BinlogPosition> {
+async function resolveTarget(
+  connection: BinlogConnectionOptions,
+  serverId: number,
+  server: string,
+  facts: ServerFacts,
+  target: BinlogStart,
+): Promise<Pick<ResolvedStart, 'position' | 'note'>> {
   if (target.kind === 'file') {
     const file = facts.binlogFiles.find((entry) => entry.name === target.file);
     if (!file) throw targetError(`--file ${target.file} is not a binlog file on ${server}; SHOW BINARY LOGS lists ${listFiles(facts)}`);
@@ -113,16 +128,16 @@ async function resolveTarget(connection: BinlogConnectionOptions, server: string
       throw targetError(`--gtid '${target.gtidSet}' is not a MariaDB GTID position such as 0-1-42 (domain-server-sequence, one per domain, comma-separated)`);
     }
   }
-  const position = resolveStart(server, facts, undefined, target).position;
+  const resolved = await resolveStartOnServer({ connection, serverId }, server, facts, undefined, target);
   if (target.kind === 'gtid') {
     const control = await connectControl(connection);
     try {
-      await requirePositionAvailable(control, server, facts, position);
+      await requirePositionAvailable(control, server, facts, resolved.position);
     } finally {
       await control.end().catch(() => undefined);
     }
   }
-  return position;
+  return resolved;
 }
 
 function describeResume(position: BinlogPosition, facts: ServerFacts): string {

@@ -106,6 +106,7 @@ checkpoint
   .option('--file <name>', 'a binlog file the server still has (SHOW BINARY LOGS), with --position')
   .option('--position <n>', 'byte offset in --file of a transaction boundary (4 is the start of the file)')
   .option('--gtid <set>', "a GTID position (MariaDB '0-1-42') or set (MySQL 'uuid:1-77') already applied")
+  .option('--timestamp <instant>', "the first transaction written at or after an ISO 8601 instant with its zone ('2026-11-25T10:00:00Z')")
   .option('--earliest', 'the oldest binlog the server still has')
   .option('--latest', 'the end of the binlog now: only changes made from now on')
   .addHelpText(
@@ -114,7 +115,9 @@ checkpoint
       'commits and deletes uncommitted staging, as a start would, then writes the new record. Moving forward\n' +
       'skips the changes in between; moving back reads them again (with new, larger _seq numbers).\n\n' +
       'Examples:\n  systemctl stop sluice\n  sluice checkpoint set --config /etc/sluice/sluice.yaml --file mysql-bin.000042 --position 4\n' +
-      "  sluice checkpoint set --config /etc/sluice/sluice.yaml --gtid 0-1-1500\n  sluice checkpoint set --config /etc/sluice/sluice.yaml --latest\n  systemctl start sluice\n",
+      "  sluice checkpoint set --config /etc/sluice/sluice.yaml --gtid 0-1-1500\n" +
+      "  sluice checkpoint set --config /etc/sluice/sluice.yaml --timestamp 2026-11-25T10:00:00Z\n" +
+      "  sluice checkpoint set --config /etc/sluice/sluice.yaml --latest\n  systemctl start sluice\n",
   )
   .action(async (options: TargetOptions & { config: string }) => {
     const target = targetFromOptions(options);

@@ -12,10 +12,13 @@ import { withRetry } from '../runtime/retry.ts';
 import { acquireStateLock } from '../runtime/state-lock.ts';
 import type { BinlogStart } from '../sources/binlog/binlog-position.ts';
 import type { BinlogConnectionOptions } from '../sources/binlog/binlog-source.ts';
+import { parseInstant } from '../sources/binlog/instant.ts';
 
 export function toBinlogStart(start: SluiceConfig['source']['start']): BinlogStart {
   if (start === 'earliest' || start === 'latest') return { kind: start };
   if ('gtid' in start) return { kind: 'gtid', gtidSet: start.gtid };
+  // The schema has checked that it parses.
+  if ('timestamp' in start) return { kind: 'timestamp', at: start.timestamp, epochMs: parseInstant(start.timestamp)! };
   return { kind: 'file', file: start.file, offset: start.position };
 }
 

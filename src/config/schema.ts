@@ -4,6 +4,7 @@
 // is still parsed and receives the defaults of its own keys.
 import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
+import { INSTANT_EXAMPLE, parseInstant } from '../sources/binlog/instant.ts';
 
 // Never replicated, whatever include/exclude say: they hold grants and server state, not business data.
 export const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys'] as const;
@@ -17,14 +18,20 @@ const tableGlob = nonEmpty.regex(/^[^.]+\.[^.]+$/, {
   error: "expected a 'db.table' glob such as 'shop.*' or '*.orders'",
 });
 
+// Read in no process time zone: an instant without its zone would start somewhere else on each machine.
+const startInstant = z.string().superRefine((text, ctx) => {
+  if (parseInstant(text) === undefined) ctx.addIssue({ code: 'custom', message: `expected ${INSTANT_EXAMPLE}, got '${text}'` });
+});
+
 const binlogStart = z.union(
   [
     z.enum(['earliest', 'latest']),
     // Binlog files open with a 4-byte magic header, so no event can start before offset 4.
     z.strictObject({ file: nonEmpty, position: z.int().min(4) }),
     z.strictObject({ gtid: nonEmpty }),
+    z.strictObject({ timestamp: startInstant }),
   ],
-  { error: "expected 'earliest', 'latest', { file, position } or { gtid }" },
+  { error: "expected 'earliest', 'latest', { file, position }, { gtid } or { timestamp }" },
 );
 
 const source = z.strictObject({

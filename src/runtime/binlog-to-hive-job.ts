@@ -18,7 +18,7 @@ import { BinlogSource, type BinlogConnectionOptions } from '../sources/binlog/bi
 import { requirePositionAvailable } from '../sources/binlog/position-available.ts';
 import { connectControl, preflight } from '../sources/binlog/preflight.ts';
 import { SchemaHistory } from '../sources/binlog/schema-history.ts';
-import { resolveStart } from '../sources/binlog/resolve-start.ts';
+import { resolveStartOnServer } from '../sources/binlog/resolve-start.ts';
 import type { ReadinessProbe } from './health-server.ts';
 import { SluiceMetrics } from './metrics.ts';
 
@@ -90,7 +90,7 @@ export class BinlogToHiveJob implements ReadinessProbe {
     const store = new CheckpointStore(options.stateDir);
     const record = await recover(store, options.fs, options.catalog, logger);
     const schemaHistory = await SchemaHistory.load(options.stateDir);
-    const start = resolveStart(server, facts, record?.source, options.start);
+    const start = await resolveStartOnServer({ connection: options.connection, serverId: options.serverId }, server, facts, record?.source, options.start);
     if (start.dump && 'gtidSet' in start.dump && start.dump.gtidSet !== '') {
       // A purged GTID is otherwise only reported by the dump, in the server's words; say it in ours:
       // the position, how far the server has purged, and what to do.

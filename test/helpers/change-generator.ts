@@ -1,7 +1,13 @@
 // Drives a random, reproducible mix of changes against sharded source tables and remembers, in commit
 // order, exactly which row images the binlog must carry. One connection, one transaction at a time, so
-// commit order is the order of this log.
+// commit order is the order of this log. With schema changes on, the mix also alters the tables
+// (columns added at the end and in the middle, dropped, widened), and the model follows: each image
+// holds the columns its table had when it was written, keyed by name.
 import type mysql from 'mysql2/promise';
+
+/** A value as the source holds it: decimal text for numbers and times, bytes for binary, or NULL. */
+export type SourceValue = string | Buffer | null;
+export type SourceRow = Record<string, SourceValue>;
 
 export interface ExpectedChange {
   source: string;
@@ -10,14 +16,17 @@ export interface ExpectedChange {
   row: SourceRow;
 }
 
-export interface SourceRow {
-  id: number;
-  customer: string;
-  amount: string;
-  note: string | null;
-  created: string;
-  payload: Buffer;
+type ColumnKind = 'int' | 'bigint' | 'varchar' | 'text' | 'decimal' | 'datetime' | 'varbinary';
+
+interface SourceColumn {
+  name: string;
+  kind: ColumnKind;
+  /** Characters of a varchar, bytes of a varbinary. */
+  length?: number;
+  nullable: boolean;
 }
+
+const KEY = 'id';
 
 export const SOURCE_TABLE_DDL = `(
   id INT NOT NULL PRIMARY KEY,
@@ -27,6 +36,18 @@ export const SOURCE_TABLE_DDL = `(
   created DATETIME(6) NOT NULL,
   payload VARBINARY(16) NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
+
+const SOURCE_COLUMNS: readonly SourceColumn[] = [
+  { name: KEY, kind: 'int', nullable: false },
+  { name: 'customer', kind: 'varchar', length: 64, nullable: false },
+  { name: 'amount', kind: 'decimal', nullable: false },
+  { name: 'note', kind: 'text', nullable: true },
+  { name: 'created', kind: 'datetime', nullable: false },
+  { name: 'payload', kind: 'varbinary', length: 16, nullable: false },
+];
+
+/** The columns of a table as created, before any schema change. */
+export const SOURCE_COLUMN_NAMES: readonly string[] = SOURCE_COLUMNS.map((column) => column.name);
 
 /** A small deterministic PRNG (mulberry32), so a failing run can be replayed from its seed. */
 export function prng(seed: number): () => number {
@@ -41,21 +62,40 @@ export function prng(seed: number): () => number {
 }
 
 // Characters that break naive text formats: the field separator, newlines, the escape char, the
-// NULL marker's letters, multi-byte and 4-byte UTF-8.
+// NULL marker's letters, multi-byte and 4-byte UTF-8. None is longer than two characters.
 const TRICKY = ['\x01', '\n', '\r', '\\', '\\N', 'N', '\t', 'é', '😀', '"', "'", ',', ' '];
+
+const SCHEMA_CHANGE_ROTATION = ['add-int-end', 'add-varchar-middle', 'widen-int', 'drop', 'widen-varchar'] as const;
+
+export interface ChangeGeneratorOptions {
+  /** Share of randomChange() calls that alter a table instead of writing rows; 0 keeps the tables as created. */
+  schemaChangeRate?: number;
+}
 
 export class ChangeGenerator {
   readonly log: ExpectedChange[] = [];
+  /** Each table's columns now, in the source's order. */
+  private readonly columns = new Map<string, SourceColumn[]>();
+  /** Every column name any table has had: what a changelog row may hold. */
+  private readonly everNamed = new Set<string>(SOURCE_COLUMNS.map((column) => column.name));
   private readonly rows = new Map<string, SourceRow>();
   private nextId = 1;
+  private nextColumn = 1;
+  private steps = 0;
   private readonly random: () => number;
+  private readonly schemaChangeRate: number;
+  /** The statements of the schema changes made, in order, for the test's report. */
+  readonly schemaChanges: string[] = [];
 
   constructor(
     private readonly connection: mysql.Connection,
     readonly tables: string[],
     seed: number,
+    options: ChangeGeneratorOptions = {},
   ) {
     this.random = prng(seed);
+    this.schemaChangeRate = options.schemaChangeRate ?? 0;
+    for (const table of tables) this.columns.set(table, [...SOURCE_COLUMNS]);
   }
 
   static async createTables(connection: mysql.Connection, tables: string[]): Promise<void> {
@@ -66,27 +106,67 @@ export class ChangeGenerator {
     }
   }
 
+  /** Every source column name, dropped ones included: the columns to compare a changelog row on. */
+  get columnNames(): string[] {
+    return [...this.everNamed];
+  }
+
+  /** A random transaction, or now and then (schemaChangeRate) a random schema change. */
+  async randomChange(): Promise<void> {
+    this.steps++;
+    // Every twentieth step until each kind of change has run once, so even a short run has them all.
+    const due = this.random() < this.schemaChangeRate || (this.schemaChanges.length < SCHEMA_CHANGE_ROTATION.length && this.steps % 20 === 0);
+    if (this.schemaChangeRate > 0 && due) await this.randomSchemaChange();
+    else await this.randomTransaction();
+  }
+
   private pick<T>(items: readonly T[]): T {
     return items[Math.floor(this.random() * items.length)]!;
   }
 
-  private makeRow(id: number): SourceRow {
-    const noteLength = Math.floor(this.random() * 12);
-    let note = '';
-    for (let i = 0; i < noteLength; i++) note += this.random() < 0.4 ? this.pick(TRICKY) : String.fromCharCode(97 + Math.floor(this.random() * 26));
-    const micros = String(Math.floor(this.random() * 1_000_000)).padStart(6, '0');
-    const day = String(1 + Math.floor(this.random() * 28)).padStart(2, '0');
-    const second = String(Math.floor(this.random() * 60)).padStart(2, '0');
-    const payload = Buffer.alloc(Math.floor(this.random() * 16));
-    for (let i = 0; i < payload.length; i++) payload[i] = Math.floor(this.random() * 256);
-    return {
-      id,
-      customer: `customer-${Math.floor(this.random() * 1000)}`,
-      amount: `${Math.floor(this.random() * 1_000_000)}.${String(Math.floor(this.random() * 100)).padStart(2, '0')}`,
-      note: this.random() < 0.1 ? null : note,
-      created: `2026-02-${day} 12:34:${second}.${micros}`,
-      payload,
-    };
+  private columnsOf(table: string): SourceColumn[] {
+    return this.columns.get(table)!;
+  }
+
+  private text(maxPieces: number): string {
+    const pieces = Math.floor(this.random() * (maxPieces + 1));
+    let text = '';
+    for (let i = 0; i < pieces; i++) text += this.random() < 0.4 ? this.pick(TRICKY) : String.fromCharCode(97 + Math.floor(this.random() * 26));
+    return text;
+  }
+
+  private value(column: SourceColumn): SourceValue {
+    if (column.nullable && this.random() < 0.1) return null;
+    switch (column.kind) {
+      case 'int':
+        return String(Math.floor(this.random() * 4e9) - 2e9);
+      case 'bigint':
+        // Past the int range, so a widened column shows it holds what int could not.
+        return String(Math.floor(this.random() * 9e15) - 4.5e15);
+      case 'varchar':
+        return column.name === 'customer' && this.random() < 0.5 ? `customer-${Math.floor(this.random() * 1000)}` : this.text(Math.min(12, Math.floor(column.length! / 2)));
+      case 'text':
+        return this.text(11);
+      case 'decimal':
+        return `${Math.floor(this.random() * 1_000_000)}.${String(Math.floor(this.random() * 100)).padStart(2, '0')}`;
+      case 'datetime': {
+        const micros = String(Math.floor(this.random() * 1_000_000)).padStart(6, '0');
+        const day = String(1 + Math.floor(this.random() * 28)).padStart(2, '0');
+        const second = String(Math.floor(this.random() * 60)).padStart(2, '0');
+        return `2026-02-${day} 12:34:${second}.${micros}`;
+      }
+      case 'varbinary': {
+        const payload = Buffer.alloc(Math.floor(this.random() * (column.length! + 1)));
+        for (let i = 0; i < payload.length; i++) payload[i] = Math.floor(this.random() * 256);
+        return payload;
+      }
+    }
+  }
+
+  private makeRow(table: string, id: number): SourceRow {
+    const row: SourceRow = {};
+    for (const column of this.columnsOf(table)) row[column.name] = column.name === KEY ? String(id) : this.value(column);
+    return row;
   }
 
   /** One transaction of 1..maxStatements random statements. */
@@ -100,27 +180,27 @@ export class ChangeGenerator {
         const table = this.pick(this.tables);
         const keys = [...staged.keys()].filter((key) => key.startsWith(`${table}#`));
         const roll = this.random();
-        if (roll < 0.5 || keys.length === 0) {
+        const fresh = roll >= 0.5 && roll < 0.8 && keys.length > 0 ? this.freshValues(table, staged.get(this.pick(keys))!) : undefined;
+        if (roll < 0.5 || keys.length === 0 || (roll < 0.8 && !fresh)) {
           const count = 1 + Math.floor(this.random() * 3);
-          const rows = Array.from({ length: count }, () => this.makeRow(this.nextId++));
+          const rows = Array.from({ length: count }, () => this.makeRow(table, this.nextId++));
           await this.insertRows(table, rows);
           for (const row of rows) {
-            staged.set(`${table}#${row.id}`, row);
+            staged.set(`${table}#${row[KEY]}`, row);
             pending.push({ source: table, op: 'insert', row });
           }
-        } else if (roll < 0.8) {
-          const key = this.pick(keys);
-          const old = staged.get(key)!;
-          const fresh = { ...this.makeRow(old.id) };
-          await this.connection.query(`UPDATE ${table} SET customer = ?, amount = ?, note = ?, created = ?, payload = ? WHERE id = ?`, [
-            fresh.customer, fresh.amount, fresh.note, fresh.created, fresh.payload, old.id,
+        } else if (fresh) {
+          const assignments = Object.keys(fresh).filter((name) => name !== KEY);
+          await this.connection.query(`UPDATE ${table} SET ${assignments.map((name) => `\`${name}\` = ?`).join(', ')} WHERE id = ?`, [
+            ...assignments.map((name) => fresh[name]),
+            fresh[KEY],
           ]);
-          staged.set(key, fresh);
+          staged.set(`${table}#${fresh[KEY]}`, fresh);
           pending.push({ source: table, op: 'update', row: fresh });
         } else {
           const key = this.pick(keys);
           const old = staged.get(key)!;
-          await this.connection.query(`DELETE FROM ${table} WHERE id = ?`, [old.id]);
+          await this.connection.query(`DELETE FROM ${table} WHERE id = ?`, [old[KEY]]);
           staged.delete(key);
           pending.push({ source: table, op: 'delete', row: old });
         }
@@ -135,6 +215,16 @@ export class ChangeGenerator {
     this.log.push(...pending);
   }
 
+  /**
+   * New values for every column but the key, or undefined when they all came out as they were: the
+   * server logs no row event for an update that changes nothing, so the model must not expect one.
+   */
+  private freshValues(table: string, old: SourceRow): SourceRow | undefined {
+    const fresh = this.makeRow(table, Number(old[KEY]));
+    const changed = Object.keys(fresh).some((name) => !sameValue(fresh[name]!, old[name] ?? null));
+    return changed ? fresh : undefined;
+  }
+
   /** One transaction inserting `count` rows into one table, in statements of 1000 rows. */
   async largeTransaction(count: number): Promise<void> {
     const table = this.tables[0]!;
@@ -142,7 +232,7 @@ export class ChangeGenerator {
     await this.connection.beginTransaction();
     try {
       for (let done = 0; done < count; done += 1000) {
-        const rows = Array.from({ length: Math.min(1000, count - done) }, () => this.makeRow(this.nextId++));
+        const rows = Array.from({ length: Math.min(1000, count - done) }, () => this.makeRow(table, this.nextId++));
         await this.insertRows(table, rows);
         for (const row of rows) pending.push({ source: table, op: 'insert', row });
       }
@@ -151,13 +241,108 @@ export class ChangeGenerator {
       await this.connection.rollback().catch(() => undefined);
       throw error;
     }
-    for (const change of pending) this.rows.set(`${table}#${change.row.id}`, change.row);
+    for (const change of pending) this.rows.set(`${table}#${change.row[KEY]}`, change.row);
     this.log.push(...pending);
   }
 
-  private async insertRows(table: string, rows: SourceRow[]): Promise<void> {
-    const placeholders = rows.map(() => '(?, ?, ?, ?, ?, ?)').join(', ');
-    const values = rows.flatMap((row) => [row.id, row.customer, row.amount, row.note, row.created, row.payload]);
-    await this.connection.query(`INSERT INTO ${table} (id, customer, amount, note, created, payload) VALUES ${placeholders}`, values);
+  /**
+   * ADD COLUMN at the end or in the middle, DROP COLUMN, or a widening MODIFY (INT to BIGINT, a longer
+   * VARCHAR). The first five go through each kind once, so every run has them all; then at random.
+   */
+  async randomSchemaChange(): Promise<void> {
+    const kind = SCHEMA_CHANGE_ROTATION[this.schemaChanges.length] ?? this.pick(['add', 'add', 'drop', 'widen-int', 'widen-varchar'] as const);
+    const candidates = (keep: (column: SourceColumn, others: number) => boolean): [string, SourceColumn][] =>
+      this.tables.flatMap((table) => {
+        const others = this.columnsOf(table).filter((column) => column.name !== KEY);
+        return others.filter((column) => keep(column, others.length)).map((column): [string, SourceColumn] => [table, column]);
+      });
+    // Dropping stops at two columns besides the key, so an update always has something to change.
+    const found =
+      kind === 'drop'
+        ? candidates((_, others) => others > 2)
+        : kind === 'widen-int'
+          ? candidates((column) => column.kind === 'int')
+          : kind === 'widen-varchar'
+            ? candidates((column) => column.kind === 'varchar' && column.length! < 120)
+            : [];
+    if (found.length > 0) {
+      const [table, column] = this.pick(found);
+      return kind === 'drop' ? this.dropColumn(table, column) : this.widenColumn(table, column);
+    }
+    const table = this.pick(this.tables);
+    const type = kind === 'add-int-end' ? 'int' : kind === 'add-varchar-middle' ? 'varchar' : this.random() < 0.5 ? 'int' : 'varchar';
+    const middle = kind === 'add-varchar-middle' || (kind === 'add' && this.random() < 0.5);
+    // AFTER the last column would be the end again: pick among the others.
+    const columns = this.columnsOf(table);
+    return this.addColumn(table, type, middle ? this.pick(columns.slice(0, -1)).name : undefined);
   }
+
+  private async addColumn(table: string, type: 'int' | 'varchar', after: string | undefined): Promise<void> {
+    const name = `c${this.nextColumn++}`;
+    const column: SourceColumn =
+      type === 'int' ? { name, kind: 'int', nullable: true } : { name, kind: 'varchar', length: 8 + Math.floor(this.random() * 16), nullable: true };
+    await this.alter(table, `ADD COLUMN \`${column.name}\` ${sqlType(column)} NULL${after ? ` AFTER \`${after}\`` : ''}`);
+    const columns = this.columnsOf(table);
+    columns.splice(after ? columns.findIndex((existing) => existing.name === after) + 1 : columns.length, 0, column);
+    this.everNamed.add(column.name);
+    // The rows already there hold NULL in it; images taken before stay as they were.
+    this.mapRows(table, (row) => ({ ...row, [column.name]: null }));
+  }
+
+  private async dropColumn(table: string, column: SourceColumn): Promise<void> {
+    await this.alter(table, `DROP COLUMN \`${column.name}\``);
+    this.columns.set(table, this.columnsOf(table).filter((existing) => existing !== column));
+    this.mapRows(table, (row) => {
+      const { [column.name]: _dropped, ...rest } = row;
+      return rest;
+    });
+  }
+
+  private async widenColumn(table: string, column: SourceColumn): Promise<void> {
+    const wider: SourceColumn =
+      column.kind === 'int' ? { ...column, kind: 'bigint' } : { ...column, length: column.length! + 4 + Math.floor(this.random() * 8) };
+    await this.alter(table, `MODIFY \`${column.name}\` ${sqlType(wider)} ${wider.nullable ? 'NULL' : 'NOT NULL'}`);
+    this.columns.set(table, this.columnsOf(table).map((existing) => (existing === column ? wider : existing)));
+  }
+
+  private async alter(table: string, change: string): Promise<void> {
+    const statement = `ALTER TABLE ${table} ${change}`;
+    await this.connection.query(statement);
+    this.schemaChanges.push(statement);
+  }
+
+  private mapRows(table: string, change: (row: SourceRow) => SourceRow): void {
+    for (const [key, row] of this.rows) if (key.startsWith(`${table}#`)) this.rows.set(key, change(row));
+  }
+
+  private async insertRows(table: string, rows: SourceRow[]): Promise<void> {
+    const names = this.columnsOf(table).map((column) => column.name);
+    const placeholders = rows.map(() => `(${names.map(() => '?').join(', ')})`).join(', ');
+    const values = rows.flatMap((row) => names.map((name) => row[name] ?? null));
+    await this.connection.query(`INSERT INTO ${table} (${names.map((name) => `\`${name}\``).join(', ')}) VALUES ${placeholders}`, values);
+  }
+}
+
+function sqlType(column: SourceColumn): string {
+  switch (column.kind) {
+    case 'int':
+      return 'INT';
+    case 'bigint':
+      return 'BIGINT';
+    case 'varchar':
+      return `VARCHAR(${column.length})`;
+    case 'text':
+      return 'TEXT';
+    case 'decimal':
+      return 'DECIMAL(12,2)';
+    case 'datetime':
+      return 'DATETIME(6)';
+    case 'varbinary':
+      return `VARBINARY(${column.length})`;
+  }
+}
+
+function sameValue(left: SourceValue, right: SourceValue): boolean {
+  if (Buffer.isBuffer(left) || Buffer.isBuffer(right)) return Buffer.isBuffer(left) && Buffer.isBuffer(right) && left.equals(right);
+  return left === right;
 }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, statSync, watch } from 'node:fs';
 import { join } from 'node:path';
-import { ChangeGenerator, prng, type ExpectedChange } from './change-generator.ts';
+import { ChangeGenerator, prng, SOURCE_COLUMN_NAMES, type ExpectedChange } from './change-generator.ts';
 import {
   gtidBinlogPos,
   latestCheckpoint,
@@ -25,6 +25,12 @@ export interface CrashScenario {
   kills: number;
   largeTransactionRows: number;
   seed: number;
+  /**
+   * Share of the generator's steps that are schema changes (ADD COLUMN at the end and in the middle,
+   * DROP COLUMN, widening MODIFY); 0 (the default) keeps the tables as created, so `readRows` may
+   * select the created columns only.
+   */
+  schemaChangeRate?: number;
   /** sink.filesystem and sink.catalog as YAML (indented two spaces); local in the workspace when absent. */
   storage?: (tag: string) => Promise<string>;
   /** Where rows of an open transaction pile up on local disk (the spool, for HDFS); default: the local warehouse's staging. */
@@ -50,12 +56,12 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
     ...(scenario.storage ? { storage: await scenario.storage(tag) } : {}),
   });
 
-  const generator = new ChangeGenerator(connection, tables, SEED);
+  const generator = new ChangeGenerator(connection, tables, SEED, { schemaChangeRate: scenario.schemaChangeRate ?? 0 });
   let generating = true;
   let transactions = 0;
   const generation = (async () => {
     while (generating) {
-      await generator.randomTransaction();
+      await generator.randomChange();
       transactions++;
       if (transactions === 150) await generator.largeTransaction(LARGE_TRANSACTION_ROWS);
       await sleep(3);
@@ -81,6 +87,10 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   generating = false;
   await generation;
   assert.ok(transactions > 150, 'the large transaction ran');
+  if (scenario.schemaChangeRate) {
+    const missing = SCHEMA_CHANGE_KINDS.filter(([, pattern]) => !generator.schemaChanges.some((statement) => pattern.test(statement)));
+    assert.deepEqual(missing.map(([name]) => name), [], `every kind of schema change ran: ${generator.schemaChanges.join('; ')}`);
+  }
 
   // SIGTERM while a large transaction streams: the daemon waits for its end, checkpoints, exits 0.
   const beforeLarge = await gtidBinlogPos(server);
@@ -110,11 +120,25 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
 
   const rows = bySequence(await scenario.readRows(workspace, `ods_${tag}`, 'orders'));
   console.log(
-    `crash test: ${KILLS} kills, ${transactions} transactions, ${generator.log.length} changes expected, ${rows.length} rows in Hive, ` +
+    `crash test: ${KILLS} kills, ${transactions} transactions (schema changes: ${describeSchemaChanges(generator.schemaChanges)}), ` +
+      `${generator.log.length} changes expected, ${rows.length} rows in Hive, ` +
       `${checkpointIds.size} distinct checkpoints seen between kills, ${killsInCommitWindow} kills right after a record landed`,
   );
-  assertSameStream(rows, generator.log);
+  assertSameStream(rows, generator.log, generator.columnNames);
   assert.ok(killsInCommitWindow >= KILLS / 4, `at least a quarter of the kills hit the record-to-commit window (${killsInCommitWindow})`);
+}
+
+const SCHEMA_CHANGE_KINDS: readonly [string, RegExp][] = [
+  ['add at the end', / ADD COLUMN (?!.* AFTER )/],
+  ['add in the middle', / ADD COLUMN .* AFTER /],
+  ['drop', / DROP COLUMN /],
+  ['int to bigint', / MODIFY .* BIGINT /],
+  ['longer varchar', / MODIFY .* VARCHAR/],
+];
+
+function describeSchemaChanges(statements: readonly string[]): string {
+  if (statements.length === 0) return 'none';
+  return SCHEMA_CHANGE_KINDS.map(([name, pattern]) => `${statements.filter((statement) => pattern.test(statement)).length} ${name}`).join(', ');
 }
 
 /** Waits until the staging files under `dir` hold at least `bytes`; returns how many they hold. */
@@ -149,39 +173,33 @@ async function killWhenRecordLands(workspace: DaemonWorkspace, daemon: RunningDa
   });
 }
 
-function expectedRow(change: ExpectedChange): Record<string, string | null> {
-  return {
-    _op: change.op,
-    _source: change.source,
-    id: String(change.row.id),
-    customer: change.row.customer,
-    amount: change.row.amount,
-    note: change.row.note,
-    created: change.row.created,
-    payload: change.row.payload.toString('hex'),
-  };
+type ComparedRow = Record<string, string | null>;
+
+const cellText = (value: unknown): string | null =>
+  value === null || value === undefined ? null : Buffer.isBuffer(value) ? value.toString('hex') : String(value);
+
+/**
+ * Compared by column name over every column the source tables ever had: a column a table lacked
+ * when it wrote the change (added later, or dropped before) is NULL in Hive.
+ */
+function expectedRow(change: ExpectedChange, columns: readonly string[]): ComparedRow {
+  const row: ComparedRow = { _op: change.op, _source: change.source };
+  for (const name of columns) row[name] = cellText(change.row[name]);
+  return row;
 }
 
-function actualRow(row: TableRow): Record<string, string | null> {
-  const text = (value: unknown) => (value === null || value === undefined ? null : Buffer.isBuffer(value) ? value.toString('hex') : String(value));
-  return {
-    _op: text(row._op),
-    _source: text(row._source),
-    id: text(row.id),
-    customer: text(row.customer),
-    amount: text(row.amount),
-    note: text(row.note),
-    created: text(row.created),
-    payload: Buffer.isBuffer(row.payload) ? row.payload.toString('hex') : text(row.payload),
-  };
+function actualRow(row: TableRow, columns: readonly string[]): ComparedRow {
+  const compared: ComparedRow = { _op: cellText(row._op), _source: cellText(row._source) };
+  for (const name of columns) compared[name] = cellText(row[name]);
+  return compared;
 }
 
-export function assertSameStream(rows: TableRow[], expected: ExpectedChange[]): void {
+export function assertSameStream(rows: TableRow[], expected: ExpectedChange[], columns: readonly string[] = SOURCE_COLUMN_NAMES): void {
   const sequences = new Set(rows.map((row) => String(row._seq)));
   assert.equal(sequences.size, rows.length, 'no sequence number appears twice (no duplicate rows)');
   for (let index = 0; index < Math.max(rows.length, expected.length); index++) {
-    const actual = rows[index] ? actualRow(rows[index]!) : undefined;
-    const wanted = expected[index] ? expectedRow(expected[index]!) : undefined;
+    const actual = rows[index] ? actualRow(rows[index]!, columns) : undefined;
+    const wanted = expected[index] ? expectedRow(expected[index]!, columns) : undefined;
     assert.deepEqual(actual, wanted, `change #${index} of ${expected.length} differs (Hive holds ${rows.length} rows)`);
   }
 }

@@ -13,7 +13,9 @@ export type BinlogStart =
   | { kind: 'earliest' }
   | { kind: 'latest' }
   | { kind: 'file'; file: string; offset: number }
-  | { kind: 'gtid'; gtidSet: string };
+  | { kind: 'gtid'; gtidSet: string }
+  /** The first transaction whose binlog time is at or after `at` (as the user wrote it; `epochMs` parsed). */
+  | { kind: 'timestamp'; at: string; epochMs: number };
 
 export function describePosition(position: BinlogPosition): string {
   const filePart = `${position.file}:${position.offset}`;
@@ -29,6 +31,8 @@ export function describeStart(start: BinlogStart): string {
       return `${start.file}:${start.offset}`;
     case 'gtid':
       return `GTID ${start.gtidSet === '' ? '(the whole binlog)' : start.gtidSet}`;
+    case 'timestamp':
+      return `timestamp ${start.at}`;
   }
 }
 

@@ -4,7 +4,9 @@ import type { BinlogSourceState } from '../../checkpoint/checkpoint-record.ts';
 import { SluiceError } from '../../errors.ts';
 import { describePosition, describeStart, type BinlogPosition, type BinlogStart } from './binlog-position.ts';
 import type { BinlogDumpStart } from './binlog-source.ts';
+import type { PeekTarget } from './binlog-peek.ts';
 import type { ServerFacts } from './preflight.ts';
+import { locateTimestamp } from './timestamp-start.ts';
 
 export interface ResolvedStart {
   dump: BinlogDumpStart;
@@ -12,6 +14,29 @@ export interface ResolvedStart {
   position: BinlogPosition;
   nextSequence: bigint;
   description: string;
+  /** What the server answered for a start it had to look up (a timestamp): where that landed, and why. */
+  note?: string;
+}
+
+/**
+ * resolveStart, and the starts that need the server's binlog to be read first (a timestamp). `replica`
+ * is sluice's own connection and server id, used only for such a look.
+ */
+export async function resolveStartOnServer(
+  replica: PeekTarget,
+  server: string,
+  facts: ServerFacts,
+  checkpoint: BinlogSourceState | undefined,
+  configured: BinlogStart,
+): Promise<ResolvedStart> {
+  if (checkpoint || configured.kind !== 'timestamp') return resolveStart(server, facts, checkpoint, configured);
+  const located = await locateTimestamp(replica, server, facts, configured);
+  const description = `configured start ${describeStart(configured)}: ${located.note}`;
+  if (located.kind === 'head') return { ...resolveStart(server, facts, undefined, { kind: 'latest' }), description, note: located.note };
+  const { position } = located;
+  const dump: BinlogDumpStart =
+    facts.hasGtid && position.gtidSet !== undefined ? { gtidSet: position.gtidSet } : { file: position.file, offset: position.offset };
+  return { dump, position, nextSequence: 1n, description, note: located.note };
 }
 
 export function resolveStart(
@@ -58,6 +83,11 @@ export function resolveStart(
         nextSequence: 1n,
         description,
       };
+    case 'timestamp':
+      // Which transaction that is only the binlog can say: resolveStartOnServer reads it.
+      throw new SluiceError('SLUICE_BINLOG_SETTING', `a ${describeStart(configured)} start has to be looked up in the binlog of ${server}; use resolveStartOnServer`, {
+        context: { server },
+      });
   }
 }
 
