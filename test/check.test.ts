@@ -38,6 +38,7 @@ describe('sluice check', () => {
       assert.match(result.line(name), /^ok /, result.stdout);
     }
     assert.match(result.line('MySQL reachable'), new RegExp(`127\\.0\\.0\\.1:${server.port} as 'sluice', MariaDB`));
+    assert.match(result.line('binlog settings'), /binlog_row_image=FULL, binlog_row_metadata=FULL$/);
     assert.equal(lines.at(-1), 'all 9 checks passed');
   });
 

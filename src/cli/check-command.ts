@@ -69,7 +69,17 @@ async function checkServer(config: SluiceConfig, items: CheckItem[]): Promise<Se
     const flavour = facts.isMariaDb ? 'MariaDB' : 'MySQL';
     items.push(
       { name: 'MySQL reachable', status: 'ok', detail: `${server} as '${connection.user}', ${flavour} ${facts.version}` },
-      { name: 'binlog settings', status: 'ok', detail: 'log_bin=ON, binlog_format=ROW, binlog_row_image=FULL, binlog_row_metadata=FULL (where the server has it)' },
+      {
+        name: 'binlog settings',
+        status: 'ok',
+        detail:
+          'log_bin=ON, binlog_format=ROW, binlog_row_image=FULL, ' +
+          (facts.rowMetadata === undefined
+            ? 'no binlog_row_metadata (column names from the schema history)'
+            : facts.rowMetadata === 'FULL'
+              ? 'binlog_row_metadata=FULL'
+              : `binlog_row_metadata=${facts.rowMetadata} (column names from the schema history)`),
+      },
       { name: 'grants', status: 'ok', detail: 'REPLICATION SLAVE, REPLICATION CLIENT (BINLOG MONITOR)' },
     );
     const first = facts.binlogFiles[0]?.name;
