@@ -3,7 +3,7 @@
 // append; a stop and a resume.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -29,8 +29,8 @@ interface SyncRun {
   stderr: string;
 }
 
-function runSync(jobFile: string, onSpawn?: (pid: number) => void): Promise<SyncRun> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'sync', '--job', jobFile], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+function runSync(jobFile: string, onSpawn?: (pid: number) => void, extra: string[] = []): Promise<SyncRun> {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'sync', '--job', jobFile, ...extra], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -105,7 +105,7 @@ describe('sluice sync to local files', () => {
     assert.equal(rows.length, 1000);
   });
 
-  test('a finished job run again is a new copy; a stopped one resumes where it stopped', async () => {
+  test('a stopped job resumes where it stopped', async () => {
     const out = join(work, 'resume');
     const job = writeJobFile(join(work, 'jobs'), {
       name: 'resume',
@@ -131,6 +131,55 @@ describe('sluice sync to local files', () => {
     assert.ok(messages(second).some((msg) => msg.startsWith('resuming resume from checkpoint')), second.stderr);
     const { rows } = await readTargetFiles(new LocalFileSystem('/'), out, await hiveTypesOf(root, 'sync_src.t'));
     assert.equal(compareRows(await readTableRows(root, 'sync_src.t'), rows), undefined);
+  });
+
+  test('a finished job run again does nothing; --again makes a new copy', async () => {
+    const out = join(work, 'again');
+    const job = writeJobFile(join(work, 'jobs'), {
+      name: 'again',
+      source: sourceOf('sync_src.t', { where: 'id <= 3000' }),
+      channels: 2,
+      writer: { kind: 'local', path: out, mode: 'append' },
+      checkpoint: { dir: join(work, 'state') },
+    });
+    const hiveTypes = await hiveTypesOf(root, 'sync_src.t');
+    assert.equal((await runSync(job)).code, 0);
+    const once = await readTargetFiles(new LocalFileSystem('/'), out, hiveTypes);
+    assert.equal(once.rows.length, 3000);
+    // In append mode a second copy would duplicate every row: a finished job must stay finished.
+    const rerun = await runSync(job);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.ok(messages(rerun).some((msg) => /^again already finished \(run [0-9a-z]+, .*3000 rows.*\); nothing to do\. Run with --again for a new copy\.$/.test(msg)), rerun.stderr);
+    assert.deepEqual((await readTargetFiles(new LocalFileSystem('/'), out, hiveTypes)).files.sort(), once.files.sort());
+    const again = await runSync(job, undefined, ['--again']);
+    assert.equal(again.code, 0, again.stderr);
+    const twice = await readTargetFiles(new LocalFileSystem('/'), out, hiveTypes);
+    assert.equal(twice.rows.length, 6000, 'append mode: the new copy lands beside the first');
+  });
+
+  test('a crash between the final record and its renames: the next start finishes the renames', async () => {
+    const out = join(work, 'final-renames');
+    const job = writeJobFile(join(work, 'jobs'), {
+      name: 'final-renames',
+      source: sourceOf('sync_src.t', { where: 'id <= 2000' }),
+      channels: 2,
+      writer: { kind: 'local', path: out, mode: 'append' },
+      checkpoint: { dir: join(work, 'state'), intervalSeconds: 60 },
+    });
+    assert.equal((await runSync(job)).code, 0);
+    // Put the final checkpoint's files back where the record says they were staged, as if the
+    // process had died after writing the record and before renaming.
+    const stateDir = join(work, 'state', 'final-renames');
+    const newest = readdirSync(stateDir).filter((name) => name.startsWith('sync-')).sort().at(-1)!;
+    const record = JSON.parse(readFileSync(join(stateDir, newest), 'utf8')) as { finished: boolean; pending: { from: string; to: string }[] };
+    assert.equal(record.finished, true);
+    assert.ok(record.pending.length > 0);
+    mkdirSync(join(out, '.data'), { recursive: true });
+    for (const { from, to } of record.pending) renameSync(to, from);
+    const rerun = await runSync(job);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    const { rows } = await readTargetFiles(new LocalFileSystem('/'), out, await hiveTypesOf(root, 'sync_src.t'));
+    assert.equal(rows.length, 2000);
   });
 
   test('a DATETIME key with repeated values splits into ranges and pages without losing a row', async () => {

@@ -74,14 +74,15 @@ program
   .description('Copy a MySQL table over N channels to files (local, HDFS, FTP) or a MySQL table; resumes where it stopped.')
   .requiredOption('-j, --job <file>', 'batch job file (YAML)')
   .option('--no-progress', 'no progress block on a terminal (progress still goes to the log)')
+  .option('--again', 'start a new copy even if the last run of this job finished')
   .addHelpText(
     'after',
     '\nRun the same job again after a stop or a crash and it resumes from its last checkpoint; once it has\n' +
-      'finished, running it again starts a new copy.\n\nExample:\n  sluice sync --job config/sync.example.yaml\n',
+      'finished, running it again does nothing (exit 0) unless --again asks for a new copy.\n\nExample:\n  sluice sync --job config/sync.example.yaml\n',
   )
-  .action(async (options: { job: string; progress: boolean }) => {
+  .action(async (options: { job: string; progress: boolean; again?: boolean }) => {
     const { runSyncCommand } = await import('./sync-command.ts');
-    await runSyncCommand(options.job, { progress: options.progress });
+    await runSyncCommand(options.job, { progress: options.progress, again: options.again === true });
   });
 
 const checkpoint = program

@@ -5,7 +5,7 @@ import { loadSyncJob, redactSyncJob } from '../config/load-sync-job.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { runSyncJob, type SyncResult } from '../sync/sync-job.ts';
 
-export async function runSyncCommand(jobFile: string, options: { progress?: boolean }): Promise<SyncResult> {
+export async function runSyncCommand(jobFile: string, options: { progress?: boolean; again?: boolean }): Promise<SyncResult> {
   const job = await loadSyncJob(jobFile);
   // Logs go to stderr so that a person's terminal shows the progress block and the log together.
   const logger = createLogger(job.log.level, 2);
@@ -22,7 +22,7 @@ export async function runSyncCommand(jobFile: string, options: { progress?: bool
   process.on('SIGINT', onSignal);
   const tty = options.progress !== false && process.stderr.isTTY ? process.stderr : undefined;
   try {
-    return await runSyncJob(job, { logger, signal: controller.signal, ...(tty ? { tty } : {}) });
+    return await runSyncJob(job, { logger, signal: controller.signal, again: options.again === true, ...(tty ? { tty } : {}) });
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);

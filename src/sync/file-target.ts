@@ -83,9 +83,8 @@ export class FileTarget implements SyncTarget {
 
   async recover(): Promise<SyncState | undefined> {
     const state = await this.options.store.latest();
-    if (state && !state.finished) {
-      await this.commit(state.pending);
-    }
+    // Also for a finished run: its last record may be written while its renames are not.
+    if (state) await this.commit(state.pending);
     // What no record names is a run's uncommitted tail (or a stale run's); it goes either way.
     await this.options.fs.delete(this.staging, true);
     return state;

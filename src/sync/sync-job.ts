@@ -27,6 +27,8 @@ export interface SyncRunOptions {
   signal?: AbortSignal;
   /** Where progress redraws in place (a terminal); without it, progress goes to the log. */
   tty?: NodeJS.WriteStream;
+  /** Start a new copy even when the job's last run finished (otherwise that run is final). */
+  again?: boolean;
 }
 
 export interface SyncResult {
@@ -39,6 +41,8 @@ export interface SyncResult {
   resumed: boolean;
   /** The run was stopped (signal) before the copy finished. */
   stopped: boolean;
+  /** The job had finished before this run, which therefore did nothing. */
+  alreadyFinished: boolean;
 }
 
 export async function runSyncJob(job: SyncJob, options: SyncRunOptions): Promise<SyncResult> {
@@ -58,6 +62,16 @@ export async function runSyncJob(job: SyncJob, options: SyncRunOptions): Promise
     await target.check(plan.columns);
 
     const recovered = await target.recover();
+    if (recovered?.finished && !options.again) {
+      // A finished job stays finished: a restart after a crash between its last record and its exit
+      // (or a second `systemctl start`) must not append a second copy. --again asks for one.
+      const rows = recovered.channels.reduce((sum, channel) => sum + channel.rows, 0);
+      logger.info(
+        { job: job.name, run: recovered.runId, rows },
+        `${job.name} already finished (run ${recovered.runId}, started ${recovered.startedAt}, ${rows} rows in ${target.description}); nothing to do. Run with --again for a new copy.`,
+      );
+      return { rows, rowsThisRun: 0, channelRows: recovered.channels.map((c) => c.rows), checkpoints: 0, seconds: (Date.now() - started) / 1000, resumed: false, stopped: false, alreadyFinished: true };
+    }
     let state: SyncState;
     const resumed = recovered !== undefined && !recovered.finished;
     if (recovered && resumed) {
@@ -184,6 +198,7 @@ export async function runSyncJob(job: SyncJob, options: SyncRunOptions): Promise
       seconds: (Date.now() - started) / 1000,
       resumed,
       stopped: !state.finished,
+      alreadyFinished: false,
     };
     logger.info(
       { job: job.name, ...result },

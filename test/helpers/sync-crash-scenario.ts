@@ -35,8 +35,8 @@ interface RunOutcome {
 }
 
 /** One `sluice sync` process; when `killAfter` is set, SIGKILL after that many checkpoints plus `delayMs`. */
-function runOnce(jobFile: string, killAfter: { checkpoints: number; delayMs: number } | undefined): Promise<RunOutcome> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'sync', '--job', jobFile], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+function runOnce(jobFile: string, killAfter: { checkpoints: number; delayMs: number } | undefined, again = false): Promise<RunOutcome> {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'sync', '--job', jobFile, ...(again ? ['--again'] : [])], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let checkpoints = 0;
   let stderr = '';
   let buffered = '';
@@ -70,13 +70,16 @@ export async function runWithKills(options: { dir: string; job: SyncJobInput; ki
   const random = seededRandom(options.seed);
   const result: CrashRun = { kills: 0, runs: 0, checkpointsBeforeKill: [] };
   let attempts = 0;
+  let finishedBefore = false;
   while (result.kills < options.kills) {
     if (++attempts > options.kills * 4) throw new Error(`only ${result.kills} of ${options.kills} kills hit a running copy in ${attempts - 1} runs: the copy is too short for this scenario`);
     // Every other kill waits for at least one checkpoint, so resumes (not only fresh starts) are hit.
     const least = result.kills % 2 === 0 ? 1 : 0;
     const killAfter = { checkpoints: least + Math.floor(random() * (options.maxCheckpointsBeforeKill + 1 - least)), delayMs: Math.floor(random() * options.maxDelayMs) };
-    const outcome = await runOnce(jobFile, killAfter);
+    // A copy that finished before its kill is final; the next kill needs a new copy to hit.
+    const outcome = await runOnce(jobFile, killAfter, finishedBefore);
     result.runs++;
+    finishedBefore = outcome.code === 0;
     if (outcome.signal === 'SIGKILL') {
       result.kills++;
       result.checkpointsBeforeKill.push(outcome.checkpoints);
