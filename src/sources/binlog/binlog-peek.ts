@@ -4,6 +4,7 @@
 import ZongJi, { type BinlogEvent, type QueryEvent, type RotateEvent } from '@vlasky/zongji';
 import { SluiceError } from '../../errors.ts';
 import type { BinlogConnectionOptions } from './binlog-source.ts';
+import { stopZongji } from './zongji-stop.ts';
 
 export interface PeekedEvent {
   /** zongji's event name: 'format', 'mariadbgtid', 'gtid', 'query', 'xid', 'rotate', ... */
@@ -86,17 +87,6 @@ export async function peekBinlog(target: PeekTarget, file: string, visit: (event
   } finally {
     await stopZongji(zongji);
   }
-}
-
-async function stopZongji(zongji: ZongJi): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, 2000);
-    zongji.once('stopped', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    zongji.stop();
-  });
 }
 
 function peekError(error: Error, server: string, file: string): SluiceError {

@@ -15,6 +15,7 @@ import { SchemaTracker } from './schema-tracker.ts';
 import { decodeSingleByte, isSingleByteCharset } from './single-byte-charsets.ts';
 import { anonymousColumnSchemas, columnSchemasFor, hasOptionalMetadata, type TableMapEventLike, type ZongJiColumnSchema } from './table-map-columns.ts';
 import { MYSQL_TYPE_VARCHAR, MYSQL_TYPE_BLOB_COMPRESSED, MYSQL_TYPE_VARCHAR_COMPRESSED, MYSQL_TYPE_ENUM, MYSQL_TYPE_SET, MYSQL_TYPE_TINY_BLOB, MYSQL_TYPE_MEDIUM_BLOB, MYSQL_TYPE_LONG_BLOB, MYSQL_TYPE_BLOB, MYSQL_TYPE_STRING, MYSQL_TYPE_GEOMETRY } from './binlog-type-codes.ts';
+import { stopZongji } from './zongji-stop.ts';
 
 export interface BinlogConnectionOptions {
   host: string;
@@ -199,14 +200,7 @@ export class BinlogSource {
     this.zongji = undefined;
     await this.tracker?.close();
     if (!zongji) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 2000);
-      zongji.once('stopped', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      zongji.stop();
-    });
+    await stopZongji(zongji);
   }
 
   private onBinlogEvent(zongji: ZongJiInstance, event: BinlogEventLike): void {
