@@ -57,3 +57,15 @@ export class SluiceError extends Error {
 export function isSluiceError(error: unknown, code?: ErrorCode): error is SluiceError {
   return error instanceof SluiceError && (code === undefined || error.code === code);
 }
+
+/**
+ * An error that concerns one target table and no other: a change Hive cannot follow (a statement it
+ * refuses, a type it cannot widen to), or a value that cannot be decoded exactly. Such an error stops
+ * that table and lets the stream go on for the rest (sink.onTableError). An error without a table or a
+ * statement (a wrong password, a server down) is the daemon's, and so is anything worth retrying.
+ */
+export function isTableScopedError(error: unknown): error is SluiceError {
+  if (!(error instanceof SluiceError) || error.retriable) return false;
+  if (error.code === 'SLUICE_SCHEMA_UNSUPPORTED') return true;
+  return error.code === 'SLUICE_CATALOG' && (error.context.table !== undefined || error.context.statement !== undefined);
+}

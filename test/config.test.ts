@@ -66,6 +66,7 @@ describe('config', () => {
       parquet: { rowGroupRows: 1_000_000, rowGroupBytes: 8 * 1024 * 1024, codec: 'SNAPPY' },
       rollBytes: 134217728,
       rollSeconds: 3600,
+      onTableError: 'table',
       compaction: { enabled: true, schedule: '17 * * * *', closedAfterHours: 2, minFiles: 4, smallFileBytes: 67108864, maxPartitionsPerRun: 4 },
     });
     assert.deepEqual(config.checkpoint, { intervalSeconds: 10, dir: '/etc/sluice/.sluice/state', keep: 3 });

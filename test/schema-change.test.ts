@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
-import { gtidBinlogPos, makeWorkspace, startDaemon, waitForCheckpoint } from './helpers/daemon.ts';
-import { testMariaDb } from './helpers/servers.ts';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { gtidBinlogPos, gtidSeq, latestCheckpoint, makeWorkspace, metricsPort, startDaemon, waitForCheckpoint, type DaemonWorkspace, type RunningDaemon } from './helpers/daemon.ts';
+import { REPO_ROOT, testMariaDb } from './helpers/servers.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
 
 test('ADD COLUMN (at the end and in the middle) and DROP COLUMN mid-stream keep every value in its column', { timeout: 120_000 }, async () => {
@@ -61,9 +63,8 @@ test('a source column named like the partition column stops with a way out, and 
 
   const clashing = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']` });
   const failed = startDaemon(clashing, server);
-  const exit = await failed.exited;
-  assert.equal(exit.code, 1);
-  assert.match(failed.output(), /source column 'dt' .* the partition column \(sink\.dayColumn\)/);
+  await stoppedTable(clashing, failed, `${tag}.events`);
+  assert.match(failed.output(), /table \S+ stopped: source column 'dt' .* the partition column \(sink\.dayColumn\)/);
 
   const renamed = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']`, sinkExtra: '  dayColumn: day' });
   const daemon = startDaemon(renamed, server);
@@ -79,49 +80,135 @@ test('a source column named like the partition column stops with a way out, and 
   assert.match(String(rows[0]!.day), /^\d{4}-\d{2}-\d{2}$/);
 });
 
-test('a widening MODIFY is followed; an incompatible one stops with table, column and position, and resumes once fixed', { timeout: 120_000 }, async () => {
+test('a widening MODIFY is followed; an incompatible one stops that table alone, and a restart after the fix catches it up, across kill -9', { timeout: 180_000 }, async () => {
   const server = await testMariaDb();
   const db = await server.rootConnection();
   const tag = `w${Date.now() % 1_000_000}`;
-  await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.t (id INT PRIMARY KEY, n INT, d DECIMAL(38,0))`);
+  await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.t (id INT PRIMARY KEY, n INT, d DECIMAL(38,0)); CREATE TABLE ${tag}.u (id INT PRIMARY KEY, v VARCHAR(20))`);
   const start = await gtidBinlogPos(server);
   await db.query(`INSERT INTO ${tag}.t VALUES (1, 7, 12345678901234567890)`);
+  await db.query(`INSERT INTO ${tag}.u VALUES (1, 'before')`);
   await db.query(`ALTER TABLE ${tag}.t MODIFY n BIGINT`);
   await db.query(`INSERT INTO ${tag}.t VALUES (2, 9000000000, 5)`);
   // 28 integer digits and 10 decimals: no Hive decimal (38 digits at most) holds both this and the old values.
   await db.query(`ALTER TABLE ${tag}.t MODIFY d DECIMAL(38,10)`);
   await db.query(`INSERT INTO ${tag}.t VALUES (3, 3, 1.5)`);
+  // Both tables go on past the change that stopped t: u is written meanwhile, and t has enough
+  // rows that writing them after the fix spans several checkpoints, one of which a kill -9 lands on.
+  const uRows = 20_001;
+  const tBulk = 150_000;
+  for (let batch = 0; batch < 20; batch++) {
+    const tFirst = 10 + batch * (tBulk / 20);
+    await db.query(`INSERT INTO ${tag}.t SELECT seq, seq, seq + 0.25 FROM ${tag}.seq_${tFirst}_to_${tFirst + tBulk / 20 - 1}`);
+    await db.query(`INSERT INTO ${tag}.u SELECT seq, CONCAT('after-', seq) FROM ${tag}.seq_${2 + batch * 1000}_to_${1001 + batch * 1000}`);
+  }
+  await db.query(`INSERT INTO ${tag}.t VALUES (4, 4, 2.25)`);
   const end = await gtidBinlogPos(server);
   await db.end();
 
-  const workspace = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']`, intervalSeconds: 0.3 });
-  const stopped = startDaemon(workspace, server);
-  assert.equal((await stopped.exited).code, 1);
-  assert.match(
-    stopped.output(),
-    new RegExp(`column d of ${tag}\\.t is decimal\\(38,0\\) in Hive, and the source now sends decimal\\(38,10\\) \\(decimal\\(38,10\\)\\) at binlog position GTID 0-1-\\d+`),
-  );
+  const workspace = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']`, intervalSeconds: 0.2 });
   const catalog = new LocalCatalog(workspace.catalogDir);
+  const fs = new LocalFileSystem(workspace.warehouse);
+  const first = startDaemon(workspace, server);
+  let stoppedRecord;
+  try {
+    stoppedRecord = await waitForCheckpoint(workspace, end, 60_000, first);
+    const port = await metricsPort(first);
+    const ready = await fetch(`http://127.0.0.1:${port}/ready`);
+    assert.equal(ready.status, 503);
+    assert.match(await ready.text(), new RegExp(`tables stopped by an error: ${tag}\\.t \\(SLUICE_SCHEMA_UNSUPPORTED\\)`));
+    assert.match(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), /^sluice_stopped_tables 1$/m);
+  } finally {
+    first.child.kill('SIGTERM');
+  }
+  assert.equal((await first.exited).code, 0, 'the daemon goes on, and stops cleanly when asked');
+  assert.match(
+    first.output(),
+    new RegExp(`table ${tag}\\.t stopped: column d of ${tag}\\.t is decimal\\(38,0\\) in Hive, and the source now sends decimal\\(38,10\\) \\(decimal\\(38,10\\)\\) at binlog position GTID 0-1-\\d+`),
+  );
+  const stopped = (await latestCheckpoint(workspace))?.tables?.stopped?.[`${tag}.t`];
+  assert.ok(stopped, `the newest record names ${tag}.t as stopped: ${JSON.stringify((await latestCheckpoint(workspace))?.tables)}`);
+  assert.equal(stopped.code, 'SLUICE_SCHEMA_UNSUPPORTED');
+  assert.ok(stoppedRecord);
   assert.equal((await catalog.getTable(tag, 't'))?.columns.find((column) => column.name === 'n')?.type, 'bigint', 'INT -> BIGINT was followed');
+  // The other table holds everything, t only what came before the change it cannot follow.
+  const uBefore = await readCommittedRows(catalog, fs, tag, 'u');
+  assert.equal(uBefore.length, uRows);
+  const tBefore = bySequence(await readCommittedRows(catalog, fs, tag, 't')).map((row) => row.id);
+  assert.ok(!tBefore.includes('3') && !tBefore.includes('4'), `t holds no row from the stopping change on: ${tBefore.join(',')}`);
+  const shown = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'checkpoint', 'show', '--config', workspace.configFile], {
+    env: { ...process.env, SLUICE_TEST_PASSWORD: server.password },
+    encoding: 'utf8',
+  });
+  assert.match(shown.stdout, new RegExp(`stopped table: +${tag}\\.t since .* SLUICE_SCHEMA_UNSUPPORTED: column d of`));
 
-  // The user's fix: the Hive column becomes a string (here through the local catalog), then a restart.
+  // The user's fix: the Hive column becomes a string (here through the local catalog), then a restart,
+  // killed the instant it records a checkpoint in the middle of catching t up.
   await catalog.changeColumnType(tag, 't', 'd', 'string');
+  const catchingUp = startDaemon(workspace, server);
+  let killedMidway = false;
+  try {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && catchingUp.child.exitCode === null) {
+      const record = await latestCheckpoint(workspace);
+      if (record?.tables?.ahead && !record.tables.stopped) {
+        catchingUp.child.kill('SIGKILL');
+        killedMidway = true;
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  } finally {
+    catchingUp.child.kill('SIGKILL');
+    await catchingUp.exited;
+  }
+  assert.ok(killedMidway, `a checkpoint recorded the catch-up:\n${catchingUp.output().slice(-3000)}`);
+  assert.match(catchingUp.output(), /retrying a stopped table from where it stopped/);
+
   const resumed = startDaemon(workspace, server);
   try {
-    await waitForCheckpoint(workspace, end, 30_000, resumed);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const record = await latestCheckpoint(workspace);
+      if (record && gtidSeq(record.source.position.gtidSet) >= gtidSeq(end) && !record.tables) break;
+      if (Date.now() > deadline || resumed.child.exitCode !== null) assert.fail(`no caught-up checkpoint:\n${resumed.output().slice(-3000)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   } finally {
     resumed.child.kill('SIGTERM');
     await resumed.exited;
   }
-  const rows = bySequence(await readCommittedRows(new LocalCatalog(workspace.catalogDir), new LocalFileSystem(workspace.warehouse), tag, 't'));
+  // A fresh catalog: the one above caches what it read before the daemon added partitions.
+  const rows = bySequence(await readCommittedRows(new LocalCatalog(workspace.catalogDir), fs, tag, 't'));
+  const bulk = Array.from({ length: tBulk }, (_, index) => [String(10 + index), String(10 + index), `${10 + index}.2500000000`]);
   assert.deepEqual(
     rows.map((row) => [row.id, row.n, row.d]),
-    [
-      ['1', '7', '12345678901234567890'],
-      ['2', '9000000000', '5'],
-      ['3', '3', '1.5000000000'],
-    ],
+    [['1', '7', '12345678901234567890'], ['2', '9000000000', '5'], ['3', '3', '1.5000000000'], ...bulk, ['4', '4', '2.2500000000']],
   );
+  const uAfter = bySequence(await readCommittedRows(new LocalCatalog(workspace.catalogDir), fs, tag, 'u'));
+  assert.equal(uAfter.length, uRows, 'u took none of the re-read changes twice');
+  assert.equal(new Set(uAfter.map((row) => row._seq)).size, uRows);
+  assert.deepEqual(uAfter.slice(0, 2).map((row) => [row.id, row.v]), [['1', 'before'], ['2', 'after-2']]);
+  const tSeqs = rows.map((row) => BigInt(String(row._seq)));
+  const uSeqs = new Set(uAfter.map((row) => BigInt(String(row._seq))));
+  assert.ok(tSeqs.every((seq) => !uSeqs.has(seq)), 'the re-read numbers t the same as the first read did: no sequence number is shared');
+});
+
+test('with sink.onTableError: daemon, an incompatible change stops the daemon, naming table, column and position', { timeout: 120_000 }, async () => {
+  const server = await testMariaDb();
+  const db = await server.rootConnection();
+  const tag = `x${Date.now() % 1_000_000}`;
+  await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.t (id INT PRIMARY KEY, d DECIMAL(38,0))`);
+  const start = await gtidBinlogPos(server);
+  await db.query(`INSERT INTO ${tag}.t VALUES (1, 12345678901234567890)`);
+  await db.query(`ALTER TABLE ${tag}.t MODIFY d DECIMAL(38,10)`);
+  await db.query(`INSERT INTO ${tag}.t VALUES (2, 1.5)`);
+  await db.end();
+  const workspace = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']`, intervalSeconds: 0.3, sinkExtra: '  onTableError: daemon' });
+  const daemon = startDaemon(workspace, server);
+  assert.equal((await daemon.exited).code, 1);
+  assert.match(daemon.output(), new RegExp(`column d of ${tag}\\.t is decimal\\(38,0\\) in Hive, and the source now sends decimal\\(38,10\\)`));
+  assert.equal((await latestCheckpoint(workspace))?.tables, undefined);
 });
 
 test('an existing table that is not a changelog table is named with both layouts and never written', { timeout: 60_000 }, async () => {
@@ -142,24 +229,36 @@ test('an existing table that is not a changelog table is named with both layouts
     location: `/${tag}.db/t`,
   });
   const daemon = startDaemon(workspace, server);
-  assert.equal((await daemon.exited).code, 1);
+  await stoppedTable(workspace, daemon, `${tag}.t`);
   assert.match(daemon.output(), new RegExp(`table ${tag}\\.t exists but is not a sluice changelog table: it has columns \\(id, payload\\) partitioned by \\(nothing\\)`));
   assert.equal(await new LocalFileSystem(workspace.warehouse).status(`/${tag}.db/t/.data`), undefined);
 });
 
-test('a table with a geometry column before a text column is refused, not decoded wrongly', { timeout: 60_000 }, async () => {
+test('a table with a geometry column before a text column is refused, not decoded wrongly; the other tables go on', { timeout: 60_000 }, async () => {
   const server = await testMariaDb();
   const db = await server.rootConnection();
   const tag = `g${Date.now() % 1_000_000}`;
-  await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.places (id INT PRIMARY KEY, spot POINT NOT NULL, label TEXT)`);
+  await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.places (id INT PRIMARY KEY, spot POINT NOT NULL, label TEXT); CREATE TABLE ${tag}.notes (id INT PRIMARY KEY, body TEXT)`);
   const start = await gtidBinlogPos(server);
   await db.query(`INSERT INTO ${tag}.places VALUES (1, POINT(1, 2), 'héllo')`);
+  await db.query(`INSERT INTO ${tag}.notes VALUES (1, 'kept')`);
   await db.end();
+  const refusal = new RegExp(`table ${tag}\\.places has a geometry column \\(spot\\) before the text or binary column label`);
+
   const workspace = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']` });
   const daemon = startDaemon(workspace, server);
-  assert.equal((await daemon.exited).code, 1);
-  assert.match(daemon.output(), new RegExp(`table ${tag}\\.places has a geometry column \\(spot\\) before the text or binary column label`));
+  await stoppedTable(workspace, daemon, `${tag}.places`);
+  assert.match(daemon.output(), refusal);
   assert.equal(await new LocalCatalog(workspace.catalogDir).getTable(tag, 'places'), undefined, 'nothing was written');
+  const notes = await readCommittedRows(new LocalCatalog(workspace.catalogDir), new LocalFileSystem(workspace.warehouse), tag, 'notes');
+  assert.deepEqual(notes.map((row) => [row.id, row.body]), [['1', 'kept']]);
+
+  // With sink.onTableError: daemon, a table the source cannot decode stops the daemon.
+  const strict = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']`, sinkExtra: '  onTableError: daemon' });
+  const stopped = startDaemon(strict, server);
+  assert.equal((await stopped.exited).code, 1);
+  assert.match(stopped.output(), refusal);
+  assert.equal(await new LocalCatalog(strict.catalogDir).getTable(tag, 'places'), undefined, 'nothing was written');
 });
 
 test('RENAME TABLE mid-stream: the changes after it are routed by the rules again, under the new name', { timeout: 120_000 }, async () => {
@@ -209,3 +308,18 @@ test('RENAME TABLE mid-stream: the changes after it are routed by the rules agai
     ],
   );
 });
+
+/** Waits until the daemon has stopped `table` and recorded it, then stops the daemon cleanly. */
+async function stoppedTable(workspace: DaemonWorkspace, daemon: RunningDaemon, table: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  try {
+    for (;;) {
+      if ((await latestCheckpoint(workspace))?.tables?.stopped?.[table]) break;
+      if (Date.now() > deadline || daemon.child.exitCode !== null) assert.fail(`no checkpoint records ${table} as stopped:\n${daemon.output().slice(-3000)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    daemon.child.kill('SIGTERM');
+  }
+  assert.equal((await daemon.exited).code, 0, 'a stopped table does not stop the daemon');
+}

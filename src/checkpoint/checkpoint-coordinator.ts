@@ -4,7 +4,7 @@
 import type { Catalog } from '../catalog/catalog.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
 import type { HiveChangelogSink } from '../sinks/hive-changelog-sink.ts';
-import type { BinlogSourceState, CheckpointRecord } from './checkpoint-record.ts';
+import type { BinlogSourceState, CheckpointRecord, TableProgress } from './checkpoint-record.ts';
 import type { CheckpointStore } from './checkpoint-store.ts';
 import { executeCommits } from './commit-executor.ts';
 
@@ -38,7 +38,7 @@ export class CheckpointCoordinator {
     return this.lastId;
   }
 
-  async checkpoint(source: BinlogSourceState): Promise<CheckpointFigures> {
+  async checkpoint(source: BinlogSourceState, tables?: TableProgress): Promise<CheckpointFigures> {
     const started = performance.now();
     const id = this.lastId + 1;
     const commits = await this.sink.preCommit();
@@ -49,6 +49,7 @@ export class CheckpointCoordinator {
       createdAt: new Date().toISOString(),
       source,
       commits,
+      ...(tables ? { tables } : {}),
     };
     await this.store.write(record);
     this.lastId = id;

@@ -23,4 +23,30 @@ export interface CheckpointRecord {
   createdAt: string;
   source: BinlogSourceState;
   commits: PendingCommit[];
+  /** Target tables whose committed changes do not end at `source`; absent when all of them do. */
+  tables?: TableProgress;
+}
+
+/**
+ * A target table that met a change it cannot follow (Hive refused the schema change, a value it
+ * cannot decode exactly): it holds every change before `since` and none from there on. The stream
+ * goes on for the other tables; a restart retries the table from `since`.
+ */
+export interface StoppedTable {
+  since: BinlogSourceState;
+  code: string;
+  message: string;
+  /** The binlog position of the change that stopped it. */
+  at: string;
+  stoppedAt: string;
+}
+
+export interface TableProgress {
+  /** By target `db.table`. */
+  stopped?: Record<string, StoppedTable>;
+  /**
+   * While a restart re-reads the binlog for tables that were stopped, the other tables already hold
+   * what comes by: each takes changes only from its point on (`others` for every table not named).
+   */
+  ahead?: { others?: BinlogSourceState; tables?: Record<string, BinlogSourceState> };
 }

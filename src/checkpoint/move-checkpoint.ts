@@ -8,6 +8,7 @@ import type { BinlogPosition } from '../sources/binlog/binlog-position.ts';
 import type { CheckpointRecord } from './checkpoint-record.ts';
 import type { CheckpointStore } from './checkpoint-store.ts';
 import { recover } from './recovery.ts';
+import { highestSequence } from './table-gate.ts';
 
 export interface MovedCheckpoint {
   previous: CheckpointRecord | undefined;
@@ -31,7 +32,8 @@ export async function moveCheckpoint(
     createdAt: new Date().toISOString(),
     // The sequence goes on from where it was, also when the position moves back: `_seq` must keep
     // meaning "larger is later", so replayed changes sort after the rows already in the tables.
-    source: { kind: 'binlog', position, nextSequence: previous?.source.nextSequence ?? '1' },
+    // A record without `tables`: tables that were stopped or ahead all start over at the new position.
+    source: { kind: 'binlog', position, nextSequence: previous ? highestSequence(previous).toString() : '1' },
     commits: [],
   };
   await store.write(record);

@@ -78,8 +78,26 @@ function describeRecord(record: CheckpointRecord, dir: string): string {
     `  binlog position: ${position.file}:${position.offset}\n` +
     `  GTID:            ${position.gtidSet === undefined ? '(none: resumes by file and offset)' : position.gtidSet || '(empty: the whole binlog)'}\n` +
     `  next sequence:   ${nextSequence}\n` +
-    `  pending commits: ${record.commits.length}${record.commits.length > 0 ? ' (done right after the record; a start redoes any left undone)' : ''}\n`
+    `  pending commits: ${record.commits.length}${record.commits.length > 0 ? ' (done right after the record; a start redoes any left undone)' : ''}\n` +
+    describeTables(record)
   );
+}
+
+function describeTables(record: CheckpointRecord): string {
+  const stopped = Object.entries(record.tables?.stopped ?? {});
+  const ahead = record.tables?.ahead;
+  let text = '';
+  for (const [table, entry] of stopped) {
+    text +=
+      `  stopped table:   ${table} since ${describePosition(entry.since.position)} (next sequence ${entry.since.nextSequence}), ` +
+      `stopped ${entry.stoppedAt} at ${entry.at}: ${entry.code}: ${entry.message}\n`;
+  }
+  if (stopped.length > 0) text += '                   the next start retries each stopped table from its position, once the cause is fixed\n';
+  if (ahead) {
+    const points = [...(ahead.others ? [`the other tables from sequence ${ahead.others.nextSequence}`] : []), ...Object.entries(ahead.tables ?? {}).map(([table, from]) => `${table} from ${from.nextSequence}`)];
+    text += `  catching up:     re-reading for retried tables; already written: ${points.join(', ')}\n`;
+  }
+  return text;
 }
 
 export async function setCheckpoint(config: SluiceConfig, target: BinlogStart): Promise<string> {
@@ -100,6 +118,7 @@ export async function setCheckpoint(config: SluiceConfig, target: BinlogStart): 
         `checkpoint ${record.id} written: the next start resumes at ${describeResume(position, facts)} (${describeStart(target)}${resolved.note ? `: ${resolved.note}` : ''})\n` +
         `  was:             ${previous ? `checkpoint ${previous.id} at ${describePosition(previous.source.position)}` : 'no checkpoint'}\n` +
         `  next sequence:   ${record.source.nextSequence} (unchanged, so _seq keeps growing)\n` +
+        Object.keys(previous?.tables?.stopped ?? {}).map((table) => `  no longer stopped: ${table}, which lacks the changes from ${describePosition(previous!.tables!.stopped![table]!.since.position)} up to the new position if it moved forward\n`).join('') +
         'Changes between the two positions are skipped when the position moves forward, and read again when it moves back.\n'
       );
     } finally {

@@ -77,6 +77,7 @@ export async function runDaemon(config: SluiceConfig): Promise<void> {
           partition: { granularity: config.sink.partition, dayColumn: config.sink.dayColumn, hourColumn: config.sink.hourColumn },
           rollBytes: config.sink.rollBytes,
           rollSeconds: config.sink.rollSeconds,
+          onTableError: config.sink.onTableError,
           stateDir: config.checkpoint.dir,
           keepCheckpoints: config.checkpoint.keep,
           checkpointIntervalMs: config.checkpoint.intervalSeconds * 1000,

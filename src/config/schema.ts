@@ -220,6 +220,10 @@ const sink = z.strictObject({
   // long checkpoint interval does not make one endless file. 0 turns it off.
   rollSeconds: z.number().min(0).default(3600),
   compaction: compaction.prefault({}),
+  // A change Hive cannot follow (or a value that cannot be decoded exactly) stops its table, and the
+  // other tables go on; 'daemon' stops everything instead. Either way nothing is lost while the
+  // binlog still holds the table's changes: a restart after the fix writes them.
+  onTableError: z.enum(['table', 'daemon']).default('table'),
 });
 
 const checkpoint = z.strictObject({

@@ -19,6 +19,11 @@ export interface Route {
   table: string;
 }
 
+/** A target's name as checkpoints, logs and metrics give it: `db.table`. */
+export function routeKey(route: Route): string {
+  return `${route.database}.${route.table}`;
+}
+
 export type RouteDecision =
   | { kind: 'routed'; target: Route; rule: number | undefined }
   | { kind: 'excluded' }

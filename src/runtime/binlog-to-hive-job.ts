@@ -8,8 +8,11 @@ import type { BinlogSourceState } from '../checkpoint/checkpoint-record.ts';
 import { CheckpointCoordinator } from '../checkpoint/checkpoint-coordinator.ts';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { recover } from '../checkpoint/recovery.ts';
+import { TableGate } from '../checkpoint/table-gate.ts';
+import type { ChangeEvent } from '../core/change-event.ts';
+import { isTableScopedError, type SluiceError } from '../errors.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
-import { Router, type RoutingConfig } from '../routing/router.ts';
+import { routeKey, Router, type Route, type RoutingConfig } from '../routing/router.ts';
 import type { PartitionScheme } from '../sinks/changelog-layout.ts';
 import { HiveChangelogSink, type HiveChangelogSinkOptions } from '../sinks/hive-changelog-sink.ts';
 import { Compactor, type CompactionSettings } from '../sinks/compaction.ts';
@@ -34,6 +37,8 @@ export interface BinlogToHiveJobOptions {
   partition: PartitionScheme;
   rollBytes: number;
   rollSeconds: number;
+  /** What an error of one table stops (sink.onTableError). */
+  onTableError?: 'table' | 'daemon';
   stateDir: string;
   keepCheckpoints: number;
   checkpointIntervalMs: number;
@@ -59,6 +64,7 @@ export class BinlogToHiveJob implements ReadinessProbe {
   private streaming = false;
   /** When a tick last found the stream at a boundary and committed (or had nothing to commit). */
   private lastTickHandledAt = 0;
+  private gate = new TableGate();
   readonly figures: JobFigures = { changesWritten: 0, checkpoints: 0, lastCheckpointAt: undefined, lastPosition: undefined };
   readonly metrics: SluiceMetrics;
 
@@ -73,6 +79,8 @@ export class BinlogToHiveJob implements ReadinessProbe {
     const allowedMs = Math.max(3 * this.options.checkpointIntervalMs, 60_000);
     const sinceMs = Date.now() - this.lastTickHandledAt;
     if (sinceMs > allowedMs) return `no checkpoint for ${Math.round(sinceMs / 1000)} s (allowed ${allowedMs / 1000} s)`;
+    const stopped = [...this.gate.stoppedTables].map(([table, entry]) => `${table} (${entry.code})`);
+    if (stopped.length > 0) return `tables stopped by an error: ${stopped.join(', ')}`;
     return undefined;
   }
 
@@ -90,7 +98,17 @@ export class BinlogToHiveJob implements ReadinessProbe {
     const store = new CheckpointStore(options.stateDir);
     const record = await recover(store, options.fs, options.catalog, logger);
     const schemaHistory = await SchemaHistory.load(options.stateDir);
-    const start = await resolveStartOnServer({ connection: options.connection, serverId: options.serverId }, server, facts, record?.source, options.start);
+    const resumed = TableGate.resume(record);
+    const gate = resumed.gate;
+    this.gate = gate;
+    this.metrics.stoppedTables.set(0);
+    for (const [table, entry] of resumed.retrying) {
+      logger.warn(
+        { table, since: entry.since.position, stoppedAt: entry.stoppedAt, code: entry.code, error: entry.message },
+        'retrying a stopped table from where it stopped; the other tables skip the changes they already hold',
+      );
+    }
+    const start = await resolveStartOnServer({ connection: options.connection, serverId: options.serverId }, server, facts, resumed.start, options.start);
     if (start.dump && 'gtidSet' in start.dump && start.dump.gtidSet !== '') {
       // A purged GTID is otherwise only reported by the dump, in the server's words; say it in ours:
       // the position, how far the server has purged, and what to do.
@@ -128,6 +146,7 @@ export class BinlogToHiveJob implements ReadinessProbe {
       maxQueuedItems: options.maxQueuedEvents,
       firstSequence: start.nextSequence,
       startPosition: start.position,
+      skipsRows: (target, firstSequence) => !gate.admits(target, firstSequence),
       schemaHistory,
       // Once a history exists it is kept up to date, also while the server sends FULL metadata.
       trackSchemas: facts.rowMetadata !== 'FULL' || schemaHistory.size > 0,
@@ -149,7 +168,22 @@ export class BinlogToHiveJob implements ReadinessProbe {
     if (this.stopRequested) source.injectTick();
 
     let boundary: BinlogSourceState = { kind: 'binlog', position: start.position, nextSequence: start.nextSequence.toString() };
-    let checkpointed = record ? describePosition(record.source.position) : undefined;
+    let checkpointed = resumed.start ? describePosition(resumed.start.position) : undefined;
+    // What the tables hold for sure: the last recorded position (or the start), from which a stopped table is retried.
+    let committed: BinlogSourceState = boundary;
+    const stopTable = async (target: Route, error: SluiceError, at: string): Promise<void> => {
+      if ((options.onTableError ?? 'table') === 'daemon') throw error;
+      const table = routeKey(target);
+      const entry = gate.stop(table, committed, { code: error.code, message: error.message, at });
+      await sink.discard(target);
+      metrics.errors.inc({ code: error.code });
+      metrics.stoppedTables.set(gate.stoppedTables.size);
+      logger.error(
+        { table, code: error.code, at, since: entry.since.position, err: error },
+        `table ${table} stopped: ${error.message} The other tables go on; ${table} holds every change before ` +
+          `${describePosition(entry.since.position)}, and the next start retries it from there once the cause is fixed.`,
+      );
+    };
     let inTransaction = false;
     let checkpointDue = false;
     // Binlog times (Unix seconds) of the last change handed on, and of the last one committed.
@@ -162,8 +196,9 @@ export class BinlogToHiveJob implements ReadinessProbe {
     const checkpointAtBoundary = async (): Promise<void> => {
       // The columns of every change up to the boundary must be known on a restart from it.
       await schemaHistory.save();
-      const figures = await coordinator.checkpoint(boundary);
+      const figures = await coordinator.checkpoint(boundary, gate.progressAt(boundary));
       checkpointed = describePosition(boundary.position);
+      committed = boundary;
       committedChangeTs = lastChangeTs;
       this.figures.checkpoints++;
       this.figures.lastCheckpointAt = new Date();
@@ -197,12 +232,23 @@ export class BinlogToHiveJob implements ReadinessProbe {
         if (item.kind === 'change') {
           const decision = router.decide(item.event.schema, item.event.table);
           if (decision.kind !== 'routed') continue;
-          await sink.write(decision.target, item.event, coordinator.pendingId);
+          inTransaction = true;
+          if (!gate.admits(routeKey(decision.target), item.event.sequence)) continue;
+          try {
+            await sink.write(decision.target, item.event, coordinator.pendingId);
+          } catch (error) {
+            if (!isTableScopedError(error)) throw error;
+            await stopTable(decision.target, error, describeChangePosition(item.event));
+            continue;
+          }
           compactor?.noteTarget(decision.target);
           this.figures.changesWritten++;
           metrics.changesRead.inc();
           lastChangeTs = item.event.commitTs;
-          inTransaction = true;
+          continue;
+        }
+        if (item.kind === 'table-failed') {
+          await stopTable(item.target, item.error, item.at);
           continue;
         }
         if (item.kind === 'boundary') {
@@ -240,6 +286,11 @@ export class BinlogToHiveJob implements ReadinessProbe {
     }
     logger.info({ checkpoint: coordinator.lastCheckpointId, changes: this.figures.changesWritten }, 'stopped after a final checkpoint');
   }
+}
+
+function describeChangePosition(event: ChangeEvent): string {
+  const at = `${event.position.file}:${event.position.offset}`;
+  return event.position.gtid ? `${at} (GTID ${event.position.gtid})` : at;
 }
 
 function newJobId(): string {

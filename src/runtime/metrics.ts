@@ -49,6 +49,11 @@ export class SluiceMetrics {
     labelNames: ['code'] as const,
     registers: [this.registry],
   });
+  readonly stoppedTables = new Gauge({
+    name: 'sluice_stopped_tables',
+    help: 'Target tables stopped by a change they cannot follow (sink.onTableError: table); each waits for a fix and a restart.',
+    registers: [this.registry],
+  });
   readonly queuedItems = new Gauge({
     name: 'sluice_queued_items',
     help: 'Items waiting between the binlog reader and the sinks; at runtime.maxQueuedEvents the reader pauses.',

@@ -84,6 +84,17 @@ export class HiveChangelogSink {
   async abort(): Promise<void> {
     for (const table of this.tables.values()) await table.abort();
   }
+
+  /**
+   * Gives up what a table has staged since the last checkpoint, which no checkpoint will commit now:
+   * the table was stopped, and a later run writes those changes again.
+   */
+  async discard(target: Route): Promise<void> {
+    const key = `${target.database}.${target.table}`;
+    const table = this.tables.get(key);
+    this.tables.delete(key);
+    await table?.discard(this.options.fs);
+  }
 }
 
 class TableWriter {
@@ -301,6 +312,14 @@ class TableWriter {
     for (const file of this.open.values()) await file.writer.abort();
     this.open.clear();
     this.closed.length = 0;
+  }
+
+  async discard(fs: FileSystem): Promise<void> {
+    const staged = [...this.open.values(), ...this.closed].map((file) => file.stagingPath);
+    await this.abort();
+    // Not needed for correctness (no record names them, and the next start deletes all staging), but
+    // a table may stay stopped for long: do not keep its dead files around until then.
+    for (const path of staged) await fs.delete(path, false).catch(() => undefined);
   }
 }
 

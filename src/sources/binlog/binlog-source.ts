@@ -5,7 +5,8 @@ import ZongJi from '@vlasky/zongji';
 import type { Logger } from 'pino';
 import type { ChangeEvent, ChangeOp, SourceColumn } from '../../core/change-event.ts';
 import { SluiceError } from '../../errors.ts';
-import type { Router } from '../../routing/router.ts';
+import { isTableScopedError } from '../../errors.ts';
+import { routeKey, type Route, type Router } from '../../routing/router.ts';
 import { advanceMariadbGtidPosition, describePosition, type BinlogPosition } from './binlog-position.ts';
 import { toCellValue } from './cell-decoder.ts';
 import { applyServerCollations, builtInCollations, readServerCollations, type CollationCharsets } from './collations.ts';
@@ -36,7 +37,12 @@ export type SourceItem =
   /** Every change before this item is part of a committed transaction; resuming at `position` replays none of them. */
   | { kind: 'boundary'; position: BinlogPosition; nextSequence: bigint; statement?: string }
   /** Injected by the checkpoint coordinator; travels behind the data like a barrier. */
-  | { kind: 'tick' };
+  | { kind: 'tick' }
+  /**
+   * A change of this target that cannot be decoded exactly: nothing more of the target follows in
+   * this run (its rows still count in the sequence numbers, so a later read numbers them the same).
+   */
+  | { kind: 'table-failed'; target: Route; error: SluiceError; at: string };
 
 export interface BinlogSourceOptions {
   connection: BinlogConnectionOptions;
@@ -53,6 +59,11 @@ export interface BinlogSourceOptions {
    * such TableMaps get zongji's own lookup: information_schema as it is now.
    */
   schemaHistory?: SchemaHistory;
+  /**
+   * Whether the rows of a routed change, from this sequence number on, are not wanted (the target is
+   * stopped, or already holds them): they are counted in the sequence numbers but not decoded.
+   */
+  skipsRows?: (target: string, firstSequence: bigint) => boolean;
   /** Record DDL statements in the history from the start (the server is not on FULL, or was not); otherwise from the first TableMap without names. */
   trackSchemas?: boolean;
   logger: Logger;
@@ -94,6 +105,8 @@ export class BinlogSource {
   private fetching = 0;
   /** Items handed to the consumer so far, for metrics and progress. */
   changesRead = 0;
+  /** Targets given up in this run (table-failed): their rows are skipped. */
+  private readonly failedTargets = new Set<string>();
 
   constructor(private readonly options: BinlogSourceOptions) {
     this.nextSequence = options.firstSequence;
@@ -230,7 +243,10 @@ export class BinlogSource {
       case 'tablemap': {
         // zongji reads collation ids it does not know (most of MariaDB's own) as utf8mb4.
         const problem = applyServerCollations(event, this.collations ?? builtInCollations());
-        if (problem && this.options.router.decide(event.schemaName ?? '', event.tableName ?? '').kind === 'routed') throw problem;
+        if (problem) {
+          const decision = this.options.router.decide(event.schemaName ?? '', event.tableName ?? '');
+          if (decision.kind === 'routed') this.failTarget(decision.target, problem, zongji, event);
+        }
         readGeometryAsBytes(event);
         readSingleByteTextAsBytes(event);
         return;
@@ -251,7 +267,11 @@ export class BinlogSource {
       if (decision.kind === 'unmatched') this.options.router.countUnmatched(schema, table, rows.length);
       return;
     }
-    const columns = this.columnsOf(tableMap);
+    const target = routeKey(decision.target);
+    if (this.failedTargets.has(target) || this.options.skipsRows?.(target, this.nextSequence)) {
+      this.nextSequence += BigInt(rows.length);
+      return;
+    }
     const op: ChangeOp = name === 'writerows' ? 'insert' : name === 'updaterows' ? 'update' : 'delete';
     const position = {
       file: zongji.options.filename ?? this.currentFile,
@@ -259,15 +279,35 @@ export class BinlogSource {
       ...(event.gtid ? { gtid: event.gtid } : {}),
     };
     const commitTs = Math.floor(event.timestamp / 1000);
-    for (const row of rows) {
-      const image = row as Record<string, unknown>;
-      const before = op === 'insert' ? null : this.imageOf(op === 'update' ? image.before : image, columns);
-      const after = op === 'delete' ? null : this.imageOf(op === 'update' ? image.after : image, columns);
-      this.push({
-        kind: 'change',
-        event: { schema, table, op, columns, before, after, commitTs, position, sequence: this.nextSequence++ },
-      });
+    // Decode every row of the event before handing any on: a row that cannot be decoded gives up the
+    // target at the event, not in its middle.
+    const events: ChangeEvent[] = [];
+    try {
+      const columns = this.columnsOf(tableMap);
+      let sequence = this.nextSequence;
+      for (const row of rows) {
+        const image = row as Record<string, unknown>;
+        const before = op === 'insert' ? null : this.imageOf(op === 'update' ? image.before : image, columns);
+        const after = op === 'delete' ? null : this.imageOf(op === 'update' ? image.after : image, columns);
+        events.push({ schema, table, op, columns, before, after, commitTs, position, sequence: sequence++ });
+      }
+    } catch (error) {
+      if (!isTableScopedError(error)) throw error;
+      this.failTarget(decision.target, error, zongji, event);
+      this.nextSequence += BigInt(rows.length);
+      return;
     }
+    this.nextSequence += BigInt(rows.length);
+    for (const change of events) this.push({ kind: 'change', event: change });
+  }
+
+  private failTarget(target: Route, error: SluiceError, zongji: ZongJiInstance, event: BinlogEventLike): void {
+    const key = routeKey(target);
+    if (this.failedTargets.has(key)) return;
+    this.failedTargets.add(key);
+    const file = zongji.options.filename ?? this.currentFile;
+    const at = event.gtid ? `${file}:${zongji.options.position ?? 0} (GTID ${event.gtid})` : `${file}:${zongji.options.position ?? 0}`;
+    this.push({ kind: 'table-failed', target, error, at });
   }
 
   private imageOf(raw: unknown, columns: SourceColumn[]): ReturnType<typeof toCellValue>[] {

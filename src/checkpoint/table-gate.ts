@@ -1,0 +1,107 @@
+// Which changes each target table takes. Normally all of them: every table's committed changes end
+// at the checkpoint's position. A table stopped by a change it cannot follow falls behind while the
+// others go on; a restart reads the binlog again from the earliest stopped table's point, and then the
+// other tables must not take the changes they already hold. Sequence numbers decide, because they
+// are handed out in binlog order to every routed change, the same numbers on every read of a stretch.
+import type { BinlogSourceState, CheckpointRecord, StoppedTable, TableProgress } from './checkpoint-record.ts';
+
+export interface GateResume {
+  gate: TableGate;
+  /** Where the stream must start: the record's position, or earlier for tables being retried. */
+  start: BinlogSourceState | undefined;
+  /** The tables the record had stopped, retried by this run from their `since`. */
+  retrying: Array<[string, StoppedTable]>;
+}
+
+export class TableGate {
+  private readonly stopped = new Map<string, StoppedTable>();
+  private readonly fromByTable = new Map<string, BinlogSourceState>();
+  private othersFrom: BinlogSourceState | undefined;
+
+  /** The gate and the start a run resumes with from the newest record. */
+  static resume(record: CheckpointRecord | undefined): GateResume {
+    const gate = new TableGate();
+    if (!record) return { gate, start: undefined, retrying: [] };
+    const progress = record.tables ?? {};
+    const retrying = Object.entries(progress.stopped ?? {});
+    gate.othersFrom = progress.ahead?.others;
+    for (const [table, from] of Object.entries(progress.ahead?.tables ?? {})) gate.fromByTable.set(table, from);
+    let start = record.source;
+    if (retrying.length > 0) {
+      // Every table not stopped holds all changes up to the record; stopped ones up to their `since`.
+      gate.othersFrom = later(gate.othersFrom, record.source);
+      for (const [table, entry] of retrying) {
+        gate.fromByTable.set(table, entry.since);
+        if (sequenceOf(entry.since) < sequenceOf(start)) start = entry.since;
+      }
+    }
+    gate.passed(start);
+    return { gate, start, retrying };
+  }
+
+  /** Whether the change with this sequence number, routed to `table`, is to be written. */
+  admits(table: string, sequence: bigint): boolean {
+    if (this.stopped.has(table)) return false;
+    const from = this.fromByTable.get(table) ?? this.othersFrom;
+    return from === undefined || sequence >= sequenceOf(from);
+  }
+
+  get stoppedTables(): ReadonlyMap<string, StoppedTable> {
+    return this.stopped;
+  }
+
+  /**
+   * Stops a table: it takes nothing more in this run, and holds what it had at `committed` (the last
+   * recorded checkpoint), or at its own later point when it was already ahead of that.
+   */
+  stop(table: string, committed: BinlogSourceState, failure: { code: string; message: string; at: string }): StoppedTable {
+    const since = later(this.fromByTable.get(table) ?? this.othersFrom, committed)!;
+    const entry: StoppedTable = { since, code: failure.code, message: failure.message, at: failure.at, stoppedAt: new Date().toISOString() };
+    this.stopped.set(table, entry);
+    this.fromByTable.delete(table);
+    return entry;
+  }
+
+  /**
+   * Forgets the points the stream has reached. A table's own point is kept, though passed, for as long
+   * as the others' point is ahead: without it the table would fall back to the others' point.
+   */
+  passed(boundary: BinlogSourceState): void {
+    const reached = sequenceOf(boundary);
+    if (this.othersFrom && sequenceOf(this.othersFrom) <= reached) this.othersFrom = undefined;
+    if (this.othersFrom) return;
+    for (const [table, from] of this.fromByTable) if (sequenceOf(from) <= reached) this.fromByTable.delete(table);
+  }
+
+  /** What a checkpoint at `boundary` records of the tables, or undefined when all of them are at it. */
+  progressAt(boundary: BinlogSourceState): TableProgress | undefined {
+    this.passed(boundary);
+    const progress: TableProgress = {};
+    if (this.stopped.size > 0) progress.stopped = Object.fromEntries(this.stopped);
+    if (this.othersFrom || this.fromByTable.size > 0) {
+      progress.ahead = {
+        ...(this.othersFrom ? { others: this.othersFrom } : {}),
+        ...(this.fromByTable.size > 0 ? { tables: Object.fromEntries(this.fromByTable) } : {}),
+      };
+    }
+    return progress.stopped || progress.ahead ? progress : undefined;
+  }
+}
+
+/**
+ * The highest sequence number a record accounts for. While tables are ahead of the record's position,
+ * their rows already carry numbers up to their points, and a moved checkpoint must go on above them.
+ */
+export function highestSequence(record: CheckpointRecord): bigint {
+  const ahead = record.tables?.ahead;
+  const points = [record.source, ...(ahead?.others ? [ahead.others] : []), ...Object.values(ahead?.tables ?? {})];
+  return points.reduce((highest, point) => (sequenceOf(point) > highest ? sequenceOf(point) : highest), 0n);
+}
+
+function sequenceOf(state: BinlogSourceState): bigint {
+  return BigInt(state.nextSequence);
+}
+
+function later(a: BinlogSourceState | undefined, b: BinlogSourceState): BinlogSourceState {
+  return a && sequenceOf(a) > sequenceOf(b) ? a : b;
+}
