@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
-import { gtidBinlogPos, makeWorkspace, metricsPort, startDaemon, waitForCheckpoint, type DaemonWorkspace } from './helpers/daemon.ts';
+import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
+import { gtidBinlogPos, latestCheckpoint, makeWorkspace, metricsPort, startDaemon, waitForCheckpoint, type DaemonWorkspace } from './helpers/daemon.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
 import { startMariaDb, type MariaDbServer } from './servers/mariadb.ts';
 
@@ -50,6 +51,21 @@ test('a checkpoint whose binlog was purged stops with the position, how far the 
     assert.match(output, new RegExp(`oldest binlog file it has is ${status[0]!.File.replace('.', '\\.')}`));
     assert.match(output, /sluice checkpoint set/);
     assert.match(output, /SLUICE_BINLOG_POSITION_PURGED/);
+
+    // A table stopped at the purged position, with the checkpoint itself still on the server: the
+    // start must read from the table's position, and says that the position is the table's.
+    const old = (await latestCheckpoint(workspace))!;
+    const headGtid = await gtidBinlogPos(server);
+    const stoppedWorkspace = makeWorkspace(server, { start: 'earliest', routing: "  include: ['shop.*']" });
+    await new CheckpointStore(stoppedWorkspace.stateDir).write({
+      ...old,
+      source: { kind: 'binlog', position: { file: status[0]!.File, offset: 4, gtidSet: headGtid }, nextSequence: '10' },
+      tables: { stopped: { 'shop.t': { since: old.source, code: 'SLUICE_SCHEMA_UNSUPPORTED', message: 'a change Hive cannot follow', at: 'mysql-bin.000001:999', stoppedAt: new Date().toISOString() } } },
+    });
+    const retried = startDaemon(stoppedWorkspace, server);
+    assert.equal((await retried.exited).code, 1);
+    assert.match(retried.output(), /no longer has binlog position mysql-bin\.\d+:\d+ \(GTID 0-1-\d+\)/);
+    assert.match(retried.output(), /the stopped table\(s\) shop\.t \(since mysql-bin\.\d+:\d+ \(GTID 0-1-\d+\)\) hold their changes up to/);
   } finally {
     await server.stop();
   }

@@ -8,9 +8,9 @@ import type { BinlogSourceState } from '../checkpoint/checkpoint-record.ts';
 import { CheckpointCoordinator } from '../checkpoint/checkpoint-coordinator.ts';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { recover } from '../checkpoint/recovery.ts';
-import { TableGate } from '../checkpoint/table-gate.ts';
+import { TableGate, type GateResume } from '../checkpoint/table-gate.ts';
 import type { ChangeEvent } from '../core/change-event.ts';
-import { isTableScopedError, type SluiceError } from '../errors.ts';
+import { isSluiceError, isTableScopedError, SluiceError } from '../errors.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
 import { routeKey, Router, type Route, type RoutingConfig } from '../routing/router.ts';
 import type { PartitionScheme } from '../sinks/changelog-layout.ts';
@@ -19,9 +19,9 @@ import { Compactor, type CompactionSettings } from '../sinks/compaction.ts';
 import { describePosition, type BinlogPosition, type BinlogStart } from '../sources/binlog/binlog-position.ts';
 import { BinlogSource, type BinlogConnectionOptions } from '../sources/binlog/binlog-source.ts';
 import { requirePositionAvailable } from '../sources/binlog/position-available.ts';
-import { connectControl, preflight } from '../sources/binlog/preflight.ts';
+import { connectControl, preflight, type ServerFacts } from '../sources/binlog/preflight.ts';
 import { SchemaHistory } from '../sources/binlog/schema-history.ts';
-import { resolveStartOnServer } from '../sources/binlog/resolve-start.ts';
+import { resolveStartOnServer, type ResolvedStart } from '../sources/binlog/resolve-start.ts';
 import type { ReadinessProbe } from './health-server.ts';
 import { SluiceMetrics } from './metrics.ts';
 
@@ -90,6 +90,23 @@ export class BinlogToHiveJob implements ReadinessProbe {
     this.source?.injectTick();
   }
 
+  /** Where this run starts, refused if the server no longer has it. */
+  private async availableStart(server: string, facts: ServerFacts, resumed: GateResume): Promise<ResolvedStart> {
+    const { options } = this;
+    const start = await resolveStartOnServer({ connection: options.connection, serverId: options.serverId }, server, facts, resumed.start, options.start);
+    if (start.dump && 'gtidSet' in start.dump && start.dump.gtidSet !== '') {
+      // A purged GTID is otherwise only reported by the dump, in the server's words; say it in ours:
+      // the position, how far the server has purged, and what to do.
+      const control = await connectControl(options.connection);
+      try {
+        await requirePositionAvailable(control, server, facts, start.position);
+      } finally {
+        await control.end().catch(() => undefined);
+      }
+    }
+    return start;
+  }
+
   async run(): Promise<void> {
     const { options } = this;
     const logger = options.logger;
@@ -108,17 +125,9 @@ export class BinlogToHiveJob implements ReadinessProbe {
         'retrying a stopped table from where it stopped; the other tables skip the changes they already hold',
       );
     }
-    const start = await resolveStartOnServer({ connection: options.connection, serverId: options.serverId }, server, facts, resumed.start, options.start);
-    if (start.dump && 'gtidSet' in start.dump && start.dump.gtidSet !== '') {
-      // A purged GTID is otherwise only reported by the dump, in the server's words; say it in ours:
-      // the position, how far the server has purged, and what to do.
-      const control = await connectControl(options.connection);
-      try {
-        await requirePositionAvailable(control, server, facts, start.position);
-      } finally {
-        await control.end().catch(() => undefined);
-      }
-    }
+    const start = await this.availableStart(server, facts, resumed).catch((error: unknown) => {
+      throw explainPurgeForStoppedTables(error, resumed.retrying);
+    });
     const jobId = newJobId();
     logger.info({ server, version: facts.version, start: start.description, jobId }, 'starting binlog capture');
 
@@ -286,6 +295,22 @@ export class BinlogToHiveJob implements ReadinessProbe {
     }
     logger.info({ checkpoint: coordinator.lastCheckpointId, changes: this.figures.changesWritten }, 'stopped after a final checkpoint');
   }
+}
+
+/**
+ * A stopped table makes a start read from where it stopped, which the server may have purged since.
+ * Say so: the position is the table's, and moving the checkpoint gives up its missing changes.
+ */
+function explainPurgeForStoppedTables(error: unknown, retrying: GateResume['retrying']): unknown {
+  if (!isSluiceError(error, 'SLUICE_BINLOG_POSITION_PURGED') || retrying.length === 0) return error;
+  const tables = retrying.map(([table, entry]) => `${table} (since ${describePosition(entry.since.position)})`).join(', ');
+  return new SluiceError(
+    error.code,
+    `${error.message} The position is where the stopped table(s) ${tables} hold their changes up to: sluice reads from there to ` +
+      'catch them up. To give up their missing changes and go on, move the checkpoint (`sluice checkpoint set`, which ' +
+      'forgets stopped tables) and take a new snapshot of those tables.',
+    { cause: error, context: { ...error.context, stoppedTables: retrying.map(([table]) => table) } },
+  );
 }
 
 function describeChangePosition(event: ChangeEvent): string {
