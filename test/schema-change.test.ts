@@ -141,6 +141,11 @@ test('a widening MODIFY is followed; an incompatible one stops that table alone,
     encoding: 'utf8',
   });
   assert.match(shown.stdout, new RegExp(`stopped table: +${tag}\\.t since .* SLUICE_SCHEMA_UNSUPPORTED: column d of`));
+  const checked = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'check', '--config', workspace.configFile], {
+    env: { ...process.env, SLUICE_TEST_PASSWORD: server.password },
+    encoding: 'utf8',
+  });
+  assert.match(checked.stdout, new RegExp(`checkpoint position.*with the stopped table\\(s\\) ${tag}\\.t to catch up from`));
 
   // The user's fix: the Hive column becomes a string (here through the local catalog), then a restart,
   // killed the instant it records a checkpoint in the middle of catching t up.

@@ -10,6 +10,7 @@ import type { SluiceConfig } from '../config/schema.ts';
 import { isSluiceError } from '../errors.ts';
 import { WebHdfsFileSystem } from '../filesystem/webhdfs-filesystem.ts';
 import { LOCK_FILE, lockHolder } from '../runtime/state-lock.ts';
+import { TableGate } from '../checkpoint/table-gate.ts';
 import { describePosition } from '../sources/binlog/binlog-position.ts';
 import { requirePositionAvailable } from '../sources/binlog/position-available.ts';
 import { connectControl, preflight, type ServerFacts } from '../sources/binlog/preflight.ts';
@@ -112,14 +113,21 @@ async function checkPosition(config: SluiceConfig, facts: ServerFacts): Promise<
   const server = `${connection.host}:${connection.port}`;
   try {
     const record = await new CheckpointStore(config.checkpoint.dir).latest();
+    // A start reads from the earliest stopped table's position when there is one (see TableGate).
+    const resumed = TableGate.resume(record);
     // Without a checkpoint the first start uses source.start; that position must be there too.
     const position =
-      record?.source.position ??
+      resumed.start?.position ??
       (await resolveStartOnServer({ connection, serverId: config.source.serverId }, server, facts, undefined, toBinlogStart(config.source.start))).position;
     const control = await connectControl(connection);
     try {
       const why = await requirePositionAvailable(control, server, facts, position);
-      const what = record ? `checkpoint ${record.id} at ${describePosition(position)}` : `no checkpoint yet; source.start at ${describePosition(position)}`;
+      const stopped = resumed.retrying.map(([table]) => table);
+      const what = !record
+        ? `no checkpoint yet; source.start at ${describePosition(position)}`
+        : stopped.length > 0
+          ? `checkpoint ${record.id}, with the stopped table(s) ${stopped.join(', ')} to catch up from ${describePosition(position)}`
+          : `checkpoint ${record.id} at ${describePosition(position)}`;
       return { name, status: 'ok', detail: `${what}: ${why}` };
     } finally {
       await control.end().catch(() => undefined);
