@@ -233,7 +233,7 @@ export const TYPE_MAPPING_ROWS: readonly TypeMappingRow[] = [
   {
     mysql: 'uuid, inet4, inet6 (MariaDB)',
     hive: 'string',
-    note: "the server's canonical text form",
+    note: "the server's canonical text form, where the type is known from information_schema (MINIMAL metadata); under FULL the binlog does not tell them from binary(n), and they land as binary, their bytes (see Known limits)",
     matches: names('uuid', 'inet4', 'inet6'),
     hiveType: fixed('string'),
   },
