@@ -20,5 +20,6 @@ test(`Hive holds exactly the source's change stream after ${KILLS} SIGKILLs (see
     schemaChangeRate: SCHEMA_CHANGE_RATE,
     readRows: (workspace, database, table) =>
       readCommittedRows(new LocalCatalog(workspace.catalogDir), new LocalFileSystem(workspace.warehouse), database, table),
+    fixHiveColumn: (workspace, database, table, column, type) => new LocalCatalog(workspace.catalogDir).changeColumnType(database, table, column, type),
   }),
 );

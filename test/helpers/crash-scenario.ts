@@ -17,6 +17,7 @@ import {
   type RunningDaemon,
 } from './daemon.ts';
 import { testMariaDb } from './servers.ts';
+import { sameStoppingTableStream, StoppingTable } from './stopping-table.ts';
 import { bySequence, type TableRow } from './warehouse.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -37,6 +38,12 @@ export interface CrashScenario {
   localStagingDir?: (workspace: DaemonWorkspace) => string;
   /** Every row of the target table as a reader sees it, keyed by column name. */
   readRows: (workspace: DaemonWorkspace, database: string, table: string) => Promise<TableRow[]>;
+  /**
+   * With it, a second table meets a change Hive cannot follow a third of the way through the kills
+   * (sink.onTableError: table stops it alone), and this, the user's fix, runs after two thirds of
+   * them, while the daemon is down: the table must catch up across the remaining kills.
+   */
+  fixHiveColumn?: (workspace: DaemonWorkspace, database: string, table: string, column: string, type: string) => Promise<void>;
 }
 
 export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
@@ -48,10 +55,14 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   const tag = `c${SEED}`;
   const tables = [`${tag}_shop_1.order_1`, `${tag}_shop_1.order_2`, `${tag}_shop_2.order_1`, `${tag}_shop_2.order_2`];
   await ChangeGenerator.createTables(connection, tables);
+  const sideTable = scenario.fixHiveColumn ? new StoppingTable(connection, `${tag}_side.t`, SEED) : undefined;
+  if (sideTable) await StoppingTable.create(connection, sideTable.table);
   const startPosition = await gtidBinlogPos(server);
   const workspace = makeWorkspace(server, {
     start: `{ gtid: '${startPosition}' }`,
-    routing: `  include: ['${tag}_shop_*.*']\n  rules:\n    - match: '^${tag}_shop_\\d+\\.order_\\d+$'\n      target: ods_${tag}.orders`,
+    routing:
+      `  include: ['${tag}_shop_*.*', '${tag}_side.*']\n  rules:\n    - match: '^${tag}_shop_\\d+\\.order_\\d+$'\n      target: ods_${tag}.orders\n` +
+      `    - match: '^${tag}_side\\.t$'\n      target: ods_${tag}.side`,
     intervalSeconds: 0.3,
     ...(scenario.storage ? { storage: await scenario.storage(tag) } : {}),
   });
@@ -59,10 +70,13 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   const generator = new ChangeGenerator(connection, tables, SEED, { schemaChangeRate: scenario.schemaChangeRate ?? 0 });
   let generating = true;
   let transactions = 0;
+  let modifyDue = false;
   const generation = (async () => {
     while (generating) {
       await generator.randomChange();
       transactions++;
+      if (sideTable && modifyDue && !sideTable.modified) await sideTable.modify();
+      if (sideTable && transactions % 4 === 0) await sideTable.change();
       if (transactions === 150) await generator.largeTransaction(LARGE_TRANSACTION_ROWS);
       await sleep(3);
     }
@@ -72,7 +86,16 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   const checkpointIds = new Set<number>();
   mkdirSync(workspace.stateDir, { recursive: true });
   let killsInCommitWindow = 0;
+  let sawStopped = false;
+  let fixed = false;
+  const fixIfStopped = async (): Promise<void> => {
+    sawStopped ||= (await latestCheckpoint(workspace))?.tables?.stopped?.[`ods_${tag}.side`] !== undefined;
+    if (!sawStopped || fixed) return;
+    await scenario.fixHiveColumn!(workspace, `ods_${tag}`, 'side', 'd', 'string');
+    fixed = true;
+  };
   for (let kill = 0; kill < KILLS; kill++) {
+    if (kill === Math.floor(KILLS / 3)) modifyDue = true;
     const daemon = startDaemon(workspace, server);
     // Every other kill lands the instant a checkpoint record appears: between record and commit,
     // the narrowest window of the protocol, which random timing alone would rarely hit.
@@ -83,9 +106,19 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
     assert.equal(exit.signal, 'SIGKILL', `daemon died on its own before kill ${kill}:\n${daemon.output().slice(-3000)}`);
     const record = await latestCheckpoint(workspace);
     if (record) checkpointIds.add(record.id);
+    if (sideTable && kill >= Math.floor((2 * KILLS) / 3)) await fixIfStopped();
   }
   generating = false;
   await generation;
+  if (sideTable && !fixed) {
+    // The kills came too fast for a run to reach the change: let one get there, then fix.
+    const daemon = startDaemon(workspace, server);
+    await waitForCheckpoint(workspace, await gtidBinlogPos(server), 120_000, daemon);
+    daemon.child.kill('SIGKILL');
+    await daemon.exited;
+    await fixIfStopped();
+    assert.ok(fixed, `a run past the MODIFY of ${sideTable.table} stopped that table:\n${daemon.output().slice(-3000)}`);
+  }
   assert.ok(transactions > 150, 'the large transaction ran');
   if (scenario.schemaChangeRate) {
     const missing = SCHEMA_CHANGE_KINDS.filter(([, pattern]) => !generator.schemaChanges.some((statement) => pattern.test(statement)));
@@ -125,6 +158,12 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
       `${checkpointIds.size} distinct checkpoints seen between kills, ${killsInCommitWindow} kills right after a record landed`,
   );
   assertSameStream(rows, generator.log, generator.columnNames);
+  if (sideTable) {
+    const sideRows = bySequence(await scenario.readRows(workspace, `ods_${tag}`, 'side'));
+    console.log(`stopped table: ${sideTable.log.length} changes expected, ${sideRows.length} rows in Hive; fixed after a stop was recorded`);
+    assert.equal(sameStoppingTableStream(sideRows, sideTable.log), undefined);
+    assert.equal((await latestCheckpoint(workspace))?.tables, undefined, 'every table caught up');
+  }
   assert.ok(killsInCommitWindow >= KILLS / 4, `at least a quarter of the kills hit the record-to-commit window (${killsInCommitWindow})`);
 }
 
