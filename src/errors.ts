@@ -60,12 +60,15 @@ export function isSluiceError(error: unknown, code?: ErrorCode): error is Sluice
 
 /**
  * An error that concerns one target table and no other: a change Hive cannot follow (a statement it
- * refuses, a type it cannot widen to), or a value that cannot be decoded exactly. Such an error stops
+ * refuses, a type it cannot widen to), a value that cannot be decoded exactly, or columns that the
+ * schema history cannot give at a position. Such an error stops
  * that table and lets the stream go on for the rest (sink.onTableError). An error without a table or a
  * statement (a wrong password, a server down) is the daemon's, and so is anything worth retrying.
  */
 export function isTableScopedError(error: unknown): error is SluiceError {
   if (!(error instanceof SluiceError) || error.retriable) return false;
   if (error.code === 'SLUICE_SCHEMA_UNSUPPORTED') return true;
+  // The MINIMAL-metadata schema history cannot say one table's columns at a position.
+  if (error.code === 'SLUICE_SCHEMA_HISTORY') return error.context.table !== undefined;
   return error.code === 'SLUICE_CATALOG' && (error.context.table !== undefined || error.context.statement !== undefined);
 }

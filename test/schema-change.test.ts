@@ -6,7 +6,7 @@ import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { gtidBinlogPos, gtidSeq, latestCheckpoint, makeWorkspace, metricsPort, startDaemon, waitForCheckpoint, type DaemonWorkspace, type RunningDaemon } from './helpers/daemon.ts';
+import { gtidBinlogPos, gtidSeq, latestCheckpoint, makeWorkspace, metricsPort, startDaemon, stopTableAndDaemon, waitForCheckpoint } from './helpers/daemon.ts';
 import { REPO_ROOT, testMariaDb } from './helpers/servers.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
 
@@ -63,7 +63,7 @@ test('a source column named like the partition column stops with a way out, and 
 
   const clashing = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']` });
   const failed = startDaemon(clashing, server);
-  await stoppedTable(clashing, failed, `${tag}.events`);
+  await stopTableAndDaemon(clashing, failed, `${tag}.events`);
   assert.match(failed.output(), /table \S+ stopped: source column 'dt' .* the partition column \(sink\.dayColumn\)/);
 
   const renamed = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']`, sinkExtra: '  dayColumn: day' });
@@ -234,7 +234,7 @@ test('an existing table that is not a changelog table is named with both layouts
     location: `/${tag}.db/t`,
   });
   const daemon = startDaemon(workspace, server);
-  await stoppedTable(workspace, daemon, `${tag}.t`);
+  await stopTableAndDaemon(workspace, daemon, `${tag}.t`);
   assert.match(daemon.output(), new RegExp(`table ${tag}\\.t exists but is not a sluice changelog table: it has columns \\(id, payload\\) partitioned by \\(nothing\\)`));
   assert.equal(await new LocalFileSystem(workspace.warehouse).status(`/${tag}.db/t/.data`), undefined);
 });
@@ -252,7 +252,7 @@ test('a table with a geometry column before a text column is refused, not decode
 
   const workspace = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']` });
   const daemon = startDaemon(workspace, server);
-  await stoppedTable(workspace, daemon, `${tag}.places`);
+  await stopTableAndDaemon(workspace, daemon, `${tag}.places`);
   assert.match(daemon.output(), refusal);
   assert.equal(await new LocalCatalog(workspace.catalogDir).getTable(tag, 'places'), undefined, 'nothing was written');
   const notes = await readCommittedRows(new LocalCatalog(workspace.catalogDir), new LocalFileSystem(workspace.warehouse), tag, 'notes');
@@ -314,17 +314,3 @@ test('RENAME TABLE mid-stream: the changes after it are routed by the rules agai
   );
 });
 
-/** Waits until the daemon has stopped `table` and recorded it, then stops the daemon cleanly. */
-async function stoppedTable(workspace: DaemonWorkspace, daemon: RunningDaemon, table: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  try {
-    for (;;) {
-      if ((await latestCheckpoint(workspace))?.tables?.stopped?.[table]) break;
-      if (Date.now() > deadline || daemon.child.exitCode !== null) assert.fail(`no checkpoint records ${table} as stopped:\n${daemon.output().slice(-3000)}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  } finally {
-    daemon.child.kill('SIGTERM');
-  }
-  assert.equal((await daemon.exited).code, 0, 'a stopped table does not stop the daemon');
-}

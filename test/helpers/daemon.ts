@@ -1,4 +1,5 @@
 // Runs the real daemon as a child process, the way systemd would, so tests can kill it with SIGKILL.
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -112,4 +113,19 @@ export async function gtidBinlogPos(server: MariaDbServer): Promise<string> {
   } finally {
     await connection.end();
   }
+}
+
+/** Waits until a checkpoint record names `table` as stopped, then stops the daemon cleanly (exit 0). */
+export async function stopTableAndDaemon(workspace: DaemonWorkspace, daemon: RunningDaemon, table: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  try {
+    for (;;) {
+      if ((await latestCheckpoint(workspace))?.tables?.stopped?.[table]) break;
+      if (Date.now() > deadline || daemon.child.exitCode !== null) assert.fail(`no checkpoint records ${table} as stopped:\n${daemon.output().slice(-3000)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    daemon.child.kill('SIGTERM');
+  }
+  assert.equal((await daemon.exited).code, 0, 'a stopped table does not stop the daemon');
 }

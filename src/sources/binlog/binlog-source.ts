@@ -245,7 +245,7 @@ export class BinlogSource {
         const problem = applyServerCollations(event, this.collations ?? builtInCollations());
         if (problem) {
           const decision = this.options.router.decide(event.schemaName ?? '', event.tableName ?? '');
-          if (decision.kind === 'routed') this.failTarget(decision.target, problem, zongji, event);
+          if (decision.kind === 'routed') this.failTarget(decision.target, problem, this.describeHere(zongji, event.gtid));
         }
         readGeometryAsBytes(event);
         readSingleByteTextAsBytes(event);
@@ -293,7 +293,7 @@ export class BinlogSource {
       }
     } catch (error) {
       if (!isTableScopedError(error)) throw error;
-      this.failTarget(decision.target, error, zongji, event);
+      this.failTarget(decision.target, error, this.describeHere(zongji, event.gtid));
       this.nextSequence += BigInt(rows.length);
       return;
     }
@@ -301,13 +301,16 @@ export class BinlogSource {
     for (const change of events) this.push({ kind: 'change', event: change });
   }
 
-  private failTarget(target: Route, error: SluiceError, zongji: ZongJiInstance, event: BinlogEventLike): void {
+  private failTarget(target: Route, error: SluiceError, at: string): void {
     const key = routeKey(target);
     if (this.failedTargets.has(key)) return;
     this.failedTargets.add(key);
-    const file = zongji.options.filename ?? this.currentFile;
-    const at = event.gtid ? `${file}:${zongji.options.position ?? 0} (GTID ${event.gtid})` : `${file}:${zongji.options.position ?? 0}`;
     this.push({ kind: 'table-failed', target, error, at });
+  }
+
+  private describeHere(zongji: ZongJiInstance, gtid: string | undefined): string {
+    const here = `${zongji.options.filename ?? this.currentFile}:${zongji.options.position ?? 0}`;
+    return gtid ? `${here} (GTID ${gtid})` : here;
   }
 
   private imageOf(raw: unknown, columns: SourceColumn[]): ReturnType<typeof toCellValue>[] {
@@ -386,7 +389,8 @@ export class BinlogSource {
     }
     const schema = event.schemaName;
     const table = event.tableName;
-    if (this.options.router.decide(schema, table).kind !== 'routed') {
+    const decision = this.options.router.decide(schema, table);
+    if (decision.kind !== 'routed') {
       if (!hasOptionalMetadata(event)) {
         fromInformationSchema(event, resume);
         return;
@@ -399,23 +403,28 @@ export class BinlogSource {
     const gtidSet = this.lastBoundary?.gtidSet;
     // zongji's position inside a transaction is the one before it: an event start, which SHOW BINLOG EVENTS can read from.
     const at: BinlogPosition = { file: zongji.options.filename ?? this.currentFile, offset: zongji.options.position ?? 0, ...(gtidSet !== undefined ? { gtidSet } : {}) };
-    tracker.columnsAt(schema, table, at).then(
-      (found) => {
-        try {
-          const columnSchemas = columnSchemasFor(event, found.schema, { table: `${schema}.${table}`, position: describePosition(at), source: found.source });
-          zongji.tableMap[event.tableId] = { columnSchemas, parentSchema: schema, tableName: table };
-        } catch (error) {
-          this.fetching--;
-          this.fail(error as Error);
-          return;
-        }
+    const giveUp = (error: unknown): void => {
+      // The table's columns cannot be known here: give the table up, not the stream, when the
+      // TableMap's own types let zongji read past its rows (they are skipped, unparsed by sluice).
+      if (isTableScopedError(error) && hasOptionalMetadata(event)) {
+        zongji.tableMap[event.tableId] = { columnSchemas: anonymousColumnSchemas(event), parentSchema: schema, tableName: table };
+        this.failTarget(decision.target, error, describePosition(at));
         resume();
-      },
-      (error: Error) => {
-        this.fetching--;
-        this.fail(error);
-      },
-    );
+        return;
+      }
+      this.fetching--;
+      this.fail(error as Error);
+    };
+    tracker.columnsAt(schema, table, at).then((found) => {
+      try {
+        const columnSchemas = columnSchemasFor(event, found.schema, { table: `${schema}.${table}`, position: describePosition(at), source: found.source });
+        zongji.tableMap[event.tableId] = { columnSchemas, parentSchema: schema, tableName: table };
+      } catch (error) {
+        giveUp(error);
+        return;
+      }
+      resume();
+    }, giveUp);
   }
 
   private push(item: SourceItem): void {
