@@ -3,6 +3,7 @@
 // is safe too: the next run recovers from the last checkpoint.
 import { loadSyncJob, redactSyncJob } from '../config/load-sync-job.ts';
 import { createLogger } from '../runtime/logger.ts';
+import { withRetry } from '../runtime/retry.ts';
 import { runSyncJob, type SyncResult } from '../sync/sync-job.ts';
 
 export async function runSyncCommand(jobFile: string, options: { progress?: boolean; again?: boolean }): Promise<SyncResult> {
@@ -22,7 +23,14 @@ export async function runSyncCommand(jobFile: string, options: { progress?: bool
   process.on('SIGINT', onSignal);
   const tty = options.progress !== false && process.stderr.isTTY ? process.stderr : undefined;
   try {
-    return await runSyncJob(job, { logger, signal: controller.signal, again: options.again === true, ...(tty ? { tty } : {}) });
+    // Each attempt starts over from the last checkpoint, as a restart would: recovery makes that exact.
+    return await withRetry(() => runSyncJob(job, { logger, signal: controller.signal, again: options.again === true, ...(tty ? { tty } : {}) }), {
+      initialDelayMs: 1000,
+      maxDelayMs: 30_000,
+      maxAttempts: 10,
+      logger,
+      shouldStop: () => controller.signal.aborted,
+    });
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);

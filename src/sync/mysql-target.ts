@@ -12,6 +12,22 @@ import type { ChannelWriter, SyncTarget } from './sync-target.ts';
 import type { ChannelState, SyncState } from './sync-state.ts';
 
 export const STATE_TABLE = 'sluice_sync_state';
+
+/**
+ * Errors that pass, and why. Each ends (or rolls back) the channel's transaction, so the copy goes on
+ * from the last checkpoint rather than from the statement. A lock wait is what a restart after a
+ * kill -9 meets: the killed run's open transactions hold the same keys until the server has rolled
+ * them back, which for a large one takes a while.
+ */
+const PASSING_ERRORS = new Map<string, string>([
+  ['ER_LOCK_WAIT_TIMEOUT', 'another transaction holds these rows, such as one of a killed earlier run that the server is still rolling back'],
+  ['ER_LOCK_DEADLOCK', 'the server chose this transaction to end a deadlock'],
+  ['ER_SERVER_SHUTDOWN', 'the server is shutting down'],
+]);
+
+function isConnectionError(code: string): boolean {
+  return ['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(code);
+}
 const JOB_ROW = -1;
 // One INSERT carries this many rows or bytes, whichever comes first: few round trips, small packets.
 const BATCH_ROWS = 1000;
@@ -55,7 +71,7 @@ class ChannelTransaction implements ChannelWriter {
   private async flush(): Promise<void> {
     if (this.batch.length === 0) return;
     if (!this.open) {
-      await this.connection.query('START TRANSACTION');
+      await this.target.run(this.connection, 'START TRANSACTION');
       this.open = true;
     }
     const sql = this.target.insertPrefix + this.batch.join(',');
@@ -67,9 +83,9 @@ class ChannelTransaction implements ChannelWriter {
   /** The rows since the last checkpoint and the channel's new offset, in one transaction. */
   async commit(job: string, channel: number, state: ChannelState): Promise<void> {
     await this.flush();
-    if (!this.open) await this.connection.query('START TRANSACTION');
+    if (!this.open) await this.target.run(this.connection, 'START TRANSACTION');
     await this.target.run(this.connection, `UPDATE ${this.target.stateTable} SET state = ${mysql.escape(JSON.stringify(state))} WHERE job = ${mysql.escape(job)} AND channel = ${channel}`);
-    await this.connection.query('COMMIT');
+    await this.target.run(this.connection, 'COMMIT');
     this.open = false;
   }
 }
@@ -216,10 +232,14 @@ export class MysqlTarget implements SyncTarget {
     try {
       await connection.query(sql);
     } catch (error) {
-      throw new SluiceError('SLUICE_SYNC_TARGET', `writing ${this.options.table} on ${this.options.host}:${this.options.port} failed: ${(error as Error).message}`, {
-        cause: error,
-        context: { table: this.options.table, server: `${this.options.host}:${this.options.port}` },
-      });
+      const code = (error as { code?: string }).code ?? '';
+      const passing = PASSING_ERRORS.get(code);
+      throw new SluiceError(
+        'SLUICE_SYNC_TARGET',
+        `writing ${this.options.table} on ${this.options.host}:${this.options.port} failed: ${(error as Error).message}` +
+          (passing ? ` (${passing}; the copy restarts from its last checkpoint)` : ''),
+        { cause: error, retriable: passing !== undefined || isConnectionError(code), context: { table: this.options.table, server: `${this.options.host}:${this.options.port}`, mysqlCode: code } },
+      );
     }
   }
 
