@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { pino } from 'pino';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import type { StorageFormat } from '../src/catalog/catalog.ts';
@@ -18,6 +19,7 @@ import { isSluiceError } from '../src/errors.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { METADATA_COLUMNS } from '../src/sinks/changelog-layout.ts';
 import { Compactor, DEFAULT_COMPACTION, type CompactionSettings } from '../src/sinks/compaction.ts';
+import { parquetFormat } from '../src/sinks/parquet-format.ts';
 import { isSluiceDataFile, partitionClosed, planPartition } from '../src/sinks/compaction-plan.ts';
 import { prng } from './helpers/change-generator.ts';
 
@@ -209,12 +211,42 @@ test('files that a kept checkpoint record commits are left for a later run', asy
   await recover(f.store, f.fs, f.catalog, logger);
 });
 
-test('a parquet table is skipped with a log line, and maxPartitionsPerRun bounds a run', async () => {
+test('a parquet table is merged by row group; a file that cannot be merged exactly leaves the table as it is', async () => {
   const parquet = await fixture({ format: 'parquet' });
-  for (let i = 0; i < 5; i++) await put(parquet.fs, `${LOCATION}/${CLOSED}/0.mjob1a2b3c4.${i}-${i}.parquet`, 'PAR1');
-  assert.equal((await parquet.compactor.run(1)).partitions, 0);
-  assert.equal((await visible(parquet.fs, CLOSED)).size, 5);
+  const columns = [{ name: 'id', type: 'bigint' }, { name: 'note', type: 'string' }, ...METADATA_COLUMNS];
+  const written: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const file = await parquet.fs.create(`${LOCATION}/${CLOSED}/0.mjob1a2b3c4.${i}-${i}.parquet`);
+    const writer = parquetFormat.open(file, columns);
+    for (let row = 0; row < 3; row++) {
+      const values = [String(i * 10 + row), `note ${i}-${row} 😀`, 'insert', '2020-01-01 10:00:00', `0-1-${i}`, String(i * 10 + row), 'shop.orders'];
+      written.push(values.join('|'));
+      await writer.write(values);
+    }
+    await writer.close();
+  }
+  assert.equal((await parquet.compactor.run(1)).partitions, 1);
+  const merged = await visible(parquet.fs, CLOSED);
+  assert.deepEqual([...merged.keys()].map((name) => name.replace(/\d+-\d+/, 'N')), ['c.mjob2x9k0abc.N.parquet']);
+  const instance = await DuckDBInstance.create(':memory:');
+  const duck = await instance.connect();
+  try {
+    const read = await duck.runAndReadAll(`SELECT * FROM read_parquet('${join(parquet.dir, 'warehouse', LOCATION, CLOSED, [...merged.keys()][0]!)}')`);
+    const rows = read.getRowObjects().map((row) => [String(row.id), row.note, row._op, String(row._event_time), row._position, String(row._seq), row._source].join('|'));
+    assert.deepEqual(rows.sort(), written.map((line) => line.replace('2020-01-01 10:00:00', '2020-01-01 10:00:00')).sort());
+  } finally {
+    duck.closeSync();
+    instance.closeSync();
+  }
 
+  const damaged = await fixture({ format: 'parquet' });
+  for (let i = 0; i < 5; i++) await put(damaged.fs, `${LOCATION}/${CLOSED}/0.mjob1a2b3c4.${i}-${i}.parquet`, 'PAR1');
+  assert.equal((await damaged.compactor.run(1)).partitions, 0);
+  assert.equal((await visible(damaged.fs, CLOSED)).size, 5, 'the files stay as they were');
+  assert.deepEqual(await readIntents(damaged.store.dir), [], 'nothing was recorded');
+});
+
+test('maxPartitionsPerRun bounds a run', async () => {
   const f = await fixture({ settings: { maxPartitionsPerRun: 1, closedAfterHours: 0 } });
   const yesterday = `dt=${new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)}`;
   await f.catalog.addPartition('ods', 'orders', { values: { dt: yesterday.slice(3) }, location: `${LOCATION}/${yesterday}` });

@@ -22,6 +22,7 @@ import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { WebHdfsFileSystem } from '../src/filesystem/webhdfs-filesystem.ts';
 import { HiveChangelogSink } from '../src/sinks/hive-changelog-sink.ts';
 import { createParquetFormat, parquetFormat } from '../src/sinks/parquet-format.ts';
+import { mergeParquetFiles, ParquetMergeRefused } from '../src/sinks/parquet-merge.ts';
 import { textFormat, type RowFileFormat } from '../src/sinks/row-file-format.ts';
 import { shortestFloat32 } from '../src/sources/binlog/cell-decoder.ts';
 import { testHdfs, testHiveServer2 } from './helpers/servers.ts';
@@ -254,6 +255,52 @@ describe('parquetFormat, read back by DuckDB', () => {
         );
       }
     }
+  });
+
+  it('merges files by row group: every value of every input, the statistics as written, one output per layout', async () => {
+    const small = createParquetFormat({ rowGroupRows: 2 });
+    const inputs = [[0, 3], [3, 6], [6, 9]].map(([from, to], index) => ({ path: `/merge/in-${index}.parquet`, rows: VALUES.slice(from, to) }));
+    for (const input of inputs) await writeRows(local, input.path, COLUMNS, input.rows, small);
+    // A file written after a column was added: a layout of its own, so an output of its own.
+    const widened = [...COLUMNS, { name: 'c_added', type: 'string' }];
+    await writeRows(local, '/merge/in-3.parquet', widened, [['100', ...VALUES[0]!.slice(1), 'late']], small);
+    const statuses = await Promise.all([...inputs.map((input) => input.path), '/merge/in-3.parquet'].map(async (path) => (await local.status(path))!));
+    let next = 0;
+    const merged = await mergeParquetFiles(local, statuses, () => `/merge/out-${next++}.parquet`);
+    assert.deepEqual(merged.targets, ['/merge/out-0.parquet', '/merge/out-1.parquet']);
+
+    const rows = await readWithDuckDb(duck, join(dir, 'merge/out-0.parquet'));
+    assert.equal(rows.length, ROWS);
+    for (let row = 0; row < ROWS; row++) {
+      for (const [index, column] of COLUMNS.entries()) {
+        assert.deepEqual(duckText(column, rows[row]![column.name]), expected(column, VALUES[row]![index]!), `merged row ${row}, column ${column.name}`);
+      }
+    }
+    const late = await readWithDuckDb(duck, join(dir, 'merge/out-1.parquet'));
+    assert.deepEqual(late.map((row) => [String(row.id), row.c_added]), [['100', 'late']]);
+
+    // Row groups and their min/max statistics are the inputs', in input order.
+    const statistics = async (files: string[]): Promise<string[]> =>
+      (
+        await duck.runAndReadAll(
+          `SELECT row_group_num_rows, path_in_schema, stats_min_value, stats_max_value, stats_null_count FROM parquet_metadata([${files.map((file) => `'${join(dir, file)}'`).join(', ')}]) ORDER BY file_name, row_group_id, column_id`,
+        )
+      )
+        .getRowObjects()
+        .map((row) => JSON.stringify(row, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)));
+    assert.deepEqual(await statistics(['merge/out-0.parquet']), await statistics(inputs.map((input) => input.path.slice(1))));
+  });
+
+  it('refuses a file it cannot merge exactly, naming it', async () => {
+    await writeRows(local, '/merge-bad/a.parquet', COLUMNS, VALUES.slice(0, 2));
+    const bad = await local.create('/merge-bad/b.parquet');
+    await bad.write('PAR1 not really');
+    await bad.close();
+    const statuses = await Promise.all(['/merge-bad/a.parquet', '/merge-bad/b.parquet'].map(async (path) => (await local.status(path))!));
+    await assert.rejects(
+      mergeParquetFiles(local, statuses, () => '/merge-bad/out.parquet'),
+      (error: unknown) => error instanceof ParquetMergeRefused && /cannot merge Parquet file \/merge-bad\/b\.parquet: it does not begin and end with PAR1/.test((error as Error).message),
+    );
   });
 
   it('stores each type as Hive does: FLBA decimals, INT_8/INT_16, INT64 micros timestamps not adjusted to UTC', async () => {
@@ -560,25 +607,45 @@ describe('parquetFormat, read by a real HiveServer2', () => {
   });
 
   it('reads the same values, in the row reader and the vectorized reader, with filters pushed down', async () => {
+    await readsBackThroughHive('all_types', async (fs, partition) => {
+      await writeRows(fs, `${partition}/0.job.1-0.parquet`, COLUMNS, VALUES);
+    });
+  });
+
+  it('reads a file merged by compaction from three files the same way', async () => {
+    await readsBackThroughHive('merged', async (fs, partition) => {
+      const small = createParquetFormat({ rowGroupRows: 2 });
+      const inputs: string[] = [];
+      for (const [index, [from, to]] of [[0, 3], [3, 6], [6, 9]].entries()) {
+        inputs.push(`${partition}/.in-${index}.parquet`);
+        await writeRows(fs, inputs.at(-1)!, COLUMNS, VALUES.slice(from, to), small);
+      }
+      const statuses = await Promise.all(inputs.map(async (path) => (await fs.status(path))!));
+      await mergeParquetFiles(fs, statuses, () => `${partition}/c.job.2-0.parquet`);
+    });
+  });
+
+  /** Writes a partition with `write` on HDFS, makes a Hive table over it, and checks every read path. */
+  async function readsBackThroughHive(table: string, write: (fs: FileSystem, partition: string) => Promise<void>): Promise<void> {
     const hdfs = await testHdfs();
     const fs = new WebHdfsFileSystem({ namenodes: [hdfs.webhdfsUrl.replace(/\/webhdfs\/v1$/, '')], logger: pino({ level: 'silent' }) });
-    const location = `/tmp/${database}/all_types`;
+    const location = `/tmp/${database}/${table}`;
     try {
-      await fs.delete(`/tmp/${database}`, true);
-      await writeRows(fs, `${location}/dt=2026-11-25/0.job.1-0.parquet`, COLUMNS, VALUES);
+      await fs.delete(location, true);
+      await write(fs, `${location}/dt=2026-11-25`);
     } finally {
       fs.close();
     }
     const columnList = COLUMNS.map((column) => `\`${column.name}\` ${column.type}`).join(', ');
-    await hive.execute(`CREATE DATABASE ${database}`);
+    await hive.execute(`CREATE DATABASE IF NOT EXISTS ${database}`);
     await hive.execute(
-      `CREATE EXTERNAL TABLE ${database}.all_types (${columnList}) PARTITIONED BY (dt string) STORED AS PARQUET LOCATION '${hdfs.fsDefaultFS}${location}'`,
+      `CREATE EXTERNAL TABLE ${database}.${table} (${columnList}) PARTITIONED BY (dt string) STORED AS PARQUET LOCATION '${hdfs.fsDefaultFS}${location}'`,
     );
-    await hive.execute(`ALTER TABLE ${database}.all_types ADD PARTITION (dt='2026-11-25') LOCATION '${hdfs.fsDefaultFS}${location}/dt=2026-11-25'`);
+    await hive.execute(`ALTER TABLE ${database}.${table} ADD PARTITION (dt='2026-11-25') LOCATION '${hdfs.fsDefaultFS}${location}/dt=2026-11-25'`);
     const select = COLUMNS.map((column) =>
       column.name === 'id' ? 'id' : column.type === 'binary' ? `hex(\`${column.name}\`) AS \`${column.name}\`` : `CAST(\`${column.name}\` AS STRING) AS \`${column.name}\``,
     ).join(', ');
-    const query = `SELECT ${select} FROM ${database}.all_types WHERE dt = '2026-11-25'`;
+    const query = `SELECT ${select} FROM ${database}.${table} WHERE dt = '2026-11-25'`;
 
     const compare = (rows: Record<string, unknown>[], reader: string): void => {
       assert.equal(rows.length, ROWS, reader);
@@ -608,7 +675,7 @@ describe('parquetFormat, read by a real HiveServer2', () => {
     await hive.execute('SET hive.fetch.task.conversion=more');
     await hive.execute('SET hive.optimize.index.filter=true');
     const ids = async (where: string): Promise<number[]> =>
-      (await hive.query(`SELECT id FROM ${database}.all_types WHERE dt = '2026-11-25' AND ${where}`)).map((row) => Number(row.id)).sort((a, b) => a - b);
+      (await hive.query(`SELECT id FROM ${database}.${table} WHERE dt = '2026-11-25' AND ${where}`)).map((row) => Number(row.id)).sort((a, b) => a - b);
     assert.deepEqual(await ids('c_dec38 < 0'), [1, 3, 6]);
     assert.deepEqual(await ids('c_dec20 > 18446744073709551613'), [0, 4, 6]);
     assert.deepEqual(await ids('c_bigint = -9223372036854775808'), [1]);
@@ -617,5 +684,5 @@ describe('parquetFormat, read by a real HiveServer2', () => {
     assert.deepEqual(await ids('c_tinyint = -128'), [1]);
     assert.deepEqual(await ids('c_string IS NULL'), [8]);
     assert.deepEqual(await ids(`c_string = ''`), [0]);
-  });
+  }
 });

@@ -30,6 +30,7 @@ import {
   type CompactionSettings,
 } from './compaction-plan.ts';
 import { STAGING_DIR } from './hive-changelog-sink.ts';
+import { mergeParquetFiles, ParquetMergeRefused } from './parquet-merge.ts';
 
 export { DEFAULT_COMPACTION, type CompactionSettings } from './compaction-plan.ts';
 
@@ -125,13 +126,7 @@ export class Compactor {
       const table = await catalog.getTable(route.database, route.table);
       if (!table || !isChangelogTable(table)) continue;
       const label = `${table.database}.${table.name}`;
-      if (table.format !== 'text') {
-        // Parquet cannot be concatenated; merging it means decoding and re-encoding every row, with
-        // the types the Parquet writer chose. Not done yet: such tables keep their files.
-        if (!this.skippedTables.has(label)) logger.info({ table: label, format: table.format }, 'compaction skips this table: only text tables are compacted so far');
-        this.skippedTables.add(label);
-        continue;
-      }
+      if (this.skippedTables.has(label)) continue;
       const dayColumn = table.partitionColumns[0]!.name;
       const partitions = [...(await catalog.listPartitions(table.database, table.name))].sort((a, b) => (a.location < b.location ? -1 : 1));
       for (const partition of partitions) {
@@ -148,7 +143,16 @@ export class Compactor {
           more = true;
           break tables;
         }
-        const merged = await this.compactPartition(table, partition, groups, checkpointId);
+        let merged;
+        try {
+          merged = await this.compactPartition(table, partition, groups, checkpointId);
+        } catch (error) {
+          if (!(error instanceof ParquetMergeRefused)) throw error;
+          // Nothing was recorded: the staged outputs are deleted with the rest of staging at the next start.
+          logger.warn({ table: label, partition: partitionPath(partition.values), err: error }, 'compaction skips this table for the rest of the run');
+          this.skippedTables.add(label);
+          continue tables;
+        }
         figures.partitions++;
         figures.filesIn += merged.filesIn;
         figures.filesOut += merged.filesOut;
@@ -197,11 +201,17 @@ export class Compactor {
     const outputs: CompactionIntent['outputs'] = [];
     let bytes = 0;
     // 1. Merged files into staging, invisible to readers.
-    for (const group of groups) {
+    const nextOutput = (): string => {
       const name = `c.${jobId}.${checkpointId}-${this.fileIndex++}${extension}`;
       const from = joinPath(stagingDir, name);
-      bytes += await concatenate(fs, group, from);
       outputs.push({ from, to: joinPath(partition.location, name) });
+      return from;
+    };
+    for (const group of groups) {
+      // Text files are lines, so their concatenation is the merge; Parquet files are merged by row
+      // group, one output per run of inputs with the same columns.
+      if (table.format === 'parquet') bytes += (await mergeParquetFiles(fs, group, nextOutput)).bytes;
+      else bytes += await concatenate(fs, group, nextOutput());
     }
     await onStep?.({ step: 'staged' });
     // 2. The record: from here on the merge counts.
