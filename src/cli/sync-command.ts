@@ -22,9 +22,15 @@ export async function runSyncCommand(jobFile: string, options: { progress?: bool
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   const tty = options.progress !== false && process.stderr.isTTY ? process.stderr : undefined;
+  // --again asks for one new copy: once that copy has begun, a retry resumes it instead of beginning
+  // another (which, in append mode, would write every row twice).
+  let again = options.again === true;
+  const onFreshStart = (): void => {
+    again = false;
+  };
   try {
     // Each attempt starts over from the last checkpoint, as a restart would: recovery makes that exact.
-    return await withRetry(() => runSyncJob(job, { logger, signal: controller.signal, again: options.again === true, ...(tty ? { tty } : {}) }), {
+    return await withRetry(() => runSyncJob(job, { logger, signal: controller.signal, again, onFreshStart, ...(tty ? { tty } : {}) }), {
       initialDelayMs: 1000,
       maxDelayMs: 30_000,
       maxAttempts: 10,

@@ -29,6 +29,8 @@ export interface SyncRunOptions {
   tty?: NodeJS.WriteStream;
   /** Start a new copy even when the job's last run finished (otherwise that run is final). */
   again?: boolean;
+  /** Called once a new copy's starting state is durable: from then on, a retry resumes that copy. */
+  onFreshStart?: () => void;
 }
 
 export interface SyncResult {
@@ -91,6 +93,7 @@ export async function runSyncJob(job: SyncJob, options: SyncRunOptions): Promise
       logger.info({ job: job.name, run: state.runId, split }, `starting ${job.name}: ${job.source.table} over ${job.channels} channel(s) to ${target.description} (${job.writer.mode})`);
     }
     await target.start(state, !resumed);
+    if (!resumed) options.onFreshStart?.();
 
     const totals = await countRows(control, job.source, plan.key, state.split);
     const metrics = job.metrics.enabled ? new SyncMetrics() : undefined;

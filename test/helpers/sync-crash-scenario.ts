@@ -71,15 +71,27 @@ export async function runWithKills(options: { dir: string; job: SyncJobInput; ki
   const result: CrashRun = { kills: 0, runs: 0, checkpointsBeforeKill: [] };
   let attempts = 0;
   let finishedBefore = false;
+  // On a loaded machine checkpoints take longer and a copy has fewer of them; each copy that
+  // finishes before its kill halves how late the next kills may come, so they keep landing.
+  let maxCheckpoints = options.maxCheckpointsBeforeKill;
+  const history: string[] = [];
+  let maxDelayMs = options.maxDelayMs;
   while (result.kills < options.kills) {
-    if (++attempts > options.kills * 4) throw new Error(`only ${result.kills} of ${options.kills} kills hit a running copy in ${attempts - 1} runs: the copy is too short for this scenario`);
+    if (++attempts > options.kills * 4) {
+      throw new Error(`only ${result.kills} of ${options.kills} kills hit a running copy in ${attempts - 1} runs: the copy is too short for this scenario. Runs: ${history.join('; ')}`);
+    }
     // Every other kill waits for at least one checkpoint, so resumes (not only fresh starts) are hit.
     const least = result.kills % 2 === 0 ? 1 : 0;
-    const killAfter = { checkpoints: least + Math.floor(random() * (options.maxCheckpointsBeforeKill + 1 - least)), delayMs: Math.floor(random() * options.maxDelayMs) };
+    const killAfter = { checkpoints: least + Math.floor(random() * (Math.max(least, maxCheckpoints) + 1 - least)), delayMs: Math.floor(random() * maxDelayMs) };
     // A copy that finished before its kill is final; the next kill needs a new copy to hit.
     const outcome = await runOnce(jobFile, killAfter, finishedBefore);
     result.runs++;
+    history.push(`kill after ${killAfter.checkpoints} checkpoints + ${killAfter.delayMs} ms${finishedBefore ? ' (--again)' : ''}: ${outcome.signal ?? `exit ${outcome.code}`} after ${outcome.checkpoints} checkpoints`);
     finishedBefore = outcome.code === 0;
+    if (finishedBefore) {
+      maxCheckpoints = Math.floor(maxCheckpoints / 2);
+      maxDelayMs = Math.floor(maxDelayMs / 2);
+    }
     if (outcome.signal === 'SIGKILL') {
       result.kills++;
       result.checkpointsBeforeKill.push(outcome.checkpoints);
