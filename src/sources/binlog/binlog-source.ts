@@ -279,26 +279,25 @@ export class BinlogSource {
       ...(event.gtid ? { gtid: event.gtid } : {}),
     };
     const commitTs = Math.floor(event.timestamp / 1000);
-    // Decode every row of the event before handing any on: a row that cannot be decoded gives up the
-    // target at the event, not in its middle.
-    const events: ChangeEvent[] = [];
+    const firstSequence = this.nextSequence;
     try {
       const columns = this.columnsOf(tableMap);
-      let sequence = this.nextSequence;
       for (const row of rows) {
         const image = row as Record<string, unknown>;
         const before = op === 'insert' ? null : this.imageOf(op === 'update' ? image.before : image, columns);
         const after = op === 'delete' ? null : this.imageOf(op === 'update' ? image.after : image, columns);
-        events.push({ schema, table, op, columns, before, after, commitTs, position, sequence: sequence++ });
+        this.push({
+          kind: 'change',
+          event: { schema, table, op, columns, before, after, commitTs, position, sequence: this.nextSequence++ },
+        });
       }
     } catch (error) {
       if (!isTableScopedError(error)) throw error;
+      // The rows of the event already handed on are given up with the target: stopping a table
+      // deletes all it staged since its last checkpoint. Every row keeps its sequence number.
       this.failTarget(decision.target, error, this.describeHere(zongji, event.gtid));
-      this.nextSequence += BigInt(rows.length);
-      return;
+      this.nextSequence = firstSequence + BigInt(rows.length);
     }
-    this.nextSequence += BigInt(rows.length);
-    for (const change of events) this.push({ kind: 'change', event: change });
   }
 
   private failTarget(target: Route, error: SluiceError, at: string): void {
