@@ -66,6 +66,7 @@ test('a checkpoint whose binlog was purged stops with the position, how far the 
     assert.equal((await retried.exited).code, 1);
     assert.match(retried.output(), /no longer has binlog position mysql-bin\.\d+:\d+ \(GTID 0-1-\d+\)/);
     assert.match(retried.output(), /the stopped table\(s\) shop\.t \(since mysql-bin\.\d+:\d+ \(GTID 0-1-\d+\)\) hold their changes up to/);
+    assert.match(retried.output(), /sluice checkpoint skip-table <table>/);
   } finally {
     await server.stop();
   }

@@ -7,6 +7,7 @@ import type { FileSystem } from '../filesystem/filesystem.ts';
 import type { BinlogPosition } from '../sources/binlog/binlog-position.ts';
 import type { CheckpointRecord } from './checkpoint-record.ts';
 import type { CheckpointStore } from './checkpoint-store.ts';
+import { SluiceError } from '../errors.ts';
 import { recover } from './recovery.ts';
 import { highestSequence } from './table-gate.ts';
 
@@ -38,5 +39,36 @@ export async function moveCheckpoint(
   };
   await store.write(record);
   logger.info({ checkpoint: record.id, position, previous: previous?.source.position }, 'checkpoint moved');
+  return { previous, record };
+}
+
+/**
+ * Gives up a stopped table's missing changes: a new record in which the table is no longer stopped,
+ * so that it takes changes from where the other tables stand, and no start reads back for it.
+ */
+export async function skipStoppedTable(store: CheckpointStore, fs: FileSystem, catalog: Catalog, logger: Logger, table: string): Promise<MovedCheckpoint> {
+  const previous = await recover(store, fs, catalog, logger);
+  const stopped = { ...(previous?.tables?.stopped ?? {}) };
+  if (!previous || !stopped[table]) {
+    const names = Object.keys(stopped);
+    throw new SluiceError(
+      'SLUICE_CHECKPOINT_TARGET',
+      `checkpoint skip-table: ${table} is not a stopped table in ${store.dir}` + (names.length > 0 ? `; the stopped tables are ${names.join(', ')}` : '; no table is stopped'),
+      { context: { table, file: store.dir } },
+    );
+  }
+  delete stopped[table];
+  const { tables: _tables, ...rest } = previous;
+  const tables = { ...(Object.keys(stopped).length > 0 ? { stopped } : {}), ...(previous.tables?.ahead ? { ahead: previous.tables.ahead } : {}) };
+  const record: CheckpointRecord = {
+    ...rest,
+    id: previous.id + 1,
+    jobId: `skip-${Date.now().toString(36)}`,
+    createdAt: new Date().toISOString(),
+    commits: [],
+    ...(tables.stopped || tables.ahead ? { tables } : {}),
+  };
+  await store.write(record);
+  logger.info({ checkpoint: record.id, table }, 'stopped table skipped');
   return { previous, record };
 }

@@ -1,9 +1,10 @@
 // `sluice checkpoint show` and `sluice checkpoint set`: look at, and move, the position a daemon
 // resumes from. `set` takes the state lock itself, so it refuses while a daemon runs on the same
 // state directory, and no daemon can start while it writes.
+import type { Logger } from 'pino';
 import type { CheckpointRecord } from '../checkpoint/checkpoint-record.ts';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
-import { moveCheckpoint } from '../checkpoint/move-checkpoint.ts';
+import { moveCheckpoint, skipStoppedTable } from '../checkpoint/move-checkpoint.ts';
 import type { SluiceConfig } from '../config/schema.ts';
 import { SluiceError } from '../errors.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
@@ -100,33 +101,42 @@ function describeTables(record: CheckpointRecord): string {
   return text;
 }
 
-export async function setCheckpoint(config: SluiceConfig, target: BinlogStart): Promise<string> {
-  const dir = config.checkpoint.dir;
-  // Logs go to stderr so that stdout is the command's answer.
+/**
+ * Runs `change` on the state of a stopped daemon: holding the state lock (so no daemon runs on it
+ * meanwhile), with the storage open. Logs go to stderr so that stdout is the command's answer.
+ */
+async function changeStoppedState(config: SluiceConfig, change: (state: { store: CheckpointStore; storage: ReturnType<typeof openStorage>; logger: Logger }) => Promise<string>): Promise<string> {
   const logger = createLogger(config.log.level, 2);
-  const lock = await acquireStateLock(dir);
+  const lock = await acquireStateLock(config.checkpoint.dir);
   try {
-    const connection = sourceConnection(config);
-    const server = `${connection.host}:${connection.port}`;
-    const facts = await preflight(connection);
-    const resolved = await resolveTarget(connection, config.source.serverId, server, facts, target);
-    const position = resolved.position;
     const storage = openStorage(config);
     try {
-      const { previous, record } = await moveCheckpoint(new CheckpointStore(dir), storage.fs, storage.catalog, logger, position);
-      return (
-        `checkpoint ${record.id} written: the next start resumes at ${describeResume(position, facts)} (${describeStart(target)}${resolved.note ? `: ${resolved.note}` : ''})\n` +
-        `  was:             ${previous ? `checkpoint ${previous.id} at ${describePosition(previous.source.position)}` : 'no checkpoint'}\n` +
-        `  next sequence:   ${record.source.nextSequence} (unchanged, so _seq keeps growing)\n` +
-        Object.keys(previous?.tables?.stopped ?? {}).map((table) => `  no longer stopped: ${table}, which lacks the changes from ${describePosition(previous!.tables!.stopped![table]!.since.position)} up to the new position if it moved forward\n`).join('') +
-        'Changes between the two positions are skipped when the position moves forward, and read again when it moves back.\n'
-      );
+      return await change({ store: new CheckpointStore(config.checkpoint.dir), storage, logger });
     } finally {
       await storage.catalog.close();
     }
   } finally {
     await lock.release();
   }
+}
+
+export async function setCheckpoint(config: SluiceConfig, target: BinlogStart): Promise<string> {
+  return changeStoppedState(config, async ({ store, storage, logger }) => {
+    const connection = sourceConnection(config);
+    const server = `${connection.host}:${connection.port}`;
+    const facts = await preflight(connection);
+    const resolved = await resolveTarget(connection, config.source.serverId, server, facts, target);
+    const position = resolved.position;
+    const { previous, record } = await moveCheckpoint(store, storage.fs, storage.catalog, logger, position);
+    const forgotten = Object.entries(previous?.tables?.stopped ?? {});
+    return (
+      `checkpoint ${record.id} written: the next start resumes at ${describeResume(position, facts)} (${describeStart(target)}${resolved.note ? `: ${resolved.note}` : ''})\n` +
+      `  was:             ${previous ? `checkpoint ${previous.id} at ${describePosition(previous.source.position)}` : 'no checkpoint'}\n` +
+      `  next sequence:   ${record.source.nextSequence} (unchanged, so _seq keeps growing)\n` +
+      forgotten.map(([table, entry]) => `  no longer stopped: ${table}, which lacks the changes from ${describePosition(entry.since.position)} up to the new position if it moved forward\n`).join('') +
+      'Changes between the two positions are skipped when the position moves forward, and read again when it moves back.\n'
+    );
+  });
 }
 
 async function resolveTarget(
@@ -171,4 +181,19 @@ function listFiles(facts: ServerFacts): string {
 
 function targetError(message: string): SluiceError {
   return new SluiceError('SLUICE_CHECKPOINT_TARGET', `checkpoint set: ${message}`);
+}
+
+/** `checkpoint skip-table`: a stopped table gives up its missing changes and goes on from where the others stand. */
+export async function skipTable(config: SluiceConfig, table: string): Promise<string> {
+  return changeStoppedState(config, async ({ store, storage, logger }) => {
+    const { previous, record } = await skipStoppedTable(store, storage.fs, storage.catalog, logger, table);
+    const entry = previous!.tables!.stopped![table]!;
+    const from = record.tables?.ahead?.others ?? record.source;
+    return (
+      `checkpoint ${record.id} written: ${table} is no longer stopped and takes changes from ${describePosition(from.position)} on.\n` +
+      `  skipped:         its changes from ${describePosition(entry.since.position)} up to there are not written, and no start reads them back\n` +
+      `  it had stopped:  ${entry.code}: ${entry.message}\n` +
+      'If the table must hold those changes, copy it anew (sluice sync) or replay them with checkpoint set.\n'
+    );
+  });
 }

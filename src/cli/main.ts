@@ -4,7 +4,7 @@ import { loadConfig } from '../config/load.ts';
 import { isSluiceError } from '../errors.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
 import { formatChecks, runChecks } from './check-command.ts';
-import { setCheckpoint, showCheckpoint, targetFromOptions, type TargetOptions } from './checkpoint-command.ts';
+import { setCheckpoint, showCheckpoint, skipTable, targetFromOptions, type TargetOptions } from './checkpoint-command.ts';
 import { runDaemon } from './run-command.ts';
 
 // EX_CONFIG from sysexits.h: the systemd unit does not restart on it, since a restart cannot help.
@@ -124,6 +124,23 @@ checkpoint
     const target = targetFromOptions(options);
     const config = await loadConfig(options.config);
     process.stdout.write(await setCheckpoint(config, target));
+  });
+
+checkpoint
+  .command('skip-table')
+  .description('Give up the missing changes of a stopped table: it goes on from where the other tables stand.')
+  .argument('<table>', 'the stopped target table, db.table as `checkpoint show` names it')
+  .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+  .addHelpText(
+    'after',
+    '\nA table stopped by a change it cannot follow is retried at every start from where it stopped, which\n' +
+      'needs the binlog from there. This gives that up for one table, knowingly: its changes in between\n' +
+      'are never written. Refuses while a daemon runs on the same checkpoint.dir.\n\n' +
+      'Example:\n  systemctl stop sluice\n  sluice checkpoint skip-table ods.orders --config /etc/sluice/sluice.yaml\n  systemctl start sluice\n',
+  )
+  .action(async (table: string, options: { config: string }) => {
+    const config = await loadConfig(options.config);
+    process.stdout.write(await skipTable(config, table));
   });
 
 try {

@@ -307,8 +307,8 @@ function explainPurgeForStoppedTables(error: unknown, retrying: GateResume['retr
   return new SluiceError(
     error.code,
     `${error.message} The position is where the stopped table(s) ${tables} hold their changes up to: sluice reads from there to ` +
-      'catch them up. To give up their missing changes and go on, move the checkpoint (`sluice checkpoint set`, which ' +
-      'forgets stopped tables) and take a new snapshot of those tables.',
+      'catch them up. To give up their missing changes and go on, run `sluice checkpoint skip-table <table>` for each ' +
+      '(or move the checkpoint with `sluice checkpoint set`, which forgets every stopped table), and copy those tables anew.',
     { cause: error, context: { ...error.context, stoppedTables: retrying.map(([table]) => table) } },
   );
 }
