@@ -37,9 +37,31 @@ test(`HDFS + HiveServer2, ${format}: SELECT returns exactly the source's change 
         `  format: ${format}`,
       ].join('\n'),
     localStagingDir: (workspace) => join(workspace.dir, 'spool'),
+    // In text, the stopped table's fix is Hive's own: its decimal column becomes a string through
+    // HiveServer2. (A Parquet table's old files keep their DECIMAL columns, which a string column
+    // would not read; that fix is not one to promise.)
+    ...(format === 'text'
+      ? {
+          fixHiveColumn: async (_workspace: unknown, database: string, table: string, column: string, type: string) => {
+            const connection = new HiveConnection({ host: hive.host, port: hive.port, authentication: hive.authentication });
+            try {
+              await connection.execute(`ALTER TABLE \`${database}\`.\`${table}\` CHANGE COLUMN \`${column}\` \`${column}\` ${type} CASCADE`);
+            } finally {
+              await connection.close();
+            }
+          },
+        }
+      : {}),
     readRows: async (_workspace, database, table) => {
       const connection = new HiveConnection({ host: hive.host, port: hive.port, authentication: hive.authentication });
       try {
+        if (table === 'side') {
+          const rows = await connection.query(`SELECT CAST(\`_seq\` AS STRING) AS c_seq, \`_op\` AS c_op, CAST(id AS STRING) AS c_id, d AS c_d FROM \`${database}\`.\`${table}\``);
+          return rows.map((row): TableRow => {
+            const value = (name: string) => (Object.entries(row).find(([key]) => key === name || key.endsWith(`.${name}`))?.[1] ?? null) as TableRow[string];
+            return { _seq: value('c_seq'), _op: value('c_op'), id: value('c_id'), d: value('c_d') };
+          });
+        }
         // No ORDER BY: that would be a MapReduce job; the scenario sorts by _seq itself.
         const rows = await connection.query(
           'SELECT CAST(`_seq` AS STRING) AS c_seq, `_op` AS c_op, `_source` AS c_source, CAST(id AS STRING) AS c_id, ' +
