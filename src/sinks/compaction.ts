@@ -19,7 +19,7 @@ import type { Catalog, PartitionSpec, TableDefinition } from '../catalog/catalog
 import type { CheckpointRecord } from '../checkpoint/checkpoint-record.ts';
 import { completeCompaction, writeIntent, type CompactionIntent, type CompactionStepHook } from '../checkpoint/compaction-intent.ts';
 import { joinPath, type FileStatus, type FileSystem } from '../filesystem/filesystem.ts';
-import type { Route } from '../routing/router.ts';
+import { routeKey, type Route } from '../routing/router.ts';
 import { partitionPath } from './changelog-layout.ts';
 import {
   baseName,
@@ -94,7 +94,7 @@ export class Compactor {
   noteTarget(route: Route): void {
     if (this.seenRoutes.has(route)) return;
     this.seenRoutes.add(route);
-    this.tables.set(`${route.database}.${route.table}`, route);
+    this.tables.set(routeKey(route), route);
   }
 
   /** Marks a run as due now (the schedule does this; so can tests and operators). */
@@ -122,7 +122,7 @@ export class Compactor {
     if (!protectedNames) return figures;
     const now = this.options.now?.() ?? Date.now();
     let more = false;
-    tables: for (const route of [...this.tables.values()].sort((a, b) => (`${a.database}.${a.table}` < `${b.database}.${b.table}` ? -1 : 1))) {
+    tables: for (const route of [...this.tables.values()].sort((a, b) => (routeKey(a) < routeKey(b) ? -1 : 1))) {
       const table = await catalog.getTable(route.database, route.table);
       if (!table || !isChangelogTable(table)) continue;
       const label = `${table.database}.${table.name}`;

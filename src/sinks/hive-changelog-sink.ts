@@ -8,7 +8,7 @@ import { hiveTypeFor } from '../catalog/type-mapping.ts';
 import type { CheckpointRecord, PendingCommit } from '../checkpoint/checkpoint-record.ts';
 import type { CellValue, ChangeEvent, SourceColumn } from '../core/change-event.ts';
 import { joinPath, type FileSystem, type FileWriter } from '../filesystem/filesystem.ts';
-import type { Route } from '../routing/router.ts';
+import { routeKey, type Route } from '../routing/router.ts';
 import {
   formatEventTime,
   METADATA_COLUMNS,
@@ -63,7 +63,7 @@ export class HiveChangelogSink {
 
   /** Writes one change into staging for the target table; nothing is visible until the checkpoint commits. */
   async write(target: Route, event: ChangeEvent, checkpointId: number): Promise<void> {
-    const key = `${target.database}.${target.table}`;
+    const key = routeKey(target);
     let table = this.tables.get(key);
     if (!table) {
       table = await TableWriter.open(target, event.columns, this.options);
@@ -90,7 +90,7 @@ export class HiveChangelogSink {
    * the table was stopped, and a later run writes those changes again.
    */
   async discard(target: Route): Promise<void> {
-    const key = `${target.database}.${target.table}`;
+    const key = routeKey(target);
     const table = this.tables.get(key);
     this.tables.delete(key);
     await table?.discard(this.options.fs);
@@ -147,7 +147,7 @@ class TableWriter {
       }));
     requireChangelogLayout(definition);
     requireNoClash(definition, columns, options.partition);
-    if (!existing) options.logger.info({ table: `${target.database}.${target.table}`, location: definition.location }, 'table created');
+    if (!existing) options.logger.info({ table: routeKey(target), location: definition.location }, 'table created');
     return new TableWriter(definition, options);
   }
 

@@ -4,8 +4,7 @@
 import ZongJi from '@vlasky/zongji';
 import type { Logger } from 'pino';
 import type { ChangeEvent, ChangeOp, SourceColumn } from '../../core/change-event.ts';
-import { SluiceError } from '../../errors.ts';
-import { isTableScopedError } from '../../errors.ts';
+import { isTableScopedError, SluiceError } from '../../errors.ts';
 import { routeKey, type Route, type Router } from '../../routing/router.ts';
 import { advanceMariadbGtidPosition, describePosition, type BinlogPosition } from './binlog-position.ts';
 import { toCellValue } from './cell-decoder.ts';
