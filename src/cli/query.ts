@@ -138,7 +138,7 @@ async function loadTable(connection: DuckDBConnection, table: TableDefinition, c
     const files = (await fs.list(location)).filter((status) => status.type === 'file' && isVisible(status.path));
     for (const file of files) {
       const content = await fs.readFile(file.path);
-      if (table.format === 'parquet') await loadParquet(connection, table, content, values);
+      if (table.format === 'parquet') await loadParquet(connection, table, content, values, file.path);
       else await loadText(connection, table, content, values, file.path);
     }
   }
@@ -186,18 +186,25 @@ async function loadText(
   }
 }
 
-async function loadParquet(connection: DuckDBConnection, table: TableDefinition, content: Buffer, partitionValues: string[]): Promise<void> {
+async function loadParquet(connection: DuckDBConnection, table: TableDefinition, content: Buffer, partitionValues: string[], path: string): Promise<void> {
   // DuckDB reads Parquet from a path; the FileSystem may be HDFS, so the bytes go through a temp file.
   const dir = await mkdtemp(join(tmpdir(), 'sluice-query-'));
   try {
     const file = join(dir, 'data.parquet');
     await writeFile(file, content);
-    const names = table.columns.map((column) => quote(column.name));
+    const source = `read_parquet('${file.replace(/'/g, "''")}')`;
+    // Hive reads Parquet columns by name: a file written before an ADD COLUMNS lacks the new ones,
+    // which read as NULL.
+    const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
+    const present = new Set(described.getRowObjects().map((row) => String(row.column_name).toLowerCase()));
+    const names = table.columns.map((column) => (present.has(column.name.toLowerCase()) ? quote(column.name) : `NULL AS ${quote(column.name)}`));
     const partitions = table.partitionColumns.map((column, index) => `$${index + 1}::VARCHAR AS ${quote(column.name)}`);
-    await connection.run(
-      `INSERT INTO ${qualified(table)} SELECT ${[...names, ...partitions].join(', ')} FROM read_parquet('${file.replace(/'/g, "''")}')`,
-      partitionValues,
-    );
+    await connection.run(`INSERT INTO ${qualified(table)} SELECT ${[...names, ...partitions].join(', ')} FROM ${source}`, partitionValues);
+  } catch (error) {
+    throw new SluiceError('SLUICE_QUERY', `${path} cannot be read as a file of ${table.database}.${table.name}: ${(error as Error).message}`, {
+      cause: error,
+      context: { file: path, table: `${table.database}.${table.name}` },
+    });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

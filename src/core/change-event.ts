@@ -15,7 +15,15 @@ export interface SourceColumn {
   charset: string | null;
 }
 
-export type ChangeOp = 'insert' | 'update' | 'delete';
+/**
+ * What happened to a row. 'truncate' is no row's change but a marker: every earlier change of its
+ * source table (`schema`.`table`) is gone (TRUNCATE TABLE, DROP TABLE, CREATE OR REPLACE TABLE).
+ * A marker has no columns and no images.
+ */
+export type ChangeOp = 'insert' | 'update' | 'delete' | 'truncate';
+
+/** The columns of a marker: none (shared, so that sinks can cache per column list). */
+export const NO_COLUMNS: readonly SourceColumn[] = Object.freeze([]);
 
 /** Where a change sits in the source, precise enough to resume after it and to order it. */
 export interface SourcePosition {

@@ -3,7 +3,10 @@
 import type { HiveColumn } from '../catalog/catalog.ts';
 
 export const METADATA_COLUMNS: readonly HiveColumn[] = [
-  /** 'insert', 'update' or 'delete'. An update row carries the image after the change, a delete the image before. */
+  /**
+   * 'insert', 'update' or 'delete'. An update row carries the image after the change, a delete the image before.
+   * 'truncate' marks that every earlier row of its `_source` is gone (TRUNCATE or DROP TABLE); its source columns are NULL.
+   */
   { name: '_op', type: 'string' },
   /** When the server wrote the change (binlog event header), UTC, whole seconds. */
   { name: '_event_time', type: 'timestamp' },

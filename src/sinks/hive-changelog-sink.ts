@@ -66,6 +66,9 @@ export class HiveChangelogSink {
     const key = routeKey(target);
     let table = this.tables.get(key);
     if (!table) {
+      // A truncate marker says the rows before it are gone: a table not created yet has none, and
+      // a marker has no columns to create one with.
+      if (event.op === 'truncate' && !(await this.options.catalog.getTable(target.database, target.table))) return;
       table = await TableWriter.open(target, event.columns, this.options);
       this.tables.set(key, table);
     }

@@ -3,7 +3,7 @@
 // consumer falls behind, the replication socket is paused, so the server's TCP window does the waiting.
 import ZongJi from '@vlasky/zongji';
 import type { Logger } from 'pino';
-import type { ChangeEvent, ChangeOp, SourceColumn } from '../../core/change-event.ts';
+import type { ChangeEvent, ChangeOp, SourceColumn, SourcePosition } from '../../core/change-event.ts';
 import { isTableScopedError, SluiceError } from '../../errors.ts';
 import { routeKey, type Route, type Router } from '../../routing/router.ts';
 import { advanceMariadbGtidPosition, describePosition, type BinlogPosition } from './binlog-position.ts';
@@ -15,6 +15,7 @@ import { SchemaTracker } from './schema-tracker.ts';
 import { decodeSingleByte, isSingleByteCharset } from './single-byte-charsets.ts';
 import { anonymousColumnSchemas, columnSchemasFor, hasOptionalMetadata, type TableMapEventLike, type ZongJiColumnSchema } from './table-map-columns.ts';
 import { MYSQL_TYPE_VARCHAR, MYSQL_TYPE_BLOB_COMPRESSED, MYSQL_TYPE_VARCHAR_COMPRESSED, MYSQL_TYPE_ENUM, MYSQL_TYPE_SET, MYSQL_TYPE_TINY_BLOB, MYSQL_TYPE_MEDIUM_BLOB, MYSQL_TYPE_LONG_BLOB, MYSQL_TYPE_BLOB, MYSQL_TYPE_STRING, MYSQL_TYPE_GEOMETRY } from './binlog-type-codes.ts';
+import { tablesEmptiedBy, truncateMarker } from './table-reset.ts';
 import { stopZongji } from './zongji-stop.ts';
 
 export interface BinlogConnectionOptions {
@@ -233,6 +234,7 @@ export class BinlogSource {
         // COMMIT closes a non-transactional group; anything else is a DDL or statement-based
         // event, which is a transaction of its own.
         if (upper !== 'COMMIT') this.trackStatement(zongji, event, statement);
+        if (upper !== 'COMMIT') this.pushTableResets(zongji, event, statement);
         this.pushBoundary(zongji, event, upper === 'COMMIT' ? undefined : statement);
         return;
       }
@@ -272,11 +274,7 @@ export class BinlogSource {
       return;
     }
     const op: ChangeOp = name === 'writerows' ? 'insert' : name === 'updaterows' ? 'update' : 'delete';
-    const position = {
-      file: zongji.options.filename ?? this.currentFile,
-      offset: zongji.options.position ?? 0,
-      ...(event.gtid ? { gtid: event.gtid } : {}),
-    };
+    const position = this.changePosition(zongji, event);
     const commitTs = Math.floor(event.timestamp / 1000);
     const firstSequence = this.nextSequence;
     try {
@@ -297,6 +295,30 @@ export class BinlogSource {
       this.failTarget(decision.target, error, this.describeHere(zongji, event.gtid));
       this.nextSequence = firstSequence + BigInt(rows.length);
     }
+  }
+
+  /**
+   * One marker change per captured table a statement empties (TRUNCATE, DROP TABLE: see
+   * table-reset.ts), before the statement's boundary. A marker takes a sequence number as a row
+   * does, also when its target skips it, so every read of the stretch numbers it the same.
+   */
+  private pushTableResets(zongji: ZongJiInstance, event: BinlogEventLike, statement: string): void {
+    for (const table of tablesEmptiedBy(statement, event.schema ?? '', this.describeHere(zongji, event.gtid))) {
+      const decision = this.options.router.decide(table.schema, table.table);
+      if (decision.kind !== 'routed') continue;
+      const target = routeKey(decision.target);
+      const sequence = this.nextSequence++;
+      if (this.failedTargets.has(target) || this.options.skipsRows?.(target, sequence)) continue;
+      this.push({ kind: 'change', event: truncateMarker(table, Math.floor(event.timestamp / 1000), this.changePosition(zongji, event), sequence) });
+    }
+  }
+
+  private changePosition(zongji: ZongJiInstance, event: BinlogEventLike): SourcePosition {
+    return {
+      file: zongji.options.filename ?? this.currentFile,
+      offset: zongji.options.position ?? 0,
+      ...(event.gtid ? { gtid: event.gtid } : {}),
+    };
   }
 
   private failTarget(target: Route, error: SluiceError, at: string): void {

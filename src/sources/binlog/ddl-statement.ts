@@ -58,6 +58,21 @@ export function interpretDdl(statement: string, defaultSchema: string): DdlEffec
   }
 }
 
+/**
+ * The table a `TRUNCATE [TABLE] t` statement empties, or undefined for any other statement.
+ * TRUNCATE changes no column, so interpretDdl has no effect for it. Throws when the statement is a
+ * TRUNCATE whose table name cannot be read.
+ */
+export function truncatedTable(statement: string, defaultSchema: string): TableRef | undefined {
+  const parser = new DdlParser(tokenize(statement), defaultSchema);
+  try {
+    return parser.truncate();
+  } catch (error) {
+    if (!(error instanceof NotModelled)) throw error;
+    throw new Error(`a TRUNCATE statement whose table cannot be read: ${error.message}`);
+  }
+}
+
 /** The tables whose columns the effect may change (renames count both names). */
 export function tablesChanged(effect: DdlEffect): TableRef[] {
   switch (effect.kind) {
@@ -133,6 +148,13 @@ class DdlParser {
     if (this.acceptWord('DROP')) return this.drop();
     if (this.acceptWord('RENAME')) return this.rename();
     return { kind: 'none' };
+  }
+
+  /** TRUNCATE [TABLE] t [WAIT n | NOWAIT]: the table, or undefined when the statement is no TRUNCATE. */
+  truncate(): TableRef | undefined {
+    if (!this.acceptWord('TRUNCATE')) return undefined;
+    this.acceptWord('TABLE');
+    return this.tableRef();
   }
 
   // ---- statements ------------------------------------------------------------------------------
