@@ -6,7 +6,7 @@ import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { gtidBinlogPos, gtidSeq, latestCheckpoint, makeWorkspace, metricsPort, startDaemon, stopTableAndDaemon, waitForCheckpoint } from './helpers/daemon.ts';
+import { gtidBinlogPos, latestCheckpoint, makeWorkspace, metricsPort, startDaemon, stopTableAndDaemon, waitForCaughtUp, waitForCheckpoint } from './helpers/daemon.ts';
 import { REPO_ROOT, testMariaDb } from './helpers/servers.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
 
@@ -183,13 +183,7 @@ test('a widening MODIFY is followed; an incompatible one stops that table alone,
 
   const resumed = startDaemon(workspace, server);
   try {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const record = await latestCheckpoint(workspace);
-      if (record && gtidSeq(record.source.position.gtidSet) >= gtidSeq(end) && !record.tables) break;
-      if (Date.now() > deadline || resumed.child.exitCode !== null) assert.fail(`no caught-up checkpoint:\n${resumed.output().slice(-3000)}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitForCaughtUp(workspace, end, resumed);
   } finally {
     resumed.child.kill('SIGTERM');
     await resumed.exited;

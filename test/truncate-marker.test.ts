@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { killWhenRecordLands } from './helpers/crash-scenario.ts';
-import { gtidBinlogPos, latestCheckpoint, makeWorkspace, metricsPort, startDaemon, waitForCheckpoint, type DaemonWorkspace, type RunningDaemon } from './helpers/daemon.ts';
+import { gtidBinlogPos, latestCheckpoint, makeWorkspace, metricsPort, startDaemon, waitForCaughtUp, waitForCheckpoint, type DaemonWorkspace, type RunningDaemon } from './helpers/daemon.ts';
 import { runQueryCli } from './helpers/query-cli.ts';
 import { testMariaDb } from './helpers/servers.ts';
 import { bySequence, readCommittedRows, type TableRow } from './helpers/warehouse.ts';
@@ -190,4 +190,64 @@ test('sluice query reads a Parquet table whose older files predate an ADD COLUMN
     { id: null, v: null, region: null, _op: 'truncate', _source: `${tag}.p` },
     { id: '3', v: 'three', region: 'us', _op: 'insert', _source: `${tag}.p` },
   ]);
+});
+
+test('a stopped table gets its marker once when it catches up; the table that went on does not get its own twice', { timeout: 120_000 }, async () => {
+  const server = await testMariaDb();
+  const tag = `ts${Date.now() % 1_000_000}`;
+  const db = await server.rootConnection();
+  await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.t (id INT PRIMARY KEY, d DECIMAL(38,0)); CREATE TABLE ${tag}.u ${TABLE}`);
+  const start = await gtidBinlogPos(server);
+  await db.query(`INSERT INTO ${tag}.t VALUES (1, 12345678901234567890)`);
+  // Hive's decimal(38,0) cannot become decimal(38,10): t stops here, u goes on.
+  await db.query(`ALTER TABLE ${tag}.t MODIFY d DECIMAL(38,10)`);
+  await db.query(`INSERT INTO ${tag}.t VALUES (2, 1.5)`);
+  await db.query(`INSERT INTO ${tag}.u VALUES (1, 'u1')`);
+  await db.query(`TRUNCATE TABLE ${tag}.u`);
+  await db.query(`INSERT INTO ${tag}.u VALUES (2, 'u2')`);
+  await db.query(`TRUNCATE TABLE ${tag}.t`);
+  await db.query(`INSERT INTO ${tag}.t VALUES (3, 3)`);
+  const end = await gtidBinlogPos(server);
+  await db.end();
+
+  const workspace = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']`, intervalSeconds: 0.2 });
+  const catalog = new LocalCatalog(workspace.catalogDir);
+  const fs = new LocalFileSystem(workspace.warehouse);
+  const read = async (table: string) => bySequence(await readCommittedRows(new LocalCatalog(workspace.catalogDir), fs, tag, table));
+  const first = startDaemon(workspace, server);
+  try {
+    await metricsPort(first);
+    await waitForCheckpoint(workspace, end, 60_000, first);
+  } finally {
+    first.child.kill('SIGTERM');
+    await first.exited;
+  }
+  assert.ok((await latestCheckpoint(workspace))?.tables?.stopped?.[`${tag}.t`], `t is stopped:\n${first.output().slice(-3000)}`);
+  assert.ok(!(await read('t')).some((row) => row._op !== 'insert' || row.id !== '1'), 't holds nothing from the change it stopped at on');
+
+  await catalog.changeColumnType(tag, 't', 'd', 'string');
+  const second = startDaemon(workspace, server);
+  try {
+    await metricsPort(second);
+    await waitForCaughtUp(workspace, end, second);
+  } finally {
+    second.child.kill('SIGTERM');
+    await second.exited;
+  }
+  const t = await read('t');
+  const u = await read('u');
+  assert.deepEqual(u.map((row) => [row._op, row.id]), [['insert', '1'], ['truncate', null], ['insert', '2']]);
+  assert.deepEqual(t.map((row) => [row._op, row.id]), [['insert', '1'], ['insert', '2'], ['truncate', null], ['insert', '3']]);
+  // One numbering for the stream, the same on the second read: the skipped marker of u kept its number.
+  const seqs = bySequence([...t, ...u]).map((row) => `${row._source}:${row._op}:${row.id}`);
+  assert.deepEqual(seqs, [
+    `${tag}.t:insert:1`,
+    `${tag}.t:insert:2`,
+    `${tag}.u:insert:1`,
+    `${tag}.u:truncate:null`,
+    `${tag}.u:insert:2`,
+    `${tag}.t:truncate:null`,
+    `${tag}.t:insert:3`,
+  ]);
+  assert.equal(new Set([...t, ...u].map((row) => String(row._seq))).size, 7, 'no sequence number twice');
 });

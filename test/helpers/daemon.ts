@@ -105,6 +105,17 @@ export async function waitForCheckpoint(workspace: DaemonWorkspace, gtidPosition
   }
 }
 
+/** Waits until a checkpoint covers `gtidPosition` with every table caught up (the record names no stopped or ahead table). */
+export async function waitForCaughtUp(workspace: DaemonWorkspace, gtidPosition: string, daemon: RunningDaemon, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const record = await latestCheckpoint(workspace);
+    if (record && gtidSeq(record.source.position.gtidSet) >= gtidSeq(gtidPosition) && !record.tables) return;
+    if (Date.now() > deadline || daemon.child.exitCode !== null) assert.fail(`no caught-up checkpoint:\n${daemon.output().slice(-3000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 export async function gtidBinlogPos(server: MariaDbServer): Promise<string> {
   const connection = await server.rootConnection();
   try {
