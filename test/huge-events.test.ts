@@ -13,6 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type mysql from 'mysql2/promise';
+import { isSluiceError } from '../src/errors.ts';
+import { eventTooLargeError } from '../src/sources/binlog/event-too-large.ts';
 import { gtidBinlogPos, makeWorkspace, startDaemon, waitForCheckpoint } from './helpers/daemon.ts';
 import { runQueryCli } from './helpers/query-cli.ts';
 import { TEST_MARIADB_DIR } from './helpers/servers.ts';
@@ -21,6 +23,7 @@ import { startMariaDb, type MariaDbServer } from './servers/mariadb.ts';
 const HUGE_DIR = `${process.env.SLUICE_TEST_MARIADB_DIR ?? TEST_MARIADB_DIR}-huge`;
 const MIB = 1024 * 1024;
 const HUGE_BYTES = 64 * MIB;
+const HEAP_MIB = 512;
 
 let server: MariaDbServer;
 
@@ -117,10 +120,12 @@ describe('huge events', () => {
     test(`${format}: 64 MiB values and rows events past 16 MiB land byte for byte`, async () => {
       const end = await gtidBinlogPos(server);
       const workspace = makeWorkspace(server, { start: 'earliest', routing: "  include: ['huge.*']", sinkExtra: `  format: ${format}` });
-      const daemon = startDaemon(workspace, server);
+      // A heap that holds a few copies of a 64 MiB value and not many more: a sink that multiplies a
+      // huge row (the whole line as strings, then its bytes) runs out of it and the daemon dies.
+      const daemon = startDaemon(workspace, server, [], { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${HEAP_MIB}` });
       const started = Date.now();
       try {
-        await waitForCheckpoint(workspace, end, 120_000, daemon);
+        await waitForCheckpoint(workspace, end, 90_000, daemon);
         // A figure to read, not to assert on (see the README's "Huge rows").
         console.log(`${format}: every change committed in ${Date.now() - started} ms; the daemon's peak RSS (VmHWM) was ${peakRssMiB(daemon.child.pid)} MiB`);
       } finally {
@@ -141,4 +146,34 @@ describe('huge events', () => {
       ]);
     });
   }
+});
+
+// What cannot pass: an event past the dump thread's limit (1 GiB on MariaDB, whatever max_allowed_packet
+// says, so not built here), and a text value past Node's longest string (~512 MiB). Both are the
+// errors the stream reports, shaped as mysql2 and Node.js make them; each must stop the daemon with a
+// code naming the limit, not be retried for ever as a passing stream failure.
+describe('events too large to pass', () => {
+  const at = 'mysql-bin.000007:4711';
+
+  test("the server's max_allowed_packet refusal names the setting and the way on", () => {
+    const refusal = Object.assign(
+      new Error('log event entry exceeded max_allowed_packet; Increase max_allowed_packet on master; the first event ... failed'),
+      { errno: 1236, code: 'ER_MASTER_FATAL_ERROR_READING_BINLOG' },
+    );
+    const error = eventTooLargeError(refusal, '127.0.0.1:3306', at);
+    assert.ok(isSluiceError(error, 'SLUICE_BINLOG_EVENT_TOO_LARGE'));
+    assert.equal(error.retriable, false);
+    assert.match(error.message, /127\.0\.0\.1:3306 .*after mysql-bin\.000007:4711.*SET GLOBAL max_allowed_packet = 1073741824/);
+    // Error 1236 for a purged position stays what it was.
+    assert.equal(eventTooLargeError(Object.assign(new Error('Could not find GTID state requested by slave in any binlog files'), { errno: 1236 }), '127.0.0.1:3306', at), undefined);
+  });
+
+  test('a text value past the longest string Node.js can hold names the limit', () => {
+    const tooLong = Object.assign(new Error('Cannot create a string longer than 0x1fffffe8 characters'), { code: 'ERR_STRING_TOO_LONG' });
+    const error = eventTooLargeError(tooLong, '127.0.0.1:3306', at);
+    assert.ok(isSluiceError(error, 'SLUICE_BINLOG_EVENT_TOO_LARGE'));
+    assert.equal(error.retriable, false);
+    assert.match(error.message, /after mysql-bin\.000007:4711 .*536,870,888 UTF-16 units.*routing\.exclude.*sluice checkpoint set/);
+    assert.equal(eventTooLargeError(new Error('read ECONNRESET'), '127.0.0.1:3306', at), undefined);
+  });
 });
