@@ -2,11 +2,29 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import type { CellValue } from '../src/core/change-event.ts';
-import { decodeLine, decodeRows, encodeRow, splitLines, TEXT_SERDE_PROPERTIES, TEXT_STORAGE_DDL } from '../src/sinks/hive-text-codec.ts';
+import { decodeLine, decodeRows, encodeRow, encodeRowPieces, isLargeRow, splitLines, TEXT_SERDE_PROPERTIES, TEXT_STORAGE_DDL } from '../src/sinks/hive-text-codec.ts';
 
 const roundTrip = (values: CellValue[], types: string[]): CellValue[] => decodeLine(encodeRow(values, types), types);
 
 describe('hive text codec', () => {
+  it('encodes a large row in pieces of about 1 MiB that join into the bytes encodeRow gives', () => {
+    const MIB = 1024 * 1024;
+    // A surrogate pair across the 1 Mi-unit piece boundary, escapes on both sides of it, raw bytes in a
+    // text column, and binary values whose base64 pieces must join without padding.
+    const text = 'a'.repeat(MIB - 1) + '😀\x01\n' + 'é☃\\'.repeat(1_000_000);
+    const bytes = Buffer.alloc(2 * MIB + 7);
+    for (let index = 0; index < bytes.length; index++) bytes[index] = (index * 7919) % 256;
+    const types = ['int', 'string', 'binary', 'string', 'binary', 'string'];
+    const values: CellValue[] = ['1', text, bytes, bytes.subarray(0, MIB + 3), null, ''];
+    assert.ok(isLargeRow(values));
+    assert.ok(!isLargeRow(['1', 'small', Buffer.alloc(10)]));
+    const pieces = [...encodeRowPieces(values, types)];
+    assert.ok(Math.max(...pieces.map((piece) => piece.length)) <= 3 * MIB, 'no piece holds a whole value (at most 3 UTF-8 bytes per UTF-16 unit)');
+    const joined = Buffer.concat(pieces);
+    assert.ok(joined.equals(encodeRow(values, types)));
+    assert.deepEqual(decodeLine(joined, types), [...values.slice(0, 3), bytes.subarray(0, MIB + 3).toString('utf8'), null, '']);
+  });
+
   it('writes the bytes Hive writes for the tricky characters', () => {
     const types = ['string', 'string', 'string', 'string', 'string', 'string'];
     const line = encodeRow(['a\\b', 'x\x01y', 'l1\nl2', 'c\rr', '\\N', 'z\x02\x08\x09'], types);

@@ -16,6 +16,14 @@ export class BufferedFileHandle {
 
   async write(chunk: Buffer | string): Promise<void> {
     const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    if (buffer.length >= BUFFER_BYTES) {
+      // A large chunk (a piece of a huge row, a Parquet row group) goes out as it is: copying it
+      // into one buffer with what is pending would hold it twice.
+      await this.flush();
+      this.written += buffer.length;
+      await this.handle.write(buffer);
+      return;
+    }
     this.pending.push(buffer);
     this.pendingBytes += buffer.length;
     this.written += buffer.length;

@@ -142,6 +142,56 @@ function encodeRowWithBytes(values: readonly CellValue[], hiveTypes: readonly st
 const FIELD_SEPARATOR = Buffer.from([FIELD_DELIMITER]);
 const ROW_SEPARATOR = Buffer.from([ROW_DELIMITER]);
 
+// A row whose values add up to this many bytes or UTF-16 units is encoded piece by piece.
+const LARGE_ROW = 1024 * 1024;
+// Bytes or UTF-16 units per piece; base64 pieces are a multiple of 3 bytes, so they join into one
+// base64 text without padding in between.
+const PIECE = 1024 * 1024;
+const BASE64_PIECE = 3 * 256 * 1024;
+
+/** True when a row is large enough that encodeRow would hold several copies of it (see encodeRowPieces). */
+export function isLargeRow(values: readonly CellValue[]): boolean {
+  let size = 0;
+  for (const value of values) if (value !== null && value !== undefined) size += value.length;
+  return size >= LARGE_ROW;
+}
+
+/**
+ * The bytes of encodeRow, in pieces of about 1 MiB, for rows that hold a large value (a LONGBLOB or
+ * LONGTEXT of up to 1 GiB). encodeRow builds the whole line as a string, its base64 or escaped copy and
+ * then its UTF-8 bytes: for a 64 MiB LONGTEXT full of characters to escape that peaked at 1.7 GiB of
+ * heap. Here each piece is converted and escaped on its own, so a row costs about one piece beyond
+ * the value the change already holds.
+ */
+export function* encodeRowPieces(values: readonly CellValue[], hiveTypes: readonly string[]): Generator<Buffer> {
+  if (values.length !== hiveTypes.length) {
+    throw new SluiceError('SLUICE_SCHEMA_UNSUPPORTED', `a row of ${values.length} values does not fit a table of ${hiveTypes.length} columns`);
+  }
+  for (let index = 0; index < values.length; index++) {
+    if (index > 0) yield FIELD_SEPARATOR;
+    const value = values[index];
+    if (value === null || value === undefined) {
+      yield NULL_FIELD;
+    } else if (isBinaryColumn(hiveTypes[index]!)) {
+      const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+      for (let at = 0; at < bytes.length; at += BASE64_PIECE) yield Buffer.from(bytes.subarray(at, at + BASE64_PIECE).toString('base64'), 'latin1');
+    } else if (typeof value === 'string') {
+      for (let at = 0; at < value.length; ) {
+        let end = Math.min(value.length, at + PIECE);
+        // Never split a surrogate pair: each half alone would encode as U+FFFD.
+        const last = value.charCodeAt(end - 1);
+        if (end < value.length && last >= 0xd800 && last <= 0xdbff) end++;
+        // Escaping the UTF-8 bytes is escaping the text: every byte to escape is ASCII.
+        yield escapeBytes(Buffer.from(value.slice(at, end), 'utf8'));
+        at = end;
+      }
+    } else {
+      for (let at = 0; at < value.length; at += PIECE) yield escapeBytes(value.subarray(at, at + PIECE));
+    }
+  }
+  yield ROW_SEPARATOR;
+}
+
 function unescape(field: Buffer): Buffer {
   const first = field.indexOf(ESCAPE);
   if (first < 0) return field;

@@ -172,23 +172,60 @@ function stringPlan(name: string): ColumnPlan {
 
 /**
  * The Writer hyparquet-writer encodes into: a growing byte buffer whose content flush() hands to the
- * FileWriter. `offset` counts every byte of the file (the footer's offsets), `index` the unflushed ones.
+ * FileWriter. `offset` counts every byte of the file (the footer's offsets), `index` the bytes in
+ * the buffer. A large run of bytes (a compressed page, which for one huge value is as large as the
+ * value) is not copied into the buffer, which would double it and copy it again at flush: it waits
+ * as it is, after what the buffer held before it, and flush() writes both in that order.
  */
 class FileSinkWriter extends ByteWriter {
+  private readonly waiting: Uint8Array[] = [];
+  private waitingBytes = 0;
+
   constructor(private readonly file: FileWriter) {
     super(64 * 1024);
   }
 
-  flush(): Promise<void> {
-    if (this.index === 0) return Promise.resolve();
-    // A copy: the FileWriter may hold on to the chunk while this buffer is reused.
-    const chunk = Buffer.from(this.buffer.slice(0, this.index));
-    this.index = 0;
+  /** Bytes encoded and not yet handed to the FileWriter. */
+  get unflushed(): number {
+    return this.waitingBytes + this.index;
+  }
+
+  override appendBytes(value: Uint8Array): void {
+    if (value.length < KEEP_BUFFER_BYTES) return super.appendBytes(value);
+    if (this.index > 0) this.waitBehind(this.takeBuffer());
+    // hyparquet-writer hands over a fresh array per page and never writes to it again.
+    this.waitBehind(value);
+    this.offset += value.length;
+  }
+
+  private waitBehind(bytes: Uint8Array): void {
+    this.waiting.push(bytes);
+    this.waitingBytes += bytes.length;
+  }
+
+  /** The buffered bytes as a chunk the FileWriter may keep; the buffer starts anew. */
+  private takeBuffer(): Buffer {
+    let chunk: Buffer;
     if (this.buffer.byteLength > KEEP_BUFFER_BYTES) {
+      // Let the large buffer go with the chunk instead of copying out of it.
+      chunk = Buffer.from(this.buffer, 0, this.index);
       this.buffer = new ArrayBuffer(64 * 1024);
       this.view = new DataView(this.buffer);
+    } else {
+      // A copy: the FileWriter may hold on to the chunk while this buffer is reused.
+      chunk = Buffer.from(this.buffer.slice(0, this.index));
     }
-    return this.file.write(chunk);
+    this.index = 0;
+    return chunk;
+  }
+
+  async flush(): Promise<void> {
+    if (this.index > 0) this.waitBehind(this.takeBuffer());
+    while (this.waiting.length > 0) {
+      const bytes = this.waiting.shift()!;
+      this.waitingBytes -= bytes.length;
+      await this.file.write(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    }
   }
 
   override finish(): Promise<void> {
@@ -239,7 +276,7 @@ class ParquetRowFileWriter implements RowFileWriter {
    * group that compressed better than estimated it stays level until the file catches up.
    */
   get bytesWritten(): number {
-    const estimate = this.file.bytesWritten + this.sink.index + Math.round(this.pendingBytes * this.ratio);
+    const estimate = this.file.bytesWritten + this.sink.unflushed + Math.round(this.pendingBytes * this.ratio);
     if (estimate > this.reported) this.reported = estimate;
     return this.reported;
   }

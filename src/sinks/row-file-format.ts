@@ -4,7 +4,7 @@
 import type { HiveColumn, StorageFormat } from '../catalog/catalog.ts';
 import type { CellValue } from '../core/change-event.ts';
 import type { FileWriter } from '../filesystem/filesystem.ts';
-import { encodeRow } from './hive-text-codec.ts';
+import { encodeRow, encodeRowPieces, isLargeRow } from './hive-text-codec.ts';
 
 export interface RowFileWriter {
   write(values: readonly CellValue[]): Promise<void>;
@@ -29,7 +29,7 @@ export const textFormat: RowFileFormat = {
   open(file, columns) {
     const types = columns.map((column) => column.type);
     return {
-      write: (values) => file.write(encodeRow(values, types)),
+      write: (values) => writeTextRow(file, values, types),
       get bytesWritten() {
         return file.bytesWritten;
       },
@@ -38,3 +38,9 @@ export const textFormat: RowFileFormat = {
     };
   },
 };
+
+/** One row in Hive's text format; a large one in pieces, so that it is never held as a whole line. */
+export async function writeTextRow(file: Pick<FileWriter, 'write'>, values: readonly CellValue[], hiveTypes: readonly string[]): Promise<void> {
+  if (!isLargeRow(values)) return file.write(encodeRow(values, hiveTypes));
+  for (const piece of encodeRowPieces(values, hiveTypes)) await file.write(piece);
+}

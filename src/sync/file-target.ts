@@ -5,7 +5,7 @@
 import type { CellValue } from '../core/change-event.ts';
 import { joinPath, type FileSystem, type FileWriter } from '../filesystem/filesystem.ts';
 import { SluiceError } from '../errors.ts';
-import { encodeRow } from '../sinks/hive-text-codec.ts';
+import { writeTextRow } from '../sinks/row-file-format.ts';
 import type { TableShape } from '../sources/table/table-shape.ts';
 import type { ChannelWriter, SyncTarget } from './sync-target.ts';
 import type { PendingRename, SyncState } from './sync-state.ts';
@@ -35,7 +35,7 @@ class ChannelFiles implements ChannelWriter {
 
   async write(row: readonly CellValue[]): Promise<void> {
     if (!this.current) this.current = await this.target.openStaged(this.channel);
-    await this.current.write(encodeRow(row, this.target.options.hiveTypes));
+    await writeTextRow(this.current, row, this.target.options.hiveTypes);
     if (this.current.bytesWritten >= this.target.options.rollBytes) await this.closeCurrent();
   }
 

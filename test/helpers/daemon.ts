@@ -99,7 +99,8 @@ export async function waitForCheckpoint(workspace: DaemonWorkspace, gtidPosition
   for (;;) {
     const record = await latestCheckpoint(workspace);
     if (record && gtidSeq(record.source.position.gtidSet) >= wanted) return record;
-    if (daemon && daemon.child.exitCode !== null) throw new Error(`daemon exited with ${daemon.child.exitCode} before reaching ${gtidPosition}:\n${daemon.output().slice(-3000)}`);
+    // A daemon killed by a signal (an abort when its heap runs out) has no exit code, only the signal.
+    if (daemon && (daemon.child.exitCode !== null || daemon.child.signalCode !== null)) throw new Error(`daemon exited with ${daemon.child.exitCode ?? daemon.child.signalCode} before reaching ${gtidPosition}:\n${daemon.output().slice(-3000)}`);
     if (Date.now() > deadline) throw new Error(`no checkpoint reached ${gtidPosition} in ${timeoutMs} ms (newest: ${JSON.stringify(record?.source)})\n${daemon?.output().slice(-3000) ?? ''}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

@@ -17,6 +17,7 @@ import { anonymousColumnSchemas, columnSchemasFor, hasOptionalMetadata, type Tab
 import { MYSQL_TYPE_VARCHAR, MYSQL_TYPE_BLOB_COMPRESSED, MYSQL_TYPE_VARCHAR_COMPRESSED, MYSQL_TYPE_ENUM, MYSQL_TYPE_SET, MYSQL_TYPE_TINY_BLOB, MYSQL_TYPE_MEDIUM_BLOB, MYSQL_TYPE_LONG_BLOB, MYSQL_TYPE_BLOB, MYSQL_TYPE_STRING, MYSQL_TYPE_GEOMETRY } from './binlog-type-codes.ts';
 import { tablesEmptiedBy, truncateMarker } from './table-reset.ts';
 import { stopZongji } from './zongji-stop.ts';
+import { eventTooLargeError } from './event-too-large.ts';
 
 export interface BinlogConnectionOptions {
   host: string;
@@ -475,7 +476,9 @@ export class BinlogSource {
 
   private fail(error: Error): void {
     if (this.failure) return;
-    this.failure = classifyStreamError(error, this.options.connection);
+    const { host, port } = this.options.connection;
+    const here = this.zongji ? this.describeHere(this.zongji, undefined) : 'the start';
+    this.failure = eventTooLargeError(error, `${host}:${port}`, here) ?? classifyStreamError(error, this.options.connection);
     this.wake();
   }
 }
