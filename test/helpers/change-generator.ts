@@ -2,7 +2,9 @@
 // order, exactly which row images the binlog must carry. One connection, one transaction at a time, so
 // commit order is the order of this log. With schema changes on, the mix also alters the tables
 // (columns added at the end and in the middle, dropped, widened), and the model follows: each image
-// holds the columns its table had when it was written, keyed by name.
+// holds the columns its table had when it was written, keyed by name. With truncates on, it now and
+// then empties a table (TRUNCATE, or DROP TABLE and CREATE TABLE with the columns it has then) and
+// expects the marker row sluice writes for it.
 import type mysql from 'mysql2/promise';
 
 /** A value as the source holds it: decimal text for numbers and times, bytes for binary, or NULL. */
@@ -11,8 +13,8 @@ export type SourceRow = Record<string, SourceValue>;
 
 export interface ExpectedChange {
   source: string;
-  op: 'insert' | 'update' | 'delete';
-  /** The row image a changelog row carries: after for insert/update, before for delete. */
+  op: 'insert' | 'update' | 'delete' | 'truncate';
+  /** The row image a changelog row carries: after for insert/update, before for delete; none for a truncate marker. */
   row: SourceRow;
 }
 
@@ -67,9 +69,15 @@ const TRICKY = ['\x01', '\n', '\r', '\\', '\\N', 'N', '\t', 'é', '😀', '"', "
 
 const SCHEMA_CHANGE_ROTATION = ['add-int-end', 'add-varchar-middle', 'widen-int', 'drop', 'widen-varchar'] as const;
 
+/** The ways the generator empties a table; each runs once early on (see randomChange), then at random. */
+export const TABLE_RESET_KINDS = ['truncate', 'drop-create'] as const;
+export type TableResetKind = (typeof TABLE_RESET_KINDS)[number];
+
 export interface ChangeGeneratorOptions {
   /** Share of randomChange() calls that alter a table instead of writing rows; 0 keeps the tables as created. */
   schemaChangeRate?: number;
+  /** Share of randomChange() calls that empty a table (TRUNCATE, or DROP + CREATE); 0 never does. */
+  tableResetRate?: number;
 }
 
 export class ChangeGenerator {
@@ -86,6 +94,9 @@ export class ChangeGenerator {
   private readonly schemaChangeRate: number;
   /** The statements of the schema changes made, in order, for the test's report. */
   readonly schemaChanges: string[] = [];
+  private readonly tableResetRate: number;
+  /** The tables emptied, in order, and how, for the test's report. */
+  readonly tableResets: { table: string; kind: TableResetKind }[] = [];
 
   constructor(
     private readonly connection: mysql.Connection,
@@ -95,6 +106,7 @@ export class ChangeGenerator {
   ) {
     this.random = prng(seed);
     this.schemaChangeRate = options.schemaChangeRate ?? 0;
+    this.tableResetRate = options.tableResetRate ?? 0;
     for (const table of tables) this.columns.set(table, [...SOURCE_COLUMNS]);
   }
 
@@ -111,13 +123,44 @@ export class ChangeGenerator {
     return [...this.everNamed];
   }
 
-  /** A random transaction, or now and then (schemaChangeRate) a random schema change. */
+  /**
+   * A random transaction, or now and then (schemaChangeRate) a random schema change, or
+   * (tableResetRate) a table emptied.
+   */
   async randomChange(): Promise<void> {
     this.steps++;
     // Every twentieth step until each kind of change has run once, so even a short run has them all.
     const due = this.random() < this.schemaChangeRate || (this.schemaChanges.length < SCHEMA_CHANGE_ROTATION.length && this.steps % 20 === 0);
-    if (this.schemaChangeRate > 0 && due) await this.randomSchemaChange();
-    else await this.randomTransaction();
+    if (this.schemaChangeRate > 0 && due) return this.randomSchemaChange();
+    // Likewise, ten steps out of phase, for the ways of emptying a table.
+    const resetDue =
+      this.tableResetRate > 0 && (this.random() < this.tableResetRate || (this.tableResets.length < TABLE_RESET_KINDS.length && this.steps % 20 === 10));
+    if (resetDue && (await this.randomTableReset())) return;
+    await this.randomTransaction();
+  }
+
+  /**
+   * Empties one table that holds rows: TRUNCATE, or DROP TABLE and CREATE TABLE again with the
+   * columns it has now (schema changes included, so the re-created table goes on as it was). Either
+   * way the changelog gets one truncate marker for that table, and the model forgets its rows, so
+   * later updates and deletes pick rows that exist. Only a table with rows: the sink writes no
+   * marker into a target that holds none yet. False when no table holds rows.
+   */
+  async randomTableReset(): Promise<boolean> {
+    const filled = this.tables.filter((table) => [...this.rows.keys()].some((key) => key.startsWith(`${table}#`)));
+    if (filled.length === 0) return false;
+    const table = this.pick(filled);
+    const kind = TABLE_RESET_KINDS[this.tableResets.length] ?? this.pick(TABLE_RESET_KINDS);
+    if (kind === 'truncate') {
+      await this.connection.query(`TRUNCATE TABLE ${table}`);
+    } else {
+      await this.connection.query(`DROP TABLE ${table}`);
+      await this.connection.query(`CREATE TABLE ${table} (${this.columnsOf(table).map(columnDefinition).join(', ')}, PRIMARY KEY (${KEY})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`);
+    }
+    for (const key of [...this.rows.keys()]) if (key.startsWith(`${table}#`)) this.rows.delete(key);
+    this.log.push({ source: table, op: 'truncate', row: {} });
+    this.tableResets.push({ table, kind });
+    return true;
   }
 
   private pick<T>(items: readonly T[]): T {
@@ -301,7 +344,7 @@ export class ChangeGenerator {
   private async widenColumn(table: string, column: SourceColumn): Promise<void> {
     const wider: SourceColumn =
       column.kind === 'int' ? { ...column, kind: 'bigint' } : { ...column, length: column.length! + 4 + Math.floor(this.random() * 8) };
-    await this.alter(table, `MODIFY \`${column.name}\` ${sqlType(wider)} ${wider.nullable ? 'NULL' : 'NOT NULL'}`);
+    await this.alter(table, `MODIFY ${columnDefinition(wider)}`);
     this.columns.set(table, this.columnsOf(table).map((existing) => (existing === column ? wider : existing)));
   }
 
@@ -340,6 +383,10 @@ function sqlType(column: SourceColumn): string {
     case 'varbinary':
       return `VARBINARY(${column.length})`;
   }
+}
+
+function columnDefinition(column: SourceColumn): string {
+  return `\`${column.name}\` ${sqlType(column)} ${column.nullable ? 'NULL' : 'NOT NULL'}`;
 }
 
 function sameValue(left: SourceValue, right: SourceValue): boolean {

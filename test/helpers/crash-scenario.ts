@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, statSync, watch } from 'node:fs';
 import { join } from 'node:path';
-import { ChangeGenerator, prng, SOURCE_COLUMN_NAMES, type ExpectedChange } from './change-generator.ts';
+import { ChangeGenerator, prng, SOURCE_COLUMN_NAMES, TABLE_RESET_KINDS, type ExpectedChange } from './change-generator.ts';
 import {
   gtidBinlogPos,
   latestCheckpoint,
@@ -32,6 +32,12 @@ export interface CrashScenario {
    * select the created columns only.
    */
   schemaChangeRate?: number;
+  /**
+   * Share of the generator's steps that empty a shard (TRUNCATE, or DROP TABLE + CREATE TABLE with
+   * its columns of the moment), each expected as one truncate marker; default 0.01, low enough that
+   * the shards keep hundreds of rows for updates and deletes to find.
+   */
+  tableResetRate?: number;
   /** sink.filesystem and sink.catalog as YAML (indented two spaces); local in the workspace when absent. */
   storage?: (tag: string) => Promise<string>;
   /** Where rows of an open transaction pile up on local disk (the spool, for HDFS); default: the local warehouse's staging. */
@@ -67,7 +73,11 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
     ...(scenario.storage ? { storage: await scenario.storage(tag) } : {}),
   });
 
-  const generator = new ChangeGenerator(connection, tables, SEED, { schemaChangeRate: scenario.schemaChangeRate ?? 0 });
+  const tableResetRate = scenario.tableResetRate ?? 0.01;
+  const generator = new ChangeGenerator(connection, tables, SEED, {
+    schemaChangeRate: scenario.schemaChangeRate ?? 0,
+    tableResetRate,
+  });
   let generating = true;
   let transactions = 0;
   let modifyDue = false;
@@ -124,6 +134,10 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
     const missing = SCHEMA_CHANGE_KINDS.filter(([, pattern]) => !generator.schemaChanges.some((statement) => pattern.test(statement)));
     assert.deepEqual(missing.map(([name]) => name), [], `every kind of schema change ran: ${generator.schemaChanges.join('; ')}`);
   }
+  if (tableResetRate > 0) {
+    const missing = TABLE_RESET_KINDS.filter((kind) => !generator.tableResets.some((reset) => reset.kind === kind));
+    assert.deepEqual(missing, [], 'every way of emptying a table ran');
+  }
 
   // SIGTERM while a large transaction streams: the daemon waits for its end, checkpoints, exits 0.
   const beforeLarge = await gtidBinlogPos(server);
@@ -153,7 +167,8 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
 
   const rows = bySequence(await scenario.readRows(workspace, `ods_${tag}`, 'orders'));
   console.log(
-    `crash test: ${KILLS} kills, ${transactions} transactions (schema changes: ${describeSchemaChanges(generator.schemaChanges)}), ` +
+    `crash test: ${KILLS} kills, ${transactions} transactions (schema changes: ${describeSchemaChanges(generator.schemaChanges)}; ` +
+      `truncates: ${describeTableResets(generator.tableResets)}), ` +
       `${generator.log.length} changes expected, ${rows.length} rows in Hive, ` +
       `${checkpointIds.size} distinct checkpoints seen between kills, ${killsInCommitWindow} kills right after a record landed`,
   );
@@ -178,6 +193,10 @@ const SCHEMA_CHANGE_KINDS: readonly [string, RegExp][] = [
 function describeSchemaChanges(statements: readonly string[]): string {
   if (statements.length === 0) return 'none';
   return SCHEMA_CHANGE_KINDS.map(([name, pattern]) => `${statements.filter((statement) => pattern.test(statement)).length} ${name}`).join(', ');
+}
+
+function describeTableResets(resets: ChangeGenerator['tableResets']): string {
+  return `${resets.length} (${TABLE_RESET_KINDS.map((kind) => `${resets.filter((reset) => reset.kind === kind).length} ${kind}`).join(', ')})`;
 }
 
 /** Waits until the staging files under `dir` hold at least `bytes`; returns how many they hold. */
