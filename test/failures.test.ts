@@ -171,6 +171,7 @@ describe('failures that name themselves', () => {
       assert.match(daemon.output(), /is not a MySQL server/);
       assert.equal(fatalLine(daemon).code, 'SLUICE_NOT_MYSQL');
     } finally {
+      http.closeAllConnections();
       http.close();
     }
   });
