@@ -44,7 +44,8 @@ test('a checkpoint whose binlog was purged stops with the position, how far the 
 
     const daemon = startDaemon(workspace, server);
     const exit = await daemon.exited;
-    assert.equal(exit.code, 1);
+    // 78: a restart cannot bring the binlog back, so systemd must not restart (RestartPreventExitStatus).
+    assert.equal(exit.code, 78);
     const output = daemon.output();
     assert.match(output, /no longer has binlog position mysql-bin\.\d+:\d+ \(GTID 0-1-\d+\)/);
     assert.match(output, /purged up to GTID 0-1-\d+/);
@@ -63,7 +64,7 @@ test('a checkpoint whose binlog was purged stops with the position, how far the 
       tables: { stopped: { 'shop.t': { since: old.source, code: 'SLUICE_SCHEMA_UNSUPPORTED', message: 'a change Hive cannot follow', at: 'mysql-bin.000001:999', stoppedAt: new Date().toISOString() } } },
     });
     const retried = startDaemon(stoppedWorkspace, server);
-    assert.equal((await retried.exited).code, 1);
+    assert.equal((await retried.exited).code, 78);
     assert.match(retried.output(), /no longer has binlog position mysql-bin\.\d+:\d+ \(GTID 0-1-\d+\)/);
     assert.match(retried.output(), /the stopped table\(s\) shop\.t \(since mysql-bin\.\d+:\d+ \(GTID 0-1-\d+\)\) hold their changes up to/);
     assert.match(retried.output(), /sluice checkpoint skip-table <table>/);

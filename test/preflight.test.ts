@@ -113,7 +113,16 @@ describe('preflight against a real MariaDB', () => {
     }
   });
 
-  test('`sluice run` stops with exit 1 and the message when the server does not fit', async () => {
+  test('`sluice run` with a wrong password exits 78, naming the keys', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-preflight-'));
+    const config = join(dir, 'sluice.yaml');
+    writeFileSync(config, `source:\n  host: 127.0.0.1\n  port: ${server.port}\n  user: sluice\n  password: wrong\n`);
+    const result = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'run', '--config', config], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(result.status, 78, result.stderr);
+    assert.match(result.stderr, /Check source\.user and source\.password\. \[SLUICE_MYSQL_ACCESS_DENIED\]/);
+  });
+
+  test('`sluice run` stops with exit 78 (no restart can fix it) and the message when the server does not fit', async () => {
     const root = await server.rootConnection();
     await root.query("SET GLOBAL binlog_format = 'STATEMENT'");
     try {
@@ -121,7 +130,7 @@ describe('preflight against a real MariaDB', () => {
       const config = join(dir, 'sluice.yaml');
       writeFileSync(config, `source:\n  host: 127.0.0.1\n  port: ${server.port}\n  user: sluice\n  password: ${server.password}\n`);
       const result = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'run', '--config', config], { encoding: 'utf8', timeout: 60_000 });
-      assert.equal(result.status, 1, result.stderr);
+      assert.equal(result.status, 78, result.stderr);
       assert.match(result.stderr, /binlog_format=STATEMENT, sluice needs binlog_format=ROW/);
       assert.match(result.stderr, /SLUICE_BINLOG_SETTING/);
     } finally {
@@ -150,7 +159,14 @@ describe('configuration errors through the CLI', () => {
     const result = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'run', '--config', config], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(result.status, 78, result.stderr);
     assert.match(result.stderr, /sluice\.yaml:3:9 source\.port/);
-    assert.equal(result.stdout, '', 'no log line: the daemon never started');
+    // The daemon never started: its log holds only the fatal line, with the code, for a log pipeline.
+    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { level: number; code: string; exitCode: number; msg: string });
+    assert.deepEqual(
+      lines.map((line) => [line.level, line.code, line.exitCode]),
+      [[60, 'SLUICE_CONFIG_INVALID', 78]],
+      result.stdout,
+    );
+    assert.match(lines[0]!.msg, /sluice\.yaml:3:9 source\.port/);
   });
 });
 

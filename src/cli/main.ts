@@ -2,13 +2,12 @@
 import { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import { isSluiceError } from '../errors.ts';
+import { createLogger } from '../runtime/logger.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
 import { formatChecks, runChecks } from './check-command.ts';
 import { setCheckpoint, showCheckpoint, skipTable, targetFromOptions, type TargetOptions } from './checkpoint-command.ts';
+import { exitCodeOf } from './exit-codes.ts';
 import { runDaemon } from './run-command.ts';
-
-// EX_CONFIG from sysexits.h: the systemd unit does not restart on it, since a restart cannot help.
-const EXIT_CONFIG = 78;
 
 const program = new Command();
 program
@@ -146,11 +145,25 @@ checkpoint
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
+  const exitCode = exitCodeOf(error);
   if (isSluiceError(error)) {
     process.stderr.write(`sluice: ${error.message} [${error.code}]\n`);
-    process.exitCode = error.code === 'SLUICE_CONFIG_INVALID' || error.code === 'SLUICE_CONFIG_UNREADABLE' ? EXIT_CONFIG : 1;
   } else {
     process.stderr.write(`sluice: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
-    process.exitCode = 1;
   }
+  logFatal(error, exitCode);
+  process.exitCode = exitCode;
+}
+
+/**
+ * The daemons (`run`, and `sync` under systemd) also put their last word in the JSON log, with its
+ * code, so a log pipeline that reads only the JSON lines sees why the process ended. `run` logs on
+ * stdout, `sync` on stderr (its progress owns stdout): the same stream each logs on while it runs.
+ */
+function logFatal(error: unknown, exitCode: number): void {
+  const command = process.argv[2];
+  if (command !== 'run' && command !== 'sync') return;
+  const code = isSluiceError(error) ? error.code : 'SLUICE_UNEXPECTED';
+  const message = isSluiceError(error) ? error.message : `unexpected error: ${(error as Error).message ?? String(error)}`;
+  createLogger('fatal', command === 'run' ? 1 : 2).fatal({ code, exitCode, err: error }, message);
 }

@@ -1,5 +1,6 @@
-// `sluice run`: the daemon. SIGTERM or SIGINT asks for a clean stop (final checkpoint, exit 0); a
-// second signal exits at once, which is safe too: the next start recovers from the last checkpoint.
+// `sluice run`: the daemon. SIGTERM or SIGINT asks for a clean stop (final checkpoint, exit 0; while
+// waiting to retry there is nothing to checkpoint, so at once); a second signal exits at once (130),
+// which is safe too: the next start recovers from the last checkpoint.
 import type { SluiceConfig } from '../config/schema.ts';
 import { redactConfig } from '../config/load.ts';
 import { BinlogToHiveJob } from '../runtime/binlog-to-hive-job.ts';
@@ -8,7 +9,8 @@ import { startHealthServer, type HealthServer } from '../runtime/health-server.t
 import { SluiceMetrics } from '../runtime/metrics.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
 import { createLogger } from '../runtime/logger.ts';
-import { withRetry } from '../runtime/retry.ts';
+import { localPlaces, nameDiskError, probeWritable } from '../runtime/local-disk.ts';
+import { isRetriable, withRetry } from '../runtime/retry.ts';
 import { acquireStateLock } from '../runtime/state-lock.ts';
 import type { BinlogStart } from '../sources/binlog/binlog-position.ts';
 import type { BinlogConnectionOptions } from '../sources/binlog/binlog-source.ts';
@@ -36,14 +38,17 @@ export function sourceConnection(config: SluiceConfig): BinlogConnectionOptions 
 export async function runDaemon(config: SluiceConfig): Promise<void> {
   const logger = createLogger(config.log.level);
   logger.info({ config: redactConfig(config) }, 'sluice starting');
+  const places = localPlaces(config);
+  const named = (error: unknown): unknown => nameDiskError(error, places);
   // Before anything reads or writes state: a second daemon on the same checkpoint.dir stops here.
-  const lock = await acquireStateLock(config.checkpoint.dir);
+  const lock = await acquireStateLock(config.checkpoint.dir).catch((error: unknown) => Promise.reject(named(error)));
   const storage = openStorage(config, logger);
   let stopping = false;
   let job: BinlogToHiveJob | undefined;
   // One registry and one HTTP server for the process, across retries of the job.
   const metrics = new SluiceMetrics();
   let health: HealthServer | undefined;
+  const wake = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
       logger.warn({ signal }, 'second signal: exiting now; the next start recovers from the last checkpoint');
@@ -52,6 +57,7 @@ export async function runDaemon(config: SluiceConfig): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'stopping at the next transaction boundary, after a final checkpoint');
     job?.requestStop();
+    wake.abort();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -64,6 +70,9 @@ export async function runDaemon(config: SluiceConfig): Promise<void> {
     }
     await withRetry(
       async () => {
+        // Every local directory is written once before anything else, so a directory sluice may not
+        // write fails the start, naming its config key, not the first row; a full one is waited out.
+        await probeWritable(places);
         // Each attempt starts over from the newest checkpoint: recovery makes that exact.
         job = new BinlogToHiveJob({
           connection: sourceConnection(config),
@@ -90,13 +99,19 @@ export async function runDaemon(config: SluiceConfig): Promise<void> {
         if (stopping) job.requestStop();
         try {
           await job.run();
-        } catch (error) {
+        } catch (caught) {
+          // A full disk anywhere below the job is retriable: wait, then start over from the checkpoint.
+          const error = named(caught);
           metrics.errors.inc({ code: (error as { code?: string }).code ?? 'UNEXPECTED' });
           throw error;
         }
       },
-      { initialDelayMs: 1000, maxDelayMs: 60_000, maxAttempts: Infinity, logger, shouldStop: () => stopping },
+      { initialDelayMs: 1000, maxDelayMs: 60_000, maxAttempts: Infinity, logger, shouldStop: () => stopping, wake: wake.signal },
     );
+  } catch (error) {
+    // Asked to stop while waiting to retry: the last checkpoint stands, which is a clean stop.
+    if (!(stopping && isRetriable(error))) throw error;
+    logger.info({ code: (error as { code?: string }).code }, 'stopped while waiting to retry; the next start resumes from the last checkpoint');
   } finally {
     await health?.close();
     await storage.catalog.close();

@@ -2,6 +2,7 @@
 // hundred bytes, and a syscall per row would cost more than encoding it. Both the local file system
 // and the WebHDFS spool write through it.
 import type { FileHandle } from 'node:fs/promises';
+import { withPath } from '../runtime/local-disk.ts';
 
 // Large enough to keep syscalls rare, small enough that many open files stay cheap.
 const BUFFER_BYTES = 256 * 1024;
@@ -12,7 +13,11 @@ export class BufferedFileHandle {
   /** Bytes handed to `write` so far. */
   written = 0;
 
-  constructor(readonly handle: FileHandle) {}
+  /** `file`: the local path, named in a write's error (a full disk must say where). */
+  constructor(
+    readonly handle: FileHandle,
+    readonly file: string,
+  ) {}
 
   async write(chunk: Buffer | string): Promise<void> {
     const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
@@ -35,7 +40,7 @@ export class BufferedFileHandle {
     const data = Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
-    await this.handle.write(data);
+    await this.handle.write(data).catch((error: unknown) => Promise.reject(withPath(error, this.file)));
   }
 
   /** Forgets what is buffered and closes the handle, ignoring errors (the file is being thrown away). */

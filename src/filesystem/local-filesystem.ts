@@ -5,6 +5,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { SluiceError } from '../errors.ts';
 import { fsyncDirectory } from '../runtime/atomic-file.ts';
+import { withPath } from '../runtime/local-disk.ts';
 import { BufferedFileHandle } from './buffered-file-handle.ts';
 import type { FileStatus, FileSystem, FileWriter } from './filesystem.ts';
 
@@ -29,7 +30,7 @@ export class LocalFileSystem implements FileSystem {
     const handle = await open(target, 'wx').catch((error: unknown) => {
       throw this.wrap(error, `cannot create ${path}`, path);
     });
-    return new LocalFileWriter(path, handle);
+    return new LocalFileWriter(path, handle, target);
   }
 
   async readFile(path: string): Promise<Buffer> {
@@ -106,8 +107,9 @@ class LocalFileWriter implements FileWriter {
   constructor(
     readonly path: string,
     handle: FileHandle,
+    file: string,
   ) {
-    this.buffer = new BufferedFileHandle(handle);
+    this.buffer = new BufferedFileHandle(handle, file);
   }
 
   get bytesWritten(): number {
@@ -120,7 +122,7 @@ class LocalFileWriter implements FileWriter {
 
   async close(): Promise<void> {
     await this.buffer.flush();
-    await this.buffer.handle.sync();
+    await this.buffer.handle.sync().catch((error: unknown) => Promise.reject(withPath(error, this.buffer.file)));
     await this.buffer.handle.close();
   }
 

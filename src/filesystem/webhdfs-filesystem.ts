@@ -15,10 +15,10 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isSluiceError, SluiceError } from '../errors.ts';
+import { defaultSpoolDir } from '../runtime/local-disk.ts';
 import { isProcessAlive } from '../runtime/process-alive.ts';
 import { BufferedFileHandle } from './buffered-file-handle.ts';
 import { parentPath, type FileStatus, type FileSystem, type FileWriter } from './filesystem.ts';
@@ -64,7 +64,7 @@ export class WebHdfsFileSystem implements FileSystem {
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     });
-    this.spoolDir = options.spoolDir ?? join(tmpdir(), 'sluice-spool');
+    this.spoolDir = options.spoolDir ?? defaultSpoolDir();
     this.description = `webhdfs://${options.namenodes.map((namenode) => new URL(namenode).host).join(',')}`;
   }
 
@@ -265,7 +265,7 @@ class WebHdfsFileWriter implements FileWriter {
     handle: FileHandle,
     private readonly upload: (length: number) => Promise<void>,
   ) {
-    this.buffer = new BufferedFileHandle(handle);
+    this.buffer = new BufferedFileHandle(handle, spoolFile);
   }
 
   get bytesWritten(): number {

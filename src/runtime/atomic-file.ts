@@ -2,13 +2,15 @@
 // fsync the directory. A crash at any instant leaves the old content or the new, never a torn file.
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { withPath } from './local-disk.ts';
 
 export async function writeFileAtomic(path: string, content: string | Buffer): Promise<void> {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   const handle = await open(temp, 'w');
   try {
-    await handle.writeFile(content);
-    await handle.sync();
+    // An fd's errors carry no path; a full disk must say which directory it is.
+    await handle.writeFile(content).catch((error: unknown) => Promise.reject(withPath(error, temp)));
+    await handle.sync().catch((error: unknown) => Promise.reject(withPath(error, temp)));
   } finally {
     await handle.close();
   }

@@ -21,6 +21,7 @@ import { BinlogSource, type BinlogConnectionOptions } from '../sources/binlog/bi
 import { requirePositionAvailable } from '../sources/binlog/position-available.ts';
 import { connectControl, preflight, type ServerFacts } from '../sources/binlog/preflight.ts';
 import { SchemaHistory } from '../sources/binlog/schema-history.ts';
+import { checkServerIdFree } from '../sources/binlog/server-id.ts';
 import { resolveStartOnServer, type ResolvedStart } from '../sources/binlog/resolve-start.ts';
 import type { ReadinessProbe } from './health-server.ts';
 import { SluiceMetrics } from './metrics.ts';
@@ -112,6 +113,7 @@ export class BinlogToHiveJob implements ReadinessProbe {
     const logger = options.logger;
     const server = `${options.connection.host}:${options.connection.port}`;
     const facts = await preflight(options.connection);
+    await checkServerIdFree(options.connection, options.serverId);
     const store = new CheckpointStore(options.stateDir);
     const record = await recover(store, options.fs, options.catalog, logger);
     const schemaHistory = await SchemaHistory.load(options.stateDir);

@@ -1,4 +1,5 @@
 // The one place that retries. It honours `retriable` and never retries a programming or config error.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { isSluiceError } from '../errors.ts';
 
@@ -10,6 +11,8 @@ export interface RetryOptions {
   logger: Logger;
   /** Stops retrying (e.g. SIGTERM arrived while waiting). */
   shouldStop?: () => boolean;
+  /** Ends a wait between attempts at once (a stop asked for while waiting need not wait up to a minute). */
+  wake?: AbortSignal;
 }
 
 export function isRetriable(error: unknown): boolean {
@@ -28,7 +31,7 @@ export async function withRetry<T>(attempt: () => Promise<T>, options: RetryOpti
       const ceiling = Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** (failures - 1));
       const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
       options.logger.warn({ err: error, attempt: failures, retryInMs: delay }, 'retriable failure, retrying');
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await sleep(delay, undefined, options.wake ? { signal: options.wake } : undefined).catch(() => undefined);
       if (options.shouldStop?.()) throw error;
     }
   }

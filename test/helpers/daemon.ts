@@ -56,8 +56,10 @@ export interface RunningDaemon {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function startDaemon(workspace: DaemonWorkspace, server: MariaDbServer, args: string[] = [], env: NodeJS.ProcessEnv = {}): RunningDaemon {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'run', '--config', workspace.configFile, ...args], {
+/** `prefix`: a command that execs the daemon's command line it is given (e.g. `unshare -m ...`), keeping its pid. */
+export function startDaemon(workspace: DaemonWorkspace, server: MariaDbServer, args: string[] = [], env: NodeJS.ProcessEnv = {}, prefix: string[] = []): RunningDaemon {
+  const command = [...prefix, process.execPath, join(REPO_ROOT, 'bin/sluice.js'), 'run', '--config', workspace.configFile, ...args];
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: workspace.dir,
     env: { ...process.env, SLUICE_TEST_PASSWORD: server.password, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

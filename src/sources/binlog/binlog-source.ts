@@ -11,6 +11,7 @@ import { toCellValue } from './cell-decoder.ts';
 import { applyServerCollations, builtInCollations, readServerCollations, type CollationCharsets } from './collations.ts';
 import { connectControl } from './preflight.ts';
 import type { SchemaHistory } from './schema-history.ts';
+import { serverIdConflict } from './server-id.ts';
 import { SchemaTracker } from './schema-tracker.ts';
 import { decodeSingleByte, isSingleByteCharset } from './single-byte-charsets.ts';
 import { anonymousColumnSchemas, columnSchemasFor, hasOptionalMetadata, type TableMapEventLike, type ZongJiColumnSchema } from './table-map-columns.ts';
@@ -478,7 +479,7 @@ export class BinlogSource {
     if (this.failure) return;
     const { host, port } = this.options.connection;
     const here = this.zongji ? this.describeHere(this.zongji, undefined) : 'the start';
-    this.failure = eventTooLargeError(error, `${host}:${port}`, here) ?? classifyStreamError(error, this.options.connection);
+    this.failure = eventTooLargeError(error, `${host}:${port}`, here) ?? classifyStreamError(error, this.options.connection, this.options.serverId);
     this.wake();
   }
 }
@@ -602,9 +603,12 @@ function requireDecodableLayout(tableMap: RawTableMap, columns: readonly SourceC
   );
 }
 
-function classifyStreamError(error: Error, connection: BinlogConnectionOptions): SluiceError {
+function classifyStreamError(error: Error, connection: BinlogConnectionOptions, serverId: number): SluiceError {
   if (error instanceof SluiceError) return error;
   const server = `${connection.host}:${connection.port}`;
+  // Before the errno 1236 test: MySQL reports a second replica with this id under that errno too.
+  const conflict = serverIdConflict(error, server, serverId);
+  if (conflict) return conflict;
   const errno = (error as { errno?: number }).errno;
   if (errno === 1236) {
     return new SluiceError(

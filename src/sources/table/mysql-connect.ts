@@ -2,6 +2,7 @@
 // MySQL target), with errors that name that section's keys.
 import mysql from 'mysql2/promise';
 import { SluiceError } from '../../errors.ts';
+import { probeGreeting } from './mysql-greeting.ts';
 
 export interface MysqlServerOptions {
   host: string;
@@ -31,13 +32,32 @@ export async function connectMysql(options: MysqlServerOptions, configSection: s
         { cause: error, context: { server, configKey: `${configSection}.user` } },
       );
     }
-    throw new SluiceError('SLUICE_MYSQL_UNREACHABLE', `cannot reach MySQL at ${server} (${configSection}.host, ${configSection}.port): ${code || (error as Error).message}`, {
+    const keys = `${configSection}.host, ${configSection}.port`;
+    // A refused or unroutable connection says it all; a timeout or a garbled handshake may mean that
+    // something else listens on the port (an HTTP server, a proxy): ask it.
+    const verdict = NETWORK_FAILURES.has(code) ? undefined : await probeGreeting(options.host, options.port, Math.min(2000, options.connectTimeoutMs));
+    if (verdict?.kind === 'other') {
+      throw new SluiceError(
+        'SLUICE_NOT_MYSQL',
+        `${server} (${keys}) is not a MySQL server: it answered ${verdict.sample} where a MySQL or MariaDB server sends its greeting. ` +
+          `Fix: point ${configSection}.host and ${configSection}.port at the MySQL/MariaDB server (its port is 3306 unless set otherwise).`,
+        { cause: error, context: { server, configKey: `${configSection}.port` } },
+      );
+    }
+    const silent =
+      verdict?.kind === 'silent'
+        ? `; something accepts connections there but sends no MySQL greeting: if it is not the MySQL/MariaDB server, fix ${keys}`
+        : '';
+    throw new SluiceError('SLUICE_MYSQL_UNREACHABLE', `cannot reach MySQL at ${server} (${keys}): ${code || (error as Error).message}${silent}`, {
       cause: error,
       retriable: true,
       context: { server, configKey: `${configSection}.host` },
     });
   }
 }
+
+// Failures of the TCP connection itself, before any byte could be exchanged.
+const NETWORK_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET']);
 
 /** For sessions that read or write rows: values stay exact text, never JS numbers or process-local times. */
 export const EXACT_VALUES: mysql.ConnectionOptions = {
