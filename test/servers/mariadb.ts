@@ -70,7 +70,10 @@ export async function startMariaDb(options: MariaDbOptions): Promise<MariaDbServ
   const socket = join(dir, 'mariadb.sock');
   const pidFile = join(dir, 'mariadb.pid');
   const portFile = join(dir, 'port');
+  // Its own temporary directory too: on-disk temporary tables of one server never meet another's.
+  const tmpDir = join(dir, 'tmp');
   mkdirSync(binlogDir, { recursive: true });
+  mkdirSync(tmpDir, { recursive: true });
 
   const running = readRunningPid(pidFile);
   if (running !== undefined && existsSync(portFile)) {
@@ -94,6 +97,7 @@ export async function startMariaDb(options: MariaDbOptions): Promise<MariaDbServ
     '--no-defaults',
     `--datadir=${dataDir}`,
     `--socket=${socket}`,
+    `--tmpdir=${tmpDir}`,
     `--port=${port}`,
     '--bind-address=127.0.0.1',
     `--pid-file=${pidFile}`,
