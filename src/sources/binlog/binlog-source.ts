@@ -154,7 +154,7 @@ export class BinlogSource {
         this.fail(error as Error);
       }
     });
-    zongji.on('error', (error: Error) => this.fail(unsupportedEventError(error, `${connection.host}:${connection.port}`, this.describeHere(zongji, undefined)) ?? error));
+    zongji.on('error', (error: Error) => this.onStreamError(zongji, error));
     const startOptions: Record<string, unknown> = {
       serverId: this.options.serverId,
       includeEvents: ['tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'query', 'rotate', 'unknown'],
@@ -221,6 +221,11 @@ export class BinlogSource {
     await this.tracker?.close();
     if (!zongji) return;
     await stopZongji(zongji);
+  }
+
+  private onStreamError(zongji: ZongJiInstance, error: Error): void {
+    const { host, port } = this.options.connection;
+    this.fail(unsupportedEventError(error, `${host}:${port}`, this.describeHere(zongji, undefined)) ?? error);
   }
 
   private onBinlogEvent(zongji: ZongJiInstance, event: BinlogEventLike): void {
