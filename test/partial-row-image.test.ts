@@ -3,10 +3,8 @@
 // cannot decode (MySQL's compressed transactions and partial JSON updates) stop the stream.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import pino from 'pino';
 import { isSluiceError } from '../src/errors.ts';
-import { Router } from '../src/routing/router.ts';
-import { BinlogSource } from '../src/sources/binlog/binlog-source.ts';
+import { fedSource } from './helpers/fed-source.ts';
 import { changesOf, checkpointAtEnd, withCapture } from './helpers/stopped-changes.ts';
 
 test('MINIMAL and NOBLOB row images stop their tables, naming binlog_row_image; FULL ones go on', { timeout: 120_000 }, async () => {
@@ -49,18 +47,6 @@ test('MINIMAL and NOBLOB row images stop their tables, naming binlog_row_image; 
   });
 });
 
-/** A source that is never started: the test plays zongji. */
-function idleSource(): BinlogSource {
-  return new BinlogSource({
-    connection: { host: '127.0.0.1', port: 1, user: 'u', password: 'p', connectTimeoutMs: 1000 },
-    serverId: 1,
-    router: new Router({ include: ['*.*'], exclude: [], rules: [] }),
-    maxQueuedItems: 100,
-    firstSequence: 0n,
-    logger: pino({ level: 'silent' }),
-  });
-}
-
 // zongji's own classes for the two events, so the test feeds the exact error text zongji emits.
 // MariaDB cannot write these events, so this path is tested without a server.
 type UnsupportedEventClass = { name: string; unsupportedReason: string };
@@ -70,17 +56,11 @@ for (const [EventClass, setting] of [
   [zongjiEvents.PartialUpdateRows!, 'binlog_row_value_options'],
 ] as const) {
   test(`zongji's error for a ${EventClass.name} event stops the stream, naming ${setting}, and no later boundary is handed on`, async () => {
-    const source = idleSource();
-    const zongji = { options: { filename: 'mysql-bin.000007', position: 4800 }, gtidSet: '0-1-41', tableMap: {} };
-    const xid = { getEventName: () => 'xid', timestamp: 0, nextPosition: 4800 };
-    const emit = (event: object) => (source as unknown as { onBinlogEvent(z: object, e: object): void }).onBinlogEvent(zongji, event);
-    const report = (error: Error) => (source as unknown as { onStreamError(z: object, e: Error): void }).onStreamError(zongji, error);
-
-    emit(xid);
+    const { source, emit, report } = fedSource(['*.*']);
+    emit({ name: 'xid', nextPosition: 4800 });
     // What zongji does with such an event: reports it once ('error'), emits no rows, reads on.
     report(new Error(EventClass.unsupportedReason));
-    zongji.options.position = 4900;
-    emit({ ...xid, nextPosition: 4900 });
+    emit({ name: 'xid', nextPosition: 4900 });
 
     const first = await source.next();
     assert.equal(first.kind, 'boundary', 'what came before the event is handed on');

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { writeFileSync } from 'node:fs';
 import { classifyStatement } from '../src/sources/binlog/statement-dml.ts';
 import { latestCheckpoint } from './helpers/daemon.ts';
+import { fedSource } from './helpers/fed-source.ts';
 import { changesOf, checkpointAtEnd, withCapture } from './helpers/stopped-changes.ts';
 
 const TABLE = '(id INT PRIMARY KEY, v VARCHAR(20))';
@@ -142,4 +143,41 @@ test('statements are told apart: transaction control, DDL, DML and the tables it
   assert.equal(tables('LOAD INDEX INTO CACHE t'), 'other');
   for (const unknown of ['SELECT `db`.`f`()', 'DO f()', 'CALL p()', 'UPDATE (t JOIN u) SET t.v = 1']) assert.equal(tables(unknown), 'dml-unknown', unknown);
   assert.equal(tables('INSERT INTO t VALUES (1)', ''), 'dml-unknown', 'no default database');
+});
+
+test('statements inside BEGIN ... COMMIT are part of their transaction: the only boundary is its end', async () => {
+  // MariaDB writes statement-format DML as BEGIN, the statements, then XID (InnoDB) or COMMIT
+  // (MyISAM). A boundary after a statement would let a checkpoint record the whole transaction
+  // while the rows after it (under MIXED, unsafe statements go as rows) were not yet handed on.
+  const { source, emit } = fedSource(['db.*']);
+  emit({ name: 'query', query: 'BEGIN', schema: 'free', nextPosition: 100, gtid: '0-1-41' });
+  emit({ name: 'query', query: "INSERT INTO x VALUES (1, 'free')", schema: 'free', nextPosition: 200, gtid: '0-1-41' });
+  emit({ name: 'query', query: 'UPDATE free.x SET v = 2', schema: 'db', nextPosition: 300, gtid: '0-1-41' });
+  emit({ name: 'xid', nextPosition: 400, gtid: '0-1-41' });
+  emit({ name: 'query', query: 'BEGIN', schema: 'free', nextPosition: 500, gtid: '0-1-42' });
+  emit({ name: 'query', query: 'INSERT INTO x VALUES (2)', schema: 'free', nextPosition: 600, gtid: '0-1-42' });
+  emit({ name: 'query', query: 'COMMIT', schema: 'free', nextPosition: 700, gtid: '0-1-42' });
+  emit({ name: 'query', query: 'ALTER TABLE t ADD c INT', schema: 'db', nextPosition: 800, gtid: '0-1-43' });
+  const items = [];
+  while (source.queuedItems > 0) items.push(await source.next());
+  assert.deepEqual(
+    items.map((item) => (item.kind === 'boundary' ? `${item.position.offset} ${item.statement ?? ''}`.trim() : item.kind)),
+    ['400', '700', '800 ALTER TABLE t ADD c INT'],
+  );
+});
+
+test('a statement on a captured table is stopped at once, with the table, position and statement', async () => {
+  const { source, emit } = fedSource(['db.*']);
+  emit({ name: 'query', query: 'BEGIN', schema: 'db', nextPosition: 100, gtid: '0-1-41' });
+  emit({ name: 'query', query: 'UPDATE t JOIN free.x USING (id) SET t.v = x.v', schema: 'db', nextPosition: 260, gtid: '0-1-41' });
+  emit({ name: 'xid', nextPosition: 300, gtid: '0-1-41' });
+  const failed = await source.next();
+  assert.equal(failed.kind, 'table-failed');
+  assert.ok(failed.kind === 'table-failed');
+  assert.equal(failed.at, 'mysql-bin.000007:260 (GTID 0-1-41)');
+  assert.equal(failed.error.code, 'SLUICE_BINLOG_STATEMENT_DML');
+  assert.equal(failed.error.context.table, 'db.t');
+  assert.match(failed.error.message, /`UPDATE t JOIN free\.x USING \(id\) SET t\.v = x\.v`/);
+  assert.deepEqual((await source.next()).kind, 'boundary');
+  assert.equal(source.queuedItems, 0, 'the uncaptured free.x is not stopped');
 });
