@@ -120,6 +120,21 @@ test('LOAD DATA logged as a statement (an event the reader does not decode) stop
   });
 });
 
+test('CREATE TABLE ... SELECT: under ROW its rows land, logged as a statement it stops the new table', { timeout: 120_000 }, async () => {
+  await withCapture('sc', (tag) => `CREATE TABLE ${tag}.u ${TABLE}; INSERT INTO ${tag}.u VALUES (1, 'one'), (2, 'two')`, async ({ server, db, tag, workspace, daemon }) => {
+    // Under ROW the server logs BEGIN, the bare CREATE TABLE, the rows, XID: one transaction.
+    await db.query(`CREATE TABLE ${tag}.by_rows AS SELECT * FROM ${tag}.u`);
+    await db.query(`SET SESSION binlog_format=STATEMENT; CREATE TABLE ${tag}.by_statement AS SELECT * FROM ${tag}.u; SET SESSION binlog_format=ROW`);
+    await db.query(`INSERT INTO ${tag}.u VALUES (3, 'three')`);
+    const record = await checkpointAtEnd(workspace, daemon, server);
+    assert.deepEqual(Object.keys(record.tables?.stopped ?? {}), [`${tag}.by_statement`]);
+    assert.match(record.tables!.stopped![`${tag}.by_statement`]!.message, /\(CREATE TABLE \.\.\. SELECT\) at .* is in the binlog as a statement/);
+    assert.deepEqual(await changesOf(workspace, tag, 'by_rows'), ['insert 1 one', 'insert 2 two']);
+    assert.deepEqual(await changesOf(workspace, tag, 'by_statement'), []);
+    assert.deepEqual(await changesOf(workspace, tag, 'u'), ['insert 3 three']);
+  });
+});
+
 test('statements are told apart: transaction control, DDL, DML and the tables it writes, DML whose tables cannot be told', () => {
   const tables = (statement: string, schema = 'db') => {
     const kind = classifyStatement(statement, schema);
@@ -129,6 +144,9 @@ test('statements are told apart: transaction control, DDL, DML and the tables it
   assert.equal(tables('XA END X\'31\''), 'transaction-control');
   assert.equal(tables('ALTER TABLE t ADD c INT'), 'ddl');
   assert.equal(tables('TRUNCATE t'), 'ddl');
+  assert.deepEqual(classifyStatement('CREATE TABLE IF NOT EXISTS c (x INT) IGNORE SELECT id FROM u', 'db'), { kind: 'ddl', rowsInto: { schema: 'db', table: 'c' } });
+  assert.deepEqual(classifyStatement('CREATE TABLE `c` (\n  `x` int(11) DEFAULT NULL\n)', 'db'), { kind: 'ddl' });
+  assert.deepEqual(classifyStatement('CREATE TEMPORARY TABLE c AS SELECT 1', 'db'), { kind: 'ddl' });
   assert.equal(tables('SET PASSWORD = PASSWORD(\'x\')'), 'other');
   assert.deepEqual(tables("INSERT INTO t (v) VALUES ('s1')"), ['db.t']);
   assert.deepEqual(tables('insert low_priority ignore `o`.`t` select * from other.u'), ['o.t']);
@@ -158,11 +176,15 @@ test('statements inside BEGIN ... COMMIT are part of their transaction: the only
   emit({ name: 'query', query: 'INSERT INTO x VALUES (2)', schema: 'free', nextPosition: 600, gtid: '0-1-42' });
   emit({ name: 'query', query: 'COMMIT', schema: 'free', nextPosition: 700, gtid: '0-1-42' });
   emit({ name: 'query', query: 'ALTER TABLE t ADD c INT', schema: 'db', nextPosition: 800, gtid: '0-1-43' });
+  // CREATE TABLE ... SELECT under ROW: its rows come after the CREATE, in the same transaction.
+  emit({ name: 'query', query: 'BEGIN', schema: 'db', nextPosition: 900, gtid: '0-1-44' });
+  emit({ name: 'query', query: 'CREATE TABLE `c` (`id` int(11) NOT NULL)', schema: 'db', nextPosition: 1000, gtid: '0-1-44' });
+  emit({ name: 'xid', nextPosition: 1100, gtid: '0-1-44' });
   const items = [];
   while (source.queuedItems > 0) items.push(await source.next());
   assert.deepEqual(
     items.map((item) => (item.kind === 'boundary' ? `${item.position.offset} ${item.statement ?? ''}`.trim() : item.kind)),
-    ['400', '700', '800 ALTER TABLE t ADD c INT'],
+    ['400', '700', '800 ALTER TABLE t ADD c INT', '1100'],
   );
 });
 

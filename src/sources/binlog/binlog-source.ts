@@ -12,6 +12,7 @@ import { applyServerCollations, builtInCollations, readServerCollations, type Co
 import { connectControl } from './preflight.ts';
 import type { SchemaHistory } from './schema-history.ts';
 import { SchemaTracker } from './schema-tracker.ts';
+import type { TableRef } from './ddl-statement.ts';
 import { classifyStatement } from './statement-dml.ts';
 import { loadDataStatementError, missingColumns, partialRowImageError, statementDmlError, unboundedStatementError, unsupportedEventError } from './unreadable-changes.ts';
 import { decodeSingleByte, isSingleByteCharset } from './single-byte-charsets.ts';
@@ -114,6 +115,8 @@ export class BinlogSource {
    * logged as a statement is such events alone (Begin_load_query, Execute_load_query).
    */
   private undecodedEventAt: string | undefined;
+  /** Between a BEGIN Query event and its XID or COMMIT: no statement in there is a boundary. */
+  private inGroup = false;
 
   constructor(private readonly options: BinlogSourceOptions) {
     this.nextSequence = options.firstSequence;
@@ -237,6 +240,7 @@ export class BinlogSource {
         this.onRows(zongji, event, name);
         return;
       case 'xid':
+        this.inGroup = false;
         this.requireNoUndecodedChange();
         this.pushBoundary(zongji, event, undefined);
         return;
@@ -246,16 +250,20 @@ export class BinlogSource {
       case 'query': {
         const statement = (event.query ?? '').trim();
         const upper = statement.slice(0, 16).toUpperCase();
-        if (upper === 'BEGIN') this.undecodedEventAt = undefined;
-        else if (upper === 'COMMIT' || upper === 'ROLLBACK') this.requireNoUndecodedChange();
+        const ends = upper === 'COMMIT' || upper === 'ROLLBACK';
+        if (ends) this.requireNoUndecodedChange();
         else this.undecodedEventAt = undefined;
+        if (upper === 'BEGIN') this.inGroup = true;
         if (upper === 'BEGIN' || upper.startsWith('XA START') || upper.startsWith('SAVEPOINT')) return;
         // A change of rows logged as a statement belongs to its transaction: no boundary.
         if (this.onStatementDml(zongji, event, statement)) return;
-        // COMMIT closes a non-transactional group; anything else is a DDL or statement-based
-        // event, which is a transaction of its own.
-        if (upper !== 'COMMIT') this.trackStatement(zongji, event, statement);
-        this.pushBoundary(zongji, event, upper === 'COMMIT' ? undefined : statement);
+        if (!ends) this.trackStatement(zongji, event, statement);
+        // COMMIT or ROLLBACK closes a non-transactional group. A DDL is a transaction of its own,
+        // unless it is inside BEGIN ... COMMIT (CREATE TABLE ... SELECT under ROW: the bare CREATE,
+        // then its rows): the boundary is then the group's end.
+        if (this.inGroup && !ends) return;
+        this.inGroup = false;
+        this.pushBoundary(zongji, event, ends ? undefined : statement);
         return;
       }
       case 'rotate':
@@ -342,20 +350,25 @@ export class BinlogSource {
       this.fail(unboundedStatementError({ verb: kind.verb, statement, reason: kind.reason, at: this.describeHere(zongji, event.gtid) }));
       return true;
     }
+    if (kind.kind === 'ddl' && kind.rowsInto) this.stopTablesWritten(zongji, event, statement, 'CREATE TABLE ... SELECT', [kind.rowsInto]);
     if (kind.kind !== 'dml') return false;
-    const routed = kind.tables.flatMap((ref) => {
+    this.stopTablesWritten(zongji, event, statement, kind.verb, kind.tables);
+    return true;
+  }
+
+  private stopTablesWritten(zongji: ZongJiInstance, event: BinlogEventLike, statement: string, verb: string, tables: TableRef[]): void {
+    const routed = tables.flatMap((ref) => {
       const decision = this.options.router.decide(ref.schema, ref.table);
       return decision.kind === 'routed' ? [{ ref, target: decision.target }] : [];
     });
-    if (routed.length === 0) return true;
+    if (routed.length === 0) return;
     const sequence = this.nextSequence++;
     const at = this.describeHere(zongji, event.gtid);
     for (const { ref, target } of routed) {
       const key = routeKey(target);
       if (this.options.skipsRows?.(key, sequence)) continue;
-      this.failTarget(target, statementDmlError({ source: `${ref.schema}.${ref.table}`, target: key, verb: kind.verb, statement, at }), at);
+      this.failTarget(target, statementDmlError({ source: `${ref.schema}.${ref.table}`, target: key, verb, statement, at }), at);
     }
-    return true;
   }
 
   /** At a transaction's end: an undecoded event with no statement after it was a LOAD DATA logged as a statement. */

@@ -12,8 +12,12 @@ import { tokenize, type Token } from './sql-lexer.ts';
 export type StatementKind =
   /** BEGIN, COMMIT, ROLLBACK, SAVEPOINT, XA ...: no rows, no columns. */
   | { kind: 'transaction-control' }
-  /** CREATE, ALTER, DROP, RENAME, TRUNCATE: handled as DDL (a boundary of its own, schema tracking). */
-  | { kind: 'ddl' }
+  /**
+   * CREATE, ALTER, DROP, RENAME, TRUNCATE: handled as DDL (schema tracking). `rowsInto`: a CREATE
+   * TABLE ... SELECT logged as it was typed (binlog_format=STATEMENT); under ROW the server logs the
+   * bare CREATE TABLE, then the rows.
+   */
+  | { kind: 'ddl'; rowsInto?: TableRef }
   /** Rows of these tables (and of no other) may be changed by the statement. */
   | { kind: 'dml'; verb: string; tables: TableRef[] }
   /** The statement may change rows, and which tables cannot be told. */
@@ -41,7 +45,16 @@ export function classifyStatement(statement: string, defaultSchema: string): Sta
   if (first.kind !== 'word') return { kind: 'dml-unknown', verb: first.text, reason: 'the statement does not start with a keyword' };
   const verb = first.upper;
   if (TRANSACTION_CONTROL.has(verb)) return { kind: 'transaction-control' };
-  if (DDL.has(verb)) return { kind: 'ddl' };
+  if (DDL.has(verb)) {
+    if (verb !== 'CREATE') return { kind: 'ddl' };
+    try {
+      const rowsInto = new TableReader(tokens, defaultSchema).createdWithRows();
+      return rowsInto ? { kind: 'ddl', rowsInto } : { kind: 'ddl' };
+    } catch (error) {
+      if (!(error instanceof Unreadable)) throw error;
+      return { kind: 'ddl' };
+    }
+  }
   if (ROUTINE_CALLS.has(verb)) return { kind: 'dml-unknown', verb, reason: `a ${verb} in the binlog runs a stored routine whose writes are not in the statement` };
   if (verb !== 'INSERT' && verb !== 'REPLACE' && verb !== 'UPDATE' && verb !== 'DELETE' && verb !== 'LOAD') return { kind: 'other' };
   const reader = new TableReader(tokens, defaultSchema);
@@ -95,6 +108,16 @@ class TableReader {
       }
     }
     return undefined;
+  }
+
+  /** CREATE [OR REPLACE] TABLE [IF NOT EXISTS] t ... SELECT ...: t; undefined for any other CREATE. */
+  createdWithRows(): TableRef | undefined {
+    this.skipWords('OR', 'REPLACE');
+    // Rows of temporary tables never reach the binlog as rows either.
+    if (!this.acceptWord('TABLE')) return undefined;
+    if (this.acceptWord('IF')) this.skipWords('NOT', 'EXISTS');
+    const table = this.tableRef();
+    return this.tokens.slice(this.position).some((token) => isWord(token, 'SELECT')) ? table : undefined;
   }
 
   /** t1 [AS] a1 {, | JOIN} t2 ... ON (...) ... up to SET/WHERE/...; derived tables are read for their own references too. */
