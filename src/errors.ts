@@ -12,6 +12,12 @@ export type ErrorCode =
   | 'SLUICE_BINLOG_POSITION_PURGED'
   | 'SLUICE_BINLOG_STREAM'
   | 'SLUICE_BINLOG_EVENT_TOO_LARGE'
+  /** A change of rows logged as a statement (binlog_format=STATEMENT or MIXED): it has no rows to write. */
+  | 'SLUICE_BINLOG_STATEMENT_DML'
+  /** A rows event without every column (binlog_row_image=MINIMAL or NOBLOB). */
+  | 'SLUICE_BINLOG_ROW_IMAGE'
+  /** An event zongji cannot decode (binlog_transaction_compression, binlog_row_value_options=PARTIAL_JSON). */
+  | 'SLUICE_BINLOG_UNSUPPORTED_EVENT'
   | 'SLUICE_CHECKPOINT_CORRUPT'
   | 'SLUICE_CHECKPOINT_TARGET'
   | 'SLUICE_STATE_LOCKED'
@@ -74,6 +80,8 @@ export function isSluiceError(error: unknown, code?: ErrorCode): error is Sluice
 export function isTableScopedError(error: unknown): error is SluiceError {
   if (!(error instanceof SluiceError) || error.retriable) return false;
   if (error.code === 'SLUICE_SCHEMA_UNSUPPORTED') return true;
+  // A statement or a partial row image of one table; without a table they are the stream's.
+  if (error.code === 'SLUICE_BINLOG_STATEMENT_DML' || error.code === 'SLUICE_BINLOG_ROW_IMAGE') return error.context.table !== undefined;
   // The MINIMAL-metadata schema history cannot say one table's columns at a position.
   if (error.code === 'SLUICE_SCHEMA_HISTORY') return error.context.table !== undefined;
   return error.code === 'SLUICE_CATALOG' && (error.context.table !== undefined || error.context.statement !== undefined);

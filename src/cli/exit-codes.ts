@@ -23,6 +23,9 @@ const SETUP_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   // The same event or statement comes again after a restart.
   'SLUICE_BINLOG_EVENT_TOO_LARGE',
   'SLUICE_STATEMENT_UNREADABLE',
+  'SLUICE_BINLOG_STATEMENT_DML',
+  'SLUICE_BINLOG_ROW_IMAGE',
+  'SLUICE_BINLOG_UNSUPPORTED_EVENT',
 ]);
 
 export function exitCodeOf(error: unknown): number {

@@ -13,6 +13,9 @@ import { connectControl } from './preflight.ts';
 import type { SchemaHistory } from './schema-history.ts';
 import { serverIdConflict } from './server-id.ts';
 import { SchemaTracker } from './schema-tracker.ts';
+import type { TableRef } from './ddl-statement.ts';
+import { classifyStatement } from './statement-dml.ts';
+import { loadDataStatementError, missingColumns, partialRowImageError, statementDmlError, unboundedStatementError, unsupportedEventError } from './unreadable-changes.ts';
 import { decodeSingleByte, isSingleByteCharset } from './single-byte-charsets.ts';
 import { anonymousColumnSchemas, columnSchemasFor, hasOptionalMetadata, type TableMapEventLike, type ZongJiColumnSchema } from './table-map-columns.ts';
 import { MYSQL_TYPE_VARCHAR, MYSQL_TYPE_BLOB_COMPRESSED, MYSQL_TYPE_VARCHAR_COMPRESSED, MYSQL_TYPE_ENUM, MYSQL_TYPE_SET, MYSQL_TYPE_TINY_BLOB, MYSQL_TYPE_MEDIUM_BLOB, MYSQL_TYPE_LONG_BLOB, MYSQL_TYPE_BLOB, MYSQL_TYPE_STRING, MYSQL_TYPE_GEOMETRY } from './binlog-type-codes.ts';
@@ -109,6 +112,14 @@ export class BinlogSource {
   changesRead = 0;
   /** Targets given up in this run (table-failed): their rows are skipped. */
   private readonly failedTargets = new Set<string>();
+  /**
+   * Where an event zongji does not decode ('unknown') came, since the transaction began or the last
+   * statement: User_var and Rand events come before the statement they serve, while a LOAD DATA
+   * logged as a statement is such events alone (Begin_load_query, Execute_load_query).
+   */
+  private undecodedEventAt: string | undefined;
+  /** Between a BEGIN Query event and its XID or COMMIT: no statement in there is a boundary. */
+  private inGroup = false;
 
   constructor(private readonly options: BinlogSourceOptions) {
     this.nextSequence = options.firstSequence;
@@ -149,10 +160,10 @@ export class BinlogSource {
         this.fail(error as Error);
       }
     });
-    zongji.on('error', (error: Error) => this.fail(error));
+    zongji.on('error', (error: Error) => this.onStreamError(zongji, error));
     const startOptions: Record<string, unknown> = {
       serverId: this.options.serverId,
-      includeEvents: ['tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'query', 'rotate'],
+      includeEvents: ['tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'query', 'rotate', 'unknown'],
     };
     if ('gtidSet' in from) startOptions.gtidSet = from.gtidSet;
     else if ('file' in from) Object.assign(startOptions, { filename: from.file, position: from.offset });
@@ -218,6 +229,11 @@ export class BinlogSource {
     await stopZongji(zongji);
   }
 
+  private onStreamError(zongji: ZongJiInstance, error: Error): void {
+    const { host, port } = this.options.connection;
+    this.fail(unsupportedEventError(error, `${host}:${port}`, this.describeHere(zongji, undefined)) ?? error);
+  }
+
   private onBinlogEvent(zongji: ZongJiInstance, event: BinlogEventLike): void {
     const name = event.getEventName();
     switch (name) {
@@ -227,17 +243,31 @@ export class BinlogSource {
         this.onRows(zongji, event, name);
         return;
       case 'xid':
+        this.inGroup = false;
+        this.requireNoUndecodedChange();
         this.pushBoundary(zongji, event, undefined);
+        return;
+      case 'unknown':
+        this.undecodedEventAt ??= this.describeHere(zongji, event.gtid);
         return;
       case 'query': {
         const statement = (event.query ?? '').trim();
         const upper = statement.slice(0, 16).toUpperCase();
+        const ends = upper === 'COMMIT' || upper === 'ROLLBACK';
+        if (ends) this.requireNoUndecodedChange();
+        else this.undecodedEventAt = undefined;
+        if (upper === 'BEGIN') this.inGroup = true;
         if (upper === 'BEGIN' || upper.startsWith('XA START') || upper.startsWith('SAVEPOINT')) return;
-        // COMMIT closes a non-transactional group; anything else is a DDL or statement-based
-        // event, which is a transaction of its own.
-        if (upper !== 'COMMIT') this.trackStatement(zongji, event, statement);
-        if (upper !== 'COMMIT') this.pushTableResets(zongji, event, statement);
-        this.pushBoundary(zongji, event, upper === 'COMMIT' ? undefined : statement);
+        // A change of rows logged as a statement belongs to its transaction: no boundary.
+        if (this.onStatementDml(zongji, event, statement)) return;
+        if (!ends) this.trackStatement(zongji, event, statement);
+        if (!ends) this.pushTableResets(zongji, event, statement);
+        // COMMIT or ROLLBACK closes a non-transactional group. A DDL is a transaction of its own,
+        // unless it is inside BEGIN ... COMMIT (CREATE TABLE ... SELECT under ROW: the bare CREATE,
+        // then its rows): the boundary is then the group's end.
+        if (this.inGroup && !ends) return;
+        this.inGroup = false;
+        this.pushBoundary(zongji, event, ends ? undefined : statement);
         return;
       }
       case 'rotate':
@@ -276,6 +306,14 @@ export class BinlogSource {
       return;
     }
     const op: ChangeOp = name === 'writerows' ? 'insert' : name === 'updaterows' ? 'update' : 'delete';
+    const missing = missingColumns(event, tableMap.columnSchemas.map((column) => column.COLUMN_NAME));
+    if (missing.before.length > 0 || missing.after.length > 0) {
+      // A partial row image (binlog_row_image=MINIMAL or NOBLOB): its rows keep their sequence numbers.
+      const at = this.describeHere(zongji, event.gtid);
+      this.failTarget(decision.target, partialRowImageError({ source: `${schema}.${table}`, target, at, missing, op }), at);
+      this.nextSequence += BigInt(rows.length);
+      return;
+    }
     const position = this.changePosition(zongji, event);
     const commitTs = Math.floor(event.timestamp / 1000);
     const firstSequence = this.nextSequence;
@@ -321,6 +359,47 @@ export class BinlogSource {
       offset: zongji.options.position ?? 0,
       ...(event.gtid ? { gtid: event.gtid } : {}),
     };
+  }
+
+  /**
+   * A change of rows logged as a statement (binlog_format=STATEMENT or MIXED) stops every captured
+   * table it may write, or the stream when those cannot be told. Such a statement takes one sequence
+   * number, so that a table that has given up its changes past it (checkpoint skip-table) is not
+   * stopped again by it when the stretch is read again for another table. Returns whether the
+   * statement was such a change.
+   */
+  private onStatementDml(zongji: ZongJiInstance, event: BinlogEventLike, statement: string): boolean {
+    const kind = classifyStatement(statement, event.schema ?? '');
+    if (kind.kind === 'dml-unknown') {
+      this.fail(unboundedStatementError({ verb: kind.verb, statement, reason: kind.reason, at: this.describeHere(zongji, event.gtid) }));
+      return true;
+    }
+    if (kind.kind === 'ddl' && kind.rowsInto) this.stopTablesWritten(zongji, event, statement, 'CREATE TABLE ... SELECT', [kind.rowsInto]);
+    if (kind.kind !== 'dml') return false;
+    this.stopTablesWritten(zongji, event, statement, kind.verb, kind.tables);
+    return true;
+  }
+
+  private stopTablesWritten(zongji: ZongJiInstance, event: BinlogEventLike, statement: string, verb: string, tables: TableRef[]): void {
+    const routed = tables.flatMap((ref) => {
+      const decision = this.options.router.decide(ref.schema, ref.table);
+      return decision.kind === 'routed' ? [{ ref, target: decision.target }] : [];
+    });
+    if (routed.length === 0) return;
+    const sequence = this.nextSequence++;
+    const at = this.describeHere(zongji, event.gtid);
+    for (const { ref, target } of routed) {
+      const key = routeKey(target);
+      if (this.options.skipsRows?.(key, sequence)) continue;
+      this.failTarget(target, statementDmlError({ source: `${ref.schema}.${ref.table}`, target: key, verb, statement, at }), at);
+    }
+  }
+
+  /** At a transaction's end: an undecoded event with no statement after it was a LOAD DATA logged as a statement. */
+  private requireNoUndecodedChange(): void {
+    const at = this.undecodedEventAt;
+    this.undecodedEventAt = undefined;
+    if (at !== undefined) this.fail(loadDataStatementError(at));
   }
 
   private failTarget(target: Route, error: SluiceError, at: string): void {
@@ -450,6 +529,9 @@ export class BinlogSource {
   }
 
   private push(item: SourceItem): void {
+    // Nothing after a failure is handed on: zongji reads on past an event it reports and cannot
+    // decode, and a boundary after that event would let a checkpoint step over it.
+    if (this.failure) return;
     this.queue.push(item);
     this.pauseIfFull();
     this.wake();
@@ -495,6 +577,10 @@ interface BinlogEventLike {
   tableId?: number;
   tableMap?: Record<number, unknown>;
   rows?: unknown[];
+  /** A rows event's columns-present bitmaps (before image, or the row; the after image of an update). */
+  numberOfColumns?: number;
+  columns_present_bitmap?: Buffer;
+  columns_present_bitmap2?: Buffer;
   /** A TableMap event's table. */
   schemaName?: string;
   tableName?: string;
