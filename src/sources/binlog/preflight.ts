@@ -3,6 +3,7 @@
 import mysql from 'mysql2/promise';
 import { SluiceError } from '../../errors.ts';
 import { connectMysql } from '../table/mysql-connect.ts';
+import { readBinlogHead } from './binlog-head.ts';
 import type { BinlogConnectionOptions } from './binlog-source.ts';
 
 export interface ServerFacts {
@@ -13,7 +14,7 @@ export interface ServerFacts {
   /** @@gtid_binlog_pos (MariaDB) or @@gtid_executed (MySQL), when hasGtid. */
   gtidPosition: string | undefined;
   binlogFiles: { name: string; size: number }[];
-  /** SHOW MASTER STATUS: the end of the binlog now. */
+  /** SHOW BINARY LOG STATUS (SHOW MASTER STATUS before MySQL 8.2, and on MariaDB): the end of the binlog now. */
   head: { file: string; offset: number };
   /** @@binlog_row_metadata (FULL or MINIMAL); undefined on servers without it (MySQL 5.7, MariaDB before 10.5), whose TableMaps carry no column metadata. */
   rowMetadata: string | undefined;
@@ -46,10 +47,9 @@ export async function preflight(options: BinlogConnectionOptions): Promise<Serve
     const gtidPosition = isMariaDb ? variables.get('gtid_binlog_pos') : hasGtid ? variables.get('gtid_executed') : undefined;
     const [logs] = await connection.query('SHOW BINARY LOGS');
     const binlogFiles = (logs as { Log_name: string; File_size: number }[]).map((row) => ({ name: row.Log_name, size: Number(row.File_size) }));
-    const [status] = await connection.query('SHOW MASTER STATUS');
-    const head = (status as { File: string; Position: number }[])[0];
-    if (!head) throw new SluiceError('SLUICE_BINLOG_SETTING', `${server} reports no binlog status (SHOW MASTER STATUS is empty): is log_bin on?`, { context: { server } });
-    return { version, isMariaDb, hasGtid, gtidPosition, binlogFiles, head: { file: head.File, offset: Number(head.Position) }, rowMetadata };
+    const head = await readBinlogHead(connection);
+    if (!head) throw new SluiceError('SLUICE_BINLOG_SETTING', `${server} reports no binlog status (SHOW BINARY LOG STATUS / SHOW MASTER STATUS is empty): is log_bin on?`, { context: { server } });
+    return { version, isMariaDb, hasGtid, gtidPosition, binlogFiles, head, rowMetadata };
   } finally {
     await connection.end().catch(() => undefined);
   }
