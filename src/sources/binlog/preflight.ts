@@ -44,7 +44,8 @@ export async function preflight(options: BinlogConnectionOptions): Promise<Serve
     }
     await requireGrants(connection, server, options.user, rowMetadata !== 'FULL');
     const hasGtid = isMariaDb || variables.get('gtid_mode') === 'ON';
-    const gtidPosition = isMariaDb ? variables.get('gtid_binlog_pos') : hasGtid ? variables.get('gtid_executed') : undefined;
+    // MySQL breaks a set of several UUIDs over lines (',\n'); the set means the same without them.
+    const gtidPosition = isMariaDb ? variables.get('gtid_binlog_pos') : hasGtid ? variables.get('gtid_executed')?.replace(/\s+/g, '') : undefined;
     const [logs] = await connection.query('SHOW BINARY LOGS');
     const binlogFiles = (logs as { Log_name: string; File_size: number }[]).map((row) => ({ name: row.Log_name, size: Number(row.File_size) }));
     const head = await readBinlogHead(connection);
