@@ -5,8 +5,9 @@
 // and libraries (see `loaderCommand`), so the host's older glibc never matters.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { isProcessAlive } from '../../src/runtime/process-alive.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -88,6 +89,7 @@ export async function ensureMySqlPrefix(dir: string, log: (line: string) => void
   // Everything happens in a folder of its own, renamed into place once complete: a run killed
   // half way leaves a work folder the next one deletes, never a prefix that looks whole.
   const work = `${dir}.fetch-${process.pid}`;
+  removeAbandonedWork(dir);
   rmSync(work, { recursive: true, force: true });
   const apt = privateApt(join(work, 'apt'), mirror);
   await runApt(apt, ['update', '--error-on=any'], mirror, `the ${SUITE} package index`);
@@ -181,6 +183,14 @@ async function runApt(apt: PrivateApt, args: string[], mirror: Mirror, what: str
     const { stderr, stdout, code } = error as { stderr?: string; stdout?: string; code?: string | number };
     if (code === 'ENOENT') throw new Error('apt-get was not found: fetching MySQL for the tests needs Debian\'s apt and dpkg');
     throw new Error(`apt-get ${args[0]} for ${what} from ${mirror.uri} (suite ${SUITE}, keyring ${mirror.keyring}) failed:\n${(stderr || stdout || String(error)).slice(-2000)}`);
+  }
+}
+
+/** Work folders of fetches whose process is gone (killed half way); a live one is another fetch under way. */
+function removeAbandonedWork(dir: string): void {
+  const prefix = `${basename(dir)}.fetch-`;
+  for (const name of listDir(dirname(dir))) {
+    if (name.startsWith(prefix) && !isProcessAlive(Number(name.slice(prefix.length)))) rmSync(join(dirname(dir), name), { recursive: true, force: true });
   }
 }
 
