@@ -1,9 +1,11 @@
 // `npm test`: starts the shared servers once, runs every test file against them, stops them.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { startFtp, stopFtp, type FtpServer } from './servers/ftp.ts';
 import { startHdfs, startHiveServer2, type JvmProcess } from './servers/jvm.ts';
-import { startMariaDb } from './servers/mariadb.ts';
+import { startMariaDb, stopMariaDb } from './servers/mariadb.ts';
+import { startMySql, type MySqlServer } from './servers/mysql.ts';
 import {
   endpointsOfFtp,
   endpointsOfHdfs,
@@ -11,11 +13,13 @@ import {
   FTP_ENV,
   HDFS_ENV,
   HIVE_ENV,
+  MYSQL_DIR_ENV,
   REPO_ROOT,
   TEST_FTP_DIR,
   TEST_HDFS_DIR,
   TEST_HIVE_DIR,
   TEST_MARIADB_DIR,
+  TEST_MYSQL_DIR,
 } from './helpers/servers.ts';
 
 const started = Date.now();
@@ -48,6 +52,19 @@ if (/testHdfs\(|testHiveServer2\(/.test(sources)) {
     process.stdout.write(`HiveServer2 on 127.0.0.1:${hive.port} (${hive.authentication}), ready in ${Date.now() - hiveStarted} ms\n`);
   }
 }
+let mysql: MySqlServer | undefined;
+if (/testMysql\(/.test(sources)) {
+  const mysqlStarted = Date.now();
+  // The first run on a machine fetches MySQL 9.7 from Debian sid (about 56 MB) into .sluice/mysql-9.7.
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  const mysqlDir = process.env[MYSQL_DIR_ENV] ?? TEST_MYSQL_DIR;
+  // As for MariaDB: stop whatever an earlier run left in the folder, and start on an empty one.
+  await stopMariaDb(join(mysqlDir, 'mysql.pid'));
+  rmSync(mysqlDir, { recursive: true, force: true });
+  mysql = await startMySql({ dir: mysqlDir, log });
+  env[MYSQL_DIR_ENV] = mysqlDir;
+  process.stdout.write(`private MySQL 9.7 on 127.0.0.1:${mysql.port} (${mysqlDir}), ready in ${Date.now() - mysqlStarted} ms\n`);
+}
 let ftp: FtpServer | undefined;
 if (/testFtp\(/.test(sources)) {
   const ftpStarted = Date.now();
@@ -66,6 +83,7 @@ const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-conc
 const code: number = await new Promise((resolve) => child.on('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0))));
 for (const jvm of jvms.reverse()) await jvm.stop();
 await ftp?.stop();
+await mysql?.stop();
 await mariadb.stop();
 process.stdout.write(`test run took ${Math.round((Date.now() - started) / 1000)} s\n`);
 process.exit(code);

@@ -9,25 +9,12 @@ import { test } from 'node:test';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { killWhenRecordLands } from './helpers/crash-scenario.ts';
-import { gtidBinlogPos, latestCheckpoint, makeWorkspace, metricsPort, startDaemon, waitForCaughtUp, waitForCheckpoint, type DaemonWorkspace, type RunningDaemon } from './helpers/daemon.ts';
+import { gtidBinlogPos, latestCheckpoint, makeWorkspace, metricsPort, startDaemon, waitForCaughtUp, waitForChangesRead, waitForCheckpoint, type DaemonWorkspace } from './helpers/daemon.ts';
 import { runQueryCli } from './helpers/query-cli.ts';
 import { testMariaDb } from './helpers/servers.ts';
 import { bySequence, readCommittedRows, type TableRow } from './helpers/warehouse.ts';
 
 const TABLE = '(id INT PRIMARY KEY, v VARCHAR(10))';
-
-/** Waits until the daemon has handed `count` changes to the sink (rows and markers alike). */
-async function waitForChangesRead(daemon: RunningDaemon, count: number): Promise<void> {
-  const port = await metricsPort(daemon);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const read = Number(/^sluice_changes_read_total (\d+)$/m.exec(text)?.[1] ?? 0);
-    if (read >= count) return;
-    if (Date.now() > deadline || daemon.child.exitCode !== null) assert.fail(`the daemon read ${read} of ${count} changes:\n${daemon.output().slice(-3000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** The README's latest state of a changelog table: per key the highest _seq, unless a delete, or a later truncate marker of its _source. */
 function latestStateSql(table: string): string {

@@ -143,3 +143,16 @@ export async function stopTableAndDaemon(workspace: DaemonWorkspace, daemon: Run
   }
   assert.equal((await daemon.exited).code, 0, 'a stopped table does not stop the daemon');
 }
+
+/** Waits until the daemon has handed `count` changes to the sink (its sluice_changes_read_total counter). */
+export async function waitForChangesRead(daemon: RunningDaemon, count: number, timeoutMs = 60_000): Promise<void> {
+  const port = await metricsPort(daemon);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const read = Number(/^sluice_changes_read_total (\d+)$/m.exec(text)?.[1] ?? 0);
+    if (read >= count) return;
+    if (Date.now() > deadline || daemon.child.exitCode !== null) assert.fail(`the daemon read ${read} of ${count} changes:\n${daemon.output().slice(-3000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

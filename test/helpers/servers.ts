@@ -7,9 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { startHdfs, startHiveServer2, type HdfsServer, type HiveServer2 } from '../servers/jvm.ts';
 import { startFtp, type FtpServer } from '../servers/ftp.ts';
 import { startMariaDb, type MariaDbServer } from '../servers/mariadb.ts';
+import { startMySql, type MySqlServer } from '../servers/mysql.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const TEST_MARIADB_DIR = join(REPO_ROOT, '.sluice', 'test-mariadb');
+export const TEST_MYSQL_DIR = join(REPO_ROOT, '.sluice', 'test-mysql');
 export const TEST_HDFS_DIR = join(REPO_ROOT, '.sluice', 'test-hdfs');
 export const TEST_HIVE_DIR = join(REPO_ROOT, '.sluice', 'test-hive');
 export const TEST_FTP_DIR = join(REPO_ROOT, '.sluice', 'test-ftp');
@@ -23,8 +25,11 @@ export type FtpEndpoints = Pick<FtpServer, 'host' | 'port' | 'user' | 'password'
 export const HDFS_ENV = 'SLUICE_TEST_HDFS';
 export const HIVE_ENV = 'SLUICE_TEST_HIVE';
 export const FTP_ENV = 'SLUICE_TEST_FTP';
+/** The data folder of the run's MySQL; a test reuses the server running there (see startMySql). */
+export const MYSQL_DIR_ENV = 'SLUICE_TEST_MYSQL_DIR';
 
 let sharedMariaDb: Promise<MariaDbServer> | undefined;
+let sharedMySql: Promise<MySqlServer> | undefined;
 let sharedHdfs: Promise<HdfsEndpoints> | undefined;
 let sharedHive: Promise<HiveEndpoints> | undefined;
 let sharedFtp: Promise<FtpEndpoints> | undefined;
@@ -32,6 +37,15 @@ let sharedFtp: Promise<FtpEndpoints> | undefined;
 export function testMariaDb(): Promise<MariaDbServer> {
   sharedMariaDb ??= startMariaDb({ dir: process.env.SLUICE_TEST_MARIADB_DIR ?? TEST_MARIADB_DIR });
   return sharedMariaDb;
+}
+
+/**
+ * Oracle MySQL 9.7, fetched from Debian sid on first use (see test/servers/mysql-fetch.ts). Like
+ * MariaDB it stays up after a file run on its own, for the next run to reuse.
+ */
+export function testMysql(): Promise<MySqlServer> {
+  sharedMySql ??= startMySql({ dir: process.env[MYSQL_DIR_ENV] ?? TEST_MYSQL_DIR, log: (line) => process.stderr.write(`${line}\n`) });
+  return sharedMySql;
 }
 
 /** pure-ftpd starts in a fraction of a second and idles cheaply: like MariaDB, it stays up for the next run to reuse. */

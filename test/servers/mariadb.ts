@@ -1,7 +1,7 @@
 // A private MariaDB with the binlog on, for the tests, the demo and the benchmark.
 // It owns its data directory, socket and port, listens on 127.0.0.1 only, and never
 // touches a system MariaDB (which may be on 3306).
-import { spawn, execFile } from 'node:child_process';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -70,10 +70,8 @@ export async function startMariaDb(options: MariaDbOptions): Promise<MariaDbServ
   const socket = join(dir, 'mariadb.sock');
   const pidFile = join(dir, 'mariadb.pid');
   const portFile = join(dir, 'port');
-  // Its own temporary directory too: on-disk temporary tables of one server never meet another's.
-  const tmpDir = join(dir, 'tmp');
   mkdirSync(binlogDir, { recursive: true });
-  mkdirSync(tmpDir, { recursive: true });
+  mkdirSync(join(dir, 'tmp'), { recursive: true });
 
   const running = readRunningPid(pidFile);
   if (running !== undefined && existsSync(portFile)) {
@@ -96,63 +94,22 @@ export async function startMariaDb(options: MariaDbOptions): Promise<MariaDbServ
   const args = [
     '--no-defaults',
     `--datadir=${dataDir}`,
-    `--socket=${socket}`,
-    `--tmpdir=${tmpDir}`,
-    `--port=${port}`,
-    '--bind-address=127.0.0.1',
-    `--pid-file=${pidFile}`,
-    `--log-error=${join(dir, 'error.log')}`,
     '--user=root',
-    '--skip-name-resolve',
-    `--server-id=${options.serverId ?? 1}`,
-    `--log-bin=${join(binlogDir, 'mysql-bin')}`,
-    '--binlog-format=ROW',
-    '--binlog-row-image=FULL',
-    `--binlog-row-metadata=${options.rowMetadata ?? 'FULL'}`,
-    // Small enough that a test run crosses a few binlog files.
-    '--max-binlog-size=64M',
-    '--innodb-buffer-pool-size=256M',
-    '--innodb-flush-log-at-trx-commit=2',
-    '--sync-binlog=0',
-    '--max-allowed-packet=64M',
+    ...binlogServerArgs({ dir, socket, port, pidFile, binlogDir, serverId: options.serverId, rowMetadata: options.rowMetadata }),
     '--character-set-server=utf8mb4',
     '--collation-server=utf8mb4_unicode_ci',
     ...(options.extraArgs ?? []),
   ];
-  const child = spawn(findBinary('mariadbd'), args, { detached: true, stdio: 'ignore' });
-  child.unref();
-  writeFileSync(portFile, String(port));
-
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      const probe = await mysql.createConnection({ socketPath: socket, user: 'root' });
-      await probe.end();
-      break;
-    } catch (error) {
-      if (child.exitCode !== null || Date.now() > deadline) {
-        const log = existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8') : '';
-        throw new Error(`private MariaDB in ${dir} did not start: ${String(error)}\n${log.slice(-2000)}`);
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-
-  const root = await mysql.createConnection({ socketPath: socket, user: 'root' });
-  try {
-    // The grants sluice needs and nothing more: reading the binlog, SHOW BINARY LOGS and the
-    // binlog variables, and SELECT for batch copies and column lookups.
-    for (const host of ['127.0.0.1', 'localhost']) {
-      await root.query(`CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?`, [SLUICE_USER, host, SLUICE_PASSWORD]);
-      await root.query(`GRANT REPLICATION SLAVE, BINLOG MONITOR, SELECT ON *.* TO ?@?`, [SLUICE_USER, host]);
-    }
-  } finally {
-    await root.end();
-  }
+  // The grants sluice needs and nothing more: reading the binlog, SHOW BINARY LOGS and the
+  // binlog variables, and SELECT for batch copies and column lookups.
+  await launchWithSluiceUser([findBinary('mariadbd'), ...args], { dir, socket, port, portFile, label: 'MariaDB' }, {
+    identified: 'IDENTIFIED BY',
+    grants: 'REPLICATION SLAVE, BINLOG MONITOR, SELECT',
+  });
   return handle(dir, binlogDir, socket, port, pidFile);
 }
 
-function readRunningPid(pidFile: string): number | undefined {
+export function readRunningPid(pidFile: string): number | undefined {
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
@@ -168,20 +125,95 @@ function handle(dir: string, binlogDir: string, socket: string, port: number, pi
     binlogDir,
     user: SLUICE_USER,
     password: SLUICE_PASSWORD,
-    rootConnection: (database?: string) =>
-      mysql.createConnection({
-        socketPath: socket,
-        user: 'root',
-        multipleStatements: true,
-        supportBigNumbers: true,
-        bigNumberStrings: true,
-        dateStrings: true,
-        ...(database ? { database } : {}),
-      }),
+    rootConnection: (database?: string) => rootConnect(socket, database),
     stop: () => stopMariaDb(pidFile),
   };
 }
 
+/** root over the socket, with values as exact strings for fixtures to compare. */
+export function rootConnect(socket: string, database?: string): Promise<mysql.Connection> {
+  return mysql.createConnection({
+    socketPath: socket,
+    user: 'root',
+    multipleStatements: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    dateStrings: true,
+    ...(database ? { database } : {}),
+  });
+}
+
+/** The flags MariaDB and MySQL share: a private socket, port and logs, and the binlog as sluice reads it. */
+export function binlogServerArgs(server: { dir: string; socket: string; port: number; pidFile: string; binlogDir: string; serverId?: number; rowMetadata?: string }): string[] {
+  return [
+    `--socket=${server.socket}`,
+    // Its own temporary directory too: on-disk temporary tables of one server never meet another's.
+    `--tmpdir=${join(server.dir, 'tmp')}`,
+    `--port=${server.port}`,
+    '--bind-address=127.0.0.1',
+    `--pid-file=${server.pidFile}`,
+    `--log-error=${join(server.dir, 'error.log')}`,
+    '--skip-name-resolve',
+    `--server-id=${server.serverId ?? 1}`,
+    `--log-bin=${join(server.binlogDir, 'mysql-bin')}`,
+    '--binlog-format=ROW',
+    '--binlog-row-image=FULL',
+    `--binlog-row-metadata=${server.rowMetadata ?? 'FULL'}`,
+    // Small enough that a test run crosses a few binlog files.
+    '--max-binlog-size=64M',
+    '--innodb-buffer-pool-size=256M',
+    '--innodb-flush-log-at-trx-commit=2',
+    '--sync-binlog=0',
+    '--max-allowed-packet=64M',
+  ];
+}
+
+/**
+ * Starts the server detached (it outlives the test process, for the next run to reuse), waits for
+ * root, and creates the sluice user with the grants as this server names them.
+ */
+export async function launchWithSluiceUser(
+  argv: string[],
+  server: { dir: string; socket: string; port: number; portFile: string; label: string },
+  account: { identified: string; grants: string },
+): Promise<void> {
+  const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: 'ignore' });
+  child.unref();
+  writeFileSync(server.portFile, String(server.port));
+  await waitForRootLogin(server.socket, child, server.dir, server.label);
+  const root = await mysql.createConnection({ socketPath: server.socket, user: 'root' });
+  try {
+    for (const host of ['127.0.0.1', 'localhost']) {
+      await root.query(`CREATE USER IF NOT EXISTS ?@? ${account.identified} ?`, [SLUICE_USER, host, SLUICE_PASSWORD]);
+      await root.query(`GRANT ${account.grants} ON *.* TO ?@?`, [SLUICE_USER, host]);
+    }
+  } finally {
+    await root.end();
+  }
+}
+
+/**
+ * Waits until root can log in over the socket; fails with the end of the server's error.log when
+ * the server exits first or is not up within a minute.
+ */
+export async function waitForRootLogin(socket: string, child: ChildProcess, dir: string, label: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const probe = await mysql.createConnection({ socketPath: socket, user: 'root' });
+      await probe.end();
+      return;
+    } catch (error) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        const log = existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8') : '';
+        throw new Error(`private ${label} in ${dir} did not start: ${String(error)}\n${log.slice(-2000)}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+/** SIGTERM to the server its pid file names, SIGKILL after a minute; a MySQL-family server of either kind. */
 export async function stopMariaDb(pidFile: string): Promise<void> {
   const pid = readRunningPid(pidFile);
   if (pid === undefined) return;

@@ -3,6 +3,7 @@
 // read waits for that lock, so the columns read are those after every DDL statement up to the head
 // and before any after it. The schema tracker uses that to tell whether they hold at an older point.
 import type mysql from 'mysql2/promise';
+import { readBinlogHead } from './binlog-head.ts';
 import { tokenize } from './sql-lexer.ts';
 import type { FilePosition } from './position-order.ts';
 import type { TableColumn, TableSchema } from './table-columns.ts';
@@ -30,16 +31,15 @@ export async function readServerTable(connection: mysql.Connection, schema: stri
     schema,
     table,
   ]);
-  const [status] = await connection.query('SHOW MASTER STATUS');
-  const head = (status as { File: string; Position: number | string }[])[0];
-  if (!head) throw new Error('SHOW MASTER STATUS is empty: is log_bin on?');
+  const head = await readBinlogHead(connection);
+  if (!head) throw new Error('SHOW BINARY LOG STATUS / SHOW MASTER STATUS is empty: is log_bin on?');
   const exact = (row: { TABLE_SCHEMA: string; TABLE_NAME: string }): boolean => row.TABLE_SCHEMA === schema && row.TABLE_NAME === table;
   const rows = (columnRows as (ColumnRow & { TABLE_SCHEMA: string; TABLE_NAME: string })[]).filter(exact);
   const collation = (tableRows as { TABLE_SCHEMA: string; TABLE_NAME: string; TABLE_COLLATION: string | null }[]).find(exact)?.TABLE_COLLATION;
   const defaultCharset = collation && collation.includes('_') ? collation.slice(0, collation.indexOf('_')) : undefined;
   return {
     schema: rows.length === 0 ? undefined : { columns: rows.map(toColumn), ...(defaultCharset ? { defaultCharset } : {}) },
-    head: { file: head.File, offset: Number(head.Position) },
+    head,
   };
 }
 
