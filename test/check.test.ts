@@ -1,14 +1,17 @@
 // `sluice check` against the private MariaDB: all pass on a fitting setup; each failure is the line
 // that names the problem, and the exit status is 1.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
 import { mariadbGtidGap } from '../src/sources/binlog/position-available.ts';
 import type { MariaDbServer } from './servers/mariadb.ts';
 import { makeWorkspace, type DaemonWorkspace } from './helpers/daemon.ts';
+import { registerFakeReplica } from './helpers/fake-replica.ts';
 import { holdLockInChild } from './helpers/lock-holder.ts';
 import { REPO_ROOT, testMariaDb } from './helpers/servers.ts';
 
@@ -18,8 +21,19 @@ function check(server: MariaDbServer, configFile: string) {
     timeout: 60_000,
     env: { ...process.env, SLUICE_TEST_PASSWORD: server.password },
   });
-  const line = (name: string) => result.stdout.split('\n').find((text) => text.slice(6).startsWith(`${name}:`)) ?? `(no ${name} line)`;
-  return { ...result, line };
+  return { ...result, line: lineOf(result.stdout) };
+}
+
+function lineOf(stdout: string) {
+  return (name: string) => stdout.split('\n').find((text) => text.slice(6).startsWith(`${name}:`)) ?? `(no ${name} line)`;
+}
+
+function checkAsync(server: MariaDbServer, configFile: string): Promise<{ status: number | null; stdout: string; line: (name: string) => string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'check', '--config', configFile], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, SLUICE_TEST_PASSWORD: server.password } }, (_error, stdout) =>
+      resolve({ status: child.exitCode, stdout, line: lineOf(stdout) }),
+    );
+  });
 }
 
 describe('sluice check', () => {
@@ -34,12 +48,14 @@ describe('sluice check', () => {
     const result = check(server, workspace.configFile);
     assert.equal(result.status, 0, result.stdout + result.stderr);
     const lines = result.stdout.trim().split('\n');
-    for (const name of ['config', 'MySQL reachable', 'binlog settings', 'grants', 'binlog files', 'checkpoint position', 'warehouse', 'catalog', 'state']) {
+    for (const name of ['config', 'MySQL reachable', 'binlog settings', 'grants', 'binlog files', 'server id', 'checkpoint position', 'warehouse', 'catalog', 'state']) {
       assert.match(result.line(name), /^ok /, result.stdout);
     }
     assert.match(result.line('MySQL reachable'), new RegExp(`127\\.0\\.0\\.1:${server.port} as 'sluice', MariaDB`));
     assert.match(result.line('binlog settings'), /binlog_row_image=FULL, binlog_row_metadata=FULL$/);
-    assert.equal(lines.at(-1), 'all 9 checks passed');
+    // The test user lacks REPLICATION MASTER ADMIN, so the replicas are not listed to it, and the line says so.
+    assert.match(result.line('server id'), /^ok {4}server id: source\.serverId=\d+ is not the server's own; the user may not list replicas \(REPLICATION MASTER ADMIN\)/);
+    assert.equal(lines.at(-1), 'all 10 checks passed');
   });
 
   test('a user without REPLICATION CLIENT fails the grants line, naming the grant', async () => {
@@ -84,6 +100,47 @@ describe('sluice check', () => {
     const result = check(server, gone.configFile);
     assert.equal(result.status, 1);
     assert.match(result.line('checkpoint position'), /^FAIL .*no longer has binlog position mysql-bin\.000000:4: binlog file mysql-bin\.000000 is not in SHOW BINARY LOGS/);
+  });
+
+  test('a source.serverId a registered replica uses fails the server id line, as the daemon would refuse it', async () => {
+    // MariaDB lists replicas only to a user with REPLICATION MASTER ADMIN (the grant the README suggests).
+    const root = await server.rootConnection();
+    await root.query("CREATE OR REPLACE USER 'lister'@'127.0.0.1' IDENTIFIED BY 'pw'; GRANT REPLICATION SLAVE, BINLOG MONITOR, REPLICATION MASTER ADMIN, SELECT ON *.* TO 'lister'@'127.0.0.1'");
+    await root.end();
+    const config = join(workspace.dir, 'lister.yaml');
+    writeFileSync(config, readFileSync(workspace.configFile, 'utf8').replace(/user: .*\n  password: .*\n/, 'user: lister\n  password: pw\n'));
+    const serverId = Number(/serverId: (\d+)/.exec(readFileSync(config, 'utf8'))![1]);
+    const before = check(server, config);
+    assert.match(before.line('server id'), new RegExp(`^ok {4}server id: source\\.serverId=${serverId} is not the server's own and no registered replica uses it$`), before.stdout);
+    const replica = await registerFakeReplica(server, serverId, 'replica-9.example', 3307);
+    try {
+      const result = check(server, config);
+      assert.equal(result.status, 1, result.stdout);
+      assert.match(result.line('binlog files'), /^ok /);
+      assert.match(result.line('server id'), new RegExp(`^FAIL {2}server id: source\\.serverId ${serverId} is taken: a replica on replica-9\\.example:3307 is connected .*\\[SLUICE_SERVER_ID_IN_USE\\]$`));
+      assert.match(result.line('checkpoint position'), /^ok /);
+    } finally {
+      await replica.close();
+    }
+  });
+
+  test('a port that is not MySQL fails the MySQL reachable line as SLUICE_NOT_MYSQL', async () => {
+    const http = createServer((_request, response) => response.end('not mysql\n'));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const port = (http.address() as AddressInfo).port;
+      const config = join(workspace.dir, 'http.yaml');
+      writeFileSync(config, readFileSync(workspace.configFile, 'utf8').replace(`port: ${server.port}`, `port: ${port}\n  connectTimeoutMs: 2000`));
+      // spawnSync would block the HTTP server in this process: the check runs asynchronously here.
+      const result = await checkAsync(server, config);
+      assert.equal(result.status, 1, result.stdout);
+      assert.match(result.line('MySQL reachable'), new RegExp(`^FAIL {2}MySQL reachable: 127\\.0\\.0\\.1:${port} \\(source\\.host, source\\.port\\) is not a MySQL server: it answered "HTTP/1\\.1 400.*\\[SLUICE_NOT_MYSQL\\]$`));
+      assert.match(result.line('binlog settings'), /^-- .*MySQL reachable failed/);
+      assert.match(result.line('server id'), /^-- .*the server checks failed/);
+    } finally {
+      http.closeAllConnections();
+      http.close();
+    }
   });
 
   let holder: Awaited<ReturnType<typeof holdLockInChild>> | undefined;

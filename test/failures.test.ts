@@ -7,82 +7,27 @@
 // (`unshare -m`), so the mount dies with the daemon and nothing leaks; the test reaches inside it
 // through /proc/<pid>/root.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, openSync, closeSync, writeSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { pino } from 'pino';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
-import { isSluiceError } from '../src/errors.ts';
+import { isSluiceError, SluiceError } from '../src/errors.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
+import { withRetry } from '../src/runtime/retry.ts';
 import { preflight } from '../src/sources/binlog/preflight.ts';
 import { requireServerIdFree } from '../src/sources/binlog/server-id.ts';
-import { gtidBinlogPos, gtidSeq, makeWorkspace, startDaemon, type DaemonWorkspace, type RunningDaemon } from './helpers/daemon.ts';
+import { exitWithin, fatalLine, gtidBinlogPos, gtidSeq, makeWorkspace, startDaemon, startSluice, until, type DaemonWorkspace, type RunningDaemon } from './helpers/daemon.ts';
+import { fill, holdTmpfs, inside, onTmpfs } from './helpers/private-disk.ts';
+import { SOURCE_TABLE_DDL, compareRows, fillSourceTable, hiveTypesOf, readTableRows, readTargetFiles, writeJobFile } from './helpers/sync-fixture.ts';
 import { registerFakeReplica } from './helpers/fake-replica.ts';
 import { testMariaDb } from './helpers/servers.ts';
 import { readCommittedRows } from './helpers/warehouse.ts';
-import { freePort, type MariaDbServer } from './servers/mariadb.ts';
-
-/** `unshare -m` + tmpfs mounts over `dirs`, then exec of the daemon (same pid). */
-function onTmpfs(mounts: { dir: string; options: string }[]): string[] {
-  for (const mount of mounts) mkdirSync(mount.dir, { recursive: true });
-  const script = mounts.map((_, index) => `mount -t tmpfs -o "$${2 * index + 1}" tmpfs "$${2 * index + 2}" && `).join('') + `shift ${2 * mounts.length} && exec "$@"`;
-  return ['unshare', '-m', '--propagation', 'private', 'sh', '-c', script, 'sh', ...mounts.flatMap((mount) => [mount.options, mount.dir])];
-}
-
-/** A path as the daemon sees it, inside its mount namespace. */
-function inside(daemon: RunningDaemon, path: string): string {
-  return `/proc/${daemon.child.pid}/root${path}`;
-}
-
-async function until<T>(what: string, daemon: RunningDaemon, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined && found !== false) return found;
-    if (daemon.child.exitCode !== null || Date.now() > deadline) assert.fail(`${what}: not reached (daemon exit ${daemon.child.exitCode}):\n${daemon.output().slice(-4000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function exitWithin(daemon: RunningDaemon, timeoutMs: number): Promise<number | null> {
-  const timer = setTimeout(() => daemon.child.kill('SIGKILL'), timeoutMs);
-  const { code } = await daemon.exited;
-  clearTimeout(timer);
-  return code;
-}
-
-/** The JSON log's fatal line (level 60), which a log pipeline reads. */
-function fatalLine(daemon: RunningDaemon): { code: string; exitCode: number; msg: string } {
-  const line = daemon
-    .output()
-    .split('\n')
-    .find((text) => text.startsWith('{') && text.includes('"level":60'));
-  assert.ok(line, `no fatal line in the JSON log:\n${daemon.output().slice(-3000)}`);
-  return JSON.parse(line) as { code: string; exitCode: number; msg: string };
-}
-
-/** Fills the file system holding `dir` until it refuses another byte. */
-function fill(dir: string): string {
-  const file = join(dir, '.filler');
-  const fd = openSync(file, 'w');
-  const chunk = Buffer.alloc(64 * 1024, 1);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-    // Byte by byte up to the last block, so that nothing at all is left.
-    try {
-      for (;;) writeSync(fd, chunk.subarray(0, 512));
-    } catch {
-      // full
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return file;
-}
+import { freePort, SLUICE_PASSWORD, SLUICE_USER, type MariaDbServer } from './servers/mariadb.ts';
 
 describe('failures that name themselves', () => {
   let server: MariaDbServer;
@@ -237,4 +182,87 @@ describe('failures that name themselves', () => {
     assert.equal(await exitWithin(daemon, 3000), 0, daemon.output().slice(-2000));
     assert.match(daemon.output(), /stopped while waiting to retry/);
   });
+
+  describe('sluice sync', () => {
+    const table = 'sync_disk.t';
+    const sourceTable = async (): Promise<void> => {
+      server = await testMariaDb();
+      const root = await server.rootConnection();
+      await root.query('CREATE DATABASE IF NOT EXISTS sync_disk');
+      const [found] = await root.query("SHOW TABLES IN sync_disk LIKE 't'");
+      if ((found as unknown[]).length === 0) {
+        await root.query(SOURCE_TABLE_DDL(table));
+        await fillSourceTable(root, table, 20_000);
+      }
+      await root.end();
+    };
+    const jobFile = (dir: string, name: string, out: string): string =>
+      writeJobFile(dir, {
+        name,
+        source: { host: '127.0.0.1', port: server.port, user: SLUICE_USER, password: SLUICE_PASSWORD, table, key: 'id', pageRows: 500 },
+        writer: { kind: 'local', path: out, mode: 'overwrite', rollBytes: 65_536 },
+        checkpoint: { dir: join(dir, 'state'), intervalSeconds: 0.2 },
+      });
+
+    test('a full disk under writer.path is named, waited out in process from the copy\'s checkpoint, and the target ends exact', { timeout: 180_000 }, async () => {
+      await sourceTable();
+      const dir = mkdtempSync(join(tmpdir(), 'sluice-sync-full-'));
+      const out = join(dir, 'out');
+      // The copy (about 4 MB of text) fills a 1 MB disk by itself; the namespace outlives the copy, so its target can be read after.
+      const disk = await holdTmpfs([{ dir: out, options: 'size=1m' }]);
+      const copy = startSluice(['sync', '--job', jobFile(dir, 'full', out), '--no-progress'], { cwd: dir, prefix: disk.prefix });
+      try {
+        await until('two retries of the full disk', copy, () => (copy.output().match(/"code":"SLUICE_DISK_FULL"/g) ?? []).length >= 2 || undefined, 120_000);
+        const logged = copy.output();
+        assert.match(logged, new RegExp(`the disk holding ${out} \\(writer\\.path\\) is full \\(ENOSPC`));
+        assert.match(logged, /"retriable":true/);
+        assert.doesNotMatch(logged, /unexpected error/);
+        assert.equal(copy.child.exitCode, null, 'the copy waits, it does not exit');
+        disk.grow(out, '64m');
+        assert.equal(await exitWithin(copy, 120_000), 0, copy.output().slice(-3000));
+        // The same process went on from the copy's last checkpoint, not from a new copy.
+        assert.match(copy.output(), /resuming full from checkpoint \d+/);
+        assert.match(copy.output(), /full done: 20000 rows/);
+        const root = await server.rootConnection();
+        const [source, hiveTypes] = [await readTableRows(root, table), await hiveTypesOf(root, table)];
+        await root.end();
+        const target = await readTargetFiles(new LocalFileSystem('/'), disk.inside(out), hiveTypes);
+        assert.equal(compareRows(source, target.rows), undefined);
+        assert.equal(target.rows.length, 20_000);
+      } finally {
+        copy.child.kill('SIGKILL');
+        await copy.exited;
+        await disk.close();
+      }
+    });
+
+    for (const [place, configKey] of [
+      ['state', 'checkpoint.dir'],
+      ['out', 'writer.path'],
+    ] as const) {
+      test(`a read-only ${configKey} stops the copy at its start with 78, naming the key, in the JSON log too`, { timeout: 60_000 }, async () => {
+        await sourceTable();
+        const dir = mkdtempSync(join(tmpdir(), 'sluice-sync-ro-'));
+        const copy = startSluice(['sync', '--job', jobFile(dir, 'readonly', join(dir, 'out')), '--no-progress'], { cwd: dir, prefix: onTmpfs([{ dir: join(dir, place), options: 'ro,size=1m' }]) });
+        assert.equal(await exitWithin(copy, 30_000), 78, copy.output().slice(-3000));
+        assert.match(copy.output(), new RegExp(`sluice cannot write in ${join(dir, place)} \\(${configKey.replace('.', '\\.')}\\): EROFS`));
+        const fatal = fatalLine(copy);
+        assert.equal(fatal.code, 'SLUICE_DIR_UNWRITABLE');
+        assert.equal(fatal.exitCode, 78);
+      });
+    }
+  });
+});
+
+test('withRetry waits out an error it is told outlasts maxAttempts (a full disk), and no other', async () => {
+  const logger = pino({ level: 'silent' });
+  const full = new SluiceError('SLUICE_DISK_FULL', 'full', { retriable: true });
+  const down = new SluiceError('SLUICE_MYSQL_UNREACHABLE', 'down', { retriable: true });
+  const options = { initialDelayMs: 1, maxDelayMs: 1, maxAttempts: 2, outlasts: (error: unknown) => isSluiceError(error, 'SLUICE_DISK_FULL'), logger };
+  let calls = 0;
+  assert.equal(await withRetry(async () => (++calls < 6 ? Promise.reject(full) : 'done'), options), 'done');
+  assert.equal(calls, 6);
+  calls = 0;
+  await assert.rejects(withRetry(async () => (++calls < 6 ? Promise.reject(down) : 'done'), options), /down/);
+  assert.equal(calls, 2);
 });

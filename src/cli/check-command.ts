@@ -15,6 +15,7 @@ import { describePosition } from '../sources/binlog/binlog-position.ts';
 import { requirePositionAvailable } from '../sources/binlog/position-available.ts';
 import { connectControl, preflight, type ServerFacts } from '../sources/binlog/preflight.ts';
 import { resolveStartOnServer } from '../sources/binlog/resolve-start.ts';
+import { checkServerIdFree } from '../sources/binlog/server-id.ts';
 import { sourceConnection, toBinlogStart } from './run-command.ts';
 
 export interface CheckItem {
@@ -28,6 +29,7 @@ const SERVER_ITEMS = ['MySQL reachable', 'binlog settings', 'grants', 'binlog fi
 const FAILED_ITEM: Record<string, (typeof SERVER_ITEMS)[number]> = {
   SLUICE_MYSQL_UNREACHABLE: 'MySQL reachable',
   SLUICE_MYSQL_ACCESS_DENIED: 'MySQL reachable',
+  SLUICE_NOT_MYSQL: 'MySQL reachable',
   SLUICE_BINLOG_SETTING: 'binlog settings',
   SLUICE_MYSQL_PRIVILEGE_MISSING: 'grants',
 };
@@ -37,10 +39,11 @@ export async function runChecks(configFile: string): Promise<CheckItem[]> {
   try {
     config = await loadConfig(configFile);
   } catch (error) {
-    return [fail('config', error), ...[...SERVER_ITEMS, 'checkpoint position', 'warehouse', 'catalog', 'state'].map((name) => skip(name, 'the config is invalid'))];
+    return [fail('config', error), ...[...SERVER_ITEMS, 'server id', 'checkpoint position', 'warehouse', 'catalog', 'state'].map((name) => skip(name, 'the config is invalid'))];
   }
   const items: CheckItem[] = [{ name: 'config', status: 'ok', detail: configFile }];
   const facts = await checkServer(config, items);
+  items.push(facts ? await checkServerId(config) : skip('server id', 'the server checks failed'));
   items.push(facts ? await checkPosition(config, facts) : skip('checkpoint position', 'the server checks failed'));
   items.push(await checkWarehouse(config.sink.filesystem));
   items.push(await checkCatalog(config.sink.catalog));
@@ -104,6 +107,25 @@ async function checkServer(config: SluiceConfig, items: CheckItem[]): Promise<Se
       else items.push(skip(name, `${SERVER_ITEMS[at]} failed`));
     });
     return undefined;
+  }
+}
+
+/** The daemon's own check before the dump (checkServerIdFree), so both refuse the same ids. */
+async function checkServerId(config: SluiceConfig): Promise<CheckItem> {
+  const serverId = config.source.serverId;
+  try {
+    const outcome = await checkServerIdFree(sourceConnection(config), serverId);
+    return {
+      name: 'server id',
+      status: 'ok',
+      detail:
+        `source.serverId=${serverId} is not the server's own` +
+        (outcome === 'checked'
+          ? ' and no registered replica uses it'
+          : "; the user may not list replicas (REPLICATION MASTER ADMIN), so another replica's use of it is found only when the daemon streams"),
+    };
+  } catch (error) {
+    return fail('server id', error);
   }
 }
 

@@ -1,13 +1,24 @@
 // The sluice command line. It only wires: each command lives in its own module.
 import { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
+import type { SluiceConfig } from '../config/schema.ts';
 import { isSluiceError } from '../errors.ts';
+import { localPlaces, nameDiskError, type LocalPlace } from '../runtime/local-disk.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
 import { formatChecks, runChecks } from './check-command.ts';
 import { setCheckpoint, showCheckpoint, skipTable, targetFromOptions, type TargetOptions } from './checkpoint-command.ts';
 import { exitCodeOf } from './exit-codes.ts';
 import { runDaemon } from './run-command.ts';
+
+/** The local directories of the config a command loaded: an fs error in one is named after its key (see the end). */
+let places: LocalPlace[] = [];
+
+async function load(file: string): Promise<SluiceConfig> {
+  const config = await loadConfig(file);
+  places = localPlaces(config);
+  return config;
+}
 
 const program = new Command();
 program
@@ -21,7 +32,7 @@ program
   .requiredOption('-c, --config <file>', 'configuration file (YAML)')
   .addHelpText('after', '\nExample:\n  sluice run --config /etc/sluice/sluice.yaml\n')
   .action(async (options: { config: string }) => {
-    const config = await loadConfig(options.config);
+    const config = await load(options.config);
     await runDaemon(config);
   });
 
@@ -35,7 +46,7 @@ program
   .option('--json', 'print JSON lines instead of a table')
   .addHelpText('after', '\nExamples:\n  sluice query ods.orders --config sluice.yaml\n  sluice query --sql "SELECT _op, count(*) FROM ods.orders GROUP BY 1" --config sluice.yaml\n')
   .action(async (table: string | undefined, options: { config: string; sql?: string; limit: string; json?: boolean }) => {
-    const config = await loadConfig(options.config);
+    const config = await load(options.config);
     // Loaded here, not at the top: DuckDB's native module is heavy and `run` never needs it.
     const { formatRows, queryWarehouse } = await import('./query.ts');
     const storage = openStorage(config);
@@ -95,7 +106,7 @@ checkpoint
   .option('--json', 'print the raw record as JSON (null when there is none)')
   .addHelpText('after', '\nExamples:\n  sluice checkpoint show --config /etc/sluice/sluice.yaml\n  sluice checkpoint show --config sluice.yaml --json | jq .source.position\n')
   .action(async (options: { config: string; json?: boolean }) => {
-    const config = await loadConfig(options.config);
+    const config = await load(options.config);
     process.stdout.write(await showCheckpoint(config, { json: options.json }));
   });
 
@@ -121,7 +132,7 @@ checkpoint
   )
   .action(async (options: TargetOptions & { config: string }) => {
     const target = targetFromOptions(options);
-    const config = await loadConfig(options.config);
+    const config = await load(options.config);
     process.stdout.write(await setCheckpoint(config, target));
   });
 
@@ -138,13 +149,15 @@ checkpoint
       'Example:\n  systemctl stop sluice\n  sluice checkpoint skip-table ods.orders --config /etc/sluice/sluice.yaml\n  systemctl start sluice\n',
   )
   .action(async (table: string, options: { config: string }) => {
-    const config = await loadConfig(options.config);
+    const config = await load(options.config);
     process.stdout.write(await skipTable(config, table));
   });
 
 try {
   await program.parseAsync(process.argv);
-} catch (error) {
+} catch (caught) {
+  // `run` names its own (and retries a full disk); the one-shot commands stop and are run again.
+  const error = nameDiskError(caught, places, 'stop');
   const exitCode = exitCodeOf(error);
   if (isSluiceError(error)) {
     process.stderr.write(`sluice: ${error.message} [${error.code}]\n`);

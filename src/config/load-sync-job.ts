@@ -2,8 +2,7 @@
 // file:line:column errors and ${env:...}/${file:...} secrets as the daemon's config.
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { SluiceError } from '../errors.ts';
-import { parseYamlWith } from './load.ts';
+import { parseYamlWith, unreadable } from './load.ts';
 import type { Env } from './secrets.ts';
 import { syncJobSchema, type SyncJob } from './sync-job-schema.ts';
 
@@ -12,7 +11,7 @@ export async function loadSyncJob(path: string, env: Env = process.env): Promise
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new SluiceError('SLUICE_CONFIG_UNREADABLE', `cannot read job file ${path}: ${(error as Error).message}`, { cause: error, context: { file: path } });
+    throw unreadable('job file', path, error, 'job.yaml');
   }
   return parseSyncJob(text, path, env);
 }

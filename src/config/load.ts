@@ -1,7 +1,7 @@
 // Reads sluice.yaml into a validated SluiceConfig. Every problem is reported at once, each with the
 // file, line and column, so a user fixes a broken config in one edit instead of one run per typo.
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { SluiceError } from '../errors.ts';
@@ -15,12 +15,23 @@ export async function loadConfig(path: string, env: Env = process.env): Promise<
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new SluiceError('SLUICE_CONFIG_UNREADABLE', `cannot read config file ${path}: ${(error as Error).message}`, {
-      cause: error,
-      context: { file: path },
-    });
+    throw unreadable('config file', path, error, 'sluice.yaml');
   }
   return parseConfig(text, path, env);
+}
+
+/** A config or job file that cannot be read, said the way a person fixes it (a path to a directory is a common slip). */
+export function unreadable(what: string, path: string, error: unknown, example: string): SluiceError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why =
+    code === 'ENOENT'
+      ? `there is no file ${resolve(path)}`
+      : code === 'EISDIR'
+        ? `${resolve(path)} is a directory; give the YAML file in it (e.g. ${join(path, example)})`
+        : code === 'EACCES'
+          ? `the user may not read ${resolve(path)} (${code})`
+          : (error as Error).message;
+  return new SluiceError('SLUICE_CONFIG_UNREADABLE', `cannot read ${what} ${path}: ${why}`, { cause: error, context: { file: path } });
 }
 
 /** `file` names the config in messages, and its directory anchors relative paths and ${file:...}. */

@@ -8,6 +8,8 @@ export interface RetryOptions {
   maxDelayMs: number;
   /** Give up after this many consecutive failures; Infinity for a daemon that should outlive an outage. */
   maxAttempts: number;
+  /** Errors waited out however long they last (a full disk: a person frees space, then it goes on). */
+  outlasts?: (error: unknown) => boolean;
   logger: Logger;
   /** Stops retrying (e.g. SIGTERM arrived while waiting). */
   shouldStop?: () => boolean;
@@ -27,7 +29,7 @@ export async function withRetry<T>(attempt: () => Promise<T>, options: RetryOpti
       return await attempt();
     } catch (error) {
       failures++;
-      if (!isRetriable(error) || failures >= options.maxAttempts || options.shouldStop?.()) throw error;
+      if (!isRetriable(error) || (failures >= options.maxAttempts && !options.outlasts?.(error)) || options.shouldStop?.()) throw error;
       const ceiling = Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** (failures - 1));
       const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
       options.logger.warn({ err: error, attempt: failures, retryInMs: delay }, 'retriable failure, retrying');

@@ -58,10 +58,15 @@ export interface RunningDaemon {
 
 /** `prefix`: a command that execs the daemon's command line it is given (e.g. `unshare -m ...`), keeping its pid. */
 export function startDaemon(workspace: DaemonWorkspace, server: MariaDbServer, args: string[] = [], env: NodeJS.ProcessEnv = {}, prefix: string[] = []): RunningDaemon {
-  const command = [...prefix, process.execPath, join(REPO_ROOT, 'bin/sluice.js'), 'run', '--config', workspace.configFile, ...args];
+  return startSluice(['run', '--config', workspace.configFile, ...args], { cwd: workspace.dir, env: { SLUICE_TEST_PASSWORD: server.password, ...env }, prefix });
+}
+
+/** Any sluice command (`sync --job FILE`, say) as a child process, its stdout and stderr together in `output`. */
+export function startSluice(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; prefix?: string[] }): RunningDaemon {
+  const command = [...(options.prefix ?? []), process.execPath, join(REPO_ROOT, 'bin/sluice.js'), ...args];
   const child = spawn(command[0]!, command.slice(1), {
-    cwd: workspace.dir,
-    env: { ...process.env, SLUICE_TEST_PASSWORD: server.password, ...env },
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -71,6 +76,33 @@ export function startDaemon(workspace: DaemonWorkspace, server: MariaDbServer, a
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
   return { child, output: () => output, exited };
+}
+
+export async function until<T>(what: string, daemon: RunningDaemon, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await probe();
+    if (found !== undefined && found !== false) return found;
+    if (daemon.child.exitCode !== null || Date.now() > deadline) assert.fail(`${what}: not reached (daemon exit ${daemon.child.exitCode}):\n${daemon.output().slice(-4000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export async function exitWithin(daemon: RunningDaemon, timeoutMs: number): Promise<number | null> {
+  const timer = setTimeout(() => daemon.child.kill('SIGKILL'), timeoutMs);
+  const { code } = await daemon.exited;
+  clearTimeout(timer);
+  return code;
+}
+
+/** The JSON log's fatal line (level 60), which a log pipeline reads. */
+export function fatalLine(daemon: RunningDaemon): { code: string; exitCode: number; msg: string } {
+  const line = daemon
+    .output()
+    .split('\n')
+    .find((text) => text.startsWith('{') && text.includes('"level":60'));
+  assert.ok(line, `no fatal line in the JSON log:\n${daemon.output().slice(-3000)}`);
+  return JSON.parse(line) as { code: string; exitCode: number; msg: string };
 }
 
 /** The port the daemon's metrics server listens on, read from its log line. */

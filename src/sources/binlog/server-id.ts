@@ -38,11 +38,11 @@ export async function requireServerIdFree(connection: mysql.Connection, server: 
   return 'checked';
 }
 
-/** requireServerIdFree over a connection of its own. */
-export async function checkServerIdFree(options: BinlogConnectionOptions, serverId: number): Promise<void> {
+/** requireServerIdFree over a connection of its own: what the daemon runs before the dump, and `sluice check` too. */
+export async function checkServerIdFree(options: BinlogConnectionOptions, serverId: number): Promise<'checked' | 'not allowed to list replicas'> {
   const control = await connectControl(options);
   try {
-    await requireServerIdFree(control, `${options.host}:${options.port}`, serverId);
+    return await requireServerIdFree(control, `${options.host}:${options.port}`, serverId);
   } finally {
     await control.end().catch(() => undefined);
   }
