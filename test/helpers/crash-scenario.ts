@@ -196,7 +196,7 @@ async function waitForStagingBytes(dir: string, bytes: number, timeoutMs: number
 }
 
 /** Kills the daemon as soon as a new checkpoint record file is renamed into place; false on timeout. */
-async function killWhenRecordLands(workspace: DaemonWorkspace, daemon: RunningDaemon, timeoutMs: number): Promise<boolean> {
+export async function killWhenRecordLands(workspace: DaemonWorkspace, daemon: RunningDaemon, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const watcher = watch(workspace.stateDir, (_event, name) => {
       if (!name || !/^checkpoint-\d+\.json$/.test(String(name))) return;

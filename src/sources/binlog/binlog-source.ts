@@ -16,6 +16,7 @@ import { decodeSingleByte, isSingleByteCharset } from './single-byte-charsets.ts
 import { anonymousColumnSchemas, columnSchemasFor, hasOptionalMetadata, type TableMapEventLike, type ZongJiColumnSchema } from './table-map-columns.ts';
 import { MYSQL_TYPE_VARCHAR, MYSQL_TYPE_BLOB_COMPRESSED, MYSQL_TYPE_VARCHAR_COMPRESSED, MYSQL_TYPE_ENUM, MYSQL_TYPE_SET, MYSQL_TYPE_TINY_BLOB, MYSQL_TYPE_MEDIUM_BLOB, MYSQL_TYPE_LONG_BLOB, MYSQL_TYPE_BLOB, MYSQL_TYPE_STRING, MYSQL_TYPE_GEOMETRY } from './binlog-type-codes.ts';
 import { stopZongji } from './zongji-stop.ts';
+import { parseXaStatement, xidOfEvent, type XaStatement, type XaStep } from './xa-statement.ts';
 
 export interface BinlogConnectionOptions {
   host: string;
@@ -34,7 +35,7 @@ export type BinlogDumpStart =
 export type SourceItem =
   | { kind: 'change'; event: ChangeEvent }
   /** Every change before this item is part of a committed transaction; resuming at `position` replays none of them. */
-  | { kind: 'boundary'; position: BinlogPosition; nextSequence: bigint; statement?: string }
+  | { kind: 'boundary'; position: BinlogPosition; nextSequence: bigint; statement?: string; xa?: XaStep }
   /** Injected by the checkpoint coordinator; travels behind the data like a barrier. */
   | { kind: 'tick' }
   /**
@@ -104,6 +105,8 @@ export class BinlogSource {
   private fetching = 0;
   /** Items handed to the consumer so far, for metrics and progress. */
   changesRead = 0;
+  /** The xid of the XA transaction whose rows are being read (between XA START and XA PREPARE). */
+  private xa: string | undefined;
   /** Targets given up in this run (table-failed): their rows are skipped. */
   private readonly failedTargets = new Set<string>();
 
@@ -149,7 +152,7 @@ export class BinlogSource {
     zongji.on('error', (error: Error) => this.fail(error));
     const startOptions: Record<string, unknown> = {
       serverId: this.options.serverId,
-      includeEvents: ['tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'query', 'rotate'],
+      includeEvents: ['tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'query', 'rotate', 'mariadbgtid', 'xaprepare'],
     };
     if ('gtidSet' in from) startOptions.gtidSet = from.gtidSet;
     else if ('file' in from) Object.assign(startOptions, { filename: from.file, position: from.offset });
@@ -226,8 +229,20 @@ export class BinlogSource {
       case 'xid':
         this.pushBoundary(zongji, event, undefined);
         return;
+      case 'mariadbgtid':
+        // A prepared XA transaction's group starts here, its xid in the event (see xa-statement.ts).
+        this.xa = event.preparedXa ? xidOfEvent(event) : undefined;
+        return;
+      case 'xaprepare':
+        this.onXaPrepare(zongji, event);
+        return;
       case 'query': {
         const statement = (event.query ?? '').trim();
+        const xa = parseXaStatement(statement);
+        if (xa) {
+          this.onXaStatement(zongji, event, xa);
+          return;
+        }
         const upper = statement.slice(0, 16).toUpperCase();
         if (upper === 'BEGIN' || upper.startsWith('XA START') || upper.startsWith('SAVEPOINT')) return;
         // COMMIT closes a non-transactional group; anything else is a DDL or statement-based
@@ -287,7 +302,7 @@ export class BinlogSource {
         const after = op === 'delete' ? null : this.imageOf(op === 'update' ? image.after : image, columns);
         this.push({
           kind: 'change',
-          event: { schema, table, op, columns, before, after, commitTs, position, sequence: this.nextSequence++ },
+          event: { schema, table, op, columns, before, after, commitTs, position, sequence: this.nextSequence++, ...(this.xa ? { xid: this.xa } : {}) },
         });
       }
     } catch (error) {
@@ -296,6 +311,37 @@ export class BinlogSource {
       // deletes all it staged since its last checkpoint. Every row keeps its sequence number.
       this.failTarget(decision.target, error, this.describeHere(zongji, event.gtid));
       this.nextSequence = firstSequence + BigInt(rows.length);
+    }
+  }
+
+  /**
+   * The rows of an XA transaction carry its xid and end at XA PREPARE, with a boundary: the position
+   * moves past them (a restart never reads them again), and the sink holds them until the outcome.
+   */
+  private onXaPrepare(zongji: ZongJiInstance, event: BinlogEventLike): void {
+    const xid = xidOfEvent(event) ?? this.xa;
+    this.xa = undefined;
+    if (xid === undefined) throw new SluiceError('SLUICE_BINLOG_STREAM', `an XA_PREPARE event without an xid at ${this.describeHere(zongji, event.gtid)}`);
+    this.pushBoundary(zongji, event, undefined, { xid, action: event.onePhase ? 'one-phase' : 'prepare' });
+  }
+
+  private onXaStatement(zongji: ZongJiInstance, event: BinlogEventLike, xa: XaStatement): void {
+    switch (xa.verb) {
+      case 'start': // MySQL's way of opening the group (MariaDB's is the GTID event)
+        this.xa = xa.xid;
+        return;
+      case 'end': // rows end here, but the transaction only ends at XA PREPARE: no boundary
+      case 'prepare': // mariadb-binlog's text for the XA_PREPARE event; never a Query event of its own
+        return;
+      case 'commit':
+        this.xa = undefined;
+        // ONE PHASE is an ordinary transaction in MariaDB's binlog; any rows before it were marked.
+        this.pushBoundary(zongji, event, undefined, { xid: xa.xid, action: xa.onePhase ? 'one-phase' : 'commit' });
+        return;
+      case 'rollback':
+        this.xa = undefined;
+        this.pushBoundary(zongji, event, undefined, { xid: xa.xid, action: 'rollback' });
+        return;
     }
   }
 
@@ -330,10 +376,10 @@ export class BinlogSource {
     return columns;
   }
 
-  private pushBoundary(zongji: ZongJiInstance, event: BinlogEventLike, statement: string | undefined): void {
+  private pushBoundary(zongji: ZongJiInstance, event: BinlogEventLike, statement: string | undefined, xa?: XaStep): void {
     const position = this.boundaryAfter(zongji, event);
     this.lastBoundary = position;
-    this.push({ kind: 'boundary', position, nextSequence: this.nextSequence, ...(statement ? { statement } : {}) });
+    this.push({ kind: 'boundary', position, nextSequence: this.nextSequence, ...(statement ? { statement } : {}), ...(xa ? { xa } : {}) });
   }
 
   private boundaryAfter(zongji: ZongJiInstance, event: BinlogEventLike): BinlogPosition {
@@ -474,6 +520,13 @@ interface BinlogEventLike {
   tableName?: string;
   _columnCharsetIds?: (number | undefined)[];
   _enumSetValues?: (Buffer[] | undefined)[];
+  /** MariaDB GTID event: the group is a prepared XA transaction (its xid follows). */
+  preparedXa?: boolean;
+  /** XA_PREPARE event: XA COMMIT ... ONE PHASE (MySQL). */
+  onePhase?: boolean;
+  xidFormatId?: number;
+  xidGtrid?: Buffer;
+  xidBqual?: Buffer;
 }
 
 
