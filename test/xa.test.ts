@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
+import { parseXaStatement } from '../src/sources/binlog/xa-statement.ts';
 import { gtidBinlogPos, latestCheckpoint, makeWorkspace, metricsPort, startDaemon, waitForCheckpoint, type DaemonWorkspace, type RunningDaemon } from './helpers/daemon.ts';
 import { killWhenRecordLands } from './helpers/crash-scenario.ts';
 import { testMariaDb } from './helpers/servers.ts';
@@ -224,4 +225,15 @@ test('XA: kill -9 between PREPARE and COMMIT, before and after a checkpoint hold
   assert.deepEqual(await heldRows(workspace, db, 'a'), expectedA);
   assert.deepEqual(await heldRows(workspace, db, 'b'), ['insert:1:first']);
   assert.deepEqual([...stagedFiles(workspace, db, 'a'), ...stagedFiles(workspace, db, 'b')], []);
+});
+
+test('an xid reads the same however the statement spells it, as the binlog events carry it', () => {
+  const logged = `X'6b657074',X'',1`;
+  assert.deepEqual(parseXaStatement(`XA COMMIT X'6b657074',X'',1`), { verb: 'commit', xid: logged, onePhase: false });
+  assert.equal(parseXaStatement(`xa rollback 'kept'`)?.xid, logged);
+  assert.equal(parseXaStatement(`XA END 0x6b657074, '', 1`)?.xid, logged);
+  assert.deepEqual(parseXaStatement(`XA COMMIT 'a''b', 'q', 7 ONE PHASE`), { verb: 'commit', xid: `X'612762',X'71',7`, onePhase: true });
+  assert.equal(parseXaStatement(`XA BEGIN 'x'`)?.verb, 'start');
+  assert.equal(parseXaStatement('XA RECOVER'), undefined);
+  assert.equal(parseXaStatement('INSERT INTO t VALUES (1)'), undefined);
 });
