@@ -2,6 +2,7 @@
 // ROLLBACK comes later, as a transaction of its own. Rows of a rolled-back one never reach Hive; a
 // committed one lands exactly once, also when the daemon is killed between PREPARE and COMMIT.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
@@ -10,7 +11,7 @@ import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { parseXaStatement } from '../src/sources/binlog/xa-statement.ts';
 import { gtidBinlogPos, latestCheckpoint, makeWorkspace, metricsPort, startDaemon, waitForCheckpoint, type DaemonWorkspace, type RunningDaemon } from './helpers/daemon.ts';
 import { killWhenRecordLands } from './helpers/crash-scenario.ts';
-import { testMariaDb } from './helpers/servers.ts';
+import { REPO_ROOT, testMariaDb } from './helpers/servers.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
 import type { MariaDbServer } from './servers/mariadb.ts';
 
@@ -236,4 +237,34 @@ test('an xid reads the same however the statement spells it, as the binlog event
   assert.equal(parseXaStatement(`XA BEGIN 'x'`)?.verb, 'start');
   assert.equal(parseXaStatement('XA RECOVER'), undefined);
   assert.equal(parseXaStatement('INSERT INTO t VALUES (1)'), undefined);
+});
+
+test('XA: checkpoint show lists held transactions; set forgets them and says what that means', { timeout: 120_000 }, async () => {
+  const { server, workspace, db } = await setUp('cli');
+  let daemon = start(workspace, server);
+  await metricsPort(daemon);
+  const held = await XaTransaction.prepare(server, 'held', [`INSERT INTO ${db}.a VALUES (1, 'held')`]);
+  await caughtUp(workspace, server, daemon);
+  await stop(daemon);
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'checkpoint', ...args, '--config', workspace.configFile], {
+      encoding: 'utf8',
+      env: { ...process.env, SLUICE_TEST_PASSWORD: server.password },
+    });
+  const shown = cli('show');
+  assert.match(shown.stdout, /prepared XA: +X'68656c64',X'',1, 1 staged file\(s\) held until its XA COMMIT/);
+
+  const moved = cli('set', '--latest');
+  assert.equal(moved.status, 0, moved.stderr);
+  assert.match(moved.stdout, /forgotten XA: +X'68656c64',X'',1, prepared and not yet committed: its held rows are deleted at the next start/);
+  assert.equal((await latestCheckpoint(workspace))?.preparedXa, undefined);
+
+  // Its COMMIT now comes for a transaction the stream did not see prepared: said, not silent.
+  await held.finish(server, 'COMMIT');
+  daemon = start(workspace, server);
+  await metricsPort(daemon);
+  await caughtUp(workspace, server, daemon);
+  await stop(daemon);
+  assert.match(daemon.output(), /XA COMMIT of a transaction this stream did not see prepared/);
+  assert.deepEqual(stagedFiles(workspace, db, 'a'), [], 'the forgotten files are deleted');
 });
