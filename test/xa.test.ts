@@ -271,3 +271,44 @@ test('XA: checkpoint show lists held transactions; set forgets them and says wha
   assert.match(daemon.output(), /XA COMMIT of a transaction this stream did not see prepared/);
   assert.deepEqual(stagedFiles(workspace, db, 'a'), [], 'the forgotten files are deleted');
 });
+
+test('XA: a stopped table keeps the held rows of a transaction prepared before its point, and catches up the rest once', { timeout: 180_000 }, async () => {
+  const server = await testMariaDb();
+  const db = `xa_stop_${Date.now() % 1_000_000}`;
+  await statements(server, [`CREATE DATABASE ${db}`, `CREATE TABLE ${db}.s (id INT PRIMARY KEY, d DECIMAL(38,0))`, `CREATE TABLE ${db}.a (id INT PRIMARY KEY, v VARCHAR(20))`]);
+  const workspace = makeWorkspace(server, { start: `{ gtid: '${await gtidBinlogPos(server)}' }`, routing: `  include: ['${db}.*']`, intervalSeconds: 0.3 });
+  // A catalog read afresh each time: the daemon changes it meanwhile.
+  const catalog = () => new LocalCatalog(workspace.catalogDir);
+  const sRows = async () => bySequence(await readCommittedRows(catalog(), new LocalFileSystem(workspace.warehouse), db, 's')).map((row) => `${String(row._op)}:${String(row.id)}:${String(row.d)}`);
+
+  // 1. "early" is prepared and a checkpoint holds its files for both tables.
+  let daemon = start(workspace, server);
+  await metricsPort(daemon);
+  const early = await XaTransaction.prepare(server, 'early', [`INSERT INTO ${db}.s VALUES (1, 5)`, `INSERT INTO ${db}.a VALUES (1, 'early')`]);
+  await caughtUp(workspace, server, daemon);
+  await stop(daemon);
+  // 2. Hive's column of s no longer fits (as if someone changed it): s stops at its next change.
+  await catalog().changeColumnType(db, 's', 'd', 'boolean');
+  await statements(server, [`INSERT INTO ${db}.s VALUES (2, 7)`, `INSERT INTO ${db}.a VALUES (2, 'ordinary')`]);
+  const late = await XaTransaction.prepare(server, 'late', [`INSERT INTO ${db}.s VALUES (3, 9)`, `INSERT INTO ${db}.a VALUES (3, 'late')`]);
+  daemon = start(workspace, server);
+  await metricsPort(daemon);
+  await early.finish(server, 'COMMIT');
+  await late.finish(server, 'COMMIT');
+  await caughtUp(workspace, server, daemon);
+  await stop(daemon);
+  assert.ok((await latestCheckpoint(workspace))?.tables?.stopped?.[`${db}.s`], `s is stopped:\n${daemon.output().slice(-3000)}`);
+  // s holds every change before its point: early's row, prepared before it, committed while s was stopped.
+  assert.deepEqual(await sRows(), ['insert:1:5']);
+  assert.deepEqual(await heldRows(workspace, db, 'a'), ['insert:1:early', 'insert:2:ordinary', 'insert:3:late']);
+
+  // 3. The fix, and a start that catches s up: the rest of its changes once, late's included.
+  await catalog().changeColumnType(db, 's', 'd', 'decimal(38,0)');
+  daemon = start(workspace, server);
+  await metricsPort(daemon);
+  // The newest record already covers the binlog: wait for the one that says s caught up.
+  await waitFor('s caught up', async () => (await latestCheckpoint(workspace))?.tables === undefined, daemon);
+  await stop(daemon);
+  assert.deepEqual(await sRows(), ['insert:1:5', 'insert:2:7', 'insert:3:9']);
+  assert.deepEqual(await heldRows(workspace, db, 'a'), ['insert:1:early', 'insert:2:ordinary', 'insert:3:late']);
+});
