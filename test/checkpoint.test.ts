@@ -13,6 +13,7 @@ import { recover } from '../src/checkpoint/recovery.ts';
 import { isSluiceError } from '../src/errors.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { METADATA_COLUMNS } from '../src/sinks/changelog-layout.ts';
+import { HeldXaFiles } from '../src/sinks/xa-held-files.ts';
 
 const logger = pino({ level: 'silent' });
 
@@ -125,4 +126,40 @@ test('a commit never replaces a file that exists', async () => {
   await stage(fs, '/b', 'old');
   await assert.rejects(fs.rename('/a', '/b'), (error: unknown) => isSluiceError(error, 'SLUICE_FILESYSTEM'));
   assert.equal((await fs.readFile('/b')).toString(), 'old');
+});
+
+test('recovery keeps the staged files of prepared XA transactions the newest record holds, and deletes the rest', async () => {
+  const { fs, catalog, store } = await fixture();
+  const held = '/ods.db/orders/.data/dt=2026-11-25/0.job.1-0';
+  await stage(fs, held, 'prepared\n');
+  await stage(fs, '/ods.db/orders/.data/dt=2026-11-25/0.job.1-1', 'uncommitted\n');
+  await stage(fs, '/ods.db/orders/.data/compact/dt=2026-11-20/c.job.1-0', 'unrecorded merge\n');
+  const file = { from: held, to: '/ods.db/orders/dt=2026-11-25/0.job.1-0', database: 'ods', table: 'orders', values: { dt: '2026-11-25' }, location: '/ods.db/orders/dt=2026-11-25', firstSequence: '7' };
+  await store.write({ ...record(1), preparedXa: { "X'6b657074',X'',1": [file] } });
+  await recover(store, fs, catalog, logger);
+  assert.equal((await fs.readFile(held)).toString(), 'prepared\n');
+  assert.equal(await fs.status('/ods.db/orders/.data/dt=2026-11-25/0.job.1-1'), undefined);
+  assert.equal(await fs.status('/ods.db/orders/.data/compact/dt=2026-11-20/c.job.1-0'), undefined);
+
+  // A record without the field (as older versions wrote them) holds nothing: all staging goes.
+  await store.write(record(2));
+  await recover(store, fs, catalog, logger);
+  assert.equal(await fs.status('/ods.db/orders/.data'), undefined);
+});
+
+test('a stopped table keeps the held XA files it will not read again, and gives up those it will', () => {
+  const file = (table: string, firstSequence: string) => ({ from: `/ods.db/${table}/.data/${firstSequence}`, to: `/ods.db/${table}/${firstSequence}`, database: 'ods', table, values: {}, location: `/ods.db/${table}`, firstSequence });
+  const held = new HeldXaFiles({ early: [file('orders', '5'), file('items', '6')] });
+  held.prepare('late', [file('orders', '20'), file('items', '21')]);
+  // The table holds every change before sequence 10 and reads again from there.
+  assert.deepEqual(held.discard('ods', 'ORDERS', 10n), ['/ods.db/orders/.data/20']);
+  assert.deepEqual(held.recorded(), { early: [file('orders', '5'), file('items', '6')], late: [file('items', '21')] });
+  assert.ok(held.commit('early'));
+  assert.deepEqual(held.takeReleased(), [
+    { kind: 'rename', from: '/ods.db/orders/.data/5', to: '/ods.db/orders/5' },
+    { kind: 'rename', from: '/ods.db/items/.data/6', to: '/ods.db/items/6' },
+    { kind: 'partition', database: 'ods', table: 'orders', values: {}, location: '/ods.db/orders' },
+    { kind: 'partition', database: 'ods', table: 'items', values: {}, location: '/ods.db/items' },
+  ]);
+  assert.equal(held.commit('early'), false, 'an outcome is taken once');
 });

@@ -11,6 +11,9 @@ const KILLS = Number(process.env.SLUICE_CRASH_KILLS ?? 22);
 const SEED = Number(process.env.SLUICE_CRASH_SEED ?? Date.now() % 1_000_000);
 // About one step in twenty alters a table: a few dozen schema changes in a run, each a boundary a kill may land next to.
 const SCHEMA_CHANGE_RATE = Number(process.env.SLUICE_CRASH_SCHEMA_CHANGE_RATE ?? 0.05);
+// About one step in twelve prepares or ends an XA transaction: a dozen or more in a run, each prepared
+// across a few ordinary transactions and often across a kill.
+const XA_RATE = Number(process.env.SLUICE_CRASH_XA_RATE ?? 0.08);
 
 test(`Hive holds exactly the source's change stream after ${KILLS} SIGKILLs (seed ${SEED})`, { timeout: 15 * 60_000 }, () =>
   runCrashScenario({
@@ -18,6 +21,7 @@ test(`Hive holds exactly the source's change stream after ${KILLS} SIGKILLs (see
     largeTransactionRows: Number(process.env.SLUICE_CRASH_LARGE_ROWS ?? 100_000),
     seed: SEED,
     schemaChangeRate: SCHEMA_CHANGE_RATE,
+    xaRate: XA_RATE,
     readRows: (workspace, database, table) =>
       readCommittedRows(new LocalCatalog(workspace.catalogDir), new LocalFileSystem(workspace.warehouse), database, table),
     fixHiveColumn: (workspace, database, table, column, type) => new LocalCatalog(workspace.catalogDir).changeColumnType(database, table, column, type),

@@ -42,6 +42,7 @@ export class CheckpointCoordinator {
     const started = performance.now();
     const id = this.lastId + 1;
     const commits = await this.sink.preCommit();
+    const preparedXa = this.sink.preparedXa();
     const record: CheckpointRecord = {
       format: 1,
       id,
@@ -50,9 +51,11 @@ export class CheckpointCoordinator {
       source,
       commits,
       ...(tables ? { tables } : {}),
+      ...(preparedXa ? { preparedXa } : {}),
     };
     await this.store.write(record);
     this.lastId = id;
+    await this.sink.afterRecord();
     await executeCommits(commits, this.fs, this.catalog);
     await this.store.prune(this.keep);
     return { id, commits: commits.length, durationMs: Math.round(performance.now() - started) };

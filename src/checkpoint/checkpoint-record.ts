@@ -25,6 +25,25 @@ export interface CheckpointRecord {
   commits: PendingCommit[];
   /** Target tables whose committed changes do not end at `source`; absent when all of them do. */
   tables?: TableProgress;
+  /**
+   * XA transactions prepared before `source` and not yet committed or rolled back, by xid, with the
+   * staging files that hold their rows (possibly none). Recovery keeps those files; XA COMMIT turns
+   * them into pending commits, XA ROLLBACK drops them. Absent (as in records of older versions): none.
+   */
+  preparedXa?: Record<string, HeldFile[]>;
+}
+
+/** A closed staging file of a prepared XA transaction, and what committing it takes. */
+export interface HeldFile {
+  from: string;
+  to: string;
+  database: string;
+  table: string;
+  /** The partition the file goes into, registered when it is committed. */
+  values: Record<string, string>;
+  location: string;
+  /** `_seq` of its first row: a stopped table that reads its changes again from a later number drops the file. */
+  firstSequence: string;
 }
 
 /**

@@ -80,8 +80,15 @@ function describeRecord(record: CheckpointRecord, dir: string): string {
     `  GTID:            ${position.gtidSet === undefined ? '(none: resumes by file and offset)' : position.gtidSet || '(empty: the whole binlog)'}\n` +
     `  next sequence:   ${nextSequence}\n` +
     `  pending commits: ${record.commits.length}${record.commits.length > 0 ? ' (done right after the record; a start redoes any left undone)' : ''}\n` +
-    describeTables(record)
+    describeTables(record) +
+    describePreparedXa(record)
   );
+}
+
+function describePreparedXa(record: CheckpointRecord): string {
+  return Object.entries(record.preparedXa ?? {})
+    .map(([xid, files]) => `  prepared XA:     ${xid}, ${files.length} staged file(s) held until its XA COMMIT (then committed) or XA ROLLBACK (then deleted)\n`)
+    .join('');
 }
 
 function describeTables(record: CheckpointRecord): string {
@@ -129,11 +136,15 @@ export async function setCheckpoint(config: SluiceConfig, target: BinlogStart): 
     const position = resolved.position;
     const { previous, record } = await moveCheckpoint(store, storage.fs, storage.catalog, logger, position);
     const forgotten = Object.entries(previous?.tables?.stopped ?? {});
+    const forgottenXa = Object.keys(previous?.preparedXa ?? {});
     return (
       `checkpoint ${record.id} written: the next start resumes at ${describeResume(position, facts)} (${describeStart(target)}${resolved.note ? `: ${resolved.note}` : ''})\n` +
       `  was:             ${previous ? `checkpoint ${previous.id} at ${describePosition(previous.source.position)}` : 'no checkpoint'}\n` +
       `  next sequence:   ${record.source.nextSequence} (unchanged, so _seq keeps growing)\n` +
       forgotten.map(([table, entry]) => `  no longer stopped: ${table}, which lacks the changes from ${describePosition(entry.since.position)} up to the new position if it moved forward\n`).join('') +
+      forgottenXa
+        .map((xid) => `  forgotten XA:    ${xid}, prepared and not yet committed: its held rows are deleted at the next start; they are read again if the new position is before its XA PREPARE, and missing from Hive if it is after and the transaction commits\n`)
+        .join('') +
       'Changes between the two positions are skipped when the position moves forward, and read again when it moves back.\n'
     );
   });

@@ -53,4 +53,16 @@ export interface ChangeEvent {
    * changes always get larger ones.
    */
   sequence: bigint;
+  /**
+   * The XA transaction the change belongs to: its rows are prepared, not committed, and land only
+   * once XA COMMIT comes (see sources/binlog/xa-statement.ts).
+   */
+  xid?: string;
+}
+
+/** What a transaction boundary completes of an XA transaction: the sink holds, releases or drops its rows. */
+export interface XaStep {
+  xid: string;
+  /** `one-phase`: prepared and committed at once (MySQL's XA COMMIT ... ONE PHASE). */
+  action: 'prepare' | 'commit' | 'rollback' | 'one-phase';
 }

@@ -148,6 +148,7 @@ export class BinlogToHiveJob implements ReadinessProbe {
       jobId,
       logger,
       metrics,
+      ...(record?.preparedXa ? { preparedXa: record.preparedXa } : {}),
     });
     const coordinator = new CheckpointCoordinator(store, sink, options.fs, options.catalog, jobId, options.keepCheckpoints, record?.id ?? 0);
     const source = new BinlogSource({
@@ -186,7 +187,7 @@ export class BinlogToHiveJob implements ReadinessProbe {
       if ((options.onTableError ?? 'table') === 'daemon') throw error;
       const table = routeKey(target);
       const entry = gate.stop(table, committed, { code: error.code, message: error.message, at });
-      await sink.discard(target);
+      await sink.discard(target, BigInt(entry.since.nextSequence));
       metrics.errors.inc({ code: error.code });
       metrics.stoppedTables.set(gate.stoppedTables.size);
       logger.error(
@@ -266,6 +267,7 @@ export class BinlogToHiveJob implements ReadinessProbe {
           inTransaction = false;
           boundary = { kind: 'binlog', position: item.position, nextSequence: item.nextSequence.toString() };
           if (item.statement) logger.info({ statement: item.statement.slice(0, 500), position: item.position }, 'statement in binlog');
+          if (item.xa) await sink.onXa(item.xa, describePosition(item.position));
           if (checkpointDue || this.stopRequested) {
             await checkpointAtBoundary();
             this.lastTickHandledAt = Date.now();

@@ -5,8 +5,8 @@ import type { Logger } from 'pino';
 import type { Catalog, HiveColumn, StorageFormat, TableDefinition } from '../catalog/catalog.ts';
 import { reconcileHiveType } from '../catalog/type-evolution.ts';
 import { hiveTypeFor } from '../catalog/type-mapping.ts';
-import type { CheckpointRecord, PendingCommit } from '../checkpoint/checkpoint-record.ts';
-import type { CellValue, ChangeEvent, SourceColumn } from '../core/change-event.ts';
+import type { CheckpointRecord, HeldFile, PendingCommit } from '../checkpoint/checkpoint-record.ts';
+import type { CellValue, ChangeEvent, SourceColumn, XaStep } from '../core/change-event.ts';
 import { joinPath, type FileSystem, type FileWriter } from '../filesystem/filesystem.ts';
 import { routeKey, type Route } from '../routing/router.ts';
 import {
@@ -20,6 +20,7 @@ import {
 import { SluiceError } from '../errors.ts';
 import type { SluiceMetrics } from '../runtime/metrics.ts';
 import { textFormat, type RowFileFormat, type RowFileWriter } from './row-file-format.ts';
+import { HeldXaFiles } from './xa-held-files.ts';
 
 export const STAGING_DIR = '.data';
 
@@ -42,6 +43,14 @@ export interface HiveChangelogSinkOptions {
   jobId: string;
   logger: Logger;
   metrics?: SluiceMetrics;
+  /** The prepared XA transactions the newest checkpoint record holds files for. */
+  preparedXa?: Record<string, HeldFile[]>;
+}
+
+/** The files a table is writing for one stream of rows: the ordinary one, or one XA transaction's. */
+interface FileSet {
+  open: Map<string, StagedFile>;
+  closed: StagedFile[];
 }
 
 interface StagedFile {
@@ -52,14 +61,19 @@ interface StagedFile {
   stagingPath: string;
   finalPath: string;
   partition: Record<string, string>;
+  set: FileSet;
+  firstSequence: bigint;
 }
 
 export class HiveChangelogSink {
   private readonly tables = new Map<string, TableWriter>();
   private fileIndex = 0;
   rowsWritten = 0;
+  private readonly xa: HeldXaFiles;
 
-  constructor(private readonly options: HiveChangelogSinkOptions) {}
+  constructor(private readonly options: HiveChangelogSinkOptions) {
+    this.xa = new HeldXaFiles(options.preparedXa);
+  }
 
   /** Writes one change into staging for the target table; nothing is visible until the checkpoint commits. */
   async write(target: Route, event: ChangeEvent, checkpointId: number): Promise<void> {
@@ -76,11 +90,50 @@ export class HiveChangelogSink {
     this.rowsWritten++;
   }
 
-  /** Closes every staging file (durably) and returns the commits that make them visible. */
+  /**
+   * Closes every staging file (durably) and returns the commits that make them visible, with those
+   * of XA transactions committed since the last checkpoint. Files of prepared XA transactions stay
+   * staged: `preparedXa` is what the record names of them.
+   */
   async preCommit(): Promise<PendingCommit[]> {
     const commits: PendingCommit[] = [];
     for (const table of this.tables.values()) commits.push(...(await table.preCommit()));
+    commits.push(...this.xa.takeReleased());
     return commits;
+  }
+
+  /** The prepared XA transactions the checkpoint being taken records, with their files. */
+  preparedXa(): Record<string, HeldFile[]> | undefined {
+    return this.xa.recorded();
+  }
+
+  /** After the record is written: files of rolled-back XA transactions are deleted. */
+  async afterRecord(): Promise<void> {
+    await this.xa.deleteDropped(this.options.fs);
+  }
+
+  /**
+   * An XA transaction's step, at its boundary. At PREPARE its rows (in files of their own) are closed
+   * and held; COMMIT makes them part of the next checkpoint's commits; ROLLBACK drops them.
+   */
+  async onXa(step: XaStep, at: string): Promise<void> {
+    if (step.action === 'prepare' || step.action === 'one-phase') {
+      const files: HeldFile[] = [];
+      for (const table of this.tables.values()) files.push(...(await table.closeXa(step.xid)));
+      this.xa.prepare(step.xid, files);
+      if (step.action === 'prepare') return;
+    }
+    const known = step.action === 'rollback' ? this.xa.rollback(step.xid) : this.xa.commit(step.xid);
+    if (known) {
+      this.options.logger.info({ xid: step.xid, at, held: this.xa.size }, step.action === 'rollback' ? 'XA transaction rolled back: its rows are dropped' : 'XA transaction committed: its rows land with the next checkpoint');
+      return;
+    }
+    this.options.logger.warn(
+      { xid: step.xid, at },
+      `XA ${step.action === 'rollback' ? 'ROLLBACK' : 'COMMIT'} of a transaction this stream did not see prepared: it was prepared before the position ` +
+        'the stream started from (the first start, or a moved checkpoint), or it was already handled before a stopped table was re-read. ' +
+        (step.action === 'rollback' ? 'Nothing to do.' : 'If it changed captured tables before that position, those rows are not in Hive.'),
+    );
   }
 
   /** Drops open staging files without committing them (the next start deletes them). */
@@ -92,17 +145,22 @@ export class HiveChangelogSink {
    * Gives up what a table has staged since the last checkpoint, which no checkpoint will commit now:
    * the table was stopped, and a later run writes those changes again.
    */
-  async discard(target: Route): Promise<void> {
+  async discard(target: Route, readAgainFrom: bigint): Promise<void> {
     const key = routeKey(target);
     const table = this.tables.get(key);
     this.tables.delete(key);
     await table?.discard(this.options.fs);
+    // Held files of XA transactions prepared before the table's point stay: no later read brings
+    // their rows back, and they are the changes before that point the table keeps.
+    for (const path of this.xa.discard(target.database, target.table, readAgainFrom)) await this.options.fs.delete(path, false).catch(() => undefined);
   }
 }
 
 class TableWriter {
-  private readonly open = new Map<string, StagedFile>();
-  private readonly closed: StagedFile[] = [];
+  /** The ordinary stream's files. */
+  private readonly main: FileSet = { open: new Map(), closed: [] };
+  /** Each XA transaction's files, until its XA PREPARE. */
+  private readonly xaSets = new Map<string, FileSet>();
   private readonly layoutByColumns = new WeakMap<readonly SourceColumn[], number[]>();
   private hiveTypes: string[];
   /** Bumped whenever the table's columns change, so that open files are rolled. */
@@ -168,12 +226,13 @@ class TableWriter {
     values[base + 2] = event.position.gtid ?? `${event.position.file}:${event.position.offset}`;
     values[base + 3] = event.sequence.toString();
     values[base + 4] = `${event.schema}.${event.table}`;
-    let file = this.open.get(this.partitionPathOf(event.commitTs));
+    const set = this.setOf(event.xid);
+    let file = set.open.get(this.partitionPathOf(event.commitTs));
     if (file && file.layoutVersion !== this.layoutVersion) {
       await this.roll(file);
       file = undefined;
     }
-    file ??= await this.fileFor(partitionValues(event.commitTs, this.scheme), checkpointId, nextFileIndex);
+    file ??= await this.fileFor(set, partitionValues(event.commitTs, this.scheme), checkpointId, nextFileIndex, event.sequence);
     const bytesBefore = file.writer.bytesWritten;
     await file.writer.write(values);
     this.rowsCounter?.inc();
@@ -265,36 +324,69 @@ class TableWriter {
     return this.options.rollSeconds > 0 && performance.now() - file.openedAt >= this.options.rollSeconds * 1000;
   }
 
-  /** Closes a file early (size, age, layout change); it stays staged until the checkpoint. */
-  private async roll(file: StagedFile): Promise<void> {
-    this.open.delete(partitionPath(file.partition));
-    await file.writer.close();
-    this.closed.push(file);
+  private setOf(xid: string | undefined): FileSet {
+    if (xid === undefined) return this.main;
+    let set = this.xaSets.get(xid);
+    if (!set) {
+      set = { open: new Map(), closed: [] };
+      this.xaSets.set(xid, set);
+    }
+    return set;
   }
 
-  private async fileFor(partition: Record<string, string>, checkpointId: number, nextFileIndex: () => number): Promise<StagedFile> {
+  /** Closes a file early (size, age, layout change); it stays staged until the checkpoint. */
+  private async roll(file: StagedFile): Promise<void> {
+    file.set.open.delete(partitionPath(file.partition));
+    await file.writer.close();
+    file.set.closed.push(file);
+  }
+
+  private async fileFor(set: FileSet, partition: Record<string, string>, checkpointId: number, nextFileIndex: () => number, firstSequence: bigint): Promise<StagedFile> {
     const path = partitionPath(partition);
-    const current = this.open.get(path);
+    const current = set.open.get(path);
     if (current) return current;
     const { channel, jobId } = this.options;
     const name = `${channel}.${jobId}.${checkpointId}-${nextFileIndex()}${this.format.extension}`;
     const stagingPath = joinPath(this.definition.location, STAGING_DIR, path, name);
     const finalPath = joinPath(this.definition.location, path, name);
     const writer = this.format.open(await this.options.fs.create(stagingPath), this.definition.columns);
-    const file: StagedFile = { writer, layoutVersion: this.layoutVersion, openedAt: performance.now(), stagingPath, finalPath, partition };
-    this.open.set(path, file);
+    const file: StagedFile = { writer, layoutVersion: this.layoutVersion, openedAt: performance.now(), stagingPath, finalPath, partition, set, firstSequence };
+    set.open.set(path, file);
     return file;
   }
 
-  async preCommit(): Promise<PendingCommit[]> {
-    for (const file of this.open.values()) {
+  /** Closes (durably) every file of the set and returns them, the set emptied. */
+  private static async closeAll(set: FileSet): Promise<StagedFile[]> {
+    for (const file of set.open.values()) {
       await file.writer.close();
-      this.closed.push(file);
+      set.closed.push(file);
     }
-    this.open.clear();
+    set.open.clear();
+    return set.closed.splice(0);
+  }
+
+  /** XA PREPARE: the transaction's files, closed, to be held until its outcome. */
+  async closeXa(xid: string): Promise<HeldFile[]> {
+    const set = this.xaSets.get(xid);
+    if (!set) return [];
+    this.xaSets.delete(xid);
+    const { database, name, location } = this.definition;
+    return (await TableWriter.closeAll(set)).map((file) => ({
+      from: file.stagingPath,
+      to: file.finalPath,
+      database,
+      table: name,
+      values: file.partition,
+      location: joinPath(location, partitionPath(file.partition)),
+      firstSequence: file.firstSequence.toString(),
+    }));
+  }
+
+  async preCommit(): Promise<PendingCommit[]> {
+    const closed = await TableWriter.closeAll(this.main);
     const commits: PendingCommit[] = [];
     const partitions = new Map<string, Record<string, string>>();
-    for (const file of this.closed) {
+    for (const file of closed) {
       commits.push({ kind: 'rename', from: file.stagingPath, to: file.finalPath });
       partitions.set(partitionPath(file.partition), file.partition);
     }
@@ -307,18 +399,24 @@ class TableWriter {
         location: joinPath(this.definition.location, path),
       });
     }
-    this.closed.length = 0;
     return commits;
   }
 
+  private get sets(): FileSet[] {
+    return [this.main, ...this.xaSets.values()];
+  }
+
   async abort(): Promise<void> {
-    for (const file of this.open.values()) await file.writer.abort();
-    this.open.clear();
-    this.closed.length = 0;
+    for (const set of this.sets) {
+      for (const file of set.open.values()) await file.writer.abort();
+      set.open.clear();
+      set.closed.length = 0;
+    }
+    this.xaSets.clear();
   }
 
   async discard(fs: FileSystem): Promise<void> {
-    const staged = [...this.open.values(), ...this.closed].map((file) => file.stagingPath);
+    const staged = this.sets.flatMap((set) => [...set.open.values(), ...set.closed]).map((file) => file.stagingPath);
     await this.abort();
     // Not needed for correctness (no record names them, and the next start deletes all staging), but
     // a table may stay stopped for long: do not keep its dead files around until then.

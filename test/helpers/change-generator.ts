@@ -78,6 +78,19 @@ export interface ChangeGeneratorOptions {
   schemaChangeRate?: number;
   /** Share of randomChange() calls that empty a table (TRUNCATE, or DROP + CREATE); 0 never does. */
   tableResetRate?: number;
+  /**
+   * Share of randomChange() calls that prepare an XA transaction on a second connection (when none
+   * is prepared) or end the prepared one (COMMIT twice as often as ROLLBACK); 0: no XA.
+   */
+  xaRate?: number;
+  /** Opens the second connection the XA transactions run on; needed when xaRate > 0. */
+  openConnection?: () => Promise<mysql.Connection>;
+}
+
+/** A prepared XA transaction: its changes sit in the log where the binlog has them, at its PREPARE. */
+interface PreparedXa {
+  xid: string;
+  changes: ExpectedChange[];
 }
 
 export class ChangeGenerator {
@@ -97,6 +110,12 @@ export class ChangeGenerator {
   private readonly tableResetRate: number;
   /** The tables emptied, in order, and how, for the test's report. */
   readonly tableResets: { table: string; kind: TableResetKind }[] = [];
+  private readonly xaRate: number;
+  private xaConnection: mysql.Connection | undefined;
+  private prepared: PreparedXa | undefined;
+  private xaCount = 0;
+  /** XA transactions by outcome, for the test's report. */
+  readonly xaOutcomes = { committed: 0, rolledBack: 0 };
 
   constructor(
     private readonly connection: mysql.Connection,
@@ -107,8 +126,12 @@ export class ChangeGenerator {
     this.random = prng(seed);
     this.schemaChangeRate = options.schemaChangeRate ?? 0;
     this.tableResetRate = options.tableResetRate ?? 0;
+    this.xaRate = options.xaRate ?? 0;
+    this.openConnection = options.openConnection;
     for (const table of tables) this.columns.set(table, [...SOURCE_COLUMNS]);
   }
+
+  private readonly openConnection: (() => Promise<mysql.Connection>) | undefined;
 
   static async createTables(connection: mysql.Connection, tables: string[]): Promise<void> {
     for (const table of tables) {
@@ -136,6 +159,7 @@ export class ChangeGenerator {
     const resetDue =
       this.tableResetRate > 0 && (this.random() < this.tableResetRate || (this.tableResets.length < TABLE_RESET_KINDS.length && this.steps % 20 === 10));
     if (resetDue && (await this.randomTableReset())) return;
+    if (this.xaRate > 0 && this.random() < this.xaRate) return this.xaStep();
     await this.randomTransaction();
   }
 
@@ -151,6 +175,8 @@ export class ChangeGenerator {
     if (filled.length === 0) return false;
     const table = this.pick(filled);
     const kind = TABLE_RESET_KINDS[this.tableResets.length] ?? this.pick(TABLE_RESET_KINDS);
+    // A prepared XA transaction holds the table's metadata lock: TRUNCATE and DROP would wait for it.
+    await this.finishXa();
     if (kind === 'truncate') {
       await this.connection.query(`TRUNCATE TABLE ${table}`);
     } else {
@@ -161,6 +187,61 @@ export class ChangeGenerator {
     this.log.push({ source: table, op: 'truncate', row: {} });
     this.tableResets.push({ table, kind });
     return true;
+  }
+
+  /**
+   * Prepares an XA transaction, or ends the prepared one; the ordinary transactions go on in between.
+   * It only inserts new rows and updates them, so the other connection never waits for its locks (and
+   * a schema change waits for none: an ALTER would block on the prepared transaction's metadata lock,
+   * so schema changes happen only while none is prepared).
+   */
+  private async xaStep(): Promise<void> {
+    if (this.prepared) {
+      // The first two go one way each, so even a short run has both.
+      const { committed, rolledBack } = this.xaOutcomes;
+      const commit = committed === 0 || (rolledBack > 0 && this.random() < 2 / 3);
+      return this.finishXa(commit ? 'COMMIT' : 'ROLLBACK');
+    }
+    this.xaConnection ??= await this.openConnection!();
+    const connection = this.xaConnection;
+    const xid = `gen-${++this.xaCount}`;
+    const table = this.pick(this.tables);
+    const changes: ExpectedChange[] = [];
+    await connection.query(`XA START '${xid}'`);
+    const rows = Array.from({ length: 1 + Math.floor(this.random() * 3) }, () => this.makeRow(table, this.nextId++));
+    await this.insertRows(table, rows, connection);
+    for (const row of rows) changes.push({ source: table, op: 'insert', row });
+    const fresh = this.freshValues(table, rows[0]!);
+    if (fresh && this.random() < 0.5) {
+      const assignments = Object.keys(fresh).filter((name) => name !== KEY);
+      await connection.query(`UPDATE ${table} SET ${assignments.map((name) => `\`${name}\` = ?`).join(', ')} WHERE id = ?`, [...assignments.map((name) => fresh[name]), fresh[KEY]]);
+      changes.push({ source: table, op: 'update', row: fresh });
+    }
+    await connection.query(`XA END '${xid}'`);
+    await connection.query(`XA PREPARE '${xid}'`);
+    this.prepared = { xid, changes };
+    this.log.push(...changes);
+  }
+
+  /** Ends the prepared XA transaction, if there is one: its changes stay in the log, or leave it. */
+  async finishXa(how: 'COMMIT' | 'ROLLBACK' = 'COMMIT'): Promise<void> {
+    const prepared = this.prepared;
+    if (!prepared) return;
+    await this.xaConnection!.query(`XA ${how} '${prepared.xid}'`);
+    this.prepared = undefined;
+    if (how === 'ROLLBACK') {
+      const first = this.log.indexOf(prepared.changes[0]!);
+      this.log.splice(first, prepared.changes.length);
+      this.xaOutcomes.rolledBack++;
+      return;
+    }
+    for (const change of prepared.changes) this.rows.set(`${change.source}#${change.row[KEY]}`, change.row);
+    this.xaOutcomes.committed++;
+  }
+
+  async close(): Promise<void> {
+    await this.finishXa();
+    await this.xaConnection?.end();
   }
 
   private pick<T>(items: readonly T[]): T {
@@ -293,6 +374,7 @@ export class ChangeGenerator {
    * VARCHAR). The first five go through each kind once, so every run has them all; then at random.
    */
   async randomSchemaChange(): Promise<void> {
+    await this.finishXa();
     const kind = SCHEMA_CHANGE_ROTATION[this.schemaChanges.length] ?? this.pick(['add', 'add', 'drop', 'widen-int', 'widen-varchar'] as const);
     const candidates = (keep: (column: SourceColumn, others: number) => boolean): [string, SourceColumn][] =>
       this.tables.flatMap((table) => {
@@ -358,11 +440,11 @@ export class ChangeGenerator {
     for (const [key, row] of this.rows) if (key.startsWith(`${table}#`)) this.rows.set(key, change(row));
   }
 
-  private async insertRows(table: string, rows: SourceRow[]): Promise<void> {
+  private async insertRows(table: string, rows: SourceRow[], connection = this.connection): Promise<void> {
     const names = this.columnsOf(table).map((column) => column.name);
     const placeholders = rows.map(() => `(${names.map(() => '?').join(', ')})`).join(', ');
     const values = rows.flatMap((row) => names.map((name) => row[name] ?? null));
-    await this.connection.query(`INSERT INTO ${table} (${names.map((name) => `\`${name}\``).join(', ')}) VALUES ${placeholders}`, values);
+    await connection.query(`INSERT INTO ${table} (${names.map((name) => `\`${name}\``).join(', ')}) VALUES ${placeholders}`, values);
   }
 }
 

@@ -38,6 +38,8 @@ export interface CrashScenario {
    * the shards keep hundreds of rows for updates and deletes to find.
    */
   tableResetRate?: number;
+  /** Share of the generator's steps that prepare or end an XA transaction, with other transactions in between; 0 (the default): none. */
+  xaRate?: number;
   /** sink.filesystem and sink.catalog as YAML (indented two spaces); local in the workspace when absent. */
   storage?: (tag: string) => Promise<string>;
   /** Where rows of an open transaction pile up on local disk (the spool, for HDFS); default: the local warehouse's staging. */
@@ -77,6 +79,8 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   const generator = new ChangeGenerator(connection, tables, SEED, {
     schemaChangeRate: scenario.schemaChangeRate ?? 0,
     tableResetRate,
+    xaRate: scenario.xaRate ?? 0,
+    openConnection: () => server.rootConnection(),
   });
   let generating = true;
   let transactions = 0;
@@ -120,6 +124,8 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   }
   generating = false;
   await generation;
+  // A transaction still prepared commits now, so the comparison below knows its outcome.
+  await generator.close();
   if (sideTable && !fixed) {
     // The kills came too fast for a run to reach the change: let one get there, then fix.
     const daemon = startDaemon(workspace, server);
@@ -130,6 +136,10 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
     assert.ok(fixed, `a run past the MODIFY of ${sideTable.table} stopped that table:\n${daemon.output().slice(-3000)}`);
   }
   assert.ok(transactions > 150, 'the large transaction ran');
+  if (scenario.xaRate) {
+    const { committed, rolledBack } = generator.xaOutcomes;
+    assert.ok(committed > 0 && rolledBack > 0, `XA transactions committed (${committed}) and rolled back (${rolledBack})`);
+  }
   if (scenario.schemaChangeRate) {
     const missing = SCHEMA_CHANGE_KINDS.filter(([, pattern]) => !generator.schemaChanges.some((statement) => pattern.test(statement)));
     assert.deepEqual(missing.map(([name]) => name), [], `every kind of schema change ran: ${generator.schemaChanges.join('; ')}`);
@@ -168,7 +178,8 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   const rows = bySequence(await scenario.readRows(workspace, `ods_${tag}`, 'orders'));
   console.log(
     `crash test: ${KILLS} kills, ${transactions} transactions (schema changes: ${describeSchemaChanges(generator.schemaChanges)}; ` +
-      `truncates: ${describeTableResets(generator.tableResets)}), ` +
+      `truncates: ${describeTableResets(generator.tableResets)}; ` +
+      `XA: ${generator.xaOutcomes.committed} committed, ${generator.xaOutcomes.rolledBack} rolled back), ` +
       `${generator.log.length} changes expected, ${rows.length} rows in Hive, ` +
       `${checkpointIds.size} distinct checkpoints seen between kills, ${killsInCommitWindow} kills right after a record landed`,
   );

@@ -1,4 +1,5 @@
 // Resume points of the binlog stream, always at a transaction boundary.
+import { GtidSet } from '@vlasky/zongji';
 
 export interface BinlogPosition {
   /** Binlog file to resume in. */
@@ -34,6 +35,13 @@ export function describeStart(start: BinlogStart): string {
     case 'timestamp':
       return `timestamp ${start.at}`;
   }
+}
+
+/** Adds one MySQL GTID ('uuid:42') to a GTID set ('uuid:1-41,uuid2:1-7'). */
+export function addMysqlGtid(set: string, gtid: string): string {
+  const gtids = GtidSet.parse(set);
+  gtids.add(gtid);
+  return gtids.toString();
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { ChangeEvent, ChangeOp, SourceColumn, SourcePosition } from '../../core/change-event.ts';
 import { isTableScopedError, SluiceError } from '../../errors.ts';
 import { routeKey, type Route, type Router } from '../../routing/router.ts';
-import { advanceMariadbGtidPosition, describePosition, type BinlogPosition } from './binlog-position.ts';
+import { addMysqlGtid, advanceMariadbGtidPosition, describePosition, type BinlogPosition } from './binlog-position.ts';
 import { toCellValue } from './cell-decoder.ts';
 import { applyServerCollations, builtInCollations, readServerCollations, type CollationCharsets } from './collations.ts';
 import { connectControl } from './preflight.ts';
@@ -22,6 +22,7 @@ import { MYSQL_TYPE_VARCHAR, MYSQL_TYPE_BLOB_COMPRESSED, MYSQL_TYPE_VARCHAR_COMP
 import { tablesEmptiedBy, truncateMarker } from './table-reset.ts';
 import { stopZongji } from './zongji-stop.ts';
 import { eventTooLargeError } from './event-too-large.ts';
+import { parseXaStatement, xidOfEvent, type XaStatement, type XaStep } from './xa-statement.ts';
 
 export interface BinlogConnectionOptions {
   host: string;
@@ -40,7 +41,7 @@ export type BinlogDumpStart =
 export type SourceItem =
   | { kind: 'change'; event: ChangeEvent }
   /** Every change before this item is part of a committed transaction; resuming at `position` replays none of them. */
-  | { kind: 'boundary'; position: BinlogPosition; nextSequence: bigint; statement?: string }
+  | { kind: 'boundary'; position: BinlogPosition; nextSequence: bigint; statement?: string; xa?: XaStep }
   /** Injected by the checkpoint coordinator; travels behind the data like a barrier. */
   | { kind: 'tick' }
   /**
@@ -110,6 +111,8 @@ export class BinlogSource {
   private fetching = 0;
   /** Items handed to the consumer so far, for metrics and progress. */
   changesRead = 0;
+  /** The xid of the XA transaction whose rows are being read (between XA START and XA PREPARE). */
+  private xa: string | undefined;
   /** Targets given up in this run (table-failed): their rows are skipped. */
   private readonly failedTargets = new Set<string>();
   /**
@@ -163,7 +166,7 @@ export class BinlogSource {
     zongji.on('error', (error: Error) => this.onStreamError(zongji, error));
     const startOptions: Record<string, unknown> = {
       serverId: this.options.serverId,
-      includeEvents: ['tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'query', 'rotate', 'unknown'],
+      includeEvents: ['tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'query', 'rotate', 'unknown', 'mariadbgtid', 'xaprepare'],
     };
     if ('gtidSet' in from) startOptions.gtidSet = from.gtidSet;
     else if ('file' in from) Object.assign(startOptions, { filename: from.file, position: from.offset });
@@ -250,14 +253,26 @@ export class BinlogSource {
       case 'unknown':
         this.undecodedEventAt ??= this.describeHere(zongji, event.gtid);
         return;
+      case 'mariadbgtid':
+        // A prepared XA transaction's group starts here, its xid in the event (see xa-statement.ts).
+        this.xa = event.preparedXa ? xidOfEvent(event) : undefined;
+        return;
+      case 'xaprepare':
+        this.onXaPrepare(zongji, event);
+        return;
       case 'query': {
         const statement = (event.query ?? '').trim();
+        const xa = parseXaStatement(statement);
+        if (xa) {
+          this.onXaStatement(zongji, event, xa);
+          return;
+        }
         const upper = statement.slice(0, 16).toUpperCase();
         const ends = upper === 'COMMIT' || upper === 'ROLLBACK';
         if (ends) this.requireNoUndecodedChange();
         else this.undecodedEventAt = undefined;
         if (upper === 'BEGIN') this.inGroup = true;
-        if (upper === 'BEGIN' || upper.startsWith('XA START') || upper.startsWith('SAVEPOINT')) return;
+        if (upper === 'BEGIN' || upper.startsWith('SAVEPOINT')) return;
         // A change of rows logged as a statement belongs to its transaction: no boundary.
         if (this.onStatementDml(zongji, event, statement)) return;
         if (!ends) this.trackStatement(zongji, event, statement);
@@ -325,7 +340,7 @@ export class BinlogSource {
         const after = op === 'delete' ? null : this.imageOf(op === 'update' ? image.after : image, columns);
         this.push({
           kind: 'change',
-          event: { schema, table, op, columns, before, after, commitTs, position, sequence: this.nextSequence++ },
+          event: { schema, table, op, columns, before, after, commitTs, position, sequence: this.nextSequence++, ...(this.xa ? { xid: this.xa } : {}) },
         });
       }
     } catch (error) {
@@ -402,6 +417,37 @@ export class BinlogSource {
     if (at !== undefined) this.fail(loadDataStatementError(at));
   }
 
+  /**
+   * The rows of an XA transaction carry its xid and end at XA PREPARE, with a boundary: the position
+   * moves past them (a restart never reads them again), and the sink holds them until the outcome.
+   */
+  private onXaPrepare(zongji: ZongJiInstance, event: BinlogEventLike): void {
+    const xid = xidOfEvent(event) ?? this.xa;
+    this.xa = undefined;
+    if (xid === undefined) throw new SluiceError('SLUICE_BINLOG_STREAM', `an XA_PREPARE event without an xid at ${this.describeHere(zongji, event.gtid)}`);
+    this.pushBoundary(zongji, event, undefined, { xid, action: event.onePhase ? 'one-phase' : 'prepare' });
+  }
+
+  private onXaStatement(zongji: ZongJiInstance, event: BinlogEventLike, xa: XaStatement): void {
+    switch (xa.verb) {
+      case 'start': // MySQL's way of opening the group (MariaDB's is the GTID event)
+        this.xa = xa.xid;
+        return;
+      case 'end': // rows end here, but the transaction only ends at XA PREPARE: no boundary
+      case 'prepare': // mariadb-binlog's text for the XA_PREPARE event; never a Query event of its own
+        return;
+      case 'commit':
+        this.xa = undefined;
+        // ONE PHASE is an ordinary transaction in MariaDB's binlog; any rows before it were marked.
+        this.pushBoundary(zongji, event, undefined, { xid: xa.xid, action: xa.onePhase ? 'one-phase' : 'commit' });
+        return;
+      case 'rollback':
+        this.xa = undefined;
+        this.pushBoundary(zongji, event, undefined, { xid: xa.xid, action: 'rollback' });
+        return;
+    }
+  }
+
   private failTarget(target: Route, error: SluiceError, at: string): void {
     const key = routeKey(target);
     if (this.failedTargets.has(key)) return;
@@ -433,15 +479,18 @@ export class BinlogSource {
     return columns;
   }
 
-  private pushBoundary(zongji: ZongJiInstance, event: BinlogEventLike, statement: string | undefined): void {
+  private pushBoundary(zongji: ZongJiInstance, event: BinlogEventLike, statement: string | undefined, xa?: XaStep): void {
     const position = this.boundaryAfter(zongji, event);
     this.lastBoundary = position;
-    this.push({ kind: 'boundary', position, nextSequence: this.nextSequence, ...(statement ? { statement } : {}) });
+    this.push({ kind: 'boundary', position, nextSequence: this.nextSequence, ...(statement ? { statement } : {}), ...(xa ? { xa } : {}) });
   }
 
   private boundaryAfter(zongji: ZongJiInstance, event: BinlogEventLike): BinlogPosition {
     let gtidSet = zongji.gtidSet;
     if (event.gtid && !event.gtid.includes(':')) gtidSet = advanceMariadbGtidPosition(gtidSet, event.gtid);
+    // zongji leaves a prepared XA transaction's GTID out of its set until the next group (MySQL gives
+    // the PREPARE its own GTID): a restart from here must not read the prepared rows again.
+    else if (event.gtid && gtidSet !== undefined && event.getEventName() === 'xaprepare') gtidSet = addMysqlGtid(gtidSet, event.gtid);
     return {
       file: zongji.options.filename ?? this.currentFile,
       offset: zongji.options.position ?? 0,
@@ -586,6 +635,13 @@ interface BinlogEventLike {
   tableName?: string;
   _columnCharsetIds?: (number | undefined)[];
   _enumSetValues?: (Buffer[] | undefined)[];
+  /** MariaDB GTID event: the group is a prepared XA transaction (its xid follows). */
+  preparedXa?: boolean;
+  /** XA_PREPARE event: XA COMMIT ... ONE PHASE (MySQL). */
+  onePhase?: boolean;
+  xidFormatId?: number;
+  xidGtrid?: Buffer;
+  xidBqual?: Buffer;
 }
 
 
