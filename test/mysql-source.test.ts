@@ -39,7 +39,7 @@ test('sluice check passes on MySQL 9.7; preflight names the grant MySQL calls RE
   assert.match(result.stdout, /^ok {4}MySQL reachable: 127\.0\.0\.1:\d+ as 'sluice', MySQL 9\.7\./m);
   // SHOW BINARY LOG STATUS gave the head and @@gtid_executed the GTID set, in MySQL's uuid:1-N form, on one line.
   assert.match(result.stdout, /^ok {4}binlog files: \d+ from mysql-bin\.\d+ to mysql-bin\.\d+:\d+, GTID [0-9a-f-]{36}:[\d:-]+(,[0-9a-f-]{36}:[\d:-]+)+$/m);
-  assert.match(result.stdout, /^all 9 checks passed$/m);
+  assert.match(result.stdout, /^all 10 checks passed$/m);
 
   const root = await server.rootConnection();
   const user = `nocli${Date.now() % 100_000}`;
