@@ -1,6 +1,8 @@
 // Every error sluice raises on purpose is a SluiceError with a stable `code` that users and tests
 // match on, a `retriable` flag that the one retry helper reads, and the context a reader needs to act
-// (config key and line, server, binlog position, table, file).
+// (config key and line, server, binlog position, table, file). Whether a failure may pass by itself
+// is decided in one place, isTransient (transient.ts); what each code means to a user is written once,
+// in ERROR_CODES (error-codes.ts), from which docs/errors.md is generated.
 
 export type ErrorCode =
   | 'SLUICE_CONFIG_INVALID'
@@ -35,7 +37,11 @@ export type ErrorCode =
   | 'SLUICE_METRICS_LISTEN'
   | 'SLUICE_SYNC_PRECONDITION'
   | 'SLUICE_SYNC_SOURCE'
-  | 'SLUICE_SYNC_TARGET';
+  | 'SLUICE_SYNC_TARGET'
+  /** A WebHDFS request that made no progress in time; the cause of a SLUICE_FILESYSTEM error. */
+  | 'SLUICE_HTTP_TIMEOUT'
+  /** Not a SluiceError: what `run` and `sync` log as the code of an error sluice did not foresee. */
+  | 'SLUICE_UNEXPECTED';
 
 export interface ErrorContext {
   configKey?: string;

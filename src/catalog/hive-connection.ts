@@ -4,6 +4,8 @@
 // session is gone, statements one at a time, and errors that name the server and the statement.
 import hive from 'hive-driver';
 import { SluiceError } from '../errors.ts';
+import { withRetry } from '../runtime/retry.ts';
+import { isTransient } from '../transient.ts';
 
 /**
  * hive.server2.authentication of the server. NOSASL is a plain Thrift socket; NONE, LDAP, PAM and
@@ -54,8 +56,6 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 const DEFAULT_STATEMENT_TIMEOUT_MS = 300_000;
 const FETCH_SIZE = 10_000;
 const MAX_STATEMENT_IN_MESSAGE = 2_000;
-const TRANSIENT_HIVE_ERROR =
-  /Could not connect to meta ?store|MetaStoreClient lost connection|TTransportException|SocketTimeoutException|Connection refused|StandbyException|SafeModeException|RetriableException|LockException|Lock wait timeout|Deadlock found/i;
 
 const { TCLIService, TCLIService_types: types } = hive.thrift;
 type HiveClientInstance = InstanceType<typeof hive.HiveClient>;
@@ -139,22 +139,26 @@ export class HiveConnection {
 
   private async run(statement: string, fetch: boolean): Promise<HiveRow[]> {
     if (this.closed) throw new SluiceError('SLUICE_CATALOG', `${this.description} is closed`, { context: { server: this.server } });
-    for (let attempt = 1; ; attempt++) {
+    const attempt = async (): Promise<HiveRow[]> => {
       const live = await this.session();
       try {
         return await this.runOn(live, statement, fetch);
       } catch (error) {
-        if (!(error instanceof ConnectionLost)) throw error;
-        this.discard(live);
-        // Every statement sluice sends is idempotent (IF NOT EXISTS, or read before written), so one
-        // that may or may not have run before the connection dropped can run again.
-        if (attempt === 1) continue;
-        throw new SluiceError(
-          'SLUICE_CATALOG',
-          `lost the connection to ${this.description} twice while running: ${clip(statement)}: ${error.message}`,
-          { retriable: true, cause: error, context: { server: this.server, statement: clip(statement) } },
-        );
+        if (error instanceof ConnectionLost) this.discard(live);
+        throw error;
       }
+    };
+    try {
+      // Every statement sluice sends is idempotent (IF NOT EXISTS, or read before written), so one
+      // that may or may not have run before the connection dropped can run again, at once, on a new one.
+      return await withRetry(attempt, { maxAttempts: 2, initialDelayMs: 0, maxDelayMs: 0, retryOn: (error) => error instanceof ConnectionLost });
+    } catch (error) {
+      if (!(error instanceof ConnectionLost)) throw error;
+      throw new SluiceError(
+        'SLUICE_CATALOG',
+        `lost the connection to ${this.description} twice while running: ${clip(statement)}: ${error.message}`,
+        { retriable: true, cause: error, context: { server: this.server, statement: clip(statement) } },
+      );
     }
   }
 
@@ -228,12 +232,9 @@ export class HiveConnection {
   }
 
   private statementError(statement: string, hiveMessage: string, code?: number, sqlState?: string, cause?: unknown): SluiceError {
-    // Hive's ErrorMsg ranges: 30000-39999 are the runtime errors "Hive thinks may be transient".
-    // Others carry a generic code (1, 40000, 08S01) whatever the cause, so the causes that pass by
-    // themselves (the metastore or HDFS unreachable for a moment, a lock) are told by their message.
-    const retriable = (code !== undefined && code >= 30000 && code < 40000) || TRANSIENT_HIVE_ERROR.test(hiveMessage);
     return new SluiceError('SLUICE_CATALOG', `${this.description} failed: ${clip(statement)}: ${hiveMessage}`, {
-      retriable,
+      // Asked as the TStatus HiveServer2 sent, whose code and message tell a passing state from a refusal.
+      retriable: isTransient({ errorCode: code, errorMessage: hiveMessage, sqlState }),
       cause,
       context: { server: this.server, statement: clip(statement), hiveErrorCode: code, sqlState },
     });
@@ -308,11 +309,9 @@ export class HiveConnection {
           : raw + mismatchHint(raw, this.options);
       // A server that is down, starting or unreachable may come back; a refused login, a wrong path
       // or a certificate that does not verify will not.
-      const transient =
-        error instanceof DeadlineExpired ||
-        /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EPIPE|socket hang up|closed the connection|\b50[234]\b/.test(raw);
       throw new SluiceError('SLUICE_CATALOG', `cannot open a session on ${this.description}: ${reason}`, {
-        retriable: transient,
+        // `raw` too: hive-driver and thrift reject with strings and codeless objects as well as Errors.
+        retriable: error instanceof DeadlineExpired || isTransient(error) || isTransient({ message: raw }),
         cause: error,
         context: { server: this.server },
       });

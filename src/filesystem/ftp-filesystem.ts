@@ -18,6 +18,8 @@
 import { PassThrough, Writable } from 'node:stream';
 import { Client, FTPError, type FileInfo } from 'basic-ftp';
 import { SluiceError } from '../errors.ts';
+import { withRetry } from '../runtime/retry.ts';
+import { isTransient } from '../transient.ts';
 import { joinPath, parentPath, type FileStatus, type FileSystem, type FileWriter } from './filesystem.ts';
 
 export interface FtpFileSystemOptions {
@@ -165,8 +167,11 @@ export class FtpFileSystem implements FileSystem {
    * here is safe to repeat, rename because it knows it is a repeat.
    */
   private meta<T>(what: string, file: string, op: (client: Client, attempt: number) => Promise<T>): Promise<T> {
+    const attempts = 2;
     const run = async (): Promise<T> => {
-      for (let attempt = 1; ; attempt++) {
+      let attempt = 0;
+      const once = async (): Promise<T> => {
+        attempt++;
         if (this.closed) throw this.error(`${what}: the file system is closed`, file);
         if (!this.metaClient || this.metaClient.closed) {
           this.metaClient?.close();
@@ -178,15 +183,18 @@ export class FtpFileSystem implements FileSystem {
         try {
           return await op(client, attempt);
         } catch (error) {
-          if (attempt < 2 && isConnectionLost(error)) {
-            client.close();
-            continue;
-          }
-          throw this.wrap(error, what, file);
+          // The next attempt connects anew.
+          if (attempt < attempts && isConnectionLost(error)) client.close();
+          throw error;
         } finally {
           // An idle connection must not keep the process alive.
           client.ftp.socket.unref();
         }
+      };
+      try {
+        return await withRetry(once, { maxAttempts: attempts, initialDelayMs: 0, maxDelayMs: 0, retryOn: isConnectionLost });
+      } catch (error) {
+        throw this.wrap(error, what, file);
       }
     };
     const result = this.metaQueue.then(run, run);
@@ -319,7 +327,10 @@ export class FtpFileSystem implements FileSystem {
     const detail = cause === undefined ? '' : `: ${(cause as Error).message}`;
     return new SluiceError('SLUICE_FILESYSTEM', `${message} on ${this.description}${detail}`, {
       ...(cause === undefined ? {} : { cause }),
-      retriable: cause !== undefined && isTransient(cause),
+      // basic-ftp rejects a dropped or timed-out connection with plain Errors that have neither code
+      // nor a telling message ("Timeout (control socket)", "Server sent FIN packet unexpectedly"):
+      // anything but an answer of the server is a lost connection here.
+      retriable: cause !== undefined && (isTransient(cause) || isConnectionLost(cause)),
       context: { server: this.server, file },
     });
   }
@@ -330,13 +341,6 @@ function isConnectionLost(error: unknown): boolean {
   if (error instanceof SluiceError) return false;
   // 421: the server is closing the control connection (its idle timeout, a shutdown).
   return !(error instanceof FTPError) || error.code === 421;
-}
-
-/** 4xx answers are "try again later" in FTP; connection failures may pass too. 5xx are final. */
-function isTransient(error: unknown): boolean {
-  if (error instanceof SluiceError) return error.retriable;
-  if (error instanceof FTPError) return error.code >= 400 && error.code < 500;
-  return true;
 }
 
 function normalizeRoot(path: string): string {

@@ -303,9 +303,12 @@ function exchange(
       reject(error);
     };
     request.setTimeout(timeoutMs, () => {
-      const error: ExchangeError = new Error(`no progress for ${timeoutMs} ms (${connected ? 'waiting for the server' : 'connecting'})`);
-      error.code = 'SLUICE_HTTP_TIMEOUT';
-      fail(error);
+      fail(
+        new SluiceError('SLUICE_HTTP_TIMEOUT', `no progress for ${timeoutMs} ms (${connected ? 'waiting for the server' : 'connecting'})`, {
+          retriable: true,
+          context: { server: url.origin },
+        }),
+      );
     });
     request.on('socket', (socket) => {
       if (!socket.connecting) connected = true;

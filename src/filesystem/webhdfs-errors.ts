@@ -1,7 +1,8 @@
 // What a failed WebHDFS call means, in one place: the RemoteException a NameNode or DataNode sends as
-// its JSON body, which of those are worth a retry or a failover, and the SluiceError a caller sees,
-// naming the server URL, the operation, the path and the server's own message.
+// its JSON body, and the SluiceError a caller sees, naming the server URL, the operation, the path and
+// the server's own message. Which failures are worth a retry or a failover, isTransient decides.
 import { SluiceError } from '../errors.ts';
+import { isTransient } from '../transient.ts';
 
 /** The JSON body of a failed WebHDFS call: `{"RemoteException": {exception, javaClassName, message}}`. */
 export interface RemoteException {
@@ -28,51 +29,6 @@ export function parseRemoteException(body: string): RemoteException | undefined 
 /** A NameNode that is not the active one of an HA pair: try the next one. WebHDFS sends it as HTTP 403. */
 export function isStandby(remote: RemoteException | undefined): boolean {
   return remote?.exception === 'StandbyException';
-}
-
-// Remote exceptions that describe a passing state of the cluster rather than a wrong request. HDFS maps
-// every IOException to HTTP 403, so the status alone cannot tell them apart from a permission error.
-const TRANSIENT_EXCEPTIONS = new Set([
-  'RetriableException', // the NameNode asks for exactly this (e.g. safe mode on an HA NameNode)
-  'SafeModeException', // a NameNode that just started and waits for block reports
-  'StandbyException', // every NameNode was standby: a failover is in progress
-  'ObserverRetryOnActiveException',
-  'AlreadyBeingCreatedException', // a lease of an earlier, dropped attempt that has not expired yet
-  'RecoveryInProgressException',
-  'NotReplicatedYetException',
-  'LeaseExpiredException',
-]);
-
-// IOExceptions without their own class that a NameNode sends while DataNodes (re)register.
-const TRANSIENT_MESSAGES = [/Failed to find datanode/i, /could only be (written|replicated) to 0 of/i, /no datanodes? (are|is) available/i];
-
-export function isTransient(remote: RemoteException): boolean {
-  return TRANSIENT_EXCEPTIONS.has(remote.exception) || TRANSIENT_MESSAGES.some((pattern) => pattern.test(remote.message));
-}
-
-// Socket errors after which the same request may well succeed a moment later or on another server.
-const RETRIABLE_SOCKET_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EAI_AGAIN',
-  'ENOTFOUND', // DNS of a cluster that is being rebuilt; a wrong name fails every attempt and says so
-  'UND_ERR_SOCKET',
-  'ERR_STREAM_PREMATURE_CLOSE',
-  'HPE_INVALID_CONSTANT',
-  'SLUICE_HTTP_TIMEOUT',
-]);
-
-export function isRetriableSocketError(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code !== undefined && RETRIABLE_SOCKET_CODES.has(code)) return true;
-  return /socket hang up/i.test((error as Error | undefined)?.message ?? '');
 }
 
 /** Hides a delegation token in a URL that goes into a message or a log line. */
@@ -106,14 +62,14 @@ export function webHdfsError(failure: WebHdfsFailure): SluiceError {
   let retriable: boolean;
   if (failure.remote) {
     reason = `HTTP ${failure.status ?? '?'} ${failure.remote.exception}: ${firstLine(failure.remote.message)}`;
-    retriable = isTransient(failure.remote) || (failure.status !== undefined && failure.status >= 500);
+    retriable = isTransient({ ...failure.remote, status: failure.status });
   } else if (failure.status !== undefined) {
     reason = `HTTP ${failure.status}${failure.detail ? `: ${failure.detail}` : ''}`;
-    retriable = failure.status >= 500 || failure.status === 408 || failure.status === 429;
+    retriable = isTransient({ status: failure.status });
   } else {
     const cause = failure.cause as NodeJS.ErrnoException | undefined;
     reason = failure.detail ?? `${cause?.code ? `${cause.code} ` : ''}${cause?.message ?? 'no response'}`;
-    retriable = failure.cause === undefined || isRetriableSocketError(failure.cause);
+    retriable = failure.cause === undefined || isTransient(failure.cause);
   }
   if (failure.retriable !== undefined) retriable = failure.retriable;
   return new SluiceError('SLUICE_FILESYSTEM', `WebHDFS ${failure.op} ${failure.path} failed at ${url}: ${reason}`, {

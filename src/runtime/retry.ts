@@ -1,4 +1,5 @@
-// The one place that retries. It honours `retriable` and never retries a programming or config error.
+// The one place that retries. By default it honours `retriable` and never retries a programming or
+// config error; a connection that reconnects once at once (Hive, FTP) says what it retries instead.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { isSluiceError } from '../errors.ts';
@@ -8,9 +9,12 @@ export interface RetryOptions {
   maxDelayMs: number;
   /** Give up after this many consecutive failures; Infinity for a daemon that should outlive an outage. */
   maxAttempts: number;
+  /** Which failures to retry; SluiceErrors marked retriable unless told otherwise. */
+  retryOn?: (error: unknown) => boolean;
   /** Errors waited out however long they last (a full disk: a person frees space, then it goes on). */
   outlasts?: (error: unknown) => boolean;
-  logger: Logger;
+  /** Where each retry is reported; a silent reconnect has none. */
+  logger?: Logger;
   /** Stops retrying (e.g. SIGTERM arrived while waiting). */
   shouldStop?: () => boolean;
   /** Ends a wait between attempts at once (a stop asked for while waiting need not wait up to a minute). */
@@ -29,10 +33,10 @@ export async function withRetry<T>(attempt: () => Promise<T>, options: RetryOpti
       return await attempt();
     } catch (error) {
       failures++;
-      if (!isRetriable(error) || (failures >= options.maxAttempts && !options.outlasts?.(error)) || options.shouldStop?.()) throw error;
+      if (!(options.retryOn ?? isRetriable)(error) || (failures >= options.maxAttempts && !options.outlasts?.(error)) || options.shouldStop?.()) throw error;
       const ceiling = Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** (failures - 1));
       const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
-      options.logger.warn({ err: error, attempt: failures, retryInMs: delay }, 'retriable failure, retrying');
+      options.logger?.warn({ err: error, attempt: failures, retryInMs: delay }, 'retriable failure, retrying');
       await sleep(delay, undefined, options.wake ? { signal: options.wake } : undefined).catch(() => undefined);
       if (options.shouldStop?.()) throw error;
     }

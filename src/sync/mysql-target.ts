@@ -6,6 +6,7 @@
 import mysql from 'mysql2/promise';
 import type { CellValue } from '../core/change-event.ts';
 import { SluiceError } from '../errors.ts';
+import { isTransient } from '../transient.ts';
 import { connectMysql, EXACT_VALUES, quoteIdentifier, quoteTable, useUtcSession, type MysqlServerOptions } from '../sources/table/mysql-connect.ts';
 import type { TableShape } from '../sources/table/table-shape.ts';
 import type { ChannelWriter, SyncTarget } from './sync-target.ts';
@@ -14,7 +15,7 @@ import type { ChannelState, SyncState } from './sync-state.ts';
 export const STATE_TABLE = 'sluice_sync_state';
 
 /**
- * Errors that pass, and why. Each ends (or rolls back) the channel's transaction, so the copy goes on
+ * Why the errors that pass (isTransient) happen, for the message. Each ends (or rolls back) the channel's transaction, so the copy goes on
  * from the last checkpoint rather than from the statement. A lock wait is what a restart after a
  * kill -9 meets: the killed run's open transactions hold the same keys until the server has rolled
  * them back, which for a large one takes a while.
@@ -25,9 +26,6 @@ const PASSING_ERRORS = new Map<string, string>([
   ['ER_SERVER_SHUTDOWN', 'the server is shutting down'],
 ]);
 
-function isConnectionError(code: string): boolean {
-  return ['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(code);
-}
 const JOB_ROW = -1;
 // One INSERT carries this many rows or bytes, whichever comes first: few round trips, small packets.
 const BATCH_ROWS = 1000;
@@ -238,7 +236,7 @@ export class MysqlTarget implements SyncTarget {
         'SLUICE_SYNC_TARGET',
         `writing ${this.options.table} on ${this.options.host}:${this.options.port} failed: ${(error as Error).message}` +
           (passing ? ` (${passing}; the copy restarts from its last checkpoint)` : ''),
-        { cause: error, retriable: passing !== undefined || isConnectionError(code), context: { table: this.options.table, server: `${this.options.host}:${this.options.port}`, mysqlCode: code } },
+        { cause: error, retriable: isTransient(error), context: { table: this.options.table, server: `${this.options.host}:${this.options.port}`, mysqlCode: code } },
       );
     }
   }

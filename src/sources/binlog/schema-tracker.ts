@@ -12,6 +12,7 @@
 import type { Logger } from 'pino';
 import type mysql from 'mysql2/promise';
 import { SluiceError } from '../../errors.ts';
+import { isTransient } from '../../transient.ts';
 import { describePosition, type BinlogPosition } from './binlog-position.ts';
 import type { BinlogConnectionOptions } from './binlog-source.ts';
 import { applyAlter, DdlApplyError, schemaOfCreate, undoAlter } from './ddl-apply.ts';
@@ -239,12 +240,11 @@ export class SchemaTracker {
       this.control = undefined;
       void control?.then((connection) => connection.destroy()).catch(() => undefined);
       const { host, port } = this.options.connection;
-      const code = (error as { code?: string }).code ?? '';
       throw new SluiceError(
         'SLUICE_SCHEMA_HISTORY',
         `cannot read the columns of ${schema}.${table} at binlog position ${describePosition(from)} from ${host}:${port} ` +
           `(information_schema.COLUMNS, SHOW MASTER STATUS, SHOW BINLOG EVENTS): ${(error as Error).message}`,
-        { cause: error, retriable: !code.startsWith('ER_'), context: { table: `${schema}.${table}`, position: describePosition(from), server: `${host}:${port}` } },
+        { cause: error, retriable: isTransient(error), context: { table: `${schema}.${table}`, position: describePosition(from), server: `${host}:${port}` } },
       );
     }
   }
