@@ -73,6 +73,21 @@ export function startDaemon(workspace: DaemonWorkspace, server: MariaDbServer, a
   return { child, output: () => output, exited };
 }
 
+/**
+ * The daemon's exit, when it stops by itself within `timeoutMs`; otherwise it is stopped (SIGTERM)
+ * and the test fails, instead of hanging on a daemon that read on where it should have stopped.
+ */
+export async function exitWithin(daemon: RunningDaemon, timeoutMs: number, why: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
+  const outcome = await Promise.race([daemon.exited, late]);
+  clearTimeout(timer);
+  if (outcome !== 'late') return outcome;
+  daemon.child.kill('SIGTERM');
+  await daemon.exited;
+  assert.fail(`the daemon did not stop within ${timeoutMs} ms (${why}):\n${daemon.output().slice(-3000)}`);
+}
+
 /** The port the daemon's metrics server listens on, read from its log line. */
 export async function metricsPort(daemon: RunningDaemon, timeoutMs = 30_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
