@@ -88,11 +88,19 @@ export async function until<T>(what: string, daemon: RunningDaemon, probe: () =>
   }
 }
 
-export async function exitWithin(daemon: RunningDaemon, timeoutMs: number): Promise<number | null> {
-  const timer = setTimeout(() => daemon.child.kill('SIGKILL'), timeoutMs);
-  const { code } = await daemon.exited;
+/**
+ * The daemon's exit code, when it stops by itself within `timeoutMs`; otherwise it is killed and the
+ * test fails, instead of hanging on a daemon that read on where it should have stopped.
+ */
+export async function exitWithin(daemon: RunningDaemon, timeoutMs: number, why = 'it should have stopped by itself'): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
+  const outcome = await Promise.race([daemon.exited, late]);
   clearTimeout(timer);
-  return code;
+  if (outcome !== 'late') return outcome.code;
+  daemon.child.kill('SIGKILL');
+  await daemon.exited;
+  assert.fail(`the daemon did not stop within ${timeoutMs} ms (${why}):\n${daemon.output().slice(-3000)}`);
 }
 
 /** The JSON log's fatal line (level 60), which a log pipeline reads. */

@@ -1,0 +1,51 @@
+// The type acceptance test (test/types-end-to-end.test.ts states the contract) on Oracle MySQL 9.7:
+// the columns both servers have, plus what MySQL alone writes: binary JSON (nested, 64-bit and
+// 64-bit numbers, temporal and binary opaque values), and text under MySQL's default collation
+// utf8mb4_0900_ai_ci and others. VECTOR and part of JSON are not decoded right yet (see below).
+// Every value is compared with MySQL's own SELECT, in text and Parquet, under two process time zones.
+import { gtidExecuted, waitForMySqlCheckpoint } from './helpers/mysql-gtid.ts';
+import { testMysql } from './helpers/servers.ts';
+import { COMMON_SCALARS, describeTypesEndToEnd, INT, NINES, SHAPES, TEXT, type Column } from './helpers/types-end-to-end.ts';
+
+/**
+ * MySQL prints binary JSON in its own text form: CAST(j AS CHAR) is the reference. Left out until
+ * sluice decodes binary JSON itself (README "Known limits"): doubles MySQL prints its own way (1.0,
+ * 1e21, 0.0000001, -0.0, zongji gives 1, 1e+21, 1e-7, 0), DECIMAL opaque values, and binary opaque
+ * values past 57 bytes, whose base64 MySQL breaks into lines; and a document past 64 KiB (MySQL's
+ * large object form, 4-byte offsets), whose text differs from MySQL's (not yet narrowed down).
+ */
+const JSON_COLUMN: Column = {
+  ...TEXT('j', 'json', [
+    `'{"a": 12345678901234567890, "b": [1.5, "x"], "c": "\\\\u00e9 😀\\\\n", "nested": {"deep": [[], {}, [null, true, false]]}}'`,
+    `'[0.1, 1.5e-3, 18446744073709551615, -9223372036854775808, 9223372036854775807, 32767, -32768, 2147483648, 4294967296]'`,
+    "'null'",
+    `'"\\\\u0001\\\\u001f/\\\\""'`,
+    "'{}'",
+    "JSON_OBJECT('d', DATE'2024-02-29', 't', TIME'-12:00:01.5', 'dt', TIMESTAMP'2024-01-02 03:04:05.25', 'bin', CAST(x'00FF' AS BINARY))",
+  ]),
+  mysql: 'CAST(j AS CHAR)',
+};
+
+const SCALARS: Column[] = [
+  // MySQL's DECIMAL scale stops at 30 (MariaDB's at 38).
+  ...COMMON_SCALARS.filter((column) => column.name !== 'd3838'),
+  INT('d3830', 'decimal(38,30)', [`-${NINES(8)}.${NINES(30)}`, `${NINES(8)}.${NINES(30)}`, '0', '0.000000000000000000000000000001']),
+  JSON_COLUMN,
+  // Not VECTOR yet: zongji 0.9 does not know MySQL's type 242, reads none of its TableMap metadata
+  // (so every later column's is shifted) and fails the row ('Unsupported type "242"'), which the
+  // daemon retries as SLUICE_BINLOG_STREAM: no wrong row, but no row (README "Known limits").
+  TEXT('c0900', 'varchar(40) COLLATE utf8mb4_0900_ai_ci', ["'Straße 😀 e\u0301'", "''", "'ÅÄÖ'"]),
+  TEXT('cas', 'varchar(40) COLLATE utf8mb4_0900_as_cs', ["'日本語'", "'A'"]),
+  TEXT('cbin', 'text COLLATE utf8mb4_bin', ["'🐬\\n'", "''"]),
+];
+
+describeTypesEndToEnd({
+  label: 'MySQL 9.7',
+  server: testMysql,
+  tables: [
+    { name: 'scalars', columns: SCALARS },
+    { name: 'shapes', columns: SHAPES },
+  ],
+  head: gtidExecuted,
+  waitForCheckpoint: (server, workspace, end, daemon) => waitForMySqlCheckpoint(server, workspace, end, daemon, 45_000),
+});
