@@ -65,8 +65,19 @@ describe('failures that name themselves', () => {
         assert.doesNotMatch(logged, /unexpected error/);
         assert.equal(daemon.child.exitCode, null, 'the daemon waits, it does not exit');
         rmSync(filler);
-        await until('a checkpoint past the inserts', daemon, async () => gtidSeq((await store().latest().catch(() => undefined))?.source.position.gtidSet) >= gtidSeq(head) || undefined, 120_000);
+        const record = await until(
+          'a checkpoint past the inserts',
+          daemon,
+          async () => {
+            const latest = await store().latest().catch(() => undefined);
+            return gtidSeq(latest?.source.position.gtidSet) >= gtidSeq(head) ? latest : undefined;
+          },
+          120_000,
+        );
         const warehouse = place === 'warehouse' ? inside(daemon, workspace.warehouse) : workspace.warehouse;
+        // The checkpoint counts from its record, and its renames follow: a reader sees the rows once they are done.
+        const renamedTo = record.commits.flatMap((commit) => (commit.kind === 'rename' ? [commit.to] : []));
+        await until("the checkpoint's renames", daemon, () => renamedTo.every((to) => existsSync(place === 'warehouse' ? inside(daemon, to) : to)) || undefined);
         const rows = await readCommittedRows(new LocalCatalog(workspace.catalogDir), new LocalFileSystem(warehouse), database, 't');
         assert.deepEqual(rows.map((row) => Number(row.id)).sort((a, b) => a - b), Array.from({ length: 20 }, (_, index) => index + 1));
         daemon.child.kill('SIGTERM');
