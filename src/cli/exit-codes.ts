@@ -26,6 +26,8 @@ const SETUP_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'SLUICE_BINLOG_STATEMENT_DML',
   'SLUICE_BINLOG_ROW_IMAGE',
   'SLUICE_BINLOG_UNSUPPORTED_EVENT',
+  'SLUICE_BINLOG_ROWS_MOVED',
+  'SLUICE_BINLOG_DATABASE_DROPPED',
 ]);
 
 export function exitCodeOf(error: unknown): number {
