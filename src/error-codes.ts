@@ -94,6 +94,18 @@ export const ERROR_CODES: { readonly [Code in ErrorCode]: ErrorCodeDoc } = {
     restartHelps: false,
     action: 'Turn the named server option off; move past the event with `sluice checkpoint set` only if losing its changes is acceptable.',
   },
+  SLUICE_BINLOG_ROWS_MOVED: {
+    meaning: 'A statement moved rows of a captured table without row events (TRUNCATE or DROP PARTITION, EXCHANGE or CONVERT PARTITION, a RENAME onto a captured name): its changelog cannot say which rows it holds.',
+    transient: 'no',
+    restartHelps: false,
+    action: 'The table stops (sink.onTableError). With the daemon stopped, run `sluice checkpoint skip-table <table>` and copy the table anew; after an online schema change swap, skip-table alone is enough.',
+  },
+  SLUICE_BINLOG_DATABASE_DROPPED: {
+    meaning: 'DROP DATABASE of a database routing.include may capture: the binlog names none of its tables, so no truncate markers can be written.',
+    transient: 'no',
+    restartHelps: false,
+    action: 'Mark or drop the rows of its captured tables in the targets as your readers need, then move the checkpoint past the statement (`sluice checkpoint set`). Drop tables one by one before a database to get a marker each.',
+  },
   SLUICE_CHECKPOINT_CORRUPT: {
     meaning: 'A checkpoint, sync state or compaction record cannot be read.',
     transient: 'no',

@@ -20,6 +20,10 @@ export type ErrorCode =
   | 'SLUICE_BINLOG_ROW_IMAGE'
   /** An event zongji cannot decode (binlog_transaction_compression, binlog_row_value_options=PARTIAL_JSON). */
   | 'SLUICE_BINLOG_UNSUPPORTED_EVENT'
+  /** A DDL statement moved rows into or out of a captured table with no row events (RENAME, partition operations). */
+  | 'SLUICE_BINLOG_ROWS_MOVED'
+  /** DROP DATABASE of a database the routing may capture tables of: the binlog names none of them. */
+  | 'SLUICE_BINLOG_DATABASE_DROPPED'
   | 'SLUICE_CHECKPOINT_CORRUPT'
   | 'SLUICE_CHECKPOINT_TARGET'
   | 'SLUICE_STATE_LOCKED'
@@ -87,7 +91,7 @@ export function isTableScopedError(error: unknown): error is SluiceError {
   if (!(error instanceof SluiceError) || error.retriable) return false;
   if (error.code === 'SLUICE_SCHEMA_UNSUPPORTED') return true;
   // A statement or a partial row image of one table; without a table they are the stream's.
-  if (error.code === 'SLUICE_BINLOG_STATEMENT_DML' || error.code === 'SLUICE_BINLOG_ROW_IMAGE') return error.context.table !== undefined;
+  if (error.code === 'SLUICE_BINLOG_STATEMENT_DML' || error.code === 'SLUICE_BINLOG_ROW_IMAGE' || error.code === 'SLUICE_BINLOG_ROWS_MOVED') return error.context.table !== undefined;
   // The MINIMAL-metadata schema history cannot say one table's columns at a position.
   if (error.code === 'SLUICE_SCHEMA_HISTORY') return error.context.table !== undefined;
   return error.code === 'SLUICE_CATALOG' && (error.context.table !== undefined || error.context.statement !== undefined);

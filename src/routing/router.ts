@@ -39,6 +39,7 @@ export function globToRegExp(glob: string): RegExp {
 
 export class Router {
   private readonly include: RegExp[];
+  private readonly includeGlobs: readonly string[];
   private readonly exclude: RegExp[];
   private readonly rules: { pattern: RegExp; target: string }[];
   private readonly decisions = new Map<string, RouteDecision>();
@@ -50,6 +51,7 @@ export class Router {
     private readonly onUnmatched?: (source: string, changes: number) => void,
   ) {
     this.include = config.include.map(globToRegExp);
+    this.includeGlobs = config.include;
     this.exclude = config.exclude.map(globToRegExp);
     this.rules = config.rules.map((rule) => ({ pattern: new RegExp(rule.match), target: rule.target }));
   }
@@ -57,6 +59,16 @@ export class Router {
   /** Whether changes of this table are wanted at all, before any row is decoded. */
   isCaptured(schema: string, table: string): boolean {
     return this.decide(schema, table).kind === 'routed';
+  }
+
+  /**
+   * Whether some include pattern can match a table of `schema`, whatever its name: for statements
+   * that name a database and none of its tables (DROP DATABASE). Excludes are not weighed: a glob
+   * that leaves out some tables of the database may still let others in.
+   */
+  mayCaptureSchema(schema: string): boolean {
+    if (SYSTEM_SCHEMAS.has(schema.toLowerCase())) return false;
+    return this.includeGlobs.some((glob) => globCanStartWith(glob, `${schema}.`));
   }
 
   decide(schema: string, table: string): RouteDecision {
@@ -99,4 +111,14 @@ export class Router {
 function splitName(name: string): [string, string] {
   const dot = name.indexOf('.');
   return [name.slice(0, dot), name.slice(dot + 1)];
+}
+
+/** Whether some name the glob matches starts with `prefix` (case-insensitive, as globToRegExp). */
+function globCanStartWith(glob: string, prefix: string, at = 0, matched = 0): boolean {
+  if (matched === prefix.length) return true;
+  if (at === glob.length) return false;
+  const symbol = glob[at]!;
+  if (symbol === '*') return globCanStartWith(glob, prefix, at + 1, matched) || globCanStartWith(glob, prefix, at, matched + 1);
+  if (symbol === '?' || symbol.toLowerCase() === prefix[matched]!.toLowerCase()) return globCanStartWith(glob, prefix, at + 1, matched + 1);
+  return false;
 }

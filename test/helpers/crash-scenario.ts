@@ -17,6 +17,7 @@ import {
   type RunningDaemon,
 } from './daemon.ts';
 import { testMariaDb } from './servers.ts';
+import { StatementTable } from './statement-table.ts';
 import { sameStoppingTableStream, StoppingTable } from './stopping-table.ts';
 import { bySequence, type TableRow } from './warehouse.ts';
 
@@ -65,12 +66,16 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   await ChangeGenerator.createTables(connection, tables);
   const sideTable = scenario.fixHiveColumn ? new StoppingTable(connection, `${tag}_side.t`, SEED) : undefined;
   if (sideTable) await StoppingTable.create(connection, sideTable.table);
+  // Statement-format sessions: on a table no pattern includes now and then, on `stmt` once, half way.
+  const statementTable = new StatementTable(connection, `${tag}_stmt.t`, `${tag}_free.t`, SEED);
+  await StatementTable.create(connection, statementTable.table, statementTable.uncaptured);
   const startPosition = await gtidBinlogPos(server);
   const workspace = makeWorkspace(server, {
     start: `{ gtid: '${startPosition}' }`,
     routing:
-      `  include: ['${tag}_shop_*.*', '${tag}_side.*']\n  rules:\n    - match: '^${tag}_shop_\\d+\\.order_\\d+$'\n      target: ods_${tag}.orders\n` +
-      `    - match: '^${tag}_side\\.t$'\n      target: ods_${tag}.side`,
+      `  include: ['${tag}_shop_*.*', '${tag}_side.*', '${tag}_stmt.*']\n  rules:\n    - match: '^${tag}_shop_\\d+\\.order_\\d+$'\n      target: ods_${tag}.orders\n` +
+      `    - match: '^${tag}_side\\.t$'\n      target: ods_${tag}.side\n` +
+      `    - match: '^${tag}_stmt\\.t$'\n      target: ods_${tag}.stmt`,
     intervalSeconds: 0.3,
     ...(scenario.storage ? { storage: await scenario.storage(tag) } : {}),
   });
@@ -85,12 +90,17 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   let generating = true;
   let transactions = 0;
   let modifyDue = false;
+  let statementDue = false;
+  const statementRandom = prng(SEED + 2);
   const generation = (async () => {
     while (generating) {
       await generator.randomChange();
       transactions++;
       if (sideTable && modifyDue && !sideTable.modified) await sideTable.modify();
       if (sideTable && transactions % 4 === 0) await sideTable.change();
+      if (transactions % 4 === 2) await statementTable.change();
+      if (statementDue && statementTable.statement === undefined) await statementTable.stop();
+      if (statementRandom() < 0.05) await statementTable.uncapturedChange();
       if (transactions === 150) await generator.largeTransaction(LARGE_TRANSACTION_ROWS);
       await sleep(3);
     }
@@ -110,6 +120,7 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   };
   for (let kill = 0; kill < KILLS; kill++) {
     if (kill === Math.floor(KILLS / 3)) modifyDue = true;
+    if (kill === Math.floor(KILLS / 2)) statementDue = true;
     const daemon = startDaemon(workspace, server);
     // Every other kill lands the instant a checkpoint record appears: between record and commit,
     // the narrowest window of the protocol, which random timing alone would rarely hit.
@@ -140,6 +151,7 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
     const { committed, rolledBack } = generator.xaOutcomes;
     assert.ok(committed > 0 && rolledBack > 0, `XA transactions committed (${committed}) and rolled back (${rolledBack})`);
   }
+  assert.ok(statementTable.statement !== undefined && statementTable.uncapturedStatements > 0, 'the statement-format sessions ran');
   if (scenario.schemaChangeRate) {
     const missing = SCHEMA_CHANGE_KINDS.filter(([, pattern]) => !generator.schemaChanges.some((statement) => pattern.test(statement)));
     assert.deepEqual(missing.map(([name]) => name), [], `every kind of schema change ran: ${generator.schemaChanges.join('; ')}`);
@@ -167,9 +179,18 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   console.log(`SIGTERM came with ${staged} bytes of the large transaction in staging`);
 
   const endPosition = await gtidBinlogPos(server);
+  const recordedBefore = (await latestCheckpoint(workspace))?.id ?? 0;
   const last = startDaemon(workspace, server);
   await metricsPort(last); // its signal handlers are in place from here on
   await waitForCheckpoint(workspace, endPosition, 300_000, last);
+  // The statement table is retried from where it stopped at each start: wait until this run has met
+  // its statement again and every other table is caught up.
+  for (let waited = 0; ; waited += 200) {
+    const record = await latestCheckpoint(workspace);
+    if (record && record.id > recordedBefore && !record.tables?.ahead && Object.keys(record.tables?.stopped ?? {}).join() === `ods_${tag}.stmt`) break;
+    assert.ok(waited < 300_000 && last.child.exitCode === null, `the statement table was never stopped again:\n${last.output().slice(-3000)}`);
+    await sleep(200);
+  }
   last.child.kill('SIGTERM');
   const exit = await last.exited;
   assert.equal(exit.code, 0, `clean stop exits 0:\n${last.output().slice(-2000)}`);
@@ -188,8 +209,20 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
     const sideRows = bySequence(await scenario.readRows(workspace, `ods_${tag}`, 'side'));
     console.log(`stopped table: ${sideTable.log.length} changes expected, ${sideRows.length} rows in Hive; fixed after a stop was recorded`);
     assert.equal(sameStoppingTableStream(sideRows, sideTable.log), undefined);
-    assert.equal((await latestCheckpoint(workspace))?.tables, undefined, 'every table caught up');
   }
+  // The table a statement wrote stays stopped, at that statement; every other table caught up.
+  const statementRows = bySequence(await scenario.readRows(workspace, `ods_${tag}`, 'stmt'));
+  console.log(
+    `statement table: ${statementTable.log.length} changes before \`${statementTable.statement}\`, ${statementTable.changesAfter} after it, ` +
+      `${statementRows.length} rows in Hive; ${statementTable.uncapturedStatements} statements on an uncaptured table`,
+  );
+  const stopped = (await latestCheckpoint(workspace))?.tables?.stopped ?? {};
+  assert.deepEqual(Object.keys(stopped), [`ods_${tag}.stmt`], `only the table the statement wrote is stopped: ${JSON.stringify((await latestCheckpoint(workspace))?.tables)}\n${last.output().split('\n').filter((line) => /stop|retry/i.test(line)).join('\n').slice(-3000)}`);
+  assert.equal(stopped[`ods_${tag}.stmt`]!.code, 'SLUICE_BINLOG_STATEMENT_DML');
+  assert.ok(stopped[`ods_${tag}.stmt`]!.message.includes(statementTable.statement!), stopped[`ods_${tag}.stmt`]!.message);
+  const held = statementTable.changesBefore(stopped[`ods_${tag}.stmt`]!.since);
+  console.log(`statement table: stopped at the checkpoint after ${held.length} of them`);
+  assert.equal(sameStoppingTableStream(statementRows, held), undefined);
   assert.ok(killsInCommitWindow >= KILLS / 4, `at least a quarter of the kills hit the record-to-commit window (${killsInCommitWindow})`);
 }
 

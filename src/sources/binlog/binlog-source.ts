@@ -14,6 +14,7 @@ import type { SchemaHistory } from './schema-history.ts';
 import { serverIdConflict } from './server-id.ts';
 import { SchemaTracker } from './schema-tracker.ts';
 import type { TableRef } from './ddl-statement.ts';
+import { droppedDatabaseError, rowsMovedBy, rowsMovedError } from './rows-moved.ts';
 import { classifyStatement } from './statement-dml.ts';
 import { loadDataStatementError, missingColumns, partialRowImageError, statementDmlError, unboundedStatementError, unsupportedEventError } from './unreadable-changes.ts';
 import { decodeSingleByte, isSingleByteCharset } from './single-byte-charsets.ts';
@@ -277,6 +278,7 @@ export class BinlogSource {
         if (this.onStatementDml(zongji, event, statement)) return;
         if (!ends) this.trackStatement(zongji, event, statement);
         if (!ends) this.pushTableResets(zongji, event, statement);
+        if (!ends) this.onRowsMoved(zongji, event, statement);
         // COMMIT or ROLLBACK closes a non-transactional group. A DDL is a transaction of its own,
         // unless it is inside BEGIN ... COMMIT (CREATE TABLE ... SELECT under ROW: the bare CREATE,
         // then its rows): the boundary is then the group's end.
@@ -358,7 +360,11 @@ export class BinlogSource {
    * does, also when its target skips it, so every read of the stretch numbers it the same.
    */
   private pushTableResets(zongji: ZongJiInstance, event: BinlogEventLike, statement: string): void {
-    for (const table of tablesEmptiedBy(statement, event.schema ?? '', this.describeHere(zongji, event.gtid))) {
+    this.pushMarkers(zongji, event, tablesEmptiedBy(statement, event.schema ?? '', this.describeHere(zongji, event.gtid)));
+  }
+
+  private pushMarkers(zongji: ZongJiInstance, event: BinlogEventLike, tables: TableRef[]): void {
+    for (const table of tables) {
       const decision = this.options.router.decide(table.schema, table.table);
       if (decision.kind !== 'routed') continue;
       const target = routeKey(decision.target);
@@ -396,6 +402,15 @@ export class BinlogSource {
   }
 
   private stopTablesWritten(zongji: ZongJiInstance, event: BinlogEventLike, statement: string, verb: string, tables: TableRef[]): void {
+    this.stopTables(zongji, event, tables, (source, target, at) => statementDmlError({ source, target, verb, statement, at }));
+  }
+
+  /**
+   * Stops every captured one of `tables`, whose changes at this statement have no rows. The statement
+   * takes one sequence number, so that a table that has given up its changes past it (checkpoint
+   * skip-table) is not stopped again by it when the stretch is read again for another table.
+   */
+  private stopTables(zongji: ZongJiInstance, event: BinlogEventLike, tables: TableRef[], errorFor: (source: string, target: string, at: string) => SluiceError): void {
     const routed = tables.flatMap((ref) => {
       const decision = this.options.router.decide(ref.schema, ref.table);
       return decision.kind === 'routed' ? [{ ref, target: decision.target }] : [];
@@ -406,7 +421,24 @@ export class BinlogSource {
     for (const { ref, target } of routed) {
       const key = routeKey(target);
       if (this.options.skipsRows?.(key, sequence)) continue;
-      this.failTarget(target, statementDmlError({ source: `${ref.schema}.${ref.table}`, target: key, verb, statement, at }), at);
+      this.failTarget(target, errorFor(`${ref.schema}.${ref.table}`, key, at), at);
+    }
+  }
+
+  /**
+   * A DDL statement that moved rows with no row events (rows-moved.ts): a marker for each captured
+   * table it emptied, a stop for each one it changed otherwise; DROP DATABASE stops the stream.
+   */
+  private onRowsMoved(zongji: ZongJiInstance, event: BinlogEventLike, statement: string): void {
+    const moved = rowsMovedBy(statement, event.schema ?? '', (table) => this.options.router.isCaptured(table.schema, table.table));
+    if (!moved) return;
+    if (moved.droppedSchema !== undefined && this.options.router.mayCaptureSchema(moved.droppedSchema)) {
+      this.fail(droppedDatabaseError({ schema: moved.droppedSchema, statement, at: this.describeHere(zongji, event.gtid) }));
+      return;
+    }
+    this.pushMarkers(zongji, event, moved.emptied);
+    for (const { table, what } of moved.changed) {
+      this.stopTables(zongji, event, [table], (source, target, at) => rowsMovedError({ source, target, what, statement, at }));
     }
   }
 
