@@ -36,6 +36,24 @@ describe('table gate', () => {
     assert.equal(progress?.ahead, undefined);
   });
 
+  it('a table that caught up past its point keeps what it committed when another stays stopped at an earlier one', () => {
+    // a and b stopped; a restart retries both from 15; a stops again at once, b catches up to 30.
+    const first = TableGate.resume(record(at(10)));
+    first.gate.stop('ods.a', at(15), failure);
+    first.gate.stop('ods.b', at(22), failure);
+    const retry = TableGate.resume(record(at(40), first.gate.progressAt(at(40))));
+    retry.gate.stop('ods.a', at(15), failure);
+    const midway = record(at(30), retry.gate.progressAt(at(30)));
+
+    // A crash there: the next start reads from a's point again, before the record.
+    const { gate, start } = TableGate.resume(midway);
+    assert.deepEqual(start, at(15));
+    assert.equal(gate.admits('ods.b', 25n), false, 'b committed everything before 30 at the record');
+    assert.equal(gate.admits('ods.b', 30n), true);
+    assert.equal(gate.admits('ods.c', 39n), false);
+    assert.equal(gate.admits('ods.a', 15n), true);
+  });
+
   it('a restart retries stopped tables from the earliest of them, and the others skip what they hold', () => {
     const stopped = TableGate.resume(record(at(10)));
     stopped.gate.stop('ods.a', at(15), failure);

@@ -25,7 +25,10 @@ export class TableGate {
     const progress = record.tables ?? {};
     const retrying = Object.entries(progress.stopped ?? {});
     gate.othersFrom = progress.ahead?.others;
-    for (const [table, from] of Object.entries(progress.ahead?.tables ?? {})) gate.fromByTable.set(table, from);
+    // A table's recorded point may lie behind the record: it was ahead of the others then, and has
+    // since committed everything up to the record too. A start before the record (a table that stays
+    // stopped) must not give it those changes again.
+    for (const [table, from] of Object.entries(progress.ahead?.tables ?? {})) gate.fromByTable.set(table, later(from, record.source));
     let start = record.source;
     if (retrying.length > 0) {
       // Every table not stopped holds all changes up to the record; stopped ones up to their `since`.
