@@ -14,3 +14,5 @@ export const MYSQL_TYPE_GEOMETRY = 255;
 
 /** The collation id of binary strings: the column holds bytes, not text. */
 export const BINARY_COLLATION_ID = 63;
+/** MySQL 9's VECTOR(n): n little-endian float32s, laid out in the row image as a BLOB with a 4-byte length. */
+export const MYSQL_TYPE_VECTOR = 242;
