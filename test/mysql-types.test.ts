@@ -8,11 +8,11 @@ import { testMysql } from './helpers/servers.ts';
 import { BYTES, COMMON_SCALARS, describeTypesEndToEnd, INT, NINES, SHAPES, TEXT, type Column } from './helpers/types-end-to-end.ts';
 
 /**
- * MySQL prints binary JSON in its own text form: CAST(j AS CHAR) is the reference. Left out until
- * sluice decodes binary JSON itself (README "Known limits"): doubles MySQL prints its own way (1.0,
- * 1e21, 0.0000001, -0.0, zongji gives 1, 1e+21, 1e-7, 0), DECIMAL opaque values, and binary opaque
- * values past 57 bytes, whose base64 MySQL breaks into lines; and a document past 64 KiB (MySQL's
- * large object form, 4-byte offsets), whose text differs from MySQL's (not yet narrowed down).
+ * MySQL prints binary JSON in its own text form: CAST(j AS CHAR) is the reference (sluice decodes
+ * MySQL's binary JSON itself, src/sources/binlog/mysql-json.ts): doubles as MySQL prints them (1.0,
+ * 1e21, 0.0000001, -0.0), DECIMAL, temporal and binary opaque values (base64 broken into lines past
+ * 57 bytes), keys that look like integers in MySQL's order, and documents past 64 KiB (MySQL's large
+ * form, 4-byte offsets).
  */
 const JSON_COLUMN: Column = {
   ...TEXT('j', 'json', [
@@ -22,6 +22,12 @@ const JSON_COLUMN: Column = {
     `'"\\\\u0001\\\\u001f/\\\\""'`,
     "'{}'",
     "JSON_OBJECT('d', DATE'2024-02-29', 't', TIME'-12:00:01.5', 'dt', TIMESTAMP'2024-01-02 03:04:05.25', 'bin', CAST(x'00FF' AS BINARY))",
+    `'[1.0, 1e21, 0.0000001, -0.0, 0.0, 1e-16, 1234567890123456.8, 5e-324, 1.7976931348623157e308, -2.5e-7]'`,
+    "JSON_ARRAY(CAST('12.50' AS DECIMAL(10,2)), CAST('-0.000000000000000000000000000001' AS DECIMAL(65,30)), CAST(99999999999999999999999999999999999 AS DECIMAL(65,0)), CAST(0 AS DECIMAL(4,2)))",
+    `JSON_OBJECT('long', CAST(REPEAT(x'00FF7F80', 40) AS BINARY), 'short', CAST(x'' AS BINARY), 'ts', CAST(TIMESTAMP'1999-12-31 23:59:59.999999' AS DATETIME(6)), 'time', TIME'838:59:59')`,
+    `'{"10": 1, "9": 2, "b": 3, "a": 4, "": 5}'`,
+    `JSON_OBJECT('big', REPEAT('x', 70000), 'n', 1.5, 'list', JSON_ARRAY(1, 2.25, 'é', 70000, -70000, 4294967295, true, NULL))`,
+    `JSON_ARRAY(REPEAT('ab', 40000), JSON_OBJECT('k', 1e21), 2147483647, -2147483648, 65535, 65536)`,
   ]),
   mysql: 'CAST(j AS CHAR)',
 };

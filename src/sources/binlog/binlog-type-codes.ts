@@ -3,6 +3,8 @@
 export const MYSQL_TYPE_VARCHAR = 15;
 export const MYSQL_TYPE_BLOB_COMPRESSED = 140;
 export const MYSQL_TYPE_VARCHAR_COMPRESSED = 141;
+/** MySQL's binary JSON (MariaDB's JSON is LONGTEXT). */
+export const MYSQL_TYPE_JSON = 245;
 export const MYSQL_TYPE_ENUM = 247;
 export const MYSQL_TYPE_SET = 248;
 export const MYSQL_TYPE_TINY_BLOB = 249;

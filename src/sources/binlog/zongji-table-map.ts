@@ -11,12 +11,16 @@
 // column is read as a BLOB (its value arrives as the bytes, n little-endian float32s, as MySQL stores
 // them) and its type text is rebuilt as vector(n).
 //
+// MySQL's binary JSON (type 245): zongji's decoder does not print it as MySQL does (see mysql-json.ts),
+// so once the TableMap is read (JSON is not in the charset list, so not before) the column is read as a
+// BLOB without a charset: its value arrives as the binary document, which toCellValue decodes.
+//
 // A type code zongji does not know at all: its metadata length is not known either, so nothing of the
 // TableMap after it can be read. The event keeps its table name and its column types, gets numbered
 // column names (so zongji builds no information_schema lookup for it), and unreadableTableMap()
 // stops the table with a coded error instead of letting zongji fail its rows on the stream for ever.
 import { SluiceError } from '../../errors.ts';
-import { MYSQL_TYPE_BLOB, MYSQL_TYPE_VECTOR } from './binlog-type-codes.ts';
+import { MYSQL_TYPE_BLOB, MYSQL_TYPE_JSON, MYSQL_TYPE_VECTOR } from './binlog-type-codes.ts';
 
 /** The type codes zongji 0.9 reads the TableMap metadata and row values of (include/mysql_com.h, MariaDB's compressed ones). */
 const ZONGJI_TYPE_CODES = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 140, 141, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255]);
@@ -53,6 +57,7 @@ interface TableMapClass {
     _readColumnMetadata(this: PatchedTableMap, parser: Parser): void;
     _readOptionalMetadata(this: PatchedTableMap, parser: Parser, zongji: { useChecksum?: boolean }): void;
     buildColumnSchemas(this: PatchedTableMap): { COLUMN_TYPE: string; CHARACTER_SET_NAME: string | null }[];
+    updateColumnInfo(this: PatchedTableMap): void;
   };
 }
 
@@ -112,6 +117,17 @@ methods.buildColumnSchemas = function () {
     schemas[index]!.CHARACTER_SET_NAME = null;
   }
   return schemas;
+};
+
+const updateColumnInfo = methods.updateColumnInfo;
+methods.updateColumnInfo = function () {
+  updateColumnInfo.call(this);
+  const columns = (this.tableMap[this.tableId] as { columns?: { type: number; charset: string | null }[] } | undefined)?.columns;
+  for (const column of columns ?? []) {
+    if (column.type !== MYSQL_TYPE_JSON) continue;
+    column.type = MYSQL_TYPE_BLOB;
+    column.charset = null;
+  }
 };
 
 /**
