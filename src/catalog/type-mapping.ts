@@ -238,9 +238,9 @@ export const TYPE_MAPPING_ROWS: readonly TypeMappingRow[] = [
     hiveType: fixed('string'),
   },
   {
-    mysql: 'vector(n)',
+    mysql: 'vector(n) (MariaDB, MySQL 9)',
     hive: 'binary',
-    note: 'little-endian float32s, as the server stores them',
+    note: 'little-endian float32s, as the server stores them; a binlog column type sluice does not know stops its table (`SLUICE_SCHEMA_UNSUPPORTED`, naming the column\'s number and type)',
     matches: names('vector'),
     hiveType: fixed('binary'),
   },

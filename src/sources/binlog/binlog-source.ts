@@ -22,6 +22,7 @@ import { anonymousColumnSchemas, columnSchemasFor, hasOptionalMetadata, type Tab
 import { MYSQL_TYPE_VARCHAR, MYSQL_TYPE_BLOB_COMPRESSED, MYSQL_TYPE_VARCHAR_COMPRESSED, MYSQL_TYPE_ENUM, MYSQL_TYPE_SET, MYSQL_TYPE_TINY_BLOB, MYSQL_TYPE_MEDIUM_BLOB, MYSQL_TYPE_LONG_BLOB, MYSQL_TYPE_BLOB, MYSQL_TYPE_STRING, MYSQL_TYPE_GEOMETRY } from './binlog-type-codes.ts';
 import { tablesEmptiedBy, truncateMarker } from './table-reset.ts';
 import { stopZongji } from './zongji-stop.ts';
+import { unreadableTableMap } from './zongji-table-map.ts';
 import { eventTooLargeError } from './event-too-large.ts';
 import { parseXaStatement, xidOfEvent, type XaStatement, type XaStep } from './xa-statement.ts';
 
@@ -292,7 +293,8 @@ export class BinlogSource {
         return;
       case 'tablemap': {
         // zongji reads collation ids it does not know (most of MariaDB's own) as utf8mb4.
-        const problem = applyServerCollations(event, this.collations ?? builtInCollations());
+        // A column type zongji cannot read (zongji-table-map.ts): the table stops, its rows are skipped.
+        const problem = unreadableTableMap(event) ?? applyServerCollations(event, this.collations ?? builtInCollations());
         if (problem) {
           const decision = this.options.router.decide(event.schemaName ?? '', event.tableName ?? '');
           if (decision.kind === 'routed') this.failTarget(decision.target, problem, this.describeHere(zongji, event.gtid));

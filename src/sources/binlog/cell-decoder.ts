@@ -10,6 +10,7 @@ import type { CellValue, SourceColumn } from '../../core/change-event.ts';
 import { parseMysqlType } from '../../catalog/type-mapping.ts';
 import { SluiceError } from '../../errors.ts';
 import { decodeSingleByte, isSingleByteCharset } from './single-byte-charsets.ts';
+import { mysqlJsonToText } from './mysql-json.ts';
 
 type Family =
   | 'integer'
@@ -172,6 +173,8 @@ export function toCellValue(raw: unknown, column: SourceColumn): CellValue {
         throw unsupported(column, `zongji decoded this ${charsetOf(column)} text by iconv-lite's table, not MySQL's; sluice must read such columns as bytes (readSingleByteTextAsBytes)`);
       }
       if (typeof raw === 'string') return checkedText(raw, column);
+      // MySQL's binary JSON, which has no charset (MariaDB's JSON is text in one).
+      if (Buffer.isBuffer(raw) && name === 'json' && column.charset === null) return mysqlJsonToText(raw);
       if (Buffer.isBuffer(raw)) return decodeText(raw, column);
       throw unexpected(column, raw);
     case 'binary':
