@@ -49,6 +49,7 @@ import type { FileSystem } from '../src/filesystem/filesystem.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { WebHdfsFileSystem } from '../src/filesystem/webhdfs-filesystem.ts';
 import { gtidSeq } from '../test/helpers/daemon.ts';
+import { daemonConfigYaml } from '../test/helpers/daemon-config.ts';
 import { startHdfs, startHiveServer2, type HdfsServer, type HiveServer2 } from '../test/servers/jvm.ts';
 import { startMariaDb, stopMariaDb, type MariaDbServer } from '../test/servers/mariadb.ts';
 import { formatProfile, summarizeCpuProfile, type ProfileSummary } from './cpu-profile.ts';
@@ -531,26 +532,15 @@ async function daemonRun(server: MariaDbServer, name: string, range: Range, sink
   const configFile = join(dir, 'sluice.yaml');
   writeFileSync(
     configFile,
-    `source:
-  host: 127.0.0.1
-  port: ${server.port}
-  user: ${server.user}
-  password: \${env:${PASSWORD_ENV}}
-  serverId: ${300_000 + Math.floor(Math.random() * 100_000)}
-  start: { gtid: '${startGtid}' }
-routing:
-  include: ['${BENCH_DATABASE}.*']
-${sink.routingYaml ?? ''}
-sink:
-${sink.yaml}
-checkpoint:
-  intervalSeconds: ${CHECKPOINT_SECONDS}
-  dir: ./state
-log:
-  level: info
-metrics:
-  port: 0
-`,
+    daemonConfigYaml({
+      server,
+      passwordEnv: PASSWORD_ENV,
+      serverId: 300_000 + Math.floor(Math.random() * 100_000),
+      start: `{ gtid: '${startGtid}' }`,
+      routing: `  include: ['${BENCH_DATABASE}.*']\n${sink.routingYaml ?? ''}`,
+      sink: sink.yaml,
+      checkpointSeconds: CHECKPOINT_SECONDS,
+    }),
   );
   const total = totalOf(expected.counts);
   const wanted = gtidSeq(endGtid);

@@ -40,7 +40,7 @@ import { hiveTypeFor, markdownTypeTable } from '../src/catalog/type-mapping.ts';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { shortestFloat32 } from '../src/sources/binlog/cell-decoder.ts';
 import type { MariaDbServer } from './servers/mariadb.ts';
-import { gtidBinlogPos, makeWorkspace, startDaemon, waitForCheckpoint, type DaemonWorkspace } from './helpers/daemon.ts';
+import { type DaemonWorkspace, gtidBinlogPos, makeWorkspace, runUntilCheckpoint } from './helpers/daemon.ts';
 import { runQueryCli, type QueryRow } from './helpers/query-cli.ts';
 import { REPO_ROOT, testMariaDb } from './helpers/servers.ts';
 
@@ -361,13 +361,7 @@ describe('every MySQL type, end to end: MariaDB -> binlog -> daemon -> Hive tabl
           intervalSeconds: 0.3,
           sinkExtra: `  format: ${format}`,
         });
-        const daemon = startDaemon(workspace, server, [], { TZ: timeZone });
-        try {
-          await waitForCheckpoint(workspace, end, 45_000, daemon);
-        } finally {
-          daemon.child.kill('SIGTERM');
-          await daemon.exited;
-        }
+        await runUntilCheckpoint(workspace, server, end, 45_000, { env: { TZ: timeZone } });
         const rows = new Map<string, QueryRow[]>();
         for (const table of TABLES) {
           rows.set(table.name, await runQueryCli(workspace, server, `SELECT * FROM ${db}.${table.name} ORDER BY _seq`, { TZ: timeZone }));
