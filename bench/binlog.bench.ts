@@ -48,7 +48,8 @@ import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
 import type { FileSystem } from '../src/filesystem/filesystem.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { WebHdfsFileSystem } from '../src/filesystem/webhdfs-filesystem.ts';
-import { gtidSeq } from '../test/helpers/daemon.ts';
+import { gtidBinlogPos, gtidSeq } from '../test/helpers/daemon.ts';
+import { daemonConfigYaml } from '../test/helpers/daemon-config.ts';
 import { startHdfs, startHiveServer2, type HdfsServer, type HiveServer2 } from '../test/servers/jvm.ts';
 import { startMariaDb, stopMariaDb, type MariaDbServer } from '../test/servers/mariadb.ts';
 import { formatProfile, summarizeCpuProfile, type ProfileSummary } from './cpu-profile.ts';
@@ -215,16 +216,6 @@ function run(command: string, args: string[], options: { stdoutToNull?: boolean;
 
 // ---- server and load ---------------------------------------------------------------------------
 
-async function gtidPos(server: MariaDbServer): Promise<string> {
-  const connection = await server.rootConnection();
-  try {
-    const [rows] = await connection.query('SELECT @@gtid_binlog_pos AS pos');
-    return (rows as { pos: string }[])[0]!.pos;
-  } finally {
-    await connection.end();
-  }
-}
-
 function binlogFiles(server: MariaDbServer): { name: string; path: string; bytes: number }[] {
   return readdirSync(server.binlogDir)
     .filter((name) => /^mysql-bin\.\d+$/.test(name))
@@ -254,7 +245,7 @@ async function load(server: MariaDbServer): Promise<LoadFigures> {
   try {
     await connection.query(`CREATE DATABASE ${BENCH_DATABASE}`);
     await connection.query(BENCH_TABLE_DDL);
-    const start = await gtidPos(server);
+    const start = await gtidBinlogPos(server);
     const writer = new WorkloadWriter(connection);
 
     log(`loading ${fmt(SMALL_ROWS)} row changes in ${fmt(SMALL_ROWS / 1000)} transactions of 1000 ...`);
@@ -264,14 +255,14 @@ async function load(server: MariaDbServer): Promise<LoadFigures> {
     const smallCounts = { ...writer.counts };
     const smallIds = structuredClone(writer.ids);
     log(`  ${fmt(totalOf(smallCounts))} changes (${fmt(smallCounts.insert)} inserts, ${fmt(smallCounts.update)} updates, ${fmt(smallCounts.delete)} deletes) in ${smallSeconds.toFixed(1)} s`);
-    const beforeLarge = await gtidPos(server);
+    const beforeLarge = await gtidBinlogPos(server);
 
     log(`loading one transaction of ${fmt(LARGE_ROWS)} inserts (multi-row INSERTs of 5000 rows inside one BEGIN..COMMIT) ...`);
     started = performance.now();
     const largeFirstId = await writer.largeTransaction(LARGE_ROWS);
     const largeSeconds = (performance.now() - started) / 1000;
     log(`  ${fmt(LARGE_ROWS)} inserts committed in ${largeSeconds.toFixed(1)} s`);
-    const end = await gtidPos(server);
+    const end = await gtidBinlogPos(server);
     const files = binlogFiles(server);
     const bytes = files.reduce((sum, file) => sum + file.bytes, 0);
     log(`load took ${(smallSeconds + largeSeconds).toFixed(1)} s; GTID ${start} -> ${beforeLarge} -> ${end}; binlog ${files.map((file) => file.name).join(', ')} (${fmt(bytes / 1048576, 1)} MiB)`);
@@ -531,26 +522,15 @@ async function daemonRun(server: MariaDbServer, name: string, range: Range, sink
   const configFile = join(dir, 'sluice.yaml');
   writeFileSync(
     configFile,
-    `source:
-  host: 127.0.0.1
-  port: ${server.port}
-  user: ${server.user}
-  password: \${env:${PASSWORD_ENV}}
-  serverId: ${300_000 + Math.floor(Math.random() * 100_000)}
-  start: { gtid: '${startGtid}' }
-routing:
-  include: ['${BENCH_DATABASE}.*']
-${sink.routingYaml ?? ''}
-sink:
-${sink.yaml}
-checkpoint:
-  intervalSeconds: ${CHECKPOINT_SECONDS}
-  dir: ./state
-log:
-  level: info
-metrics:
-  port: 0
-`,
+    daemonConfigYaml({
+      server,
+      passwordEnv: PASSWORD_ENV,
+      serverId: 300_000 + Math.floor(Math.random() * 100_000),
+      start: `{ gtid: '${startGtid}' }`,
+      routing: `  include: ['${BENCH_DATABASE}.*']\n${sink.routingYaml ?? ''}`,
+      sink: sink.yaml,
+      checkpointSeconds: CHECKPOINT_SECONDS,
+    }),
   );
   const total = totalOf(expected.counts);
   const wanted = gtidSeq(endGtid);

@@ -6,6 +6,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
+import { daemonConfigYaml, LOCAL_STORAGE_YAML } from '../test/helpers/daemon-config.ts';
 import { startMariaDb } from '../test/servers/mariadb.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -44,28 +45,16 @@ mkdirSync(workspace, { recursive: true });
 const configFile = join(workspace, 'sluice.yaml');
 writeFileSync(
   configFile,
-  `# Written by npm run demo. See config/sluice.example.yaml for every key.
-source:
-  host: 127.0.0.1
-  port: ${server.port}
-  user: ${server.user}
-  password: \${env:SLUICE_MYSQL_PASSWORD}
-  serverId: 4711
-  start: { gtid: '${startPosition}' }
-routing:
-  include: ['shop.*']
-  rules:
-    - match: '^shop\\.order_\\d+$'
-      target: ods.orders
-sink:
-  filesystem: { root: ./warehouse }
-  catalog: { dir: ./catalog }
-checkpoint:
-  intervalSeconds: 2
-  dir: ./state
-metrics:
-  port: 0   # any free port, so the demo never collides with a running exporter
-`,
+  daemonConfigYaml({
+    header: '# Written by npm run demo. See config/sluice.example.yaml for every key.\n',
+    server,
+    passwordEnv: 'SLUICE_MYSQL_PASSWORD',
+    serverId: 4711,
+    start: `{ gtid: '${startPosition}' }`,
+    routing: "  include: ['shop.*']\n  rules:\n    - match: '^shop\\.order_\\d+$'\n      target: ods.orders",
+    sink: LOCAL_STORAGE_YAML,
+    checkpointSeconds: 2,
+  }),
 );
 
 say(`running the daemon (sluice run --config ${configFile}) until a checkpoint commits the workload`);

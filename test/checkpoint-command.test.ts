@@ -8,7 +8,7 @@ import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import type { CheckpointRecord } from '../src/checkpoint/checkpoint-record.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import type { MariaDbServer } from './servers/mariadb.ts';
-import { gtidBinlogPos, latestCheckpoint, makeWorkspace, startDaemon, waitForCheckpoint, type DaemonWorkspace } from './helpers/daemon.ts';
+import { type DaemonWorkspace, gtidBinlogPos, latestCheckpoint, makeWorkspace, runUntilCheckpoint, startDaemon, waitForCheckpoint } from './helpers/daemon.ts';
 import { REPO_ROOT, testMariaDb } from './helpers/servers.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
 
@@ -21,13 +21,8 @@ function sluice(server: MariaDbServer, ...args: string[]) {
 }
 
 async function runUntilCaughtUp(server: MariaDbServer, workspace: DaemonWorkspace): Promise<void> {
-  const daemon = startDaemon(workspace, server);
-  try {
-    await waitForCheckpoint(workspace, await gtidBinlogPos(server), 30_000, daemon);
-  } finally {
-    daemon.child.kill('SIGTERM');
-  }
-  assert.deepEqual(await daemon.exited, { code: 0, signal: null }, daemon.output().slice(-2000));
+  const { daemon, exit } = await runUntilCheckpoint(workspace, server, await gtidBinlogPos(server), 30_000);
+  assert.deepEqual(exit, { code: 0, signal: null }, daemon.output().slice(-2000));
 }
 
 async function committedIds(workspace: DaemonWorkspace, database: string): Promise<number[]> {

@@ -1,19 +1,16 @@
 // The checkpoint store and recovery, on real files: what the design's recovery rules promise.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import type { CheckpointRecord, PendingCommit } from '../src/checkpoint/checkpoint-record.ts';
-import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
 import { executeCommits } from '../src/checkpoint/commit-executor.ts';
 import { recover } from '../src/checkpoint/recovery.ts';
 import { isSluiceError } from '../src/errors.ts';
-import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
-import { METADATA_COLUMNS } from '../src/sinks/changelog-layout.ts';
 import { HeldXaFiles } from '../src/sinks/xa-held-files.ts';
+import { localWarehouse } from './helpers/local-warehouse.ts';
+import { writeWholeFile } from './helpers/whole-file.ts';
 
 const logger = pino({ level: 'silent' });
 
@@ -28,27 +25,7 @@ function record(id: number, commits: PendingCommit[] = []): CheckpointRecord {
   };
 }
 
-async function fixture() {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-checkpoint-'));
-  const fs = new LocalFileSystem(join(dir, 'warehouse'));
-  const catalog = new LocalCatalog(join(dir, 'catalog'));
-  const store = new CheckpointStore(join(dir, 'state'));
-  await catalog.createTable({
-    database: 'ods',
-    name: 'orders',
-    columns: [{ name: 'id', type: 'bigint' }, ...METADATA_COLUMNS],
-    partitionColumns: [{ name: 'dt', type: 'string' }],
-    format: 'text',
-    location: '/ods.db/orders',
-  });
-  return { dir, fs, catalog, store };
-}
-
-async function stage(fs: LocalFileSystem, path: string, content: string): Promise<void> {
-  const writer = await fs.create(path);
-  await writer.write(content);
-  await writer.close();
-}
+const fixture = () => localWarehouse('sluice-checkpoint-', [{ name: 'id', type: 'bigint' }]);
 
 test('the newest record is the state; prune keeps the newest N', async () => {
   const { store } = await fixture();
@@ -68,11 +45,11 @@ test('a damaged newest record stops recovery with its file name instead of guess
 
 test('recovery redoes the newest record commits, whichever steps the crashed run finished', async () => {
   const { fs, catalog, store } = await fixture();
-  await stage(fs, '/ods.db/orders/.data/dt=2026-11-25/0.job.1-0', '1\n');
-  await stage(fs, '/ods.db/orders/.data/dt=2026-11-25/0.job.1-1', '2\n');
-  await stage(fs, '/ods.db/orders/dt=2026-11-25/0.job.1-1', '2\n'); // this rename had happened before the crash
+  await writeWholeFile(fs, '/ods.db/orders/.data/dt=2026-11-25/0.job.1-0', '1\n');
+  await writeWholeFile(fs, '/ods.db/orders/.data/dt=2026-11-25/0.job.1-1', '2\n');
+  await writeWholeFile(fs, '/ods.db/orders/dt=2026-11-25/0.job.1-1', '2\n'); // this rename had happened before the crash
   await fs.delete('/ods.db/orders/.data/dt=2026-11-25/0.job.1-1', false);
-  await stage(fs, '/ods.db/orders/.data/dt=2026-11-26/0.job.2-2', 'uncommitted\n'); // written after the record
+  await writeWholeFile(fs, '/ods.db/orders/.data/dt=2026-11-26/0.job.2-2', 'uncommitted\n'); // written after the record
   const commits: PendingCommit[] = [
     { kind: 'rename', from: '/ods.db/orders/.data/dt=2026-11-25/0.job.1-0', to: '/ods.db/orders/dt=2026-11-25/0.job.1-0' },
     { kind: 'rename', from: '/ods.db/orders/.data/dt=2026-11-25/0.job.1-1', to: '/ods.db/orders/dt=2026-11-25/0.job.1-1' },
@@ -105,8 +82,8 @@ test("recovery leaves another writer's staging alone: only changelog tables are 
     format: 'text',
     location: '/ods.db/foreign',
   });
-  await stage(fs, '/ods.db/foreign/.data/0.flinkx.1', 'not ours\n');
-  await stage(fs, '/ods.db/orders/.data/dt=2026-11-26/0.job.2-2', 'ours, uncommitted\n');
+  await writeWholeFile(fs, '/ods.db/foreign/.data/0.flinkx.1', 'not ours\n');
+  await writeWholeFile(fs, '/ods.db/orders/.data/dt=2026-11-26/0.job.2-2', 'ours, uncommitted\n');
   await recover(store, fs, catalog, logger);
   assert.equal((await fs.readFile('/ods.db/foreign/.data/0.flinkx.1')).toString(), 'not ours\n');
   assert.equal(await fs.status('/ods.db/orders/.data'), undefined);
@@ -122,8 +99,8 @@ test('a recorded file that vanished from both places is reported, not ignored', 
 
 test('a commit never replaces a file that exists', async () => {
   const { fs } = await fixture();
-  await stage(fs, '/a', 'new');
-  await stage(fs, '/b', 'old');
+  await writeWholeFile(fs, '/a', 'new');
+  await writeWholeFile(fs, '/b', 'old');
   await assert.rejects(fs.rename('/a', '/b'), (error: unknown) => isSluiceError(error, 'SLUICE_FILESYSTEM'));
   assert.equal((await fs.readFile('/b')).toString(), 'old');
 });
@@ -131,9 +108,9 @@ test('a commit never replaces a file that exists', async () => {
 test('recovery keeps the staged files of prepared XA transactions the newest record holds, and deletes the rest', async () => {
   const { fs, catalog, store } = await fixture();
   const held = '/ods.db/orders/.data/dt=2026-11-25/0.job.1-0';
-  await stage(fs, held, 'prepared\n');
-  await stage(fs, '/ods.db/orders/.data/dt=2026-11-25/0.job.1-1', 'uncommitted\n');
-  await stage(fs, '/ods.db/orders/.data/compact/dt=2026-11-20/c.job.1-0', 'unrecorded merge\n');
+  await writeWholeFile(fs, held, 'prepared\n');
+  await writeWholeFile(fs, '/ods.db/orders/.data/dt=2026-11-25/0.job.1-1', 'uncommitted\n');
+  await writeWholeFile(fs, '/ods.db/orders/.data/compact/dt=2026-11-20/c.job.1-0', 'unrecorded merge\n');
   const file = { from: held, to: '/ods.db/orders/dt=2026-11-25/0.job.1-0', database: 'ods', table: 'orders', values: { dt: '2026-11-25' }, location: '/ods.db/orders/dt=2026-11-25', firstSequence: '7' };
   await store.write({ ...record(1), preparedXa: { "X'6b657074',X'',1": [file] } });
   await recover(store, fs, catalog, logger);

@@ -2,16 +2,13 @@
 // line exactly once, touches only small sluice files of closed partitions, and a crash at each step
 // of its commit ends, after recovery, with the old files or the new ones, never both, never neither.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { pino } from 'pino';
-import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import type { StorageFormat } from '../src/catalog/catalog.ts';
 import type { CheckpointRecord } from '../src/checkpoint/checkpoint-record.ts';
-import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
 import { readIntents, type CompactionIntent, type CompactionStep } from '../src/checkpoint/compaction-intent.ts';
 import { recover } from '../src/checkpoint/recovery.ts';
 import { parseConfig } from '../src/config/load.ts';
@@ -22,25 +19,16 @@ import { Compactor, DEFAULT_COMPACTION, type CompactionSettings } from '../src/s
 import { parquetFormat } from '../src/sinks/parquet-format.ts';
 import { isSluiceDataFile, partitionClosed, planPartition } from '../src/sinks/compaction-plan.ts';
 import { prng } from './helpers/change-generator.ts';
+import { localWarehouse, ORDERS_LOCATION } from './helpers/local-warehouse.ts';
+import { writeWholeFile } from './helpers/whole-file.ts';
 
 const logger = pino({ level: 'silent' });
-const LOCATION = '/ods.db/orders';
+const LOCATION = ORDERS_LOCATION;
 const CLOSED = 'dt=2020-01-01';
 const TODAY = `dt=${new Date().toISOString().slice(0, 10)}`;
 
 async function fixture(options: { format?: StorageFormat; rollBytes?: number; settings?: Partial<CompactionSettings>; onStep?: (step: CompactionStep) => void } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-compaction-'));
-  const fs = new LocalFileSystem(join(dir, 'warehouse'));
-  const catalog = new LocalCatalog(join(dir, 'catalog'));
-  const store = new CheckpointStore(join(dir, 'state'));
-  await catalog.createTable({
-    database: 'ods',
-    name: 'orders',
-    columns: [{ name: 'id', type: 'bigint' }, { name: 'note', type: 'string' }, ...METADATA_COLUMNS],
-    partitionColumns: [{ name: 'dt', type: 'string' }],
-    format: options.format ?? 'text',
-    location: LOCATION,
-  });
+  const { dir, fs, catalog, store } = await localWarehouse('sluice-compaction-', [{ name: 'id', type: 'bigint' }, { name: 'note', type: 'string' }], options.format);
   for (const partition of [CLOSED, TODAY]) {
     await catalog.addPartition('ods', 'orders', { values: { dt: partition.slice(3) }, location: `${LOCATION}/${partition}` });
   }
@@ -59,12 +47,6 @@ async function fixture(options: { format?: StorageFormat; rollBytes?: number; se
 }
 
 type Fixture = Awaited<ReturnType<typeof fixture>>;
-
-async function put(fs: LocalFileSystem, path: string, content: string | Buffer): Promise<void> {
-  const writer = await fs.create(path);
-  await writer.write(content);
-  await writer.close();
-}
 
 const random = prng(7);
 /** Lines as the text codec writes them: \x01 between fields, escaped bytes, multi-byte UTF-8. */
@@ -111,12 +93,12 @@ async function seed({ fs }: Fixture): Promise<{ closed: Map<string, Buffer>; tod
     const name = `0.mjob1a2b3c4.${10 + i}-${i}`;
     small.push(name);
     const lines = fileOf(1000, name);
-    await put(fs, `${LOCATION}/${CLOSED}/${name}`, i === 3 ? lines.slice(0, -1) : lines);
+    await writeWholeFile(fs, `${LOCATION}/${CLOSED}/${name}`, i === 3 ? lines.slice(0, -1) : lines);
   }
-  await put(fs, `${LOCATION}/${CLOSED}/0.mjob1a2b3c4.9-99`, fileOf(5000, 'big')); // not small
-  await put(fs, `${LOCATION}/${CLOSED}/data-from-someone.txt`, someLines(2, 'foreign')); // not a sluice file
-  await put(fs, `${LOCATION}/${CLOSED}/.hidden-0.mjob1a2b3c4.1-1`, 'hidden\n');
-  for (let i = 0; i < 6; i++) await put(fs, `${LOCATION}/${TODAY}/0.mjob1a2b3c4.${20 + i}-${10 + i}`, someLines(10, `today-${i}`));
+  await writeWholeFile(fs, `${LOCATION}/${CLOSED}/0.mjob1a2b3c4.9-99`, fileOf(5000, 'big')); // not small
+  await writeWholeFile(fs, `${LOCATION}/${CLOSED}/data-from-someone.txt`, someLines(2, 'foreign')); // not a sluice file
+  await writeWholeFile(fs, `${LOCATION}/${CLOSED}/.hidden-0.mjob1a2b3c4.1-1`, 'hidden\n');
+  for (let i = 0; i < 6; i++) await writeWholeFile(fs, `${LOCATION}/${TODAY}/0.mjob1a2b3c4.${20 + i}-${10 + i}`, someLines(10, `today-${i}`));
   return { closed: await visible(fs, CLOSED), today: await visible(fs, TODAY), small };
 }
 
@@ -240,7 +222,7 @@ test('a parquet table is merged by row group; a file that cannot be merged exact
   }
 
   const damaged = await fixture({ format: 'parquet' });
-  for (let i = 0; i < 5; i++) await put(damaged.fs, `${LOCATION}/${CLOSED}/0.mjob1a2b3c4.${i}-${i}.parquet`, 'PAR1');
+  for (let i = 0; i < 5; i++) await writeWholeFile(damaged.fs, `${LOCATION}/${CLOSED}/0.mjob1a2b3c4.${i}-${i}.parquet`, 'PAR1');
   assert.equal((await damaged.compactor.run(1)).partitions, 0);
   assert.equal((await visible(damaged.fs, CLOSED)).size, 5, 'the files stay as they were');
   assert.deepEqual(await readIntents(damaged.store.dir), [], 'nothing was recorded');
@@ -251,7 +233,7 @@ test('maxPartitionsPerRun bounds a run', async () => {
   const yesterday = `dt=${new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)}`;
   await f.catalog.addPartition('ods', 'orders', { values: { dt: yesterday.slice(3) }, location: `${LOCATION}/${yesterday}` });
   for (const partition of [CLOSED, yesterday]) {
-    for (let i = 0; i < 4; i++) await put(f.fs, `${LOCATION}/${partition}/0.mjob1a2b3c4.${i}-${i}`, someLines(3, partition));
+    for (let i = 0; i < 4; i++) await writeWholeFile(f.fs, `${LOCATION}/${partition}/0.mjob1a2b3c4.${i}-${i}`, someLines(3, partition));
   }
   assert.equal((await f.compactor.run(1)).partitions, 1);
   assert.equal((await f.compactor.run(2)).partitions, 1);

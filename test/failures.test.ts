@@ -77,7 +77,7 @@ describe('failures that name themselves', () => {
         const warehouse = place === 'warehouse' ? inside(daemon, workspace.warehouse) : workspace.warehouse;
         // The checkpoint counts from its record, and its renames follow: a reader sees the rows once they are done.
         const renamedTo = record.commits.flatMap((commit) => (commit.kind === 'rename' ? [commit.to] : []));
-        await until("the checkpoint's renames", daemon, () => renamedTo.every((to) => existsSync(place === 'warehouse' ? inside(daemon, to) : to)) || undefined);
+        await until("the checkpoint's renames", daemon, () => renamedTo.every((to) => existsSync(join(warehouse, to))) || undefined);
         const rows = await readCommittedRows(new LocalCatalog(workspace.catalogDir), new LocalFileSystem(warehouse), database, 't');
         assert.deepEqual(rows.map((row) => Number(row.id)).sort((a, b) => a - b), Array.from({ length: 20 }, (_, index) => index + 1));
         daemon.child.kill('SIGTERM');

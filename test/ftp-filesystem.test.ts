@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { isSluiceError } from '../src/errors.ts';
 import { FtpFileSystem } from '../src/filesystem/ftp-filesystem.ts';
 import { testFtp, type FtpEndpoints } from './helpers/servers.ts';
+import { writeWholeFile } from './helpers/whole-file.ts';
 
 const MiB = 1024 * 1024;
 const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
@@ -29,12 +30,6 @@ describe('FtpFileSystem on a real pure-ftpd', () => {
 
   /** Where a FileSystem path of `fs` lies on the server's disk. */
   const onDisk = (path: string): string => join(server.rootDir, base, path);
-
-  async function writeFile(target: FtpFileSystem, path: string, data: Buffer | string): Promise<void> {
-    const writer = await target.create(path);
-    await writer.write(data);
-    await writer.close();
-  }
 
   before(async () => {
     server = await testFtp();
@@ -70,13 +65,13 @@ describe('FtpFileSystem on a real pure-ftpd', () => {
   test('every byte value round-trips unchanged (binary mode, no line-end translation)', async () => {
     const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
     const data = Buffer.concat([all, Buffer.from('\r\n\n\r\r\n\u0000\u00ff', 'latin1'), all.reverse(), Buffer.from('\n')]);
-    await writeFile(fs, '/binary/all-bytes', data);
+    await writeWholeFile(fs, '/binary/all-bytes', data);
     assert.deepEqual(readFileSync(onDisk('/binary/all-bytes')), data);
     assert.deepEqual(await fs.readFile('/binary/all-bytes'), data);
   });
 
   test('an empty file, and a file written as many small strings', async () => {
-    await writeFile(fs, '/small/empty', Buffer.alloc(0));
+    await writeWholeFile(fs, '/small/empty', Buffer.alloc(0));
     assert.deepEqual(await fs.status('/small/empty'), { path: '/small/empty', type: 'file', length: 0 });
     assert.equal((await fs.readFile('/small/empty')).length, 0);
     const writer = await fs.create('/small/lines');
@@ -87,14 +82,14 @@ describe('FtpFileSystem on a real pure-ftpd', () => {
   });
 
   test('create refuses a file that exists, as on local disk', async () => {
-    await writeFile(fs, '/exists/file', 'first');
+    await writeWholeFile(fs, '/exists/file', 'first');
     await assert.rejects(fs.create('/exists/file'), (error: unknown) => isSluiceError(error, 'SLUICE_FILESYSTEM') && /it exists/.test(error.message));
     assert.equal((await fs.readFile('/exists/file')).toString(), 'first');
   });
 
   test('rename refuses an existing target and leaves both files alone', async () => {
-    await writeFile(fs, '/commit/.data/0.job.1', 'new');
-    await writeFile(fs, '/commit/0.job.1', 'committed');
+    await writeWholeFile(fs, '/commit/.data/0.job.1', 'new');
+    await writeWholeFile(fs, '/commit/0.job.1', 'committed');
     await assert.rejects(fs.rename('/commit/.data/0.job.1', '/commit/0.job.1'), (error: unknown) => {
       assert.ok(isSluiceError(error, 'SLUICE_FILESYSTEM'));
       assert.match(error.message, /the target exists/);
@@ -107,7 +102,7 @@ describe('FtpFileSystem on a real pure-ftpd', () => {
   });
 
   test('rename creates missing parents, and a missing source is an error that says so', async () => {
-    await writeFile(fs, '/stage/.data/1.job.0', 'rows');
+    await writeWholeFile(fs, '/stage/.data/1.job.0', 'rows');
     await fs.rename('/stage/.data/1.job.0', '/target/dt=2026-11-25/deeper/1.job.0');
     assert.equal(await fs.status('/stage/.data/1.job.0'), undefined);
     assert.equal((await fs.readFile('/target/dt=2026-11-25/deeper/1.job.0')).toString(), 'rows');
@@ -121,9 +116,9 @@ describe('FtpFileSystem on a real pure-ftpd', () => {
   });
 
   test('status, list (dot directories included) and recursive delete', async () => {
-    await writeFile(fs, '/tree/a', 'aa');
-    await writeFile(fs, '/tree/.data/0.job.0', '000');
-    await writeFile(fs, '/tree/sub/deep/b', 'b');
+    await writeWholeFile(fs, '/tree/a', 'aa');
+    await writeWholeFile(fs, '/tree/.data/0.job.0', '000');
+    await writeWholeFile(fs, '/tree/sub/deep/b', 'b');
     await fs.mkdirs('/tree/empty/dir');
     await fs.mkdirs('/tree/empty/dir');
 
@@ -197,14 +192,14 @@ describe('FtpFileSystem on a real pure-ftpd', () => {
     await writer.abort();
     await fs.delete('/aborted', true);
     assert.equal(await fs.status('/aborted'), undefined);
-    await writeFile(fs, '/aborted/again', 'fine');
+    await writeWholeFile(fs, '/aborted/again', 'fine');
     assert.equal((await fs.readFile('/aborted/again')).toString(), 'fine');
   });
 
   test('paths map below the configured root', async () => {
     const nested = open({ root: `${base}/nested/root/` });
     assert.equal(nested.description, `ftp://${server.user}@${server.host}:${server.port}${base}/nested/root`);
-    await writeFile(nested, '/x/file', 'below');
+    await writeWholeFile(nested, '/x/file', 'below');
     assert.equal(readFileSync(onDisk('/nested/root/x/file'), 'utf8'), 'below');
     assert.deepEqual(await nested.list('/'), [{ path: '/x', type: 'directory', length: 0 }]);
     assert.throws(() => open({ root: 'relative' }), (error: unknown) => isSluiceError(error, 'SLUICE_FILESYSTEM'));
@@ -251,7 +246,7 @@ describe('FtpFileSystem on a real pure-ftpd', () => {
     });
 
     test('metadata calls reconnect after the connection was dropped', async () => {
-      await writeFile(proxied, '/dropped/file', 'kept');
+      await writeWholeFile(proxied, '/dropped/file', 'kept');
       proxy.dropAll();
       assert.equal((await proxied.readFile('/dropped/file')).toString(), 'kept');
       proxy.dropAll();
@@ -259,7 +254,7 @@ describe('FtpFileSystem on a real pure-ftpd', () => {
     });
 
     test('a rename whose answer was lost is done, not a "target exists" error, when tried again', async () => {
-      await writeFile(proxied, '/lost/.data/0.job.0', 'moved once');
+      await writeWholeFile(proxied, '/lost/.data/0.job.0', 'moved once');
       proxy.dropAfterCommand('RNTO');
       await proxied.rename('/lost/.data/0.job.0', '/lost/0.job.0');
       assert.equal(proxy.dropped, 1, 'the proxy did not cut off the RNTO answer');
@@ -285,7 +280,7 @@ describe('FtpFileSystem on a real pure-ftpd', () => {
       });
       await writer.abort();
       // The next writer gets a working connection.
-      await writeFile(proxied, '/cut/.data/2.job.1', 'after the drop');
+      await writeWholeFile(proxied, '/cut/.data/2.job.1', 'after the drop');
       assert.equal((await proxied.readFile('/cut/.data/2.job.1')).toString(), 'after the drop');
     });
   });
@@ -294,8 +289,8 @@ describe('FtpFileSystem on a real pure-ftpd', () => {
     const proxy = await startProxy(server.port, { hideMlst: true });
     try {
       const old = open({ port: proxy.port });
-      await writeFile(old, '/old/.data/0.job.0', 'staged');
-      await writeFile(old, '/old/sub/file with space', 'x');
+      await writeWholeFile(old, '/old/.data/0.job.0', 'staged');
+      await writeWholeFile(old, '/old/sub/file with space', 'x');
       assert.equal(await old.status('/old/missing'), undefined);
       assert.deepEqual(await old.status('/old/.data/0.job.0'), { path: '/old/.data/0.job.0', type: 'file', length: 6 });
       assert.deepEqual(await old.status('/old/sub'), { path: '/old/sub', type: 'directory', length: 0 });

@@ -13,7 +13,7 @@ import type mysql from 'mysql2/promise';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { SCHEMA_HISTORY_FILE } from '../src/sources/binlog/schema-history.ts';
-import { gtidBinlogPos, gtidSeq, latestCheckpoint, makeWorkspace, startDaemon, stopTableAndDaemon, waitForCheckpoint, type DaemonWorkspace, type RunningDaemon } from './helpers/daemon.ts';
+import { type DaemonWorkspace, gtidBinlogPos, gtidSeq, latestCheckpoint, makeWorkspace, type RunningDaemon, startDaemon, stopTableAndDaemon, waitForCheckpoint, withDaemon } from './helpers/daemon.ts';
 import { REPO_ROOT, TEST_MARIADB_DIR } from './helpers/servers.ts';
 import { bySequence, readCommittedRows, type TableRow } from './helpers/warehouse.ts';
 import { startMariaDb, type MariaDbServer } from './servers/mariadb.ts';
@@ -43,8 +43,7 @@ async function rowsOf(workspace: DaemonWorkspace, database: string, table: strin
 
 async function runToEnd(workspace: DaemonWorkspace, timeoutMs = 60_000): Promise<void> {
   const end = await gtidBinlogPos(server);
-  const daemon = startDaemon(workspace, server);
-  try {
+  await withDaemon(workspace, server, async (daemon) => {
     await waitForCheckpoint(workspace, end, timeoutMs, daemon);
     // A record from before a kill may already be at the end: its commits are done by the recovery
     // that precedes this line, and a stop before it would leave them undone.
@@ -52,10 +51,7 @@ async function runToEnd(workspace: DaemonWorkspace, timeoutMs = 60_000): Promise
       if (daemon.child.exitCode !== null) throw new Error(`daemon exited before it started capture:\n${daemon.output().slice(-3000)}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-  } finally {
-    daemon.child.kill('SIGTERM');
-    await daemon.exited;
-  }
+  });
 }
 
 /** Inserts, updates and deletes of every kind of value that needs care, into `db`.t. */

@@ -3,7 +3,6 @@
 // (as a user reads the table), both through Hive's row-mode reader (a fetch task) and its vectorized
 // reader (a MapReduce job). Then memory: a million rows in bounded memory, row group by row group.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,9 +22,11 @@ import { WebHdfsFileSystem } from '../src/filesystem/webhdfs-filesystem.ts';
 import { HiveChangelogSink } from '../src/sinks/hive-changelog-sink.ts';
 import { createParquetFormat, parquetFormat } from '../src/sinks/parquet-format.ts';
 import { mergeParquetFiles, ParquetMergeRefused } from '../src/sinks/parquet-merge.ts';
-import { textFormat, type RowFileFormat } from '../src/sinks/row-file-format.ts';
+import type { RowFileFormat } from '../src/sinks/row-file-format.ts';
 import { shortestFloat32 } from '../src/sources/binlog/cell-decoder.ts';
 import { testHdfs, testHiveServer2 } from './helpers/servers.ts';
+import { WIDE, wideRows } from './helpers/wide-rows.ts';
+import { writeWideRowsInChild } from './helpers/write-wide-rows.ts';
 
 // ---- the rows: each column's values, row by row (row 8 is all NULL) -------------------------------
 
@@ -149,61 +150,6 @@ async function readWithDuckDb(connection: DuckDBConnection, file: string): Promi
   const reader = await connection.runAndReadAll(`SELECT * FROM read_parquet('${file.replace(/'/g, "''")}') ORDER BY id`);
   return reader.getRowObjects();
 }
-
-const WIDE: HiveColumn[] = [
-  { name: 'id', type: 'bigint' },
-  { name: 'customer', type: 'string' },
-  { name: 'amount', type: 'decimal(12,2)' },
-  { name: 'status', type: 'string' },
-  { name: 'qty', type: 'int' },
-  { name: 'ratio', type: 'double' },
-  { name: '_op', type: 'string' },
-  { name: '_event_time', type: 'timestamp' },
-  { name: '_seq', type: 'bigint' },
-  { name: '_source', type: 'string' },
-];
-const STATUSES = ['new', 'paid', 'shipped', 'cancelled'];
-
-function* wideRows(count: number): Generator<CellValue[]> {
-  for (let i = 0; i < count; i++) {
-    const second = 1_790_000_000 + Math.floor(i / 500);
-    yield [
-      String(i),
-      `customer-${i % 10_000}`,
-      `${i % 100_000}.${String(i % 100).padStart(2, '0')}`,
-      STATUSES[i % 4]!,
-      String(i % 1000),
-      String(i / 7),
-      i % 3 === 0 ? 'update' : 'insert',
-      new Date(second * 1000).toISOString().slice(0, 19).replace('T', ' '),
-      String(1_000_000_000_000 + i),
-      `shop.order_${i % 4}`,
-    ];
-  }
-}
-
-/** The memory test's child: writes 1M rows like wideRows() through parquetFormat, prints a JSON report. */
-const MEMORY_CHILD = `
-const { LocalFileSystem } = await import(${JSON.stringify(new URL('../src/filesystem/local-filesystem.ts', import.meta.url).href)});
-const { parquetFormat } = await import(${JSON.stringify(new URL('../src/sinks/parquet-format.ts', import.meta.url).href)});
-const [path, columns] = process.argv.slice(-2);
-const fs = new LocalFileSystem('/');
-const file = await fs.create(path);
-const writer = parquetFormat.open(file, JSON.parse(columns));
-const statuses = ['new', 'paid', 'shipped', 'cancelled'];
-const started = performance.now();
-for (let i = 0; i < 1_000_000; i++) {
-  const second = 1_790_000_000 + Math.floor(i / 500);
-  await writer.write([
-    String(i), 'customer-' + (i % 10_000), (i % 100_000) + '.' + String(i % 100).padStart(2, '0'), statuses[i % 4], String(i % 1000),
-    String(i / 7), i % 3 === 0 ? 'update' : 'insert', new Date(second * 1000).toISOString().slice(0, 19).replace('T', ' '),
-    String(1_000_000_000_000 + i), 'shop.order_' + (i % 4),
-  ]);
-}
-await writer.close();
-const seconds = (performance.now() - started) / 1000;
-console.log(JSON.stringify({ seconds, maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), bytes: (await fs.status(path)).length }));
-`;
 
 let dir: string;
 let local: FileSystem;
@@ -514,25 +460,16 @@ describe('parquetFormat in the changelog sink, read by `sluice query`', () => {
   });
 });
 
-// ---- memory and throughput ----------------------------------------------------------------------------
+// ---- bounded memory ----------------------------------------------------------------------------------
 
-describe('parquetFormat, memory and speed', () => {
+describe('parquetFormat, bounded memory', () => {
   it('writes 1M rows of 10 columns in a 64 MiB heap, row group by row group', async (t) => {
     // A child process with V8's old space capped at 64 MiB: the million rows as JavaScript values are
     // ~400 MiB and the file ~20 MiB, so a writer that kept either would die of heap exhaustion.
+    // Its speed and peak RSS are figures of the machine: `npm run bench:parquet` prints them.
     const path = join(dir, 'million.parquet');
-    const child = spawnSync(
-      process.execPath,
-      ['--max-old-space-size=64', '--import', 'tsx', '--input-type=module', '--eval', MEMORY_CHILD, path, JSON.stringify(WIDE)],
-      { encoding: 'utf8', timeout: 180_000 },
-    );
-    assert.equal(child.status, 0, `the child failed (${child.signal ?? child.status}):\n${child.stderr.slice(-3000)}`);
-    const report = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as { seconds: number; maxRssMiB: number; bytes: number };
-    t.diagnostic(
-      `1M rows x 10 columns with --max-old-space-size=64: ${report.seconds.toFixed(1)} s (${Math.round(1_000_000 / report.seconds)} rows/s), ` +
-        `file ${(report.bytes / 1024 / 1024).toFixed(1)} MiB, peak RSS ${report.maxRssMiB} MiB`,
-    );
-    assert.ok(report.maxRssMiB < 320, `peak RSS ${report.maxRssMiB} MiB`);
+    const report = writeWideRowsInChild(path, 'parquet', 1_000_000, 64);
+    t.diagnostic(`1M rows x 10 columns with --max-old-space-size=64: ${report.seconds.toFixed(1)} s, file ${(report.bytes / 1024 / 1024).toFixed(1)} MiB, peak RSS ${report.maxRssMiB} MiB`);
     const instance = await DuckDBInstance.create(':memory:');
     const duck = await instance.connect();
     try {
@@ -553,25 +490,6 @@ describe('parquetFormat, memory and speed', () => {
       duck.closeSync();
       instance.closeSync();
     }
-  });
-
-  it('throughput next to the text format (same rows)', async (t) => {
-    const rows = [...wideRows(200_000)];
-    const rate = async (format: RowFileFormat, name: string): Promise<number> => {
-      const started = performance.now();
-      await writeRows(local, `/speed-${name}`, WIDE, rows, format);
-      return rows.length / ((performance.now() - started) / 1000);
-    };
-    await rate(parquetFormat, 'warmup.parquet');
-    const text = await rate(textFormat, 'text');
-    const parquet = await rate(parquetFormat, 'p.parquet');
-    const uncompressed = await rate(createParquetFormat({ codec: 'UNCOMPRESSED' }), 'u.parquet');
-    const sizes = await Promise.all(['/speed-text', '/speed-p.parquet', '/speed-u.parquet'].map(async (path) => (await local.status(path))!.length));
-    t.diagnostic(
-      `200k rows x 10 columns: text ${Math.round(text)} rows/s (${(sizes[0]! / 1e6).toFixed(1)} MB), ` +
-        `parquet snappy ${Math.round(parquet)} rows/s (${(sizes[1]! / 1e6).toFixed(1)} MB), parquet uncompressed ${Math.round(uncompressed)} rows/s (${(sizes[2]! / 1e6).toFixed(1)} MB)`,
-    );
-    assert.ok(parquet > 20_000, `parquet writes ${Math.round(parquet)} rows/s`);
   });
 });
 

@@ -8,16 +8,16 @@ import { test } from 'node:test';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
-import { gtidBinlogPos, latestCheckpoint, makeWorkspace, metricsPort, startDaemon, waitForCheckpoint, type DaemonWorkspace } from './helpers/daemon.ts';
+import { type DaemonWorkspace, gtidBinlogPos, latestCheckpoint, makeWorkspace, metricsPort, startDaemon, waitForCheckpoint, withDaemon } from './helpers/daemon.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
 import { startMariaDb, type MariaDbServer } from './servers/mariadb.ts';
 
 async function runUntilCaughtUp(workspace: DaemonWorkspace, server: MariaDbServer): Promise<void> {
-  const daemon = startDaemon(workspace, server);
-  await metricsPort(daemon);
-  await waitForCheckpoint(workspace, await gtidBinlogPos(server), 60_000, daemon);
-  daemon.child.kill('SIGTERM');
-  assert.equal((await daemon.exited).code, 0, daemon.output().slice(-2000));
+  const { daemon, exit } = await withDaemon(workspace, server, async (running) => {
+    await metricsPort(running);
+    await waitForCheckpoint(workspace, await gtidBinlogPos(server), 60_000, running);
+  });
+  assert.equal(exit.code, 0, daemon.output().slice(-2000));
 }
 
 test('a checkpoint whose binlog was purged stops with the position, how far the server purged, and what to do', { timeout: 120_000 }, async () => {

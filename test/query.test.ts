@@ -12,6 +12,7 @@ import { isSluiceError } from '../src/errors.ts';
 import type { FileSystem } from '../src/filesystem/filesystem.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { encodeRow } from '../src/sinks/hive-text-codec.ts';
+import { writeWholeFile } from './helpers/whole-file.ts';
 
 let dir: string;
 let fs: FileSystem;
@@ -35,11 +36,7 @@ const ORDERS: TableDefinition = {
   location: '/warehouse/ods.db/orders',
 };
 
-async function writeFile(path: string, content: Buffer): Promise<void> {
-  const writer = await fs.create(path);
-  await writer.write(content);
-  await writer.close();
-}
+const writeFile = (path: string, content: Buffer): Promise<void> => writeWholeFile(fs, path, content);
 
 function rows(...values: CellValue[][]): Buffer {
   const types = ORDERS.columns.map((column) => column.type);

@@ -6,7 +6,7 @@ import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { gtidBinlogPos, latestCheckpoint, makeWorkspace, metricsPort, startDaemon, stopTableAndDaemon, waitForCaughtUp, waitForCheckpoint } from './helpers/daemon.ts';
+import { gtidBinlogPos, latestCheckpoint, makeWorkspace, metricsPort, runUntilCheckpoint, startDaemon, stopTableAndDaemon, waitForCaughtUp, waitForCheckpoint, withDaemon } from './helpers/daemon.ts';
 import { REPO_ROOT, testMariaDb } from './helpers/servers.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
 
@@ -78,13 +78,7 @@ test('a source column named like the partition column stops with a way out, and 
   assert.doesNotMatch(sluice('show').stdout, /stopped table/);
 
   const renamed = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']`, sinkExtra: '  dayColumn: day' });
-  const daemon = startDaemon(renamed, server);
-  try {
-    await waitForCheckpoint(renamed, end, 30_000, daemon);
-  } finally {
-    daemon.child.kill('SIGTERM');
-    await daemon.exited;
-  }
+  await runUntilCheckpoint(renamed, server, end, 30_000);
   const rows = await readCommittedRows(new LocalCatalog(renamed.catalogDir), new LocalFileSystem(renamed.warehouse), tag, 'events');
   assert.equal(rows.length, 1);
   assert.equal(rows[0]!.dt, '2020-02-02');
@@ -181,13 +175,7 @@ test('a widening MODIFY is followed; an incompatible one stops that table alone,
   assert.ok(killedMidway, `a checkpoint recorded the catch-up:\n${catchingUp.output().slice(-3000)}`);
   assert.match(catchingUp.output(), /retrying a stopped table from where it stopped/);
 
-  const resumed = startDaemon(workspace, server);
-  try {
-    await waitForCaughtUp(workspace, end, resumed);
-  } finally {
-    resumed.child.kill('SIGTERM');
-    await resumed.exited;
-  }
+  await withDaemon(workspace, server, (resumed) => waitForCaughtUp(workspace, end, resumed));
   // A fresh catalog: the one above caches what it read before the daemon added partitions.
   const rows = bySequence(await readCommittedRows(new LocalCatalog(workspace.catalogDir), fs, tag, 't'));
   const bulk = Array.from({ length: tBulk }, (_, index) => [String(10 + index), String(10 + index), `${10 + index}.2500000000`]);

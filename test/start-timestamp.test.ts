@@ -12,7 +12,7 @@ import type { PeekedEvent } from '../src/sources/binlog/binlog-peek.ts';
 import { parseInstant } from '../src/sources/binlog/instant.ts';
 import type { ServerFacts } from '../src/sources/binlog/preflight.ts';
 import { findFirstTransactionAt, type BinlogReader } from '../src/sources/binlog/timestamp-search.ts';
-import { gtidBinlogPos, latestCheckpoint, makeWorkspace, startDaemon, waitForCheckpoint, type DaemonWorkspace } from './helpers/daemon.ts';
+import { type DaemonWorkspace, gtidBinlogPos, latestCheckpoint, makeWorkspace, runUntilCheckpoint, startDaemon, waitForCheckpoint } from './helpers/daemon.ts';
 import { REPO_ROOT, testMariaDb } from './helpers/servers.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
 import type { MariaDbServer } from './servers/mariadb.ts';
@@ -59,13 +59,8 @@ async function committedChanges(workspace: DaemonWorkspace, tag: string): Promis
 }
 
 async function runUntil(server: MariaDbServer, workspace: DaemonWorkspace, end: string): Promise<string> {
-  const daemon = startDaemon(workspace, server);
-  try {
-    await waitForCheckpoint(workspace, end, 30_000, daemon);
-  } finally {
-    daemon.child.kill('SIGTERM');
-  }
-  assert.deepEqual(await daemon.exited, { code: 0, signal: null }, daemon.output().slice(-2000));
+  const { daemon, exit } = await runUntilCheckpoint(workspace, server, end, 30_000);
+  assert.deepEqual(exit, { code: 0, signal: null }, daemon.output().slice(-2000));
   return daemon.output();
 }
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { isSluiceError } from '../src/errors.ts';
 import { acquireStateLock, LOCK_FILE, lockHolder } from '../src/runtime/state-lock.ts';
-import { gtidBinlogPos, makeWorkspace, startDaemon, waitForCheckpoint } from './helpers/daemon.ts';
+import { gtidBinlogPos, makeWorkspace, waitForCheckpoint, withDaemon } from './helpers/daemon.ts';
 import { holdLockInChild } from './helpers/lock-holder.ts';
 import { REPO_ROOT, testMariaDb } from './helpers/servers.ts';
 
@@ -93,8 +93,7 @@ test('release leaves a lock that another process took over alone', async () => {
 test('a second `sluice run` on the same config refuses with the running daemon pid', async () => {
   const server = await testMariaDb();
   const workspace = makeWorkspace(server, { start: 'latest', routing: "  include: ['lock_test.*']" });
-  const daemon = startDaemon(workspace, server);
-  try {
+  const { daemon, exit } = await withDaemon(workspace, server, async (daemon) => {
     await waitForCheckpoint(workspace, await gtidBinlogPos(server), 30_000, daemon);
     const second = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'run', '--config', workspace.configFile], {
       encoding: 'utf8',
@@ -106,9 +105,7 @@ test('a second `sluice run` on the same config refuses with the running daemon p
     assert.match(second.stderr, /SLUICE_STATE_LOCKED/);
     assert.ok(second.stderr.includes(workspace.stateDir), second.stderr);
     assert.equal(daemon.child.exitCode, null, 'the running daemon is untouched');
-  } finally {
-    daemon.child.kill('SIGTERM');
-  }
-  assert.deepEqual(await daemon.exited, { code: 0, signal: null }, daemon.output().slice(-2000));
+  });
+  assert.deepEqual(exit, { code: 0, signal: null }, daemon.output().slice(-2000));
   assert.equal(existsSync(join(workspace.stateDir, LOCK_FILE)), false, 'a clean stop releases the lock');
 });

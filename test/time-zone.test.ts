@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
-import { gtidBinlogPos, makeWorkspace, startDaemon, waitForCheckpoint, type DaemonWorkspace } from './helpers/daemon.ts';
+import { type DaemonWorkspace, gtidBinlogPos, makeWorkspace, runUntilCheckpoint } from './helpers/daemon.ts';
 import { testMariaDb } from './helpers/servers.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
 
@@ -25,13 +25,7 @@ test('the same binlog gives identical rows under TZ=Asia/Shanghai and TZ=UTC', {
 
   const run = async (timeZone: string): Promise<{ workspace: DaemonWorkspace; rows: unknown[] }> => {
     const workspace = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']`, intervalSeconds: 0.3 });
-    const daemon = startDaemon(workspace, server, [], { TZ: timeZone });
-    try {
-      await waitForCheckpoint(workspace, end, 30_000, daemon);
-    } finally {
-      daemon.child.kill('SIGTERM');
-      await daemon.exited;
-    }
+    await runUntilCheckpoint(workspace, server, end, 30_000, { env: { TZ: timeZone } });
     const rows = bySequence(await readCommittedRows(new LocalCatalog(workspace.catalogDir), new LocalFileSystem(workspace.warehouse), tag, 't'));
     return { workspace, rows: rows.map(({ _event_time, ...row }) => ({ ...row, _event_time })) };
   };

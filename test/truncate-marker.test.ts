@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { killWhenRecordLands } from './helpers/crash-scenario.ts';
-import { gtidBinlogPos, latestCheckpoint, makeWorkspace, metricsPort, startDaemon, waitForCaughtUp, waitForChangesRead, waitForCheckpoint, type DaemonWorkspace } from './helpers/daemon.ts';
+import { type DaemonWorkspace, gtidBinlogPos, latestCheckpoint, makeWorkspace, metricsPort, startDaemon, waitForCaughtUp, waitForChangesRead, waitForCheckpoint, withDaemon } from './helpers/daemon.ts';
 import { runQueryCli } from './helpers/query-cli.ts';
 import { testMariaDb } from './helpers/servers.ts';
 import { bySequence, readCommittedRows, type TableRow } from './helpers/warehouse.ts';
@@ -201,26 +201,18 @@ test('a stopped table gets its marker once when it catches up; the table that we
   const catalog = new LocalCatalog(workspace.catalogDir);
   const fs = new LocalFileSystem(workspace.warehouse);
   const read = async (table: string) => bySequence(await readCommittedRows(new LocalCatalog(workspace.catalogDir), fs, tag, table));
-  const first = startDaemon(workspace, server);
-  try {
-    await metricsPort(first);
-    await waitForCheckpoint(workspace, end, 60_000, first);
-  } finally {
-    first.child.kill('SIGTERM');
-    await first.exited;
-  }
+  const { daemon: first } = await withDaemon(workspace, server, async (daemon) => {
+    await metricsPort(daemon);
+    await waitForCheckpoint(workspace, end, 60_000, daemon);
+  });
   assert.ok((await latestCheckpoint(workspace))?.tables?.stopped?.[`${tag}.t`], `t is stopped:\n${first.output().slice(-3000)}`);
   assert.ok(!(await read('t')).some((row) => row._op !== 'insert' || row.id !== '1'), 't holds nothing from the change it stopped at on');
 
   await catalog.changeColumnType(tag, 't', 'd', 'string');
-  const second = startDaemon(workspace, server);
-  try {
+  await withDaemon(workspace, server, async (second) => {
     await metricsPort(second);
     await waitForCaughtUp(workspace, end, second);
-  } finally {
-    second.child.kill('SIGTERM');
-    await second.exited;
-  }
+  });
   const t = await read('t');
   const u = await read('u');
   assert.deepEqual(u.map((row) => [row._op, row.id]), [['insert', '1'], ['truncate', null], ['insert', '2']]);

@@ -16,6 +16,7 @@ import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { WebHdfsFileSystem } from '../src/filesystem/webhdfs-filesystem.ts';
 import { openStorage } from '../src/runtime/embedded-runtime.ts';
 import { testHdfs } from './helpers/servers.ts';
+import { writeWholeFile } from './helpers/whole-file.ts';
 
 const silent = pino({ level: 'silent' });
 const MiB = 1024 * 1024;
@@ -41,11 +42,7 @@ describe('WebHdfsFileSystem on a real HDFS', () => {
     rmSync(spoolDir, { recursive: true, force: true });
   });
 
-  async function writeFile(path: string, data: Buffer | string): Promise<void> {
-    const writer = await fs.create(path);
-    await writer.write(data);
-    await writer.close();
-  }
+  const writeFile = (path: string, data: Buffer | string): Promise<void> => writeWholeFile(fs, path, data);
 
   test('a 20 MiB file round-trips byte for byte, and its spool file is gone after close', async (t) => {
     const data = randomBytes(20 * MiB);

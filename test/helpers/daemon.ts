@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { CheckpointStore } from '../../src/checkpoint/checkpoint-store.ts';
 import type { CheckpointRecord } from '../../src/checkpoint/checkpoint-record.ts';
 import type { MariaDbServer } from '../servers/mariadb.ts';
+import { daemonConfigYaml, LOCAL_STORAGE_YAML } from './daemon-config.ts';
 import { REPO_ROOT } from './servers.ts';
 
 export interface DaemonWorkspace {
@@ -26,34 +27,26 @@ export function makeWorkspace(server: MariaDbServer, options: { start: string; r
   const configFile = join(dir, 'sluice.yaml');
   writeFileSync(
     configFile,
-    `source:
-  host: 127.0.0.1
-  port: ${server.port}
-  user: ${server.user}
-  password: \${env:SLUICE_TEST_PASSWORD}
-  serverId: ${1000 + Math.floor(Math.random() * 100000)}
-  start: ${options.start}
-routing:
-${options.routing}
-sink:
-${options.storage ?? '  filesystem:\n    root: ./warehouse\n  catalog:\n    dir: ./catalog'}
-${options.sinkExtra ?? ''}
-checkpoint:
-  intervalSeconds: ${options.intervalSeconds ?? 0.5}
-  dir: ./state
-log:
-  level: info
-metrics:
-  port: 0
-${options.extra ?? ''}`,
+    daemonConfigYaml({
+      server,
+      passwordEnv: 'SLUICE_TEST_PASSWORD',
+      serverId: 1000 + Math.floor(Math.random() * 100000),
+      start: options.start,
+      routing: options.routing,
+      sink: `${options.storage ?? LOCAL_STORAGE_YAML}\n${options.sinkExtra ?? ''}`,
+      checkpointSeconds: options.intervalSeconds ?? 0.5,
+      ...(options.extra === undefined ? {} : { extra: options.extra }),
+    }),
   );
   return { dir, configFile, stateDir: join(dir, 'state'), warehouse: join(dir, 'warehouse'), catalogDir: join(dir, 'catalog') };
 }
 
+export type DaemonExit = { code: number | null; signal: NodeJS.Signals | null };
+
 export interface RunningDaemon {
   child: ChildProcess;
   output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exited: Promise<DaemonExit>;
 }
 
 /** `prefix`: a command that execs the daemon's command line it is given (e.g. `unshare -m ...`), keeping its pid. */
@@ -72,10 +65,47 @@ export function startSluice(args: string[], options: { cwd: string; env?: NodeJS
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+  const exited = new Promise<DaemonExit>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
   return { child, output: () => output, exited };
+}
+
+/** Asks the daemon to stop the way systemd does (SIGTERM) and resolves to how it exited. */
+export async function stopDaemon(daemon: RunningDaemon): Promise<DaemonExit> {
+  daemon.child.kill('SIGTERM');
+  return daemon.exited;
+}
+
+/**
+ * Starts the daemon, runs `body` with it, and stops it with SIGTERM whatever `body` does; resolves,
+ * once it has exited, to the daemon (for its output) and its exit, which the caller asserts on.
+ */
+export async function withDaemon(
+  workspace: DaemonWorkspace,
+  server: MariaDbServer,
+  body: (daemon: RunningDaemon) => Promise<unknown>,
+  options: { args?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ daemon: RunningDaemon; exit: DaemonExit }> {
+  const daemon = startDaemon(workspace, server, options.args, options.env);
+  let exit: DaemonExit;
+  try {
+    await body(daemon);
+  } finally {
+    exit = await stopDaemon(daemon);
+  }
+  return { daemon, exit };
+}
+
+/** Runs the daemon until a checkpoint covers `end` (a GTID position), then stops it with SIGTERM. */
+export function runUntilCheckpoint(
+  workspace: DaemonWorkspace,
+  server: MariaDbServer,
+  end: string,
+  timeoutMs: number,
+  options: { args?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ daemon: RunningDaemon; exit: DaemonExit }> {
+  return withDaemon(workspace, server, (daemon) => waitForCheckpoint(workspace, end, timeoutMs, daemon), options);
 }
 
 export async function until<T>(what: string, daemon: RunningDaemon, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {

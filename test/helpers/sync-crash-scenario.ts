@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { SyncJobInput } from '../../src/config/sync-job-schema.ts';
+import { prng } from './change-generator.ts';
 import { writeJobFile } from './sync-fixture.ts';
 import { REPO_ROOT } from './servers.ts';
 
@@ -14,17 +15,6 @@ export interface CrashRun {
   runs: number;
   /** Checkpoints each killed run had committed before the kill. */
   checkpointsBeforeKill: number[];
-}
-
-/** Deterministic randomness, so a failing seed can be run again. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 4294967296;
-  };
 }
 
 interface RunOutcome {
@@ -67,7 +57,7 @@ function runOnce(jobFile: string, killAfter: { checkpoints: number; delayMs: num
 export async function runWithKills(options: { dir: string; job: SyncJobInput; kills: number; seed: number; maxCheckpointsBeforeKill: number; maxDelayMs: number }): Promise<CrashRun> {
   // debug: the runner counts 'sync checkpoint committed' lines to kill at a chosen checkpoint.
   const jobFile = writeJobFile(options.dir, { ...options.job, log: { level: 'debug' } });
-  const random = seededRandom(options.seed);
+  const random = prng(options.seed);
   const result: CrashRun = { kills: 0, runs: 0, checkpointsBeforeKill: [] };
   let attempts = 0;
   let finishedBefore = false;
