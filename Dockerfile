@@ -1,4 +1,4 @@
-# sluice in a container. Build: docker build -t sluice .   Run: see README, "Running in Docker".
+# sluice in a container. Build: docker build -t sluice .   Run: see docs/docker.md.
 # Two stages: the TypeScript compiler and other devDependencies never reach the runtime image.
 
 FROM node:20-bookworm-slim AS build

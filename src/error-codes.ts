@@ -170,7 +170,7 @@ export const ERROR_CODES: { readonly [Code in ErrorCode]: ErrorCodeDoc } = {
     meaning: 'A column type or schema change Hive cannot follow, or a value that cannot be written exactly.',
     transient: 'no',
     restartHelps: true,
-    action: 'The table stops and the others go on; see "One table that cannot be followed" in the README.',
+    action: 'The table stops and the others go on; see "One table that cannot be followed" in docs/when-things-go-wrong.md.',
   },
   SLUICE_SCHEMA_HISTORY: {
     meaning: "The columns of a table at a binlog position cannot be known (the schema history cannot be read, or the server's view cannot be read back).",

@@ -103,7 +103,7 @@ describe('sluice check', () => {
   });
 
   test('a source.serverId a registered replica uses fails the server id line, as the daemon would refuse it', async () => {
-    // MariaDB lists replicas only to a user with REPLICATION MASTER ADMIN (the grant the README suggests).
+    // MariaDB lists replicas only to a user with REPLICATION MASTER ADMIN (the grant docs/mysql-setup.md suggests).
     const root = await server.rootConnection();
     await root.query("CREATE OR REPLACE USER 'lister'@'127.0.0.1' IDENTIFIED BY 'pw'; GRANT REPLICATION SLAVE, BINLOG MONITOR, REPLICATION MASTER ADMIN, SELECT ON *.* TO 'lister'@'127.0.0.1'");
     await root.end();

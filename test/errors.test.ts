@@ -208,9 +208,9 @@ describe('error codes', () => {
     for (const code of Object.keys(ERROR_CODES)) assert.match(doc, new RegExp(`^## ${code}$`, 'm'));
   });
 
-  test("the README's \"What happens when things go wrong\" links to the list of codes", () => {
-    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## What happens when things go wrong'));
-    assert.match(section.slice(0, section.indexOf('\n## ', 5)), /\]\(docs\/errors\.md\)/);
+  test('docs/when-things-go-wrong.md links to the list of codes before its first subsection', () => {
+    const page = readFileSync(join(REPO_ROOT, 'docs/when-things-go-wrong.md'), 'utf8');
+    const section = page.slice(page.indexOf('# What happens when things go wrong'));
+    assert.match(section.slice(0, section.indexOf('\n## ', 5)), /\]\(errors\.md\)/);
   });
 });

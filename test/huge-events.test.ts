@@ -126,7 +126,7 @@ describe('huge events', () => {
       const started = Date.now();
       try {
         await waitForCheckpoint(workspace, end, 90_000, daemon);
-        // A figure to read, not to assert on (see the README's "Huge rows").
+        // A figure to read, not to assert on (see "Huge rows" in docs/when-things-go-wrong.md).
         console.log(`${format}: every change committed in ${Date.now() - started} ms; the daemon's peak RSS (VmHWM) was ${peakRssMiB(daemon.child.pid)} MiB`);
       } finally {
         daemon.child.kill('SIGTERM');

@@ -1,7 +1,7 @@
 // TRUNCATE TABLE, DROP TABLE and CREATE OR REPLACE TABLE remove rows without a row event: each
 // captured table they empty gets one marker row (_op = 'truncate') in its changelog table, numbered
 // in stream order between the rows around it, exactly once across kill -9 and replay; `sluice
-// query` shows it, and the README's latest-state rule over it gives the source's current rows.
+// query` shows it, and docs/row-format.md's latest-state rule over it gives the source's current rows.
 // Also: `sluice query` over a Parquet table whose older files predate an ADD COLUMN.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { bySequence, readCommittedRows, type TableRow } from './helpers/warehous
 
 const TABLE = '(id INT PRIMARY KEY, v VARCHAR(10))';
 
-/** The README's latest state of a changelog table: per key the highest _seq, unless a delete, or a later truncate marker of its _source. */
+/** docs/row-format.md's latest state of a changelog table: per key the highest _seq, unless a delete, or a later truncate marker of its _source. */
 function latestStateSql(table: string): string {
   return `SELECT _source, id, v FROM ${table} AS t
     WHERE _op IN ('insert', 'update')
@@ -133,7 +133,7 @@ test('TRUNCATE, DROP TABLE and CREATE OR REPLACE of captured tables write one ma
     assert.equal(marker.dt, String(marker._event_time).slice(0, 10), 'partitioned by its event time');
   }
 
-  // `sluice query` shows the markers, and the README's latest-state rule honours them.
+  // `sluice query` shows the markers, and docs/row-format.md's latest-state rule honours them.
   const shown = await runQueryCli(workspace, server, `SELECT _op, id, _source FROM ${ods}.s ORDER BY _seq`);
   assert.deepEqual(shown, [
     { _op: 'insert', id: '1', _source: `${tag}.s1` },

@@ -114,7 +114,7 @@ describe('MySQL to Hive type mapping', () => {
     }
   });
 
-  it('renders the README table from the same rows', () => {
+  it('renders the docs/type-mapping.md table from the same rows', () => {
     const table = markdownTypeTable();
     const lines = table.trimEnd().split('\n');
     assert.equal(lines.length, TYPE_MAPPING_ROWS.length + 2);

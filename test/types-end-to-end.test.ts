@@ -5,7 +5,7 @@
 // back with the real `sluice query --json`, as a user would. Every value of every change must equal,
 // value by value, what MariaDB's own SELECT says the row held at that moment.
 //
-// The contract (README "Type mapping" and "Commands"): `sluice query --json` prints one JSON object
+// The contract (docs/type-mapping.md and docs/commands.md): `sluice query --json` prints one JSON object
 // per row, every value as text or null (NULL). For each MySQL type: the Hive type, the text sluice
 // query prints, the MariaDB expression that prints the same value, and how the two are compared.
 //
@@ -27,7 +27,7 @@
 // - GEOMETRY and its subtypes: binary; '0x' + hex of the WKB = HEX(ST_AsBinary(c)).
 // - UUID, INET4, INET6: binary (*); '0x' + hex of the bytes = HEX(CAST(c AS BINARY(16 or 4))).
 //
-// (*) README "Known limits": MariaDB's binlog (binlog_row_metadata=FULL) does not tell UUID/INET4/
+// (*) docs/known-limits.md: MariaDB's binlog (binlog_row_metadata=FULL) does not tell UUID/INET4/
 // INET6 from BINARY(n), so the daemon, which takes types from the TableMap, makes them Hive binary
 // holding the value's bytes in network/RFC order (what CAST(... AS BINARY(n)) gives), not the text
 // the type table promises for a type known from information_schema.
@@ -73,7 +73,7 @@ describeTypesEndToEnd({
   waitForCheckpoint: (_server, workspace, end, daemon) => waitForCheckpoint(workspace, end, 45_000, daemon),
 });
 
-it("keeps the README's type table the one the code generates", async () => {
-  const readme = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
-  assert.ok(readme.includes(markdownTypeTable()), 'README.md type table differs from markdownTypeTable() in src/catalog/type-mapping.ts');
+it("keeps docs/type-mapping.md's type table the one the code generates", async () => {
+  const page = await readFile(join(REPO_ROOT, 'docs/type-mapping.md'), 'utf8');
+  assert.ok(page.includes(markdownTypeTable()), 'docs/type-mapping.md type table differs from markdownTypeTable() in src/catalog/type-mapping.ts');
 });

@@ -1,5 +1,5 @@
 // MySQL/MariaDB column types to Hive types: the one table that decides it, from which both the code
-// and the README table are made, so they cannot drift apart.
+// and the table of docs/type-mapping.md are made, so they cannot drift apart.
 //
 // The rule behind every row: a value must survive the trip without loss. Where Hive's own type
 // cannot hold every value the MySQL type can (unsigned 64-bit integers, DECIMAL(65,30), the zero
@@ -19,9 +19,9 @@ export interface ParsedMysqlType {
 }
 
 export interface TypeMappingRow {
-  /** How the README spells the MySQL side. */
+  /** How docs/type-mapping.md spells the MySQL side. */
   mysql: string;
-  /** How the README spells the Hive side. */
+  /** How docs/type-mapping.md spells the Hive side. */
   hive: string;
   /** Why, where the choice is not obvious. */
   note: string;
@@ -293,7 +293,7 @@ export function hiveTypeFor(mysqlType: string): string {
   return row.hiveType(parsed);
 }
 
-/** The README's type table, generated from TYPE_MAPPING_ROWS. */
+/** The type table of docs/type-mapping.md, generated from TYPE_MAPPING_ROWS. */
 export function markdownTypeTable(): string {
   const cell = (text: string): string => text.replace(/\|/g, '\\|');
   const lines = ['| MySQL / MariaDB | Hive | Why |', '|---|---|---|'];

@@ -121,7 +121,7 @@ export const COMMON_SCALARS: Column[] = [
 ];
 
 // Geometry has a table of its own: sluice refuses a table whose geometry column precedes a text or
-// binary column (README "Known limits").
+// binary column (docs/known-limits.md).
 export const SHAPES: Column[] = [
   SHAPE('pt', 'point', ['POINT(0, 0)', 'POINT(-1.7976931348623157e308, 1.7976931348623157e308)', 'POINT(-0.5, 5e-324)', 'POINT(1, 2)']),
   SHAPE('ls', 'linestring', ["ST_GeomFromText('LINESTRING(0 0, 1 1)')", "ST_GeomFromText('LINESTRING(-1e300 1e300, 0.1 0.2, 3 4, 5 6)')", "ST_GeomFromText('LINESTRING(1 1, 1 1)')"]),
@@ -389,7 +389,7 @@ export function describeTypesEndToEnd<S extends MariaDbServer>(target: TypesTarg
       }
     });
 
-    it('creates each column with the Hive type the README type table gives', async () => {
+    it('creates each column with the Hive type the docs/type-mapping.md table gives', async () => {
       const differences: string[] = [];
       for (const run of runs) {
         const catalog = new LocalCatalog(run.workspace.catalogDir);
