@@ -21,7 +21,7 @@ import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { withRetry } from '../src/runtime/retry.ts';
 import { preflight } from '../src/sources/binlog/preflight.ts';
 import { requireServerIdFree } from '../src/sources/binlog/server-id.ts';
-import { exitWithin, fatalLine, gtidBinlogPos, gtidSeq, makeWorkspace, startDaemon, startSluice, until, type DaemonWorkspace, type RunningDaemon } from './helpers/daemon.ts';
+import { exitWithin, fatalLine, gtidBinlogPos, gtidSeq, latestIn, makeWorkspace, startDaemon, startSluice, until, type DaemonWorkspace, type RunningDaemon } from './helpers/daemon.ts';
 import { fill, holdTmpfs, inside, onTmpfs } from './helpers/private-disk.ts';
 import { SOURCE_TABLE_DDL, compareRows, fillSourceTable, hiveTypesOf, readTableRows, readTargetFiles, writeJobFile } from './helpers/sync-fixture.ts';
 import { registerFakeReplica } from './helpers/fake-replica.ts';
@@ -65,7 +65,7 @@ describe('failures that name themselves', () => {
         assert.doesNotMatch(logged, /unexpected error/);
         assert.equal(daemon.child.exitCode, null, 'the daemon waits, it does not exit');
         rmSync(filler);
-        await until('a checkpoint past the inserts', daemon, async () => gtidSeq((await store().latest().catch(() => undefined))?.source.position.gtidSet) >= gtidSeq(head) || undefined, 120_000);
+        await until('a checkpoint past the inserts', daemon, async () => gtidSeq((await latestIn(store()))?.source.position.gtidSet) >= gtidSeq(head) || undefined, 120_000);
         const warehouse = place === 'warehouse' ? inside(daemon, workspace.warehouse) : workspace.warehouse;
         const rows = await readCommittedRows(new LocalCatalog(workspace.catalogDir), new LocalFileSystem(warehouse), database, 't');
         assert.deepEqual(rows.map((row) => Number(row.id)).sort((a, b) => a - b), Array.from({ length: 20 }, (_, index) => index + 1));
@@ -161,7 +161,7 @@ describe('failures that name themselves', () => {
       const head = await gtidBinlogPos(server);
       await db.end();
       const running = b;
-      await until('second daemon past the insert', running, async () => gtidSeq((await new CheckpointStore(second.stateDir).latest().catch(() => undefined))?.source.position.gtidSet) >= gtidSeq(head) || undefined);
+      await until('second daemon past the insert', running, async () => gtidSeq((await latestIn(new CheckpointStore(second.stateDir)))?.source.position.gtidSet) >= gtidSeq(head) || undefined);
       assert.doesNotMatch(running.output(), /SLUICE_SERVER_ID_IN_USE/);
       running.child.kill('SIGTERM');
       assert.equal(await exitWithin(running, 60_000), 0);
