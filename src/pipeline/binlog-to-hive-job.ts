@@ -3,16 +3,13 @@
 // pipeline loop (pipeline-loop.ts) runs the binlog source into the Hive sink.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Catalog, StorageFormat } from '../catalog/catalog.ts';
 import { CheckpointCoordinator } from '../checkpoint/checkpoint-coordinator.ts';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { TableGate, type GateResume } from '../checkpoint/table-gate.ts';
 import { isSluiceError, SluiceError } from '../errors.ts';
-import type { FileSystem } from '../filesystem/filesystem.ts';
 import { Router, type RoutingConfig } from '../routing/router.ts';
 import type { ReadinessProbe } from '../runtime/health-server.ts';
 import { SluiceMetrics } from '../runtime/metrics.ts';
-import type { PartitionScheme } from '../sinks/changelog-layout.ts';
 import { Compactor, type CompactionSettings } from '../sinks/compaction.ts';
 import type { HiveChangelogSinkOptions } from '../sinks/hive-changelog-sink.ts';
 import type { HiveCommits } from '../sinks/hive-commits.ts';
@@ -28,18 +25,14 @@ import { checkServerIdFree } from '../sources/binlog/server-id.ts';
 import { BINLOG, HIVE, recoverBinlogToHive } from './binlog-to-hive-record.ts';
 import { PipelineLoop, type PipelineFigures } from './pipeline-loop.ts';
 
-export interface BinlogToHiveJobOptions {
+/** The Hive sink's settings, as the sink takes them. */
+type HiveSettings = Pick<HiveChangelogSinkOptions, 'fs' | 'catalog' | 'warehouse' | 'format' | 'partition' | 'rollBytes' | 'rollSeconds' | 'formats'>;
+
+export interface BinlogToHiveJobOptions extends HiveSettings {
   connection: BinlogConnectionOptions;
   serverId: number;
   start: BinlogStart;
   routing: RoutingConfig;
-  fs: FileSystem;
-  catalog: Catalog;
-  warehouse: string;
-  format: StorageFormat;
-  partition: PartitionScheme;
-  rollBytes: number;
-  rollSeconds: number;
   /** What an error of one table stops (sink.onTableError). */
   onTableError?: 'table' | 'daemon';
   stateDir: string;
@@ -48,8 +41,6 @@ export interface BinlogToHiveJobOptions {
   maxQueuedEvents: number;
   /** Compaction of closed partitions (`sink.compaction`); none when absent or disabled. */
   compaction?: CompactionSettings;
-  /** Row formats other than text, by name (Parquet). */
-  formats?: HiveChangelogSinkOptions['formats'];
   logger: Logger;
   metrics?: SluiceMetrics;
 }
