@@ -45,6 +45,7 @@ import type { Catalog } from '../src/catalog/catalog.ts';
 import { HiveServer2Catalog } from '../src/catalog/hive-server2-catalog.ts';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
+import { binlogHiveRecord } from '../src/pipeline/binlog-to-hive-record.ts';
 import type { FileSystem } from '../src/filesystem/filesystem.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { WebHdfsFileSystem } from '../src/filesystem/webhdfs-filesystem.ts';
@@ -574,7 +575,8 @@ async function daemonRun(server: MariaDbServer, name: string, range: Range, sink
   let checkpointId: number;
   const deadline = Date.now() + 15 * 60_000;
   for (;;) {
-    const record = await store.latest().catch(() => undefined);
+    const stored = await store.latest().catch(() => undefined);
+    const record = stored && binlogHiveRecord(stored);
     if (record && gtidSeq(record.source.position.gtidSet) >= wanted) {
       reachedAt = performance.now();
       checkpointId = record.id;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
 import { daemonConfigYaml, LOCAL_STORAGE_YAML } from '../test/helpers/daemon-config.ts';
+import { binlogHiveRecord } from '../src/pipeline/binlog-to-hive-record.ts';
 import { startMariaDb } from '../test/servers/mariadb.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -75,7 +76,8 @@ const wanted = Number(endPosition.split('-')[2]);
 const store = new CheckpointStore(join(workspace, 'state'));
 const deadline = Date.now() + 60_000;
 for (;;) {
-  const record = await store.latest().catch(() => undefined);
+  const stored = await store.latest().catch(() => undefined);
+  const record = stored && binlogHiveRecord(stored);
   if (record && Number(record.source.position.gtidSet?.split('-')[2] ?? 0) >= wanted) break;
   if (daemon.exitCode !== null) throw new Error(`the daemon exited with ${daemon.exitCode}`);
   if (Date.now() > deadline) throw new Error('no checkpoint covered the workload within 60 s');

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
-import type { CheckpointRecord } from '../src/checkpoint/checkpoint-record.ts';
+import type { BinlogHiveRecord as CheckpointRecord } from '../src/pipeline/binlog-to-hive-record.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import type { MariaDbServer } from './servers/mariadb.ts';
 import { type DaemonWorkspace, gtidBinlogPos, latestCheckpoint, makeWorkspace, runUntilCheckpoint, startDaemon, waitForCheckpoint } from './helpers/daemon.ts';

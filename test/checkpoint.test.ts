@@ -1,12 +1,12 @@
 // The checkpoint store and recovery, on real files: what the design's recovery rules promise.
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import type { CheckpointRecord, PendingCommit } from '../src/checkpoint/checkpoint-record.ts';
-import { executeCommits } from '../src/checkpoint/commit-executor.ts';
-import { recover } from '../src/checkpoint/recovery.ts';
+import { TableGate } from '../src/checkpoint/table-gate.ts';
+import { binlogHiveRecord, recoverBinlogToHive as recover, type BinlogHiveRecord as CheckpointRecord } from '../src/pipeline/binlog-to-hive-record.ts';
+import { executeCommits, type PendingCommit } from '../src/sinks/hive-commits.ts';
 import { isSluiceError } from '../src/errors.ts';
 import { HeldXaFiles } from '../src/sinks/xa-held-files.ts';
 import { localWarehouse } from './helpers/local-warehouse.ts';
@@ -139,4 +139,46 @@ test('a stopped table keeps the held XA files it will not read again, and gives 
     { kind: 'partition', database: 'ods', table: 'items', values: {}, location: '/ods.db/items' },
   ]);
   assert.equal(held.commit('early'), false, 'an outcome is taken once');
+});
+
+test('a record of format 1, as the previous version wrote it, is read as the binlog source and the Hive sink of format 2', async () => {
+  const { store, fs, catalog } = await fixture();
+  const file = { from: '/ods.db/orders/.data/x', to: '/ods.db/orders/x', database: 'ods', table: 'orders', values: { dt: '2026-11-25' }, location: '/ods.db/orders/dt=2026-11-25', firstSequence: '7' };
+  const since = { kind: 'binlog' as const, position: { file: 'mysql-bin.000001', offset: 50, gtidSet: '0-1-3' }, nextSequence: '5' };
+  // Verbatim: the shape a daemon of format 1 wrote, with every optional part.
+  const old = {
+    format: 1 as const,
+    id: 3,
+    jobId: 'oldjob',
+    createdAt: '2026-11-25T00:00:00.000Z',
+    source: { kind: 'binlog' as const, position: { file: 'mysql-bin.000001', offset: 300, gtidSet: '0-1-9' }, nextSequence: '30' },
+    commits: [{ kind: 'rename' as const, from: '/ods.db/orders/.data/a', to: '/ods.db/orders/a' }],
+    tables: { stopped: { 'ods.items': { since, code: 'SLUICE_SCHEMA_UNSUPPORTED', message: 'm', at: 'mysql-bin.000001:60', stoppedAt: '2026-11-25T00:00:00.000Z' } } },
+    preparedXa: { "X'6b657074',X'',1": [file] },
+  };
+  mkdirSync(store.dir, { recursive: true });
+  writeFileSync(join(store.dir, 'checkpoint-000000000003.json'), JSON.stringify(old));
+  const read = await store.latest();
+  assert.deepEqual(read, {
+    format: 2,
+    id: 3,
+    jobId: 'oldjob',
+    createdAt: '2026-11-25T00:00:00.000Z',
+    sources: { binlog: old.source },
+    sinks: { hive: { commits: old.commits, preparedXa: old.preparedXa } },
+    tables: old.tables,
+  });
+  // The daemon, `checkpoint show` and the tests see it as it was written.
+  assert.deepEqual(binlogHiveRecord(read!), old);
+  assert.deepEqual(TableGate.resume(read, 'binlog').start, since, 'the stopped table is retried from its point');
+  // Recovery finds the Hive sink's commits and held files under the new names.
+  await writeWholeFile(fs, '/ods.db/orders/.data/a', 'committed\n');
+  await writeWholeFile(fs, file.from, 'held\n');
+  await recover(store, fs, catalog, logger);
+  assert.equal((await fs.readFile('/ods.db/orders/a')).toString(), 'committed\n');
+  assert.equal((await fs.readFile(file.from)).toString(), 'held\n');
+  // A record of another pipeline is refused by name, not misread.
+  await store.write({ ...read!, id: 4, sources: { counter: { kind: 'counter', position: 1, nextSequence: '2' } }, sinks: { memory: { commits: [] } } });
+  const other = (await store.latest())!;
+  assert.throws(() => binlogHiveRecord(other), (error: unknown) => isSluiceError(error, 'SLUICE_CHECKPOINT_CORRUPT') && /sources counter and the sinks memory/.test(error.message));
 });

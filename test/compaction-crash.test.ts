@@ -9,7 +9,8 @@ import { mkdirSync, readdirSync, readFileSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
-import type { CheckpointRecord } from '../src/checkpoint/checkpoint-record.ts';
+import { upgradeRecord, type StoredRecord } from '../src/checkpoint/checkpoint-record.ts';
+import { binlogHiveRecord, type BinlogHiveRecord as CheckpointRecord } from '../src/pipeline/binlog-to-hive-record.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { ChangeGenerator, prng } from './helpers/change-generator.ts';
 import { assertSameStream } from './helpers/crash-scenario.ts';
@@ -66,7 +67,7 @@ test(`compaction under ${KILLS} SIGKILLs keeps exactly the source's change strea
     if (!name || !/^checkpoint-\d+\.json$/.test(String(name))) return;
     let record: CheckpointRecord;
     try {
-      record = JSON.parse(readFileSync(join(workspace.stateDir, String(name)), 'utf8')) as CheckpointRecord;
+      record = binlogHiveRecord(upgradeRecord(JSON.parse(readFileSync(join(workspace.stateDir, String(name)), 'utf8')) as StoredRecord));
     } catch {
       return; // pruned already
     }
@@ -163,7 +164,7 @@ function uncompacted(table: string, partition: string, workspace: DaemonWorkspac
   const named = new Set<string>();
   for (const name of readdirSync(workspace.stateDir).filter((entry) => /^checkpoint-\d+\.json$/.test(entry))) {
     try {
-      const record = JSON.parse(readFileSync(join(workspace.stateDir, name), 'utf8')) as CheckpointRecord;
+      const record = binlogHiveRecord(upgradeRecord(JSON.parse(readFileSync(join(workspace.stateDir, name), 'utf8')) as StoredRecord));
       for (const commit of record.commits) if (commit.kind === 'rename') named.add(commit.to.slice(commit.to.lastIndexOf('/') + 1));
     } catch {
       // pruned meanwhile

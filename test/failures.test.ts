@@ -21,7 +21,7 @@ import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { withRetry } from '../src/runtime/retry.ts';
 import { preflight } from '../src/sources/binlog/preflight.ts';
 import { requireServerIdFree } from '../src/sources/binlog/server-id.ts';
-import { exitWithin, fatalLine, gtidBinlogPos, gtidSeq, makeWorkspace, startDaemon, startSluice, until, type DaemonWorkspace, type RunningDaemon } from './helpers/daemon.ts';
+import { exitWithin, fatalLine, gtidBinlogPos, gtidSeq, latestIn, makeWorkspace, startDaemon, startSluice, until, type DaemonWorkspace, type RunningDaemon } from './helpers/daemon.ts';
 import { fill, holdTmpfs, inside, onTmpfs } from './helpers/private-disk.ts';
 import { SOURCE_TABLE_DDL, compareRows, fillSourceTable, hiveTypesOf, readTableRows, readTargetFiles, writeJobFile } from './helpers/sync-fixture.ts';
 import { registerFakeReplica } from './helpers/fake-replica.ts';
@@ -69,7 +69,7 @@ describe('failures that name themselves', () => {
           'a checkpoint past the inserts',
           daemon,
           async () => {
-            const latest = await store().latest().catch(() => undefined);
+            const latest = await latestIn(store());
             return gtidSeq(latest?.source.position.gtidSet) >= gtidSeq(head) ? latest : undefined;
           },
           120_000,
@@ -172,7 +172,7 @@ describe('failures that name themselves', () => {
       const head = await gtidBinlogPos(server);
       await db.end();
       const running = b;
-      await until('second daemon past the insert', running, async () => gtidSeq((await new CheckpointStore(second.stateDir).latest().catch(() => undefined))?.source.position.gtidSet) >= gtidSeq(head) || undefined);
+      await until('second daemon past the insert', running, async () => gtidSeq((await latestIn(new CheckpointStore(second.stateDir)))?.source.position.gtidSet) >= gtidSeq(head) || undefined);
       assert.doesNotMatch(running.output(), /SLUICE_SERVER_ID_IN_USE/);
       running.child.kill('SIGTERM');
       assert.equal(await exitWithin(running, 60_000), 0);

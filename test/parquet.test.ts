@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import type { HiveColumn } from '../src/catalog/catalog.ts';
 import { HiveConnection } from '../src/catalog/hive-connection.ts';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
-import { executeCommits } from '../src/checkpoint/commit-executor.ts';
+import { executeCommits } from '../src/sinks/hive-commits.ts';
 import { queryWarehouse } from '../src/cli/query.ts';
 import type { CellValue, ChangeEvent, SourceColumn } from '../src/core/change-event.ts';
 import { isSluiceError } from '../src/errors.ts';

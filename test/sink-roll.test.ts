@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
-import { executeCommits } from '../src/checkpoint/commit-executor.ts';
+import { executeCommits } from '../src/sinks/hive-commits.ts';
 import type { ChangeEvent } from '../src/core/change-event.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { HiveChangelogSink } from '../src/sinks/hive-changelog-sink.ts';

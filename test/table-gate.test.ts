@@ -2,7 +2,8 @@
 // without the others taking a change twice.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { BinlogSourceState, CheckpointRecord } from '../src/checkpoint/checkpoint-record.ts';
+import { upgradeRecord, type CheckpointRecord } from '../src/checkpoint/checkpoint-record.ts';
+import type { BinlogSourceState } from '../src/sources/binlog/binlog-position.ts';
 import { highestSequence, TableGate } from '../src/checkpoint/table-gate.ts';
 
 function at(sequence: number): BinlogSourceState {
@@ -10,7 +11,7 @@ function at(sequence: number): BinlogSourceState {
 }
 
 function record(source: BinlogSourceState, tables?: CheckpointRecord['tables']): CheckpointRecord {
-  return { format: 1, id: 7, jobId: 'j', createdAt: '2026-12-04T00:00:00Z', source, commits: [], ...(tables ? { tables } : {}) };
+  return upgradeRecord({ format: 1, id: 7, jobId: 'j', createdAt: '2026-12-04T00:00:00Z', source, commits: [], ...(tables ? { tables } : {}) });
 }
 
 const failure = { code: 'SLUICE_SCHEMA_UNSUPPORTED', message: 'decimal(38,10) does not fit', at: 'mysql-bin.000001:1234' };

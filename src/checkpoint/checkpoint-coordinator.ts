@@ -1,12 +1,11 @@
-// Takes a checkpoint in the order the design fixes: the caller has stopped the source at a
+// Takes a checkpoint in the order the design fixes: the caller has stopped its sources at a
 // transaction boundary (the barrier); then pre-commit (sinks close and upload staging), record
-// (atomic write: from here on the checkpoint counts), commit (idempotent renames and partitions).
-import type { Catalog } from '../catalog/catalog.ts';
-import type { FileSystem } from '../filesystem/filesystem.ts';
-import type { HiveChangelogSink } from '../sinks/hive-changelog-sink.ts';
-import type { BinlogSourceState, CheckpointRecord, TableProgress } from './checkpoint-record.ts';
+// (atomic write: from here on the checkpoint counts), commit (idempotent steps of each sink).
+// Sources and sinks come by name; what a position or a commit is stays theirs.
+import type { CheckpointRecord, TableProgress } from '../core/checkpoint-record.ts';
+import type { Sink, SinkCommits } from '../core/sink.ts';
+import type { SourceState } from '../core/source.ts';
 import type { CheckpointStore } from './checkpoint-store.ts';
-import { executeCommits } from './commit-executor.ts';
 
 export interface CheckpointFigures {
   id: number;
@@ -14,14 +13,15 @@ export interface CheckpointFigures {
   durationMs: number;
 }
 
+/** What the coordinator needs of a sink. */
+export type CommittingSink = Pick<Sink<unknown, SinkCommits>, 'preCommit' | 'commit'>;
+
 export class CheckpointCoordinator {
   private lastId: number;
 
   constructor(
     private readonly store: CheckpointStore,
-    private readonly sink: HiveChangelogSink,
-    private readonly fs: FileSystem,
-    private readonly catalog: Catalog,
+    private readonly sinks: Readonly<Record<string, CommittingSink>>,
     private readonly jobId: string,
     private readonly keep: number,
     lastId: number,
@@ -38,26 +38,25 @@ export class CheckpointCoordinator {
     return this.lastId;
   }
 
-  async checkpoint(source: BinlogSourceState, tables?: TableProgress): Promise<CheckpointFigures> {
+  async checkpoint(sources: Record<string, SourceState>, tables?: TableProgress): Promise<CheckpointFigures> {
     const started = performance.now();
     const id = this.lastId + 1;
-    const commits = await this.sink.preCommit();
-    const preparedXa = this.sink.preparedXa();
+    const pending: Record<string, SinkCommits> = {};
+    for (const [name, sink] of Object.entries(this.sinks)) pending[name] = await sink.preCommit();
     const record: CheckpointRecord = {
-      format: 1,
+      format: 2,
       id,
       jobId: this.jobId,
       createdAt: new Date().toISOString(),
-      source,
-      commits,
+      sources,
+      sinks: pending,
       ...(tables ? { tables } : {}),
-      ...(preparedXa ? { preparedXa } : {}),
     };
     await this.store.write(record);
     this.lastId = id;
-    await this.sink.afterRecord();
-    await executeCommits(commits, this.fs, this.catalog);
+    for (const [name, sink] of Object.entries(this.sinks)) await sink.commit(pending[name]!);
     await this.store.prune(this.keep);
-    return { id, commits: commits.length, durationMs: Math.round(performance.now() - started) };
+    const commits = Object.values(pending).reduce((sum, entry) => sum + entry.commits.length, 0);
+    return { id, commits, durationMs: Math.round(performance.now() - started) };
   }
 }

@@ -1,71 +1,40 @@
-// What a checkpoint records: where every source stands, and the commits that make the data written
-// up to there visible. The record counts from the moment it is durably written, and not before.
-import type { BinlogPosition } from '../sources/binlog/binlog-position.ts';
+// The checkpoint record (see core/checkpoint-record.ts), and the records of earlier versions, which
+// are read and converted: a daemon updated in place resumes from what the old one wrote.
+import type { CheckpointRecord, TableProgress } from '../core/checkpoint-record.ts';
+import type { SourceState } from '../core/source.ts';
 
-export type PendingCommit =
-  /** Move a closed staging file into its final, visible place. */
-  | { kind: 'rename'; from: string; to: string }
-  /** Register a partition with the catalog (ALTER TABLE ... ADD IF NOT EXISTS PARTITION). */
-  | { kind: 'partition'; database: string; table: string; values: Record<string, string>; location: string };
-
-export interface BinlogSourceState {
-  kind: 'binlog';
-  position: BinlogPosition;
-  /** The sequence number the first change after `position` gets. */
-  nextSequence: string;
-}
-
-export interface CheckpointRecord {
-  format: 1;
-  id: number;
-  /** The run of the daemon that wrote it; staging file names carry it, so no name is reused after a crash. */
-  jobId: string;
-  createdAt: string;
-  source: BinlogSourceState;
-  commits: PendingCommit[];
-  /** Target tables whose committed changes do not end at `source`; absent when all of them do. */
-  tables?: TableProgress;
-  /**
-   * XA transactions prepared before `source` and not yet committed or rolled back, by xid, with the
-   * staging files that hold their rows (possibly none). Recovery keeps those files; XA COMMIT turns
-   * them into pending commits, XA ROLLBACK drops them. Absent (as in records of older versions): none.
-   */
-  preparedXa?: Record<string, HeldFile[]>;
-}
-
-/** A closed staging file of a prepared XA transaction, and what committing it takes. */
-export interface HeldFile {
-  from: string;
-  to: string;
-  database: string;
-  table: string;
-  /** The partition the file goes into, registered when it is committed. */
-  values: Record<string, string>;
-  location: string;
-  /** `_seq` of its first row: a stopped table that reads its changes again from a later number drops the file. */
-  firstSequence: string;
-}
+export type { CheckpointRecord, StoppedTable, TableProgress } from '../core/checkpoint-record.ts';
 
 /**
- * A target table that met a change it cannot follow (Hive refused the schema change, a value it
- * cannot decode exactly): it holds every change before `since` and none from there on. The stream
- * goes on for the other tables; a restart retries the table from `since`.
+ * Format 1, written by sluice before pipelines had named parts. Only the binlog -> Hive daemon
+ * existed, so its one source is the binlog and its one sink is Hive: under those names it converts.
  */
-export interface StoppedTable {
-  since: BinlogSourceState;
-  code: string;
-  message: string;
-  /** The binlog position of the change that stopped it. */
-  at: string;
-  stoppedAt: string;
+export interface CheckpointRecordV1 {
+  format: 1;
+  id: number;
+  jobId: string;
+  createdAt: string;
+  source: SourceState;
+  commits: readonly unknown[];
+  tables?: TableProgress;
+  preparedXa?: Record<string, unknown>;
 }
 
-export interface TableProgress {
-  /** By target `db.table`. */
-  stopped?: Record<string, StoppedTable>;
-  /**
-   * While a restart re-reads the binlog for tables that were stopped, the other tables already hold
-   * what comes by: each takes changes only from its point on (`others` for every table not named).
-   */
-  ahead?: { others?: BinlogSourceState; tables?: Record<string, BinlogSourceState> };
+/** The names format 1's source and sink have in a record of format 2. */
+export const FORMAT_1_SOURCE = 'binlog';
+export const FORMAT_1_SINK = 'hive';
+
+/** A record as a file may hold it: the current format, or format 1. */
+export type StoredRecord = CheckpointRecord | CheckpointRecordV1;
+
+export function upgradeRecord(stored: StoredRecord): CheckpointRecord {
+  if (stored.format === 2) return stored;
+  const { source, commits, preparedXa, tables, format: _format, ...rest } = stored;
+  return {
+    format: 2,
+    ...rest,
+    sources: { [FORMAT_1_SOURCE]: source },
+    sinks: { [FORMAT_1_SINK]: { commits, ...(preparedXa ? { preparedXa } : {}) } },
+    ...(tables ? { tables } : {}),
+  };
 }

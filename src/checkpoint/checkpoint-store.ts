@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SluiceError } from '../errors.ts';
 import { writeFileAtomic } from '../runtime/atomic-file.ts';
-import type { CheckpointRecord } from './checkpoint-record.ts';
+import { upgradeRecord, type CheckpointRecord, type StoredRecord } from './checkpoint-record.ts';
 
 const RECORD_FILE = /^checkpoint-(\d{12})\.json$/;
 
@@ -40,9 +40,9 @@ export class CheckpointStore {
 
   async read(id: number): Promise<CheckpointRecord> {
     const file = this.fileOf(id);
-    let record: CheckpointRecord;
+    let record: StoredRecord;
     try {
-      record = JSON.parse(await readFile(file, 'utf8')) as CheckpointRecord;
+      record = JSON.parse(await readFile(file, 'utf8')) as StoredRecord;
     } catch (error) {
       // Records are written by rename, so a torn one means something outside sluice damaged it.
       // Guessing a position here could lose or duplicate data: stop and say which file.
@@ -51,15 +51,16 @@ export class CheckpointStore {
         context: { file },
       });
     }
-    if (record.format !== 1 || record.id !== id || record.source?.kind !== 'binlog') {
-      throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `checkpoint record ${file} is not a sluice checkpoint of format 1`, {
+    if (!isRecord(record) || record.id !== id) {
+      throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `checkpoint record ${file} is not a sluice checkpoint of format 1 or 2`, {
         context: { file },
       });
     }
-    return record;
+    return upgradeRecord(record);
   }
 
-  async write(record: CheckpointRecord): Promise<void> {
+  /** Writes a record; the daemon writes the current format (tests also plant records of format 1). */
+  async write(record: StoredRecord): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     await writeFileAtomic(this.fileOf(record.id), JSON.stringify(record) + '\n');
   }
@@ -71,4 +72,10 @@ export class CheckpointStore {
       await unlink(this.fileOf(id)).catch(() => undefined);
     }
   }
+}
+
+function isRecord(record: StoredRecord | null | undefined): boolean {
+  if (typeof record !== 'object' || record === null) return false;
+  if (record.format === 1) return typeof record.source?.kind === 'string' && Array.isArray(record.commits);
+  return record.format === 2 && typeof record.sources === 'object' && record.sources !== null && typeof record.sinks === 'object' && record.sinks !== null;
 }

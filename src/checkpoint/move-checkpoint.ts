@@ -2,9 +2,7 @@
 // first, so the previous record's commits are done and every staging file is gone: the new record
 // then names no pending work, and nothing read before the move can be committed after it.
 import type { Logger } from 'pino';
-import type { Catalog } from '../catalog/catalog.ts';
-import type { FileSystem } from '../filesystem/filesystem.ts';
-import type { BinlogPosition } from '../sources/binlog/binlog-position.ts';
+import type { SinkCommits, SinkRecovery } from '../core/sink.ts';
 import type { CheckpointRecord } from './checkpoint-record.ts';
 import type { CheckpointStore } from './checkpoint-store.ts';
 import { SluiceError } from '../errors.ts';
@@ -16,17 +14,21 @@ export interface MovedCheckpoint {
   record: CheckpointRecord;
 }
 
-/** The caller holds the state lock: no daemon may write records or staging meanwhile. */
-export async function moveCheckpoint(
-  store: CheckpointStore,
-  fs: FileSystem,
-  catalog: Catalog,
-  logger: Logger,
-  position: BinlogPosition,
-): Promise<MovedCheckpoint> {
-  const previous = await recover(store, fs, catalog, logger);
+/** The source moved, by name, and its new position (as the source writes it). */
+export interface MovedSource {
+  name: string;
+  kind: string;
+  position: unknown;
+}
+
+/**
+ * The caller holds the state lock: no daemon may write records or staging meanwhile. `sinks` are the
+ * pipeline's sinks by name; the new record names none of their work, and no held data either.
+ */
+export async function moveCheckpoint(store: CheckpointStore, sinks: Readonly<Record<string, SinkRecovery>>, logger: Logger, moved: MovedSource): Promise<MovedCheckpoint> {
+  const previous = await recover(store, sinks, logger);
   const record: CheckpointRecord = {
-    format: 1,
+    format: 2,
     id: (previous?.id ?? 0) + 1,
     // Names the act in the record for a person reading it; the next run gets its own job id.
     jobId: `set-${Date.now().toString(36)}`,
@@ -34,11 +36,14 @@ export async function moveCheckpoint(
     // The sequence goes on from where it was, also when the position moves back: `_seq` must keep
     // meaning "larger is later", so replayed changes sort after the rows already in the tables.
     // A record without `tables`: tables that were stopped or ahead all start over at the new position.
-    source: { kind: 'binlog', position, nextSequence: previous ? highestSequence(previous).toString() : '1' },
-    commits: [],
+    sources: {
+      ...previous?.sources,
+      [moved.name]: { kind: moved.kind, position: moved.position, nextSequence: previous ? highestSequence(previous).toString() : '1' },
+    },
+    sinks: Object.fromEntries(Object.keys(sinks).map((name) => [name, { commits: [] }])),
   };
   await store.write(record);
-  logger.info({ checkpoint: record.id, position, previous: previous?.source.position }, 'checkpoint moved');
+  logger.info({ checkpoint: record.id, position: moved.position, previous: previous?.sources[moved.name]?.position }, 'checkpoint moved');
   return { previous, record };
 }
 
@@ -46,8 +51,8 @@ export async function moveCheckpoint(
  * Gives up a stopped table's missing changes: a new record in which the table is no longer stopped,
  * so that it takes changes from where the other tables stand, and no start reads back for it.
  */
-export async function skipStoppedTable(store: CheckpointStore, fs: FileSystem, catalog: Catalog, logger: Logger, table: string): Promise<MovedCheckpoint> {
-  const previous = await recover(store, fs, catalog, logger);
+export async function skipStoppedTable(store: CheckpointStore, sinks: Readonly<Record<string, SinkRecovery>>, logger: Logger, table: string): Promise<MovedCheckpoint> {
+  const previous = await recover(store, sinks, logger);
   const stopped = { ...(previous?.tables?.stopped ?? {}) };
   if (!previous || !stopped[table]) {
     const names = Object.keys(stopped);
@@ -65,7 +70,8 @@ export async function skipStoppedTable(store: CheckpointStore, fs: FileSystem, c
     id: previous.id + 1,
     jobId: `skip-${Date.now().toString(36)}`,
     createdAt: new Date().toISOString(),
-    commits: [],
+    // Its commits are done; what else a sink keeps (held XA transactions) stays held.
+    sinks: Object.fromEntries(Object.entries(previous.sinks).map(([name, pending]): [string, SinkCommits] => [name, { ...pending, commits: [] }])),
     ...(tables.stopped || tables.ahead ? { tables } : {}),
   };
   await store.write(record);

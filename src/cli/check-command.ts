@@ -11,7 +11,8 @@ import { isSluiceError } from '../errors.ts';
 import { WebHdfsFileSystem } from '../filesystem/webhdfs-filesystem.ts';
 import { LOCK_FILE, lockHolder } from '../runtime/state-lock.ts';
 import { TableGate } from '../checkpoint/table-gate.ts';
-import { describePosition } from '../sources/binlog/binlog-position.ts';
+import { BINLOG } from '../pipeline/binlog-to-hive-record.ts';
+import { describePosition, type BinlogSourceState } from '../sources/binlog/binlog-position.ts';
 import { requirePositionAvailable } from '../sources/binlog/position-available.ts';
 import { connectControl, preflight, type ServerFacts } from '../sources/binlog/preflight.ts';
 import { resolveStartOnServer } from '../sources/binlog/resolve-start.ts';
@@ -136,7 +137,7 @@ async function checkPosition(config: SluiceConfig, facts: ServerFacts): Promise<
   try {
     const record = await new CheckpointStore(config.checkpoint.dir).latest();
     // A start reads from the earliest stopped table's position when there is one (see TableGate).
-    const resumed = TableGate.resume(record);
+    const resumed = TableGate.resume<BinlogSourceState>(record, BINLOG);
     // Without a checkpoint the first start uses source.start; that position must be there too.
     const position =
       resumed.start?.position ??

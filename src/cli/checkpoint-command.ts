@@ -2,11 +2,11 @@
 // resumes from. `set` takes the state lock itself, so it refuses while a daemon runs on the same
 // state directory, and no daemon can start while it writes.
 import type { Logger } from 'pino';
-import type { CheckpointRecord } from '../checkpoint/checkpoint-record.ts';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { moveCheckpoint, skipStoppedTable } from '../checkpoint/move-checkpoint.ts';
 import type { SluiceConfig } from '../config/schema.ts';
 import { SluiceError } from '../errors.ts';
+import { BINLOG, binlogHiveRecord, binlogHiveRecoveries, type BinlogHiveRecord } from '../pipeline/binlog-to-hive-record.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { acquireStateLock, lockHolder } from '../runtime/state-lock.ts';
@@ -61,7 +61,9 @@ export function targetFromOptions(options: TargetOptions): BinlogStart {
 
 export async function showCheckpoint(config: SluiceConfig, options: { json?: boolean }): Promise<string> {
   const dir = config.checkpoint.dir;
-  const record = await new CheckpointStore(dir).latest();
+  const stored = await new CheckpointStore(dir).latest();
+  // In format 1's shape, which scripts know (`jq .source.position`), whatever format the file has.
+  const record = stored && binlogHiveRecord(stored);
   if (options.json) return JSON.stringify(record ?? null, null, 2) + '\n';
   const holder = await lockHolder(dir);
   const daemon = `  daemon:          ${holder ? `running (pid ${holder.pid}${holder.host ? ` on host ${holder.host}` : ''})` : 'not running'}\n`;
@@ -71,7 +73,7 @@ export async function showCheckpoint(config: SluiceConfig, options: { json?: boo
   return describeRecord(record, dir) + daemon;
 }
 
-function describeRecord(record: CheckpointRecord, dir: string): string {
+function describeRecord(record: BinlogHiveRecord, dir: string): string {
   const { position, nextSequence } = record.source;
   return (
     `checkpoint ${record.id} in ${dir}\n` +
@@ -85,13 +87,13 @@ function describeRecord(record: CheckpointRecord, dir: string): string {
   );
 }
 
-function describePreparedXa(record: CheckpointRecord): string {
+function describePreparedXa(record: BinlogHiveRecord): string {
   return Object.entries(record.preparedXa ?? {})
     .map(([xid, files]) => `  prepared XA:     ${xid}, ${files.length} staged file(s) held until its XA COMMIT (then committed) or XA ROLLBACK (then deleted)\n`)
     .join('');
 }
 
-function describeTables(record: CheckpointRecord): string {
+function describeTables(record: BinlogHiveRecord): string {
   const stopped = Object.entries(record.tables?.stopped ?? {});
   const ahead = record.tables?.ahead;
   let text = '';
@@ -134,7 +136,9 @@ export async function setCheckpoint(config: SluiceConfig, target: BinlogStart): 
     const facts = await preflight(connection);
     const resolved = await resolveTarget(connection, config.source.serverId, server, facts, target);
     const position = resolved.position;
-    const { previous, record } = await moveCheckpoint(store, storage.fs, storage.catalog, logger, position);
+    const moved = await moveCheckpoint(store, binlogHiveRecoveries(storage.fs, storage.catalog, store.dir, logger), logger, { name: BINLOG, kind: 'binlog', position });
+    const previous = moved.previous && binlogHiveRecord(moved.previous);
+    const record = binlogHiveRecord(moved.record);
     const forgotten = Object.entries(previous?.tables?.stopped ?? {});
     const forgottenXa = Object.keys(previous?.preparedXa ?? {});
     return (
@@ -197,8 +201,10 @@ function targetError(message: string): SluiceError {
 /** `checkpoint skip-table`: a stopped table gives up its missing changes and goes on from where the others stand. */
 export async function skipTable(config: SluiceConfig, table: string): Promise<string> {
   return changeStoppedState(config, async ({ store, storage, logger }) => {
-    const { previous, record } = await skipStoppedTable(store, storage.fs, storage.catalog, logger, table);
-    const entry = previous!.tables!.stopped![table]!;
+    const skipped = await skipStoppedTable(store, binlogHiveRecoveries(storage.fs, storage.catalog, store.dir, logger), logger, table);
+    const previous = binlogHiveRecord(skipped.previous!);
+    const record = binlogHiveRecord(skipped.record);
+    const entry = previous.tables!.stopped![table]!;
     const from = record.tables?.ahead?.others ?? record.source;
     return (
       `checkpoint ${record.id} written: ${table} is no longer stopped and takes changes from ${describePosition(from.position)} on.\n` +

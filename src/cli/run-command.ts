@@ -3,7 +3,7 @@
 // which is safe too: the next start recovers from the last checkpoint.
 import type { SluiceConfig } from '../config/schema.ts';
 import { redactConfig } from '../config/load.ts';
-import { BinlogToHiveJob } from '../runtime/binlog-to-hive-job.ts';
+import { BinlogToHiveJob } from '../pipeline/binlog-to-hive-job.ts';
 import { createParquetFormat } from '../sinks/parquet-format.ts';
 import { startHealthServer, type HealthServer } from '../runtime/health-server.ts';
 import { SluiceMetrics } from '../runtime/metrics.ts';

@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { createTask, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Catalog, PartitionSpec, TableDefinition } from '../catalog/catalog.ts';
-import type { CheckpointRecord } from '../checkpoint/checkpoint-record.ts';
+import { upgradeRecord, type StoredRecord } from '../checkpoint/checkpoint-record.ts';
+import type { PendingCommit } from './hive-commits.ts';
 import { completeCompaction, writeIntent, type CompactionIntent, type CompactionStepHook } from '../checkpoint/compaction-intent.ts';
 import { joinPath, type FileStatus, type FileSystem } from '../filesystem/filesystem.ts';
 import { routeKey, type Route } from '../routing/router.ts';
@@ -175,15 +176,18 @@ export class Compactor {
     const names = new Set<string>();
     const files = await readdir(this.options.stateDir).catch(() => [] as string[]);
     for (const file of files.filter((name) => /^checkpoint-\d+\.json$/.test(name))) {
-      let record: CheckpointRecord;
+      let record: StoredRecord;
       try {
-        record = JSON.parse(await readFile(join(this.options.stateDir, file), 'utf8')) as CheckpointRecord;
+        record = JSON.parse(await readFile(join(this.options.stateDir, file), 'utf8')) as StoredRecord;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // pruned meanwhile: not the newest
         this.options.logger.warn({ file, error: (error as Error).message }, 'compaction skipped: a checkpoint record cannot be read');
         return undefined;
       }
-      for (const commit of record.commits ?? []) if (commit.kind === 'rename') names.add(baseName(commit.to));
+      // Every sink's renames: which part of the record is this sink's is the pipeline's naming.
+      for (const pending of Object.values(upgradeRecord(record).sinks ?? {})) {
+        for (const commit of (pending.commits ?? []) as PendingCommit[]) if (commit.kind === 'rename') names.add(baseName(commit.to));
+      }
     }
     return names;
   }

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Catalog, HiveColumn, StorageFormat, TableDefinition } from '../catalog/catalog.ts';
 import { reconcileHiveType } from '../catalog/type-evolution.ts';
 import { hiveTypeFor } from '../catalog/type-mapping.ts';
-import type { CheckpointRecord, HeldFile, PendingCommit } from '../checkpoint/checkpoint-record.ts';
+import type { HeldFile, PendingCommit } from './hive-commits.ts';
 import type { CellValue, ChangeEvent, SourceColumn, XaStep } from '../core/change-event.ts';
 import { joinPath, type FileSystem, type FileWriter } from '../filesystem/filesystem.ts';
 import { routeKey, type Route } from '../routing/router.ts';
@@ -470,4 +470,4 @@ function toHiveColumn(column: SourceColumn): HiveColumn {
   return { name: column.name.toLowerCase(), type: hiveTypeFor(column.mysqlType) };
 }
 
-export type { CheckpointRecord };
+

@@ -3,7 +3,7 @@
 // `preparedXa`), so that recovery keeps those files and a restarted sink knows them. An outcome takes
 // effect at the next checkpoint, as every change does: a commit's files join its pending commits; a
 // rollback's files leave its record and are deleted once the record is written.
-import type { HeldFile, PendingCommit } from '../checkpoint/checkpoint-record.ts';
+import type { HeldFile, PendingCommit } from './hive-commits.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
 
 export class HeldXaFiles {

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointStore } from '../../src/checkpoint/checkpoint-store.ts';
-import type { CheckpointRecord } from '../../src/checkpoint/checkpoint-record.ts';
+import { binlogHiveRecord, type BinlogHiveRecord as CheckpointRecord } from '../../src/pipeline/binlog-to-hive-record.ts';
 import type { MariaDbServer } from '../servers/mariadb.ts';
 import { daemonConfigYaml, LOCAL_STORAGE_YAML } from './daemon-config.ts';
 import { REPO_ROOT } from './servers.ts';
@@ -155,7 +155,13 @@ export async function metricsPort(daemon: RunningDaemon, timeoutMs = 30_000): Pr
 }
 
 export async function latestCheckpoint(workspace: DaemonWorkspace): Promise<CheckpointRecord | undefined> {
-  return new CheckpointStore(workspace.stateDir).latest().catch(() => undefined);
+  return latestIn(new CheckpointStore(workspace.stateDir));
+}
+
+/** The newest record of a store as the binlog -> Hive daemon reads it (format 1's shape), if one can be read. */
+export async function latestIn(store: CheckpointStore): Promise<CheckpointRecord | undefined> {
+  const record = await store.latest().catch(() => undefined);
+  return record && binlogHiveRecord(record);
 }
 
 /** MariaDB GTID position '0-1-42' (one domain in tests) -> 42. */

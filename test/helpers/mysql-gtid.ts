@@ -1,7 +1,7 @@
 // MySQL's GTID sets ('uuid:1-77,uuid2:1-5') for the daemon fixtures: MySQL itself says whether one
 // set contains another (GTID_SUBSET), so no test parses them.
 import assert from 'node:assert/strict';
-import type { CheckpointRecord } from '../../src/checkpoint/checkpoint-record.ts';
+import type { BinlogHiveRecord as CheckpointRecord } from '../../src/pipeline/binlog-to-hive-record.ts';
 import type { MySqlServer } from '../servers/mysql.ts';
 import { latestCheckpoint, type DaemonWorkspace, type RunningDaemon } from './daemon.ts';
 

@@ -1,7 +1,7 @@
 // For tests of changes that stop a table: a checkpoint past everything the server has logged, and
 // what a table holds, as short lines in _seq order.
 import { LocalCatalog } from '../../src/catalog/local-catalog.ts';
-import type { CheckpointRecord } from '../../src/checkpoint/checkpoint-record.ts';
+import type { BinlogHiveRecord as CheckpointRecord } from '../../src/pipeline/binlog-to-hive-record.ts';
 import { LocalFileSystem } from '../../src/filesystem/local-filesystem.ts';
 import type mysql from 'mysql2/promise';
 import type { MariaDbServer } from '../servers/mariadb.ts';

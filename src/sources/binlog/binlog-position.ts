@@ -10,6 +10,14 @@ export interface BinlogPosition {
   gtidSet?: string;
 }
 
+/** The binlog's state in a checkpoint record (its `sources.binlog`). */
+export interface BinlogSourceState {
+  kind: 'binlog';
+  position: BinlogPosition;
+  /** The sequence number the first change after `position` gets. */
+  nextSequence: string;
+}
+
 export type BinlogStart =
   | { kind: 'earliest' }
   | { kind: 'latest' }

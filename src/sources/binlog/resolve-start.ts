@@ -1,8 +1,7 @@
 // Turns "where to start" (a checkpoint, or the configured start) into a dump request the server
 // can serve, and refuses a position the server no longer has instead of silently starting elsewhere.
-import type { BinlogSourceState } from '../../checkpoint/checkpoint-record.ts';
 import { SluiceError } from '../../errors.ts';
-import { describePosition, describeStart, type BinlogPosition, type BinlogStart } from './binlog-position.ts';
+import { describePosition, describeStart, type BinlogPosition, type BinlogSourceState, type BinlogStart } from './binlog-position.ts';
 import type { BinlogDumpStart } from './binlog-source.ts';
 import type { PeekTarget } from './binlog-peek.ts';
 import type { ServerFacts } from './preflight.ts';

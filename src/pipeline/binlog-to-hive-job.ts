@@ -1,0 +1,200 @@
+// The daemon's main job: binlog -> routing -> Hive changelog tables, committed on checkpoint ticks.
+// A composition: preflight, recovery and where to start are the binlog's and Hive's; then the one
+// pipeline loop (pipeline-loop.ts) runs the binlog source into the Hive sink.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { CheckpointCoordinator } from '../checkpoint/checkpoint-coordinator.ts';
+import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
+import { TableGate, type GateResume } from '../checkpoint/table-gate.ts';
+import { isSluiceError, SluiceError } from '../errors.ts';
+import { Router, type RoutingConfig } from '../routing/router.ts';
+import type { ReadinessProbe } from '../runtime/health-server.ts';
+import { SluiceMetrics } from '../runtime/metrics.ts';
+import { Compactor, type CompactionSettings } from '../sinks/compaction.ts';
+import type { HiveChangelogSinkOptions } from '../sinks/hive-changelog-sink.ts';
+import type { HiveCommits } from '../sinks/hive-commits.ts';
+import { HiveSink } from '../sinks/hive-sink.ts';
+import { BinlogPipelineSource } from '../sources/binlog/binlog-pipeline-source.ts';
+import { describePosition, type BinlogPosition, type BinlogSourceState, type BinlogStart } from '../sources/binlog/binlog-position.ts';
+import { BinlogSource, type BinlogConnectionOptions } from '../sources/binlog/binlog-source.ts';
+import { requirePositionAvailable } from '../sources/binlog/position-available.ts';
+import { connectControl, preflight, type ServerFacts } from '../sources/binlog/preflight.ts';
+import { resolveStartOnServer, type ResolvedStart } from '../sources/binlog/resolve-start.ts';
+import { SchemaHistory } from '../sources/binlog/schema-history.ts';
+import { checkServerIdFree } from '../sources/binlog/server-id.ts';
+import { BINLOG, HIVE, recoverBinlogToHive } from './binlog-to-hive-record.ts';
+import { PipelineLoop, type PipelineFigures } from './pipeline-loop.ts';
+
+/** The Hive sink's settings, as the sink takes them. */
+type HiveSettings = Pick<HiveChangelogSinkOptions, 'fs' | 'catalog' | 'warehouse' | 'format' | 'partition' | 'rollBytes' | 'rollSeconds' | 'formats'>;
+
+export interface BinlogToHiveJobOptions extends HiveSettings {
+  connection: BinlogConnectionOptions;
+  serverId: number;
+  start: BinlogStart;
+  routing: RoutingConfig;
+  /** What an error of one table stops (sink.onTableError). */
+  onTableError?: 'table' | 'daemon';
+  stateDir: string;
+  keepCheckpoints: number;
+  checkpointIntervalMs: number;
+  maxQueuedEvents: number;
+  /** Compaction of closed partitions (`sink.compaction`); none when absent or disabled. */
+  compaction?: CompactionSettings;
+  logger: Logger;
+  metrics?: SluiceMetrics;
+}
+
+export type JobFigures = PipelineFigures<BinlogPosition>;
+
+export class BinlogToHiveJob implements ReadinessProbe {
+  private stopRequested = false;
+  private loop: PipelineLoop<BinlogSourceState> | undefined;
+  readonly figures: JobFigures = { changesWritten: 0, checkpoints: 0, lastCheckpointAt: undefined, lastPosition: undefined };
+  readonly metrics: SluiceMetrics;
+
+  constructor(private readonly options: BinlogToHiveJobOptions) {
+    this.metrics = options.metrics ?? new SluiceMetrics();
+  }
+
+  notReadyReason(): string | undefined {
+    return this.loop ? this.loop.notReadyReason() : 'not streaming from the binlog yet';
+  }
+
+  /** Asks for a clean stop: the job ends at the next transaction boundary with a final checkpoint. */
+  requestStop(): void {
+    this.stopRequested = true;
+    this.loop?.requestStop();
+  }
+
+  /** Where this run starts, refused if the server no longer has it. */
+  private async availableStart(server: string, facts: ServerFacts, resumed: GateResume<BinlogSourceState>): Promise<ResolvedStart> {
+    const { options } = this;
+    const start = await resolveStartOnServer({ connection: options.connection, serverId: options.serverId }, server, facts, resumed.start, options.start);
+    if (start.dump && 'gtidSet' in start.dump && start.dump.gtidSet !== '') {
+      // A purged GTID is otherwise only reported by the dump, in the server's words; say it in ours:
+      // the position, how far the server has purged, and what to do.
+      const control = await connectControl(options.connection);
+      try {
+        await requirePositionAvailable(control, server, facts, start.position);
+      } finally {
+        await control.end().catch(() => undefined);
+      }
+    }
+    return start;
+  }
+
+  async run(): Promise<void> {
+    const { options } = this;
+    const logger = options.logger;
+    const server = `${options.connection.host}:${options.connection.port}`;
+    const facts = await preflight(options.connection);
+    await checkServerIdFree(options.connection, options.serverId);
+    const store = new CheckpointStore(options.stateDir);
+    const record = await recoverBinlogToHive(store, options.fs, options.catalog, logger);
+    const schemaHistory = await SchemaHistory.load(options.stateDir);
+    const resumed = TableGate.resume<BinlogSourceState>(record, BINLOG);
+    const gate = resumed.gate;
+    this.metrics.stoppedTables.set(0);
+    for (const [table, entry] of resumed.retrying) {
+      logger.warn(
+        { table, since: entry.since.position, stoppedAt: entry.stoppedAt, code: entry.code, error: entry.message },
+        'retrying a stopped table from where it stopped; the other tables skip the changes they already hold',
+      );
+    }
+    const start = await this.availableStart(server, facts, resumed).catch((error: unknown) => {
+      throw explainPurgeForStoppedTables(error, resumed.retrying);
+    });
+    const jobId = newJobId();
+    logger.info({ server, version: facts.version, start: start.description, jobId }, 'starting binlog capture');
+
+    const metrics = this.metrics;
+    const router = new Router(options.routing, (source, changes) => metrics.unmatchedChanges.inc({ source }, changes));
+    const sink = new HiveSink(
+      {
+        ...(options.formats ? { formats: options.formats } : {}),
+        fs: options.fs,
+        catalog: options.catalog,
+        warehouse: options.warehouse,
+        format: options.format,
+        partition: options.partition,
+        rollBytes: options.rollBytes,
+        rollSeconds: options.rollSeconds,
+        channel: 0,
+        jobId,
+        logger,
+        metrics,
+      },
+      record?.sinks[HIVE] as HiveCommits | undefined,
+    );
+    const coordinator = new CheckpointCoordinator(store, { [HIVE]: sink }, jobId, options.keepCheckpoints, record?.id ?? 0);
+    const stream = new BinlogSource({
+      connection: options.connection,
+      serverId: options.serverId,
+      router,
+      maxQueuedItems: options.maxQueuedEvents,
+      firstSequence: start.nextSequence,
+      startPosition: start.position,
+      skipsRows: (target, firstSequence) => !gate.admits(target, firstSequence),
+      schemaHistory,
+      // Once a history exists it is kept up to date, also while the server sends FULL metadata.
+      trackSchemas: facts.rowMetadata !== 'FULL' || schemaHistory.size > 0,
+      logger,
+    });
+    // Compaction runs in the loop, between checkpoints, when its schedule has made it due: no
+    // commit runs meanwhile. The stream waits for it; maxPartitionsPerRun bounds the wait.
+    const compactor = options.compaction?.enabled
+      ? new Compactor({ fs: options.fs, catalog: options.catalog, stateDir: options.stateDir, jobId, rollBytes: options.rollBytes, settings: options.compaction, logger })
+      : undefined;
+    const loop = new PipelineLoop<BinlogSourceState>({
+      sourceName: BINLOG,
+      source: new BinlogPipelineSource(stream, start.dump, logger),
+      sink,
+      coordinator,
+      router,
+      gate,
+      start: { kind: 'binlog', position: start.position, nextSequence: start.nextSequence.toString() },
+      checkpointed: resumed.start,
+      checkpointIntervalMs: options.checkpointIntervalMs,
+      onTableError: options.onTableError ?? 'table',
+      logger,
+      metrics,
+      figures: this.figures,
+      hooks: {
+        // The columns of every change up to the boundary must be known on a restart from it.
+        beforeCheckpoint: () => schemaHistory.save(),
+        betweenCheckpoints: async (lastCheckpointId) => void (await compactor?.runIfDue(lastCheckpointId)),
+        written: (target) => compactor?.noteTarget(target),
+      },
+    });
+    this.loop = loop;
+    if (this.stopRequested) loop.requestStop();
+    compactor?.start();
+    try {
+      await loop.run();
+    } finally {
+      compactor?.stop();
+    }
+  }
+}
+
+/**
+ * A stopped table makes a start read from where it stopped, which the server may have purged since.
+ * Say so: the position is the table's, and moving the checkpoint gives up its missing changes.
+ */
+function explainPurgeForStoppedTables(error: unknown, retrying: GateResume<BinlogSourceState>['retrying']): unknown {
+  if (!isSluiceError(error, 'SLUICE_BINLOG_POSITION_PURGED') || retrying.length === 0) return error;
+  const tables = retrying.map(([table, entry]) => `${table} (since ${describePosition(entry.since.position)})`).join(', ');
+  return new SluiceError(
+    error.code,
+    `${error.message} The position is where the stopped table(s) ${tables} hold their changes up to: sluice reads from there to ` +
+      'catch them up. To give up their missing changes and go on, run `sluice checkpoint skip-table <table>` for each ' +
+      '(or move the checkpoint with `sluice checkpoint set`, which forgets every stopped table), and copy those tables anew.',
+    { cause: error, context: { ...error.context, stoppedTables: retrying.map(([table]) => table) } },
+  );
+}
+
+function newJobId(): string {
+  // Sortable by start time, unique across restarts and across daemons writing one table.
+  return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+}

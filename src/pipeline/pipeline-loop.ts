@@ -1,0 +1,221 @@
+// The one loop every pairing of a source and a sink runs in. It takes items in source order, routes
+// each change, lets the table gate decide, writes it to the sink, and takes a checkpoint at a
+// transaction boundary once a tick asked for one: so no item after the recorded position is handed
+// on until the checkpoint is recorded. What a position or a commit is, stays the source's and the
+// sink's; what a pairing does beyond this (compaction, schema history) comes in through hooks.
+import type { Logger } from 'pino';
+import type { CheckpointCoordinator } from '../checkpoint/checkpoint-coordinator.ts';
+import type { TableGate } from '../checkpoint/table-gate.ts';
+import type { Sink } from '../core/sink.ts';
+import type { Source, SourceState } from '../core/source.ts';
+import { isTableScopedError, type SluiceError } from '../errors.ts';
+import { routeKey, type Route, type Router } from '../routing/router.ts';
+import type { SluiceMetrics } from '../runtime/metrics.ts';
+
+export interface PipelineFigures<P = unknown> {
+  changesWritten: number;
+  checkpoints: number;
+  lastCheckpointAt: Date | undefined;
+  lastPosition: P | undefined;
+}
+
+export interface PipelineHooks {
+  /** Before each checkpoint is taken (what a restart from it needs beside the record). */
+  beforeCheckpoint?(): Promise<void>;
+  /** Between checkpoints, while the loop rests at a boundary: no commit runs meanwhile, and the stream waits. */
+  betweenCheckpoints?(lastCheckpointId: number): Promise<void>;
+  /** A change was written for this target. */
+  written?(target: Route): void;
+}
+
+export interface PipelineLoopOptions<S extends SourceState> {
+  /** The source's name in the record (`binlog`). */
+  sourceName: string;
+  source: Source<S, Route>;
+  sink: Sink<Route>;
+  coordinator: CheckpointCoordinator;
+  router: Router;
+  gate: TableGate<S>;
+  /** The boundary the source starts at. */
+  start: S;
+  /** What the newest record holds, on a resume: a tick with nothing new since does not record it again. */
+  checkpointed: S | undefined;
+  checkpointIntervalMs: number;
+  /** What an error of one table stops (sink.onTableError). */
+  onTableError: 'table' | 'daemon';
+  logger: Logger;
+  metrics: SluiceMetrics;
+  /** Updated in place, for whoever shows them. */
+  figures: PipelineFigures<S['position']>;
+  hooks?: PipelineHooks;
+}
+
+export class PipelineLoop<S extends SourceState> {
+  private stopRequested = false;
+  private started = false;
+  private streaming = false;
+  /** When a tick last found the stream at a boundary and committed (or had nothing to commit). */
+  private lastTickHandledAt = 0;
+  /** The last boundary the stream passed. */
+  private boundary: S;
+  /** What the tables hold for sure: the last recorded position (or the start), from which a stopped table is retried. */
+  private committed: S;
+  private checkpointed: string | undefined;
+  private inTransaction = false;
+  private checkpointDue = false;
+  // Source times (Unix seconds) of the last change handed on, and of the last one committed.
+  private lastChangeTs: number | undefined;
+  private committedChangeTs: number | undefined;
+  private changesAtLastCheckpoint = 0;
+  private lastCheckpointMs = 0;
+
+  constructor(private readonly options: PipelineLoopOptions<S>) {
+    this.boundary = options.start;
+    this.committed = options.start;
+    this.checkpointed = options.checkpointed ? options.source.describe(options.checkpointed) : undefined;
+  }
+
+  notReadyReason(): string | undefined {
+    if (!this.streaming) return `not streaming from the ${this.options.sourceName} yet`;
+    // A checkpoint waits for the end of a transaction, so allow a few intervals (and at least a
+    // minute) before calling the pipeline stuck.
+    const allowedMs = Math.max(3 * this.options.checkpointIntervalMs, 60_000);
+    const sinceMs = Date.now() - this.lastTickHandledAt;
+    if (sinceMs > allowedMs) return `no checkpoint for ${Math.round(sinceMs / 1000)} s (allowed ${allowedMs / 1000} s)`;
+    const stopped = [...this.options.gate.stoppedTables].map(([table, entry]) => `${table} (${entry.code})`);
+    if (stopped.length > 0) return `tables stopped by an error: ${stopped.join(', ')}`;
+    return undefined;
+  }
+
+  /** Asks for a clean stop: the loop ends at the next transaction boundary with a final checkpoint. */
+  requestStop(): void {
+    this.stopRequested = true;
+    if (this.started) this.options.source.injectTick();
+  }
+
+  async run(): Promise<void> {
+    const { source, sink, coordinator, logger, metrics, figures } = this.options;
+    source.start();
+    this.started = true;
+    this.lastTickHandledAt = Date.now();
+    this.lastCheckpointMs = performance.now();
+    const timer = setInterval(() => source.injectTick(), this.options.checkpointIntervalMs);
+    if (this.stopRequested) source.injectTick();
+    metrics.lagSeconds = () => (this.caughtUp() || this.committedChangeTs === undefined ? 0 : Math.max(0, Date.now() / 1000 - this.committedChangeTs));
+    try {
+      for (;;) {
+        const item = await source.next();
+        if (item.kind === 'change') {
+          const decision = this.options.router.decide(item.event.schema, item.event.table);
+          if (decision.kind !== 'routed') continue;
+          this.inTransaction = true;
+          if (!this.options.gate.admits(routeKey(decision.target), item.event.sequence)) continue;
+          try {
+            await sink.write(decision.target, item.event, coordinator.pendingId);
+          } catch (error) {
+            if (!isTableScopedError(error)) throw error;
+            await this.stopTable(decision.target, error, source.describeChange(item.event));
+            continue;
+          }
+          this.options.hooks?.written?.(decision.target);
+          figures.changesWritten++;
+          metrics.changesRead.inc();
+          this.lastChangeTs = item.event.commitTs;
+          continue;
+        }
+        if (item.kind === 'table-failed') {
+          await this.stopTable(item.target, item.error, item.at);
+          continue;
+        }
+        if (item.kind === 'boundary') {
+          this.inTransaction = false;
+          this.boundary = item.state;
+          if (item.xa) await sink.onXa?.(item.xa, source.describe(item.state));
+          if (this.checkpointDue || this.stopRequested) {
+            await this.checkpointAtBoundary();
+            this.lastTickHandledAt = Date.now();
+            if (this.stopRequested) break;
+            await this.betweenCheckpoints();
+          }
+          continue;
+        }
+        // A tick: checkpoint now if the stream rests between transactions, else at the next boundary.
+        this.streaming = true;
+        metrics.queuedItems.set(source.queuedItems);
+        if (this.inTransaction) {
+          this.checkpointDue = true;
+          continue;
+        }
+        if (this.checkpointed !== source.describe(this.boundary) || this.stopRequested) await this.checkpointAtBoundary();
+        this.lastTickHandledAt = Date.now();
+        if (this.stopRequested) break;
+        await this.betweenCheckpoints();
+      }
+    } catch (error) {
+      await sink.abort().catch(() => undefined);
+      throw error;
+    } finally {
+      this.streaming = false;
+      clearInterval(timer);
+      await source.stop();
+    }
+    logger.info({ checkpoint: coordinator.lastCheckpointId, changes: figures.changesWritten }, 'stopped after a final checkpoint');
+  }
+
+  private caughtUp(): boolean {
+    return this.options.source.queuedItems === 0 && !this.inTransaction && this.checkpointed === this.options.source.describe(this.boundary);
+  }
+
+  private async betweenCheckpoints(): Promise<void> {
+    if (!this.stopRequested) await this.options.hooks?.betweenCheckpoints?.(this.options.coordinator.lastCheckpointId);
+  }
+
+  private async stopTable(target: Route, error: SluiceError, at: string): Promise<void> {
+    const { gate, sink, metrics, logger, source } = this.options;
+    if (this.options.onTableError === 'daemon') throw error;
+    const table = routeKey(target);
+    const entry = gate.stop(table, this.committed, { code: error.code, message: error.message, at });
+    await sink.discard(target, BigInt(entry.since.nextSequence));
+    metrics.errors.inc({ code: error.code });
+    metrics.stoppedTables.set(gate.stoppedTables.size);
+    logger.error(
+      { table, code: error.code, at, since: entry.since.position, err: error },
+      `table ${table} stopped: ${error.message} The other tables go on; ${table} holds every change before ` +
+        `${source.describe(entry.since)}, and the next start retries it from there once the cause is fixed.`,
+    );
+  }
+
+  private async checkpointAtBoundary(): Promise<void> {
+    const { coordinator, gate, metrics, logger, figures, source } = this.options;
+    const boundary = this.boundary;
+    await this.options.hooks?.beforeCheckpoint?.();
+    const taken = await coordinator.checkpoint({ [this.options.sourceName]: boundary }, gate.progressAt(boundary));
+    this.checkpointed = source.describe(boundary);
+    this.committed = boundary;
+    this.committedChangeTs = this.lastChangeTs;
+    figures.checkpoints++;
+    figures.lastCheckpointAt = new Date();
+    figures.lastPosition = boundary.position;
+    this.checkpointDue = false;
+    metrics.checkpoints.inc();
+    metrics.checkpointDuration.observe(taken.durationMs / 1000);
+    metrics.lastCheckpointTime.set(Date.now() / 1000);
+    const now = performance.now();
+    const changes = figures.changesWritten - this.changesAtLastCheckpoint;
+    logger.info(
+      {
+        checkpoint: taken.id,
+        commits: taken.commits,
+        durationMs: taken.durationMs,
+        position: boundary.position,
+        changes,
+        changesPerSecond: Math.round((changes * 1000) / Math.max(1, now - this.lastCheckpointMs)),
+        lagSeconds: Math.round(metrics.lagSeconds()),
+        queued: source.queuedItems,
+      },
+      'checkpoint committed',
+    );
+    this.changesAtLastCheckpoint = figures.changesWritten;
+    this.lastCheckpointMs = now;
+  }
+}

@@ -1,0 +1,97 @@
+// The Hive changelog sink as a pipeline sees it: the staging writer (hive-changelog-sink.ts), the
+// commits it hands the checkpoint record as plain data, and its part of recovery: which staging a
+// crash left behind, and which of it a prepared XA transaction still holds.
+import type { Logger } from 'pino';
+import type { Catalog, TableDefinition } from '../catalog/catalog.ts';
+import { recoverCompactions } from '../checkpoint/compaction-intent.ts';
+import type { ChangeEvent, XaStep } from '../core/change-event.ts';
+import type { Sink, SinkRecovery } from '../core/sink.ts';
+import { joinPath, type FileSystem } from '../filesystem/filesystem.ts';
+import type { Route } from '../routing/router.ts';
+import { METADATA_COLUMNS } from './changelog-layout.ts';
+import { executeCommits, type HiveCommits } from './hive-commits.ts';
+import { HiveChangelogSink, STAGING_DIR, type HiveChangelogSinkOptions } from './hive-changelog-sink.ts';
+import { HeldXaFiles } from './xa-held-files.ts';
+
+export class HiveSink implements Sink<Route, HiveCommits> {
+  readonly writer: HiveChangelogSink;
+
+  /** `recorded`: the sink's part of the newest checkpoint record, whose held XA files it takes over. */
+  constructor(private readonly options: Omit<HiveChangelogSinkOptions, 'preparedXa'>, recorded: HiveCommits | undefined) {
+    this.writer = new HiveChangelogSink({ ...options, ...(recorded?.preparedXa ? { preparedXa: recorded.preparedXa } : {}) });
+  }
+
+  write(target: Route, event: ChangeEvent, checkpointId: number): Promise<void> {
+    return this.writer.write(target, event, checkpointId);
+  }
+
+  async preCommit(): Promise<HiveCommits> {
+    const commits = await this.writer.preCommit();
+    const preparedXa = this.writer.preparedXa();
+    return { commits, ...(preparedXa ? { preparedXa } : {}) };
+  }
+
+  async commit(pending: HiveCommits): Promise<void> {
+    await this.writer.afterRecord();
+    await executeCommits(pending.commits, this.options.fs, this.options.catalog);
+  }
+
+  abort(): Promise<void> {
+    return this.writer.abort();
+  }
+
+  discard(target: Route, readAgainFrom: bigint): Promise<void> {
+    return this.writer.discard(target, readAgainFrom);
+  }
+
+  onXa(step: XaStep, at: string): Promise<void> {
+    return this.writer.onXa(step, at);
+  }
+}
+
+/**
+ * Redoes the newest record's commits, finishes a recorded compaction, then deletes every staging
+ * file the record does not name. It names only the files of prepared XA transactions, held until
+ * their XA COMMIT or XA ROLLBACK (see xa-held-files.ts).
+ */
+export class HiveRecovery implements SinkRecovery<HiveCommits> {
+  constructor(
+    private readonly fs: FileSystem,
+    private readonly catalog: Catalog,
+    /** Where compaction keeps its intent records (the checkpoint directory). */
+    private readonly stateDir: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async recover(pending: HiveCommits | undefined): Promise<void> {
+    const { fs, catalog, logger } = this;
+    if (pending) await executeCommits(pending.commits, fs, catalog);
+    // A recorded compaction is finished before staging goes: its merged files are staged there.
+    await recoverCompactions(this.stateDir, fs, logger);
+    const held = HeldXaFiles.paths(pending?.preparedXa);
+    let removed = 0;
+    for (const table of await catalog.listTables()) {
+      // Only sluice's own tables: another writer (FlinkX itself stages under .data/) keeps its staging.
+      if (!isChangelogTable(table)) continue;
+      const staging = joinPath(table.location, STAGING_DIR);
+      if (!(await fs.status(staging))) continue;
+      removed++;
+      if (![...held].some((path) => path.startsWith(`${staging}/`))) await fs.delete(staging, true);
+      else await deleteAllBut(fs, staging, held);
+    }
+    if (removed > 0) logger.info({ tables: removed }, 'deleted uncommitted staging files');
+  }
+}
+
+/** Deletes every file under `dir` that `keep` does not name. */
+async function deleteAllBut(fs: FileSystem, dir: string, keep: ReadonlySet<string>): Promise<void> {
+  for (const entry of await fs.list(dir)) {
+    if (entry.type === 'directory') await deleteAllBut(fs, entry.path, keep);
+    else if (!keep.has(entry.path)) await fs.delete(entry.path, false);
+  }
+}
+
+function isChangelogTable(table: TableDefinition): boolean {
+  const names = new Set(table.columns.map((column) => column.name));
+  return METADATA_COLUMNS.every((column) => names.has(column.name));
+}
