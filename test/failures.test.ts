@@ -18,7 +18,7 @@ import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
 import { isSluiceError, SluiceError } from '../src/errors.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
-import { withRetry } from '../src/runtime/retry.ts';
+import { withRetry } from '../src/core/retry.ts';
 import { preflight } from '../src/sources/binlog/preflight.ts';
 import { requireServerIdFree } from '../src/sources/binlog/server-id.ts';
 import { exitWithin, fatalLine, gtidBinlogPos, gtidSeq, makeWorkspace, startDaemon, startSluice, until, type DaemonWorkspace, type RunningDaemon } from './helpers/daemon.ts';

@@ -9,7 +9,7 @@ import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { isSluiceError } from '../src/errors.ts';
 import type { PeekedEvent } from '../src/sources/binlog/binlog-peek.ts';
-import { parseInstant } from '../src/sources/binlog/instant.ts';
+import { parseInstant } from '../src/core/instant.ts';
 import type { ServerFacts } from '../src/sources/binlog/preflight.ts';
 import { findFirstTransactionAt, type BinlogReader } from '../src/sources/binlog/timestamp-search.ts';
 import { type DaemonWorkspace, gtidBinlogPos, latestCheckpoint, makeWorkspace, runUntilCheckpoint, startDaemon, waitForCheckpoint } from './helpers/daemon.ts';

@@ -13,7 +13,8 @@ import { LOCK_FILE, lockHolder } from '../runtime/state-lock.ts';
 import { TableGate } from '../checkpoint/table-gate.ts';
 import { describePosition } from '../sources/binlog/binlog-position.ts';
 import { requirePositionAvailable } from '../sources/binlog/position-available.ts';
-import { connectControl, preflight, type ServerFacts } from '../sources/binlog/preflight.ts';
+import { connectMysql } from '../core/mysql-connect.ts';
+import { preflight, type ServerFacts } from '../sources/binlog/preflight.ts';
 import { resolveStartOnServer } from '../sources/binlog/resolve-start.ts';
 import { checkServerIdFree } from '../sources/binlog/server-id.ts';
 import { sourceConnection, toBinlogStart } from './run-command.ts';
@@ -141,7 +142,7 @@ async function checkPosition(config: SluiceConfig, facts: ServerFacts): Promise<
     const position =
       resumed.start?.position ??
       (await resolveStartOnServer({ connection, serverId: config.source.serverId }, server, facts, undefined, toBinlogStart(config.source.start))).position;
-    const control = await connectControl(connection);
+    const control = await connectMysql(connection);
     try {
       const why = await requirePositionAvailable(control, server, facts, position);
       const stopped = resumed.retrying.map(([table]) => table);

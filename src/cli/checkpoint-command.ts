@@ -8,13 +8,13 @@ import { moveCheckpoint, skipStoppedTable } from '../checkpoint/move-checkpoint.
 import type { SluiceConfig } from '../config/schema.ts';
 import { SluiceError } from '../errors.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
-import { createLogger } from '../runtime/logger.ts';
+import { createLogger } from '../core/logger.ts';
 import { acquireStateLock, lockHolder } from '../runtime/state-lock.ts';
 import { describePosition, describeStart, type BinlogPosition, type BinlogStart } from '../sources/binlog/binlog-position.ts';
-import type { BinlogConnectionOptions } from '../sources/binlog/binlog-source.ts';
+import { connectMysql as connectControl, type MysqlServerOptions as BinlogConnectionOptions } from '../core/mysql-connect.ts';
 import { requirePositionAvailable } from '../sources/binlog/position-available.ts';
-import { INSTANT_EXAMPLE, parseInstant } from '../sources/binlog/instant.ts';
-import { connectControl, preflight, type ServerFacts } from '../sources/binlog/preflight.ts';
+import { INSTANT_EXAMPLE, parseInstant } from '../core/instant.ts';
+import { preflight, type ServerFacts } from '../sources/binlog/preflight.ts';
 import { resolveStartOnServer, type ResolvedStart } from '../sources/binlog/resolve-start.ts';
 import { sourceConnection, toBinlogStart } from './run-command.ts';
 

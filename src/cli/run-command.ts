@@ -8,13 +8,14 @@ import { createParquetFormat } from '../sinks/parquet-format.ts';
 import { startHealthServer, type HealthServer } from '../runtime/health-server.ts';
 import { SluiceMetrics } from '../runtime/metrics.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
-import { createLogger } from '../runtime/logger.ts';
-import { localPlaces, nameDiskError, probeWritable } from '../runtime/local-disk.ts';
-import { isRetriable, withRetry } from '../runtime/retry.ts';
+import { createLogger } from '../core/logger.ts';
+import { localPlaces } from '../config/local-places.ts';
+import { nameDiskError, probeWritable } from '../core/local-disk.ts';
+import { isRetriable, withRetry } from '../core/retry.ts';
 import { acquireStateLock } from '../runtime/state-lock.ts';
 import type { BinlogStart } from '../sources/binlog/binlog-position.ts';
-import type { BinlogConnectionOptions } from '../sources/binlog/binlog-source.ts';
-import { parseInstant } from '../sources/binlog/instant.ts';
+import type { MysqlServerOptions as BinlogConnectionOptions } from '../core/mysql-connect.ts';
+import { parseInstant } from '../core/instant.ts';
 
 export function toBinlogStart(start: SluiceConfig['source']['start']): BinlogStart {
   if (start === 'earliest' || start === 'latest') return { kind: start };

@@ -3,7 +3,7 @@
 // are skipped unparsed, so no table metadata is looked up and a large file streams cheaply.
 import ZongJi, { type BinlogEvent, type QueryEvent, type RotateEvent } from '@vlasky/zongji';
 import { SluiceError } from '../../errors.ts';
-import type { BinlogConnectionOptions } from './binlog-source.ts';
+import type { MysqlServerOptions } from '../../core/mysql-connect.ts';
 import { stopZongji } from './zongji-stop.ts';
 
 export interface PeekedEvent {
@@ -20,7 +20,7 @@ export interface PeekedEvent {
 }
 
 export interface PeekTarget {
-  connection: BinlogConnectionOptions;
+  connection: MysqlServerOptions;
   /**
    * The replica id to dump with. The server drops an older dump of the same id, so this must be
    * sluice's own (source.serverId), never a guess that could belong to a real replica.

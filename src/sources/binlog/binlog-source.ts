@@ -3,13 +3,13 @@
 // consumer falls behind, the replication socket is paused, so the server's TCP window does the waiting.
 import ZongJi from '@vlasky/zongji';
 import type { Logger } from 'pino';
+import { connectMysql, type MysqlServerOptions } from '../../core/mysql-connect.ts';
 import type { ChangeEvent, ChangeOp, SourceColumn, SourcePosition } from '../../core/change-event.ts';
 import { isTableScopedError, SluiceError } from '../../errors.ts';
 import { routeKey, type Route, type Router } from '../../routing/router.ts';
 import { addMysqlGtid, advanceMariadbGtidPosition, describePosition, type BinlogPosition } from './binlog-position.ts';
 import { toCellValue } from './cell-decoder.ts';
 import { applyServerCollations, builtInCollations, readServerCollations, type CollationCharsets } from './collations.ts';
-import { connectControl } from './preflight.ts';
 import type { SchemaHistory } from './schema-history.ts';
 import { serverIdConflict } from './server-id.ts';
 import { SchemaTracker } from './schema-tracker.ts';
@@ -25,14 +25,6 @@ import { stopZongji } from './zongji-stop.ts';
 import { unreadableTableMap } from './zongji-table-map.ts';
 import { eventTooLargeError } from './event-too-large.ts';
 import { parseXaStatement, xidOfEvent, type XaStatement, type XaStep } from './xa-statement.ts';
-
-export interface BinlogConnectionOptions {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  connectTimeoutMs: number;
-}
 
 /** Where the dump starts, already resolved against the server (see resolveStart). */
 export type BinlogDumpStart =
@@ -53,7 +45,7 @@ export type SourceItem =
   | { kind: 'table-failed'; target: Route; error: SluiceError; at: string };
 
 export interface BinlogSourceOptions {
-  connection: BinlogConnectionOptions;
+  connection: MysqlServerOptions;
   serverId: number;
   router: Router;
   /** Queue length at which the replication socket is paused. */
@@ -183,9 +175,9 @@ export class BinlogSource {
   /** The server's collation ids; MariaDB 10.11's built-in list when they cannot be read. Never rejects. */
   private async loadCollations(): Promise<CollationCharsets> {
     const { connection, logger } = this.options;
-    let control: Awaited<ReturnType<typeof connectControl>> | undefined;
+    let control: Awaited<ReturnType<typeof connectMysql>> | undefined;
     try {
-      control = await connectControl(connection);
+      control = await connectMysql(connection);
       return await readServerCollations(control);
     } catch (error) {
       logger.warn(
@@ -779,7 +771,7 @@ function requireDecodableLayout(tableMap: RawTableMap, columns: readonly SourceC
   );
 }
 
-function classifyStreamError(error: Error, connection: BinlogConnectionOptions, serverId: number): SluiceError {
+function classifyStreamError(error: Error, connection: MysqlServerOptions, serverId: number): SluiceError {
   if (error instanceof SluiceError) return error;
   const server = `${connection.host}:${connection.port}`;
   // Before the errno 1236 test: MySQL reports a second replica with this id under that errno too.

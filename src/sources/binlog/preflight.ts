@@ -2,9 +2,8 @@
 // each way it cannot into an error that says what is wrong and how to fix it.
 import mysql from 'mysql2/promise';
 import { SluiceError } from '../../errors.ts';
-import { connectMysql } from '../table/mysql-connect.ts';
+import { connectMysql, type MysqlServerOptions } from '../../core/mysql-connect.ts';
 import { readBinlogHead } from './binlog-head.ts';
-import type { BinlogConnectionOptions } from './binlog-source.ts';
 
 export interface ServerFacts {
   version: string;
@@ -20,14 +19,10 @@ export interface ServerFacts {
   rowMetadata: string | undefined;
 }
 
-export async function connectControl(options: BinlogConnectionOptions): Promise<mysql.Connection> {
-  return connectMysql(options, 'source');
-}
-
 /** Reads what sluice needs to know of the server and fails on the first setting that does not fit. */
-export async function preflight(options: BinlogConnectionOptions): Promise<ServerFacts> {
+export async function preflight(options: MysqlServerOptions): Promise<ServerFacts> {
   const server = `${options.host}:${options.port}`;
-  const connection = await connectControl(options);
+  const connection = await connectMysql(options);
   try {
     const variables = await readVariables(connection);
     const version = variables.get('version') ?? '';

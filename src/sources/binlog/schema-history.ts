@@ -7,7 +7,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SluiceError } from '../../errors.ts';
-import { writeFileAtomic } from '../../runtime/atomic-file.ts';
+import { writeFileAtomic } from '../../core/atomic-file.ts';
 import { describePosition, type BinlogPosition } from './binlog-position.ts';
 import { isAtOrBefore, isSamePosition } from './position-order.ts';
 import type { TableSchema } from './table-columns.ts';

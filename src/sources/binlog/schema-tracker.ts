@@ -14,10 +14,9 @@ import type mysql from 'mysql2/promise';
 import { SluiceError } from '../../errors.ts';
 import { isTransient } from '../../transient.ts';
 import { describePosition, type BinlogPosition } from './binlog-position.ts';
-import type { BinlogConnectionOptions } from './binlog-source.ts';
+import { connectMysql, type MysqlServerOptions } from '../../core/mysql-connect.ts';
 import { applyAlter, DdlApplyError, schemaOfCreate, undoAlter } from './ddl-apply.ts';
 import { changesTable, interpretDdl, type DdlEffect, type TableRef } from './ddl-statement.ts';
-import { connectControl } from './preflight.ts';
 import { abbreviate, describeEntry, type HistoryEntry, type SchemaHistory } from './schema-history.ts';
 import { readServerTable } from './server-schema.ts';
 import { StatementScanner, type LoggedStatement } from './statement-scan.ts';
@@ -25,7 +24,7 @@ import { sameColumnNames, tableKey, type TableSchema } from './table-columns.ts'
 
 export interface SchemaTrackerOptions {
   history: SchemaHistory;
-  connection: BinlogConnectionOptions;
+  connection: MysqlServerOptions;
   /** Whether the routing captures the table; only captured tables (and those already in the history) are tracked. */
   isCaptured(schema: string, table: string): boolean;
   logger: Logger;
@@ -286,7 +285,7 @@ export class SchemaTracker {
   }
 
   private connection(): Promise<mysql.Connection> {
-    this.control ??= connectControl(this.options.connection);
+    this.control ??= connectMysql(this.options.connection);
     return this.control;
   }
 }

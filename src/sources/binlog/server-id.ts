@@ -4,8 +4,7 @@
 // replicas, and named when the server drops us mid-stream.
 import type mysql from 'mysql2/promise';
 import { SluiceError } from '../../errors.ts';
-import type { BinlogConnectionOptions } from './binlog-source.ts';
-import { connectControl } from './preflight.ts';
+import { connectMysql, type MysqlServerOptions } from '../../core/mysql-connect.ts';
 
 // MariaDB's ER_SLAVE_SAME_ID; MySQL sends 1236 (ER_MASTER_FATAL_ERROR_READING_BINLOG) with this text.
 const MARIADB_SAME_ID = 4052;
@@ -39,8 +38,8 @@ export async function requireServerIdFree(connection: mysql.Connection, server: 
 }
 
 /** requireServerIdFree over a connection of its own: what the daemon runs before the dump, and `sluice check` too. */
-export async function checkServerIdFree(options: BinlogConnectionOptions, serverId: number): Promise<'checked' | 'not allowed to list replicas'> {
-  const control = await connectControl(options);
+export async function checkServerIdFree(options: MysqlServerOptions, serverId: number): Promise<'checked' | 'not allowed to list replicas'> {
+  const control = await connectMysql(options);
   try {
     return await requireServerIdFree(control, `${options.host}:${options.port}`, serverId);
   } finally {

@@ -2,10 +2,11 @@
 // and offset, and on MariaDB the GTID position there, so that the stream starts by GTID like every
 // other start and its checkpoints record GTIDs. MySQL has no BINLOG_GTID_POS; there the start is by
 // file and offset, and so are the checkpoints after it.
-import { formatBinlogTime } from './instant.ts';
+import { formatBinlogTime } from '../../core/instant.ts';
 import { describePosition, type BinlogPosition, type BinlogStart } from './binlog-position.ts';
 import { peekBinlog, type PeekTarget } from './binlog-peek.ts';
-import { connectControl, type ServerFacts } from './preflight.ts';
+import { connectMysql } from '../../core/mysql-connect.ts';
+import type { ServerFacts } from './preflight.ts';
 import { findFirstTransactionAt, type BinlogReader } from './timestamp-search.ts';
 
 export type TimestampStart =
@@ -51,7 +52,7 @@ function peekReader(target: PeekTarget): BinlogReader {
 
 /** What MariaDB says the GTID position is just before the event at file:offset; undefined if it cannot tell. */
 async function mariadbGtidPositionAt(target: PeekTarget, file: string, offset: number): Promise<string | undefined> {
-  const control = await connectControl(target.connection);
+  const control = await connectMysql(target.connection);
   try {
     const [rows] = await control.query('SELECT BINLOG_GTID_POS(?, ?) AS pos', [file, offset]);
     const position = (rows as { pos: string | null }[])[0]?.pos;

@@ -1,9 +1,11 @@
-// One connection to a MySQL server named by a config section (`source` of a batch job, `writer` of a
-// MySQL target), with errors that name that section's keys.
+// One connection to a MySQL server named by a config section (`source` of the daemon or of a batch job,
+// `writer` of a MySQL target), with errors that name that section's keys. The one way sluice connects to
+// MySQL for queries; the binlog stream (zongji) takes the same options.
 import mysql from 'mysql2/promise';
-import { SluiceError } from '../../errors.ts';
+import { SluiceError } from '../errors.ts';
 import { probeGreeting } from './mysql-greeting.ts';
 
+/** Where a MySQL/MariaDB server is and who sluice is there: the daemon's `source`, a batch job's `source` or `writer`. */
 export interface MysqlServerOptions {
   host: string;
   port: number;
@@ -12,7 +14,7 @@ export interface MysqlServerOptions {
   connectTimeoutMs: number;
 }
 
-export async function connectMysql(options: MysqlServerOptions, configSection: string, extra: mysql.ConnectionOptions = {}): Promise<mysql.Connection> {
+export async function connectMysql(options: MysqlServerOptions, configSection = 'source', extra: mysql.ConnectionOptions = {}): Promise<mysql.Connection> {
   const server = `${options.host}:${options.port}`;
   try {
     return await mysql.createConnection({

@@ -1,12 +1,10 @@
-// The local directories sluice writes in, each with the config key that names it, and the one place
+// A local directory sluice writes in, with the config key that names it, and the one place
 // that turns a Node fs error inside one of them into an error a person can act on: a full disk
 // (retriable: the daemon waits and retries in process until space is free) or a directory it may
 // not write (not retriable: a person must fix the permissions or the mount).
 import { mkdir, open, rmdir, unlink } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
-import type { SluiceConfig } from '../config/schema.ts';
-import type { SyncJob } from '../config/sync-job-schema.ts';
 import { SluiceError } from '../errors.ts';
 
 export interface LocalPlace {
@@ -17,25 +15,6 @@ export interface LocalPlace {
 /** Where files are spooled before upload to HDFS when `sink.filesystem.spoolDir` is not set. */
 export function defaultSpoolDir(): string {
   return join(tmpdir(), 'sluice-spool');
-}
-
-/** Every local directory the daemon writes in, for a config whose paths are resolved (loadConfig does that). */
-export function localPlaces(config: SluiceConfig): LocalPlace[] {
-  const places: LocalPlace[] = [{ configKey: 'checkpoint.dir', dir: config.checkpoint.dir }];
-  const filesystem = config.sink.filesystem;
-  if (filesystem.kind === 'local') places.push({ configKey: 'sink.filesystem.root', dir: filesystem.root });
-  else places.push({ configKey: 'sink.filesystem.spoolDir', dir: filesystem.spoolDir ?? defaultSpoolDir() });
-  if (config.sink.catalog.kind === 'local') places.push({ configKey: 'sink.catalog.dir', dir: config.sink.catalog.dir });
-  return places.map((place) => ({ ...place, dir: resolve(place.dir) }));
-}
-
-/** Every local directory a batch copy writes in: its state, and a local writer's target or an HDFS writer's spool. */
-export function syncPlaces(job: SyncJob): LocalPlace[] {
-  const places: LocalPlace[] = [{ configKey: 'checkpoint.dir', dir: job.checkpoint.dir }];
-  const writer = job.writer;
-  if (writer.kind === 'local') places.push({ configKey: 'writer.path', dir: writer.path });
-  if (writer.kind === 'hdfs') places.push({ configKey: 'writer.spoolDir', dir: writer.spoolDir ?? defaultSpoolDir() });
-  return places.map((place) => ({ ...place, dir: resolve(place.dir) }));
 }
 
 /**
