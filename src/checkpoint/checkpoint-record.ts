@@ -1,6 +1,6 @@
 // What a checkpoint records: where every source stands, and the commits that make the data written
 // up to there visible. The record counts from the moment it is durably written, and not before.
-import type { BinlogPosition } from '../sources/binlog/binlog-position.ts';
+import type { BinlogPosition } from '../sources/binlog/position/binlog-position.ts';
 
 export type PendingCommit =
   /** Move a closed staging file into its final, visible place. */

@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
-import type { BinlogPosition } from '../sources/binlog/binlog-position.ts';
+import type { BinlogPosition } from '../sources/binlog/position/binlog-position.ts';
 import type { CheckpointRecord } from './checkpoint-record.ts';
 import type { CheckpointStore } from './checkpoint-store.ts';
 import { SluiceError } from '../errors.ts';

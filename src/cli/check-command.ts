@@ -11,12 +11,12 @@ import { isSluiceError } from '../errors.ts';
 import { WebHdfsFileSystem } from '../filesystem/webhdfs-filesystem.ts';
 import { LOCK_FILE, lockHolder } from '../runtime/state-lock.ts';
 import { TableGate } from '../checkpoint/table-gate.ts';
-import { describePosition } from '../sources/binlog/binlog-position.ts';
-import { requirePositionAvailable } from '../sources/binlog/position-available.ts';
+import { describePosition } from '../sources/binlog/position/binlog-position.ts';
+import { requirePositionAvailable } from '../sources/binlog/position/position-available.ts';
 import { connectMysql } from '../core/mysql-connect.ts';
-import { preflight, type ServerFacts } from '../sources/binlog/preflight.ts';
-import { resolveStartOnServer } from '../sources/binlog/resolve-start.ts';
-import { checkServerIdFree } from '../sources/binlog/server-id.ts';
+import { preflight, type ServerFacts } from '../sources/binlog/server/preflight.ts';
+import { resolveStartOnServer } from '../sources/binlog/position/resolve-start.ts';
+import { checkServerIdFree } from '../sources/binlog/server/server-id.ts';
 import { sourceConnection, toBinlogStart } from './run-command.ts';
 
 export interface CheckItem {

@@ -10,12 +10,12 @@ import { SluiceError } from '../errors.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
 import { createLogger } from '../core/logger.ts';
 import { acquireStateLock, lockHolder } from '../runtime/state-lock.ts';
-import { describePosition, describeStart, type BinlogPosition, type BinlogStart } from '../sources/binlog/binlog-position.ts';
+import { describePosition, describeStart, type BinlogPosition, type BinlogStart } from '../sources/binlog/position/binlog-position.ts';
 import { connectMysql as connectControl, type MysqlServerOptions as BinlogConnectionOptions } from '../core/mysql-connect.ts';
-import { requirePositionAvailable } from '../sources/binlog/position-available.ts';
+import { requirePositionAvailable } from '../sources/binlog/position/position-available.ts';
 import { INSTANT_EXAMPLE, parseInstant } from '../core/instant.ts';
-import { preflight, type ServerFacts } from '../sources/binlog/preflight.ts';
-import { resolveStartOnServer, type ResolvedStart } from '../sources/binlog/resolve-start.ts';
+import { preflight, type ServerFacts } from '../sources/binlog/server/preflight.ts';
+import { resolveStartOnServer, type ResolvedStart } from '../sources/binlog/position/resolve-start.ts';
 import { sourceConnection, toBinlogStart } from './run-command.ts';
 
 export interface TargetOptions {

@@ -13,7 +13,7 @@ import { localPlaces } from '../config/local-places.ts';
 import { nameDiskError, probeWritable } from '../core/local-disk.ts';
 import { isRetriable, withRetry } from '../core/retry.ts';
 import { acquireStateLock } from '../runtime/state-lock.ts';
-import type { BinlogStart } from '../sources/binlog/binlog-position.ts';
+import type { BinlogStart } from '../sources/binlog/position/binlog-position.ts';
 import type { MysqlServerOptions as BinlogConnectionOptions } from '../core/mysql-connect.ts';
 import { parseInstant } from '../core/instant.ts';
 

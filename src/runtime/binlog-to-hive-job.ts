@@ -16,14 +16,14 @@ import { routeKey, Router, type Route, type RoutingConfig } from '../routing/rou
 import type { PartitionScheme } from '../sinks/changelog-layout.ts';
 import { HiveChangelogSink, type HiveChangelogSinkOptions } from '../sinks/hive-changelog-sink.ts';
 import { Compactor, type CompactionSettings } from '../sinks/compaction.ts';
-import { describePosition, type BinlogPosition, type BinlogStart } from '../sources/binlog/binlog-position.ts';
+import { describePosition, type BinlogPosition, type BinlogStart } from '../sources/binlog/position/binlog-position.ts';
 import { connectMysql as connectControl, type MysqlServerOptions as BinlogConnectionOptions } from '../core/mysql-connect.ts';
-import { BinlogSource } from '../sources/binlog/binlog-source.ts';
-import { requirePositionAvailable } from '../sources/binlog/position-available.ts';
-import { preflight, type ServerFacts } from '../sources/binlog/preflight.ts';
-import { SchemaHistory } from '../sources/binlog/schema-history.ts';
-import { checkServerIdFree } from '../sources/binlog/server-id.ts';
-import { resolveStartOnServer, type ResolvedStart } from '../sources/binlog/resolve-start.ts';
+import { BinlogSource } from '../sources/binlog/stream/binlog-source.ts';
+import { requirePositionAvailable } from '../sources/binlog/position/position-available.ts';
+import { preflight, type ServerFacts } from '../sources/binlog/server/preflight.ts';
+import { SchemaHistory } from '../sources/binlog/schema/schema-history.ts';
+import { checkServerIdFree } from '../sources/binlog/server/server-id.ts';
+import { resolveStartOnServer, type ResolvedStart } from '../sources/binlog/position/resolve-start.ts';
 import type { ReadinessProbe } from './health-server.ts';
 import { SluiceMetrics } from './metrics.ts';
 

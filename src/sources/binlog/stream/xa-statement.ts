@@ -6,7 +6,7 @@
 // `XA COMMIT xid ONE PHASE` is an ordinary transaction on MariaDB; MySQL marks its XA_PREPARE event
 // `one_phase`. An XA ROLLBACK of a transaction never prepared writes nothing.
 
-import type { XaStep } from '../../core/change-event.ts';
+import type { XaStep } from '../../../core/change-event.ts';
 
 export type { XaStep };
 

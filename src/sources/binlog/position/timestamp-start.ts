@@ -2,11 +2,11 @@
 // and offset, and on MariaDB the GTID position there, so that the stream starts by GTID like every
 // other start and its checkpoints record GTIDs. MySQL has no BINLOG_GTID_POS; there the start is by
 // file and offset, and so are the checkpoints after it.
-import { formatBinlogTime } from '../../core/instant.ts';
+import { formatBinlogTime } from '../../../core/instant.ts';
 import { describePosition, type BinlogPosition, type BinlogStart } from './binlog-position.ts';
 import { peekBinlog, type PeekTarget } from './binlog-peek.ts';
-import { connectMysql } from '../../core/mysql-connect.ts';
-import type { ServerFacts } from './preflight.ts';
+import { connectMysql } from '../../../core/mysql-connect.ts';
+import type { ServerFacts } from '../server/preflight.ts';
 import { findFirstTransactionAt, type BinlogReader } from './timestamp-search.ts';
 
 export type TimestampStart =

@@ -11,10 +11,10 @@
 // server at all; the server's columns check that work where they can.
 import type { Logger } from 'pino';
 import type mysql from 'mysql2/promise';
-import { SluiceError } from '../../errors.ts';
-import { isTransient } from '../../transient.ts';
-import { describePosition, type BinlogPosition } from './binlog-position.ts';
-import { connectMysql, type MysqlServerOptions } from '../../core/mysql-connect.ts';
+import { SluiceError } from '../../../errors.ts';
+import { isTransient } from '../../../transient.ts';
+import { describePosition, type BinlogPosition } from '../position/binlog-position.ts';
+import { connectMysql, type MysqlServerOptions } from '../../../core/mysql-connect.ts';
 import { applyAlter, DdlApplyError, schemaOfCreate, undoAlter } from './ddl-apply.ts';
 import { changesTable, interpretDdl, type DdlEffect, type TableRef } from './ddl-statement.ts';
 import { abbreviate, describeEntry, type HistoryEntry, type SchemaHistory } from './schema-history.ts';

@@ -1,3 +1,7 @@
+// Every fix sluice makes to zongji 0.9's reading of a TableMap, in one place: those made while zongji
+// parses the event (below), and those made to the parsed event before its rows are read
+// (patchTableMap: the server's collations, geometry and 8-bit text read as bytes).
+//
 // Fixes to zongji 0.9's TableMap parsing that cannot be made once the event is built, since a column
 // whose metadata zongji misreads shifts every later column's metadata and the optional metadata after
 // it. The hooks wrap three methods of zongji's TableMap class (lib/binlog_event.js, reached by file:
@@ -19,8 +23,24 @@
 // TableMap after it can be read. The event keeps its table name and its column types, gets numbered
 // column names (so zongji builds no information_schema lookup for it), and unreadableTableMap()
 // stops the table with a coded error instead of letting zongji fail its rows on the stream for ever.
-import { SluiceError } from '../../errors.ts';
-import { MYSQL_TYPE_BLOB, MYSQL_TYPE_JSON, MYSQL_TYPE_VECTOR } from './binlog-type-codes.ts';
+import { SluiceError } from '../../../errors.ts';
+import {
+  MYSQL_TYPE_BLOB,
+  MYSQL_TYPE_BLOB_COMPRESSED,
+  MYSQL_TYPE_ENUM,
+  MYSQL_TYPE_GEOMETRY,
+  MYSQL_TYPE_JSON,
+  MYSQL_TYPE_LONG_BLOB,
+  MYSQL_TYPE_MEDIUM_BLOB,
+  MYSQL_TYPE_SET,
+  MYSQL_TYPE_STRING,
+  MYSQL_TYPE_TINY_BLOB,
+  MYSQL_TYPE_VARCHAR,
+  MYSQL_TYPE_VARCHAR_COMPRESSED,
+  MYSQL_TYPE_VECTOR,
+} from './binlog-type-codes.ts';
+import { applyServerCollations, type CollationCharsets } from './collations.ts';
+import { decodeSingleByte, isSingleByteCharset } from './single-byte-charsets.ts';
 
 /** The type codes zongji 0.9 reads the TableMap metadata and row values of (include/mysql_com.h, MariaDB's compressed ones). */
 const ZONGJI_TYPE_CODES = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 140, 141, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255]);
@@ -148,4 +168,103 @@ export function unreadableTableMap(event: { tableId?: number; tableMap?: Record<
       'the table is retried from where it stopped at the next start.',
     { context: { table, columnNumber: unknown[0]!.index + 1, binlogType: unknown[0]!.code } },
   );
+}
+
+/** A parsed TableMap event, as far as the fixes below read it. */
+export interface ParsedTableMap {
+  tableId?: number;
+  tableMap?: Record<number, unknown>;
+  schemaName?: string;
+  tableName?: string;
+  _columnCharsetIds?: (number | undefined)[];
+  _enumSetValues?: (Buffer[] | undefined)[];
+}
+
+/**
+ * Runs on every TableMap event, before the rows that use it are parsed. Returns why the table cannot
+ * be read (a column type zongji does not know, a collation sluice cannot map), for the caller to stop
+ * the table; the event is fixed as far as it can be either way.
+ */
+export function patchTableMap(event: ParsedTableMap, collations: CollationCharsets): SluiceError | undefined {
+  // zongji reads collation ids it does not know (most of MariaDB's own) as utf8mb4.
+  const problem = unreadableTableMap(event) ?? applyServerCollations(event, collations);
+  readGeometryAsBytes(event);
+  readSingleByteTextAsBytes(event);
+  return problem;
+}
+
+/** A column as zongji reads it from the row image (lib/binlog_event.js updateColumnInfo). */
+interface ZongJiColumn {
+  type: number;
+  charset: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+/**
+ * zongji 0.9 parses a geometry value into bare coordinates and drops its WKB type (a LINESTRING and
+ * a MULTIPOINT come out alike), so a GEOMETRY or GEOMETRYCOLLECTION column could not be written
+ * back exactly. In the row image a geometry is a length-prefixed blob (4-byte SRID, then the WKB),
+ * laid out as a BLOB is; read as a BLOB without a charset, zongji hands over those bytes and
+ * toCellValue keeps the WKB. Runs on every TableMap event, before the rows that use it are parsed.
+ */
+function readGeometryAsBytes(event: ParsedTableMap): void {
+  const tableMap = event.tableMap?.[event.tableId ?? -1] as { columns?: ZongJiColumn[] } | undefined;
+  for (const column of tableMap?.columns ?? []) {
+    if (column.type !== MYSQL_TYPE_GEOMETRY) continue;
+    column.type = MYSQL_TYPE_BLOB;
+    column.charset = null;
+  }
+}
+
+/**
+ * zongji decodes text in MySQL's 8-bit charsets with iconv-lite, whose tables are not MySQL's (see
+ * single-byte-charsets.ts): latin1's 0x81, 0x8D, 0x8F, 0x90 and 0x9D become U+FFFD, a few bytes of
+ * other charsets become other characters. Read as a BLOB without a charset, a CHAR, VARCHAR or TEXT
+ * column comes over as its bytes, and toCellValue decodes them by MySQL's own table. The row image
+ * lays out a CHAR or VARCHAR value as a BLOB with a 1-byte length when the column holds at most 255
+ * bytes, else a 2-byte one. Under FULL metadata the ENUM and SET members come in the TableMap as bytes,
+ * which zongji has decoded by iconv-lite too: they are decoded again here.
+ *
+ * Runs on every TableMap event, after applyServerCollations (so that a column in a collation zongji
+ * does not know, such as latin1_nopad_bin, has its real charset here) and before the rows that use it
+ * are parsed; zongji keeps the columns of
+ * a table it looked up in information_schema from one TableMap to the next, so a column it has
+ * already rewritten must stay as it is.
+ */
+export function readSingleByteTextAsBytes(event: { tableId?: number; tableMap?: Record<number, unknown>; _enumSetValues?: (Buffer[] | undefined)[] }): void {
+  const tableMap = event.tableMap?.[event.tableId ?? -1] as { columns?: ZongJiColumn[]; columnSchemas?: { COLUMN_TYPE: string; ENUM_VALUES?: string[]; SET_VALUES?: string[] }[] } | undefined;
+  tableMap?.columns?.forEach((column, index) => {
+    if (column.charset === null || !isSingleByteCharset(column.charset)) return;
+    switch (column.type) {
+      case MYSQL_TYPE_VARCHAR:
+      case MYSQL_TYPE_STRING:
+      case MYSQL_TYPE_VARCHAR_COMPRESSED: {
+        const maxLength = Number(column.metadata?.max_length);
+        column.type = column.type === MYSQL_TYPE_VARCHAR_COMPRESSED ? MYSQL_TYPE_BLOB_COMPRESSED : MYSQL_TYPE_BLOB;
+        column.metadata = { length_size: maxLength > 255 ? 2 : 1 };
+        column.charset = null;
+        return;
+      }
+      case MYSQL_TYPE_TINY_BLOB:
+      case MYSQL_TYPE_BLOB:
+      case MYSQL_TYPE_MEDIUM_BLOB:
+      case MYSQL_TYPE_LONG_BLOB:
+      case MYSQL_TYPE_BLOB_COMPRESSED:
+        column.charset = null;
+        return;
+      case MYSQL_TYPE_ENUM:
+      case MYSQL_TYPE_SET: {
+        const members = event._enumSetValues?.[index];
+        const schema = tableMap.columnSchemas?.[index];
+        if (!members || !schema) return;
+        const names = members.map((bytes) => decodeSingleByte(bytes, column.charset!)!);
+        const keyword = column.type === MYSQL_TYPE_ENUM ? 'enum' : 'set';
+        // zongji's spelling of the type, around the members as MySQL reads them.
+        schema.COLUMN_TYPE = `${keyword}(${names.map((name) => `'${name.replace(/'/g, "''")}'`).join(',')})`;
+        if (keyword === 'enum') schema.ENUM_VALUES = names;
+        else schema.SET_VALUES = names;
+        return;
+      }
+    }
+  });
 }

@@ -3,7 +3,7 @@
 // zongji 0.9's decoder differs: doubles in JavaScript's form (1, 1e+21, 1e-7, 0 for MySQL's 1.0,
 // 1e21, 0.0000001, -0.0), DECIMAL and TIMESTAMP opaque values, base64 without MySQL's line breaks,
 // and objects rebuilt as JavaScript objects (which put integer-like keys first). MySQL's JSON columns
-// are read as bytes (zongji-table-map.ts) and decoded here; MariaDB's JSON is text and never comes here.
+// are read as bytes (table-map-patches.ts) and decoded here; MariaDB's JSON is text and never comes here.
 //
 // Layout: a type byte, then the value. Objects and arrays come in a small form (2-byte counts and
 // offsets) and a large one (4-byte, for documents past 64 KiB); offsets count from the container's

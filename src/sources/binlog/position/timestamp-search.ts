@@ -2,10 +2,10 @@
 // event carries the time the server began writing it, and every event in earlier files was written
 // before that, so a binary search over the files picks the one to scan; the scan then reads event
 // headers only until the first transaction that is late enough, or the end of the binlog.
-import { SluiceError } from '../../errors.ts';
-import { formatBinlogTime } from '../../core/instant.ts';
+import { SluiceError } from '../../../errors.ts';
+import { formatBinlogTime } from '../../../core/instant.ts';
 import type { PeekedEvent } from './binlog-peek.ts';
-import type { ServerFacts } from './preflight.ts';
+import type { ServerFacts } from '../server/preflight.ts';
 
 export interface BinlogReader {
   /** The header time (Unix seconds) of the file's first event: when the server began writing it. */

@@ -3,9 +3,9 @@
 // read waits for that lock, so the columns read are those after every DDL statement up to the head
 // and before any after it. The schema tracker uses that to tell whether they hold at an older point.
 import type mysql from 'mysql2/promise';
-import { readBinlogHead } from './binlog-head.ts';
+import { readBinlogHead } from '../server/binlog-head.ts';
 import { tokenize } from './sql-lexer.ts';
-import type { FilePosition } from './position-order.ts';
+import type { FilePosition } from '../position/position-order.ts';
 import type { TableColumn, TableSchema } from './table-columns.ts';
 
 export interface ServerTableRead {

@@ -1,9 +1,9 @@
 // Whether the server still holds every event after a position, so that resuming there loses nothing.
 // The daemon finds out only when the dump fails; `sluice check` and `sluice checkpoint set` ask first.
 import type mysql from 'mysql2/promise';
-import { SluiceError } from '../../errors.ts';
+import { SluiceError } from '../../../errors.ts';
 import { describePosition, type BinlogPosition } from './binlog-position.ts';
-import type { ServerFacts } from './preflight.ts';
+import type { ServerFacts } from '../server/preflight.ts';
 
 /** Resolves to a sentence saying why the position is available; throws SLUICE_BINLOG_POSITION_PURGED if it is not. */
 export async function requirePositionAvailable(

@@ -4,10 +4,10 @@
 // gone; each such table gets one marker change (op 'truncate') instead. DROP TEMPORARY TABLE and
 // CREATE OR REPLACE TEMPORARY TABLE concern no captured table: temporary tables write no rows to a
 // row-based binlog. The statement's grammar is ddl-statement.ts's, which the schema tracker uses too.
-import { NO_COLUMNS, type ChangeEvent, type SourcePosition } from '../../core/change-event.ts';
-import { SluiceError } from '../../errors.ts';
-import { interpretDdl, truncatedTable, type TableRef } from './ddl-statement.ts';
-import { tokenize } from './sql-lexer.ts';
+import { NO_COLUMNS, type ChangeEvent, type SourcePosition } from '../../../core/change-event.ts';
+import { SluiceError } from '../../../errors.ts';
+import { interpretDdl, truncatedTable, type TableRef } from '../schema/ddl-statement.ts';
+import { tokenize } from '../schema/sql-lexer.ts';
 
 // Query events are mostly DDL, but statement-format DML comes this way too: look closer only at
 // statements that can be one of ours.

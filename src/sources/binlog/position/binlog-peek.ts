@@ -1,10 +1,10 @@
 // A short look into the binlog as a replica sees it, for what SHOW BINLOG EVENTS does not tell: when
 // each event was written. Only event headers, group markers and statements are decoded; row events
 // are skipped unparsed, so no table metadata is looked up and a large file streams cheaply.
-import ZongJi, { type BinlogEvent, type QueryEvent, type RotateEvent } from '@vlasky/zongji';
-import { SluiceError } from '../../errors.ts';
-import type { MysqlServerOptions } from '../../core/mysql-connect.ts';
-import { stopZongji } from './zongji-stop.ts';
+import type { BinlogEvent, QueryEvent, RotateEvent } from '@vlasky/zongji';
+import { SluiceError } from '../../../errors.ts';
+import type { MysqlServerOptions } from '../../../core/mysql-connect.ts';
+import { createZongJi, stopZongji } from '../decode/zongji.ts';
 
 export interface PeekedEvent {
   /** zongji's event name: 'format', 'mariadbgtid', 'gtid', 'query', 'xid', 'rotate', ... */
@@ -41,13 +41,7 @@ const CHECKSUM_BYTES = 4;
 export async function peekBinlog(target: PeekTarget, file: string, visit: (event: PeekedEvent) => boolean): Promise<void> {
   const { connection } = target;
   const server = `${connection.host}:${connection.port}`;
-  const zongji = new ZongJi({
-    host: connection.host,
-    port: connection.port,
-    user: connection.user,
-    password: connection.password,
-    connectTimeout: connection.connectTimeoutMs,
-  });
+  const zongji = createZongJi(connection);
   let currentFile = file;
   let settled = false;
   try {

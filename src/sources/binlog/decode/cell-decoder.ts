@@ -2,13 +2,13 @@
 // numbers, temporals and text, bytes for binary types. zongji must run with
 // {dateStrings: true, timezone: 'Z', supportBigNumbers: true, bigNumberStrings: true, jsonStrings: true};
 // with those options, and with applyServerCollations (collations.ts, which gives each column the
-// charset of its collation id by the server's own list) and readSingleByteTextAsBytes (binlog-source.ts)
+// charset of its collation id by the server's own list) and readSingleByteTextAsBytes (table-map-patches.ts)
 // applied to every TableMap,
 // every value arrives exact except the few repaired below (each one measured on MariaDB 10.11, see
 // test/cell-decoder.test.ts).
-import type { CellValue, SourceColumn } from '../../core/change-event.ts';
-import { parseMysqlType } from '../../catalog/type-mapping.ts';
-import { SluiceError } from '../../errors.ts';
+import type { CellValue, SourceColumn } from '../../../core/change-event.ts';
+import { parseMysqlType } from '../../../catalog/type-mapping.ts';
+import { SluiceError } from '../../../errors.ts';
 import { decodeSingleByte, isSingleByteCharset } from './single-byte-charsets.ts';
 import { mysqlJsonToText } from './mysql-json.ts';
 

@@ -1,11 +1,11 @@
 // Turns "where to start" (a checkpoint, or the configured start) into a dump request the server
 // can serve, and refuses a position the server no longer has instead of silently starting elsewhere.
-import type { BinlogSourceState } from '../../checkpoint/checkpoint-record.ts';
-import { SluiceError } from '../../errors.ts';
+import type { BinlogSourceState } from '../../../checkpoint/checkpoint-record.ts';
+import { SluiceError } from '../../../errors.ts';
 import { describePosition, describeStart, type BinlogPosition, type BinlogStart } from './binlog-position.ts';
-import type { BinlogDumpStart } from './binlog-source.ts';
+import type { BinlogDumpStart } from './dump-start.ts';
 import type { PeekTarget } from './binlog-peek.ts';
-import type { ServerFacts } from './preflight.ts';
+import type { ServerFacts } from '../server/preflight.ts';
 import { locateTimestamp } from './timestamp-start.ts';
 
 export interface ResolvedStart {

@@ -7,8 +7,8 @@
 // Before any of that, the event and the history must agree on the number of columns and, column by
 // column, on the kind of type: a disagreement means the history does not describe these rows, and
 // decoding them would put values into the wrong columns.
-import { parseMysqlType } from '../../catalog/type-mapping.ts';
-import { SluiceError } from '../../errors.ts';
+import { parseMysqlType } from '../../../catalog/type-mapping.ts';
+import { SluiceError } from '../../../errors.ts';
 import type { TableColumn, TableSchema } from './table-columns.ts';
 
 /** What zongji's TableMap event has that matters here (lib/binlog_event.js). */

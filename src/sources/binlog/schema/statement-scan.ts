@@ -4,7 +4,7 @@
 // the stream is at and the moment it read information_schema. Row events are listed by the server
 // but not kept; what was scanned once is not scanned again as the stream moves on.
 import type mysql from 'mysql2/promise';
-import { compareFilePositions, type FilePosition } from './position-order.ts';
+import { compareFilePositions, type FilePosition } from '../position/position-order.ts';
 
 export interface LoggedStatement {
   statement: string;

@@ -1,36 +1,30 @@
 // Reads the binlog as a replica would (zongji over COM_BINLOG_DUMP) and hands on, in order, one item
-// per row change and one per transaction boundary. Nothing is held beyond a bounded queue: when the
-// consumer falls behind, the replication socket is paused, so the server's TCP window does the waiting.
-import ZongJi from '@vlasky/zongji';
+// per row change and one per transaction boundary, through a bounded queue (source-queue.ts). zongji
+// is built and patched in decode/ (zongji.ts, table-map-patches.ts); the columns of a table's rows
+// come from column-lookup.ts.
 import type { Logger } from 'pino';
-import { connectMysql, type MysqlServerOptions } from '../../core/mysql-connect.ts';
-import type { ChangeEvent, ChangeOp, SourceColumn, SourcePosition } from '../../core/change-event.ts';
-import { isTableScopedError, SluiceError } from '../../errors.ts';
-import { routeKey, type Route, type Router } from '../../routing/router.ts';
-import { addMysqlGtid, advanceMariadbGtidPosition, describePosition, type BinlogPosition } from './binlog-position.ts';
-import { toCellValue } from './cell-decoder.ts';
-import { applyServerCollations, builtInCollations, readServerCollations, type CollationCharsets } from './collations.ts';
-import type { SchemaHistory } from './schema-history.ts';
-import { serverIdConflict } from './server-id.ts';
-import { SchemaTracker } from './schema-tracker.ts';
-import type { TableRef } from './ddl-statement.ts';
-import { droppedDatabaseError, rowsMovedBy, rowsMovedError } from './rows-moved.ts';
-import { classifyStatement } from './statement-dml.ts';
-import { loadDataStatementError, missingColumns, partialRowImageError, statementDmlError, unboundedStatementError, unsupportedEventError } from './unreadable-changes.ts';
-import { decodeSingleByte, isSingleByteCharset } from './single-byte-charsets.ts';
-import { anonymousColumnSchemas, columnSchemasFor, hasOptionalMetadata, type TableMapEventLike, type ZongJiColumnSchema } from './table-map-columns.ts';
-import { MYSQL_TYPE_VARCHAR, MYSQL_TYPE_BLOB_COMPRESSED, MYSQL_TYPE_VARCHAR_COMPRESSED, MYSQL_TYPE_ENUM, MYSQL_TYPE_SET, MYSQL_TYPE_TINY_BLOB, MYSQL_TYPE_MEDIUM_BLOB, MYSQL_TYPE_LONG_BLOB, MYSQL_TYPE_BLOB, MYSQL_TYPE_STRING, MYSQL_TYPE_GEOMETRY } from './binlog-type-codes.ts';
-import { tablesEmptiedBy, truncateMarker } from './table-reset.ts';
-import { stopZongji } from './zongji-stop.ts';
-import { unreadableTableMap } from './zongji-table-map.ts';
+import type { ChangeEvent, ChangeOp, SourceColumn, SourcePosition } from '../../../core/change-event.ts';
+import { connectMysql, type MysqlServerOptions } from '../../../core/mysql-connect.ts';
+import { isTableScopedError, SluiceError } from '../../../errors.ts';
+import { routeKey, type Route, type Router } from '../../../routing/router.ts';
+import { toCellValue } from '../decode/cell-decoder.ts';
+import { builtInCollations, readServerCollations, type CollationCharsets } from '../decode/collations.ts';
+import { patchTableMap } from '../decode/table-map-patches.ts';
+import { createZongJi, stopZongji, type ZongJiInstance } from '../decode/zongji.ts';
+import { addMysqlGtid, advanceMariadbGtidPosition, type BinlogPosition } from '../position/binlog-position.ts';
+import type { BinlogDumpStart } from '../position/dump-start.ts';
+import type { TableRef } from '../schema/ddl-statement.ts';
+import type { SchemaHistory } from '../schema/schema-history.ts';
+import { SchemaTracker } from '../schema/schema-tracker.ts';
+import { serverIdConflict } from '../server/server-id.ts';
+import { ColumnLookup, type RawTableMap } from './column-lookup.ts';
 import { eventTooLargeError } from './event-too-large.ts';
+import { droppedDatabaseError, rowsMovedBy, rowsMovedError } from './rows-moved.ts';
+import { SourceQueue } from './source-queue.ts';
+import { classifyStatement } from './statement-dml.ts';
+import { tablesEmptiedBy, truncateMarker } from './table-reset.ts';
+import { loadDataStatementError, missingColumns, partialRowImageError, statementDmlError, unboundedStatementError, unsupportedEventError } from './unreadable-changes.ts';
 import { parseXaStatement, xidOfEvent, type XaStatement, type XaStep } from './xa-statement.ts';
-
-/** Where the dump starts, already resolved against the server (see resolveStart). */
-export type BinlogDumpStart =
-  | { gtidSet: string }
-  | { file: string; offset: number }
-  | { atEnd: true };
 
 export type SourceItem =
   | { kind: 'change'; event: ChangeEvent }
@@ -69,40 +63,17 @@ export interface BinlogSourceOptions {
   logger: Logger;
 }
 
-type ZongJiInstance = InstanceType<typeof ZongJi> & {
-  options: { filename?: string; position?: number };
-  gtidSet?: string;
-  connection?: { pause(): void; resume(): void } | null;
-  /** zongji's cache of column descriptions by table id, filled by _fetchTableInfo. */
-  tableMap: Record<number, { columnSchemas: unknown[]; parentSchema: string; tableName: string } | undefined>;
-  /** Called, with the replication socket paused, for a TableMap without column names; calls `next` once tableMap holds the table. */
-  _fetchTableInfo(event: TableMapEventLike, next: () => void): void;
-};
-
-interface RawTableMap {
-  parentSchema: string;
-  tableName: string;
-  columnSchemas: { COLUMN_NAME: string; COLUMN_TYPE: string; CHARACTER_SET_NAME: string | null }[];
-}
-
 export class BinlogSource {
-  private readonly queue: SourceItem[] = [];
-  private head = 0;
-  private waiter: (() => void) | undefined;
-  private failure: Error | undefined;
-  private paused = false;
+  private readonly queue: SourceQueue<SourceItem>;
+  private readonly columns: ColumnLookup;
   private zongji: ZongJiInstance | undefined;
   private nextSequence: bigint;
-  private readonly columnsByMap = new WeakMap<object, SourceColumn[]>();
   /** The server's collation ids, read before the dump starts (see collations.ts). */
   private collations: CollationCharsets | undefined;
   private currentFile = '';
   private readonly tracker: SchemaTracker | undefined;
-  private tracking: boolean;
   /** The last boundary handed on: where the next transaction's columns are looked up. */
   private lastBoundary: BinlogPosition | undefined;
-  /** Column lookups under way; the socket stays paused for them whatever the queue says. */
-  private fetching = 0;
   /** Items handed to the consumer so far, for metrics and progress. */
   changesRead = 0;
   /** The xid of the XA transaction whose rows are being read (between XA START and XA PREPARE). */
@@ -121,7 +92,6 @@ export class BinlogSource {
   constructor(private readonly options: BinlogSourceOptions) {
     this.nextSequence = options.firstSequence;
     this.lastBoundary = options.startPosition;
-    this.tracking = options.trackSchemas ?? false;
     this.tracker = options.schemaHistory
       ? new SchemaTracker({
           history: options.schemaHistory,
@@ -130,26 +100,26 @@ export class BinlogSource {
           logger: options.logger,
         })
       : undefined;
+    this.queue = new SourceQueue(options.maxQueuedItems, () => this.zongji?.connection);
+    this.columns = new ColumnLookup({
+      router: options.router,
+      tracker: this.tracker,
+      tracking: options.trackSchemas ?? false,
+      queue: this.queue,
+      failTarget: (target, error, at) => this.failTarget(target, error, at),
+      fail: (error) => this.fail(error),
+    });
   }
 
   start(from: BinlogDumpStart): void {
     const { connection } = this.options;
-    const zongji = new ZongJi({
-      host: connection.host,
-      port: connection.port,
-      user: connection.user,
-      password: connection.password,
-      connectTimeout: connection.connectTimeoutMs,
-      // Exact values: temporal types as text in UTC, 64-bit integers and DECIMAL as strings, JSON as text.
-      dateStrings: true,
-      timezone: 'Z',
-      supportBigNumbers: true,
-      bigNumberStrings: true,
-      jsonStrings: true,
-    } as ConstructorParameters<typeof ZongJi>[0]) as ZongJiInstance;
+    const zongji = createZongJi(connection);
     this.zongji = zongji;
-    const fromInformationSchema = zongji._fetchTableInfo.bind(zongji);
-    zongji._fetchTableInfo = (event, next) => this.fetchTableColumns(zongji, event, next, fromInformationSchema);
+    this.columns.install(zongji, () => {
+      const gtidSet = this.lastBoundary?.gtidSet;
+      // zongji's position inside a transaction is the one before it: an event start, which SHOW BINLOG EVENTS can read from.
+      return { file: zongji.options.filename ?? this.currentFile, offset: zongji.options.position ?? 0, ...(gtidSet !== undefined ? { gtidSet } : {}) };
+    });
     zongji.on('binlog', (event: unknown) => {
       try {
         this.onBinlogEvent(zongji, event as BinlogEventLike);
@@ -192,21 +162,7 @@ export class BinlogSource {
 
   /** The next item, in binlog order. Rejects once the stream has failed. */
   async next(): Promise<SourceItem> {
-    for (;;) {
-      if (this.head < this.queue.length) {
-        const item = this.queue[this.head]!;
-        this.queue[this.head] = undefined as unknown as SourceItem;
-        this.head++;
-        if (this.head > 4096 && this.head * 2 > this.queue.length) {
-          this.queue.splice(0, this.head);
-          this.head = 0;
-        }
-        this.maybeResume();
-        return item;
-      }
-      if (this.failure) throw this.failure;
-      await new Promise<void>((resolve) => (this.waiter = resolve));
-    }
+    return this.queue.next();
   }
 
   /** Queues a tick behind everything received so far. */
@@ -215,7 +171,7 @@ export class BinlogSource {
   }
 
   get queuedItems(): number {
-    return this.queue.length - this.head;
+    return this.queue.length;
   }
 
   async stop(): Promise<void> {
@@ -284,15 +240,12 @@ export class BinlogSource {
         this.currentFile = zongji.options.filename ?? this.currentFile;
         return;
       case 'tablemap': {
-        // zongji reads collation ids it does not know (most of MariaDB's own) as utf8mb4.
-        // A column type zongji cannot read (zongji-table-map.ts): the table stops, its rows are skipped.
-        const problem = unreadableTableMap(event) ?? applyServerCollations(event, this.collations ?? builtInCollations());
+        // A table zongji cannot read (table-map-patches.ts): the table stops, its rows are skipped.
+        const problem = patchTableMap(event, this.collations ?? builtInCollations());
         if (problem) {
           const decision = this.options.router.decide(event.schemaName ?? '', event.tableName ?? '');
           if (decision.kind === 'routed') this.failTarget(decision.target, problem, this.describeHere(zongji, event.gtid));
         }
-        readGeometryAsBytes(event);
-        readSingleByteTextAsBytes(event);
         return;
       }
       default:
@@ -329,7 +282,7 @@ export class BinlogSource {
     const commitTs = Math.floor(event.timestamp / 1000);
     const firstSequence = this.nextSequence;
     try {
-      const columns = this.columnsOf(tableMap);
+      const columns = this.columns.columnsOf(tableMap);
       for (const row of rows) {
         const image = row as Record<string, unknown>;
         const before = op === 'insert' ? null : this.imageOf(op === 'update' ? image.before : image, columns);
@@ -491,20 +444,6 @@ export class BinlogSource {
     return columns.map((column) => toCellValue(values[column.name], column));
   }
 
-  private columnsOf(tableMap: RawTableMap): SourceColumn[] {
-    let columns = this.columnsByMap.get(tableMap);
-    if (!columns) {
-      columns = tableMap.columnSchemas.map((column) => ({
-        name: column.COLUMN_NAME,
-        mysqlType: column.COLUMN_TYPE.toLowerCase(),
-        charset: column.CHARACTER_SET_NAME,
-      }));
-      requireDecodableLayout(tableMap, columns);
-      this.columnsByMap.set(tableMap, columns);
-    }
-    return columns;
-  }
-
   private pushBoundary(zongji: ZongJiInstance, event: BinlogEventLike, statement: string | undefined, xa?: XaStep): void {
     const position = this.boundaryAfter(zongji, event);
     this.lastBoundary = position;
@@ -530,114 +469,21 @@ export class BinlogSource {
    * descriptions of those tables go, so that their next TableMap asks again.
    */
   private trackStatement(zongji: ZongJiInstance, event: BinlogEventLike, statement: string): void {
-    if (!this.tracker || !this.tracking) return;
+    if (!this.tracker || !this.columns.tracking) return;
     const after = this.boundaryAfter(zongji, event);
     const changed = this.tracker.onStatement(statement, event.schema ?? '', this.lastBoundary ?? after, after);
-    if (changed.length === 0) return;
-    const names = new Set(changed.map((ref) => `${ref.schema}.${ref.table}`.toLowerCase()));
-    for (const [tableId, cached] of Object.entries(zongji.tableMap)) {
-      if (cached && names.has(`${cached.parentSchema}.${cached.tableName}`.toLowerCase())) delete zongji.tableMap[Number(tableId)];
-    }
-  }
-
-  /**
-   * Column descriptions for a TableMap without names. For a captured table they come from the
-   * schema history at the transaction's position (zongji's own lookup reads information_schema
-   * now, which is wrong for any event written before the table's last change). zongji has paused
-   * the socket and resumes it in `next`.
-   */
-  private fetchTableColumns(zongji: ZongJiInstance, event: TableMapEventLike, next: () => void, fromInformationSchema: (event: TableMapEventLike, next: () => void) => void): void {
-    const resume = (): void => {
-      this.fetching--;
-      // zongji resumes the socket in `next`, and the events held meanwhile are pushed from there:
-      // the queue's own pause must be able to stop them again.
-      this.paused = false;
-      next();
-      this.pauseIfFull();
-    };
-    this.fetching++;
-    const tracker = this.tracker;
-    // FULL metadata names the columns; zongji still asks for MariaDB's pre-10.0 temporal columns,
-    // whose precision only the table definition has.
-    if (!tracker || event.columnNames !== undefined) {
-      fromInformationSchema(event, resume);
-      return;
-    }
-    const schema = event.schemaName;
-    const table = event.tableName;
-    const decision = this.options.router.decide(schema, table);
-    if (decision.kind !== 'routed') {
-      if (!hasOptionalMetadata(event)) {
-        fromInformationSchema(event, resume);
-        return;
-      }
-      zongji.tableMap[event.tableId] = { columnSchemas: anonymousColumnSchemas(event), parentSchema: schema, tableName: table };
-      resume();
-      return;
-    }
-    this.tracking = true;
-    const gtidSet = this.lastBoundary?.gtidSet;
-    // zongji's position inside a transaction is the one before it: an event start, which SHOW BINLOG EVENTS can read from.
-    const at: BinlogPosition = { file: zongji.options.filename ?? this.currentFile, offset: zongji.options.position ?? 0, ...(gtidSet !== undefined ? { gtidSet } : {}) };
-    const giveUp = (error: unknown): void => {
-      // The table's columns cannot be known here: give the table up, not the stream, when the
-      // TableMap's own types let zongji read past its rows (they are skipped, unparsed by sluice).
-      if (isTableScopedError(error) && hasOptionalMetadata(event)) {
-        zongji.tableMap[event.tableId] = { columnSchemas: anonymousColumnSchemas(event), parentSchema: schema, tableName: table };
-        this.failTarget(decision.target, error, describePosition(at));
-        resume();
-        return;
-      }
-      this.fetching--;
-      this.fail(error as Error);
-    };
-    tracker.columnsAt(schema, table, at).then((found) => {
-      try {
-        const columnSchemas = columnSchemasFor(event, found.schema, { table: `${schema}.${table}`, position: describePosition(at), source: found.source });
-        zongji.tableMap[event.tableId] = { columnSchemas, parentSchema: schema, tableName: table };
-      } catch (error) {
-        giveUp(error);
-        return;
-      }
-      resume();
-    }, giveUp);
+    if (changed.length > 0) this.columns.forget(zongji, changed);
   }
 
   private push(item: SourceItem): void {
-    // Nothing after a failure is handed on: zongji reads on past an event it reports and cannot
-    // decode, and a boundary after that event would let a checkpoint step over it.
-    if (this.failure) return;
     this.queue.push(item);
-    this.pauseIfFull();
-    this.wake();
-  }
-
-  private pauseIfFull(): void {
-    if (!this.paused && this.queuedItems >= this.options.maxQueuedItems && this.zongji?.connection) {
-      this.paused = true;
-      this.zongji.connection.pause();
-    }
-  }
-
-  private maybeResume(): void {
-    if (this.paused && this.fetching === 0 && this.queuedItems <= this.options.maxQueuedItems / 2) {
-      this.paused = false;
-      this.zongji?.connection?.resume();
-    }
-  }
-
-  private wake(): void {
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    waiter?.();
   }
 
   private fail(error: Error): void {
-    if (this.failure) return;
+    if (this.queue.failed) return;
     const { host, port } = this.options.connection;
     const here = this.zongji ? this.describeHere(this.zongji, undefined) : 'the start';
-    this.failure = eventTooLargeError(error, `${host}:${port}`, here) ?? classifyStreamError(error, this.options.connection, this.options.serverId);
-    this.wake();
+    this.queue.fail(eventTooLargeError(error, `${host}:${port}`, here) ?? classifyStreamError(error, this.options.connection, this.options.serverId));
   }
 }
 
@@ -671,106 +517,6 @@ interface BinlogEventLike {
 }
 
 
-/** A column as zongji reads it from the row image (lib/binlog_event.js updateColumnInfo). */
-interface ZongJiColumn {
-  type: number;
-  charset: string | null;
-  metadata?: Record<string, unknown>;
-}
-
-/**
- * zongji 0.9 parses a geometry value into bare coordinates and drops its WKB type (a LINESTRING and
- * a MULTIPOINT come out alike), so a GEOMETRY or GEOMETRYCOLLECTION column could not be written
- * back exactly. In the row image a geometry is a length-prefixed blob (4-byte SRID, then the WKB),
- * laid out as a BLOB is; read as a BLOB without a charset, zongji hands over those bytes and
- * toCellValue keeps the WKB. Runs on every TableMap event, before the rows that use it are parsed.
- */
-function readGeometryAsBytes(event: BinlogEventLike): void {
-  const tableMap = event.tableMap?.[event.tableId ?? -1] as { columns?: ZongJiColumn[] } | undefined;
-  for (const column of tableMap?.columns ?? []) {
-    if (column.type !== MYSQL_TYPE_GEOMETRY) continue;
-    column.type = MYSQL_TYPE_BLOB;
-    column.charset = null;
-  }
-}
-
-/**
- * zongji decodes text in MySQL's 8-bit charsets with iconv-lite, whose tables are not MySQL's (see
- * single-byte-charsets.ts): latin1's 0x81, 0x8D, 0x8F, 0x90 and 0x9D become U+FFFD, a few bytes of
- * other charsets become other characters. Read as a BLOB without a charset, a CHAR, VARCHAR or TEXT
- * column comes over as its bytes, and toCellValue decodes them by MySQL's own table. The row image
- * lays out a CHAR or VARCHAR value as a BLOB with a 1-byte length when the column holds at most 255
- * bytes, else a 2-byte one. Under FULL metadata the ENUM and SET members come in the TableMap as bytes,
- * which zongji has decoded by iconv-lite too: they are decoded again here.
- *
- * Runs on every TableMap event, after applyServerCollations (so that a column in a collation zongji
- * does not know, such as latin1_nopad_bin, has its real charset here) and before the rows that use it
- * are parsed; zongji keeps the columns of
- * a table it looked up in information_schema from one TableMap to the next, so a column it has
- * already rewritten must stay as it is.
- */
-export function readSingleByteTextAsBytes(event: { tableId?: number; tableMap?: Record<number, unknown>; _enumSetValues?: (Buffer[] | undefined)[] }): void {
-  const tableMap = event.tableMap?.[event.tableId ?? -1] as { columns?: ZongJiColumn[]; columnSchemas?: ZongJiColumnSchema[] } | undefined;
-  tableMap?.columns?.forEach((column, index) => {
-    if (column.charset === null || !isSingleByteCharset(column.charset)) return;
-    switch (column.type) {
-      case MYSQL_TYPE_VARCHAR:
-      case MYSQL_TYPE_STRING:
-      case MYSQL_TYPE_VARCHAR_COMPRESSED: {
-        const maxLength = Number(column.metadata?.max_length);
-        column.type = column.type === MYSQL_TYPE_VARCHAR_COMPRESSED ? MYSQL_TYPE_BLOB_COMPRESSED : MYSQL_TYPE_BLOB;
-        column.metadata = { length_size: maxLength > 255 ? 2 : 1 };
-        column.charset = null;
-        return;
-      }
-      case MYSQL_TYPE_TINY_BLOB:
-      case MYSQL_TYPE_BLOB:
-      case MYSQL_TYPE_MEDIUM_BLOB:
-      case MYSQL_TYPE_LONG_BLOB:
-      case MYSQL_TYPE_BLOB_COMPRESSED:
-        column.charset = null;
-        return;
-      case MYSQL_TYPE_ENUM:
-      case MYSQL_TYPE_SET: {
-        const members = event._enumSetValues?.[index];
-        const schema = tableMap.columnSchemas?.[index];
-        if (!members || !schema) return;
-        const names = members.map((bytes) => decodeSingleByte(bytes, column.charset!)!);
-        const keyword = column.type === MYSQL_TYPE_ENUM ? 'enum' : 'set';
-        // zongji's spelling of the type, around the members as MySQL reads them.
-        schema.COLUMN_TYPE = `${keyword}(${names.map((name) => `'${name.replace(/'/g, "''")}'`).join(',')})`;
-        if (keyword === 'enum') schema.ENUM_VALUES = names;
-        else schema.SET_VALUES = names;
-        return;
-      }
-    }
-  });
-}
-
-const GEOMETRY_TYPE = /^(geometry|point|linestring|polygon|multipoint|multilinestring|multipolygon|geometrycollection|geomcollection)\b/;
-const CHARACTER_OR_BYTES_TYPE = /^(char|varchar|tinytext|text|mediumtext|longtext|binary|varbinary|tinyblob|blob|mediumblob|longblob|enum|set|json)\b/;
-
-/**
- * zongji 0.9 misreads binlog_row_metadata=FULL for a table with a GEOMETRY column before a text or
- * binary column: MariaDB counts geometry columns in the charset list and zongji does not, so every
- * later character column gets its neighbour's charset (text read as blob, bytes read as latin1).
- * Its values would be silently wrong; stop before one is written.
- */
-function requireDecodableLayout(tableMap: RawTableMap, columns: readonly SourceColumn[]): void {
-  const firstGeometry = columns.findIndex((column) => GEOMETRY_TYPE.test(column.mysqlType));
-  if (firstGeometry < 0) return;
-  const affected = columns.slice(firstGeometry + 1).find((column) => CHARACTER_OR_BYTES_TYPE.test(column.mysqlType));
-  if (!affected) return;
-  const table = `${tableMap.parentSchema}.${tableMap.tableName}`;
-  throw new SluiceError(
-    'SLUICE_SCHEMA_UNSUPPORTED',
-    `table ${table} has a geometry column (${columns[firstGeometry]!.name}) before the text or binary column ${affected.name}: ` +
-      'zongji 0.9 decodes the character sets of such columns wrongly under binlog_row_metadata=FULL, so their values would be wrong. ' +
-      'Exclude the table (routing.exclude), or move the geometry columns after the text and binary ones.',
-    { context: { table } },
-  );
-}
-
 function classifyStreamError(error: Error, connection: MysqlServerOptions, serverId: number): SluiceError {
   if (error instanceof SluiceError) return error;
   const server = `${connection.host}:${connection.port}`;
@@ -793,4 +539,3 @@ function classifyStreamError(error: Error, connection: MysqlServerOptions, serve
   });
 }
 
-export { describePosition };

@@ -11,9 +11,9 @@
 // change tool's swap) is stopped only: its new rows are not in the changelog either way. A RENAME
 // from one captured name to another is no move for the changelog: it saw the rows under the old name,
 // and the changes after it are routed by the new one (schema-change.test.ts).
-import { SluiceError } from '../../errors.ts';
-import { interpretDdl, type TableRef } from './ddl-statement.ts';
-import { tokenize, type Token } from './sql-lexer.ts';
+import { SluiceError } from '../../../errors.ts';
+import { interpretDdl, type TableRef } from '../schema/ddl-statement.ts';
+import { tokenize, type Token } from '../schema/sql-lexer.ts';
 
 export interface RowsMoved {
   /** Tables whose every row left under their name: a truncate marker each. */

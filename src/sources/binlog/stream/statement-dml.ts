@@ -6,8 +6,8 @@
 // Only the part of the grammar that names the written tables is read; anything else that writes rows
 // in a way this module cannot tell (a stored function called from SELECT or DO, a CALL, a statement
 // it cannot read) is 'dml-unknown', and the stream stops instead of guessing.
-import type { TableRef } from './ddl-statement.ts';
-import { tokenize, type Token } from './sql-lexer.ts';
+import type { TableRef } from '../schema/ddl-statement.ts';
+import { tokenize, type Token } from '../schema/sql-lexer.ts';
 
 export type StatementKind =
   /** BEGIN, COMMIT, ROLLBACK, SAVEPOINT, XA ...: no rows, no columns. */

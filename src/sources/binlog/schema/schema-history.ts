@@ -6,10 +6,10 @@
 // written before any checkpoint that moves past what it records.
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SluiceError } from '../../errors.ts';
-import { writeFileAtomic } from '../../core/atomic-file.ts';
-import { describePosition, type BinlogPosition } from './binlog-position.ts';
-import { isAtOrBefore, isSamePosition } from './position-order.ts';
+import { SluiceError } from '../../../errors.ts';
+import { writeFileAtomic } from '../../../core/atomic-file.ts';
+import { describePosition, type BinlogPosition } from '../position/binlog-position.ts';
+import { isAtOrBefore, isSamePosition } from '../position/position-order.ts';
 import type { TableSchema } from './table-columns.ts';
 
 export const SCHEMA_HISTORY_FILE = 'schema-history.json';
