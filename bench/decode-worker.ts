@@ -3,7 +3,7 @@
 // --cpu-prof cover decoding only); prints one JSON line with the figures.
 import { pino } from 'pino';
 import { Router } from '../src/routing/router.ts';
-import { BinlogSource } from '../src/sources/binlog/binlog-source.ts';
+import { BinlogSource } from '../src/sources/binlog/stream/binlog-source.ts';
 
 export interface DecodeWorkerInput {
   host: string;

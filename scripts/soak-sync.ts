@@ -18,7 +18,7 @@ import type { SyncJobInput } from '../src/config/sync-job-schema.ts';
 import type { FileSystem } from '../src/filesystem/filesystem.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { WebHdfsFileSystem } from '../src/filesystem/webhdfs-filesystem.ts';
-import { createLogger } from '../src/runtime/logger.ts';
+import { createLogger } from '../src/core/logger.ts';
 import { RowLedger } from '../test/helpers/row-digest.ts';
 import { runWithKills } from '../test/helpers/sync-crash-scenario.ts';
 import { SOURCE_TABLE_DDL, fillSourceTable, forEachTableRow, forEachTargetRow, hiveTypesOf } from '../test/helpers/sync-fixture.ts';

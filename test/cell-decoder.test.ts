@@ -9,10 +9,11 @@ import { hiveTypeFor } from '../src/catalog/type-mapping.ts';
 import type { SourceColumn } from '../src/core/change-event.ts';
 import { isSluiceError, SluiceError } from '../src/errors.ts';
 import { Router } from '../src/routing/router.ts';
-import { BinlogSource, readSingleByteTextAsBytes } from '../src/sources/binlog/binlog-source.ts';
-import { shortestFloat32, toCellValue } from '../src/sources/binlog/cell-decoder.ts';
-import { applyServerCollations, builtInCollations, readServerCollations, type CollationCharsets } from '../src/sources/binlog/collations.ts';
-import { isSingleByteCharset } from '../src/sources/binlog/single-byte-charsets.ts';
+import { readSingleByteTextAsBytes } from '../src/sources/binlog/decode/table-map-patches.ts';
+import { BinlogSource } from '../src/sources/binlog/stream/binlog-source.ts';
+import { shortestFloat32, toCellValue } from '../src/sources/binlog/decode/cell-decoder.ts';
+import { applyServerCollations, builtInCollations, readServerCollations, type CollationCharsets } from '../src/sources/binlog/decode/collations.ts';
+import { isSingleByteCharset } from '../src/sources/binlog/decode/single-byte-charsets.ts';
 import type { MariaDbServer } from './servers/mariadb.ts';
 import { testMariaDb } from './helpers/servers.ts';
 

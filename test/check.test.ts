@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
-import { mariadbGtidGap } from '../src/sources/binlog/position-available.ts';
+import { mariadbGtidGap } from '../src/sources/binlog/position/position-available.ts';
 import type { MariaDbServer } from './servers/mariadb.ts';
 import { makeWorkspace, type DaemonWorkspace } from './helpers/daemon.ts';
 import { registerFakeReplica } from './helpers/fake-replica.ts';

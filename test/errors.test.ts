@@ -14,7 +14,7 @@ import { exitCodeOf } from '../src/cli/exit-codes.ts';
 import { ERROR_CODES } from '../src/error-codes.ts';
 import { SluiceError } from '../src/errors.ts';
 import { WebHdfsClient } from '../src/filesystem/webhdfs-client.ts';
-import { nameDiskError } from '../src/runtime/local-disk.ts';
+import { nameDiskError } from '../src/core/local-disk.ts';
 import { isTransient } from '../src/transient.ts';
 import { REPO_ROOT, testMariaDb } from './helpers/servers.ts';
 

@@ -12,7 +12,7 @@ import {
 import { effectiveTextSerdeProperties, parseDescribeFormatted, parsePartitionName, unescapeJava } from '../src/catalog/hive-describe.ts';
 import { HiveConnection } from '../src/catalog/hive-connection.ts';
 import { fromHiveUri, parseDefaultFs, toHiveUri } from '../src/catalog/hive-location.ts';
-import { TEXT_SERDE_PROPERTIES, TEXT_STORAGE_DDL } from '../src/sinks/hive-text-codec.ts';
+import { TEXT_SERDE_PROPERTIES, TEXT_STORAGE_DDL } from '../src/catalog/hive-text-table.ts';
 
 test('identifiers are backticked with backticks doubled; literals escape quotes, backslashes and line ends', () => {
   assert.equal(quoteIdentifier('_op'), '`_op`');

@@ -11,7 +11,8 @@ import { parseMysqlType, TYPE_MAPPING_ROWS, hiveTypeFor } from '../src/catalog/t
 import type { CellValue } from '../src/core/change-event.ts';
 import { isSluiceError } from '../src/errors.ts';
 import { METADATA_COLUMNS } from '../src/sinks/changelog-layout.ts';
-import { encodeRow, TEXT_SERDE_PROPERTIES } from '../src/sinks/hive-text-codec.ts';
+import { TEXT_SERDE_PROPERTIES } from '../src/catalog/hive-text-table.ts';
+import { encodeRow } from '../src/sinks/hive-text-codec.ts';
 import { testHdfs, testHiveServer2, type HdfsEndpoints, type HiveEndpoints } from './helpers/servers.ts';
 
 let hive: HiveEndpoints;

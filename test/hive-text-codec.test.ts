@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import type { CellValue } from '../src/core/change-event.ts';
-import { decodeLine, decodeRows, encodeRow, encodeRowPieces, isLargeRow, splitLines, TEXT_SERDE_PROPERTIES, TEXT_STORAGE_DDL } from '../src/sinks/hive-text-codec.ts';
+import { TEXT_SERDE_PROPERTIES, TEXT_STORAGE_DDL } from '../src/catalog/hive-text-table.ts';
+import { decodeLine, decodeRows, encodeRow, encodeRowPieces, isLargeRow, splitLines } from '../src/sinks/hive-text-codec.ts';
 
 const roundTrip = (values: CellValue[], types: string[]): CellValue[] => decodeLine(encodeRow(values, types), types);
 

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type mysql from 'mysql2/promise';
 import { isSluiceError } from '../src/errors.ts';
-import { eventTooLargeError } from '../src/sources/binlog/event-too-large.ts';
+import { eventTooLargeError } from '../src/sources/binlog/stream/event-too-large.ts';
 import { gtidBinlogPos, makeWorkspace, startDaemon, waitForCheckpoint } from './helpers/daemon.ts';
 import { runQueryCli } from './helpers/query-cli.ts';
 import { TEST_MARIADB_DIR } from './helpers/servers.ts';

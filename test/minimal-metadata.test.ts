@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import type mysql from 'mysql2/promise';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
-import { SCHEMA_HISTORY_FILE } from '../src/sources/binlog/schema-history.ts';
+import { SCHEMA_HISTORY_FILE } from '../src/sources/binlog/schema/schema-history.ts';
 import { type DaemonWorkspace, gtidBinlogPos, gtidSeq, latestCheckpoint, makeWorkspace, type RunningDaemon, startDaemon, stopTableAndDaemon, waitForCheckpoint, withDaemon } from './helpers/daemon.ts';
 import { REPO_ROOT, TEST_MARIADB_DIR } from './helpers/servers.ts';
 import { bySequence, readCommittedRows, type TableRow } from './helpers/warehouse.ts';

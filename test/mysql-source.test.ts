@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isSluiceError } from '../src/errors.ts';
-import { preflight } from '../src/sources/binlog/preflight.ts';
+import { preflight } from '../src/sources/binlog/server/preflight.ts';
 import { latestCheckpoint, makeWorkspace, metricsPort, startDaemon, waitForChangesRead } from './helpers/daemon.ts';
 import { gtidExecuted, waitForMySqlCheckpoint } from './helpers/mysql-gtid.ts';
 import { runQueryCli, type QueryRow } from './helpers/query-cli.ts';

@@ -9,7 +9,7 @@ import { BYTES, COMMON_SCALARS, describeTypesEndToEnd, INT, NINES, SHAPES, TEXT,
 
 /**
  * MySQL prints binary JSON in its own text form: CAST(j AS CHAR) is the reference (sluice decodes
- * MySQL's binary JSON itself, src/sources/binlog/mysql-json.ts): doubles as MySQL prints them (1.0,
+ * MySQL's binary JSON itself, src/sources/binlog/decode/mysql-json.ts): doubles as MySQL prints them (1.0,
  * 1e21, 0.0000001, -0.0), DECIMAL, temporal and binary opaque values (base64 broken into lines past
  * 57 bytes), keys that look like integers in MySQL's order, and documents past 64 KiB (MySQL's large
  * form, 4-byte offsets).

@@ -23,7 +23,7 @@ import { HiveChangelogSink } from '../src/sinks/hive-changelog-sink.ts';
 import { createParquetFormat, parquetFormat } from '../src/sinks/parquet-format.ts';
 import { mergeParquetFiles, ParquetMergeRefused } from '../src/sinks/parquet-merge.ts';
 import type { RowFileFormat } from '../src/sinks/row-file-format.ts';
-import { shortestFloat32 } from '../src/sources/binlog/cell-decoder.ts';
+import { shortestFloat32 } from '../src/sources/binlog/decode/cell-decoder.ts';
 import { testHdfs, testHiveServer2 } from './helpers/servers.ts';
 import { WIDE, wideRows } from './helpers/wide-rows.ts';
 import { writeWideRowsInChild } from './helpers/write-wide-rows.ts';

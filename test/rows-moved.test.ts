@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Router } from '../src/routing/router.ts';
-import { rowsMovedBy } from '../src/sources/binlog/rows-moved.ts';
+import { rowsMovedBy } from '../src/sources/binlog/stream/rows-moved.ts';
 import { latestCheckpoint } from './helpers/daemon.ts';
 import { changesOf, checkpointAtEnd, withCapture } from './helpers/stopped-changes.ts';
 

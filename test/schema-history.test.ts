@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { isSluiceError } from '../src/errors.ts';
-import { applyAlter, DdlApplyError, schemaOfCreate, undoAlter } from '../src/sources/binlog/ddl-apply.ts';
-import { changesTable, interpretDdl, type DdlEffect } from '../src/sources/binlog/ddl-statement.ts';
-import { isAtOrBefore } from '../src/sources/binlog/position-order.ts';
-import { SCHEMA_HISTORY_FILE, SchemaHistory } from '../src/sources/binlog/schema-history.ts';
-import { tokenize } from '../src/sources/binlog/sql-lexer.ts';
-import type { TableSchema } from '../src/sources/binlog/table-columns.ts';
+import { applyAlter, DdlApplyError, schemaOfCreate, undoAlter } from '../src/sources/binlog/schema/ddl-apply.ts';
+import { changesTable, interpretDdl, type DdlEffect } from '../src/sources/binlog/schema/ddl-statement.ts';
+import { isAtOrBefore } from '../src/sources/binlog/position/position-order.ts';
+import { SCHEMA_HISTORY_FILE, SchemaHistory } from '../src/sources/binlog/schema/schema-history.ts';
+import { tokenize } from '../src/sources/binlog/schema/sql-lexer.ts';
+import type { TableSchema } from '../src/sources/binlog/schema/table-columns.ts';
 
 function alterOf(statement: string): Extract<DdlEffect, { kind: 'alter' }> {
   const effect = interpretDdl(statement, 'db');

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { writeFileSync } from 'node:fs';
-import { classifyStatement } from '../src/sources/binlog/statement-dml.ts';
+import { classifyStatement } from '../src/sources/binlog/stream/statement-dml.ts';
 import { latestCheckpoint } from './helpers/daemon.ts';
 import { fedSource } from './helpers/fed-source.ts';
 import { changesOf, checkpointAtEnd, withCapture } from './helpers/stopped-changes.ts';

@@ -12,7 +12,7 @@ import type { SyncJobInput } from '../src/config/sync-job-schema.ts';
 import type { FileSystem } from '../src/filesystem/filesystem.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { WebHdfsFileSystem } from '../src/filesystem/webhdfs-filesystem.ts';
-import { createLogger } from '../src/runtime/logger.ts';
+import { createLogger } from '../src/core/logger.ts';
 import { runWithKills } from './helpers/sync-crash-scenario.ts';
 import { SOURCE_TABLE_DDL, compareRows, fillSourceTable, hiveTypesOf, readTableRows, readTargetFiles } from './helpers/sync-fixture.ts';
 import { testFtp, testHdfs, testMariaDb } from './helpers/servers.ts';

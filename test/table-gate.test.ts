@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { upgradeRecord, type CheckpointRecord } from '../src/checkpoint/checkpoint-record.ts';
-import type { BinlogSourceState } from '../src/sources/binlog/binlog-position.ts';
+import type { BinlogSourceState } from '../src/sources/binlog/position/binlog-position.ts';
 import { highestSequence, TableGate } from '../src/checkpoint/table-gate.ts';
 
 function at(sequence: number): BinlogSourceState {

@@ -1,9 +1,9 @@
 // Which tables a statement from the binlog empties without row events (see
-// src/sources/binlog/table-reset.ts): the statements as MariaDB and MySQL log them.
+// src/sources/binlog/stream/table-reset.ts): the statements as MariaDB and MySQL log them.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isSluiceError } from '../src/errors.ts';
-import { tablesEmptiedBy } from '../src/sources/binlog/table-reset.ts';
+import { tablesEmptiedBy } from '../src/sources/binlog/stream/table-reset.ts';
 
 const emptied = (statement: string, schema = 'shop'): string[] =>
   tablesEmptiedBy(statement, schema, 'mysql-bin.000001:4').map((ref) => `${ref.schema}.${ref.table}`);

@@ -4,7 +4,7 @@
 // session is gone, statements one at a time, and errors that name the server and the statement.
 import hive from 'hive-driver';
 import { SluiceError } from '../errors.ts';
-import { withRetry } from '../runtime/retry.ts';
+import { withRetry } from '../core/retry.ts';
 import { isTransient } from '../transient.ts';
 
 /**

@@ -2,7 +2,7 @@
 // every string literal escaped the same way. Nothing here talks to a server.
 import { SluiceError } from '../errors.ts';
 import type { HiveColumn, StorageFormat, TableDefinition } from './catalog.ts';
-import { TEXT_STORAGE_DDL } from '../sinks/hive-text-codec.ts';
+import { TEXT_STORAGE_DDL } from './hive-text-table.ts';
 
 /** `name` as a Hive identifier: in backticks, a backtick inside doubled (HiveLexer's Identifier rule). */
 export function quoteIdentifier(name: string): string {

@@ -7,7 +7,7 @@ import { effectiveTextSerdeProperties, storageFormatOf, type DescribedTable } fr
 import { normalizeHiveType } from './hive-ddl.ts';
 import { fromHiveUri, type FileSystemName } from './hive-location.ts';
 import { reconcileHiveType } from './type-evolution.ts';
-import { TEXT_SERDE_PROPERTIES } from '../sinks/hive-text-codec.ts';
+import { TEXT_SERDE_PROPERTIES } from './hive-text-table.ts';
 
 /** What keeps sluice from writing into a table stored this way, whatever its columns; undefined when nothing. */
 export function storageMisfit(table: DescribedTable): string | undefined {

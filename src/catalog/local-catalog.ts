@@ -4,7 +4,7 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SluiceError } from '../errors.ts';
-import { writeFileAtomic } from '../runtime/atomic-file.ts';
+import { writeFileAtomic } from '../core/atomic-file.ts';
 import type { Catalog, HiveColumn, PartitionSpec, TableDefinition } from './catalog.ts';
 
 interface StoredTable extends TableDefinition {

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { SluiceError } from '../errors.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
-import { writeFileAtomic } from '../runtime/atomic-file.ts';
+import { writeFileAtomic } from '../core/atomic-file.ts';
 
 export interface CompactionIntent {
   format: 1;

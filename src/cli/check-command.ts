@@ -12,11 +12,12 @@ import { WebHdfsFileSystem } from '../filesystem/webhdfs-filesystem.ts';
 import { LOCK_FILE, lockHolder } from '../runtime/state-lock.ts';
 import { TableGate } from '../checkpoint/table-gate.ts';
 import { BINLOG } from '../pipeline/binlog-to-hive-record.ts';
-import { describePosition, type BinlogSourceState } from '../sources/binlog/binlog-position.ts';
-import { requirePositionAvailable } from '../sources/binlog/position-available.ts';
-import { connectControl, preflight, type ServerFacts } from '../sources/binlog/preflight.ts';
-import { resolveStartOnServer } from '../sources/binlog/resolve-start.ts';
-import { checkServerIdFree } from '../sources/binlog/server-id.ts';
+import { describePosition, type BinlogSourceState } from '../sources/binlog/position/binlog-position.ts';
+import { requirePositionAvailable } from '../sources/binlog/position/position-available.ts';
+import { connectMysql } from '../core/mysql-connect.ts';
+import { preflight, type ServerFacts } from '../sources/binlog/server/preflight.ts';
+import { resolveStartOnServer } from '../sources/binlog/position/resolve-start.ts';
+import { checkServerIdFree } from '../sources/binlog/server/server-id.ts';
 import { sourceConnection, toBinlogStart } from './run-command.ts';
 
 export interface CheckItem {
@@ -142,7 +143,7 @@ async function checkPosition(config: SluiceConfig, facts: ServerFacts): Promise<
     const position =
       resumed.start?.position ??
       (await resolveStartOnServer({ connection, serverId: config.source.serverId }, server, facts, undefined, toBinlogStart(config.source.start))).position;
-    const control = await connectControl(connection);
+    const control = await connectMysql(connection);
     try {
       const why = await requirePositionAvailable(control, server, facts, position);
       const stopped = resumed.retrying.map(([table]) => table);

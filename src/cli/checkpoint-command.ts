@@ -8,14 +8,14 @@ import type { SluiceConfig } from '../config/schema.ts';
 import { SluiceError } from '../errors.ts';
 import { BINLOG, binlogHiveRecord, binlogHiveRecoveries, type BinlogHiveRecord } from '../pipeline/binlog-to-hive-record.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
-import { createLogger } from '../runtime/logger.ts';
+import { createLogger } from '../core/logger.ts';
 import { acquireStateLock, lockHolder } from '../runtime/state-lock.ts';
-import { describePosition, describeStart, type BinlogPosition, type BinlogStart } from '../sources/binlog/binlog-position.ts';
-import type { BinlogConnectionOptions } from '../sources/binlog/binlog-source.ts';
-import { requirePositionAvailable } from '../sources/binlog/position-available.ts';
-import { INSTANT_EXAMPLE, parseInstant } from '../sources/binlog/instant.ts';
-import { connectControl, preflight, type ServerFacts } from '../sources/binlog/preflight.ts';
-import { resolveStartOnServer, type ResolvedStart } from '../sources/binlog/resolve-start.ts';
+import { describePosition, describeStart, type BinlogPosition, type BinlogStart } from '../sources/binlog/position/binlog-position.ts';
+import { connectMysql, type MysqlServerOptions } from '../core/mysql-connect.ts';
+import { requirePositionAvailable } from '../sources/binlog/position/position-available.ts';
+import { INSTANT_EXAMPLE, parseInstant } from '../core/instant.ts';
+import { preflight, type ServerFacts } from '../sources/binlog/server/preflight.ts';
+import { resolveStartOnServer, type ResolvedStart } from '../sources/binlog/position/resolve-start.ts';
 import { sourceConnection, toBinlogStart } from './run-command.ts';
 
 export interface TargetOptions {
@@ -155,7 +155,7 @@ export async function setCheckpoint(config: SluiceConfig, target: BinlogStart): 
 }
 
 async function resolveTarget(
-  connection: BinlogConnectionOptions,
+  connection: MysqlServerOptions,
   serverId: number,
   server: string,
   facts: ServerFacts,
@@ -174,7 +174,7 @@ async function resolveTarget(
   }
   const resolved = await resolveStartOnServer({ connection, serverId }, server, facts, undefined, target);
   if (target.kind === 'gtid') {
-    const control = await connectControl(connection);
+    const control = await connectMysql(connection);
     try {
       await requirePositionAvailable(control, server, facts, resolved.position);
     } finally {

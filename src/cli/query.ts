@@ -13,7 +13,7 @@ import type { Catalog, TableDefinition } from '../catalog/catalog.ts';
 import { SluiceError } from '../errors.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
 import { decodeRows } from '../sinks/hive-text-codec.ts';
-import { shortestFloat32 } from '../sources/binlog/cell-decoder.ts';
+import { shortestFloat32 } from '../sources/binlog/decode/cell-decoder.ts';
 
 export interface QueryOptions {
   catalog: Catalog;

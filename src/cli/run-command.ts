@@ -8,13 +8,14 @@ import { createParquetFormat } from '../sinks/parquet-format.ts';
 import { startHealthServer, type HealthServer } from '../runtime/health-server.ts';
 import { SluiceMetrics } from '../runtime/metrics.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
-import { createLogger } from '../runtime/logger.ts';
-import { localPlaces, nameDiskError, probeWritable } from '../runtime/local-disk.ts';
-import { isRetriable, withRetry } from '../runtime/retry.ts';
+import { createLogger } from '../core/logger.ts';
+import { localPlaces } from '../config/local-places.ts';
+import { nameDiskError, probeWritable } from '../core/local-disk.ts';
+import { isRetriable, withRetry } from '../core/retry.ts';
 import { acquireStateLock } from '../runtime/state-lock.ts';
-import type { BinlogStart } from '../sources/binlog/binlog-position.ts';
-import type { BinlogConnectionOptions } from '../sources/binlog/binlog-source.ts';
-import { parseInstant } from '../sources/binlog/instant.ts';
+import type { BinlogStart } from '../sources/binlog/position/binlog-position.ts';
+import type { MysqlServerOptions } from '../core/mysql-connect.ts';
+import { parseInstant } from '../core/instant.ts';
 
 export function toBinlogStart(start: SluiceConfig['source']['start']): BinlogStart {
   if (start === 'earliest' || start === 'latest') return { kind: start };
@@ -25,7 +26,7 @@ export function toBinlogStart(start: SluiceConfig['source']['start']): BinlogSta
 }
 
 /** The control and replication connection a config names; `check` and `checkpoint set` use it too. */
-export function sourceConnection(config: SluiceConfig): BinlogConnectionOptions {
+export function sourceConnection(config: SluiceConfig): MysqlServerOptions {
   return {
     host: config.source.host,
     port: config.source.port,

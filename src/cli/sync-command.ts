@@ -3,9 +3,10 @@
 // is safe too: the next run recovers from the last checkpoint.
 import { loadSyncJob, redactSyncJob } from '../config/load-sync-job.ts';
 import { isSluiceError } from '../errors.ts';
-import { nameDiskError, probeWritable, syncPlaces } from '../runtime/local-disk.ts';
-import { createLogger } from '../runtime/logger.ts';
-import { isRetriable, withRetry } from '../runtime/retry.ts';
+import { syncPlaces } from '../config/local-places.ts';
+import { nameDiskError, probeWritable } from '../core/local-disk.ts';
+import { createLogger } from '../core/logger.ts';
+import { isRetriable, withRetry } from '../core/retry.ts';
 import { runSyncJob, type SyncResult } from '../sync/sync-job.ts';
 
 export async function runSyncCommand(jobFile: string, options: { progress?: boolean; again?: boolean }): Promise<SyncResult | undefined> {

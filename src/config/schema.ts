@@ -4,7 +4,7 @@
 // is still parsed and receives the defaults of its own keys.
 import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
-import { INSTANT_EXAMPLE, parseInstant } from '../sources/binlog/instant.ts';
+import { INSTANT_EXAMPLE, parseInstant } from '../core/instant.ts';
 
 // Never replicated, whatever include/exclude say: they hold grants and server state, not business data.
 export const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys'] as const;

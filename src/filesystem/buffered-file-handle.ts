@@ -2,7 +2,7 @@
 // hundred bytes, and a syscall per row would cost more than encoding it. Both the local file system
 // and the WebHDFS spool write through it.
 import type { FileHandle } from 'node:fs/promises';
-import { withPath } from '../runtime/local-disk.ts';
+import { withPath } from '../core/local-disk.ts';
 
 // Large enough to keep syscalls rare, small enough that many open files stay cheap.
 const BUFFER_BYTES = 256 * 1024;

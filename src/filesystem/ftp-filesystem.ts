@@ -18,7 +18,7 @@
 import { PassThrough, Writable } from 'node:stream';
 import { Client, FTPError, type FileInfo } from 'basic-ftp';
 import { SluiceError } from '../errors.ts';
-import { withRetry } from '../runtime/retry.ts';
+import { withRetry } from '../core/retry.ts';
 import { isTransient } from '../transient.ts';
 import { joinPath, parentPath, type FileStatus, type FileSystem, type FileWriter } from './filesystem.ts';
 

@@ -4,8 +4,8 @@ import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promis
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { SluiceError } from '../errors.ts';
-import { fsyncDirectory } from '../runtime/atomic-file.ts';
-import { withPath } from '../runtime/local-disk.ts';
+import { fsyncDirectory } from '../core/atomic-file.ts';
+import { withPath } from '../core/local-disk.ts';
 import { BufferedFileHandle } from './buffered-file-handle.ts';
 import type { FileStatus, FileSystem, FileWriter } from './filesystem.ts';
 

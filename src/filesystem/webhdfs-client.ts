@@ -14,7 +14,7 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { SluiceError } from '../errors.ts';
-import { withRetry, type RetryOptions } from '../runtime/retry.ts';
+import { withRetry, type RetryOptions } from '../core/retry.ts';
 import {
   firstLine,
   isStandby,

@@ -14,14 +14,15 @@ import { Compactor, type CompactionSettings } from '../sinks/compaction.ts';
 import type { HiveChangelogSinkOptions } from '../sinks/hive-changelog-sink.ts';
 import type { HiveCommits } from '../sinks/hive-commits.ts';
 import { HiveSink } from '../sinks/hive-sink.ts';
-import { BinlogPipelineSource } from '../sources/binlog/binlog-pipeline-source.ts';
-import { describePosition, type BinlogPosition, type BinlogSourceState, type BinlogStart } from '../sources/binlog/binlog-position.ts';
-import { BinlogSource, type BinlogConnectionOptions } from '../sources/binlog/binlog-source.ts';
-import { requirePositionAvailable } from '../sources/binlog/position-available.ts';
-import { connectControl, preflight, type ServerFacts } from '../sources/binlog/preflight.ts';
-import { resolveStartOnServer, type ResolvedStart } from '../sources/binlog/resolve-start.ts';
-import { SchemaHistory } from '../sources/binlog/schema-history.ts';
-import { checkServerIdFree } from '../sources/binlog/server-id.ts';
+import { BinlogPipelineSource } from '../sources/binlog/stream/binlog-pipeline-source.ts';
+import { describePosition, type BinlogPosition, type BinlogSourceState, type BinlogStart } from '../sources/binlog/position/binlog-position.ts';
+import { connectMysql, type MysqlServerOptions } from '../core/mysql-connect.ts';
+import { BinlogSource } from '../sources/binlog/stream/binlog-source.ts';
+import { requirePositionAvailable } from '../sources/binlog/position/position-available.ts';
+import { preflight, type ServerFacts } from '../sources/binlog/server/preflight.ts';
+import { resolveStartOnServer, type ResolvedStart } from '../sources/binlog/position/resolve-start.ts';
+import { SchemaHistory } from '../sources/binlog/schema/schema-history.ts';
+import { checkServerIdFree } from '../sources/binlog/server/server-id.ts';
 import { BINLOG, HIVE, recoverBinlogToHive } from './binlog-to-hive-record.ts';
 import { PipelineLoop, type PipelineFigures } from './pipeline-loop.ts';
 
@@ -29,7 +30,7 @@ import { PipelineLoop, type PipelineFigures } from './pipeline-loop.ts';
 type HiveSettings = Pick<HiveChangelogSinkOptions, 'fs' | 'catalog' | 'warehouse' | 'format' | 'partition' | 'rollBytes' | 'rollSeconds' | 'formats'>;
 
 export interface BinlogToHiveJobOptions extends HiveSettings {
-  connection: BinlogConnectionOptions;
+  connection: MysqlServerOptions;
   serverId: number;
   start: BinlogStart;
   routing: RoutingConfig;
@@ -74,7 +75,7 @@ export class BinlogToHiveJob implements ReadinessProbe {
     if (start.dump && 'gtidSet' in start.dump && start.dump.gtidSet !== '') {
       // A purged GTID is otherwise only reported by the dump, in the server's words; say it in ours:
       // the position, how far the server has purged, and what to do.
-      const control = await connectControl(options.connection);
+      const control = await connectMysql(options.connection);
       try {
         await requirePositionAvailable(control, server, facts, start.position);
       } finally {

@@ -11,7 +11,7 @@ import { SluiceError } from '../errors.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
 import type { HeldFile, HiveCommits, PendingCommit } from '../sinks/hive-commits.ts';
 import { HiveRecovery } from '../sinks/hive-sink.ts';
-import type { BinlogSourceState } from '../sources/binlog/binlog-position.ts';
+import type { BinlogSourceState } from '../sources/binlog/position/binlog-position.ts';
 
 /** The pipeline's source and sink names: those format 1 converts to, so old records resume. */
 export const BINLOG = FORMAT_1_SOURCE;

@@ -9,7 +9,7 @@ import type { SluiceConfig } from '../config/schema.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
 import { LocalFileSystem } from '../filesystem/local-filesystem.ts';
 import { WebHdfsFileSystem } from '../filesystem/webhdfs-filesystem.ts';
-import { createLogger } from './logger.ts';
+import { createLogger } from '../core/logger.ts';
 
 export interface Storage {
   fs: FileSystem;

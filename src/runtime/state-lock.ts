@@ -10,7 +10,7 @@
 import { link, mkdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { isProcessAlive } from './process-alive.ts';
+import { isProcessAlive } from '../core/process-alive.ts';
 import { SluiceError } from '../errors.ts';
 
 export const LOCK_FILE = 'sluice.pid';

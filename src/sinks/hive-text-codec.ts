@@ -2,7 +2,7 @@
 // round-trips: written here, read back by Hive, by `sluice query`, or by decodeLine below.
 //
 // Every rule follows Hive's source (serde2/lazy/LazyUtils.java, LazySerDeParameters.java,
-// LazyStruct.java, LazyBinary.java) for a table created with TEXT_SERDE_PROPERTIES:
+// LazyStruct.java, LazyBinary.java) for a table created with TEXT_SERDE_PROPERTIES (catalog/hive-text-table.ts):
 // - fields end at \x01, rows at \n; a field that is exactly `\N` is NULL (serialization.null.format);
 // - with escape.delim set, Hive writes a backslash before the escape char itself and before every
 //   separator byte (the field delimiter and the 7 nested-collection delimiters \x02..\x08), and with
@@ -22,27 +22,6 @@ const FIELD_DELIMITER = 0x01;
 const ROW_DELIMITER = 0x0a;
 const ESCAPE = 0x5c; // '\'
 const NULL_FIELD = Buffer.from('\\N', 'latin1');
-
-/**
- * The SERDEPROPERTIES a Hive table needs to read these files the way they were written (values as
- * the metastore stores them: the real characters, not DDL escapes).
- */
-export const TEXT_SERDE_PROPERTIES: Readonly<Record<string, string>> = Object.freeze({
-  'field.delim': '\u0001',
-  'escape.delim': '\\',
-  'serialization.null.format': '\\N',
-  'serialization.escape.crlf': 'true',
-});
-
-/**
- * The storage clause of a CREATE TABLE for these files. Inside a HiveQL string literal '\001' is the
- * byte 1 and '\\' one backslash (BaseSemanticAnalyzer.unescapeSQLString).
- */
-export const TEXT_STORAGE_DDL =
-  "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe' " +
-  "WITH SERDEPROPERTIES ('field.delim'='\\001', 'escape.delim'='\\\\', " +
-  "'serialization.null.format'='\\\\N', 'serialization.escape.crlf'='true') " +
-  'STORED AS TEXTFILE';
 
 // Bytes Hive escapes with escape.delim='\' and escape.crlf=true: the escape char, the 8 default
 // separators (\x01 field, \x02..\x08 nested levels) and CR/LF. Only \x01, CR, LF and '\' matter for

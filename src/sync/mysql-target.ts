@@ -7,7 +7,7 @@ import mysql from 'mysql2/promise';
 import type { CellValue } from '../core/change-event.ts';
 import { SluiceError } from '../errors.ts';
 import { isTransient } from '../transient.ts';
-import { connectMysql, EXACT_VALUES, quoteIdentifier, quoteTable, useUtcSession, type MysqlServerOptions } from '../sources/table/mysql-connect.ts';
+import { connectMysql, EXACT_VALUES, quoteIdentifier, quoteTable, useUtcSession, type MysqlServerOptions } from '../core/mysql-connect.ts';
 import type { TableShape } from '../sources/table/table-shape.ts';
 import type { ChannelWriter, SyncTarget } from './sync-target.ts';
 import type { ChannelState, SyncState } from './sync-state.ts';

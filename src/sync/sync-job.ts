@@ -12,7 +12,7 @@ import { SluiceError } from '../errors.ts';
 import { startHealthServer, type HealthServer } from '../runtime/health-server.ts';
 import { acquireStateLock } from '../runtime/state-lock.ts';
 import { ChannelReader } from '../sources/table/channel-reader.ts';
-import { connectMysql, EXACT_VALUES, useUtcSession } from '../sources/table/mysql-connect.ts';
+import { connectMysql, EXACT_VALUES, useUtcSession } from '../core/mysql-connect.ts';
 import { ChannelBarrier } from './barrier.ts';
 import { openTarget } from './open-target.ts';
 import { countRows, planSource, planSplit } from './source-plan.ts';

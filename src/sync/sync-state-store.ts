@@ -3,7 +3,7 @@
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SluiceError } from '../errors.ts';
-import { writeFileAtomic } from '../runtime/atomic-file.ts';
+import { writeFileAtomic } from '../core/atomic-file.ts';
 import type { SyncState } from './sync-state.ts';
 
 const RECORD_FILE = /^sync-([0-9a-z]+)-(\d{12})\.json$/;

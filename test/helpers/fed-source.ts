@@ -2,7 +2,7 @@
 // shapes zongji produces, for paths the private MariaDB cannot produce or cannot produce on cue.
 import pino from 'pino';
 import { Router } from '../../src/routing/router.ts';
-import { BinlogSource } from '../../src/sources/binlog/binlog-source.ts';
+import { BinlogSource } from '../../src/sources/binlog/stream/binlog-source.ts';
 
 export interface FedSource {
   source: BinlogSource;

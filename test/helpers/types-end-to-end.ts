@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type mysql from 'mysql2/promise';
 import { hiveTypeFor } from '../../src/catalog/type-mapping.ts';
 import { LocalCatalog } from '../../src/catalog/local-catalog.ts';
-import { shortestFloat32 } from '../../src/sources/binlog/cell-decoder.ts';
+import { shortestFloat32 } from '../../src/sources/binlog/decode/cell-decoder.ts';
 import type { MariaDbServer } from '../servers/mariadb.ts';
 import { makeWorkspace, startDaemon, type DaemonWorkspace, type RunningDaemon } from './daemon.ts';
 import { runQueryCli, type QueryRow } from './query-cli.ts';

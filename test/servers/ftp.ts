@@ -10,7 +10,7 @@ import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rm
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Client } from 'basic-ftp';
-import { isProcessAlive } from '../../src/runtime/process-alive.ts';
+import { isProcessAlive } from '../../src/core/process-alive.ts';
 import { freePort } from './mariadb.ts';
 
 export interface FtpServerOptions {

@@ -20,7 +20,7 @@ import { connect } from 'node:net';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { isProcessAlive } from '../../src/runtime/process-alive.ts';
+import { isProcessAlive } from '../../src/core/process-alive.ts';
 import { freePort } from './mariadb.ts';
 
 const execFileAsync = promisify(execFile);

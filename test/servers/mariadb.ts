@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
-import { isProcessAlive } from '../../src/runtime/process-alive.ts';
+import { isProcessAlive } from '../../src/core/process-alive.ts';
 
 const execFileAsync = promisify(execFile);
 

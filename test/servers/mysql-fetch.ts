@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { isProcessAlive } from '../../src/runtime/process-alive.ts';
+import { isProcessAlive } from '../../src/core/process-alive.ts';
 
 const execFileAsync = promisify(execFile);
 

@@ -4,7 +4,7 @@ import type mysql from 'mysql2/promise';
 import type { CellValue } from '../../core/change-event.ts';
 import { SluiceError } from '../../errors.ts';
 import { channelPredicate, keyLiteral, type ChannelSplit } from './key-split.ts';
-import { quoteIdentifier, quoteTable } from './mysql-connect.ts';
+import { quoteIdentifier, quoteTable } from '../../core/mysql-connect.ts';
 import { canonicalValue, exactTypeCast, selectExpression } from './row-values.ts';
 import type { KeyColumn, TableShape } from './table-shape.ts';
 

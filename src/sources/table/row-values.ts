@@ -3,8 +3,8 @@
 // in batch and its changelog read the same.
 import type mysql from 'mysql2/promise';
 import type { CellValue, SourceColumn } from '../../core/change-event.ts';
-import { shortestDouble, shortestFloat32 } from '../binlog/cell-decoder.ts';
-import { quoteIdentifier } from './mysql-connect.ts';
+import { shortestDouble, shortestFloat32 } from '../binlog/decode/cell-decoder.ts';
+import { quoteIdentifier } from '../../core/mysql-connect.ts';
 
 const BYTE_TYPES = new Set(['TINY_BLOB', 'MEDIUM_BLOB', 'LONG_BLOB', 'BLOB', 'VAR_STRING', 'STRING', 'VARCHAR', 'GEOMETRY', 'BIT', 'JSON']);
 

@@ -1,0 +1,85 @@
+// One connection to a MySQL server named by a config section (`source` of the daemon or of a batch job,
+// `writer` of a MySQL target), with errors that name that section's keys. The one way sluice connects to
+// MySQL for queries; the binlog stream (zongji) takes the same options.
+import mysql from 'mysql2/promise';
+import { SluiceError } from '../errors.ts';
+import { probeGreeting } from './mysql-greeting.ts';
+
+/** Where a MySQL/MariaDB server is and who sluice is there: the daemon's `source`, a batch job's `source` or `writer`. */
+export interface MysqlServerOptions {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  connectTimeoutMs: number;
+}
+
+export async function connectMysql(options: MysqlServerOptions, configSection = 'source', extra: mysql.ConnectionOptions = {}): Promise<mysql.Connection> {
+  const server = `${options.host}:${options.port}`;
+  try {
+    return await mysql.createConnection({
+      host: options.host,
+      port: options.port,
+      user: options.user,
+      password: options.password,
+      connectTimeout: options.connectTimeoutMs,
+      ...extra,
+    });
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? '';
+    if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR') {
+      throw new SluiceError(
+        'SLUICE_MYSQL_ACCESS_DENIED',
+        `MySQL at ${server} refused user '${options.user}': ${(error as Error).message}. Check ${configSection}.user and ${configSection}.password.`,
+        { cause: error, context: { server, configKey: `${configSection}.user` } },
+      );
+    }
+    const keys = `${configSection}.host, ${configSection}.port`;
+    // A refused or unroutable connection says it all; a timeout or a garbled handshake may mean that
+    // something else listens on the port (an HTTP server, a proxy): ask it.
+    const verdict = NETWORK_FAILURES.has(code) ? undefined : await probeGreeting(options.host, options.port, Math.min(2000, options.connectTimeoutMs));
+    if (verdict?.kind === 'other') {
+      throw new SluiceError(
+        'SLUICE_NOT_MYSQL',
+        `${server} (${keys}) is not a MySQL server: it answered ${verdict.sample} where a MySQL or MariaDB server sends its greeting. ` +
+          `Fix: point ${configSection}.host and ${configSection}.port at the MySQL/MariaDB server (its port is 3306 unless set otherwise).`,
+        { cause: error, context: { server, configKey: `${configSection}.port` } },
+      );
+    }
+    const silent =
+      verdict?.kind === 'silent'
+        ? `; something accepts connections there but sends no MySQL greeting: if it is not the MySQL/MariaDB server, fix ${keys}`
+        : '';
+    throw new SluiceError('SLUICE_MYSQL_UNREACHABLE', `cannot reach MySQL at ${server} (${keys}): ${code || (error as Error).message}${silent}`, {
+      cause: error,
+      retriable: true,
+      context: { server, configKey: `${configSection}.host` },
+    });
+  }
+}
+
+// Failures of the TCP connection itself, before any byte could be exchanged.
+const NETWORK_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET']);
+
+/** For sessions that read or write rows: values stay exact text, never JS numbers or process-local times. */
+export const EXACT_VALUES: mysql.ConnectionOptions = {
+  supportBigNumbers: true,
+  bigNumberStrings: true,
+  dateStrings: true,
+  timezone: 'Z',
+  charset: 'UTF8MB4_GENERAL_CI',
+};
+
+/** Every session sluice opens reads and compares TIMESTAMP values as UTC instants. */
+export async function useUtcSession(connection: mysql.Connection): Promise<void> {
+  await connection.query("SET time_zone = '+00:00'");
+}
+
+export function quoteIdentifier(name: string): string {
+  return '`' + name.replaceAll('`', '``') + '`';
+}
+
+export function quoteTable(qualified: string): string {
+  const dot = qualified.indexOf('.');
+  return `${quoteIdentifier(qualified.slice(0, dot))}.${quoteIdentifier(qualified.slice(dot + 1))}`;
+}

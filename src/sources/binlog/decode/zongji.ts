@@ -1,0 +1,62 @@
+// The one place sluice builds a zongji replica connection (the stream and the short peeks of
+// position/binlog-peek.ts both come here), so that every reader decodes with the same options and
+// the same TableMap fixes (table-map-patches.ts, loaded with this module), and stops the same way.
+import ZongJi from '@vlasky/zongji';
+import type { MysqlServerOptions } from '../../../core/mysql-connect.ts';
+import './table-map-patches.ts';
+
+/** zongji as sluice uses it: the fields and hooks its typings leave out. */
+export type ZongJiInstance = InstanceType<typeof ZongJi> & {
+  options: { filename?: string; position?: number };
+  gtidSet?: string;
+  connection?: { pause(): void; resume(): void } | null;
+  /** zongji's cache of column descriptions by table id, filled by _fetchTableInfo. */
+  tableMap: Record<number, { columnSchemas: unknown[]; parentSchema: string; tableName: string } | undefined>;
+  /** Called, with the replication socket paused, for a TableMap without column names; calls `next` once tableMap holds the table. */
+  _fetchTableInfo(event: ZongJiTableMapEvent, next: () => void): void;
+};
+
+/** The TableMap event zongji hands its lookup (lib/binlog_event.js; schema/table-map-columns.ts reads more of it). */
+export interface ZongJiTableMapEvent {
+  tableId: number;
+  schemaName: string;
+  tableName: string;
+}
+
+export function createZongJi(connection: MysqlServerOptions): ZongJiInstance {
+  return new ZongJi({
+    host: connection.host,
+    port: connection.port,
+    user: connection.user,
+    password: connection.password,
+    connectTimeout: connection.connectTimeoutMs,
+    // Exact values: temporal types as text in UTC, 64-bit integers and DECIMAL as strings, JSON as text.
+    dateStrings: true,
+    timezone: 'Z',
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    jsonStrings: true,
+  } as ConstructorParameters<typeof ZongJi>[0]) as ZongJiInstance;
+}
+
+export interface StoppableZongji {
+  once(event: 'stopped', listener: () => void): unknown;
+  stop(): void;
+}
+
+const STOP_WAIT_MS = 2000;
+
+/**
+ * Stops a zongji instance and waits for it to say so, but not forever: a stream stuck on a dead
+ * socket never emits 'stopped', and shutting down must not hang on it.
+ */
+export async function stopZongji(zongji: StoppableZongji): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, STOP_WAIT_MS);
+    zongji.once('stopped', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    zongji.stop();
+  });
+}

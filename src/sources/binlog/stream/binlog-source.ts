@@ -1,0 +1,541 @@
+// Reads the binlog as a replica would (zongji over COM_BINLOG_DUMP) and hands on, in order, one item
+// per row change and one per transaction boundary, through a bounded queue (source-queue.ts). zongji
+// is built and patched in decode/ (zongji.ts, table-map-patches.ts); the columns of a table's rows
+// come from column-lookup.ts.
+import type { Logger } from 'pino';
+import type { ChangeEvent, ChangeOp, SourceColumn, SourcePosition } from '../../../core/change-event.ts';
+import { connectMysql, type MysqlServerOptions } from '../../../core/mysql-connect.ts';
+import { isTableScopedError, SluiceError } from '../../../errors.ts';
+import { routeKey, type Route, type Router } from '../../../routing/router.ts';
+import { toCellValue } from '../decode/cell-decoder.ts';
+import { builtInCollations, readServerCollations, type CollationCharsets } from '../decode/collations.ts';
+import { patchTableMap } from '../decode/table-map-patches.ts';
+import { createZongJi, stopZongji, type ZongJiInstance } from '../decode/zongji.ts';
+import { addMysqlGtid, advanceMariadbGtidPosition, type BinlogPosition } from '../position/binlog-position.ts';
+import type { BinlogDumpStart } from '../position/dump-start.ts';
+import type { TableRef } from '../schema/ddl-statement.ts';
+import type { SchemaHistory } from '../schema/schema-history.ts';
+import { SchemaTracker } from '../schema/schema-tracker.ts';
+import { serverIdConflict } from '../server/server-id.ts';
+import { ColumnLookup, type RawTableMap } from './column-lookup.ts';
+import { eventTooLargeError } from './event-too-large.ts';
+import { droppedDatabaseError, rowsMovedBy, rowsMovedError } from './rows-moved.ts';
+import { SourceQueue } from './source-queue.ts';
+import { classifyStatement } from './statement-dml.ts';
+import { tablesEmptiedBy, truncateMarker } from './table-reset.ts';
+import { loadDataStatementError, missingColumns, partialRowImageError, statementDmlError, unboundedStatementError, unsupportedEventError } from './unreadable-changes.ts';
+import { parseXaStatement, xidOfEvent, type XaStatement, type XaStep } from './xa-statement.ts';
+
+export type SourceItem =
+  | { kind: 'change'; event: ChangeEvent }
+  /** Every change before this item is part of a committed transaction; resuming at `position` replays none of them. */
+  | { kind: 'boundary'; position: BinlogPosition; nextSequence: bigint; statement?: string; xa?: XaStep }
+  /** Injected by the checkpoint coordinator; travels behind the data like a barrier. */
+  | { kind: 'tick' }
+  /**
+   * A change of this target that cannot be decoded exactly: nothing more of the target follows in
+   * this run (its rows still count in the sequence numbers, so a later read numbers them the same).
+   */
+  | { kind: 'table-failed'; target: Route; error: SluiceError; at: string };
+
+export interface BinlogSourceOptions {
+  connection: MysqlServerOptions;
+  serverId: number;
+  router: Router;
+  /** Queue length at which the replication socket is paused. */
+  maxQueuedItems: number;
+  /** First sequence number to hand out (recorded with the checkpoint the stream resumes from). */
+  firstSequence: bigint;
+  /** The boundary the stream starts at (where the schema history looks before the first transaction). */
+  startPosition?: BinlogPosition;
+  /**
+   * Where columns are kept for TableMaps without names (binlog_row_metadata=MINIMAL). Without one,
+   * such TableMaps get zongji's own lookup: information_schema as it is now.
+   */
+  schemaHistory?: SchemaHistory;
+  /**
+   * Whether the rows of a routed change, from this sequence number on, are not wanted (the target is
+   * stopped, or already holds them): they are counted in the sequence numbers but not decoded.
+   */
+  skipsRows?: (target: string, firstSequence: bigint) => boolean;
+  /** Record DDL statements in the history from the start (the server is not on FULL, or was not); otherwise from the first TableMap without names. */
+  trackSchemas?: boolean;
+  logger: Logger;
+}
+
+export class BinlogSource {
+  private readonly queue: SourceQueue<SourceItem>;
+  private readonly columns: ColumnLookup;
+  private zongji: ZongJiInstance | undefined;
+  private nextSequence: bigint;
+  /** The server's collation ids, read before the dump starts (see collations.ts). */
+  private collations: CollationCharsets | undefined;
+  private currentFile = '';
+  private readonly tracker: SchemaTracker | undefined;
+  /** The last boundary handed on: where the next transaction's columns are looked up. */
+  private lastBoundary: BinlogPosition | undefined;
+  /** Items handed to the consumer so far, for metrics and progress. */
+  changesRead = 0;
+  /** The xid of the XA transaction whose rows are being read (between XA START and XA PREPARE). */
+  private xa: string | undefined;
+  /** Targets given up in this run (table-failed): their rows are skipped. */
+  private readonly failedTargets = new Set<string>();
+  /**
+   * Where an event zongji does not decode ('unknown') came, since the transaction began or the last
+   * statement: User_var and Rand events come before the statement they serve, while a LOAD DATA
+   * logged as a statement is such events alone (Begin_load_query, Execute_load_query).
+   */
+  private undecodedEventAt: string | undefined;
+  /** Between a BEGIN Query event and its XID or COMMIT: no statement in there is a boundary. */
+  private inGroup = false;
+
+  constructor(private readonly options: BinlogSourceOptions) {
+    this.nextSequence = options.firstSequence;
+    this.lastBoundary = options.startPosition;
+    this.tracker = options.schemaHistory
+      ? new SchemaTracker({
+          history: options.schemaHistory,
+          connection: options.connection,
+          isCaptured: (schema, table) => options.router.decide(schema, table).kind === 'routed',
+          logger: options.logger,
+        })
+      : undefined;
+    this.queue = new SourceQueue(options.maxQueuedItems, () => this.zongji?.connection);
+    this.columns = new ColumnLookup({
+      router: options.router,
+      tracker: this.tracker,
+      tracking: options.trackSchemas ?? false,
+      queue: this.queue,
+      failTarget: (target, error, at) => this.failTarget(target, error, at),
+      fail: (error) => this.fail(error),
+    });
+  }
+
+  start(from: BinlogDumpStart): void {
+    const { connection } = this.options;
+    const zongji = createZongJi(connection);
+    this.zongji = zongji;
+    this.columns.install(zongji, () => {
+      const gtidSet = this.lastBoundary?.gtidSet;
+      // zongji's position inside a transaction is the one before it: an event start, which SHOW BINLOG EVENTS can read from.
+      return { file: zongji.options.filename ?? this.currentFile, offset: zongji.options.position ?? 0, ...(gtidSet !== undefined ? { gtidSet } : {}) };
+    });
+    zongji.on('binlog', (event: unknown) => {
+      try {
+        this.onBinlogEvent(zongji, event as BinlogEventLike);
+      } catch (error) {
+        this.fail(error as Error);
+      }
+    });
+    zongji.on('error', (error: Error) => this.onStreamError(zongji, error));
+    const startOptions: Record<string, unknown> = {
+      serverId: this.options.serverId,
+      includeEvents: ['tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'query', 'rotate', 'unknown', 'mariadbgtid', 'xaprepare'],
+    };
+    if ('gtidSet' in from) startOptions.gtidSet = from.gtidSet;
+    else if ('file' in from) Object.assign(startOptions, { filename: from.file, position: from.offset });
+    else startOptions.startAtEnd = true;
+    // The collation list must be there before the first TableMap: the dump waits for it.
+    void this.loadCollations().then((collations) => {
+      this.collations = collations;
+      if (this.zongji === zongji) zongji.start(startOptions);
+    });
+  }
+
+  /** The server's collation ids; MariaDB 10.11's built-in list when they cannot be read. Never rejects. */
+  private async loadCollations(): Promise<CollationCharsets> {
+    const { connection, logger } = this.options;
+    let control: Awaited<ReturnType<typeof connectMysql>> | undefined;
+    try {
+      control = await connectMysql(connection);
+      return await readServerCollations(control);
+    } catch (error) {
+      logger.warn(
+        { err: error, server: `${connection.host}:${connection.port}` },
+        "cannot read the server's collations (information_schema.COLLATIONS); using sluice's built-in list of MariaDB 10.11's",
+      );
+      return builtInCollations();
+    } finally {
+      await control?.end().catch(() => undefined);
+    }
+  }
+
+  /** The next item, in binlog order. Rejects once the stream has failed. */
+  async next(): Promise<SourceItem> {
+    return this.queue.next();
+  }
+
+  /** Queues a tick behind everything received so far. */
+  injectTick(): void {
+    this.push({ kind: 'tick' });
+  }
+
+  get queuedItems(): number {
+    return this.queue.length;
+  }
+
+  async stop(): Promise<void> {
+    const zongji = this.zongji;
+    this.zongji = undefined;
+    await this.tracker?.close();
+    if (!zongji) return;
+    await stopZongji(zongji);
+  }
+
+  private onStreamError(zongji: ZongJiInstance, error: Error): void {
+    const { host, port } = this.options.connection;
+    this.fail(unsupportedEventError(error, `${host}:${port}`, this.describeHere(zongji, undefined)) ?? error);
+  }
+
+  private onBinlogEvent(zongji: ZongJiInstance, event: BinlogEventLike): void {
+    const name = event.getEventName();
+    switch (name) {
+      case 'writerows':
+      case 'updaterows':
+      case 'deleterows':
+        this.onRows(zongji, event, name);
+        return;
+      case 'xid':
+        this.inGroup = false;
+        this.requireNoUndecodedChange();
+        this.pushBoundary(zongji, event, undefined);
+        return;
+      case 'unknown':
+        this.undecodedEventAt ??= this.describeHere(zongji, event.gtid);
+        return;
+      case 'mariadbgtid':
+        // A prepared XA transaction's group starts here, its xid in the event (see xa-statement.ts).
+        this.xa = event.preparedXa ? xidOfEvent(event) : undefined;
+        return;
+      case 'xaprepare':
+        this.onXaPrepare(zongji, event);
+        return;
+      case 'query': {
+        const statement = (event.query ?? '').trim();
+        const xa = parseXaStatement(statement);
+        if (xa) {
+          this.onXaStatement(zongji, event, xa);
+          return;
+        }
+        const upper = statement.slice(0, 16).toUpperCase();
+        const ends = upper === 'COMMIT' || upper === 'ROLLBACK';
+        if (ends) this.requireNoUndecodedChange();
+        else this.undecodedEventAt = undefined;
+        if (upper === 'BEGIN') this.inGroup = true;
+        if (upper === 'BEGIN' || upper.startsWith('SAVEPOINT')) return;
+        // A change of rows logged as a statement belongs to its transaction: no boundary.
+        if (this.onStatementDml(zongji, event, statement)) return;
+        if (!ends) this.trackStatement(zongji, event, statement);
+        if (!ends) this.pushTableResets(zongji, event, statement);
+        if (!ends) this.onRowsMoved(zongji, event, statement);
+        // COMMIT or ROLLBACK closes a non-transactional group. A DDL is a transaction of its own,
+        // unless it is inside BEGIN ... COMMIT (CREATE TABLE ... SELECT under ROW: the bare CREATE,
+        // then its rows): the boundary is then the group's end.
+        if (this.inGroup && !ends) return;
+        this.inGroup = false;
+        this.pushBoundary(zongji, event, ends ? undefined : statement);
+        return;
+      }
+      case 'rotate':
+        this.currentFile = zongji.options.filename ?? this.currentFile;
+        return;
+      case 'tablemap': {
+        // A table zongji cannot read (table-map-patches.ts): the table stops, its rows are skipped.
+        const problem = patchTableMap(event, this.collations ?? builtInCollations());
+        if (problem) {
+          const decision = this.options.router.decide(event.schemaName ?? '', event.tableName ?? '');
+          if (decision.kind === 'routed') this.failTarget(decision.target, problem, this.describeHere(zongji, event.gtid));
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private onRows(zongji: ZongJiInstance, event: BinlogEventLike, name: string): void {
+    const tableMap = event.tableMap?.[event.tableId ?? -1] as RawTableMap | undefined;
+    if (!tableMap) return;
+    const schema = tableMap.parentSchema;
+    const table = tableMap.tableName;
+    const rows = event.rows ?? [];
+    const decision = this.options.router.decide(schema, table);
+    if (decision.kind !== 'routed') {
+      if (decision.kind === 'unmatched') this.options.router.countUnmatched(schema, table, rows.length);
+      return;
+    }
+    const target = routeKey(decision.target);
+    if (this.failedTargets.has(target) || this.options.skipsRows?.(target, this.nextSequence)) {
+      this.nextSequence += BigInt(rows.length);
+      return;
+    }
+    const op: ChangeOp = name === 'writerows' ? 'insert' : name === 'updaterows' ? 'update' : 'delete';
+    const missing = missingColumns(event, tableMap.columnSchemas.map((column) => column.COLUMN_NAME));
+    if (missing.before.length > 0 || missing.after.length > 0) {
+      // A partial row image (binlog_row_image=MINIMAL or NOBLOB): its rows keep their sequence numbers.
+      const at = this.describeHere(zongji, event.gtid);
+      this.failTarget(decision.target, partialRowImageError({ source: `${schema}.${table}`, target, at, missing, op }), at);
+      this.nextSequence += BigInt(rows.length);
+      return;
+    }
+    const position = this.changePosition(zongji, event);
+    const commitTs = Math.floor(event.timestamp / 1000);
+    const firstSequence = this.nextSequence;
+    try {
+      const columns = this.columns.columnsOf(tableMap);
+      for (const row of rows) {
+        const image = row as Record<string, unknown>;
+        const before = op === 'insert' ? null : this.imageOf(op === 'update' ? image.before : image, columns);
+        const after = op === 'delete' ? null : this.imageOf(op === 'update' ? image.after : image, columns);
+        this.push({
+          kind: 'change',
+          event: { schema, table, op, columns, before, after, commitTs, position, sequence: this.nextSequence++, ...(this.xa ? { xid: this.xa } : {}) },
+        });
+      }
+    } catch (error) {
+      if (!isTableScopedError(error)) throw error;
+      // The rows of the event already handed on are given up with the target: stopping a table
+      // deletes all it staged since its last checkpoint. Every row keeps its sequence number.
+      this.failTarget(decision.target, error, this.describeHere(zongji, event.gtid));
+      this.nextSequence = firstSequence + BigInt(rows.length);
+    }
+  }
+
+  /**
+   * One marker change per captured table a statement empties (TRUNCATE, DROP TABLE: see
+   * table-reset.ts), before the statement's boundary. A marker takes a sequence number as a row
+   * does, also when its target skips it, so every read of the stretch numbers it the same.
+   */
+  private pushTableResets(zongji: ZongJiInstance, event: BinlogEventLike, statement: string): void {
+    this.pushMarkers(zongji, event, tablesEmptiedBy(statement, event.schema ?? '', this.describeHere(zongji, event.gtid)));
+  }
+
+  private pushMarkers(zongji: ZongJiInstance, event: BinlogEventLike, tables: TableRef[]): void {
+    for (const table of tables) {
+      const decision = this.options.router.decide(table.schema, table.table);
+      if (decision.kind !== 'routed') continue;
+      const target = routeKey(decision.target);
+      const sequence = this.nextSequence++;
+      if (this.failedTargets.has(target) || this.options.skipsRows?.(target, sequence)) continue;
+      this.push({ kind: 'change', event: truncateMarker(table, Math.floor(event.timestamp / 1000), this.changePosition(zongji, event), sequence) });
+    }
+  }
+
+  private changePosition(zongji: ZongJiInstance, event: BinlogEventLike): SourcePosition {
+    return {
+      file: zongji.options.filename ?? this.currentFile,
+      offset: zongji.options.position ?? 0,
+      ...(event.gtid ? { gtid: event.gtid } : {}),
+    };
+  }
+
+  /**
+   * A change of rows logged as a statement (binlog_format=STATEMENT or MIXED) stops every captured
+   * table it may write, or the stream when those cannot be told. Such a statement takes one sequence
+   * number, so that a table that has given up its changes past it (checkpoint skip-table) is not
+   * stopped again by it when the stretch is read again for another table. Returns whether the
+   * statement was such a change.
+   */
+  private onStatementDml(zongji: ZongJiInstance, event: BinlogEventLike, statement: string): boolean {
+    const kind = classifyStatement(statement, event.schema ?? '');
+    if (kind.kind === 'dml-unknown') {
+      this.fail(unboundedStatementError({ verb: kind.verb, statement, reason: kind.reason, at: this.describeHere(zongji, event.gtid) }));
+      return true;
+    }
+    if (kind.kind === 'ddl' && kind.rowsInto) this.stopTablesWritten(zongji, event, statement, 'CREATE TABLE ... SELECT', [kind.rowsInto]);
+    if (kind.kind !== 'dml') return false;
+    this.stopTablesWritten(zongji, event, statement, kind.verb, kind.tables);
+    return true;
+  }
+
+  private stopTablesWritten(zongji: ZongJiInstance, event: BinlogEventLike, statement: string, verb: string, tables: TableRef[]): void {
+    this.stopTables(zongji, event, tables, (source, target, at) => statementDmlError({ source, target, verb, statement, at }));
+  }
+
+  /**
+   * Stops every captured one of `tables`, whose changes at this statement have no rows. The statement
+   * takes one sequence number, so that a table that has given up its changes past it (checkpoint
+   * skip-table) is not stopped again by it when the stretch is read again for another table.
+   */
+  private stopTables(zongji: ZongJiInstance, event: BinlogEventLike, tables: TableRef[], errorFor: (source: string, target: string, at: string) => SluiceError): void {
+    const routed = tables.flatMap((ref) => {
+      const decision = this.options.router.decide(ref.schema, ref.table);
+      return decision.kind === 'routed' ? [{ ref, target: decision.target }] : [];
+    });
+    if (routed.length === 0) return;
+    const sequence = this.nextSequence++;
+    const at = this.describeHere(zongji, event.gtid);
+    for (const { ref, target } of routed) {
+      const key = routeKey(target);
+      if (this.options.skipsRows?.(key, sequence)) continue;
+      this.failTarget(target, errorFor(`${ref.schema}.${ref.table}`, key, at), at);
+    }
+  }
+
+  /**
+   * A DDL statement that moved rows with no row events (rows-moved.ts): a marker for each captured
+   * table it emptied, a stop for each one it changed otherwise; DROP DATABASE stops the stream.
+   */
+  private onRowsMoved(zongji: ZongJiInstance, event: BinlogEventLike, statement: string): void {
+    const moved = rowsMovedBy(statement, event.schema ?? '', (table) => this.options.router.isCaptured(table.schema, table.table));
+    if (!moved) return;
+    if (moved.droppedSchema !== undefined && this.options.router.mayCaptureSchema(moved.droppedSchema)) {
+      this.fail(droppedDatabaseError({ schema: moved.droppedSchema, statement, at: this.describeHere(zongji, event.gtid) }));
+      return;
+    }
+    this.pushMarkers(zongji, event, moved.emptied);
+    for (const { table, what } of moved.changed) {
+      this.stopTables(zongji, event, [table], (source, target, at) => rowsMovedError({ source, target, what, statement, at }));
+    }
+  }
+
+  /** At a transaction's end: an undecoded event with no statement after it was a LOAD DATA logged as a statement. */
+  private requireNoUndecodedChange(): void {
+    const at = this.undecodedEventAt;
+    this.undecodedEventAt = undefined;
+    if (at !== undefined) this.fail(loadDataStatementError(at));
+  }
+
+  /**
+   * The rows of an XA transaction carry its xid and end at XA PREPARE, with a boundary: the position
+   * moves past them (a restart never reads them again), and the sink holds them until the outcome.
+   */
+  private onXaPrepare(zongji: ZongJiInstance, event: BinlogEventLike): void {
+    const xid = xidOfEvent(event) ?? this.xa;
+    this.xa = undefined;
+    if (xid === undefined) throw new SluiceError('SLUICE_BINLOG_STREAM', `an XA_PREPARE event without an xid at ${this.describeHere(zongji, event.gtid)}`);
+    this.pushBoundary(zongji, event, undefined, { xid, action: event.onePhase ? 'one-phase' : 'prepare' });
+  }
+
+  private onXaStatement(zongji: ZongJiInstance, event: BinlogEventLike, xa: XaStatement): void {
+    switch (xa.verb) {
+      case 'start': // MySQL's way of opening the group (MariaDB's is the GTID event)
+        this.xa = xa.xid;
+        return;
+      case 'end': // rows end here, but the transaction only ends at XA PREPARE: no boundary
+      case 'prepare': // mariadb-binlog's text for the XA_PREPARE event; never a Query event of its own
+        return;
+      case 'commit':
+        this.xa = undefined;
+        // ONE PHASE is an ordinary transaction in MariaDB's binlog; any rows before it were marked.
+        this.pushBoundary(zongji, event, undefined, { xid: xa.xid, action: xa.onePhase ? 'one-phase' : 'commit' });
+        return;
+      case 'rollback':
+        this.xa = undefined;
+        this.pushBoundary(zongji, event, undefined, { xid: xa.xid, action: 'rollback' });
+        return;
+    }
+  }
+
+  private failTarget(target: Route, error: SluiceError, at: string): void {
+    const key = routeKey(target);
+    if (this.failedTargets.has(key)) return;
+    this.failedTargets.add(key);
+    this.push({ kind: 'table-failed', target, error, at });
+  }
+
+  private describeHere(zongji: ZongJiInstance, gtid: string | undefined): string {
+    const here = `${zongji.options.filename ?? this.currentFile}:${zongji.options.position ?? 0}`;
+    return gtid ? `${here} (GTID ${gtid})` : here;
+  }
+
+  private imageOf(raw: unknown, columns: SourceColumn[]): ReturnType<typeof toCellValue>[] {
+    const values = raw as Record<string, unknown>;
+    return columns.map((column) => toCellValue(values[column.name], column));
+  }
+
+  private pushBoundary(zongji: ZongJiInstance, event: BinlogEventLike, statement: string | undefined, xa?: XaStep): void {
+    const position = this.boundaryAfter(zongji, event);
+    this.lastBoundary = position;
+    this.push({ kind: 'boundary', position, nextSequence: this.nextSequence, ...(statement ? { statement } : {}), ...(xa ? { xa } : {}) });
+  }
+
+  private boundaryAfter(zongji: ZongJiInstance, event: BinlogEventLike): BinlogPosition {
+    let gtidSet = zongji.gtidSet;
+    if (event.gtid && !event.gtid.includes(':')) gtidSet = advanceMariadbGtidPosition(gtidSet, event.gtid);
+    // zongji leaves a prepared XA transaction's GTID out of its set until the next group (MySQL gives
+    // the PREPARE its own GTID): a restart from here must not read the prepared rows again.
+    else if (event.gtid && gtidSet !== undefined && event.getEventName() === 'xaprepare') gtidSet = addMysqlGtid(gtidSet, event.gtid);
+    return {
+      file: zongji.options.filename ?? this.currentFile,
+      offset: zongji.options.position ?? 0,
+      ...(gtidSet !== undefined ? { gtidSet } : {}),
+    };
+  }
+
+  /**
+   * Records in the schema history what a statement does to captured tables, before its boundary is
+   * handed on: so the history is saved before any checkpoint past the statement. zongji's cached
+   * descriptions of those tables go, so that their next TableMap asks again.
+   */
+  private trackStatement(zongji: ZongJiInstance, event: BinlogEventLike, statement: string): void {
+    if (!this.tracker || !this.columns.tracking) return;
+    const after = this.boundaryAfter(zongji, event);
+    const changed = this.tracker.onStatement(statement, event.schema ?? '', this.lastBoundary ?? after, after);
+    if (changed.length > 0) this.columns.forget(zongji, changed);
+  }
+
+  private push(item: SourceItem): void {
+    this.queue.push(item);
+  }
+
+  private fail(error: Error): void {
+    if (this.queue.failed) return;
+    const { host, port } = this.options.connection;
+    const here = this.zongji ? this.describeHere(this.zongji, undefined) : 'the start';
+    this.queue.fail(eventTooLargeError(error, `${host}:${port}`, here) ?? classifyStreamError(error, this.options.connection, this.options.serverId));
+  }
+}
+
+interface BinlogEventLike {
+  getEventName(): string;
+  timestamp: number;
+  nextPosition: number;
+  gtid?: string;
+  query?: string;
+  /** A Query event's default database. */
+  schema?: string;
+  tableId?: number;
+  tableMap?: Record<number, unknown>;
+  rows?: unknown[];
+  /** A rows event's columns-present bitmaps (before image, or the row; the after image of an update). */
+  numberOfColumns?: number;
+  columns_present_bitmap?: Buffer;
+  columns_present_bitmap2?: Buffer;
+  /** A TableMap event's table. */
+  schemaName?: string;
+  tableName?: string;
+  _columnCharsetIds?: (number | undefined)[];
+  _enumSetValues?: (Buffer[] | undefined)[];
+  /** MariaDB GTID event: the group is a prepared XA transaction (its xid follows). */
+  preparedXa?: boolean;
+  /** XA_PREPARE event: XA COMMIT ... ONE PHASE (MySQL). */
+  onePhase?: boolean;
+  xidFormatId?: number;
+  xidGtrid?: Buffer;
+  xidBqual?: Buffer;
+}
+
+
+function classifyStreamError(error: Error, connection: MysqlServerOptions, serverId: number): SluiceError {
+  if (error instanceof SluiceError) return error;
+  const server = `${connection.host}:${connection.port}`;
+  // Before the errno 1236 test: MySQL reports a second replica with this id under that errno too.
+  const conflict = serverIdConflict(error, server, serverId);
+  if (conflict) return conflict;
+  const errno = (error as { errno?: number }).errno;
+  if (errno === 1236) {
+    return new SluiceError(
+      'SLUICE_BINLOG_POSITION_PURGED',
+      `${server} no longer has the binlog position sluice needs: ${error.message}. ` +
+        'Start from a position the server still has (see `SHOW BINARY LOGS`), or take a new snapshot.',
+      { cause: error, context: { server } },
+    );
+  }
+  return new SluiceError('SLUICE_BINLOG_STREAM', `binlog stream from ${server} failed: ${error.message}`, {
+    cause: error,
+    retriable: true,
+    context: { server },
+  });
+}
+
