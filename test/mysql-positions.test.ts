@@ -128,3 +128,48 @@ test('gtid_mode=OFF: file+offset checkpoints resume across a clean stop and a ki
     await server.stop();
   }
 });
+
+test('after failover the MySQL GTID checkpoint resumes on a replica of the same GTID set: every change once', { timeout: 180_000 }, async () => {
+  const primary = await startPrivateMySql('primary', { serverId: 1 });
+  const replica = await startPrivateMySql('replica', { serverId: 2 }); // log_replica_updates is on by default
+  try {
+    const onPrimary = await primary.rootConnection();
+    const onReplica = await replica.rootConnection();
+    // The replica starts from the primary's current state: what it has (the same grants) counts as applied.
+    const start = await gtidExecuted(primary);
+    await onReplica.query('RESET BINARY LOGS AND GTIDS');
+    await onReplica.query('SET GLOBAL gtid_purged = ?', [start]);
+    await onReplica.query(
+      `CHANGE REPLICATION SOURCE TO SOURCE_HOST = '127.0.0.1', SOURCE_PORT = ${primary.port}, SOURCE_USER = '${primary.user}', ` +
+        `SOURCE_PASSWORD = '${primary.password}', SOURCE_AUTO_POSITION = 1, GET_SOURCE_PUBLIC_KEY = 1; START REPLICA`,
+    );
+    await onPrimary.query('CREATE DATABASE shop; CREATE TABLE shop.t (id INT PRIMARY KEY, v VARCHAR(10))');
+    const workspace = makeWorkspace(primary, { start: `{ gtid: '${start}' }`, routing: "  include: ['shop.*']" });
+    await onPrimary.query("INSERT INTO shop.t VALUES (1, 'a'), (2, 'b'); UPDATE shop.t SET v = 'c' WHERE id = 1");
+    await runUntilMySqlCaughtUp(workspace, primary);
+
+    await onPrimary.query("INSERT INTO shop.t VALUES (3, 'd'); DELETE FROM shop.t WHERE id = 2");
+    const end = await gtidExecuted(primary);
+    const [[{ waited }]] = (await onReplica.query('SELECT WAIT_FOR_EXECUTED_GTID_SET(?, 30) AS waited', [end])) as unknown as [[{ waited: number }]];
+    assert.equal(Number(waited), 0, 'the replica caught up');
+    await onPrimary.end();
+    await primary.stop(); // the primary is gone
+
+    // The same workspace, pointed at the replica: only the server moved.
+    writeFileSync(workspace.configFile, readFileSync(workspace.configFile, 'utf8').replace(`port: ${primary.port}`, `port: ${replica.port}`));
+    await onReplica.query("INSERT INTO shop.t VALUES (4, 'e')"); // written on the replica, under its own UUID
+    await runUntilMySqlCaughtUp(workspace, replica);
+    await onReplica.end();
+    assert.deepEqual(await changes(workspace, 'shop'), [
+      ['insert', '1', 'a'],
+      ['insert', '2', 'b'],
+      ['update', '1', 'c'],
+      ['insert', '3', 'd'],
+      ['delete', '2', 'b'],
+      ['insert', '4', 'e'],
+    ]);
+  } finally {
+    await replica.stop();
+    await primary.stop();
+  }
+});
