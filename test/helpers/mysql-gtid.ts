@@ -2,8 +2,11 @@
 // set contains another (GTID_SUBSET), so no test parses them.
 import assert from 'node:assert/strict';
 import type { BinlogHiveRecord as CheckpointRecord } from '../../src/pipeline/binlog-to-hive-record.ts';
-import type { MySqlServer } from '../servers/mysql.ts';
-import { latestCheckpoint, type DaemonWorkspace, type RunningDaemon } from './daemon.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startMySql, type MySqlOptions, type MySqlServer } from '../servers/mysql.ts';
+import { latestCheckpoint, withDaemon, type DaemonWorkspace, type RunningDaemon } from './daemon.ts';
 
 export async function gtidExecuted(server: MySqlServer): Promise<string> {
   const connection = await server.rootConnection();
@@ -34,4 +37,21 @@ export async function waitForMySqlCheckpoint(server: MySqlServer, workspace: Dae
   } finally {
     await connection.end();
   }
+}
+
+/** A MySQL of the test's own (a replica, gtid_mode=OFF, binlogs to purge), its folder removed when it stops. */
+export async function startPrivateMySql(name: string, options: Omit<MySqlOptions, 'dir'> = {}): Promise<MySqlServer> {
+  const dir = mkdtempSync(join(tmpdir(), `sluice-${name}-`));
+  const server = await startMySql({ ...options, dir });
+  return { ...server, stop: async () => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  } };
+}
+
+/** Runs the daemon until a checkpoint holds everything the server has executed, then stops it cleanly. */
+export async function runUntilMySqlCaughtUp(workspace: DaemonWorkspace, server: MySqlServer): Promise<RunningDaemon> {
+  const { daemon, exit } = await withDaemon(workspace, server, async (running) => waitForMySqlCheckpoint(server, workspace, await gtidExecuted(server), running));
+  assert.equal(exit.code, 0, daemon.output().slice(-3000));
+  return daemon;
 }

@@ -17,6 +17,9 @@ export interface PeekedEvent {
   end: number;
   /** The statement of a query event. */
   statement?: string;
+  /** A MySQL GTID event's GTID ('uuid:7'), and a Previous_gtids event's set (everything before its file). */
+  gtid?: string;
+  gtidSet?: string;
 }
 
 export interface PeekTarget {
@@ -68,6 +71,8 @@ export async function peekBinlog(target: PeekTarget, file: string, visit: (event
               offset: event.nextPosition - length,
               end: event.nextPosition,
               ...(name === 'query' ? { statement: (event as QueryEvent).query } : {}),
+              ...(name === 'gtid' ? { gtid: (event as unknown as { gtid: string }).gtid } : {}),
+              ...(name === 'previousgtids' ? { gtidSet: (event as unknown as { gtidSet: string }).gtidSet } : {}),
             };
             if (visit(peeked)) return finish();
           }

@@ -17,7 +17,7 @@ export async function requirePositionAvailable(
   if (facts.hasGtid && position.gtidSet !== undefined) {
     return facts.isMariaDb
       ? requireMariadbGtid(connection, server, facts, position.gtidSet, wanted)
-      : requireMysqlGtid(connection, server, position.gtidSet, wanted);
+      : requireMysqlGtid(connection, server, facts, position.gtidSet, wanted);
   }
   const file = facts.binlogFiles.find((entry) => entry.name === position.file);
   if (!file) throw purged(server, facts, wanted, `binlog file ${position.file} is not in SHOW BINARY LOGS`);
@@ -66,18 +66,19 @@ function splitGtids(list: string): { domain: string; seq: bigint }[] {
     });
 }
 
-async function requireMysqlGtid(connection: mysql.Connection, server: string, gtidSet: string, wanted: string): Promise<string> {
+async function requireMysqlGtid(connection: mysql.Connection, server: string, facts: ServerFacts, gtidSet: string, wanted: string): Promise<string> {
   // MySQL keeps what it purged in @@gtid_purged; the position is whole when it contains all of it.
-  const [rows] = await connection.query('SELECT @@GLOBAL.gtid_purged AS purged, GTID_SUBSET(@@GLOBAL.gtid_purged, ?) AS covered', [gtidSet]);
-  const row = (rows as { purged: string; covered: number }[])[0];
+  // What it lacks of that set are the transactions lost to it: named, so the user sees the gap.
+  const [rows] = await connection.query(
+    'SELECT @@GLOBAL.gtid_purged AS purged, GTID_SUBSET(@@GLOBAL.gtid_purged, ?) AS covered, GTID_SUBTRACT(@@GLOBAL.gtid_purged, ?) AS lost',
+    [gtidSet, gtidSet],
+  );
+  const row = (rows as { purged: string; covered: number; lost: string }[])[0];
+  const oneLine = (set: string | undefined) => (set ?? '').replace(/\n/g, '');
   if (row && Number(row.covered) !== 1) {
-    throw new SluiceError(
-      'SLUICE_BINLOG_POSITION_PURGED',
-      `${server} no longer has binlog position ${wanted}: it purged ${row.purged}, which the position does not contain.`,
-      { context: { server, position: wanted } },
-    );
+    throw purged(server, facts, wanted, `it purged the GTIDs ${oneLine(row.purged)} (gtid_purged), of which the position lacks ${oneLine(row.lost)}`);
   }
-  return `GTID ${gtidSet} contains everything purged (${row?.purged || 'nothing'})`;
+  return `GTID ${gtidSet} contains everything purged (${oneLine(row?.purged) || 'nothing'})`;
 }
 
 function purged(server: string, facts: ServerFacts, wanted: string, why: string): SluiceError {

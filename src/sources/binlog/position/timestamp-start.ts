@@ -1,9 +1,9 @@
 // Turns a start timestamp into a position the server can resume from: the found transaction's file
-// and offset, and on MariaDB the GTID position there, so that the stream starts by GTID like every
-// other start and its checkpoints record GTIDs. MySQL has no BINLOG_GTID_POS; there the start is by
-// file and offset, and so are the checkpoints after it.
+// and offset, and the GTIDs there, so that the stream starts by GTID like every other start and its
+// checkpoints record GTIDs (a failover needs them): MariaDB says its GTID position with
+// BINLOG_GTID_POS; MySQL has none, so the file's Previous_gtids plus the GTIDs before the offset.
 import { formatBinlogTime } from '../../../core/instant.ts';
-import { describePosition, type BinlogPosition, type BinlogStart } from './binlog-position.ts';
+import { addMysqlGtid, describePosition, type BinlogPosition, type BinlogStart } from './binlog-position.ts';
 import { peekBinlog, type PeekTarget } from './binlog-peek.ts';
 import { connectMysql } from '../../../core/mysql-connect.ts';
 import type { ServerFacts } from '../server/preflight.ts';
@@ -27,7 +27,11 @@ export async function locateTimestamp(
       note: `no transaction in the binlog was written at or after it${newest}, so reading starts at the head of the binlog: changes made from now on`,
     };
   }
-  const gtidSet = facts.isMariaDb ? await mariadbGtidPositionAt(target, found.file, found.offset) : undefined;
+  const gtidSet = facts.isMariaDb
+    ? await mariadbGtidPositionAt(target, found.file, found.offset)
+    : facts.hasGtid
+      ? await mysqlGtidSetAt(target, found.file, found.offset)
+      : undefined;
   const position: BinlogPosition = { file: found.file, offset: found.offset, ...(gtidSet !== undefined ? { gtidSet } : {}) };
   return {
     kind: 'transaction',
@@ -48,6 +52,18 @@ function peekReader(target: PeekTarget): BinlogReader {
     },
     scan: (file, visit) => peekBinlog(target, file, visit),
   };
+}
+
+/** MySQL's executed GTID set just before the event at file:offset (a group's start); undefined without a Previous_gtids event. */
+async function mysqlGtidSetAt(target: PeekTarget, file: string, offset: number): Promise<string | undefined> {
+  let gtidSet: string | undefined;
+  await peekBinlog(target, file, (event) => {
+    if (event.file !== file || event.offset >= offset) return true;
+    if (event.gtidSet !== undefined) gtidSet = event.gtidSet;
+    else if (event.gtid !== undefined && gtidSet !== undefined) gtidSet = addMysqlGtid(gtidSet, event.gtid);
+    return false;
+  });
+  return gtidSet;
 }
 
 /** What MariaDB says the GTID position is just before the event at file:offset; undefined if it cannot tell. */
