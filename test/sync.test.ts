@@ -10,6 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import type mysql from 'mysql2/promise';
 import type { SyncJobInput } from '../src/config/sync-job-schema.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
+import { MysqlTarget } from '../src/sync/mysql-target.ts';
+import type { SyncState } from '../src/sync/sync-state.ts';
 import { SOURCE_TABLE_DDL, compareRows, fillSourceTable, hiveTypesOf, readTableRows, readTargetFiles, writeJobFile } from './helpers/sync-fixture.ts';
 import { testMariaDb, REPO_ROOT } from './helpers/servers.ts';
 import { SLUICE_PASSWORD, SLUICE_USER, type MariaDbServer } from './servers/mariadb.ts';
@@ -255,6 +257,52 @@ describe('sluice sync to a MySQL table whose rows another transaction holds', ()
     } finally {
       await root.query(`SET GLOBAL innodb_lock_wait_timeout = ${Number(timeout)}`);
       await holder.end();
+    }
+  });
+});
+
+describe('a MySQL target channel whose statement failed', () => {
+  // MySQL rolls back only the statement on a lock wait timeout, not the transaction: committing it
+  // afterwards would record the channel's offset past rows the target never got (the sync crash test
+  // once lost a page this way, when a checkpoint raced the failing channel).
+  test('never commits: its rows and its offset stay as the last checkpoint left them', async () => {
+    const [[{ timeout }]] = (await root.query('SELECT @@GLOBAL.innodb_lock_wait_timeout AS timeout')) as unknown as [[{ timeout: number }]];
+    await root.query('DROP TABLE IF EXISTS sync_dst.poisoned');
+    await root.query('CREATE TABLE sync_dst.poisoned (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB');
+    const holder = await server.rootConnection();
+    const target = new MysqlTarget({ host: '127.0.0.1', port: server.port, user: SLUICE_USER, password: SLUICE_PASSWORD, connectTimeoutMs: 5000, table: 'sync_dst.poisoned', job: 'poisoned', mode: 'append' });
+    try {
+      await root.query('SET GLOBAL innodb_lock_wait_timeout = 1');
+      const column = (name: string, mysqlType: string) => ({ name, mysqlType, charset: null, dataType: mysqlType, nullable: true });
+      await target.check([column('id', 'int'), column('v', 'varchar')]);
+      const state = { format: 1, job: 'poisoned', table: 'src.t', runId: 'r1', startedAt: new Date().toISOString(), checkpointId: 0, split: { kind: 'modulo', channels: 1 }, channels: [{ rows: 0, done: false, nextFile: 0 }], finished: false, pending: [] } as unknown as SyncState;
+      await target.start(state, true);
+      await target.openChannels(1);
+      await holder.query('START TRANSACTION');
+      await holder.query("INSERT INTO sync_dst.poisoned VALUES (5, 'held')");
+      const writer = target.writer(0);
+      // One batch lands in the open transaction; the next waits for the held key and times out.
+      for (let id = 10_001; id <= 11_000; id++) await writer.write([String(id), 'first']);
+      let failed: unknown;
+      try {
+        for (let id = 1; id <= 1000; id++) await writer.write([String(id), 'second']);
+      } catch (error) {
+        failed = error;
+      }
+      assert.match(String((failed as Error | undefined)?.message), /Lock wait timeout exceeded/);
+      const moved = { ...state, checkpointId: 1, channels: [{ offset: '1000', rows: 2000, done: false, nextFile: 0 }] } as SyncState;
+      await assert.rejects(target.checkpoint(moved), /Lock wait timeout exceeded/);
+      await holder.query('ROLLBACK');
+      await target.close();
+      const [rows] = (await root.query('SELECT COUNT(*) AS n FROM sync_dst.poisoned')) as unknown as [[{ n: number }]];
+      assert.equal(Number(rows[0].n), 0, 'none of the transaction was committed');
+      const again = new MysqlTarget({ host: '127.0.0.1', port: server.port, user: SLUICE_USER, password: SLUICE_PASSWORD, connectTimeoutMs: 5000, table: 'sync_dst.poisoned', job: 'poisoned', mode: 'append' });
+      const recovered = await again.recover().finally(() => again.close());
+      assert.equal(recovered?.channels[0]?.offset, undefined, 'the offset is where the last checkpoint left it');
+    } finally {
+      await root.query(`SET GLOBAL innodb_lock_wait_timeout = ${Number(timeout)}`);
+      await holder.end().catch(() => undefined);
+      await target.close().catch(() => undefined);
     }
   });
 });

@@ -53,6 +53,12 @@ class ChannelTransaction implements ChannelWriter {
   private batch: string[] = [];
   private batchBytes = 0;
   private open = false;
+  /**
+   * A statement of the open transaction failed. MySQL rolls back only that statement on a lock wait
+   * timeout (innodb_rollback_on_timeout is off by default), so the transaction would go on without
+   * its rows while the channel's offset is already past them: it must never commit.
+   */
+  private failed: unknown;
 
   constructor(
     private readonly target: MysqlTarget,
@@ -60,6 +66,7 @@ class ChannelTransaction implements ChannelWriter {
   ) {}
 
   async write(row: readonly CellValue[]): Promise<void> {
+    if (this.failed !== undefined) throw this.failed;
     const tuple = this.target.tupleOf(row);
     this.batch.push(tuple);
     this.batchBytes += tuple.length;
@@ -69,21 +76,31 @@ class ChannelTransaction implements ChannelWriter {
   private async flush(): Promise<void> {
     if (this.batch.length === 0) return;
     if (!this.open) {
-      await this.target.run(this.connection, 'START TRANSACTION');
+      await this.statement('START TRANSACTION');
       this.open = true;
     }
     const sql = this.target.insertPrefix + this.batch.join(',');
     this.batch = [];
     this.batchBytes = 0;
-    await this.target.run(this.connection, sql);
+    await this.statement(sql);
+  }
+
+  private async statement(sql: string): Promise<void> {
+    try {
+      await this.target.run(this.connection, sql);
+    } catch (error) {
+      this.failed ??= error;
+      throw error;
+    }
   }
 
   /** The rows since the last checkpoint and the channel's new offset, in one transaction. */
   async commit(job: string, channel: number, state: ChannelState): Promise<void> {
+    if (this.failed !== undefined) throw this.failed;
     await this.flush();
-    if (!this.open) await this.target.run(this.connection, 'START TRANSACTION');
-    await this.target.run(this.connection, `UPDATE ${this.target.stateTable} SET state = ${mysql.escape(JSON.stringify(state))} WHERE job = ${mysql.escape(job)} AND channel = ${channel}`);
-    await this.target.run(this.connection, 'COMMIT');
+    if (!this.open) await this.statement('START TRANSACTION');
+    await this.statement(`UPDATE ${this.target.stateTable} SET state = ${mysql.escape(JSON.stringify(state))} WHERE job = ${mysql.escape(job)} AND channel = ${channel}`);
+    await this.statement('COMMIT');
     this.open = false;
   }
 }

@@ -127,6 +127,7 @@ export async function runSyncJob(job: SyncJob, options: SyncRunOptions): Promise
 
     const barrier = new ChannelBarrier(job.channels);
     let stopping = false;
+    let failure: unknown;
     const runChannel = async (channel: number): Promise<void> => {
       const channelState = state.channels[channel]!;
       const writer = target!.writer(channel);
@@ -145,13 +146,18 @@ export async function runSyncJob(job: SyncJob, options: SyncRunOptions): Promise
           channelState.rows += page.rows.length;
           progress.add(channel, page.rows.length);
         }
+      } catch (error) {
+        // Before leaving the barrier: a checkpoint waiting for this channel must see the failure
+        // when the barrier lets it go, and never record an offset whose rows did not reach the target.
+        failure ??= error;
+        stopping = true;
+        throw error;
       } finally {
         barrier.leave();
       }
     };
 
     progress.start();
-    let failure: unknown;
     const loops = Promise.all(state.channels.map((_, channel) => runChannel(channel))).catch((error: unknown) => {
       failure ??= error;
       stopping = true;
