@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type mysql from 'mysql2/promise';
-import { isSluiceError } from '../src/errors.ts';
+import { isSluiceError } from '../src/core/errors.ts';
 import { eventTooLargeError } from '../src/sources/binlog/stream/event-too-large.ts';
 import { gtidBinlogPos, makeWorkspace, startDaemon, waitForCheckpoint } from './helpers/daemon.ts';
 import { runQueryCli } from './helpers/query-cli.ts';

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { isSluiceError } from '../src/errors.ts';
+import { isSluiceError } from '../src/core/errors.ts';
 import { preflight } from '../src/sources/binlog/server/preflight.ts';
 import { latestCheckpoint, makeWorkspace, metricsPort, startDaemon, waitForChangesRead } from './helpers/daemon.ts';
 import { gtidExecuted, waitForMySqlCheckpoint } from './helpers/mysql-gtid.ts';

@@ -3,7 +3,7 @@
 // leaves either the old definition or the new one.
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/atomic-file.ts';
 import type { Catalog, HiveColumn, PartitionSpec, TableDefinition } from './catalog.ts';
 

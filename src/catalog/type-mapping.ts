@@ -5,7 +5,7 @@
 // cannot hold every value the MySQL type can (unsigned 64-bit integers, DECIMAL(65,30), the zero
 // date '0000-00-00'), the row picks a wider type or exact text rather than a type that would turn
 // some values into NULL.
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 
 /** A MySQL column type taken apart: 'int(10) unsigned zerofill' -> { name: 'int', args: ['10'], unsigned: true }. */
 export interface ParsedMysqlType {

@@ -2,7 +2,7 @@
 // The newest record that exists is the state; older ones are kept (a few) for a person to inspect.
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/atomic-file.ts';
 import { upgradeRecord, type CheckpointRecord, type StoredRecord } from './checkpoint-record.ts';
 

@@ -14,7 +14,7 @@
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
 import { writeFileAtomic } from '../core/atomic-file.ts';
 

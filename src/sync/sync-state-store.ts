@@ -2,7 +2,7 @@
 // atomically (temp file, fsync, rename, fsync of the directory); the newest is the state.
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/atomic-file.ts';
 import type { SyncState } from './sync-state.ts';
 

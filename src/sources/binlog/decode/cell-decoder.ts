@@ -8,7 +8,7 @@
 // test/cell-decoder.test.ts).
 import type { CellValue, SourceColumn } from '../../../core/change-event.ts';
 import { parseMysqlType } from '../../../catalog/type-mapping.ts';
-import { SluiceError } from '../../../errors.ts';
+import { SluiceError } from '../../../core/errors.ts';
 import { decodeSingleByte, isSingleByteCharset } from './single-byte-charsets.ts';
 import { mysqlJsonToText } from './mysql-json.ts';
 

@@ -8,7 +8,7 @@
 // column, on the kind of type: a disagreement means the history does not describe these rows, and
 // decoding them would put values into the wrong columns.
 import { parseMysqlType } from '../../../catalog/type-mapping.ts';
-import { SluiceError } from '../../../errors.ts';
+import { SluiceError } from '../../../core/errors.ts';
 import type { TableColumn, TableSchema } from './table-columns.ts';
 
 /** What zongji's TableMap event has that matters here (lib/binlog_event.js). */

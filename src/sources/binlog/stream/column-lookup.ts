@@ -3,7 +3,7 @@
 // history at the transaction's position (zongji's own lookup reads information_schema as it is now,
 // which is wrong for any event written before the table's last change).
 import type { SourceColumn } from '../../../core/change-event.ts';
-import { isTableScopedError, SluiceError } from '../../../errors.ts';
+import { isTableScopedError, SluiceError } from '../../../core/errors.ts';
 import type { Route, Router } from '../../../routing/router.ts';
 import type { ZongJiInstance } from '../decode/zongji.ts';
 import type { BinlogPosition } from '../position/binlog-position.ts';
