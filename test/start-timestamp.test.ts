@@ -12,7 +12,7 @@ import type { PeekedEvent } from '../src/sources/binlog/position/binlog-peek.ts'
 import { parseInstant } from '../src/core/instant.ts';
 import type { ServerFacts } from '../src/sources/binlog/server/preflight.ts';
 import { findFirstTransactionAt, type BinlogReader } from '../src/sources/binlog/position/timestamp-search.ts';
-import { type DaemonWorkspace, gtidBinlogPos, latestCheckpoint, makeWorkspace, runUntilCheckpoint, startDaemon, waitForCheckpoint } from './helpers/daemon.ts';
+import { type DaemonWorkspace, gtidBinlogPos, latestCheckpoint, makeWorkspace, runUntilCheckpoint, startDaemon, waitForCheckpoint, withDaemon } from './helpers/daemon.ts';
 import { REPO_ROOT, testMariaDb } from './helpers/servers.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
 import type { MariaDbServer } from './servers/mariadb.ts';
@@ -119,16 +119,12 @@ describe('start at a timestamp, on the private MariaDB', () => {
     await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.t (id INT PRIMARY KEY, v VARCHAR(20)); INSERT INTO ${tag}.t VALUES (1, 'before')`);
     const head = await gtidBinlogPos(server);
     const workspace = makeWorkspace(server, { start: "{ timestamp: '2999-01-01T00:00:00+01:00' }", routing: `  include: ['${tag}.*']` });
-    const daemon = startDaemon(workspace, server);
-    try {
+    const { daemon, exit } = await withDaemon(workspace, server, async (daemon) => {
       await waitForCheckpoint(workspace, head, 30_000, daemon);
       await db.query(`INSERT INTO ${tag}.t VALUES (2, 'after')`);
       await waitForCheckpoint(workspace, await gtidBinlogPos(server), 30_000, daemon);
-    } finally {
-      daemon.child.kill('SIGTERM');
-      await db.end();
-    }
-    assert.equal((await daemon.exited).code, 0, daemon.output().slice(-2000));
+    }).finally(() => db.end());
+    assert.equal(exit.code, 0, daemon.output().slice(-2000));
     assert.match(daemon.output(), /no transaction in the binlog was written at or after it \(the newest was written at \S+Z\), so reading starts at the head of the binlog/);
     assert.deepEqual(await committedChanges(workspace, tag), [['insert', '2', 'after']]);
   });
