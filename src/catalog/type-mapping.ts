@@ -56,7 +56,8 @@ function bitWidth(type: ParsedMysqlType): number {
   return type.args[0] ?? 1;
 }
 
-const GEOMETRIES = [
+/** MySQL's and MariaDB's spatial type names, each a column of WKB with an SRID in front. */
+export const SPATIAL_TYPES: readonly string[] = [
   'geometry',
   'point',
   'linestring',
@@ -227,7 +228,7 @@ export const TYPE_MAPPING_ROWS: readonly TypeMappingRow[] = [
     mysql: 'geometry, point, linestring, polygon, multi*, geometrycollection',
     hive: 'binary',
     note: 'OGC well-known binary (WKB), as ST_AsBinary() returns it',
-    matches: names(...GEOMETRIES),
+    matches: names(...SPATIAL_TYPES),
     hiveType: fixed('binary'),
   },
   {
