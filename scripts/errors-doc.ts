@@ -1,4 +1,4 @@
-// `npm run docs:errors`: writes docs/errors.md from the error codes in src/error-codes.ts.
+// `npm run docs:errors`: writes docs/errors.md from the error codes in src/core/error-codes.ts.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

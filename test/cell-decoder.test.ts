@@ -7,7 +7,7 @@ import type mysql from 'mysql2/promise';
 import pino from 'pino';
 import { hiveTypeFor } from '../src/catalog/type-mapping.ts';
 import type { SourceColumn } from '../src/core/change-event.ts';
-import { isSluiceError, SluiceError } from '../src/errors.ts';
+import { isSluiceError, SluiceError } from '../src/core/errors.ts';
 import { Router } from '../src/routing/router.ts';
 import { readSingleByteTextAsBytes } from '../src/sources/binlog/decode/table-map-patches.ts';
 import { BinlogSource } from '../src/sources/binlog/stream/binlog-source.ts';

@@ -8,7 +8,7 @@ import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import type { BinlogHiveRecord as CheckpointRecord } from '../src/pipeline/binlog-to-hive-record.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import type { MariaDbServer } from './servers/mariadb.ts';
-import { type DaemonWorkspace, gtidBinlogPos, latestCheckpoint, makeWorkspace, runUntilCheckpoint, startDaemon, waitForCheckpoint } from './helpers/daemon.ts';
+import { type DaemonWorkspace, gtidBinlogPos, latestCheckpoint, makeWorkspace, runUntilCheckpoint, waitForCheckpoint, withDaemon } from './helpers/daemon.ts';
 import { REPO_ROOT, testMariaDb } from './helpers/servers.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
 
@@ -56,8 +56,7 @@ describe('sluice checkpoint', () => {
 
   test('set refuses while the daemon runs; after a stop, --latest skips and --file replays', async () => {
     const workspace = makeWorkspace(server, { start: 'latest', routing: `  include: ['${database}.*']` });
-    const daemon = startDaemon(workspace, server);
-    try {
+    const { daemon, exit } = await withDaemon(workspace, server, async (daemon) => {
       // start: latest means "from when the daemon looked": row 1 must come after its first checkpoint.
       await waitForCheckpoint(workspace, await gtidBinlogPos(server), 30_000, daemon);
       await insert(1);
@@ -67,10 +66,8 @@ describe('sluice checkpoint', () => {
       assert.match(refused.stderr, new RegExp(`in use by sluice process ${daemon.child.pid}\\b.*\\[SLUICE_STATE_LOCKED\\]`));
       const shown = sluice(server, 'checkpoint', 'show', '--config', workspace.configFile);
       assert.match(shown.stdout, new RegExp(`daemon: +running \\(pid ${daemon.child.pid}\\)`));
-    } finally {
-      daemon.child.kill('SIGTERM');
-    }
-    assert.deepEqual(await daemon.exited, { code: 0, signal: null }, daemon.output().slice(-2000));
+    });
+    assert.deepEqual(exit, { code: 0, signal: null }, daemon.output().slice(-2000));
     const stopped = (await latestCheckpoint(workspace)) as CheckpointRecord;
 
     // Row 2 lands while the daemon is stopped; --latest moves past it, so it is never read.

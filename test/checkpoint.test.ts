@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { TableGate } from '../src/checkpoint/table-gate.ts';
 import { binlogHiveRecord, recoverBinlogToHive as recover, type BinlogHiveRecord as CheckpointRecord } from '../src/pipeline/binlog-to-hive-record.ts';
 import { executeCommits, type PendingCommit } from '../src/sinks/hive-commits.ts';
-import { isSluiceError } from '../src/errors.ts';
+import { isSluiceError } from '../src/core/errors.ts';
 import { HeldXaFiles } from '../src/sinks/xa-held-files.ts';
 import { localWarehouse } from './helpers/local-warehouse.ts';
 import { writeWholeFile } from './helpers/whole-file.ts';

@@ -13,7 +13,7 @@ import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
 import { readIntents, type CompactionIntent, type CompactionStep } from '../src/checkpoint/compaction-intent.ts';
 import { recoverBinlogToHive as recover } from '../src/pipeline/binlog-to-hive-record.ts';
 import { parseConfig } from '../src/config/load.ts';
-import { isSluiceError } from '../src/errors.ts';
+import { isSluiceError } from '../src/core/errors.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { METADATA_COLUMNS } from '../src/sinks/changelog-layout.ts';
 import { Compactor, DEFAULT_COMPACTION, type CompactionSettings } from '../src/sinks/compaction.ts';

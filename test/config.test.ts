@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, parseConfig, redactConfig } from '../src/config/load.ts';
-import { isSluiceError, type SluiceError } from '../src/errors.ts';
+import { isSluiceError, type SluiceError } from '../src/core/errors.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const minimal = 'source:\n  host: db.example\n  user: sluice\n';

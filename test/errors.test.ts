@@ -11,11 +11,11 @@ import { FTPError } from 'basic-ftp';
 import { pino } from 'pino';
 import { ERRORS_DOC_PATH, renderErrorsDoc } from '../src/cli/errors-doc.ts';
 import { exitCodeOf } from '../src/cli/exit-codes.ts';
-import { ERROR_CODES } from '../src/error-codes.ts';
-import { SluiceError } from '../src/errors.ts';
+import { ERROR_CODES } from '../src/core/error-codes.ts';
+import { SluiceError } from '../src/core/errors.ts';
 import { WebHdfsClient } from '../src/filesystem/webhdfs-client.ts';
 import { nameDiskError } from '../src/core/local-disk.ts';
-import { isTransient } from '../src/transient.ts';
+import { isTransient } from '../src/core/transient.ts';
 import { REPO_ROOT, testMariaDb } from './helpers/servers.ts';
 
 const silent = pino({ level: 'silent' });
@@ -204,7 +204,7 @@ describe('error codes', () => {
 
   test(`${ERRORS_DOC_PATH} is what \`npm run docs:errors\` writes from ERROR_CODES`, () => {
     const doc = readFileSync(join(REPO_ROOT, ERRORS_DOC_PATH), 'utf8');
-    assert.ok(doc === renderErrorsDoc(), `${ERRORS_DOC_PATH} differs from src/error-codes.ts: run \`npm run docs:errors\` and commit the result`);
+    assert.ok(doc === renderErrorsDoc(), `${ERRORS_DOC_PATH} differs from src/core/error-codes.ts: run \`npm run docs:errors\` and commit the result`);
     for (const code of Object.keys(ERROR_CODES)) assert.match(doc, new RegExp(`^## ${code}$`, 'm'));
   });
 

@@ -16,7 +16,7 @@ import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
-import { isSluiceError, SluiceError } from '../src/errors.ts';
+import { isSluiceError, SluiceError } from '../src/core/errors.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { withRetry } from '../src/core/retry.ts';
 import { preflight } from '../src/sources/binlog/server/preflight.ts';

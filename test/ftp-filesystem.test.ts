@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { isSluiceError } from '../src/errors.ts';
+import { isSluiceError } from '../src/core/errors.ts';
 import { FtpFileSystem } from '../src/filesystem/ftp-filesystem.ts';
 import { testFtp, type FtpEndpoints } from './helpers/servers.ts';
 import { writeWholeFile } from './helpers/whole-file.ts';

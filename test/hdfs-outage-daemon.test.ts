@@ -10,7 +10,7 @@ import { WebHdfsFileSystem } from '../src/filesystem/webhdfs-filesystem.ts';
 import { pino } from 'pino';
 import { ChangeGenerator } from './helpers/change-generator.ts';
 import { assertSameStream } from './helpers/crash-scenario.ts';
-import { gtidBinlogPos, makeWorkspace, metricsPort, startDaemon, waitForCheckpoint } from './helpers/daemon.ts';
+import { gtidBinlogPos, makeWorkspace, metricsPort, waitForCheckpoint, withDaemon } from './helpers/daemon.ts';
 import { testMariaDb } from './helpers/servers.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
 import { startHdfs, type HdfsOptions, type HdfsServer } from './servers/jvm.ts';
@@ -44,8 +44,7 @@ test('HDFS paused (SIGSTOP) and killed and restarted under the daemon: bounded m
     extra: 'runtime:\n  maxQueuedEvents: 2000\n',
   });
   const generator = new ChangeGenerator(db, tables, 7);
-  const daemon = startDaemon(workspace, server);
-  try {
+  await withDaemon(workspace, server, async (daemon) => {
     await metricsPort(daemon);
     for (let i = 0; i < 50; i++) await generator.randomTransaction();
     await waitForCheckpoint(workspace, await gtidBinlogPos(server), 60_000, daemon);
@@ -77,11 +76,7 @@ test('HDFS paused (SIGSTOP) and killed and restarted under the daemon: bounded m
     hdfs = await startHdfs(options);
     await waitForCheckpoint(workspace, await gtidBinlogPos(server), 120_000, daemon);
     assert.equal(daemon.child.exitCode, null, 'the daemon rode out the outage');
-  } finally {
-    daemon.child.kill('SIGTERM');
-    await daemon.exited;
-    await db.end();
-  }
+  }).finally(() => db.end());
   try {
     const fs = new WebHdfsFileSystem({ namenodes: [namenode], user: 'sluice', requestTimeoutMs: 10_000, logger: pino({ level: 'silent' }) });
     const rows = bySequence(await readCommittedRows(new LocalCatalog(workspace.catalogDir), fs, `${tag}_shop`, 'orders'));

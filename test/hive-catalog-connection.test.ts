@@ -8,7 +8,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { HiveConnection } from '../src/catalog/hive-connection.ts';
 import { HiveServer2Catalog } from '../src/catalog/hive-server2-catalog.ts';
-import { isSluiceError } from '../src/errors.ts';
+import { isSluiceError } from '../src/core/errors.ts';
 import { testHdfs, testHiveServer2, type HdfsEndpoints, type HiveEndpoints } from './helpers/servers.ts';
 
 let hive: HiveEndpoints;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { HiveConnection } from '../src/catalog/hive-connection.ts';
 import { HiveServer2Catalog } from '../src/catalog/hive-server2-catalog.ts';
-import { isSluiceError } from '../src/errors.ts';
+import { isSluiceError } from '../src/core/errors.ts';
 import { METADATA_COLUMNS } from '../src/sinks/changelog-layout.ts';
 import { REPO_ROOT, testHdfs, type HdfsEndpoints } from './helpers/servers.ts';
 import { startHiveServer2, type HiveServer2 } from './servers/jvm.ts';

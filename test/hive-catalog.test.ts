@@ -9,7 +9,7 @@ import { HiveConnection } from '../src/catalog/hive-connection.ts';
 import { HiveServer2Catalog } from '../src/catalog/hive-server2-catalog.ts';
 import { parseMysqlType, TYPE_MAPPING_ROWS, hiveTypeFor } from '../src/catalog/type-mapping.ts';
 import type { CellValue } from '../src/core/change-event.ts';
-import { isSluiceError } from '../src/errors.ts';
+import { isSluiceError } from '../src/core/errors.ts';
 import { METADATA_COLUMNS } from '../src/sinks/changelog-layout.ts';
 import { TEXT_SERDE_PROPERTIES } from '../src/catalog/hive-text-table.ts';
 import { encodeRow } from '../src/sinks/hive-text-codec.ts';

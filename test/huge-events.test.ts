@@ -13,9 +13,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type mysql from 'mysql2/promise';
-import { isSluiceError } from '../src/errors.ts';
+import { isSluiceError } from '../src/core/errors.ts';
 import { eventTooLargeError } from '../src/sources/binlog/stream/event-too-large.ts';
-import { gtidBinlogPos, makeWorkspace, startDaemon, waitForCheckpoint } from './helpers/daemon.ts';
+import { gtidBinlogPos, makeWorkspace, waitForCheckpoint, withDaemon } from './helpers/daemon.ts';
 import { runQueryCli } from './helpers/query-cli.ts';
 import { TEST_MARIADB_DIR } from './helpers/servers.ts';
 import { startMariaDb, type MariaDbServer } from './servers/mariadb.ts';
@@ -122,16 +122,13 @@ describe('huge events', () => {
       const workspace = makeWorkspace(server, { start: 'earliest', routing: "  include: ['huge.*']", sinkExtra: `  format: ${format}` });
       // A heap that holds a few copies of a 64 MiB value and not many more: a sink that multiplies a
       // huge row (the whole line as strings, then its bytes) runs out of it and the daemon dies.
-      const daemon = startDaemon(workspace, server, [], { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${HEAP_MIB}` });
+      const env = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${HEAP_MIB}` };
       const started = Date.now();
-      try {
+      const { daemon } = await withDaemon(workspace, server, async (daemon) => {
         await waitForCheckpoint(workspace, end, 90_000, daemon);
         // A figure to read, not to assert on (see "Huge rows" in docs/when-things-go-wrong.md).
         console.log(`${format}: every change committed in ${Date.now() - started} ms; the daemon's peak RSS (VmHWM) was ${peakRssMiB(daemon.child.pid)} MiB`);
-      } finally {
-        daemon.child.kill('SIGTERM');
-        await daemon.exited;
-      }
+      }, { env });
       assert.doesNotMatch(daemon.output(), /"level":50/, 'no error was logged');
       const rows = await runQueryCli(workspace, server, TABLE_DIGEST_SQL.duckdb);
       const landed = rows.map((row) => [row.id, row.b_md5, row.b_len, row.t_md5, row.t_len, row._op]);

@@ -1,7 +1,7 @@
 // Metrics and health endpoints of the running daemon, scraped as Prometheus would.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { gtidBinlogPos, makeWorkspace, metricsPort, startDaemon, waitForCheckpoint } from './helpers/daemon.ts';
+import { gtidBinlogPos, makeWorkspace, metricsPort, startDaemon, waitForCheckpoint, withDaemon } from './helpers/daemon.ts';
 import { testMariaDb } from './helpers/servers.ts';
 
 function sample(body: string, name: string): number {
@@ -21,8 +21,7 @@ test('metrics change as rows flow; /health and /ready answer', { timeout: 120_00
     routing: `  include: ['${tag}.*']\n  rules:\n    - match: '^${tag}\\.t$'\n      target: ods_${tag}.t`,
     intervalSeconds: 0.3,
   });
-  const daemon = startDaemon(workspace, server);
-  try {
+  const { daemon, exit } = await withDaemon(workspace, server, async (daemon) => {
     const port = await metricsPort(daemon);
     const base = `http://127.0.0.1:${port}`;
     assert.equal((await fetch(`${base}/health`)).status, 200);
@@ -47,12 +46,8 @@ test('metrics change as rows flow; /health and /ready answer', { timeout: 120_00
     assert.ok(sample(after, 'sluice_replication_lag_seconds') >= 0);
     assert.match(after, /sluice_checkpoint_duration_seconds_bucket/);
     assert.equal((await fetch(`${base}/nope`)).status, 404);
-  } finally {
-    daemon.child.kill('SIGTERM');
-    const exit = await daemon.exited;
-    await db.end();
-    assert.equal(exit.code, 0, daemon.output().slice(-2000));
-  }
+  }).finally(() => db.end());
+  assert.equal(exit.code, 0, daemon.output().slice(-2000));
 });
 
 test('a metrics port in use is named with its config key, and the daemon does not start', { timeout: 60_000 }, async () => {

@@ -9,9 +9,9 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { isSluiceError } from '../src/errors.ts';
+import { isSluiceError } from '../src/core/errors.ts';
 import { preflight } from '../src/sources/binlog/server/preflight.ts';
-import { latestCheckpoint, makeWorkspace, metricsPort, startDaemon, waitForChangesRead } from './helpers/daemon.ts';
+import { latestCheckpoint, makeWorkspace, metricsPort, startDaemon, stopDaemon, waitForChangesRead, withDaemon } from './helpers/daemon.ts';
 import { gtidExecuted, waitForMySqlCheckpoint } from './helpers/mysql-gtid.ts';
 import { runQueryCli, type QueryRow } from './helpers/query-cli.ts';
 import { REPO_ROOT, testMysql } from './helpers/servers.ts';
@@ -108,8 +108,7 @@ test('INSERT, UPDATE and DELETE on MySQL 9.7 land exactly, resumed by GTID set a
     await insert(6, 'other uuid', '6.000', '6', '2026-02-02 02:02:02.000002', '{"u": 5}', `${OTHER_UUID}:5`);
     await insert(7, 'after gap', '7.000', '7', '2026-02-02 02:02:02.000002', '{"u": 9}', `${OTHER_UUID}:9`);
     await waitForChangesRead(first, expected.length);
-    first.child.kill('SIGTERM');
-    assert.equal((await first.exited).code, 0, first.output().slice(-3000));
+    assert.equal((await stopDaemon(first)).code, 0, first.output().slice(-3000));
     const stopped = (await latestCheckpoint(workspace))?.source.position.gtidSet ?? '';
     assert.match(stopped, new RegExp(`(^|,\\s*)${OTHER_UUID}:5:9(,|$)`), `the checkpoint holds MySQL's GTID set: ${stopped}`);
     assert.ok(await sameGtidSet(stopped, await gtidExecuted(server)), `the final checkpoint (${stopped}) covers every transaction and no more`);
@@ -127,17 +126,14 @@ test('INSERT, UPDATE and DELETE on MySQL 9.7 land exactly, resumed by GTID set a
 
     // Run 3 resumes from the same GTID set again, catches up and goes on.
     writeFileSync(workspace.configFile, readFileSync(workspace.configFile, 'utf8').replace('intervalSeconds: 600', 'intervalSeconds: 0.3'));
-    const third = startDaemon(workspace, server);
-    try {
+    const { daemon: third, exit: thirdExit } = await withDaemon(workspace, server, async (third) => {
       await metricsPort(third);
       await insert(5, 'after kill', '5.000', '5', '2026-12-31 23:59:59.000000', '"a string"');
       await remove(4);
       await update(5, 'big = big + 1');
       await waitForMySqlCheckpoint(server, workspace, await gtidExecuted(server), third);
-    } finally {
-      third.child.kill('SIGTERM');
-      assert.equal((await third.exited).code, 0, third.output().slice(-3000));
-    }
+    });
+    assert.equal(thirdExit.code, 0, third.output().slice(-3000));
 
     const landed = await runQueryCli(workspace, server, `SELECT _op, ${COLUMNS.replace('CAST(doc AS CHAR) AS doc', 'doc')}, _seq FROM ${tag}.t ORDER BY _seq`);
     assert.deepEqual(

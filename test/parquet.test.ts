@@ -15,7 +15,7 @@ import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { executeCommits } from '../src/sinks/hive-commits.ts';
 import { queryWarehouse } from '../src/cli/query.ts';
 import type { CellValue, ChangeEvent, SourceColumn } from '../src/core/change-event.ts';
-import { isSluiceError } from '../src/errors.ts';
+import { isSluiceError } from '../src/core/errors.ts';
 import type { FileSystem, FileWriter } from '../src/filesystem/filesystem.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { WebHdfsFileSystem } from '../src/filesystem/webhdfs-filesystem.ts';

@@ -3,7 +3,7 @@
 // cannot decode (MySQL's compressed transactions and partial JSON updates) stop the stream.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isSluiceError } from '../src/errors.ts';
+import { isSluiceError } from '../src/core/errors.ts';
 import { fedSource } from './helpers/fed-source.ts';
 import { changesOf, checkpointAtEnd, withCapture } from './helpers/stopped-changes.ts';
 

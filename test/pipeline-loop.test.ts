@@ -13,7 +13,7 @@ import { TableGate } from '../src/checkpoint/table-gate.ts';
 import type { ChangeEvent } from '../src/core/change-event.ts';
 import type { Sink } from '../src/core/sink.ts';
 import type { Source, SourceItem, SourceState } from '../src/core/source.ts';
-import { SluiceError } from '../src/errors.ts';
+import { SluiceError } from '../src/core/errors.ts';
 import { PipelineLoop, type PipelineFigures } from '../src/pipeline/pipeline-loop.ts';
 import { routeKey, Router, type Route } from '../src/routing/router.ts';
 import { SluiceMetrics } from '../src/runtime/metrics.ts';

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { isSluiceError, type ErrorCode } from '../src/errors.ts';
+import { isSluiceError, type ErrorCode } from '../src/core/errors.ts';
 import { preflight } from '../src/sources/binlog/server/preflight.ts';
 import { freePort, startMariaDb, type MariaDbServer } from './servers/mariadb.ts';
 import { REPO_ROOT, TEST_MARIADB_DIR, testMariaDb } from './helpers/servers.ts';

@@ -8,7 +8,7 @@ import type { TableDefinition } from '../src/catalog/catalog.ts';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { formatRows, queryWarehouse } from '../src/cli/query.ts';
 import type { CellValue } from '../src/core/change-event.ts';
-import { isSluiceError } from '../src/errors.ts';
+import { isSluiceError } from '../src/core/errors.ts';
 import type { FileSystem } from '../src/filesystem/filesystem.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { encodeRow } from '../src/sinks/hive-text-codec.ts';

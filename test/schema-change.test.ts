@@ -7,48 +7,12 @@ import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { gtidBinlogPos, latestCheckpoint, makeWorkspace, metricsPort, runUntilCheckpoint, startDaemon, stopTableAndDaemon, waitForCaughtUp, waitForCheckpoint, withDaemon } from './helpers/daemon.ts';
+import { addAndDropColumnsMidStream } from './helpers/add-drop-column.ts';
 import { REPO_ROOT, testMariaDb } from './helpers/servers.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
 
 test('ADD COLUMN (at the end and in the middle) and DROP COLUMN mid-stream keep every value in its column', { timeout: 120_000 }, async () => {
-  const server = await testMariaDb();
-  const db = await server.rootConnection();
-  const tag = `s${Date.now() % 1_000_000}`;
-  await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.t (id INT PRIMARY KEY, a VARCHAR(10), b INT)`);
-  const start = await gtidBinlogPos(server);
-  const workspace = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']`, intervalSeconds: 0.3 });
-  const daemon = startDaemon(workspace, server);
-  try {
-    await db.query(`INSERT INTO ${tag}.t VALUES (1, 'one', 10)`);
-    await waitForCheckpoint(workspace, await gtidBinlogPos(server), 30_000, daemon);
-    await db.query(`ALTER TABLE ${tag}.t ADD COLUMN c DECIMAL(5,2) AFTER id`);
-    await db.query(`INSERT INTO ${tag}.t (id, a, b, c) VALUES (2, 'two', 20, 2.50)`);
-    await db.query(`ALTER TABLE ${tag}.t ADD COLUMN d VARCHAR(5)`);
-    await db.query(`UPDATE ${tag}.t SET d = 'dee', a = 'uno' WHERE id = 1`);
-    await db.query(`ALTER TABLE ${tag}.t DROP COLUMN b`);
-    await db.query(`INSERT INTO ${tag}.t (id, a, c, d) VALUES (3, 'three', 3.75, 'x')`);
-    await waitForCheckpoint(workspace, await gtidBinlogPos(server), 30_000, daemon);
-  } finally {
-    daemon.child.kill('SIGTERM');
-    await daemon.exited;
-    await db.end();
-  }
-  const catalog = new LocalCatalog(workspace.catalogDir);
-  const table = await catalog.getTable(tag, 't');
-  assert.deepEqual(
-    table?.columns.map((column) => `${column.name} ${column.type}`),
-    ['id int', 'a string', 'b int', '_op string', '_event_time timestamp', '_position string', '_seq bigint', '_source string', 'c decimal(5,2)', 'd string'],
-  );
-  const rows = bySequence(await readCommittedRows(catalog, new LocalFileSystem(workspace.warehouse), tag, 't'));
-  assert.deepEqual(
-    rows.map((row) => [row._op, row.id, row.a, row.b, row.c, row.d]),
-    [
-      ['insert', '1', 'one', '10', null, null],
-      ['insert', '2', 'two', '20', '2.50', null],
-      ['update', '1', 'uno', '10', null, 'dee'],
-      ['insert', '3', 'three', null, '3.75', 'x'],
-    ],
-  );
+  await addAndDropColumnsMidStream(await testMariaDb());
 });
 
 test('a source column named like the partition column stops with a way out, and sink.dayColumn is that way', { timeout: 120_000 }, async () => {
@@ -114,19 +78,16 @@ test('a widening MODIFY is followed; an incompatible one stops that table alone,
   const workspace = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']`, intervalSeconds: 0.2 });
   const catalog = new LocalCatalog(workspace.catalogDir);
   const fs = new LocalFileSystem(workspace.warehouse);
-  const first = startDaemon(workspace, server);
   let stoppedRecord;
-  try {
+  const { daemon: first, exit } = await withDaemon(workspace, server, async (first) => {
     stoppedRecord = await waitForCheckpoint(workspace, end, 60_000, first);
     const port = await metricsPort(first);
     const ready = await fetch(`http://127.0.0.1:${port}/ready`);
     assert.equal(ready.status, 503);
     assert.match(await ready.text(), new RegExp(`tables stopped by an error: ${tag}\\.t \\(SLUICE_SCHEMA_UNSUPPORTED\\)`));
     assert.match(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), /^sluice_stopped_tables 1$/m);
-  } finally {
-    first.child.kill('SIGTERM');
-  }
-  assert.equal((await first.exited).code, 0, 'the daemon goes on, and stops cleanly when asked');
+  });
+  assert.equal(exit.code, 0, 'the daemon goes on, and stops cleanly when asked');
   assert.match(
     first.output(),
     new RegExp(`table ${tag}\\.t stopped: column d of ${tag}\\.t is decimal\\(38,0\\) in Hive, and the source now sends decimal\\(38,10\\) \\(decimal\\(38,10\\)\\) at binlog position GTID 0-1-\\d+`),
@@ -273,8 +234,7 @@ test('RENAME TABLE mid-stream: the changes after it are routed by the rules agai
     `    - { match: '^${tag}\\.archive_.*$', target: '${tag}_ods.archive' }`,
   ].join('\n');
   const workspace = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing, intervalSeconds: 0.3 });
-  const daemon = startDaemon(workspace, server);
-  try {
+  await withDaemon(workspace, server, async (daemon) => {
     await db.query(`INSERT INTO ${tag}.orders_live VALUES (1, 'before')`);
     await db.query(`RENAME TABLE ${tag}.orders_live TO ${tag}.archive_2026`);
     await db.query(`INSERT INTO ${tag}.archive_2026 VALUES (2, 'after')`);
@@ -282,11 +242,7 @@ test('RENAME TABLE mid-stream: the changes after it are routed by the rules agai
     await db.query(`RENAME TABLE ${tag}.archive_2026 TO ${tag}.orders_again`);
     await db.query(`INSERT INTO ${tag}.orders_again VALUES (3, 'back')`);
     await waitForCheckpoint(workspace, await gtidBinlogPos(server), 30_000, daemon);
-  } finally {
-    daemon.child.kill('SIGTERM');
-    await daemon.exited;
-    await db.end();
-  }
+  }).finally(() => db.end());
   const catalog = new LocalCatalog(workspace.catalogDir);
   const fs = new LocalFileSystem(workspace.warehouse);
   const orders = bySequence(await readCommittedRows(catalog, fs, `${tag}_ods`, 'orders'));

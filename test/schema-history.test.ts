@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { isSluiceError } from '../src/errors.ts';
+import { isSluiceError } from '../src/core/errors.ts';
 import { applyAlter, DdlApplyError, schemaOfCreate, undoAlter } from '../src/sources/binlog/schema/ddl-apply.ts';
 import { changesTable, interpretDdl, type DdlEffect } from '../src/sources/binlog/schema/ddl-statement.ts';
 import { isAtOrBefore } from '../src/sources/binlog/position/position-order.ts';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
-import { isSluiceError } from '../src/errors.ts';
+import { isSluiceError } from '../src/core/errors.ts';
 import type { PeekedEvent } from '../src/sources/binlog/position/binlog-peek.ts';
 import { parseInstant } from '../src/core/instant.ts';
 import type { ServerFacts } from '../src/sources/binlog/server/preflight.ts';

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { isSluiceError } from '../src/errors.ts';
+import { isSluiceError } from '../src/core/errors.ts';
 import { acquireStateLock, LOCK_FILE, lockHolder } from '../src/runtime/state-lock.ts';
 import { gtidBinlogPos, makeWorkspace, waitForCheckpoint, withDaemon } from './helpers/daemon.ts';
 import { holdLockInChild } from './helpers/lock-holder.ts';

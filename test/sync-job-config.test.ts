@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseSyncJob } from '../src/config/load-sync-job.ts';
-import { isSluiceError } from '../src/errors.ts';
+import { isSluiceError } from '../src/core/errors.ts';
 import { REPO_ROOT } from './helpers/servers.ts';
 
 test('config/sync.example.yaml parses, with the defaults the comments state', () => {

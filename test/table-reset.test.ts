@@ -2,7 +2,7 @@
 // src/sources/binlog/stream/table-reset.ts): the statements as MariaDB and MySQL log them.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isSluiceError } from '../src/errors.ts';
+import { isSluiceError } from '../src/core/errors.ts';
 import { tablesEmptiedBy } from '../src/sources/binlog/stream/table-reset.ts';
 
 const emptied = (statement: string, schema = 'shop'): string[] =>

@@ -104,14 +104,11 @@ test('TRUNCATE, DROP TABLE and CREATE OR REPLACE of captured tables write one ma
   replay.child.kill('SIGKILL');
   await replay.exited;
   assert.ok(landed, `a checkpoint record landed:\n${replay.output().slice(-3000)}`);
-  const last = startDaemon(workspace, server);
-  try {
+  const { daemon: last, exit } = await withDaemon(workspace, server, async (last) => {
     await metricsPort(last); // its signal handlers are in place from here on
     await waitForCheckpoint(workspace, end, 60_000, last);
-  } finally {
-    last.child.kill('SIGTERM');
-    assert.equal((await last.exited).code, 0, last.output().slice(-3000));
-  }
+  });
+  assert.equal(exit.code, 0, last.output().slice(-3000));
 
   const catalog = new LocalCatalog(workspace.catalogDir);
   const fs = new LocalFileSystem(workspace.warehouse);
@@ -156,8 +153,7 @@ test('sluice query reads a Parquet table whose older files predate an ADD COLUMN
   await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.p ${TABLE}`);
   const start = await gtidBinlogPos(server);
   const workspace: DaemonWorkspace = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']`, sinkExtra: '  format: parquet', intervalSeconds: 0.3 });
-  const daemon = startDaemon(workspace, server);
-  try {
+  await withDaemon(workspace, server, async (daemon) => {
     await db.query(`INSERT INTO ${tag}.p VALUES (1, 'one')`);
     await waitForCheckpoint(workspace, await gtidBinlogPos(server), 30_000, daemon);
     await db.query(`ALTER TABLE ${tag}.p ADD COLUMN region VARCHAR(10)`);
@@ -165,11 +161,7 @@ test('sluice query reads a Parquet table whose older files predate an ADD COLUMN
     await db.query(`TRUNCATE TABLE ${tag}.p`);
     await db.query(`INSERT INTO ${tag}.p VALUES (3, 'three', 'us')`);
     await waitForCheckpoint(workspace, await gtidBinlogPos(server), 30_000, daemon);
-  } finally {
-    daemon.child.kill('SIGTERM');
-    await daemon.exited;
-    await db.end();
-  }
+  }).finally(() => db.end());
   const rows = await runQueryCli(workspace, server, `SELECT id, v, region, _op, _source FROM ${tag}.p ORDER BY _seq`);
   assert.deepEqual(rows, [
     { id: '1', v: 'one', region: null, _op: 'insert', _source: `${tag}.p` },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { hiveTypeFor, markdownTypeTable, parseMysqlType, TYPE_MAPPING_ROWS } from '../src/catalog/type-mapping.ts';
-import { isSluiceError } from '../src/errors.ts';
+import { isSluiceError } from '../src/core/errors.ts';
 
 // COLUMN_TYPE spellings as MySQL 8, MariaDB 10.11 and zongji's FULL-metadata TableMap give them.
 const EXPECTED: [string, string][] = [

@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
-import { isSluiceError } from '../src/errors.ts';
+import { isSluiceError } from '../src/core/errors.ts';
 import { WebHdfsFileSystem, type WebHdfsFileSystemOptions } from '../src/filesystem/webhdfs-filesystem.ts';
 import type { WebHdfsEvent } from '../src/filesystem/webhdfs-client.ts';
 import { freePort } from './servers/mariadb.ts';

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import type { Catalog, PartitionSpec } from '../src/catalog/catalog.ts';
 import { executeCommits, type PendingCommit } from '../src/sinks/hive-commits.ts';
 import { parseConfig } from '../src/config/load.ts';
-import { isSluiceError } from '../src/errors.ts';
+import { isSluiceError } from '../src/core/errors.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { WebHdfsFileSystem } from '../src/filesystem/webhdfs-filesystem.ts';
 import { openStorage } from '../src/runtime/embedded-runtime.ts';

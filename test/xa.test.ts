@@ -10,7 +10,7 @@ import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { addMysqlGtid } from '../src/sources/binlog/position/binlog-position.ts';
 import { parseXaStatement } from '../src/sources/binlog/stream/xa-statement.ts';
-import { gtidBinlogPos, latestCheckpoint, makeWorkspace, metricsPort, startDaemon, waitForCheckpoint, type DaemonWorkspace, type RunningDaemon } from './helpers/daemon.ts';
+import { type DaemonWorkspace, gtidBinlogPos, latestCheckpoint, makeWorkspace, metricsPort, type RunningDaemon, startDaemon, stopDaemon, waitForCheckpoint } from './helpers/daemon.ts';
 import { killWhenRecordLands } from './helpers/crash-scenario.ts';
 import { REPO_ROOT, testMariaDb } from './helpers/servers.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
@@ -92,8 +92,7 @@ async function caughtUp(workspace: DaemonWorkspace, server: MariaDbServer, daemo
 }
 
 async function stop(daemon: RunningDaemon): Promise<void> {
-  daemon.child.kill('SIGTERM');
-  assert.equal((await daemon.exited).code, 0, daemon.output().slice(-3000));
+  assert.equal((await stopDaemon(daemon)).code, 0, daemon.output().slice(-3000));
 }
 
 async function kill(daemon: RunningDaemon): Promise<void> {

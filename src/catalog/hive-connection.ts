@@ -3,9 +3,9 @@
 // when a connection drops under a pending call), one transparent reconnect when the connection or the
 // session is gone, statements one at a time, and errors that name the server and the statement.
 import hive from 'hive-driver';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import { withRetry } from '../core/retry.ts';
-import { isTransient } from '../transient.ts';
+import { isTransient } from '../core/transient.ts';
 
 /**
  * hive.server2.authentication of the server. NOSASL is a plain Thrift socket; NONE, LDAP, PAM and

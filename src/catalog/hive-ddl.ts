@@ -1,6 +1,6 @@
 // HiveQL statements the HiveServer2 catalog sends, built in one place so that every name is quoted and
 // every string literal escaped the same way. Nothing here talks to a server.
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import type { HiveColumn, StorageFormat, TableDefinition } from './catalog.ts';
 import { TEXT_STORAGE_DDL } from './hive-text-table.ts';
 

@@ -2,7 +2,7 @@
 // FileSystem speaks absolute paths ('/user/hive/warehouse/ods.db/orders'), the metastore stores URIs
 // ('hdfs://namenode:8020/user/hive/warehouse/ods.db/orders'). fs.defaultFS, as the cluster's
 // core-site.xml names it, joins the two.
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 
 export interface FileSystemName {
   scheme: string;

@@ -3,7 +3,7 @@
 // locations on the cluster's HDFS that its FileSystem writes to; a table that is already there is
 // used only when it fits (hive-table-fit.ts), and every change is idempotent, because a checkpoint
 // commit may run again after a crash.
-import { SluiceError, isSluiceError } from '../errors.ts';
+import { SluiceError, isSluiceError } from '../core/errors.ts';
 import type { Catalog, HiveColumn, PartitionSpec, TableDefinition } from './catalog.ts';
 import { HiveConnection, type HiveConnectionOptions } from './hive-connection.ts';
 import {

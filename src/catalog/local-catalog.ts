@@ -3,8 +3,9 @@
 // leaves either the old definition or the new one.
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/atomic-file.ts';
+import { listDirectory } from '../core/json-records.ts';
 import type { Catalog, HiveColumn, PartitionSpec, TableDefinition } from './catalog.ts';
 
 interface StoredTable extends TableDefinition {
@@ -95,14 +96,7 @@ export class LocalCatalog implements Catalog {
 
   async listTables(): Promise<TableDefinition[]> {
     const tables: TableDefinition[] = [];
-    let databases: string[];
-    try {
-      databases = await readdir(this.dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
-    for (const database of databases.sort()) {
+    for (const database of (await listDirectory(this.dir)).sort()) {
       const files = await readdir(join(this.dir, database)).catch(() => [] as string[]);
       for (const file of files.sort()) {
         if (!file.endsWith('.json')) continue;

@@ -5,7 +5,7 @@
 // cannot hold every value the MySQL type can (unsigned 64-bit integers, DECIMAL(65,30), the zero
 // date '0000-00-00'), the row picks a wider type or exact text rather than a type that would turn
 // some values into NULL.
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 
 /** A MySQL column type taken apart: 'int(10) unsigned zerofill' -> { name: 'int', args: ['10'], unsigned: true }. */
 export interface ParsedMysqlType {
@@ -56,7 +56,8 @@ function bitWidth(type: ParsedMysqlType): number {
   return type.args[0] ?? 1;
 }
 
-const GEOMETRIES = [
+/** MySQL's and MariaDB's spatial type names, each a column of WKB with an SRID in front. */
+export const SPATIAL_TYPES: readonly string[] = [
   'geometry',
   'point',
   'linestring',
@@ -227,7 +228,7 @@ export const TYPE_MAPPING_ROWS: readonly TypeMappingRow[] = [
     mysql: 'geometry, point, linestring, polygon, multi*, geometrycollection',
     hive: 'binary',
     note: 'OGC well-known binary (WKB), as ST_AsBinary() returns it',
-    matches: names(...GEOMETRIES),
+    matches: names(...SPATIAL_TYPES),
     hiveType: fixed('binary'),
   },
   {

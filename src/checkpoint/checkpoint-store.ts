@@ -1,9 +1,9 @@
 // Keeps checkpoint records in a local directory, one file per record, each written atomically.
 // The newest record that exists is the state; older ones are kept (a few) for a person to inspect.
-import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SluiceError } from '../errors.ts';
-import { writeFileAtomic } from '../core/atomic-file.ts';
+import { SluiceError } from '../core/errors.ts';
+import { listDirectory, readJsonRecord, writeJsonRecord } from '../core/json-records.ts';
 import { upgradeRecord, type CheckpointRecord, type StoredRecord } from './checkpoint-record.ts';
 
 const RECORD_FILE = /^checkpoint-(\d{12})\.json$/;
@@ -16,14 +16,7 @@ export class CheckpointStore {
   }
 
   private async recordIds(): Promise<number[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
-    return names
+    return (await listDirectory(this.dir))
       .map((name) => RECORD_FILE.exec(name)?.[1])
       .filter((id): id is string => id !== undefined)
       .map(Number)
@@ -40,17 +33,7 @@ export class CheckpointStore {
 
   async read(id: number): Promise<CheckpointRecord> {
     const file = this.fileOf(id);
-    let record: StoredRecord;
-    try {
-      record = JSON.parse(await readFile(file, 'utf8')) as StoredRecord;
-    } catch (error) {
-      // Records are written by rename, so a torn one means something outside sluice damaged it.
-      // Guessing a position here could lose or duplicate data: stop and say which file.
-      throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `checkpoint record ${file} cannot be read: ${(error as Error).message}`, {
-        cause: error,
-        context: { file },
-      });
-    }
+    const record = await readJsonRecord<StoredRecord>(file, 'checkpoint record');
     if (!isRecord(record) || record.id !== id) {
       throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `checkpoint record ${file} is not a sluice checkpoint of format 1 or 2`, {
         context: { file },
@@ -61,8 +44,7 @@ export class CheckpointStore {
 
   /** Writes a record; the daemon writes the current format (tests also plant records of format 1). */
   async write(record: StoredRecord): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    await writeFileAtomic(this.fileOf(record.id), JSON.stringify(record) + '\n');
+    await writeJsonRecord(this.fileOf(record.id), record);
   }
 
   /** Deletes all but the newest `keep` records. */

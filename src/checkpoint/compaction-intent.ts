@@ -11,12 +11,12 @@
 // any instant therefore leaves a partition with the old files or the new ones, never both, never
 // neither. (A reader listing the partition between the renames and the deletes sees both for that
 // moment; the state on disk converges as soon as the step, or recovery, finishes.)
-import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
-import { writeFileAtomic } from '../core/atomic-file.ts';
+import { listDirectory, readJsonRecord, writeJsonRecord } from '../core/json-records.ts';
 
 export interface CompactionIntent {
   format: 1;
@@ -50,32 +50,15 @@ export function intentFile(stateDir: string, id: string): string {
 }
 
 export async function writeIntent(stateDir: string, intent: CompactionIntent): Promise<void> {
-  await mkdir(stateDir, { recursive: true });
-  await writeFileAtomic(intentFile(stateDir, intent.id), JSON.stringify(intent) + '\n');
+  await writeJsonRecord(intentFile(stateDir, intent.id), intent);
 }
 
 /** Every intent record in the state directory, oldest name first. */
 export async function readIntents(stateDir: string): Promise<CompactionIntent[]> {
-  let names: string[];
-  try {
-    names = await readdir(stateDir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
   const intents: CompactionIntent[] = [];
-  for (const name of names.filter((entry) => INTENT_FILE.test(entry)).sort()) {
+  for (const name of (await listDirectory(stateDir)).filter((entry) => INTENT_FILE.test(entry)).sort()) {
     const file = join(stateDir, name);
-    let intent: CompactionIntent;
-    try {
-      intent = JSON.parse(await readFile(file, 'utf8')) as CompactionIntent;
-    } catch (error) {
-      // Written by rename, so a torn record means something outside sluice damaged it.
-      throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `compaction record ${file} cannot be read: ${(error as Error).message}`, {
-        cause: error,
-        context: { file },
-      });
-    }
+    const intent = await readJsonRecord<CompactionIntent>(file, 'compaction record');
     if (intent.format !== 1 || intent.kind !== 'compaction' || !Array.isArray(intent.inputs) || !Array.isArray(intent.outputs)) {
       throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `compaction record ${file} is not a sluice compaction record of format 1`, { context: { file } });
     }

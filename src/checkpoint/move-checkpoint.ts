@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { SinkCommits, SinkRecovery } from '../core/sink.ts';
 import type { CheckpointRecord } from './checkpoint-record.ts';
 import type { CheckpointStore } from './checkpoint-store.ts';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import { recover } from './recovery.ts';
 import { highestSequence } from './table-gate.ts';
 

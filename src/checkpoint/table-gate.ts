@@ -4,7 +4,7 @@
 // other tables must not take the changes they already hold. Sequence numbers decide, because they
 // are handed out in source order to every routed change, the same numbers on every read of a stretch.
 // The gate knows of a source's state only its sequence number.
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import type { SourceState } from '../core/source.ts';
 import type { CheckpointRecord, StoppedTable, TableProgress } from './checkpoint-record.ts';
 

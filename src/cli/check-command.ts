@@ -7,7 +7,7 @@ import { HiveServer2Catalog } from '../catalog/hive-server2-catalog.ts';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { loadConfig } from '../config/load.ts';
 import type { SluiceConfig } from '../config/schema.ts';
-import { isSluiceError } from '../errors.ts';
+import { isSluiceError } from '../core/errors.ts';
 import { WebHdfsFileSystem } from '../filesystem/webhdfs-filesystem.ts';
 import { LOCK_FILE, lockHolder } from '../runtime/state-lock.ts';
 import { TableGate } from '../checkpoint/table-gate.ts';

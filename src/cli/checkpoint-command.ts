@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { moveCheckpoint, skipStoppedTable } from '../checkpoint/move-checkpoint.ts';
 import type { SluiceConfig } from '../config/schema.ts';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import { BINLOG, binlogHiveRecord, binlogHiveRecoveries, type BinlogHiveRecord } from '../pipeline/binlog-to-hive-record.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
 import { createLogger } from '../core/logger.ts';

@@ -1,7 +1,7 @@
 // What the exit status of a failed command tells systemd (and a person): 78 when a restart cannot
 // help, 1 when one may. The unit's RestartPreventExitStatus=78 stops the restarts on the first kind.
-import { ERROR_CODES } from '../error-codes.ts';
-import { isSluiceError, type ErrorCode } from '../errors.ts';
+import { ERROR_CODES } from '../core/error-codes.ts';
+import { isSluiceError, type ErrorCode } from '../core/errors.ts';
 
 /** EX_CONFIG of sysexits.h, "something was found in an unconfigured or misconfigured state". */
 export const EXIT_SETUP = 78;

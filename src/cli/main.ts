@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import type { SluiceConfig } from '../config/schema.ts';
-import { isSluiceError } from '../errors.ts';
+import { isSluiceError } from '../core/errors.ts';
 import { localPlaces } from '../config/local-places.ts';
 import { nameDiskError, type LocalPlace } from '../core/local-disk.ts';
 import { createLogger } from '../core/logger.ts';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { Catalog, TableDefinition } from '../catalog/catalog.ts';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
 import { decodeRows } from '../sinks/hive-text-codec.ts';
 import { shortestFloat32 } from '../sources/binlog/decode/cell-decoder.ts';

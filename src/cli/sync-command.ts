@@ -2,7 +2,7 @@
 // page boundary with a checkpoint (exit 0); running the same job again resumes from there. A kill -9
 // is safe too: the next run recovers from the last checkpoint.
 import { loadSyncJob, redactSyncJob } from '../config/load-sync-job.ts';
-import { isSluiceError } from '../errors.ts';
+import { isSluiceError } from '../core/errors.ts';
 import { syncPlaces } from '../config/local-places.ts';
 import { nameDiskError, probeWritable } from '../core/local-disk.ts';
 import { createLogger } from '../core/logger.ts';

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import { describeIssues } from './issues.ts';
 import { formatPath, type ConfigProblem } from './paths.ts';
 import { sluiceConfigSchema, type SluiceConfig } from './schema.ts';

@@ -5,7 +5,7 @@
 import { mkdir, open, rmdir, unlink } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from './errors.ts';
 
 export interface LocalPlace {
   configKey: string;

@@ -2,7 +2,7 @@
 // `writer` of a MySQL target), with errors that name that section's keys. The one way sluice connects to
 // MySQL for queries; the binlog stream (zongji) takes the same options.
 import mysql from 'mysql2/promise';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from './errors.ts';
 import { probeGreeting } from './mysql-greeting.ts';
 
 /** Where a MySQL/MariaDB server is and who sluice is there: the daemon's `source`, a batch job's `source` or `writer`. */

@@ -2,7 +2,7 @@
 // config error; a connection that reconnects once at once (Hive, FTP) says what it retries instead.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { isSluiceError } from '../errors.ts';
+import { isSluiceError } from './errors.ts';
 
 export interface RetryOptions {
   initialDelayMs: number;

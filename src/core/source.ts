@@ -1,7 +1,7 @@
 // A source of changes as the pipeline sees it: a stream of changes cut into transactions, each
 // boundary a point the source can resume from. The binlog is one; table chunks and Kafka
 // partitions are the next ones.
-import type { SluiceError } from '../errors.ts';
+import type { SluiceError } from './errors.ts';
 import type { ChangeEvent, XaStep } from './change-event.ts';
 
 /**

@@ -17,9 +17,9 @@
 //   it; sluice never renames two sources onto one target at once, since every staged name is unique.
 import { PassThrough, Writable } from 'node:stream';
 import { Client, FTPError, type FileInfo } from 'basic-ftp';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import { withRetry } from '../core/retry.ts';
-import { isTransient } from '../transient.ts';
+import { isTransient } from '../core/transient.ts';
 import { joinPath, parentPath, type FileStatus, type FileSystem, type FileWriter } from './filesystem.ts';
 
 export interface FtpFileSystemOptions {

@@ -3,7 +3,7 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import { fsyncDirectory } from '../core/atomic-file.ts';
 import { withPath } from '../core/local-disk.ts';
 import { BufferedFileHandle } from './buffered-file-handle.ts';

@@ -13,7 +13,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import { withRetry, type RetryOptions } from '../core/retry.ts';
 import {
   firstLine,

@@ -1,8 +1,8 @@
 // What a failed WebHDFS call means, in one place: the RemoteException a NameNode or DataNode sends as
 // its JSON body, and the SluiceError a caller sees, naming the server URL, the operation, the path and
 // the server's own message. Which failures are worth a retry or a failover, isTransient decides.
-import { SluiceError } from '../errors.ts';
-import { isTransient } from '../transient.ts';
+import { SluiceError } from '../core/errors.ts';
+import { isTransient } from '../core/transient.ts';
 
 /** The JSON body of a failed WebHDFS call: `{"RemoteException": {exception, javaClassName, message}}`. */
 export interface RemoteException {

@@ -17,7 +17,7 @@ import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { isSluiceError, SluiceError } from '../errors.ts';
+import { isSluiceError, SluiceError } from '../core/errors.ts';
 import { defaultSpoolDir } from '../core/local-disk.ts';
 import { isProcessAlive } from '../core/process-alive.ts';
 import { BufferedFileHandle } from './buffered-file-handle.ts';

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { CheckpointCoordinator } from '../checkpoint/checkpoint-coordinator.ts';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { TableGate, type GateResume } from '../checkpoint/table-gate.ts';
-import { isSluiceError, SluiceError } from '../errors.ts';
+import { isSluiceError, SluiceError } from '../core/errors.ts';
 import { Router, type RoutingConfig } from '../routing/router.ts';
 import type { ReadinessProbe } from '../runtime/health-server.ts';
 import { SluiceMetrics } from '../runtime/metrics.ts';

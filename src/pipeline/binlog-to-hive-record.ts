@@ -7,7 +7,7 @@ import { FORMAT_1_SINK, FORMAT_1_SOURCE } from '../checkpoint/checkpoint-record.
 import type { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { recover } from '../checkpoint/recovery.ts';
 import type { CheckpointRecord, TableProgress } from '../core/checkpoint-record.ts';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
 import type { HeldFile, HiveCommits, PendingCommit } from '../sinks/hive-commits.ts';
 import { HiveRecovery } from '../sinks/hive-sink.ts';

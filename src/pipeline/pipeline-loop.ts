@@ -8,7 +8,7 @@ import type { CheckpointCoordinator } from '../checkpoint/checkpoint-coordinator
 import type { TableGate } from '../checkpoint/table-gate.ts';
 import type { Sink } from '../core/sink.ts';
 import type { Source, SourceState } from '../core/source.ts';
-import { isTableScopedError, type SluiceError } from '../errors.ts';
+import { isTableScopedError, type SluiceError } from '../core/errors.ts';
 import { routeKey, type Route, type Router } from '../routing/router.ts';
 import type { SluiceMetrics } from '../runtime/metrics.ts';
 

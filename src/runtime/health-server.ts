@@ -2,7 +2,7 @@
 // needs to know: the binlog is connected and checkpoints are still being committed on time.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import type { Registry } from 'prom-client';
 
 export interface ReadinessProbe {

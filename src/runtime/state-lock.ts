@@ -11,7 +11,7 @@ import { link, mkdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { isProcessAlive } from '../core/process-alive.ts';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 
 export const LOCK_FILE = 'sluice.pid';
 const HEARTBEAT_MS = 10_000;

@@ -17,7 +17,7 @@ import {
   partitionValues,
   type PartitionScheme,
 } from './changelog-layout.ts';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import type { SluiceMetrics } from '../runtime/metrics.ts';
 import { textFormat, type RowFileFormat, type RowFileWriter } from './row-file-format.ts';
 import { HeldXaFiles } from './xa-held-files.ts';

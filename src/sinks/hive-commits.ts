@@ -2,7 +2,7 @@
 // carried out. Every step is idempotent, because recovery runs the newest record's commits again
 // without knowing how far the crashed run got.
 import type { Catalog } from '../catalog/catalog.ts';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
 
 export type PendingCommit =

@@ -16,7 +16,7 @@
 // - a row with fewer fields than the table has columns reads the missing ones as NULL, which is what
 //   makes `ALTER TABLE ... ADD COLUMNS` safe for files written before it. Extra fields are ignored.
 import type { CellValue } from '../core/change-event.ts';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 
 const FIELD_DELIMITER = 0x01;
 const ROW_DELIMITER = 0x0a;

@@ -28,7 +28,7 @@
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { HiveColumn } from '../catalog/catalog.ts';
 import type { CellValue } from '../core/change-event.ts';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import type { FileWriter } from '../filesystem/filesystem.ts';
 import type { RowFileFormat, RowFileWriter } from './row-file-format.ts';
 import {

@@ -12,7 +12,7 @@
 import { deserializeTCompactProtocol } from 'hyparquet/src/thrift.js';
 import { ByteWriter } from 'hyparquet-writer';
 import { serializeTCompactProtocol } from 'hyparquet-writer/src/thrift.js';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import type { FileStatus, FileSystem, FileWriter } from '../filesystem/filesystem.ts';
 
 const MAGIC = Buffer.from('PAR1');

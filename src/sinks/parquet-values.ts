@@ -1,7 +1,7 @@
 // From the exact text sluice carries (CellValue) to the values a Parquet column holds, one parser
 // per Hive type. Nothing is rounded: a value the column cannot hold exactly is an error that names
 // the column and the value, never a nearby value.
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 
 /** Turns one non-null cell into the column's physical value (number, bigint, string or bytes). */
 export type CellParser = (text: string) => number | bigint | string | Uint8Array | boolean;

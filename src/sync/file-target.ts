@@ -4,7 +4,7 @@
 // `<target>` (Hive, a person) sees whole checkpoints only: Hive and Hadoop skip names starting with '.'.
 import type { CellValue } from '../core/change-event.ts';
 import { joinPath, type FileSystem, type FileWriter } from '../filesystem/filesystem.ts';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import { writeTextRow } from '../sinks/row-file-format.ts';
 import type { TableShape } from '../sources/table/table-shape.ts';
 import type { ChannelWriter, SyncTarget } from './sync-target.ts';

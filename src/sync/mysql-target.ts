@@ -5,8 +5,8 @@
 // transactional (InnoDB); that is checked before any row moves.
 import mysql from 'mysql2/promise';
 import type { CellValue } from '../core/change-event.ts';
-import { SluiceError } from '../errors.ts';
-import { isTransient } from '../transient.ts';
+import { SluiceError } from '../core/errors.ts';
+import { isTransient } from '../core/transient.ts';
 import { connectMysql, EXACT_VALUES, quoteIdentifier, quoteTable, useUtcSession, type MysqlServerOptions } from '../core/mysql-connect.ts';
 import type { TableShape } from '../sources/table/table-shape.ts';
 import type { ChannelWriter, SyncTarget } from './sync-target.ts';

@@ -4,7 +4,7 @@
 import type mysql from 'mysql2/promise';
 import { hiveTypeFor } from '../catalog/type-mapping.ts';
 import type { SyncSourceConfig } from '../config/sync-job-schema.ts';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import { channelPredicate, temporalBoundaries, type ChannelSplit } from '../sources/table/key-split.ts';
 import { quoteIdentifier, quoteTable } from '../core/mysql-connect.ts';
 import { readTableShape, type KeyColumn, type TableShape } from '../sources/table/table-shape.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type mysql from 'mysql2/promise';
 import type { SyncJob } from '../config/sync-job-schema.ts';
-import { SluiceError } from '../errors.ts';
+import { SluiceError } from '../core/errors.ts';
 import { startHealthServer, type HealthServer } from '../runtime/health-server.ts';
 import { acquireStateLock } from '../runtime/state-lock.ts';
 import { ChannelReader } from '../sources/table/channel-reader.ts';

@@ -1,9 +1,9 @@
 // Keeps a batch job's checkpoint records in a local directory, one file per record, each written
 // atomically (temp file, fsync, rename, fsync of the directory); the newest is the state.
-import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SluiceError } from '../errors.ts';
-import { writeFileAtomic } from '../core/atomic-file.ts';
+import { SluiceError } from '../core/errors.ts';
+import { listDirectory, readJsonRecord, writeJsonRecord } from '../core/json-records.ts';
 import type { SyncState } from './sync-state.ts';
 
 const RECORD_FILE = /^sync-([0-9a-z]+)-(\d{12})\.json$/;
@@ -13,36 +13,23 @@ export class SyncStateStore {
   constructor(readonly dir: string) {}
 
   private async records(): Promise<string[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
     // Run ids are base-36 times of equal length for centuries, so name order is time order.
-    return names.filter((name) => RECORD_FILE.test(name)).sort();
+    return (await listDirectory(this.dir)).filter((name) => RECORD_FILE.test(name)).sort();
   }
 
   async latest(): Promise<SyncState | undefined> {
     const newest = (await this.records()).at(-1);
     if (newest === undefined) return undefined;
     const file = join(this.dir, newest);
-    try {
-      const state = JSON.parse(await readFile(file, 'utf8')) as SyncState;
-      if (state.format !== 1 || !Array.isArray(state.channels)) throw new Error('not a sync record of format 1');
-      return state;
-    } catch (error) {
-      throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `sync checkpoint record ${file} cannot be read: ${(error as Error).message}`, {
-        cause: error,
-        context: { file },
-      });
+    const state = await readJsonRecord<SyncState>(file, 'sync checkpoint record');
+    if (state?.format !== 1 || !Array.isArray(state.channels)) {
+      throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `sync checkpoint record ${file} cannot be read: not a sync record of format 1`, { context: { file } });
     }
+    return state;
   }
 
   async write(state: SyncState): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    await writeFileAtomic(join(this.dir, `sync-${state.runId}-${String(state.checkpointId).padStart(12, '0')}.json`), JSON.stringify(state) + '\n');
+    await writeJsonRecord(join(this.dir, `sync-${state.runId}-${String(state.checkpointId).padStart(12, '0')}.json`), state);
     const names = await this.records();
     for (const name of names.slice(0, Math.max(0, names.length - KEEP))) await unlink(join(this.dir, name)).catch(() => undefined);
   }

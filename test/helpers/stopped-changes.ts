@@ -5,7 +5,7 @@ import type { BinlogHiveRecord as CheckpointRecord } from '../../src/pipeline/bi
 import { LocalFileSystem } from '../../src/filesystem/local-filesystem.ts';
 import type mysql from 'mysql2/promise';
 import type { MariaDbServer } from '../servers/mariadb.ts';
-import { gtidBinlogPos, latestCheckpoint, makeWorkspace, startDaemon, waitForCheckpoint, type DaemonWorkspace, type RunningDaemon } from './daemon.ts';
+import { type DaemonWorkspace, gtidBinlogPos, latestCheckpoint, makeWorkspace, type RunningDaemon, waitForCheckpoint, withDaemon } from './daemon.ts';
 import { testMariaDb } from './servers.ts';
 import { bySequence, readCommittedRows } from './warehouse.ts';
 
@@ -44,12 +44,5 @@ export async function withCapture(prefix: string, setup: (tag: string) => string
   await db.query(`CREATE DATABASE ${tag}; ${setup(tag)}`);
   const start = await gtidBinlogPos(server);
   const workspace = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']`, intervalSeconds: 0.3 });
-  const daemon = startDaemon(workspace, server);
-  try {
-    await body({ server, db, tag, workspace, daemon });
-  } finally {
-    daemon.child.kill('SIGTERM');
-    await daemon.exited;
-    await db.end();
-  }
+  await withDaemon(workspace, server, (daemon) => body({ server, db, tag, workspace, daemon })).finally(() => db.end());
 }

@@ -2,7 +2,7 @@
 // after the last key it copied. Memory is one page.
 import type mysql from 'mysql2/promise';
 import type { CellValue } from '../../core/change-event.ts';
-import { SluiceError } from '../../errors.ts';
+import { SluiceError } from '../../core/errors.ts';
 import { channelPredicate, keyLiteral, type ChannelSplit } from './key-split.ts';
 import { quoteIdentifier, quoteTable } from '../../core/mysql-connect.ts';
 import { canonicalValue, exactTypeCast, selectExpression } from './row-values.ts';

@@ -6,7 +6,7 @@
 // boundaries are fixed when the job starts and recorded, so a resumed job reads the same ranges even
 // if the table has changed since.
 import mysql from 'mysql2/promise';
-import { SluiceError } from '../../errors.ts';
+import { SluiceError } from '../../core/errors.ts';
 import type { KeyColumn } from './table-shape.ts';
 
 export type ChannelSplit = { kind: 'modulo'; channels: number } | { kind: 'range'; channels: number; boundaries: string[] };

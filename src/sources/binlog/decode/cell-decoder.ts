@@ -7,8 +7,8 @@
 // every value arrives exact except the few repaired below (each one measured on MariaDB 10.11, see
 // test/cell-decoder.test.ts).
 import type { CellValue, SourceColumn } from '../../../core/change-event.ts';
-import { parseMysqlType } from '../../../catalog/type-mapping.ts';
-import { SluiceError } from '../../../errors.ts';
+import { parseMysqlType, SPATIAL_TYPES } from '../../../catalog/type-mapping.ts';
+import { SluiceError } from '../../../core/errors.ts';
 import { decodeSingleByte, isSingleByteCharset } from './single-byte-charsets.ts';
 import { mysqlJsonToText } from './mysql-json.ts';
 
@@ -78,15 +78,7 @@ const FAMILIES: Record<string, Family> = {
   uuid: 'uuid',
   inet4: 'inet4',
   inet6: 'inet6',
-  geometry: 'geometry',
-  point: 'geometry',
-  linestring: 'geometry',
-  polygon: 'geometry',
-  multipoint: 'geometry',
-  multilinestring: 'geometry',
-  multipolygon: 'geometry',
-  geometrycollection: 'geometry',
-  geomcollection: 'geometry',
+  ...Object.fromEntries(SPATIAL_TYPES.map((name) => [name, 'geometry'] as const)),
 };
 
 // Parsing the type string per value would dominate decoding; a table has few distinct types.

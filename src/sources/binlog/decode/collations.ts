@@ -8,7 +8,7 @@
 // garbage. So sluice reads the server's own list once at connect time and fixes the columns of every
 // TableMap before its rows are parsed (applyServerCollations).
 import type mysql from 'mysql2/promise';
-import { SluiceError } from '../../../errors.ts';
+import { SluiceError } from '../../../core/errors.ts';
 import { decodeText } from './cell-decoder.ts';
 import { isSingleByteCharset } from './single-byte-charsets.ts';
 import { MYSQL_TYPE_VARCHAR, MYSQL_TYPE_VARCHAR_COMPRESSED, MYSQL_TYPE_ENUM, MYSQL_TYPE_SET, MYSQL_TYPE_STRING, BINARY_COLLATION_ID } from './binlog-type-codes.ts';

@@ -23,7 +23,7 @@
 // TableMap after it can be read. The event keeps its table name and its column types, gets numbered
 // column names (so zongji builds no information_schema lookup for it), and unreadableTableMap()
 // stops the table with a coded error instead of letting zongji fail its rows on the stream for ever.
-import { SluiceError } from '../../../errors.ts';
+import { SluiceError } from '../../../core/errors.ts';
 import {
   MYSQL_TYPE_BLOB,
   MYSQL_TYPE_BLOB_COMPRESSED,

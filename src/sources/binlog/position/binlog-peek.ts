@@ -2,7 +2,7 @@
 // each event was written. Only event headers, group markers and statements are decoded; row events
 // are skipped unparsed, so no table metadata is looked up and a large file streams cheaply.
 import type { BinlogEvent, QueryEvent, RotateEvent } from '@vlasky/zongji';
-import { SluiceError } from '../../../errors.ts';
+import { SluiceError } from '../../../core/errors.ts';
 import type { MysqlServerOptions } from '../../../core/mysql-connect.ts';
 import { createZongJi, stopZongji } from '../decode/zongji.ts';
 

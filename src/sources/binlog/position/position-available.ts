@@ -1,7 +1,7 @@
 // Whether the server still holds every event after a position, so that resuming there loses nothing.
 // The daemon finds out only when the dump fails; `sluice check` and `sluice checkpoint set` ask first.
 import type mysql from 'mysql2/promise';
-import { SluiceError } from '../../../errors.ts';
+import { SluiceError } from '../../../core/errors.ts';
 import { describePosition, type BinlogPosition } from './binlog-position.ts';
 import type { ServerFacts } from '../server/preflight.ts';
 

@@ -1,6 +1,6 @@
 // Turns "where to start" (a checkpoint, or the configured start) into a dump request the server
 // can serve, and refuses a position the server no longer has instead of silently starting elsewhere.
-import { SluiceError } from '../../../errors.ts';
+import { SluiceError } from '../../../core/errors.ts';
 import { describePosition, describeStart, type BinlogPosition, type BinlogSourceState, type BinlogStart } from './binlog-position.ts';
 import type { BinlogDumpStart } from './dump-start.ts';
 import type { PeekTarget } from './binlog-peek.ts';

@@ -2,7 +2,7 @@
 // event carries the time the server began writing it, and every event in earlier files was written
 // before that, so a binary search over the files picks the one to scan; the scan then reads event
 // headers only until the first transaction that is late enough, or the end of the binlog.
-import { SluiceError } from '../../../errors.ts';
+import { SluiceError } from '../../../core/errors.ts';
 import { formatBinlogTime } from '../../../core/instant.ts';
 import type { PeekedEvent } from './binlog-peek.ts';
 import type { ServerFacts } from '../server/preflight.ts';

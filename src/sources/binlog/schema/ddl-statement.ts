@@ -173,16 +173,40 @@ class DdlParser {
       return { kind: 'create-like', table, like, ifNotExists };
     }
     if (!this.acceptSymbol('(')) throw new NotModelled('CREATE TABLE without a column list (CREATE TABLE ... SELECT)');
+    const columns = this.columnList();
+    return { kind: 'create', table, columns, ifNotExists, ...this.tableOptions() };
+  }
+
+  /** The items of a column list after its '(' up to and with its ')': the columns, keys and constraints skipped. */
+  private columnList(): ColumnDefinition[] {
     const columns: ColumnDefinition[] = [];
     for (;;) {
-      const first = this.peek();
-      if (first?.kind === 'word' && KEY_WORDS.has(first.upper)) this.skipItem();
+      if (this.atKeyWord()) this.skipItem();
       else columns.push(this.columnDefinition(false).column);
       if (this.acceptSymbol(',')) continue;
       this.expectSymbol(')');
-      break;
+      return columns;
     }
-    return { kind: 'create', table, columns, ifNotExists, ...this.tableOptions() };
+  }
+
+  /** Whether the next item is an index, key, constraint, partition or period rather than a column. */
+  private atKeyWord(): boolean {
+    const next = this.peek();
+    return next?.kind === 'word' && KEY_WORDS.has(next.upper);
+  }
+
+  /**
+   * After ADD or DROP: SYSTEM VERSIONING is not modelled (it adds or removes hidden columns); an
+   * index, key or constraint is skipped, and true says so; otherwise an optional COLUMN is read.
+   */
+  private skipsNonColumn(verb: 'ADD' | 'DROP'): boolean {
+    if (this.acceptWords('SYSTEM', 'VERSIONING')) throw new NotModelled(`${verb} SYSTEM VERSIONING ${verb === 'ADD' ? 'adds' : 'removes'} hidden columns`);
+    if (this.atKeyWord()) {
+      this.skipItem();
+      return true;
+    }
+    this.acceptWord('COLUMN');
+    return false;
   }
 
   private tableOptions(): { defaultCharset?: string } {
@@ -232,25 +256,10 @@ class DdlParser {
     switch (token.upper) {
       case 'ADD': {
         this.position++;
-        if (this.acceptWords('SYSTEM', 'VERSIONING')) throw new NotModelled('ADD SYSTEM VERSIONING adds hidden columns');
-        const next = this.peek();
-        if (next?.kind === 'word' && KEY_WORDS.has(next.upper)) {
-          this.skipItem();
-          return undefined;
-        }
-        this.acceptWord('COLUMN');
+        if (this.skipsNonColumn('ADD')) return undefined;
         const ifNotExists = this.acceptWords('IF', 'NOT', 'EXISTS');
         if (this.acceptSymbol('(')) {
-          const columns: ColumnDefinition[] = [];
-          for (;;) {
-            const first = this.peek();
-            if (first?.kind === 'word' && KEY_WORDS.has(first.upper)) this.skipItem();
-            else columns.push(this.columnDefinition(false).column);
-            if (this.acceptSymbol(',')) continue;
-            this.expectSymbol(')');
-            break;
-          }
-          actions.push({ kind: 'add', columns, ifNotExists });
+          actions.push({ kind: 'add', columns: this.columnList(), ifNotExists });
           return undefined;
         }
         const { column, placement } = this.columnDefinition(true);
@@ -276,13 +285,7 @@ class DdlParser {
       }
       case 'DROP': {
         this.position++;
-        if (this.acceptWords('SYSTEM', 'VERSIONING')) throw new NotModelled('DROP SYSTEM VERSIONING removes hidden columns');
-        const next = this.peek();
-        if (next?.kind === 'word' && KEY_WORDS.has(next.upper)) {
-          this.skipItem();
-          return undefined;
-        }
-        this.acceptWord('COLUMN');
+        if (this.skipsNonColumn('DROP')) return undefined;
         const ifExists = this.acceptWords('IF', 'EXISTS');
         actions.push({ kind: 'drop', name: this.identifier(), ifExists });
         if (!this.acceptWord('RESTRICT')) this.acceptWord('CASCADE');

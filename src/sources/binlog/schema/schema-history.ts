@@ -6,7 +6,7 @@
 // written before any checkpoint that moves past what it records.
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SluiceError } from '../../../errors.ts';
+import { SluiceError } from '../../../core/errors.ts';
 import { writeFileAtomic } from '../../../core/atomic-file.ts';
 import { describePosition, type BinlogPosition } from '../position/binlog-position.ts';
 import { isAtOrBefore, isSamePosition } from '../position/position-order.ts';

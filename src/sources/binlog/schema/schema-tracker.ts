@@ -11,8 +11,8 @@
 // server at all; the server's columns check that work where they can.
 import type { Logger } from 'pino';
 import type mysql from 'mysql2/promise';
-import { SluiceError } from '../../../errors.ts';
-import { isTransient } from '../../../transient.ts';
+import { SluiceError } from '../../../core/errors.ts';
+import { isTransient } from '../../../core/transient.ts';
 import { describePosition, type BinlogPosition } from '../position/binlog-position.ts';
 import { connectMysql, type MysqlServerOptions } from '../../../core/mysql-connect.ts';
 import { applyAlter, DdlApplyError, schemaOfCreate, undoAlter } from './ddl-apply.ts';

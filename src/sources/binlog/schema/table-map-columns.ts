@@ -7,8 +7,8 @@
 // Before any of that, the event and the history must agree on the number of columns and, column by
 // column, on the kind of type: a disagreement means the history does not describe these rows, and
 // decoding them would put values into the wrong columns.
-import { parseMysqlType } from '../../../catalog/type-mapping.ts';
-import { SluiceError } from '../../../errors.ts';
+import { parseMysqlType, SPATIAL_TYPES } from '../../../catalog/type-mapping.ts';
+import { SluiceError } from '../../../core/errors.ts';
 import type { TableColumn, TableSchema } from './table-columns.ts';
 
 /** What zongji's TableMap event has that matters here (lib/binlog_event.js). */
@@ -124,15 +124,7 @@ const KIND_OF_TYPE: Record<string, string> = {
   long: 'blob',
   'long varchar': 'blob',
   'long varbinary': 'blob',
-  geometry: 'geometry',
-  point: 'geometry',
-  linestring: 'geometry',
-  polygon: 'geometry',
-  multipoint: 'geometry',
-  multilinestring: 'geometry',
-  multipolygon: 'geometry',
-  geometrycollection: 'geometry',
-  geomcollection: 'geometry',
+  ...Object.fromEntries(SPATIAL_TYPES.map((name) => [name, 'geometry'])),
 };
 
 const CLASSIC_TEMPORAL_CODES = new Set([7, 11, 12]);

@@ -1,7 +1,7 @@
 // Checks, before any event is read, that the server can be a binlog source for sluice, and turns
 // each way it cannot into an error that says what is wrong and how to fix it.
 import mysql from 'mysql2/promise';
-import { SluiceError } from '../../../errors.ts';
+import { SluiceError } from '../../../core/errors.ts';
 import { connectMysql, type MysqlServerOptions } from '../../../core/mysql-connect.ts';
 import { readBinlogHead } from './binlog-head.ts';
 

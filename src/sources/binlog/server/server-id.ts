@@ -3,7 +3,7 @@
 // restart replaying from its checkpoint. Checked before the dump where the server lets us see its
 // replicas, and named when the server drops us mid-stream.
 import type mysql from 'mysql2/promise';
-import { SluiceError } from '../../../errors.ts';
+import { SluiceError } from '../../../core/errors.ts';
 import { connectMysql, type MysqlServerOptions } from '../../../core/mysql-connect.ts';
 
 // MariaDB's ER_SLAVE_SAME_ID; MySQL sends 1236 (ER_MASTER_FATAL_ERROR_READING_BINLOG) with this text.

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { ChangeEvent, ChangeOp, SourceColumn, SourcePosition } from '../../../core/change-event.ts';
 import { connectMysql, type MysqlServerOptions } from '../../../core/mysql-connect.ts';
-import { isTableScopedError, SluiceError } from '../../../errors.ts';
+import { isTableScopedError, SluiceError } from '../../../core/errors.ts';
 import { routeKey, type Route, type Router } from '../../../routing/router.ts';
 import { toCellValue } from '../decode/cell-decoder.ts';
 import { builtInCollations, readServerCollations, type CollationCharsets } from '../decode/collations.ts';

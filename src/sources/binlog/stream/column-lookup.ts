@@ -2,8 +2,9 @@
 // MINIMAL sluice supplies them through zongji's lookup hook, for a captured table from the schema
 // history at the transaction's position (zongji's own lookup reads information_schema as it is now,
 // which is wrong for any event written before the table's last change).
+import { parseMysqlType, SPATIAL_TYPES } from '../../../catalog/type-mapping.ts';
 import type { SourceColumn } from '../../../core/change-event.ts';
-import { isTableScopedError, SluiceError } from '../../../errors.ts';
+import { isTableScopedError, SluiceError } from '../../../core/errors.ts';
 import type { Route, Router } from '../../../routing/router.ts';
 import type { ZongJiInstance } from '../decode/zongji.ts';
 import type { BinlogPosition } from '../position/binlog-position.ts';
@@ -133,7 +134,6 @@ export class ColumnLookup {
   }
 }
 
-const GEOMETRY_TYPE = /^(geometry|point|linestring|polygon|multipoint|multilinestring|multipolygon|geometrycollection|geomcollection)\b/;
 const CHARACTER_OR_BYTES_TYPE = /^(char|varchar|tinytext|text|mediumtext|longtext|binary|varbinary|tinyblob|blob|mediumblob|longblob|enum|set|json)\b/;
 
 /**
@@ -143,7 +143,7 @@ const CHARACTER_OR_BYTES_TYPE = /^(char|varchar|tinytext|text|mediumtext|longtex
  * Its values would be silently wrong; stop before one is written.
  */
 function requireDecodableLayout(tableMap: RawTableMap, columns: readonly SourceColumn[]): void {
-  const firstGeometry = columns.findIndex((column) => GEOMETRY_TYPE.test(column.mysqlType));
+  const firstGeometry = columns.findIndex((column) => SPATIAL_TYPES.includes(parseMysqlType(column.mysqlType).name));
   if (firstGeometry < 0) return;
   const affected = columns.slice(firstGeometry + 1).find((column) => CHARACTER_OR_BYTES_TYPE.test(column.mysqlType));
   if (!affected) return;

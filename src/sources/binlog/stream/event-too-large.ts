@@ -9,7 +9,7 @@
 //   of its own, but Node.js cannot hold a string past 536,870,888 UTF-16 units (~512 MiB), so zongji
 //   fails to decode a longer TEXT value; an event past 4 GiB cannot even be a Buffer.
 import { constants } from 'node:buffer';
-import { SluiceError } from '../../../errors.ts';
+import { SluiceError } from '../../../core/errors.ts';
 
 /** The error to stop with when `error` says an event was too large; undefined for any other error. */
 export function eventTooLargeError(error: Error, server: string, at: string): SluiceError | undefined {

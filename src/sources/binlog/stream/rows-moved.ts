@@ -11,7 +11,7 @@
 // change tool's swap) is stopped only: its new rows are not in the changelog either way. A RENAME
 // from one captured name to another is no move for the changelog: it saw the rows under the old name,
 // and the changes after it are routed by the new one (schema-change.test.ts).
-import { SluiceError } from '../../../errors.ts';
+import { SluiceError } from '../../../core/errors.ts';
 import { interpretDdl, type TableRef } from '../schema/ddl-statement.ts';
 import { tokenize, type Token } from '../schema/sql-lexer.ts';
 

@@ -5,7 +5,7 @@
 // CREATE OR REPLACE TEMPORARY TABLE concern no captured table: temporary tables write no rows to a
 // row-based binlog. The statement's grammar is ddl-statement.ts's, which the schema tracker uses too.
 import { NO_COLUMNS, type ChangeEvent, type SourcePosition } from '../../../core/change-event.ts';
-import { SluiceError } from '../../../errors.ts';
+import { SluiceError } from '../../../core/errors.ts';
 import { interpretDdl, truncatedTable, type TableRef } from '../schema/ddl-statement.ts';
 import { tokenize } from '../schema/sql-lexer.ts';
 

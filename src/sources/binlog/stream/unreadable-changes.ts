@@ -5,7 +5,7 @@
 //   missing columns would read as NULL;
 // - events zongji cannot decode (MySQL's binlog_transaction_compression and
 //   binlog_row_value_options=PARTIAL_JSON): zongji reports them once and emits no rows.
-import { SluiceError } from '../../../errors.ts';
+import { SluiceError } from '../../../core/errors.ts';
 
 /** What a restart does and does not do for a table stopped by a change it has no rows for. */
 const SKIP_AND_COPY =
