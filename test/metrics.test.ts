@@ -35,8 +35,12 @@ test('metrics change as rows flow; /health and /ready answer', { timeout: 120_00
     const checkpointsBefore = sample(before, 'sluice_checkpoints_total');
     await db.query(`INSERT INTO ${tag}.t VALUES (1, 'a'), (2, 'b'), (3, 'c'); UPDATE ${tag}.t SET v = 'z' WHERE id = 1; INSERT INTO ${tag}.skipped VALUES (1), (2)`);
     await waitForCheckpoint(workspace, await gtidBinlogPos(server), 30_000, daemon);
-
-    const after = await (await fetch(`${base}/metrics`)).text();
+    // The record lands before the checkpoint's commits; the figures follow once they are done.
+    let after = await (await fetch(`${base}/metrics`)).text();
+    for (const settled = Date.now() + 10_000; sample(after, 'sluice_checkpoints_total') <= checkpointsBefore && Date.now() < settled; ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      after = await (await fetch(`${base}/metrics`)).text();
+    }
     assert.equal(sample(after, `sluice_rows_written_total{table="ods_${tag}.t"}`), 4);
     assert.equal(sample(after, 'sluice_changes_read_total'), 4);
     assert.ok(sample(after, `sluice_bytes_written_total{table="ods_${tag}.t"}`) > 0);
