@@ -10,7 +10,7 @@ import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { addMysqlGtid } from '../src/sources/binlog/position/binlog-position.ts';
 import { parseXaStatement } from '../src/sources/binlog/stream/xa-statement.ts';
-import { type DaemonWorkspace, gtidBinlogPos, latestCheckpoint, makeWorkspace, metricsPort, type RunningDaemon, startDaemon, stopDaemon, waitForCheckpoint } from './helpers/daemon.ts';
+import { type DaemonWorkspace, gtidBinlogPos, latestCheckpoint, makeWorkspace, metricsPort, type RunningDaemon, startDaemon, stopDaemon, until, waitForCheckpoint } from './helpers/daemon.ts';
 import { killWhenRecordLands } from './helpers/crash-scenario.ts';
 import { REPO_ROOT, testMariaDb } from './helpers/servers.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
@@ -88,7 +88,10 @@ function stagedFiles(workspace: DaemonWorkspace, database: string, table: string
 }
 
 async function caughtUp(workspace: DaemonWorkspace, server: MariaDbServer, daemon: RunningDaemon): Promise<void> {
-  await waitForCheckpoint(workspace, await gtidBinlogPos(server), 60_000, daemon);
+  const record = await waitForCheckpoint(workspace, await gtidBinlogPos(server), 60_000, daemon);
+  // The record lands before its renames: what a reader sees is there once they are done.
+  const renamed = record.commits.flatMap((commit) => (commit.kind === 'rename' ? [join(workspace.warehouse, commit.to)] : []));
+  await until("the checkpoint's renames", daemon, () => renamed.every((path) => existsSync(path)) || undefined);
 }
 
 async function stop(daemon: RunningDaemon): Promise<void> {

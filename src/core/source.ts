@@ -32,6 +32,12 @@ export interface Source<S extends SourceState, Target> {
   start(): void;
   /** The next item, in source order. Rejects once the source has failed. */
   next(): Promise<SourceItem<S, Target>>;
+  /**
+   * The next item if one is ready, without waiting; undefined otherwise (then `next` waits, and
+   * reports a failure). Optional: a promise per item is most of the loop's own cost at a million
+   * items, so a source that queues items offers them here.
+   */
+  poll?(): SourceItem<S, Target> | undefined;
   /** Queues a tick behind everything received so far. */
   injectTick(): void;
   /** Items read and not yet taken: back-pressure and lag figures. */

@@ -104,7 +104,7 @@ export class PipelineLoop<S extends SourceState> {
     metrics.lagSeconds = () => (this.caughtUp() || this.committedChangeTs === undefined ? 0 : Math.max(0, Date.now() / 1000 - this.committedChangeTs));
     try {
       for (;;) {
-        const item = await source.next();
+        const item = source.poll?.() ?? (await source.next());
         if (item.kind === 'change') {
           const decision = this.options.router.decide(item.event.schema, item.event.table);
           if (decision.kind !== 'routed') continue;

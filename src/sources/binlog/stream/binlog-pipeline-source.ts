@@ -20,7 +20,15 @@ export class BinlogPipelineSource implements Source<BinlogSourceState, Route> {
   }
 
   async next(): Promise<SourceItem<BinlogSourceState, Route>> {
-    const item = await this.stream.next();
+    return this.toPipelineItem(await this.stream.next());
+  }
+
+  poll(): SourceItem<BinlogSourceState, Route> | undefined {
+    const item = this.stream.poll();
+    return item === undefined ? undefined : this.toPipelineItem(item);
+  }
+
+  private toPipelineItem(item: Awaited<ReturnType<BinlogSource['next']>>): SourceItem<BinlogSourceState, Route> {
     if (item.kind !== 'boundary') return item;
     if (item.statement) this.logger.info({ statement: item.statement.slice(0, 500), position: item.position }, 'statement in binlog');
     const state: BinlogSourceState = { kind: 'binlog', position: item.position, nextSequence: item.nextSequence.toString() };

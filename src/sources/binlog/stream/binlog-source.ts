@@ -161,8 +161,13 @@ export class BinlogSource {
   }
 
   /** The next item, in binlog order. Rejects once the stream has failed. */
-  async next(): Promise<SourceItem> {
+  next(): Promise<SourceItem> {
     return this.queue.next();
+  }
+
+  /** The next item if one is queued already (see Source.poll). */
+  poll(): SourceItem | undefined {
+    return this.queue.poll();
   }
 
   /** Queues a tick behind everything received so far. */

@@ -42,20 +42,25 @@ export class SourceQueue<T> {
   /** The next item, in order. Rejects once the queue has failed and is drained. */
   async next(): Promise<T> {
     for (;;) {
-      if (this.head < this.items.length) {
-        const item = this.items[this.head]!;
-        this.items[this.head] = undefined as unknown as T;
-        this.head++;
-        if (this.head > 4096 && this.head * 2 > this.items.length) {
-          this.items.splice(0, this.head);
-          this.head = 0;
-        }
-        this.maybeResume();
-        return item;
-      }
+      const item = this.poll();
+      if (item !== undefined) return item;
       if (this.failure) throw this.failure;
       await new Promise<void>((resolve) => (this.waiter = resolve));
     }
+  }
+
+  /** The next item if one is queued, without waiting (and without a promise per item). */
+  poll(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head]!;
+    this.items[this.head] = undefined as unknown as T;
+    this.head++;
+    if (this.head > 4096 && this.head * 2 > this.items.length) {
+      this.items.splice(0, this.head);
+      this.head = 0;
+    }
+    this.maybeResume();
+    return item;
   }
 
   /** The first failure wins; the consumer meets it after the items before it. */
