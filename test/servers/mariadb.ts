@@ -64,20 +64,8 @@ function findBinary(name: string): string {
 
 /** Starts (or reuses, when its pid file names a live process) the private server in `dir`. */
 export async function startMariaDb(options: MariaDbOptions): Promise<MariaDbServer> {
-  const dir = resolve(options.dir);
-  const dataDir = join(dir, 'data');
-  const binlogDir = join(dir, 'binlog');
-  const socket = join(dir, 'mariadb.sock');
-  const pidFile = join(dir, 'mariadb.pid');
-  const portFile = join(dir, 'port');
-  mkdirSync(binlogDir, { recursive: true });
-  mkdirSync(join(dir, 'tmp'), { recursive: true });
-
-  const running = readRunningPid(pidFile);
-  if (running !== undefined && existsSync(portFile)) {
-    const port = Number(readFileSync(portFile, 'utf8'));
-    return handle(dir, binlogDir, socket, port, pidFile);
-  }
+  const { dir, dataDir, binlogDir, socket, pidFile, portFile, runningPort } = serverFolder(options.dir, 'mariadb');
+  if (runningPort !== undefined) return handle(dir, binlogDir, socket, runningPort, pidFile);
 
   if (!existsSync(join(dataDir, 'mysql'))) {
     rmSync(dataDir, { recursive: true, force: true });
@@ -107,6 +95,26 @@ export async function startMariaDb(options: MariaDbOptions): Promise<MariaDbServ
     grants: 'REPLICATION SLAVE, BINLOG MONITOR, SELECT',
   });
   return handle(dir, binlogDir, socket, port, pidFile);
+}
+
+/**
+ * The files of a private server in `dir` (made absolute), its binlog and temporary folders created,
+ * and the port of the server already running there, when its pid file names a live process.
+ */
+export function serverFolder(folder: string, name: 'mariadb' | 'mysql') {
+  const dir = resolve(folder);
+  const layout = {
+    dir,
+    dataDir: join(dir, 'data'),
+    binlogDir: join(dir, 'binlog'),
+    socket: join(dir, `${name}.sock`),
+    pidFile: join(dir, `${name}.pid`),
+    portFile: join(dir, 'port'),
+  };
+  mkdirSync(layout.binlogDir, { recursive: true });
+  mkdirSync(join(dir, 'tmp'), { recursive: true });
+  const running = readRunningPid(layout.pidFile) !== undefined && existsSync(layout.portFile);
+  return { ...layout, runningPort: running ? Number(readFileSync(layout.portFile, 'utf8')) : undefined };
 }
 
 export function readRunningPid(pidFile: string): number | undefined {

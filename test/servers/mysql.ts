@@ -4,10 +4,10 @@
 // socket and port, listens on 127.0.0.1 only, and never reads the machine's /etc/mysql.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { binlogServerArgs, freePort, launchWithSluiceUser, readRunningPid, rootConnect, SLUICE_PASSWORD, SLUICE_USER, stopMariaDb, type MariaDbServer } from './mariadb.ts';
+import { binlogServerArgs, freePort, launchWithSluiceUser, rootConnect, serverFolder, SLUICE_PASSWORD, SLUICE_USER, stopMariaDb, type MariaDbServer } from './mariadb.ts';
 import { ensureMySqlPrefix, type MySqlPrefix } from './mysql-fetch.ts';
 
 const execFileAsync = promisify(execFile);
@@ -44,20 +44,10 @@ export function loaderCommand(prefix: MySqlPrefix, binary: string): string[] {
 /** Starts (or reuses, when its pid file names a live process) the private MySQL in `dir`. */
 export async function startMySql(options: MySqlOptions): Promise<MySqlServer> {
   const prefix = await ensureMySqlPrefix(options.prefixDir ?? MYSQL_PREFIX_DIR, options.log);
-  const dir = resolve(options.dir);
-  const dataDir = join(dir, 'data');
-  const binlogDir = join(dir, 'binlog');
+  const { dir, dataDir, binlogDir, socket, pidFile, portFile, runningPort } = serverFolder(options.dir, 'mysql');
   const filesDir = join(dir, 'files');
-  const socket = join(dir, 'mysql.sock');
-  const pidFile = join(dir, 'mysql.pid');
-  const portFile = join(dir, 'port');
-  mkdirSync(binlogDir, { recursive: true });
   mkdirSync(filesDir, { recursive: true });
-  mkdirSync(join(dir, 'tmp'), { recursive: true });
-
-  if (readRunningPid(pidFile) !== undefined && existsSync(portFile)) {
-    return handle(prefix, dir, binlogDir, socket, Number(readFileSync(portFile, 'utf8')), pidFile);
-  }
+  if (runningPort !== undefined) return handle(prefix, dir, binlogDir, socket, runningPort, pidFile);
 
   const mysqld = loaderCommand(prefix, 'usr/sbin/mysqld');
   const share = join(prefix.root, 'usr/share/mysql');
