@@ -275,7 +275,7 @@ export class BinlogSource {
       return;
     }
     const op: ChangeOp = name === 'writerows' ? 'insert' : name === 'updaterows' ? 'update' : 'delete';
-    const missing = missingColumns(event, tableMap.columnSchemas.map((column) => column.COLUMN_NAME));
+    const missing = missingColumns(event, tableMap.columnSchemas);
     if (missing.before.length > 0 || missing.after.length > 0) {
       // A partial row image (binlog_row_image=MINIMAL or NOBLOB): its rows keep their sequence numbers.
       const at = this.describeHere(zongji, event.gtid);

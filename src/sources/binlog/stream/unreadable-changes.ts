@@ -49,13 +49,13 @@ export function loadDataStatementError(at: string): SluiceError {
 }
 
 /** The columns a rows event leaves out of its before and after images, by name. */
-export function missingColumns(event: { numberOfColumns?: number; columns_present_bitmap?: Buffer; columns_present_bitmap2?: Buffer }, names: readonly string[]): { before: string[]; after: string[] } {
-  const count = event.numberOfColumns ?? names.length;
+export function missingColumns(event: { numberOfColumns?: number; columns_present_bitmap?: Buffer; columns_present_bitmap2?: Buffer }, columns: readonly { COLUMN_NAME: string }[]): { before: string[]; after: string[] } {
+  const count = event.numberOfColumns ?? columns.length;
   const absent = (bitmap: Buffer | undefined): string[] => {
     if (!bitmap) return [];
     const missing: string[] = [];
     for (let index = 0; index < count; index++) {
-      if ((bitmap[index >> 3]! & (1 << (index & 7))) === 0) missing.push(names[index] ?? `#${index + 1}`);
+      if ((bitmap[index >> 3]! & (1 << (index & 7))) === 0) missing.push(columns[index]?.COLUMN_NAME ?? `#${index + 1}`);
     }
     return missing;
   };
