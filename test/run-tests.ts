@@ -1,6 +1,7 @@
 // `npm test`: starts the shared servers once, runs every test file against them, stops them.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFtp, stopFtp, type FtpServer } from './servers/ftp.ts';
 import { startHdfs, startHiveServer2, type JvmProcess } from './servers/jvm.ts';
@@ -32,7 +33,11 @@ const mariadb = await startMariaDb({ dir });
 process.stdout.write(`private MariaDB on 127.0.0.1:${mariadb.port} (${dir}), ready in ${Date.now() - started} ms\n`);
 
 const files = process.argv.slice(2).length > 0 ? process.argv.slice(2) : testFiles();
-const env: NodeJS.ProcessEnv = { ...process.env, SLUICE_TEST_MARIADB_DIR: dir };
+// Every workspace, private server and scratch file the tests make goes under one folder of this run
+// (os.tmpdir() follows TMPDIR), removed when the run passes: a run leaves gigabytes of warehouses,
+// and a machine that runs the suite daily would fill its disk. A failed run keeps it to look into.
+const runTmp = mkdtempSync(join(tmpdir(), 'sluice-run-'));
+const env: NodeJS.ProcessEnv = { ...process.env, SLUICE_TEST_MARIADB_DIR: dir, TMPDIR: runTmp };
 // The JVM servers are slow to start: once per run, and only when a selected test uses them.
 const sources = files.map((file) => readFileSync(`${REPO_ROOT}/${file}`, 'utf8')).join('\n');
 const jvms: JvmProcess[] = [];
@@ -85,6 +90,8 @@ for (const jvm of jvms.reverse()) await jvm.stop();
 await ftp?.stop();
 await mysql?.stop();
 await mariadb.stop();
+if (code === 0) rmSync(runTmp, { recursive: true, force: true });
+else process.stdout.write(`the tests' workspaces are kept in ${runTmp}\n`);
 process.stdout.write(`test run took ${Math.round((Date.now() - started) / 1000)} s\n`);
 process.exit(code);
 
