@@ -72,17 +72,24 @@ class Recorder {
     for (const row of rows) this.changes.push({ table, op: 'delete', row });
   }
 
-  /** The rows `keys` selects, in primary key order (the order a multi-row statement logs them), every column as text. */
+  /** The rows `keys` selects, in primary key order (the order a multi-row statement logs them), every column as text (bytes and shapes as hex). */
   private async select(table: string, keys: string): Promise<TextRow[]> {
     const [columns] = await this.db.query(
-      'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+      'SELECT COLUMN_NAME AS name, DATA_TYPE AS type FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
       [this.schema, table],
     );
-    const names = (columns as { name: string }[]).map((column) => column.name);
-    const list = names.map((name) => `CAST(\`${name}\` AS CHAR) AS \`${name}\``).join(', ');
+    const described = columns as { name: string; type: string }[];
+    const list = described.map(({ name, type }) => `${textOf(`\`${name}\``, type)} AS \`${name}\``).join(', ');
     const [rows] = await this.db.query(`SELECT ${list} FROM ${this.schema}.${table} WHERE ${keys} ORDER BY 1`);
-    return (rows as Record<string, unknown>[]).map((row) => Object.fromEntries(names.map((name) => [name, row[name] === null ? null : String(row[name])])));
+    return (rows as Record<string, unknown>[]).map((row) => Object.fromEntries(described.map(({ name }) => [name, row[name] === null ? null : String(row[name])])));
   }
+}
+
+/** A column as text the way sluice writes it: shapes as their WKB, bytes as themselves (both in hex here). */
+function textOf(column: string, type: string): string {
+  if (/^(point|linestring|polygon|multipoint|multilinestring|multipolygon|geometry|geomcollection|geometrycollection)$/i.test(type)) return `HEX(ST_AsBinary(${column}))`;
+  if (/^(binary|varbinary|tinyblob|blob|mediumblob|longblob)$/i.test(type)) return `HEX(${column})`;
+  return `CAST(${column} AS CHAR)`;
 }
 
 /** The changes, table by table: DDL as MySQL 9.7 writes it, each followed by rows that would show a shifted column. */
@@ -127,6 +134,14 @@ async function ddlScenario(db: mysql.Connection, schema: string): Promise<Change
   await r.insert('s', 'CREATE TABLE s SELECT id, b, kind FROM t WHERE id IN (2, 4)', 'TRUE');
   await r.ddl('ALTER TABLE s DROP COLUMN b, ADD COLUMN z INT DEFAULT 0 FIRST');
   await r.update('s', 'UPDATE s SET z = id', 'TRUE');
+
+  // Geometry columns before text and binary ones: MySQL leaves them out of the TableMap's charset
+  // lists (MariaDB counts them), so every later column keeps its own character set.
+  await r.ddl(`CREATE TABLE geo (id INT PRIMARY KEY, spot POINT NOT NULL, label VARCHAR(20) CHARACTER SET latin1, note TEXT,
+    raw VARBINARY(8), shape GEOMETRY, tag ENUM('a','é') CHARACTER SET latin1, code CHAR(3) CHARACTER SET ascii)`);
+  await r.insert('geo', "INSERT INTO geo VALUES (1, POINT(1, 2), 'café', 'naïve 😀', X'00FF', ST_GeomFromText('LINESTRING(0 0, 1 1)'), 'é', 'abc')", 'id = 1');
+  await r.ddl('ALTER TABLE geo ADD COLUMN more VARCHAR(10) CHARACTER SET utf8mb4 AFTER spot, ALGORITHM=INSTANT');
+  await r.update('geo', "UPDATE geo SET more = 'ü', label = 'þorn', raw = X'80' WHERE id = 1", 'id = 1');
   return r.changes;
 }
 
@@ -135,6 +150,7 @@ const EXPECTED_HIVE_COLUMNS = {
   t: ['id int', 'a string', 'b bigint', 'e string', 'gv int', 'gs string', 'h int', ...[...METADATA_COLUMNS].filter((name) => name !== 'dt').map(metadataType), 'c decimal(6,2)', 'f string', 'cost decimal(6,2)', 'kind string', 'k int'],
   p: ['my_row_id decimal(20,0)', 'v string', 'n int', ...[...METADATA_COLUMNS].filter((name) => name !== 'dt').map(metadataType), 'w int'],
   s: ['id int', 'b bigint', 'kind string', ...[...METADATA_COLUMNS].filter((name) => name !== 'dt').map(metadataType), 'z int'],
+  geo: ['id int', 'spot binary', 'label string', 'note string', 'raw binary', 'shape binary', 'tag string', 'code string', ...[...METADATA_COLUMNS].filter((name) => name !== 'dt').map(metadataType), 'more string'],
 };
 const HIVE_METADATA = [...METADATA_COLUMNS].filter((name) => name !== 'dt').map(metadataType);
 
@@ -150,7 +166,13 @@ async function landed(workspace: DaemonWorkspace, schema: string, table: string)
   const rows = bySequence(await readCommittedRows(catalog, new LocalFileSystem(workspace.warehouse), schema, table));
   return {
     columns: definition.columns.map((column) => `${column.name} ${column.type}`),
-    rows: rows.map((row) => Object.fromEntries(Object.entries(row).filter(([name]) => !METADATA_COLUMNS.has(name) || name === '_op').map(([name, value]) => [name, value === null ? null : String(value)]))),
+    rows: rows.map((row) =>
+      Object.fromEntries(
+        Object.entries(row)
+          .filter(([name]) => !METADATA_COLUMNS.has(name) || name === '_op')
+          .map(([name, value]) => [name, value === null ? null : Buffer.isBuffer(value) ? value.toString('hex').toUpperCase() : String(value)]),
+      ),
+    ),
   };
 }
 

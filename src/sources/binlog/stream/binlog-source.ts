@@ -60,6 +60,8 @@ export interface BinlogSourceOptions {
   skipsRows?: (target: string, firstSequence: bigint) => boolean;
   /** Record DDL statements in the history from the start (the server is not on FULL, or was not); otherwise from the first TableMap without names. */
   trackSchemas?: boolean;
+  /** Whether the server is MariaDB (see ColumnLookupOptions.geometryInCharsetLists); when unknown, taken as MariaDB. */
+  isMariaDb?: boolean;
   logger: Logger;
 }
 
@@ -105,6 +107,7 @@ export class BinlogSource {
       router: options.router,
       tracker: this.tracker,
       tracking: options.trackSchemas ?? false,
+      geometryInCharsetLists: options.isMariaDb ?? true,
       queue: this.queue,
       failTarget: (target, error, at) => this.failTarget(target, error, at),
       fail: (error) => this.fail(error),
