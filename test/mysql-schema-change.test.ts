@@ -9,7 +9,8 @@
 // change is compared, row by row, with MySQL's own SELECT at the time it was made, under FULL (the
 // TableMap names the columns) and MINIMAL (the schema history works them out from the statements),
 // live, in a replay where information_schema only shows the last schema, and for tables first met
-// mid-stream. docs/mysql-setup.md#schema-changes-on-mysql says what lands.
+// mid-stream; and a DDL statement's GTID in the checkpoint right after it. docs/mysql-setup.md#schema-changes-on-mysql
+// says what lands.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -18,7 +19,7 @@ import { after, before, describe, test } from 'node:test';
 import type mysql from 'mysql2/promise';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
-import { latestCheckpoint, makeWorkspace, type DaemonWorkspace, withDaemon } from './helpers/daemon.ts';
+import { latestCheckpoint, makeWorkspace, type DaemonWorkspace, waitForChangesRead, withDaemon } from './helpers/daemon.ts';
 import { gtidExecuted, startPrivateMySql, waitForMySqlCheckpoint } from './helpers/mysql-gtid.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
 import type { MySqlServer } from './servers/mysql.ts';
@@ -293,6 +294,48 @@ describe('schema changes as MySQL 9.7 writes them', () => {
     } finally {
       await root.query('SET GLOBAL show_gipk_in_create_table_and_information_schema = ON');
       await root.end();
+      await db.end();
+    }
+  });
+
+  test("a DDL statement's GTID is in the checkpoint after it: a stop right after ALTER TABLE and TRUNCATE resumes past them, nothing twice", { timeout: 90_000 }, async () => {
+    await setRowMetadata('FULL');
+    const schema = `${tag}_gtid`;
+    const db = await server.rootConnection();
+    try {
+      await db.query(`CREATE DATABASE ${schema}; CREATE TABLE ${schema}.t (id INT PRIMARY KEY)`);
+      const start = await gtidExecuted(server);
+      const workspace = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${schema}.*']`, intervalSeconds: 0.3 });
+      // zongji adds a MySQL transaction's GTID to its set at the Xid or COMMIT, and a DDL has
+      // neither: the clean stop's checkpoint must still hold the two statements at the end.
+      const first = await withDaemon(workspace, server, async (daemon) => {
+        await db.query(`INSERT INTO ${schema}.t VALUES (1)`);
+        await db.query(`ALTER TABLE ${schema}.t ADD COLUMN c INT, ALGORITHM=INSTANT`);
+        await db.query(`TRUNCATE TABLE ${schema}.t`);
+        await waitForChangesRead(daemon, 2);
+      });
+      assert.equal(first.exit.code, 0, first.daemon.output().slice(-3000));
+      const stoppedAt = (await latestCheckpoint(workspace))?.source.position.gtidSet ?? '';
+      const executed = await gtidExecuted(server);
+      const [same] = await db.query('SELECT GTID_SUBSET(?, ?) AS covered', [executed, stoppedAt]);
+      assert.equal(Number((same as { covered: number | string }[])[0]!.covered), 1, `the final checkpoint (${stoppedAt}) holds every GTID up to the TRUNCATE (${executed})`);
+
+      const second = await withDaemon(workspace, server, async (daemon) => {
+        await db.query(`INSERT INTO ${schema}.t VALUES (2, 20)`);
+        await waitForMySqlCheckpoint(server, workspace, await gtidExecuted(server), daemon, 45_000);
+      });
+      assert.equal(second.exit.code, 0, second.daemon.output().slice(-3000));
+      const { rows } = await landed(workspace, schema, 't');
+      assert.deepEqual(
+        rows.map((row) => [row._op, row.id, row.c]),
+        [
+          ['insert', '1', null],
+          ['truncate', null, null],
+          ['insert', '2', '20'],
+        ],
+        'the TRUNCATE once: not read again after the restart',
+      );
+    } finally {
       await db.end();
     }
   });

@@ -463,7 +463,9 @@ export class BinlogSource {
     if (event.gtid && !event.gtid.includes(':')) gtidSet = advanceMariadbGtidPosition(gtidSet, event.gtid);
     // zongji leaves a prepared XA transaction's GTID out of its set until the next group (MySQL gives
     // the PREPARE its own GTID): a restart from here must not read the prepared rows again.
-    else if (event.gtid && gtidSet !== undefined && event.getEventName() === 'xaprepare') gtidSet = addMysqlGtid(gtidSet, event.gtid);
+    // Nor does it fold a MySQL DDL statement's GTID before the next transaction's GTID event (a DDL
+    // has no Xid or COMMIT): a checkpoint right after one would replay it, and a TRUNCATE's marker twice.
+    else if (event.gtid && gtidSet !== undefined && (event.getEventName() === 'xaprepare' || event.getEventName() === 'query')) gtidSet = addMysqlGtid(gtidSet, event.gtid);
     return {
       file: zongji.options.filename ?? this.currentFile,
       offset: zongji.options.position ?? 0,
