@@ -120,6 +120,34 @@ describe('applying ALTER TABLE', () => {
   });
 });
 
+describe('statements as Oracle MySQL 9.7 logs them (copied from its binlog)', () => {
+  test('a generated invisible primary key is spelled out, its INVISIBLE in an executable comment', () => {
+    const schema = created('CREATE TABLE `gp` (\n  `my_row_id` bigint unsigned NOT NULL AUTO_INCREMENT /*!80023 INVISIBLE */,\n  `v` varchar(5) DEFAULT NULL,\n  PRIMARY KEY (`my_row_id`)\n)');
+    assert.deepEqual(schema.columns, [
+      { name: 'my_row_id', type: 'bigint unsigned', charset: null },
+      { name: 'v', type: 'varchar(5)', charset: null },
+    ]);
+  });
+
+  test('CREATE TABLE ... SELECT is logged with its columns and START TRANSACTION; generated and invisible columns are columns', () => {
+    assert.deepEqual(names(created('CREATE TABLE `ctas` (\n  `id` int NOT NULL,\n  `a` int DEFAULT NULL\n) START TRANSACTION')), ['id', 'a']);
+    assert.deepEqual(
+      names(created("CREATE TABLE t (id INT PRIMARY KEY, b INT, gv INT AS (b * 2) VIRTUAL, gs VARCHAR(20) GENERATED ALWAYS AS (CONCAT('b=', b)) STORED, h INT INVISIBLE DEFAULT 7, INDEX ((b + 1)))")),
+      ['id', 'b', 'gv', 'gs', 'h'],
+    );
+  });
+
+  test('ALGORITHM=INSTANT, SET VISIBLE and INVISIBLE columns change the columns as the server does', () => {
+    let schema = created('CREATE TABLE t (id INT PRIMARY KEY, a VARCHAR(10), b INT, h INT INVISIBLE)');
+    schema = applyAlter(schema, alterOf("ALTER TABLE t ADD COLUMN f VARCHAR(8) DEFAULT 'eff' FIRST, ALGORITHM=INSTANT").actions);
+    schema = applyAlter(schema, alterOf('ALTER TABLE t DROP COLUMN a, ALGORITHM=INSTANT').actions);
+    schema = applyAlter(schema, alterOf('ALTER TABLE t RENAME COLUMN b TO b2, ALGORITHM=INSTANT').actions);
+    assert.deepEqual(alterOf('ALTER TABLE t ALTER COLUMN h SET VISIBLE, ALTER INDEX i INVISIBLE').actions, []);
+    schema = applyAlter(schema, alterOf('ALTER TABLE t ALTER COLUMN h SET VISIBLE, ADD COLUMN k INT INVISIBLE DEFAULT 42 AFTER id').actions);
+    assert.deepEqual(names(schema), ['f', 'id', 'k', 'b2', 'h']);
+  });
+});
+
 describe('binlog positions', () => {
   test('MariaDB GTID positions order across servers; file and offset within one binlog', () => {
     assert.equal(isAtOrBefore({ file: 'b.000009', offset: 900, gtidSet: '0-1-5' }, { file: 'a.000001', offset: 4, gtidSet: '0-2-7' }), true);

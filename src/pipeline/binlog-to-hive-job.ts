@@ -140,6 +140,7 @@ export class BinlogToHiveJob implements ReadinessProbe {
       schemaHistory,
       // Once a history exists it is kept up to date, also while the server sends FULL metadata.
       trackSchemas: facts.rowMetadata !== 'FULL' || schemaHistory.size > 0,
+      isMariaDb: facts.isMariaDb,
       logger,
     });
     // Compaction runs in the loop, between checkpoints, when its schedule has made it due: no

@@ -21,6 +21,7 @@ interface ColumnRow {
 }
 
 export async function readServerTable(connection: mysql.Connection, schema: string, table: string): Promise<ServerTableRead> {
+  await showGeneratedInvisiblePrimaryKeys(connection);
   // information_schema compares names without regard to case; the binlog's names are exact.
   const [columnRows] = await connection.query(
     `SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, CHARACTER_SET_NAME FROM information_schema.COLUMNS
@@ -42,6 +43,23 @@ export async function readServerTable(connection: mysql.Connection, schema: stri
     head,
   };
 }
+
+/**
+ * MySQL 8.0.30+ adds an invisible primary key my_row_id to a table created without one when
+ * sql_generate_invisible_primary_key is on, and the binlog carries it in every TableMap and row
+ * image; but where show_gipk_in_create_table_and_information_schema is off (a DBA's choice, global
+ * or per session), information_schema leaves it out, and the columns read would be one short of
+ * the rows. This session always shows it. MariaDB and older MySQL have no such variable (error 1193).
+ */
+async function showGeneratedInvisiblePrimaryKeys(connection: mysql.Connection): Promise<void> {
+  try {
+    await connection.query('SET SESSION show_gipk_in_create_table_and_information_schema = ON');
+  } catch (error) {
+    if ((error as { errno?: number }).errno !== ER_UNKNOWN_SYSTEM_VARIABLE) throw error;
+  }
+}
+
+const ER_UNKNOWN_SYSTEM_VARIABLE = 1193;
 
 function toColumn(row: ColumnRow): TableColumn {
   // Kept as the server spells it: lower-case keywords, ENUM/SET members in their own case.

@@ -60,6 +60,8 @@ export interface BinlogSourceOptions {
   skipsRows?: (target: string, firstSequence: bigint) => boolean;
   /** Record DDL statements in the history from the start (the server is not on FULL, or was not); otherwise from the first TableMap without names. */
   trackSchemas?: boolean;
+  /** Whether the server is MariaDB (see ColumnLookupOptions.geometryInCharsetLists); when unknown, taken as MariaDB. */
+  isMariaDb?: boolean;
   logger: Logger;
 }
 
@@ -105,6 +107,7 @@ export class BinlogSource {
       router: options.router,
       tracker: this.tracker,
       tracking: options.trackSchemas ?? false,
+      geometryInCharsetLists: options.isMariaDb ?? true,
       queue: this.queue,
       failTarget: (target, error, at) => this.failTarget(target, error, at),
       fail: (error) => this.fail(error),
@@ -460,7 +463,9 @@ export class BinlogSource {
     if (event.gtid && !event.gtid.includes(':')) gtidSet = advanceMariadbGtidPosition(gtidSet, event.gtid);
     // zongji leaves a prepared XA transaction's GTID out of its set until the next group (MySQL gives
     // the PREPARE its own GTID): a restart from here must not read the prepared rows again.
-    else if (event.gtid && gtidSet !== undefined && event.getEventName() === 'xaprepare') gtidSet = addMysqlGtid(gtidSet, event.gtid);
+    // Nor does it fold a MySQL DDL statement's GTID before the next transaction's GTID event (a DDL
+    // has no Xid or COMMIT): a checkpoint right after one would replay it, and a TRUNCATE's marker twice.
+    else if (event.gtid && gtidSet !== undefined && (event.getEventName() === 'xaprepare' || event.getEventName() === 'query')) gtidSet = addMysqlGtid(gtidSet, event.gtid);
     return {
       file: zongji.options.filename ?? this.currentFile,
       offset: zongji.options.position ?? 0,
