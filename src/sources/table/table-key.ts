@@ -32,6 +32,8 @@ export interface KeyColumnInfo {
   /** Character set and collation of a string column; null for every other kind. */
   charset: string | null;
   collation: string | null;
+  /** Only a requested key column may be nullable: its reader must then refuse NULLs (no range reads them). */
+  nullable: boolean;
 }
 
 export interface TableKey {
@@ -101,7 +103,7 @@ export async function readTableKey(connection: mysql.Connection, table: string, 
        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
     [schema, name],
   );
-  const columns = new Map<string, KeyColumnInfo & { nullable: boolean }>();
+  const columns = new Map<string, KeyColumnInfo>();
   for (const row of columnRows) {
     const charset = row.charset === null ? null : String(row.charset);
     const dataType = String(row.dataType);
@@ -119,10 +121,7 @@ export async function readTableKey(connection: mysql.Connection, table: string, 
   const indexes = await readIndexes(connection, schema, name, columns);
   const primary = indexes.find((index) => index.name === 'PRIMARY');
   const keyOf = (names: readonly string[], index: string, unique: boolean): TableKey => {
-    const keyColumns = names.map((column) => {
-      const { nullable: _nullable, ...info } = columns.get(column.toLowerCase())!;
-      return info;
-    });
+    const keyColumns = names.map((column) => columns.get(column.toLowerCase())!);
     const unfit = keyColumns.find((column) => column.kind === 'other');
     if (unfit) {
       throw refuse(
@@ -141,7 +140,7 @@ export async function readTableKey(connection: mysql.Connection, table: string, 
     const leads = indexes.filter((index) => wanted.every((column, at) => index.columns[at] === column));
     if (leads.length === 0) {
       throw refuse(
-        `${requested.join(', ')} leads no index of ${table}, so every read would sort the whole table; add one (ALTER TABLE ${table} ADD INDEX (${requested.join(', ')})) or choose indexed columns`,
+        `${requested.length === 1 ? `${table}.${requested[0]} leads` : `${table} (${requested.join(', ')}) lead`} no index, so every read would sort the whole table; add one (ALTER TABLE ${table} ADD INDEX (${requested.join(', ')})) or choose indexed columns`,
       );
     }
     const exact = leads.find((index) => index.unique && index.whole && index.columns.length === wanted.length);
