@@ -240,6 +240,7 @@ describe('which key, and the refusals', () => {
     { name: 'requested columns that lead no index', ddl: 'id INT NOT NULL PRIMARY KEY, v INT', requested: ['v'], says: /source\.key: keys_src\.r3\.v leads no index.*ADD INDEX \(v\)/ },
     { name: 'a requested column that does not exist', ddl: 'id INT NOT NULL PRIMARY KEY', requested: ['nope'], says: /source\.key: keys_src\.r4 has no column 'nope' \(it has id\)/ },
     { name: 'a primary key over a prefix of a column', ddl: 'name VARCHAR(100) NOT NULL, PRIMARY KEY (name(10))', says: /keys_src\.r5 has no primary key or unique index over whole NOT NULL columns/ },
+    { name: 'a requested column indexed by a prefix only', ddl: 'id INT NOT NULL PRIMARY KEY, name VARCHAR(100) NOT NULL, INDEX (name(10))', requested: ['name'], says: /source\.key: keys_src\.r6\.name leads no index/ },
   ];
   for (const [index, item] of refusals.entries()) {
     test(`refused, with the fix named: ${item.name}`, async () => {

@@ -78,6 +78,8 @@ interface IndexInfo {
   columns: string[];
   /** Every column NOT NULL and indexed whole (no prefix): the index orders the full values. */
   whole: boolean;
+  /** The columns indexed by a prefix only (`name(10)`), which the index does not order by. */
+  prefixed: Set<string>;
 }
 
 /**
@@ -137,7 +139,8 @@ export async function readTableKey(connection: mysql.Connection, table: string, 
     if (missing.length > 0) throw refuse(`${table} has no column ${missing.map((c) => `'${c}'`).join(', ')} (it has ${[...columns.values()].map((c) => c.name).join(', ')})`);
     const wanted = requested.map((column) => column.toLowerCase());
     if (isView) return keyOf(requested, '', false);
-    const leads = indexes.filter((index) => wanted.every((column, at) => index.columns[at] === column));
+    // A prefix part (`name(10)`) does not order its column: ORDER BY would sort every page.
+    const leads = indexes.filter((index) => wanted.every((column, at) => index.columns[at] === column && !index.prefixed.has(column)));
     if (leads.length === 0) {
       throw refuse(
         `${requested.length === 1 ? `${table}.${requested[0]} leads` : `${table} (${requested.join(', ')}) lead`} no index, so every read would sort the whole table; add one (ALTER TABLE ${table} ADD INDEX (${requested.join(', ')})) or choose indexed columns`,
@@ -172,10 +175,11 @@ async function readIndexes(connection: mysql.Connection, schema: string, table: 
   const byName = new Map<string, IndexInfo>();
   for (const row of rows) {
     const indexName = String(row.indexName);
-    const entry = byName.get(indexName) ?? { name: indexName, unique: Number(row.nonUnique) === 0, columns: [], whole: true };
+    const entry = byName.get(indexName) ?? { name: indexName, unique: Number(row.nonUnique) === 0, columns: [], whole: true, prefixed: new Set<string>() };
     // A functional index part (MySQL 8) has no column name: the index then orders no column.
     const column = row.columnName === null ? '' : String(row.columnName).toLowerCase();
     entry.columns[Number(row.seq) - 1] = column;
+    if (row.subPart !== null) entry.prefixed.add(column);
     if (row.subPart !== null || !columns.has(column) || columns.get(column)!.nullable) entry.whole = false;
     byName.set(indexName, entry);
   }
