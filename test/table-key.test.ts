@@ -1,4 +1,4 @@
-// A table's ordering key (src/sources/table/table-key.ts) against the real MariaDB: which key is
+// A table's ordering key (src/sources/table/table-key.ts) against the real MariaDB and MySQL 9.7: which key is
 // chosen, and the property every chunked reader stands on: walking a table chunk by chunk with
 // "after the last key tuple" visits every row exactly once, in the order the server's index keeps
 // (integers past 2^63, DECIMAL, strings in their collation with trailing spaces, binary UUIDs with
@@ -22,21 +22,34 @@ import {
   type KeyTuple,
   type TableKey,
 } from '../src/sources/table/table-key.ts';
-import { testMariaDb } from './helpers/servers.ts';
-import { SLUICE_PASSWORD, SLUICE_USER, type MariaDbServer } from './servers/mariadb.ts';
+import { testMariaDb, testMysql } from './helpers/servers.ts';
+import { SLUICE_PASSWORD, SLUICE_USER } from './servers/mariadb.ts';
 
-let server: MariaDbServer;
 let root: mysql.Connection;
 let reader: mysql.Connection;
 
-before(async () => {
-  server = await testMariaDb();
-  root = await server.rootConnection();
+// The fixtures' row sources: MariaDB's sequence engine has seq_A_to_B tables of its own; MySQL gets
+// real ones with the same names and the same (unsigned) column.
+const SEQUENCES = ['0_to_49', '0_to_199', '1_to_120', '1_to_150', '1_to_180', '1_to_200', '1_to_250', '1_to_300', '1_to_20000'];
+
+async function useServer(kind: 'MariaDB' | 'MySQL'): Promise<void> {
+  await reader?.end();
+  await root?.end();
+  const server = kind === 'MariaDB' ? await testMariaDb() : await testMysql();
+  root = await server.rootConnection('mysql');
   await root.query('DROP DATABASE IF EXISTS keys_src');
   await root.query('CREATE DATABASE keys_src');
+  if (kind === 'MySQL') {
+    await root.query('SET SESSION cte_max_recursion_depth = 100000');
+    for (const range of SEQUENCES) {
+      const [from, to] = range.split('_to_').map(Number) as [number, number];
+      await root.query(`CREATE TABLE keys_src.seq_${range} (seq BIGINT UNSIGNED NOT NULL PRIMARY KEY)`);
+      await root.query(`INSERT INTO keys_src.seq_${range} WITH RECURSIVE s(seq) AS (SELECT ${from} UNION ALL SELECT seq + 1 FROM s WHERE seq < ${to}) SELECT seq FROM s`);
+    }
+  }
   reader = await connectMysql({ host: '127.0.0.1', port: server.port, user: SLUICE_USER, password: SLUICE_PASSWORD, connectTimeoutMs: 5000 }, 'source', EXACT_VALUES);
   await useUtcSession(reader);
-});
+}
 
 after(async () => {
   await reader?.end();
@@ -108,7 +121,7 @@ const CASES: KeyCase[] = [
     name: 'VARCHAR in utf8mb4_general_ci: case and accents, trailing spaces, emoji',
     ddl: 'name VARCHAR(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NOT NULL PRIMARY KEY',
     // 'B' sorts after 'a' here (before it in bytes); 'é' sits with 'e'; 'x  ' keeps its spaces.
-    rows: "SELECT CONCAT(CHAR(65 + seq MOD 26), IF(seq MOD 3 = 0, LOWER(CHAR(66 + seq MOD 20)), ''), seq) FROM keys_src.seq_1_to_200 UNION ALL SELECT 'a' UNION ALL SELECT 'B' UNION ALL SELECT 'é' UNION ALL SELECT 'f' UNION ALL SELECT 'x  ' UNION ALL SELECT 'ß' UNION ALL SELECT '😀' UNION ALL SELECT '' UNION ALL SELECT 'it''s \\\\ \"q\"'",
+    rows: "SELECT CONCAT(CHAR(65 + seq MOD 26 USING utf8mb4), IF(seq MOD 3 = 0, LOWER(CHAR(66 + seq MOD 20 USING utf8mb4)), ''), seq) COLLATE utf8mb4_general_ci FROM keys_src.seq_1_to_200 UNION ALL SELECT 'a' UNION ALL SELECT 'B' UNION ALL SELECT 'é' UNION ALL SELECT 'f' UNION ALL SELECT 'x  ' UNION ALL SELECT 'ß' UNION ALL SELECT '😀' UNION ALL SELECT '' UNION ALL SELECT 'it''s \\\\ \"q\"'",
     key: ['name'],
     kinds: ['string'],
   },
@@ -122,7 +135,7 @@ const CASES: KeyCase[] = [
   {
     name: 'BINARY(16) UUIDs with 0x00 and 0xFF bytes',
     ddl: 'uuid BINARY(16) NOT NULL PRIMARY KEY, v INT',
-    rows: "SELECT UNHEX(MD5(seq)), seq FROM keys_src.seq_1_to_200 UNION ALL SELECT UNHEX(REPEAT('00', 16)), 0 UNION ALL SELECT UNHEX(REPEAT('FF', 16)), 0 UNION ALL SELECT UNHEX(CONCAT('00', REPEAT('FF', 15))), 0 UNION ALL SELECT UNHEX(CONCAT(REPEAT('FF', 15), '00')), 0",
+    rows: "SELECT UNHEX(CONCAT(LPAD(HEX(seq * 2654435761 MOD 4294967296), 8, '0'), LPAD(HEX(seq * 40503 MOD 65536), 4, '0'), 'FF00', LPAD(HEX(seq), 16, '0'))), seq FROM keys_src.seq_1_to_200 UNION ALL SELECT UNHEX(REPEAT('00', 16)), 0 UNION ALL SELECT UNHEX(REPEAT('FF', 16)), 0 UNION ALL SELECT UNHEX(CONCAT('00', REPEAT('FF', 15))), 0 UNION ALL SELECT UNHEX(CONCAT(REPEAT('FF', 15), '00')), 0",
     key: ['uuid'],
     kinds: ['binary'],
   },
@@ -163,94 +176,120 @@ const CASES: KeyCase[] = [
   },
 ];
 
-describe('a key of every kind: chunks and pages visit every row once, in the server\'s order', () => {
-  for (const [index, item] of CASES.entries()) {
-    test(item.name, async () => {
-      const table = `keys_src.k${index}`;
-      await root.query(`CREATE TABLE ${table} (${item.ddl}) ENGINE=InnoDB`);
-      await root.query(`INSERT INTO ${table} ${item.rows}`);
-      const key = await readTableKey(reader, table);
-      assert.deepEqual(key.columns.map((column) => column.name), item.key);
-      assert.deepEqual(key.columns.map((column) => column.kind), item.kinds);
-      assert.equal(key.unique, true);
-
-      const all = await keysInServerOrder(table, key);
-      assert.ok(all.length > 100, `${all.length} rows`);
-      assert.equal(new Set(all.map((tuple) => JSON.stringify(tuple))).size, all.length, 'the key tuples are distinct: each reads back exactly');
-
-      for (const chunkRows of [1, 7, 64, all.length, all.length + 5]) {
-        const chunks = await walkInChunks(table, key, chunkRows);
-        assert.deepEqual(chunks.flat(), all, `chunks of ${chunkRows}`);
-        assert.ok(chunks.slice(0, -1).every((chunk) => chunk.length === chunkRows), `every chunk but the last holds ${chunkRows} rows`);
-      }
-      assert.deepEqual(await walkInPages(table, key, 13), all);
-
-      for (const count of [2, 3, 8]) {
-        const boundaries = await readKeyBoundaries(reader, table, key, undefined, count);
-        assert.equal(boundaries.length, count - 1);
-        const ranges = await Promise.all(Array.from({ length: count }, (_, range) => keysInServerOrder(table, key, keyRangeSql(key, boundaries[range - 1], boundaries[range]))));
-        assert.deepEqual(ranges.flat(), all, `${count} ranges cover the table once`);
-        const sizes = ranges.map((range) => range.length);
-        assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `even ranges: ${sizes.join(', ')}`);
-      }
-
-      // The server agrees that consecutive tuples ascend (and a tuple equals itself).
-      for (const at of [0, 1, Math.floor(all.length / 2), all.length - 2]) {
-        assert.equal(await compareKeyTuples(reader, key, all[at]!, all[at + 1]!), -1, `${JSON.stringify(all[at])} < ${JSON.stringify(all[at + 1])}`);
-        assert.equal(await compareKeyTuples(reader, key, all[at + 1]!, all[at]!), 1);
-        assert.equal(await compareKeyTuples(reader, key, all[at]!, all[at]!), 0);
-      }
-    });
+/** The table access of an EXPLAIN FORMAT=JSON: the object naming the index and how it is read. */
+function findAccess(node: unknown): Record<string, unknown> | undefined {
+  if (node === null || typeof node !== 'object') return undefined;
+  const record = node as Record<string, unknown>;
+  if ('used_key_parts' in record || ('index_name' in record && 'ranges' in record)) return record;
+  for (const value of Object.values(record)) {
+    const found = findAccess(value);
+    if (found) return found;
   }
-});
+  return undefined;
+}
 
-describe('the key predicates are ranges of the index', () => {
-  test('after(tuple) on a composite key reads from the tuple on, on every key part', async () => {
-    await root.query('CREATE TABLE keys_src.wide (a INT NOT NULL, b VARCHAR(20) NOT NULL, c BINARY(16) NOT NULL, v INT, PRIMARY KEY (a, b, c)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci');
-    await root.query("INSERT INTO keys_src.wide SELECT seq MOD 100, CONCAT('s', seq MOD 37), UNHEX(MD5(seq)), seq FROM keys_src.seq_1_to_20000");
-    await root.query('ANALYZE TABLE keys_src.wide');
-    const key = await readTableKey(reader, 'keys_src.wide');
-    const tuple = ['50', 's3', '00'.repeat(16)];
-    const [plan] = await reader.query<mysql.RowDataPacket[]>(`EXPLAIN FORMAT=JSON SELECT ${keyColumnsSql(key)} FROM keys_src.wide WHERE ${afterKeySql(key, tuple)} ORDER BY ${orderBySql(key)} LIMIT 10`);
-    const explained = JSON.parse(String(Object.values(plan[0]!)[0])) as { query_block: { nested_loop: { table: { access_type: string; key: string; used_key_parts: string[] } }[] } };
-    const access = explained.query_block.nested_loop[0]!.table;
-    assert.equal(access.access_type, 'range');
-    assert.equal(access.key, 'PRIMARY');
-    assert.deepEqual(access.used_key_parts, ['a', 'b', 'c']);
-  });
-});
+for (const server of ['MariaDB', 'MySQL'] as const) {
+  describe(server, () => {
+    before(() => useServer(server));
 
-describe('which key, and the refusals', () => {
-  test('a requested non-unique column is made unique by the primary key, and ordered by its index', async () => {
-    await root.query('CREATE TABLE keys_src.events (id BIGINT NOT NULL PRIMARY KEY, at DATETIME(6) NOT NULL, INDEX by_at (at))');
-    await root.query("INSERT INTO keys_src.events SELECT seq, TIMESTAMP('2026-03-01') + INTERVAL (seq DIV 10) MINUTE FROM keys_src.seq_1_to_300");
-    const key = await readTableKey(reader, 'keys_src.events', ['at']);
-    assert.deepEqual(key.columns.map((column) => column.name), ['at', 'id']);
-    assert.equal(key.index, 'by_at');
-    assert.equal(key.unique, true);
-    const all = await keysInServerOrder('keys_src.events', key);
-    assert.deepEqual((await walkInChunks('keys_src.events', key, 7)).flat(), all);
-    assert.deepEqual((await readTableKey(reader, 'keys_src.events')).columns.map((column) => column.name), ['id']);
-  });
+  describe('a key of every kind: chunks and pages visit every row once, in the server\'s order', () => {
+    for (const [index, item] of CASES.entries()) {
+      test(item.name, async () => {
+        const table = `keys_src.k${index}`;
+        await root.query(`CREATE TABLE ${table} (${item.ddl}) ENGINE=InnoDB`);
+        await root.query(`INSERT INTO ${table} ${item.rows}`);
+        const key = await readTableKey(reader, table);
+        assert.deepEqual(key.columns.map((column) => column.name), item.key);
+        assert.deepEqual(key.columns.map((column) => column.kind), item.kinds);
+        assert.equal(key.unique, true);
 
-  const refusals: { name: string; ddl: string; requested?: string[]; says: RegExp }[] = [
-    { name: 'no key at all', ddl: 'a INT, b VARCHAR(10)', says: /keys_src\.r0 has no primary key or unique index over whole NOT NULL columns.*ALTER TABLE keys_src\.r0 ADD PRIMARY KEY/ },
-    { name: 'only a unique index on a nullable column', ddl: 'a INT NULL, UNIQUE KEY (a)', says: /keys_src\.r1 has no primary key or unique index over whole NOT NULL columns/ },
-    { name: 'a FLOAT primary key', ddl: 'f FLOAT NOT NULL PRIMARY KEY', says: /keys_src\.r2\.f is float, which sluice cannot order and resume by/ },
-    { name: 'requested columns that lead no index', ddl: 'id INT NOT NULL PRIMARY KEY, v INT', requested: ['v'], says: /source\.key: keys_src\.r3\.v leads no index.*ADD INDEX \(v\)/ },
-    { name: 'a requested column that does not exist', ddl: 'id INT NOT NULL PRIMARY KEY', requested: ['nope'], says: /source\.key: keys_src\.r4 has no column 'nope' \(it has id\)/ },
-    { name: 'a primary key over a prefix of a column', ddl: 'name VARCHAR(100) NOT NULL, PRIMARY KEY (name(10))', says: /keys_src\.r5 has no primary key or unique index over whole NOT NULL columns/ },
-    { name: 'a requested column indexed by a prefix only', ddl: 'id INT NOT NULL PRIMARY KEY, name VARCHAR(100) NOT NULL, INDEX (name(10))', requested: ['name'], says: /source\.key: keys_src\.r6\.name leads no index/ },
-  ];
-  for (const [index, item] of refusals.entries()) {
-    test(`refused, with the fix named: ${item.name}`, async () => {
-      await root.query(`CREATE TABLE keys_src.r${index} (${item.ddl})`);
-      await assert.rejects(readTableKey(reader, `keys_src.r${index}`, item.requested, item.requested ? { configKey: 'source.key' } : {}), (error: unknown) => {
-        assert.ok(error instanceof SluiceError);
-        assert.equal(error.code, 'SLUICE_TABLE_KEY');
-        assert.match(error.message, item.says);
-        return true;
+        const all = await keysInServerOrder(table, key);
+        assert.ok(all.length > 100, `${all.length} rows`);
+        assert.equal(new Set(all.map((tuple) => JSON.stringify(tuple))).size, all.length, 'the key tuples are distinct: each reads back exactly');
+
+        for (const chunkRows of [1, 7, 64, all.length, all.length + 5]) {
+          const chunks = await walkInChunks(table, key, chunkRows);
+          assert.deepEqual(chunks.flat(), all, `chunks of ${chunkRows}`);
+          assert.ok(chunks.slice(0, -1).every((chunk) => chunk.length === chunkRows), `every chunk but the last holds ${chunkRows} rows`);
+        }
+        assert.deepEqual(await walkInPages(table, key, 13), all);
+
+        for (const count of [2, 3, 8]) {
+          const boundaries = await readKeyBoundaries(reader, table, key, undefined, count);
+          assert.equal(boundaries.length, count - 1);
+          const ranges = await Promise.all(Array.from({ length: count }, (_, range) => keysInServerOrder(table, key, keyRangeSql(key, boundaries[range - 1], boundaries[range]))));
+          assert.deepEqual(ranges.flat(), all, `${count} ranges cover the table once`);
+          const sizes = ranges.map((range) => range.length);
+          assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `even ranges: ${sizes.join(', ')}`);
+        }
+
+        // The server agrees that consecutive tuples ascend (and a tuple equals itself).
+        for (const at of [0, 1, Math.floor(all.length / 2), all.length - 2]) {
+          assert.equal(await compareKeyTuples(reader, key, all[at]!, all[at + 1]!), -1, `${JSON.stringify(all[at])} < ${JSON.stringify(all[at + 1])}`);
+          assert.equal(await compareKeyTuples(reader, key, all[at + 1]!, all[at]!), 1);
+          assert.equal(await compareKeyTuples(reader, key, all[at]!, all[at]!), 0);
+        }
       });
+    }
+  });
+
+  describe('the key predicates are ranges of the index', () => {
+    test('after(tuple) on a composite key reads from the tuple on, on every key part', async () => {
+      await root.query('CREATE TABLE keys_src.wide (a INT NOT NULL, b VARCHAR(20) NOT NULL, c BINARY(16) NOT NULL, v INT, PRIMARY KEY (a, b, c)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci');
+      await root.query("INSERT INTO keys_src.wide SELECT seq MOD 100, CONCAT('s', seq MOD 37), UNHEX(LPAD(HEX(seq * 2654435761 MOD 4294967296), 32, 'F')), seq FROM keys_src.seq_1_to_20000");
+      await root.query('ANALYZE TABLE keys_src.wide');
+      const key = await readTableKey(reader, 'keys_src.wide');
+      const tuple = ['50', 's3', '00'.repeat(16)];
+      const [plan] = await reader.query<mysql.RowDataPacket[]>(`EXPLAIN FORMAT=JSON SELECT ${keyColumnsSql(key)} FROM keys_src.wide WHERE ${afterKeySql(key, tuple)} ORDER BY ${orderBySql(key)} LIMIT 10`);
+      const explained = String(Object.values(plan[0]!)[0]);
+      const access = findAccess(JSON.parse(explained));
+      assert.ok(access, explained);
+      if ('used_key_parts' in access) {
+        // MariaDB (and MySQL's JSON format 1): the parts of the index the range uses.
+        assert.equal(access.access_type, 'range');
+        assert.equal(access.key, 'PRIMARY');
+        assert.deepEqual(access.used_key_parts, ['a', 'b', 'c']);
+      } else {
+        // MySQL's JSON format 2: the ranges themselves, down to the last key part.
+        assert.match(String(access.operation), /range scan on wide using PRIMARY/i);
+        assert.match(String(access.ranges), /a = 50 AND b = 's3' AND 0x0+ < c/);
+      }
     });
-  }
-});
+  });
+
+  describe('which key, and the refusals', () => {
+    test('a requested non-unique column is made unique by the primary key, and ordered by its index', async () => {
+      await root.query('CREATE TABLE keys_src.events (id BIGINT NOT NULL PRIMARY KEY, at DATETIME(6) NOT NULL, INDEX by_at (at))');
+      await root.query("INSERT INTO keys_src.events SELECT seq, TIMESTAMP('2026-03-01') + INTERVAL (seq DIV 10) MINUTE FROM keys_src.seq_1_to_300");
+      const key = await readTableKey(reader, 'keys_src.events', ['at']);
+      assert.deepEqual(key.columns.map((column) => column.name), ['at', 'id']);
+      assert.equal(key.index, 'by_at');
+      assert.equal(key.unique, true);
+      const all = await keysInServerOrder('keys_src.events', key);
+      assert.deepEqual((await walkInChunks('keys_src.events', key, 7)).flat(), all);
+      assert.deepEqual((await readTableKey(reader, 'keys_src.events')).columns.map((column) => column.name), ['id']);
+    });
+
+    const refusals: { name: string; ddl: string; requested?: string[]; says: RegExp }[] = [
+      { name: 'no key at all', ddl: 'a INT, b VARCHAR(10)', says: /keys_src\.r0 has no primary key or unique index over whole NOT NULL columns.*ALTER TABLE keys_src\.r0 ADD PRIMARY KEY/ },
+      { name: 'only a unique index on a nullable column', ddl: 'a INT NULL, UNIQUE KEY (a)', says: /keys_src\.r1 has no primary key or unique index over whole NOT NULL columns/ },
+      { name: 'a FLOAT primary key', ddl: 'f FLOAT NOT NULL PRIMARY KEY', says: /keys_src\.r2\.f is float, which sluice cannot order and resume by/ },
+      { name: 'requested columns that lead no index', ddl: 'id INT NOT NULL PRIMARY KEY, v INT', requested: ['v'], says: /source\.key: keys_src\.r3\.v leads no index.*ADD INDEX \(v\)/ },
+      { name: 'a requested column that does not exist', ddl: 'id INT NOT NULL PRIMARY KEY', requested: ['nope'], says: /source\.key: keys_src\.r4 has no column 'nope' \(it has id\)/ },
+      { name: 'a primary key over a prefix of a column', ddl: 'name VARCHAR(100) NOT NULL, PRIMARY KEY (name(10))', says: /keys_src\.r5 has no primary key or unique index over whole NOT NULL columns/ },
+      { name: 'a requested column indexed by a prefix only', ddl: 'id INT NOT NULL PRIMARY KEY, name VARCHAR(100) NOT NULL, INDEX (name(10))', requested: ['name'], says: /source\.key: keys_src\.r6\.name leads no index/ },
+    ];
+    for (const [index, item] of refusals.entries()) {
+      test(`refused, with the fix named: ${item.name}`, async () => {
+        await root.query(`CREATE TABLE keys_src.r${index} (${item.ddl})`);
+        await assert.rejects(readTableKey(reader, `keys_src.r${index}`, item.requested, item.requested ? { configKey: 'source.key' } : {}), (error: unknown) => {
+          assert.ok(error instanceof SluiceError);
+          assert.equal(error.code, 'SLUICE_TABLE_KEY');
+          assert.match(error.message, item.says);
+          return true;
+        });
+      });
+    }
+  });
+  });
+}
