@@ -2,7 +2,7 @@
 // (int, varchar) one are split into key ranges, copied over several channels, killed with SIGKILL
 // and resumed after the last key tuple, and the target holds exactly the source rows. A record of
 // the version before key tuples still resumes on the same rows; a key changed under an interrupted
-// copy is refused by name.
+// copy is refused by name. A non-unique key on a table without a primary key pages by whole runs of equal keys.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -46,6 +46,10 @@ before(async () => {
   await root.query(
     `INSERT INTO keys_sync.composite SELECT seq, CAST(seq MOD 5 AS SIGNED) - 2, CONCAT(IF(seq MOD 2 = 0, 'Sku-', 'sku_'), IF(seq MOD 7 = 0, 'é', ''), seq), IF(seq MOD 3 = 0, NULL, CONCAT('n', seq)) FROM keys_sync.seq_1_to_${ROWS}`,
   );
+  // No primary key and no unique index: a requested key whose values repeat, 30 rows a value, spelt
+  // in three ways the collation holds equal ('k7', 'K7', 'ķ7' under utf8mb4_general_ci).
+  await root.query('CREATE TABLE keys_sync.nopk (id BIGINT NOT NULL, tag VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NOT NULL, INDEX (tag)) ENGINE=InnoDB');
+  await root.query("INSERT INTO keys_sync.nopk SELECT seq, CONCAT(ELT(seq MOD 3 + 1, 'k', 'K', 'ķ'), seq DIV 30) FROM keys_sync.seq_1_to_3000");
   await root.query(SOURCE_TABLE_DDL('keys_sync.ints'));
   await fillSourceTable(root, 'keys_sync.ints', 5000);
   work = mkdtempSync(join(tmpdir(), 'sluice-sync-keys-'));
@@ -130,6 +134,23 @@ describe('sync by a key of any kind, across kill -9', () => {
     });
     assert.equal(run.kills, 3);
     assert.equal(compareRows(await readTableRows(root, 'keys_sync.uuids'), await readTableRows(root, 'keys_dst.uuids')), undefined);
+  });
+});
+
+describe('a key that is not unique, on a table without a primary key', () => {
+  test('pages that end inside a run of equal keys (equal as the collation says) lose and repeat no row', async () => {
+    const out = join(work, 'nopk');
+    const job = writeJobFile(join(work, 'jobs'), {
+      name: 'nopk',
+      source: sourceOf('keys_sync.nopk', { key: 'tag', pageRows: 7 }),
+      channels: 2,
+      writer: { kind: 'local', path: out, mode: 'overwrite' },
+      checkpoint: { dir: join(work, 'state') },
+    });
+    const run = await runSync(job);
+    assert.equal(run.code, 0, run.stderr);
+    const { rows } = await readTargetFiles(new LocalFileSystem('/'), out, await hiveTypesOf(root, 'keys_sync.nopk'));
+    assert.equal(compareRows(await readTableRows(root, 'keys_sync.nopk'), rows), undefined);
   });
 });
 
