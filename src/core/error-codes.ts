@@ -214,6 +214,12 @@ export const ERROR_CODES: { readonly [Code in ErrorCode]: ErrorCodeDoc } = {
     restartHelps: true,
     action: 'Nothing for a transient cause: the copy restarts from its checkpoint. Otherwise fix what the server says.',
   },
+  SLUICE_TABLE_KEY: {
+    meaning: 'A table has no key its rows can be read by in a resumable order (no primary key or unique NOT NULL index, a key column of a kind such as FLOAT or ENUM), or a key value does not fit its column.',
+    transient: 'no',
+    restartHelps: false,
+    action: 'Add a primary key (or a unique index on NOT NULL columns) to the table, or name indexed key columns where the message says.',
+  },
   SLUICE_HTTP_TIMEOUT: {
     meaning: 'A WebHDFS request made no progress for `requestTimeoutMs`; seen as the cause of a SLUICE_FILESYSTEM error.',
     transient: 'yes',
