@@ -11,6 +11,7 @@ import { formatChecks, runChecks } from './check-command.ts';
 import { setCheckpoint, showCheckpoint, skipTable, targetFromOptions, type TargetOptions } from './checkpoint-command.ts';
 import { exitCodeOf } from './exit-codes.ts';
 import { runDaemon } from './run-command.ts';
+import { packageVersion } from './version.ts';
 
 /** The local directories of the config a command loaded: an fs error in one is named after its key (see the end). */
 let places: LocalPlace[] = [];
@@ -25,6 +26,7 @@ const program = new Command();
 program
   .name('sluice')
   .description('Change-data capture from MySQL/MariaDB binlogs into Hive tables, exactly once.')
+  .version(packageVersion(), '-V, --version', 'print the version of sluice')
   .showHelpAfterError();
 
 program
