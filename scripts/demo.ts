@@ -12,11 +12,14 @@ import { createShop, gtidBinlogPosition, runShopWorkload, shopRoutingYaml } from
 import { startMariaDb } from '../test/servers/mariadb.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const workspace = join(root, '.sluice', 'demo');
+// SLUICE_DEMO_DIR: another home for the demo's config, state and MariaDB (the Node 24 run of
+// test/node24.ts uses its own, and stops its MariaDB, leaving a person's demo alone).
+const home = process.env.SLUICE_DEMO_DIR ?? join(root, '.sluice');
+const workspace = join(home, 'demo');
 const say = (text: string) => process.stdout.write(`\n== ${text}\n`);
 
 say('starting a private MariaDB with the binlog on (ROW, FULL metadata)');
-const server = await startMariaDb({ dir: join(root, '.sluice', 'demo-mariadb') });
+const server = await startMariaDb({ dir: join(home, 'demo-mariadb') });
 console.log(`MariaDB on 127.0.0.1:${server.port}, data in ${server.dir}`);
 
 say('creating the sample schema: shop.order_0 and shop.order_1, two shards of one table');
