@@ -5,6 +5,7 @@ import type { SluiceConfig } from '../config/schema.ts';
 import { isSluiceError } from '../core/errors.ts';
 import { localPlaces } from '../config/local-places.ts';
 import { nameDiskError, type LocalPlace } from '../core/local-disk.ts';
+import type { LogFormat } from '../core/log-format.ts';
 import { createLogger } from '../core/logger.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
 import { formatChecks, runChecks } from './check-command.ts';
@@ -15,10 +16,13 @@ import { packageVersion } from './version.ts';
 
 /** The local directories of the config a command loaded: an fs error in one is named after its key (see the end). */
 let places: LocalPlace[] = [];
+/** Its log.format, for the fatal line: the same form as the lines before it. */
+let logFormat: LogFormat = 'auto';
 
 async function load(file: string): Promise<SluiceConfig> {
   const config = await loadConfig(file);
   places = localPlaces(config);
+  logFormat = config.log.format;
   return config;
 }
 
@@ -181,5 +185,5 @@ function logFatal(error: unknown, exitCode: number): void {
   if (command !== 'run' && command !== 'sync') return;
   const code = isSluiceError(error) ? error.code : 'SLUICE_UNEXPECTED';
   const message = isSluiceError(error) ? error.message : `unexpected error: ${(error as Error).message ?? String(error)}`;
-  createLogger('fatal', command === 'run' ? 1 : 2).fatal({ code, exitCode, err: error }, message);
+  createLogger('fatal', command === 'run' ? 1 : 2, logFormat).fatal({ code, exitCode, err: error }, message);
 }

@@ -38,7 +38,7 @@ export function sourceConnection(config: SluiceConfig): MysqlServerOptions {
 }
 
 export async function runDaemon(config: SluiceConfig): Promise<void> {
-  const logger = createLogger(config.log.level);
+  const logger = createLogger(config.log.level, 1, config.log.format);
   logger.info({ version: packageVersion(), node: process.version, config: redactConfig(config) }, 'sluice starting');
   const places = localPlaces(config);
   const named = (error: unknown): unknown => nameDiskError(error, places);
