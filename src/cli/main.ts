@@ -77,13 +77,16 @@ program
   .requiredOption('-c, --config <file>', 'configuration file (YAML)')
   .addHelpText(
     'after',
-    '\nPrints one line per check and exits 0 when all pass, 1 otherwise. Reads no event and writes no file.\n\n' +
+    '\nPrints one line per check and exits 0 when all pass, 1 otherwise. Then previews the routing on the\n' +
+      "server's tables: which go to which Hive table, which are left out, and a WARN line for each include,\n" +
+      'exclude or rule that matches no table (warnings do not change the exit status). Reads no event and\n' +
+      'writes no file.\n\n' +
       'Examples:\n  sluice check --config /etc/sluice/sluice.yaml\n  sluice check -c /etc/sluice/sluice.yaml && systemctl restart sluice   # gate a deploy on it\n',
   )
   .action(async (options: { config: string }) => {
-    const items = await runChecks(options.config);
-    process.stdout.write(formatChecks(items));
-    if (items.some((item) => item.status !== 'ok')) process.exitCode = 1;
+    const report = await runChecks(options.config);
+    process.stdout.write(formatChecks(report));
+    if (report.items.some((item) => item.status !== 'ok')) process.exitCode = 1;
   });
 
 program
