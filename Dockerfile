@@ -1,7 +1,8 @@
 # sluice in a container. Build: docker build -t sluice .   Run: see docs/docker.md.
 # Two stages: the TypeScript compiler and other devDependencies never reach the runtime image.
+# Node 24, the newest LTS in package.json's engines (test/docker.test.ts checks that they agree).
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -9,7 +10,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -8,37 +8,28 @@ import { fileURLToPath } from 'node:url';
 import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
 import { daemonConfigYaml, LOCAL_STORAGE_YAML } from '../test/helpers/daemon-config.ts';
 import { binlogHiveRecord } from '../src/pipeline/binlog-to-hive-record.ts';
+import { createShop, gtidBinlogPosition, runShopWorkload, shopRoutingYaml } from '../test/helpers/demo-shop.ts';
 import { startMariaDb } from '../test/servers/mariadb.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const workspace = join(root, '.sluice', 'demo');
+// SLUICE_DEMO_DIR: another home for the demo's config, state and MariaDB (the Node 24 run of
+// test/node24.ts uses its own, and stops its MariaDB, leaving a person's demo alone).
+const home = process.env.SLUICE_DEMO_DIR ?? join(root, '.sluice');
+const workspace = join(home, 'demo');
 const say = (text: string) => process.stdout.write(`\n== ${text}\n`);
 
 say('starting a private MariaDB with the binlog on (ROW, FULL metadata)');
-const server = await startMariaDb({ dir: join(root, '.sluice', 'demo-mariadb') });
+const server = await startMariaDb({ dir: join(home, 'demo-mariadb') });
 console.log(`MariaDB on 127.0.0.1:${server.port}, data in ${server.dir}`);
 
 say('creating the sample schema: shop.order_0 and shop.order_1, two shards of one table');
 const db = await server.rootConnection();
-await db.query('DROP DATABASE IF EXISTS shop; CREATE DATABASE shop');
-for (const shard of ['order_0', 'order_1']) {
-  await db.query(`CREATE TABLE shop.${shard} (
-    id BIGINT UNSIGNED PRIMARY KEY, customer VARCHAR(64) NOT NULL, amount DECIMAL(12,2) NOT NULL,
-    status ENUM('new','paid','shipped') NOT NULL, created_at DATETIME(6) NOT NULL, note TEXT NULL)`);
-}
-const [[{ pos: startPosition }]] = (await db.query('SELECT @@gtid_binlog_pos AS pos')) as unknown as [[{ pos: string }]];
+await createShop(db);
+const startPosition = await gtidBinlogPosition(db);
 
 say('running a workload: inserts, updates and a delete');
-for (let id = 1; id <= 6; id++) {
-  const shard = id % 2 === 0 ? 'order_0' : 'order_1';
-  await db.query(`INSERT INTO shop.${shard} VALUES (?, ?, ?, 'new', ?, ?)`, [
-    id, `customer-${id}`, `${id * 10}.50`, `2026-11-25 09:0${id}:00.12345${id}`, id === 3 ? 'gift wrap,\nplease' : null,
-  ]);
-}
-await db.query("UPDATE shop.order_1 SET status = 'paid' WHERE id IN (1, 3)");
-await db.query("UPDATE shop.order_0 SET status = 'shipped', amount = amount + 1 WHERE id = 2");
-await db.query('DELETE FROM shop.order_0 WHERE id = 4');
-const [[{ pos: endPosition }]] = (await db.query('SELECT @@gtid_binlog_pos AS pos')) as unknown as [[{ pos: string }]];
+await runShopWorkload(db);
+const endPosition = await gtidBinlogPosition(db);
 await db.end();
 
 rmSync(workspace, { recursive: true, force: true });
@@ -52,7 +43,7 @@ writeFileSync(
     passwordEnv: 'SLUICE_MYSQL_PASSWORD',
     serverId: 4711,
     start: `{ gtid: '${startPosition}' }`,
-    routing: "  include: ['shop.*']\n  rules:\n    - match: '^shop\\.order_\\d+$'\n      target: ods.orders",
+    routing: shopRoutingYaml(),
     sink: LOCAL_STORAGE_YAML,
     checkpointSeconds: 2,
   }),

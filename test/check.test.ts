@@ -58,6 +58,27 @@ describe('sluice check', () => {
     assert.equal(lines.at(-1), 'all 10 checks passed');
   });
 
+  test("previews the routing on the server's tables, and warns of a pattern that matches nothing", async () => {
+    const root = await server.rootConnection();
+    await root.query('DROP DATABASE IF EXISTS check_route; CREATE DATABASE check_route');
+    for (const table of ['order_0', 'order_1', 'notes']) await root.query(`CREATE TABLE check_route.${table} (id INT PRIMARY KEY)`);
+    await root.query('CREATE VIEW check_route.recent AS SELECT id FROM check_route.order_0');
+    await root.end();
+    // 'chek_route.*' is the typo that used to pass every check while capturing nothing.
+    const routing = "  include: ['check_route.*', 'chek_route.*']\n  rules:\n    - match: '^check_route\\.order_\\d+$'\n      target: ods.check_orders";
+    const typo = makeWorkspace(server, { start: 'latest', routing });
+    const result = check(server, typo.configFile);
+    assert.equal(result.status, 0, 'a preview warns, it does not fail the check');
+    const lines = result.stdout.trim().split('\n');
+    const preview = lines.findIndex((line) => line.startsWith('routing preview: '));
+    assert.match(lines[preview]!, /^routing preview: 2 of \d+ tables on the server captured, into 1 Hive table$/, result.stdout);
+    assert.equal(lines[preview + 1], "      ods.check_orders <- check_route.order_0, check_route.order_1 (routing.rules[0])");
+    assert.equal(lines[preview + 2], '      included, but no rule matches (skipped, counted in sluice_unmatched_changes_total): check_route.notes');
+    assert.match(result.stdout, /^WARN {2}routing\.include\[1\] 'chek_route\.\*' matches no table on the server \(the server's schemas: .*\bcheck_route\b/m);
+    assert.doesNotMatch(result.stdout, /check_route\.recent/, 'a view has no row events');
+    assert.equal(lines.at(-1), 'all 10 checks passed');
+  });
+
   test('a user without REPLICATION CLIENT fails the grants line, naming the grant', async () => {
     const root = await server.rootConnection();
     await root.query("CREATE OR REPLACE USER 'nomonitor'@'127.0.0.1' IDENTIFIED BY 'pw'; GRANT REPLICATION SLAVE, SELECT ON *.* TO 'nomonitor'@'127.0.0.1'");

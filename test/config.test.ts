@@ -71,7 +71,7 @@ describe('config', () => {
     });
     assert.deepEqual(config.checkpoint, { intervalSeconds: 10, dir: '/etc/sluice/.sluice/state', keep: 3 });
     assert.equal(config.runtime.maxQueuedEvents, 10000);
-    assert.equal(config.log.level, 'info');
+    assert.deepEqual(config.log, { level: 'info', format: 'auto' });
     assert.deepEqual(config.metrics, { enabled: true, host: '127.0.0.1', port: 9464 });
   });
 
@@ -112,6 +112,12 @@ describe('config', () => {
       'sluice.yaml:5:20 checkpoint.intervalSeconds: expected a number greater than 0, got -1',
       "sluice.yaml:7:14 sink.partition: expected one of 'day', 'hour', got string 'week'",
     ]);
+  });
+
+  test('log.format is auto, json or pretty', () => {
+    assert.equal(parseConfig(`${minimal}log:\n  format: pretty\n`, 'sluice.yaml', {}).log.format, 'pretty');
+    const error = expectError(() => parseConfig(`${minimal}log:\n  format: text\n`, 'sluice.yaml', {}));
+    assert.equal(error.message, "sluice.yaml:5:11 log.format: expected one of 'auto', 'json', 'pretty', got string 'text'");
   });
 
   test('a missing required section points at its parent', () => {

@@ -33,7 +33,7 @@ test('every COPY from the build context exists and is let through by .dockerigno
 });
 
 test('the image runs the CLI as a non-root user, and the health check asks the default metrics port', () => {
-  assert.deepEqual(instructions('FROM').map((from) => from.split(' ')[0]), ['node:20-bookworm-slim', 'node:20-bookworm-slim']);
+  assert.deepEqual(instructions('FROM').map((from) => from.split(' ')[0]), ['node:24-bookworm-slim', 'node:24-bookworm-slim']);
   assert.match(DOCKERFILE, /npm ci --omit=dev/);
   assert.deepEqual(JSON.parse(instructions('ENTRYPOINT')[0]!), ['node', '/app/bin/sluice.js']);
   assert.deepEqual(JSON.parse(instructions('CMD')[0]!), ['run', '--config', '/etc/sluice/sluice.yaml']);
@@ -48,4 +48,11 @@ test('the image runs the CLI as a non-root user, and the health check asks the d
   const url = /SLUICE_HEALTH_URL=(\S+)/.exec(DOCKERFILE)?.[1];
   const defaults = sluiceConfigSchema.parse({ source: { host: 'db', user: 'sluice' } });
   assert.equal(url, `http://127.0.0.1:${defaults.metrics.port}/health`);
+});
+
+test("the image's Node is the newest major that package.json's engines name", () => {
+  const { engines } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
+  const majors = engines.node.split('||').map((range) => Number(/^\s*\^?(\d+)/.exec(range)?.[1]));
+  assert.deepEqual(majors, [22, 24], engines.node);
+  for (const from of instructions('FROM')) assert.equal(Number(/^node:(\d+)-/.exec(from)?.[1]), Math.max(...majors), from);
 });

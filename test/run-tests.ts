@@ -1,5 +1,5 @@
 // `npm test`: starts the shared servers once, runs every test file against them, stops them.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,7 +85,13 @@ const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-conc
   stdio: 'inherit',
   env,
 });
-const code: number = await new Promise((resolve) => child.on('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0))));
+let code = await exitCode(child);
+// A full run ends with the unit-level tests and the demo under Node 24 (test/node24.ts); a run of
+// chosen files is about those files only.
+if (process.argv.length <= 2) {
+  const node24Code = await exitCode(spawn(process.execPath, ['--import', 'tsx', 'test/node24.ts'], { cwd: REPO_ROOT, stdio: 'inherit', env }));
+  code ||= node24Code;
+}
 for (const jvm of jvms.reverse()) await jvm.stop();
 await ftp?.stop();
 await mysql?.stop();
@@ -94,6 +100,10 @@ if (code === 0) rmSync(runTmp, { recursive: true, force: true });
 else process.stdout.write(`the tests' workspaces are kept in ${runTmp}\n`);
 process.stdout.write(`test run took ${Math.round((Date.now() - started) / 1000)} s\n`);
 process.exit(code);
+
+function exitCode(process: ChildProcess): Promise<number> {
+  return new Promise((resolve) => process.on('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0))));
+}
 
 function testFiles(): string[] {
   return (readdirSync(`${REPO_ROOT}/test`, { recursive: true }) as string[])

@@ -17,7 +17,7 @@ test('config/sync.example.yaml parses, with the defaults the comments state', ()
     channels: 4,
     writer: { kind: 'local', path: join(REPO_ROOT, 'config/.sluice/sync-out/orders'), mode: 'append', rollBytes: 134217728 },
     checkpoint: { intervalSeconds: 10, dir: join(REPO_ROOT, 'config/.sluice/sync') },
-    log: { level: 'info' },
+    log: { level: 'info', format: 'auto' },
     metrics: { enabled: false, host: '127.0.0.1', port: 9465 },
   });
 });

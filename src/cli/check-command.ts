@@ -18,6 +18,7 @@ import { connectMysql } from '../core/mysql-connect.ts';
 import { preflight, type ServerFacts } from '../sources/binlog/server/preflight.ts';
 import { resolveStartOnServer } from '../sources/binlog/position/resolve-start.ts';
 import { checkServerIdFree } from '../sources/binlog/server/server-id.ts';
+import { previewRouting, type RoutingPreview } from './routing-preview.ts';
 import { sourceConnection, toBinlogStart } from './run-command.ts';
 
 export interface CheckItem {
@@ -36,12 +37,18 @@ const FAILED_ITEM: Record<string, (typeof SERVER_ITEMS)[number]> = {
   SLUICE_MYSQL_PRIVILEGE_MISSING: 'grants',
 };
 
-export async function runChecks(configFile: string): Promise<CheckItem[]> {
+export interface CheckReport {
+  items: CheckItem[];
+  /** Where the server's tables would go; absent when the config or the server checks failed. */
+  routing?: RoutingPreview;
+}
+
+export async function runChecks(configFile: string): Promise<CheckReport> {
   let config: SluiceConfig;
   try {
     config = await loadConfig(configFile);
   } catch (error) {
-    return [fail('config', error), ...[...SERVER_ITEMS, 'server id', 'checkpoint position', 'warehouse', 'catalog', 'state'].map((name) => skip(name, 'the config is invalid'))];
+    return { items: [fail('config', error), ...[...SERVER_ITEMS, 'server id', 'checkpoint position', 'warehouse', 'catalog', 'state'].map((name) => skip(name, 'the config is invalid'))] };
   }
   const items: CheckItem[] = [{ name: 'config', status: 'ok', detail: configFile }];
   const facts = await checkServer(config, items);
@@ -50,7 +57,9 @@ export async function runChecks(configFile: string): Promise<CheckItem[]> {
   items.push(await checkWarehouse(config.sink.filesystem));
   items.push(await checkCatalog(config.sink.catalog));
   items.push(await checkState(config.checkpoint.dir));
-  return items;
+  // A preview, not a check: a pattern that matches nothing today may match tables created tomorrow.
+  const routing = facts ? await previewRouting(config, sourceConnection(config)).catch((error: Error) => ({ lines: [], warnings: [`the server's tables could not be listed: ${error.message}`] })) : undefined;
+  return routing ? { items, routing } : { items };
 }
 
 async function checkCatalog(catalog: SluiceConfig['sink']['catalog']): Promise<CheckItem> {
@@ -223,10 +232,15 @@ function skip(name: string, why: string): CheckItem {
 
 const MARK = { ok: 'ok  ', fail: 'FAIL', skip: '--  ' } as const;
 
-export function formatChecks(items: CheckItem[]): string {
+export function formatChecks({ items, routing }: CheckReport): string {
   const failed = items.filter((item) => item.status !== 'ok').length;
   // A config error lists every problem on its own line; they stay under their item.
   const lines = items.map((item) => `${MARK[item.status]}  ${item.name}: ${item.detail.replaceAll('\n', '\n      ')}`);
+  if (routing) {
+    const [head, ...rest] = routing.lines;
+    if (head) lines.push(`routing preview: ${head}`, ...rest.map((line) => `      ${line}`));
+    lines.push(...routing.warnings.map((warning) => `WARN  ${warning}`));
+  }
   lines.push(failed === 0 ? `all ${items.length} checks passed` : `${items.filter((item) => item.status === 'fail').length} failed, ${items.filter((item) => item.status === 'skip').length} not checked`);
   return lines.join('\n') + '\n';
 }

@@ -115,7 +115,7 @@ function describeTables(record: BinlogHiveRecord): string {
  * meanwhile), with the storage open. Logs go to stderr so that stdout is the command's answer.
  */
 async function changeStoppedState(config: SluiceConfig, change: (state: { store: CheckpointStore; storage: ReturnType<typeof openStorage>; logger: Logger }) => Promise<string>): Promise<string> {
-  const logger = createLogger(config.log.level, 2);
+  const logger = createLogger(config.log.level, 2, config.log.format);
   const lock = await acquireStateLock(config.checkpoint.dir);
   try {
     const storage = openStorage(config);

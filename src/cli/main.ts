@@ -5,19 +5,24 @@ import type { SluiceConfig } from '../config/schema.ts';
 import { isSluiceError } from '../core/errors.ts';
 import { localPlaces } from '../config/local-places.ts';
 import { nameDiskError, type LocalPlace } from '../core/local-disk.ts';
+import type { LogFormat } from '../core/log-format.ts';
 import { createLogger } from '../core/logger.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
 import { formatChecks, runChecks } from './check-command.ts';
 import { setCheckpoint, showCheckpoint, skipTable, targetFromOptions, type TargetOptions } from './checkpoint-command.ts';
 import { exitCodeOf } from './exit-codes.ts';
 import { runDaemon } from './run-command.ts';
+import { packageVersion } from './version.ts';
 
 /** The local directories of the config a command loaded: an fs error in one is named after its key (see the end). */
 let places: LocalPlace[] = [];
+/** Its log.format, for the fatal line: the same form as the lines before it. */
+let logFormat: LogFormat = 'auto';
 
 async function load(file: string): Promise<SluiceConfig> {
   const config = await loadConfig(file);
   places = localPlaces(config);
+  logFormat = config.log.format;
   return config;
 }
 
@@ -25,6 +30,7 @@ const program = new Command();
 program
   .name('sluice')
   .description('Change-data capture from MySQL/MariaDB binlogs into Hive tables, exactly once.')
+  .version(packageVersion(), '-V, --version', 'print the version of sluice')
   .showHelpAfterError();
 
 program
@@ -71,13 +77,16 @@ program
   .requiredOption('-c, --config <file>', 'configuration file (YAML)')
   .addHelpText(
     'after',
-    '\nPrints one line per check and exits 0 when all pass, 1 otherwise. Reads no event and writes no file.\n\n' +
+    '\nPrints one line per check and exits 0 when all pass, 1 otherwise. Then previews the routing on the\n' +
+      "server's tables: which go to which Hive table, which are left out, and a WARN line for each include,\n" +
+      'exclude or rule that matches no table (warnings do not change the exit status). Reads no event and\n' +
+      'writes no file.\n\n' +
       'Examples:\n  sluice check --config /etc/sluice/sluice.yaml\n  sluice check -c /etc/sluice/sluice.yaml && systemctl restart sluice   # gate a deploy on it\n',
   )
   .action(async (options: { config: string }) => {
-    const items = await runChecks(options.config);
-    process.stdout.write(formatChecks(items));
-    if (items.some((item) => item.status !== 'ok')) process.exitCode = 1;
+    const report = await runChecks(options.config);
+    process.stdout.write(formatChecks(report));
+    if (report.items.some((item) => item.status !== 'ok')) process.exitCode = 1;
   });
 
 program
@@ -179,5 +188,5 @@ function logFatal(error: unknown, exitCode: number): void {
   if (command !== 'run' && command !== 'sync') return;
   const code = isSluiceError(error) ? error.code : 'SLUICE_UNEXPECTED';
   const message = isSluiceError(error) ? error.message : `unexpected error: ${(error as Error).message ?? String(error)}`;
-  createLogger('fatal', command === 'run' ? 1 : 2).fatal({ code, exitCode, err: error }, message);
+  createLogger('fatal', command === 'run' ? 1 : 2, logFormat).fatal({ code, exitCode, err: error }, message);
 }

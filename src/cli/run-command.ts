@@ -16,6 +16,7 @@ import { acquireStateLock } from '../runtime/state-lock.ts';
 import type { BinlogStart } from '../sources/binlog/position/binlog-position.ts';
 import type { MysqlServerOptions } from '../core/mysql-connect.ts';
 import { parseInstant } from '../core/instant.ts';
+import { packageVersion } from './version.ts';
 
 export function toBinlogStart(start: SluiceConfig['source']['start']): BinlogStart {
   if (start === 'earliest' || start === 'latest') return { kind: start };
@@ -37,8 +38,8 @@ export function sourceConnection(config: SluiceConfig): MysqlServerOptions {
 }
 
 export async function runDaemon(config: SluiceConfig): Promise<void> {
-  const logger = createLogger(config.log.level);
-  logger.info({ config: redactConfig(config) }, 'sluice starting');
+  const logger = createLogger(config.log.level, 1, config.log.format);
+  logger.info({ version: packageVersion(), node: process.version, config: redactConfig(config) }, 'sluice starting');
   const places = localPlaces(config);
   const named = (error: unknown): unknown => nameDiskError(error, places);
   // Before anything reads or writes state: a second daemon on the same checkpoint.dir stops here.

@@ -12,7 +12,7 @@ import { runSyncJob, type SyncResult } from '../sync/sync-job.ts';
 export async function runSyncCommand(jobFile: string, options: { progress?: boolean; again?: boolean }): Promise<SyncResult | undefined> {
   const job = await loadSyncJob(jobFile);
   // Logs go to stderr so that a person's terminal shows the progress block and the log together.
-  const logger = createLogger(job.log.level, 2);
+  const logger = createLogger(job.log.level, 2, job.log.format);
   const places = syncPlaces(job);
   logger.info({ job: redactSyncJob(job) }, `sync ${job.name} starting`);
   const controller = new AbortController();

@@ -5,6 +5,7 @@
 import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
 import { INSTANT_EXAMPLE, parseInstant } from '../core/instant.ts';
+import { LOG_FORMATS } from '../core/log-format.ts';
 
 // Never replicated, whatever include/exclude say: they hold grants and server state, not business data.
 export const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys'] as const;
@@ -232,13 +233,22 @@ const checkpoint = z.strictObject({
   keep: z.int().min(1).default(3),
 });
 
+/** Shared by the daemon's config and the batch job's. */
+export const logSettings = z
+  .strictObject({
+    level: z.enum(LOG_LEVELS).default('info'),
+    // auto: the one-line pretty form on a terminal, JSON in a pipe or the journal.
+    format: z.enum(LOG_FORMATS).default('auto'),
+  })
+  .prefault({});
+
 export const sluiceConfigSchema = z.strictObject({
   source,
   routing: routing.prefault({}),
   sink: sink.prefault({}),
   checkpoint: checkpoint.prefault({}),
   runtime: z.strictObject({ maxQueuedEvents: z.int().min(1).default(10000) }).prefault({}),
-  log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
+  log: logSettings,
   metrics: z
     .strictObject({
       enabled: z.boolean().default(true),

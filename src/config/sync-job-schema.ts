@@ -1,7 +1,7 @@
 // What a batch job file (`sluice sync --job FILE`) may contain: one MySQL table, copied over N
 // channels to files (local disk, HDFS, FTP) or to a MySQL table, resumable after any crash.
 import { z } from 'zod';
-import { LOG_LEVELS, nonEmpty, webHdfsFileSystem } from './schema.ts';
+import { logSettings, nonEmpty, webHdfsFileSystem } from './schema.ts';
 
 const identifier = nonEmpty.regex(/^[^`\s.]+$/, { error: 'expected a bare column name (no dots, spaces or backticks)' });
 const qualifiedTable = nonEmpty.regex(/^[^`\s.]+\.[^`\s.]+$/, { error: "expected 'db.table'" });
@@ -84,7 +84,7 @@ export const syncJobSchema = z.strictObject({
       dir: nonEmpty.default('./.sluice/sync'),
     })
     .prefault({}),
-  log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
+  log: logSettings,
   metrics: z
     .strictObject({
       // Off by default: a batch job is short-lived; turn it on when something scrapes it.

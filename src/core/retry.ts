@@ -3,6 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { isSluiceError } from './errors.ts';
+import { briefError } from './logger.ts';
 
 export interface RetryOptions {
   initialDelayMs: number;
@@ -36,7 +37,9 @@ export async function withRetry<T>(attempt: () => Promise<T>, options: RetryOpti
       if (!(options.retryOn ?? isRetriable)(error) || (failures >= options.maxAttempts && !options.outlasts?.(error)) || options.shouldStop?.()) throw error;
       const ceiling = Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** (failures - 1));
       const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
-      options.logger?.warn({ err: error, attempt: failures, retryInMs: delay }, 'retriable failure, retrying');
+      // The warning says what failed and when the next try comes; the stack is for debugging only.
+      options.logger?.warn({ error: briefError(error), attempt: failures, retryInMs: delay }, 'retriable failure, retrying');
+      options.logger?.debug({ err: error, attempt: failures }, 'the retried failure, with its stack');
       await sleep(delay, undefined, options.wake ? { signal: options.wake } : undefined).catch(() => undefined);
       if (options.shouldStop?.()) throw error;
     }

@@ -23,7 +23,7 @@ export interface Storage {
  * which keeps the stdout of commands such as `sluice query` clean.
  */
 export function openStorage(config: SluiceConfig, logger?: Logger): Storage {
-  const { fs, warehouse } = openFileSystem(config.sink.filesystem, logger ?? createLogger(config.log.level, 2));
+  const { fs, warehouse } = openFileSystem(config.sink.filesystem, logger ?? createLogger(config.log.level, 2, config.log.format));
   return {
     fs,
     catalog: openCatalog(config.sink.catalog),

@@ -54,9 +54,12 @@ export function startDaemon(workspace: DaemonWorkspace, server: MariaDbServer, a
   return startSluice(['run', '--config', workspace.configFile, ...args], { cwd: workspace.dir, env: { SLUICE_TEST_PASSWORD: server.password, ...env }, prefix });
 }
 
-/** Any sluice command (`sync --job FILE`, say) as a child process, its stdout and stderr together in `output`. */
-export function startSluice(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; prefix?: string[] }): RunningDaemon {
-  const command = [...(options.prefix ?? []), process.execPath, join(REPO_ROOT, 'bin/sluice.js'), ...args];
+/**
+ * Any sluice command (`sync --job FILE`, say) as a child process, its stdout and stderr together in
+ * `output`. `script`: another bin/sluice.js than the checkout's (an installed package's).
+ */
+export function startSluice(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; prefix?: string[]; script?: string }): RunningDaemon {
+  const command = [...(options.prefix ?? []), process.execPath, options.script ?? join(REPO_ROOT, 'bin/sluice.js'), ...args];
   const child = spawn(command[0]!, command.slice(1), {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },

@@ -187,7 +187,7 @@ async function runApt(apt: PrivateApt, args: string[], mirror: Mirror, what: str
 }
 
 /** Work folders of fetches whose process is gone (killed half way); a live one is another fetch under way. */
-function removeAbandonedWork(dir: string): void {
+export function removeAbandonedWork(dir: string): void {
   const prefix = `${basename(dir)}.fetch-`;
   for (const name of listDir(dirname(dir))) {
     if (name.startsWith(prefix) && !isProcessAlive(Number(name.slice(prefix.length)))) rmSync(join(dirname(dir), name), { recursive: true, force: true });
