@@ -56,7 +56,7 @@ test('compressed transactions (a session\'s and the global setting) land exactly
   const db = await server.rootConnection();
   let global: mysql.Connection | undefined;
   try {
-    await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.t (id INT PRIMARY KEY, v VARCHAR(40), n BIGINT); CREATE TABLE ${tag}.u (id INT PRIMARY KEY, note TEXT)`);
+    await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.t (id INT PRIMARY KEY, v VARCHAR(40), n BIGINT); CREATE TABLE ${tag}.u (id INT PRIMARY KEY, note TEXT); CREATE TABLE ${tag}.m (id INT PRIMARY KEY, v VARCHAR(20), w VARCHAR(20))`);
     await db.query('SET SESSION binlog_transaction_compression = ON; SET SESSION cte_max_recursion_depth = 1000000');
     // Before the instant: a compressed transaction the timestamp search has to read over.
     await db.query(insertMany(tag, 900_001, 3));
@@ -74,6 +74,9 @@ test('compressed transactions (a session\'s and the global setting) land exactly
     await db.query(`BEGIN; INSERT INTO ${tag}.u VALUES (1, 'one'), (2, 'two'); UPDATE ${tag}.t SET n = -5 WHERE id = 5; DELETE FROM ${tag}.u WHERE id = 2; COMMIT`);
     u.push(['insert', '1', 'one'], ['insert', '2', 'two'], ['delete', '2', 'two']);
     t.push(['update', '5', 'updated-5', '-5']);
+    // A partial row image inside a compressed transaction stops its table, as a plain one does.
+    await db.query(`INSERT INTO ${tag}.m VALUES (1, 'full', 'w')`);
+    await db.query(`SET SESSION binlog_row_image = MINIMAL; UPDATE ${tag}.m SET v = 'minimal' WHERE id = 1; SET SESSION binlog_row_image = FULL`);
 
     // The global setting, for a session that sets nothing: a large transaction, small compressed.
     await db.query('SET GLOBAL binlog_transaction_compression = ON');
@@ -89,7 +92,7 @@ test('compressed transactions (a session\'s and the global setting) land exactly
     u.push(['insert', '3', 'plain']);
 
     const payloads = await payloadEvents(db);
-    assert.equal(payloads.length, 5, 'five compressed transactions in the binlog');
+    assert.equal(payloads.length, 7, 'seven compressed transactions in the binlog');
     const largest = payloads.at(-1)!;
     const decompressed = Number(/decompressed_size=(\d+)/.exec(largest.info)?.[1]);
     assert.ok(largest.end - largest.start < decompressed / 2, `the large transaction is compressed (${largest.end - largest.start} of ${decompressed} bytes)`);
@@ -112,6 +115,12 @@ test('compressed transactions (a session\'s and the global setting) land exactly
     assert.equal(landedT.length, t.length, 'as many changes of t as were written');
     assert.deepEqual(landedT, t, 'every change of t once, in commit order, equal to what was written');
     assert.deepEqual(await landed(workspace, tag, 'u', ['id', 'note']), u);
+    // Stopped in the stretch it was read in: what it staged there is dropped, nothing written with NULLs.
+    assert.deepEqual(await landed(workspace, tag, 'm', ['id', 'v', 'w']), []);
+    const stopped = (await latestCheckpoint(workspace))?.tables?.stopped ?? {};
+    assert.deepEqual(Object.keys(stopped), [`${tag}.m`]);
+    assert.equal(stopped[`${tag}.m`]!.code, 'SLUICE_BINLOG_ROW_IMAGE');
+    assert.match(stopped[`${tag}.m`]!.message, /the update rows event of \S+ at mysql-bin\.\d+:\d+ \(GTID [0-9a-f-]+:\d+\) does not carry every column \(v, w missing from the before image; id, w missing from the after image\)/);
     // Each change names its transaction's GTID, as an uncompressed one does.
     const positions = bySequence(await readCommittedRows(new LocalCatalog(workspace.catalogDir), new LocalFileSystem(workspace.warehouse), tag, 't'))
       .slice(-LARGE)

@@ -1,6 +1,6 @@
 // Row images without every column (a session's binlog_row_image=MINIMAL or NOBLOB) must never be
-// written with NULLs for the missing columns: the table stops, naming the setting. Events zongji
-// cannot decode (MySQL's compressed transactions and partial JSON updates) stop the stream.
+// written with NULLs for the missing columns: the table stops, naming the setting. An event zongji
+// cannot decode (MySQL's partial JSON updates) stops the stream.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isSluiceError } from '../src/core/errors.ts';
