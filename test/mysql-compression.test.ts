@@ -74,6 +74,11 @@ test('compressed transactions (a session\'s and the global setting) land exactly
     await db.query(`BEGIN; INSERT INTO ${tag}.u VALUES (1, 'one'), (2, 'two'); UPDATE ${tag}.t SET n = -5 WHERE id = 5; DELETE FROM ${tag}.u WHERE id = 2; COMMIT`);
     u.push(['insert', '1', 'one'], ['insert', '2', 'two'], ['delete', '2', 'two']);
     t.push(['update', '5', 'updated-5', '-5']);
+    // An XA transaction: its prepared part compressed, committed later by a statement of its own.
+    await db.query(`XA START 'cx1'; INSERT INTO ${tag}.u VALUES (10, 'xa'); XA END 'cx1'; XA PREPARE 'cx1'`);
+    await db.query(`INSERT INTO ${tag}.u VALUES (11, 'between')`);
+    await db.query(`XA COMMIT 'cx1'`);
+    u.push(['insert', '10', 'xa'], ['insert', '11', 'between']);
     // A partial row image inside a compressed transaction stops its table, as a plain one does.
     await db.query(`INSERT INTO ${tag}.m VALUES (1, 'full', 'w')`);
     await db.query(`SET SESSION binlog_row_image = MINIMAL; UPDATE ${tag}.m SET v = 'minimal' WHERE id = 1; SET SESSION binlog_row_image = FULL`);
@@ -92,7 +97,7 @@ test('compressed transactions (a session\'s and the global setting) land exactly
     u.push(['insert', '3', 'plain']);
 
     const payloads = await payloadEvents(db);
-    assert.equal(payloads.length, 7, 'seven compressed transactions in the binlog');
+    assert.equal(payloads.length, 9, 'nine compressed transactions in the binlog (an XA transaction\'s prepared part among them)');
     const largest = payloads.at(-1)!;
     const decompressed = Number(/decompressed_size=(\d+)/.exec(largest.info)?.[1]);
     assert.ok(largest.end - largest.start < decompressed / 2, `the large transaction is compressed (${largest.end - largest.start} of ${decompressed} bytes)`);
