@@ -128,6 +128,13 @@ test('a payload that cannot be read is a coded error naming its position and the
   }
 });
 
+test('a zongji whose Binlog command cannot be reached is an error, not a transaction stepped over', async () => {
+  const body = payloadBody(255, innerEvent(16, Buffer.alloc(8)));
+  const { error } = await replayError(body, (zongji) => Object.assign(zongji.connection, { _command: null }));
+  assert.match(error.message, /zongji's Binlog command cannot be reached/);
+  assert.equal(error.code, 'SLUICE_BINLOG_PAYLOAD_UNREADABLE');
+});
+
 test('an inner event zongji reports is the payload\'s error, unless the stream has a code of its own for it', async () => {
   const body = payloadBody(255, Buffer.concat([innerEvent(19, Buffer.alloc(4)), innerEvent(16, Buffer.alloc(8))]));
   const { error } = await replayError(body, (zongji) => (zongji.onFeed = () => zongji.emit('error', new Error('Unsupported type "250"'))));

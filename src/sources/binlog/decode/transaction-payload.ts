@@ -137,13 +137,17 @@ export interface PayloadReplayOptions {
  */
 export function replayTransactionPayload(zongji: ReplayingZongJi, event: TransactionPayloadEvent, options: PayloadReplayOptions): Promise<void> {
   const connection = zongji.connection;
-  const command = connection?._command;
-  if (!connection || zongji.stopped || !command?.binlogData) return Promise.resolve();
-  const binlogData = command.binlogData.bind(command);
+  // Stopped: nothing after this event is read any more.
+  if (!connection || zongji.stopped) return Promise.resolve();
   const checksumBytes = zongji.useChecksum ? CHECKSUM_BYTES : 0;
   const end = event.nextPosition;
   if (end > 0) zongji.options.position = end - (HEADER_BYTES + event.size + checksumBytes);
   const at = options.describe();
+  const command = connection._command;
+  if (!command?.binlogData) {
+    return Promise.reject(unreadablePayloadError(at, "zongji's Binlog command cannot be reached to read its events (a zongji version this sluice was not built for)"));
+  }
+  const binlogData = command.binlogData.bind(command);
   const { compressionType, payload } = event;
   if (event.headerProblem !== undefined || payload === undefined || compressionType === undefined) {
     return Promise.reject(unreadablePayloadError(at, `its header cannot be read: ${event.headerProblem ?? 'no header'}`));
