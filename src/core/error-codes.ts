@@ -89,10 +89,16 @@ export const ERROR_CODES: { readonly [Code in ErrorCode]: ErrorCodeDoc } = {
     action: 'Set binlog_row_image=FULL on the server; the message names the table and position.',
   },
   SLUICE_BINLOG_UNSUPPORTED_EVENT: {
-    meaning: 'An event sluice cannot decode (binlog_transaction_compression, binlog_row_value_options=PARTIAL_JSON).',
+    meaning: 'An event sluice cannot decode (binlog_row_value_options=PARTIAL_JSON; a compressed transaction whose compression type is not zstd).',
     transient: 'no',
     restartHelps: false,
     action: 'Turn the named server option off; move past the event with `sluice checkpoint set` only if losing its changes is acceptable.',
+  },
+  SLUICE_BINLOG_PAYLOAD_UNREADABLE: {
+    meaning: 'A compressed transaction (binlog_transaction_compression=ON) whose zstd data or inner events do not decode; the message names its position.',
+    transient: 'no',
+    restartHelps: false,
+    action: 'Look at the transaction with `mysqlbinlog --verbose` from the named position; turn binlog_transaction_compression off to keep later transactions plain, and move past this one with `sluice checkpoint set` only if losing its changes is acceptable.',
   },
   SLUICE_BINLOG_ROWS_MOVED: {
     meaning: 'A statement moved rows of a captured table without row events (TRUNCATE or DROP PARTITION, EXCHANGE or CONVERT PARTITION, a RENAME onto a captured name): its changelog cannot say which rows it holds.',

@@ -18,8 +18,10 @@ export type ErrorCode =
   | 'SLUICE_BINLOG_STATEMENT_DML'
   /** A rows event without every column (binlog_row_image=MINIMAL or NOBLOB). */
   | 'SLUICE_BINLOG_ROW_IMAGE'
-  /** An event zongji cannot decode (binlog_transaction_compression, binlog_row_value_options=PARTIAL_JSON). */
+  /** An event zongji cannot decode (binlog_row_value_options=PARTIAL_JSON; a compressed transaction of a compression type sluice does not know). */
   | 'SLUICE_BINLOG_UNSUPPORTED_EVENT'
+  /** A compressed transaction (binlog_transaction_compression) whose zstd data or inner events do not decode. */
+  | 'SLUICE_BINLOG_PAYLOAD_UNREADABLE'
   /** A DDL statement moved rows into or out of a captured table with no row events (RENAME, partition operations). */
   | 'SLUICE_BINLOG_ROWS_MOVED'
   /** DROP DATABASE of a database the routing may capture tables of: the binlog names none of them. */

@@ -1,15 +1,21 @@
 // The one place sluice builds a zongji replica connection (the stream and the short peeks of
 // position/binlog-peek.ts both come here), so that every reader decodes with the same options and
-// the same TableMap fixes (table-map-patches.ts, loaded with this module), and stops the same way.
+// the same TableMap fixes (table-map-patches.ts, loaded with this module), reads MySQL's compressed
+// transactions (transaction-payload.ts, likewise), and stops the same way.
 import ZongJi from '@vlasky/zongji';
 import type { MysqlServerOptions } from '../../../core/mysql-connect.ts';
 import './table-map-patches.ts';
+import './transaction-payload.ts';
 
 /** zongji as sluice uses it: the fields and hooks its typings leave out. */
 export type ZongJiInstance = InstanceType<typeof ZongJi> & {
   options: { filename?: string; position?: number };
   gtidSet?: string;
-  connection?: { pause(): void; resume(): void } | null;
+  stopped: boolean;
+  /** Whether the dump's events end in a 4-byte checksum (binlog_checksum=CRC32). */
+  useChecksum: boolean;
+  /** mysql2's connection; `_command` is zongji's Binlog command while the dump runs (lib/sequence/binlog.js). */
+  connection?: { pause(): void; resume(): void; _command?: { binlogData?(packet: object, connection: object): unknown } | null } | null;
   /** zongji's cache of column descriptions by table id, filled by _fetchTableInfo. */
   tableMap: Record<number, { columnSchemas: unknown[]; parentSchema: string; tableName: string } | undefined>;
   /** Called, with the replication socket paused, for a TableMap without column names; calls `next` once tableMap holds the table. */

@@ -1,6 +1,7 @@
 // A short look into the binlog as a replica sees it, for what SHOW BINLOG EVENTS does not tell: when
 // each event was written. Only event headers, group markers and statements are decoded; row events
-// are skipped unparsed, so no table metadata is looked up and a large file streams cheaply.
+// are skipped unparsed, so no table metadata is looked up and a large file streams cheaply. A MySQL
+// compressed transaction is one event here ('transactionpayload'): its inner events stay unread.
 import type { BinlogEvent, QueryEvent, RotateEvent } from '@vlasky/zongji';
 import { SluiceError } from '../../../core/errors.ts';
 import type { MysqlServerOptions } from '../../../core/mysql-connect.ts';

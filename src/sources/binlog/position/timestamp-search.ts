@@ -93,7 +93,8 @@ function startsGroup(event: PeekedEvent, inGroup: boolean): boolean {
 function staysInGroup(event: PeekedEvent, inGroup: boolean): boolean {
   if (GROUP_START_EVENTS.has(event.name)) return true;
   if (event.name === 'query') return INNER_STATEMENT.test(event.statement ?? '');
-  if (event.name === 'xid' || event.name === 'xaprepare' || event.name === 'rotate') return false;
+  // A compressed transaction's payload holds its BEGIN ... COMMIT whole.
+  if (event.name === 'xid' || event.name === 'xaprepare' || event.name === 'rotate' || event.name === 'transactionpayload') return false;
   return inGroup;
 }
 

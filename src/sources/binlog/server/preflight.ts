@@ -37,11 +37,8 @@ export async function preflight(options: MysqlServerOptions): Promise<ServerFact
     if (rowMetadata !== undefined) {
       requireSetting(server, variables, 'binlog_row_metadata', ['FULL', 'MINIMAL'], 'binlog_row_metadata=FULL (or MINIMAL) in my.cnf and SET GLOBAL binlog_row_metadata=FULL');
     }
-    // MySQL 8.0.20+ can wrap each transaction in one zstd-compressed TRANSACTION_PAYLOAD event, which
-    // zongji does not decode: refused here by name rather than met in the stream.
-    if (variables.get('binlog_transaction_compression') !== undefined) {
-      requireSetting(server, variables, 'binlog_transaction_compression', ['OFF', '0'], 'SET PERSIST binlog_transaction_compression=OFF (sluice cannot read compressed transactions yet)');
-    }
+    // binlog_transaction_compression (MySQL 8.0.20+) may be ON: each transaction then comes as one
+    // zstd-compressed TRANSACTION_PAYLOAD event, which decode/transaction-payload.ts reads.
     await requireGrants(connection, server, options.user, rowMetadata !== 'FULL');
     const hasGtid = isMariaDb || variables.get('gtid_mode') === 'ON';
     // MySQL breaks a set of several UUIDs over lines (',\n'); the set means the same without them.
@@ -59,7 +56,7 @@ export async function preflight(options: MysqlServerOptions): Promise<ServerFact
 async function readVariables(connection: mysql.Connection): Promise<Map<string, string>> {
   const [rows] = await connection.query(
     `SHOW GLOBAL VARIABLES WHERE Variable_name IN
-      ('version', 'log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata', 'binlog_transaction_compression', 'gtid_mode', 'gtid_binlog_pos', 'gtid_executed')`,
+      ('version', 'log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata', 'gtid_mode', 'gtid_binlog_pos', 'gtid_executed')`,
   );
   return new Map((rows as { Variable_name: string; Value: string }[]).map((row) => [row.Variable_name, String(row.Value)]));
 }

@@ -10,6 +10,7 @@ import { routeKey, type Route, type Router } from '../../../routing/router.ts';
 import { toCellValue } from '../decode/cell-decoder.ts';
 import { builtInCollations, readServerCollations, type CollationCharsets } from '../decode/collations.ts';
 import { patchTableMap } from '../decode/table-map-patches.ts';
+import { replayTransactionPayload, type TransactionPayloadEvent } from '../decode/transaction-payload.ts';
 import { createZongJi, stopZongji, type ZongJiInstance } from '../decode/zongji.ts';
 import { addMysqlGtid, advanceMariadbGtidPosition, type BinlogPosition } from '../position/binlog-position.ts';
 import type { BinlogDumpStart } from '../position/dump-start.ts';
@@ -133,7 +134,7 @@ export class BinlogSource {
     zongji.on('error', (error: Error) => this.onStreamError(zongji, error));
     const startOptions: Record<string, unknown> = {
       serverId: this.options.serverId,
-      includeEvents: ['tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'query', 'rotate', 'unknown', 'mariadbgtid', 'xaprepare'],
+      includeEvents: ['tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'query', 'rotate', 'unknown', 'mariadbgtid', 'xaprepare', 'transactionpayload'],
     };
     if ('gtidSet' in from) startOptions.gtidSet = from.gtidSet;
     else if ('file' in from) Object.assign(startOptions, { filename: from.file, position: from.offset });
@@ -247,6 +248,15 @@ export class BinlogSource {
       case 'rotate':
         this.currentFile = zongji.options.filename ?? this.currentFile;
         return;
+      case 'transactionpayload': {
+        // A compressed transaction: its inner events come back through this handler, in order.
+        const server = `${this.options.connection.host}:${this.options.connection.port}`;
+        replayTransactionPayload(zongji, event as unknown as TransactionPayloadEvent, {
+          describe: () => this.describeHere(zongji, event.gtid),
+          classify: (error, at) => unsupportedEventError(error, server, at),
+        }).catch((error: Error) => this.fail(error));
+        return;
+      }
       case 'tablemap': {
         // A table zongji cannot read (table-map-patches.ts): the table stops, its rows are skipped.
         const problem = patchTableMap(event, this.collations ?? builtInCollations());

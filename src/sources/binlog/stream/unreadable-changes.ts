@@ -3,8 +3,8 @@
 // - DML logged as a statement (a session's binlog_format=STATEMENT or MIXED);
 // - a rows event without every column (binlog_row_image=MINIMAL or NOBLOB): written as it is, the
 //   missing columns would read as NULL;
-// - events zongji cannot decode (MySQL's binlog_transaction_compression and
-//   binlog_row_value_options=PARTIAL_JSON): zongji reports them once and emits no rows.
+// - events zongji cannot decode (MySQL's binlog_row_value_options=PARTIAL_JSON): zongji reports them
+//   once and emits no rows. (Compressed transactions are decoded: decode/transaction-payload.ts.)
 import { SluiceError } from '../../../core/errors.ts';
 
 /** What a restart does and does not do for a table stopped by a change it has no rows for. */
@@ -80,14 +80,13 @@ export function partialRowImageError(options: { source: string; target: string; 
 
 /** The settings behind zongji's "cannot decode" errors (zongji's unsupportedReason texts). */
 const UNSUPPORTED_EVENTS = [
-  { event: 'TRANSACTION_PAYLOAD_EVENT', setting: 'binlog_transaction_compression', fix: 'SET GLOBAL binlog_transaction_compression=OFF (and in my.cnf)' },
   { event: 'PARTIAL_UPDATE_ROWS_EVENT', setting: 'binlog_row_value_options', fix: "SET GLOBAL binlog_row_value_options='' (and in my.cnf)" },
 ];
 
 /**
  * zongji's report of an event it cannot decode, as sluice's error; undefined for any other error.
- * The transaction's rows are not emitted and zongji reads on, so the stream must stop here: its
- * tables cannot be told (a compressed transaction may hold any), so it is the daemon that stops.
+ * The event's rows are not emitted and zongji reads on, so the stream must stop here: zongji does not
+ * say which table the event was for, so it is the daemon that stops.
  */
 export function unsupportedEventError(error: Error, server: string, at: string): SluiceError | undefined {
   const found = UNSUPPORTED_EVENTS.find((entry) => error.message.includes(entry.event));
