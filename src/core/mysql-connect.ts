@@ -4,6 +4,7 @@
 import mysql from 'mysql2/promise';
 import { SluiceError } from './errors.ts';
 import { probeGreeting } from './mysql-greeting.ts';
+import { DEFAULT_TLS, mysql2Tls, NO_TLS_OFFERED, tlsFailure, type Mysql2Tls, type MysqlTls } from './mysql-tls.ts';
 
 /** Where a MySQL/MariaDB server is and who sluice is there: the daemon's `source`, a batch job's `source` or `writer`. */
 export interface MysqlServerOptions {
@@ -12,19 +13,32 @@ export interface MysqlServerOptions {
   user: string;
   password: string;
   connectTimeoutMs: number;
+  /** `source.tls`; MySQL's clients' default (preferred) when absent. */
+  tls?: MysqlTls;
 }
 
 export async function connectMysql(options: MysqlServerOptions, configSection = 'source', extra: mysql.ConnectionOptions = {}): Promise<mysql.Connection> {
   const server = `${options.host}:${options.port}`;
-  try {
-    return await mysql.createConnection({
+  const tls = options.tls ?? DEFAULT_TLS;
+  const attempt = (transport: Mysql2Tls) =>
+    mysql.createConnection({
       host: options.host,
       port: options.port,
       user: options.user,
       password: options.password,
       connectTimeout: options.connectTimeoutMs,
+      ...transport,
       ...extra,
     });
+  const transport = mysql2Tls(tls, options, configSection);
+  try {
+    try {
+      return await attempt(transport);
+    } catch (error) {
+      // 'preferred' and the greeting offered no TLS: the same login in the clear, as MySQL's clients do.
+      if (transport.ssl !== undefined && tls.mode === 'preferred' && (error as { code?: string }).code === NO_TLS_OFFERED) return await attempt({});
+      throw error;
+    }
   } catch (error) {
     const code = (error as { code?: string }).code ?? '';
     if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR') {
@@ -34,6 +48,8 @@ export async function connectMysql(options: MysqlServerOptions, configSection = 
         { cause: error, context: { server, configKey: `${configSection}.user` } },
       );
     }
+    const refusedTls = tlsFailure(error, tls, server, configSection);
+    if (refusedTls) throw refusedTls;
     const keys = `${configSection}.host, ${configSection}.port`;
     // A refused or unroutable connection says it all; a timeout or a garbled handshake may mean that
     // something else listens on the port (an HTTP server, a proxy): ask it.

@@ -60,3 +60,43 @@ function printable(bytes: Buffer): string {
   const text = bytes.subarray(0, 60).toString('latin1').replace(/[^\x20-\x7e]/g, (c) => (c === '\r' || c === '\n' ? ' ' : '.'));
   return JSON.stringify(text.replace(/\s+/g, ' ').trim());
 }
+
+// CLIENT_SSL in the greeting's capability flags: the server can switch the connection to TLS.
+const CLIENT_SSL = 0x0800;
+
+/**
+ * Whether the server at host:port offers TLS, read from its greeting on a connection of its own
+ * that is closed before logging in. For 'preferred' where the client cannot ask on the connection
+ * itself (zongji builds its connections from fixed options). False when no greeting comes: the real
+ * connection then fails and says why.
+ */
+export function serverOffersTls(host: string, port: number, waitMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    let received = Buffer.alloc(0);
+    const finish = (offers: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(offers);
+    };
+    const timer = setTimeout(() => finish(false), waitMs);
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (received.length < 4) return;
+      const length = received.readUIntLE(0, 3);
+      if (received.length < 4 + length) return;
+      finish(greetingOffersTls(received.subarray(4, 4 + length)));
+    });
+    socket.once('end', () => finish(false));
+    socket.once('error', () => finish(false));
+  });
+}
+
+/** Protocol 10 greeting: version, server version (NUL-terminated), thread id (4), scramble (8), filler (1), capabilities (2). */
+function greetingOffersTls(payload: Buffer): boolean {
+  if (payload[0] !== 10) return false;
+  const end = payload.indexOf(0, 1);
+  const at = end + 1 + 4 + 8 + 1;
+  if (end < 0 || payload.length < at + 2) return false;
+  return (payload.readUInt16LE(at) & CLIENT_SSL) !== 0;
+}

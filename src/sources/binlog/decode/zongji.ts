@@ -3,12 +3,17 @@
 // the same TableMap fixes (table-map-patches.ts, loaded with this module), and stops the same way.
 import ZongJi from '@vlasky/zongji';
 import type { MysqlServerOptions } from '../../../core/mysql-connect.ts';
+import { serverOffersTls } from '../../../core/mysql-greeting.ts';
+import { DEFAULT_TLS, mysql2Tls } from '../../../core/mysql-tls.ts';
 import './table-map-patches.ts';
 
 /** zongji as sluice uses it: the fields and hooks its typings leave out. */
 export type ZongJiInstance = InstanceType<typeof ZongJi> & {
   options: { filename?: string; position?: number };
   gtidSet?: string;
+  stopped: boolean;
+  /** The mysql2 options zongji builds its two connections (queries, binlog dump) from, at start(). */
+  _dsn: Record<string, unknown>;
   connection?: { pause(): void; resume(): void } | null;
   /** zongji's cache of column descriptions by table id, filled by _fetchTableInfo. */
   tableMap: Record<number, { columnSchemas: unknown[]; parentSchema: string; tableName: string } | undefined>;
@@ -24,7 +29,7 @@ export interface ZongJiTableMapEvent {
 }
 
 export function createZongJi(connection: MysqlServerOptions): ZongJiInstance {
-  return new ZongJi({
+  const options = {
     host: connection.host,
     port: connection.port,
     user: connection.user,
@@ -36,7 +41,25 @@ export function createZongJi(connection: MysqlServerOptions): ZongJiInstance {
     supportBigNumbers: true,
     bigNumberStrings: true,
     jsonStrings: true,
-  } as ConstructorParameters<typeof ZongJi>[0]) as ZongJiInstance;
+  };
+  const zongji = new ZongJi(options as ConstructorParameters<typeof ZongJi>[0]) as ZongJiInstance;
+  // source.tls for both of zongji's connections. mysql2 knows no 'preferred' (TLS or fail), and
+  // zongji builds its connections from fixed options at start(), so the server's greeting is read
+  // first. The certificate files are read then too, so a renewed one is used by the next start.
+  const start = zongji.start.bind(zongji);
+  zongji.start = (startOptions?: Parameters<typeof start>[0]) => {
+    const tls = connection.tls ?? DEFAULT_TLS;
+    const offered = tls.mode === 'preferred' ? serverOffersTls(connection.host, connection.port, connection.connectTimeoutMs) : Promise.resolve(true);
+    void offered
+      .then((offers) => {
+        // stop() before the greeting came: starting now would open connections nobody stops.
+        if (zongji.stopped) return;
+        zongji._dsn = { ...options, ...mysql2Tls(tls, connection, 'source', offers) };
+        start(startOptions);
+      })
+      .catch((error: unknown) => zongji.emit('error', error));
+  };
+  return zongji;
 }
 
 export interface StoppableZongji {
