@@ -182,6 +182,34 @@ describe('source.tls, as MySQL clients say --ssl-mode', () => {
     }
   });
 
+  test('a batch copy takes tls in its source and its MySQL writer', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-sync-tls-'));
+    try {
+      // The writer's account owns its database (it keeps its offsets table there).
+      await root.query("CREATE TABLE IF NOT EXISTS auth.copy LIKE auth.t; CREATE USER IF NOT EXISTS 'copier'@'127.0.0.1' IDENTIFIED BY 'pw'; GRANT ALL ON auth.* TO 'copier'@'127.0.0.1'");
+      const job = (name: string, source: object, writer: object) => {
+        const file = join(dir, `${name}.yaml`);
+        const login_ = { host: server.host, port: server.port, user: server.user, password: server.password };
+        writeFileSync(file, JSON.stringify({ name, source: { ...login_, table: 'auth.t', key: 'id', ...source }, writer: { ...login_, user: 'copier', password: 'pw', kind: 'mysql', table: 'auth.copy', ...writer }, checkpoint: { dir: join(dir, 'state') } }));
+        return spawnSync(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'sync', '--job', file], { encoding: 'utf8', timeout: 60_000 });
+      };
+      const copied = job('verified', { tls: { mode: 'verify-ca', ca } }, { tls: { mode: 'verify-ca', ca } });
+      assert.equal(copied.status, 0, copied.stdout + copied.stderr);
+      const [counts] = await root.query('SELECT (SELECT COUNT(*) FROM auth.t) AS source, (SELECT COUNT(*) FROM auth.copy) AS copied');
+      const { source, copied: target } = (counts as { source: number; copied: number }[])[0]!;
+      assert.ok(source > 0 && Number(target) === Number(source), `${target} of ${source} rows copied`);
+
+      const noCa = job('source-unverified', { tls: { mode: 'verify-ca' } }, {});
+      assert.equal(noCa.status, 78, noCa.stderr);
+      assert.match(noCa.stderr, /TLS to MySQL at 127\.0\.0\.1:\d+ failed \(source\.tls\.mode verify-ca\).*\[SLUICE_MYSQL_TLS\]/);
+      const unnamed = job('writer-unnamed', {}, { tls: { mode: 'verify-identity', ca } });
+      assert.equal(unnamed.status, 78, unnamed.stderr);
+      assert.match(unnamed.stderr, /TLS to MySQL at 127\.0\.0\.1:\d+ failed \(writer\.tls\.mode verify-identity\).*Fix: the server's certificate does not name 127\.0\.0\.1: .*\[SLUICE_MYSQL_TLS\]/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('require_secure_transport=ON refuses mode disabled with the key to change', { timeout: 30_000 }, async () => {
     await root.query('SET GLOBAL require_secure_transport = ON');
     try {
