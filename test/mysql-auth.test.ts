@@ -111,6 +111,24 @@ describe('caching_sha2_password on MySQL 9.7', () => {
     }
   }
 
+  test('a server without an RSA key pair refuses a full authentication over plain TCP: the error says so and names source.tls', { timeout: 60_000 }, async () => {
+    const bare = await startPrivateMySql('norsa', {
+      extraArgs: ['--caching-sha2-password-auto-generate-rsa-keys=OFF', '--caching-sha2-password-private-key-path=none.pem', '--caching-sha2-password-public-key-path=none.pem'],
+    });
+    try {
+      const options = { host: bare.host, port: bare.port, user: bare.user, password: bare.password, connectTimeoutMs: 10_000 };
+      await assert.rejects(connectMysql({ ...options, tls: { mode: 'disabled' } }), (error) =>
+        isSluiceError(error, 'SLUICE_MYSQL_ACCESS_DENIED') &&
+        /Check source\.user and source\.password\. If they are right: this login went over plain TCP, where caching_sha2_password needs the server's RSA key .*Fix: set source\.tls\.mode: required/.test(error.message),
+      );
+      // Over TLS the password goes as it is, and the server caches it: the next plain login is a fast one.
+      await (await connectMysql({ ...options, tls: { mode: 'required' } })).end();
+      await (await connectMysql({ ...options, tls: { mode: 'disabled' } })).end();
+    } finally {
+      await bare.stop();
+    }
+  });
+
   test('the daemon reads rows after a full authentication, over plain TCP from latest and over TLS from earliest', { timeout: 120_000 }, async () => {
     for (const [tls, type, start] of [
       ['{ mode: disabled }', 'TCP/IP', 'latest'],

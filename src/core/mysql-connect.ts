@@ -3,7 +3,7 @@
 // MySQL for queries; the binlog stream (zongji) takes the same options.
 import mysql from 'mysql2/promise';
 import { SluiceError } from './errors.ts';
-import { probeGreeting } from './mysql-greeting.ts';
+import { probeGreeting, readGreeting } from './mysql-greeting.ts';
 import { DEFAULT_TLS, mysql2Tls, NO_TLS_OFFERED, tlsFailure, type Mysql2Tls, type MysqlTls } from './mysql-tls.ts';
 
 /** Where a MySQL/MariaDB server is and who sluice is there: the daemon's `source`, a batch job's `source` or `writer`. */
@@ -31,20 +31,23 @@ export async function connectMysql(options: MysqlServerOptions, configSection = 
       ...extra,
     });
   const transport = mysql2Tls(tls, options, configSection);
+  let inTheClear = transport.ssl === undefined;
   try {
     try {
       return await attempt(transport);
     } catch (error) {
       // 'preferred' and the greeting offered no TLS: the same login in the clear, as MySQL's clients do.
-      if (transport.ssl !== undefined && tls.mode === 'preferred' && (error as { code?: string }).code === NO_TLS_OFFERED) return await attempt({});
-      throw error;
+      if (inTheClear || tls.mode !== 'preferred' || (error as { code?: string }).code !== NO_TLS_OFFERED) throw error;
+      inTheClear = true;
+      return await attempt({});
     }
   } catch (error) {
     const code = (error as { code?: string }).code ?? '';
     if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR') {
+      const rsa = inTheClear ? await withoutRsaKey(options, configSection) : '';
       throw new SluiceError(
         'SLUICE_MYSQL_ACCESS_DENIED',
-        `MySQL at ${server} refused user '${options.user}': ${(error as Error).message}. Check ${configSection}.user and ${configSection}.password.`,
+        `MySQL at ${server} refused user '${options.user}': ${(error as Error).message}. Check ${configSection}.user and ${configSection}.password.${rsa}`,
         { cause: error, context: { server, configKey: `${configSection}.user` } },
       );
     }
@@ -72,6 +75,23 @@ export async function connectMysql(options: MysqlServerOptions, configSection = 
       context: { server, configKey: `${configSection}.host` },
     });
   }
+}
+
+/**
+ * Over plain TCP, a caching_sha2_password login the server has not cached (the first since its
+ * start or FLUSH PRIVILEGES) sends the password encrypted with the server's RSA key, which mysql2
+ * asks for; a server without a key pair refuses that login as if the password were wrong. Said
+ * when the server logs in with that plugin, since nothing else tells the two apart.
+ */
+async function withoutRsaKey(options: MysqlServerOptions, configSection: string): Promise<string> {
+  const greeting = await readGreeting(options.host, options.port, Math.min(2000, options.connectTimeoutMs));
+  if (greeting?.authPlugin !== 'caching_sha2_password') return '';
+  return (
+    ` If they are right: this login went over plain TCP, where caching_sha2_password needs the server's RSA key for a password it has not cached, ` +
+    `and a server without one (SHOW STATUS LIKE 'Caching_sha2_password_rsa_public_key' shows none) refuses the login the same way. ` +
+    `Fix: set ${configSection}.tls.mode: required (or verify-ca / verify-identity)${greeting.offersTls ? '' : ' once the server has TLS'}, ` +
+    `or give the server its RSA keys (caching_sha2_password_auto_generate_rsa_keys=ON, the default, then restart it).`
+  );
 }
 
 // Failures of the TCP connection itself, before any byte could be exchanged.

@@ -3,7 +3,7 @@
 // the same TableMap fixes (table-map-patches.ts, loaded with this module), and stops the same way.
 import ZongJi from '@vlasky/zongji';
 import type { MysqlServerOptions } from '../../../core/mysql-connect.ts';
-import { serverOffersTls } from '../../../core/mysql-greeting.ts';
+import { readGreeting } from '../../../core/mysql-greeting.ts';
 import { DEFAULT_TLS, mysql2Tls } from '../../../core/mysql-tls.ts';
 import './table-map-patches.ts';
 
@@ -49,7 +49,8 @@ export function createZongJi(connection: MysqlServerOptions): ZongJiInstance {
   const start = zongji.start.bind(zongji);
   zongji.start = (startOptions?: Parameters<typeof start>[0]) => {
     const tls = connection.tls ?? DEFAULT_TLS;
-    const offered = tls.mode === 'preferred' ? serverOffersTls(connection.host, connection.port, connection.connectTimeoutMs) : Promise.resolve(true);
+    const offered =
+      tls.mode === 'preferred' ? readGreeting(connection.host, connection.port, connection.connectTimeoutMs).then((greeting) => greeting?.offersTls ?? false) : Promise.resolve(true);
     void offered
       .then((offers) => {
         // stop() before the greeting came: starting now would open connections nobody stops.
