@@ -3,7 +3,8 @@
 // over plain TCP (the password RSA-encrypted with the key the server sends on request) and over TLS,
 // for the query connection and the replication stream; source.tls in each of MySQL's --ssl-mode
 // modes, against the certificates MySQL generates in its data directory and one made for 127.0.0.1;
-// and the grants as MySQL 9.7 names them. A private server, since FLUSH PRIVILEGES, ALTER INSTANCE
+// the grants as MySQL 9.7 names them; and the binlog head read by its MySQL 8.2+ name for every
+// start position. A private server, since FLUSH PRIVILEGES, ALTER INSTANCE
 // RELOAD TLS and require_secure_transport reach every connection of the server.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -296,6 +297,24 @@ describe('grants as MySQL 9.7 names them', () => {
   });
 });
 
+describe('the binlog head on MySQL 9.7', () => {
+  test('every source.start is resolved with SHOW BINARY LOG STATUS, never SHOW MASTER STATUS', { timeout: 60_000 }, async () => {
+    await root.query('TRUNCATE TABLE performance_schema.events_statements_summary_by_digest');
+    const [heads] = await root.query('SHOW BINARY LOG STATUS');
+    const head = (heads as { File: string; Position: number }[])[0]!;
+    const starts = ['latest', 'earliest', `{ gtid: '${await gtidExecuted(server)}' }`, `{ file: '${head.File}', position: ${head.Position} }`, `{ timestamp: '${new Date(Date.now() - 60_000).toISOString()}' }`];
+    for (const start of starts) {
+      const check = sluiceCheck('{ mode: preferred }', undefined, start);
+      assert.equal(check.status, 0, check.output);
+      assert.match(check.line('checkpoint position'), /^ok {4}checkpoint position: no checkpoint yet; source\.start at /);
+    }
+    const [digests] = await root.query("SELECT DIGEST_TEXT AS text, COUNT_STAR AS count FROM performance_schema.events_statements_summary_by_digest WHERE DIGEST_TEXT LIKE 'SHOW%STATUS%'");
+    const counts = new Map((digests as { text: string; count: number }[]).map((row) => [row.text, Number(row.count)]));
+    assert.ok((counts.get('SHOW BINARY LOG STATUS') ?? 0) > starts.length, JSON.stringify([...counts]));
+    assert.deepEqual([...counts.keys()].filter((text) => /MASTER/.test(text)), [], 'never the old name');
+  });
+});
+
 /** Makes the server present a certificate signed by its own CA for `subjectAltName` (e.g. 'IP:127.0.0.1'), from now on. */
 async function useServerCertificate(dir: string, name: string, subjectAltName: string): Promise<void> {
   const key = join(dir, `${name}-key.pem`);
@@ -316,8 +335,8 @@ function withTls(workspace: DaemonWorkspace, tls: string, login?: { user: string
   return workspace;
 }
 
-function sluiceCheck(tls: string, login?: { user: string; password: string }): { status: number | null; output: string; line(name: string): string } {
-  const workspace = withTls(makeWorkspace(server, { start: 'latest', routing: "  include: ['auth.*']" }), tls, login);
+function sluiceCheck(tls: string, login?: { user: string; password: string }, start = 'latest'): { status: number | null; output: string; line(name: string): string } {
+  const workspace = withTls(makeWorkspace(server, { start, routing: "  include: ['auth.*']" }), tls, login);
   const result = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'check', '--config', workspace.configFile], {
     encoding: 'utf8',
     timeout: 60_000,
