@@ -49,6 +49,8 @@ describe('config', () => {
       serverId: 4711,
       start: 'earliest',
       connectTimeoutMs: 10000,
+      // MySQL's clients' default --ssl-mode.
+      tls: { mode: 'preferred' },
     });
     assert.deepEqual(config.routing.include, ['*.*']);
     for (const db of ['mysql', 'information_schema', 'performance_schema', 'sys']) {
@@ -157,6 +159,22 @@ describe('config', () => {
     assert.match(empty.message, /source\.start: expected 'earliest', 'latest', \{ file, position \}, \{ gtid \} or \{ timestamp \}, got a mapping$/);
     const word = expectError(() => parseConfig(`${minimal}  start: newest\n`, 'sluice.yaml', {}));
     assert.match(word.message, /^sluice\.yaml:4:10 source\.start: expected 'earliest', 'latest', \{ file, position \}, \{ gtid \} or \{ timestamp \}, got string 'newest'$/);
+  });
+
+  test("source.tls: MySQL's --ssl-mode names, PEM paths relative to the config file and readable, a ca only where it is checked", async () => {
+    await writeFile(join(dir, 'ca.pem'), 'not parsed at load');
+    const tlsFile = join(dir, 'tls.yaml');
+    await writeFile(tlsFile, `${minimal}  tls:\n    mode: verify-identity\n    ca: ./ca.pem\n`);
+    assert.deepEqual((await loadConfig(tlsFile, {})).source.tls, { mode: 'verify-identity', ca: join(dir, 'ca.pem') });
+
+    const modes = expectError(() => parseConfig(`${minimal}  tls: { mode: VERIFY_CA }\n`, '/etc/sluice/sluice.yaml', {}));
+    assert.match(modes.message, /^\/etc\/sluice\/sluice\.yaml:4:16 source\.tls\.mode: expected one of 'disabled', 'preferred', 'required', 'verify-ca', 'verify-identity'/);
+    const unused = expectError(() => parseConfig(`${minimal}  tls: { mode: required, ca: ca.pem }\n`, '/etc/sluice/sluice.yaml', {}));
+    assert.match(unused.message, /source\.tls\.ca: mode required does not check the server's certificate, so a ca would be ignored; set mode: verify-ca or verify-identity/);
+    const half = expectError(() => parseConfig(`${minimal}  tls: { mode: required, cert: client.pem }\n`, '/etc/sluice/sluice.yaml', {}));
+    assert.match(half.message, /source\.tls\.key: cert and key \(the client certificate and its private key\) go together/);
+    const missing = expectError(() => parseConfig(`${minimal}  tls: { mode: verify-ca, ca: nosuch.pem }\n`, join(dir, 'sluice.yaml'), {}), 'SLUICE_CONFIG_UNREADABLE');
+    assert.match(missing.message, new RegExp(`cannot read source\\.tls\\.ca \\(\\S+sluice\\.yaml\\) ${join(dir, 'nosuch.pem')}: there is no file`));
   });
 
   test('a YAML syntax error names file, line and column', () => {

@@ -64,8 +64,9 @@ test('INSERT, UPDATE and DELETE on MySQL 9.7 land exactly, resumed by GTID set a
   const tag = `my${Date.now() % 1_000_000}`;
   const db = await server.rootConnection();
   await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.t ${TABLE}`);
-  // Every login after this one is a full caching_sha2_password authentication (RSA over plain TCP)
-  // until the server caches the password again.
+  // Every login after this one is a full caching_sha2_password authentication (over TLS, which
+  // source.tls's default, preferred, takes; plain TCP in test/mysql-auth.test.ts) until the server
+  // caches the password again.
   await db.query('FLUSH PRIVILEGES');
   const start = await gtidExecuted(server);
   const workspace = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']`, intervalSeconds: 600 });

@@ -13,7 +13,7 @@ test('config/sync.example.yaml parses, with the defaults the comments state', ()
   const job = parseSyncJob(readFileSync(file, 'utf8'), file, { SLUICE_MYSQL_PASSWORD: 'secret' });
   assert.deepEqual(job, {
     name: 'orders-copy',
-    source: { host: '127.0.0.1', port: 3306, user: 'sluice', password: 'secret', connectTimeoutMs: 10000, table: 'shop.orders', key: 'id', pageRows: 10000 },
+    source: { host: '127.0.0.1', port: 3306, user: 'sluice', password: 'secret', connectTimeoutMs: 10000, tls: { mode: 'preferred' }, table: 'shop.orders', key: 'id', pageRows: 10000 },
     channels: 4,
     writer: { kind: 'local', path: join(REPO_ROOT, 'config/.sluice/sync-out/orders'), mode: 'append', rollBytes: 134217728 },
     checkpoint: { intervalSeconds: 10, dir: join(REPO_ROOT, 'config/.sluice/sync') },
@@ -25,7 +25,7 @@ test('config/sync.example.yaml parses, with the defaults the comments state', ()
 test('the smallest job: one channel, append, defaults for the rest', () => {
   const job = parseSyncJob('name: j\nsource: {host: db, user: u, table: a.b, key: id}\nwriter: {kind: mysql, host: db2, user: w, table: c.d}\n', '/jobs/j.yaml', {});
   assert.equal(job.channels, 1);
-  assert.deepEqual(job.writer, { kind: 'mysql', host: 'db2', port: 3306, user: 'w', password: '', connectTimeoutMs: 10000, table: 'c.d', mode: 'append' });
+  assert.deepEqual(job.writer, { kind: 'mysql', host: 'db2', port: 3306, user: 'w', password: '', connectTimeoutMs: 10000, tls: { mode: 'preferred' }, table: 'c.d', mode: 'append' });
   assert.equal(job.checkpoint.dir, '/jobs/.sluice/sync');
 });
 

@@ -33,6 +33,7 @@ const FAILED_ITEM: Record<string, (typeof SERVER_ITEMS)[number]> = {
   SLUICE_MYSQL_UNREACHABLE: 'MySQL reachable',
   SLUICE_MYSQL_ACCESS_DENIED: 'MySQL reachable',
   SLUICE_NOT_MYSQL: 'MySQL reachable',
+  SLUICE_MYSQL_TLS: 'MySQL reachable',
   SLUICE_BINLOG_SETTING: 'binlog settings',
   SLUICE_MYSQL_PRIVILEGE_MISSING: 'grants',
 };
@@ -83,7 +84,11 @@ async function checkServer(config: SluiceConfig, items: CheckItem[]): Promise<Se
     const facts = await preflight(connection);
     const flavour = facts.isMariaDb ? 'MariaDB' : 'MySQL';
     items.push(
-      { name: 'MySQL reachable', status: 'ok', detail: `${server} as '${connection.user}', ${flavour} ${facts.version}` },
+      {
+        name: 'MySQL reachable',
+        status: 'ok',
+        detail: `${server} as '${connection.user}', ${flavour} ${facts.version}, ${facts.tls ? `TLS ${facts.tls}` : 'no TLS'} (source.tls.mode ${connection.tls?.mode ?? 'preferred'})`,
+      },
       {
         name: 'binlog settings',
         status: 'ok',
@@ -95,7 +100,7 @@ async function checkServer(config: SluiceConfig, items: CheckItem[]): Promise<Se
               ? 'binlog_row_metadata=FULL'
               : `binlog_row_metadata=${facts.rowMetadata} (column names from the schema history)`),
       },
-      { name: 'grants', status: 'ok', detail: 'REPLICATION SLAVE, REPLICATION CLIENT (BINLOG MONITOR)' },
+      { name: 'grants', status: 'ok', detail: facts.isMariaDb ? 'REPLICATION SLAVE, BINLOG MONITOR (REPLICATION CLIENT)' : 'REPLICATION SLAVE, REPLICATION CLIENT' },
     );
     const first = facts.binlogFiles[0]?.name;
     items.push(

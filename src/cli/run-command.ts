@@ -34,6 +34,7 @@ export function sourceConnection(config: SluiceConfig): MysqlServerOptions {
     user: config.source.user,
     password: config.source.password,
     connectTimeoutMs: config.source.connectTimeoutMs,
+    tls: config.source.tls,
   };
 }
 

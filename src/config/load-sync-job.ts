@@ -2,7 +2,7 @@
 // file:line:column errors and ${env:...}/${file:...} secrets as the daemon's config.
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parseYamlWith, unreadable } from './load.ts';
+import { parseYamlWith, resolveTlsPaths, unreadable } from './load.ts';
 import type { Env } from './secrets.ts';
 import { syncJobSchema, type SyncJob } from './sync-job-schema.ts';
 
@@ -23,13 +23,16 @@ export function parseSyncJob(text: string, file: string, env: Env = process.env)
   const writer = job.writer;
   return {
     ...job,
+    source: { ...job.source, tls: resolveTlsPaths(job.source.tls, baseDir, file, 'source') },
     checkpoint: { ...job.checkpoint, dir: resolve(baseDir, job.checkpoint.dir) },
     writer:
       writer.kind === 'local'
         ? { ...writer, path: resolve(baseDir, writer.path) }
         : writer.kind === 'hdfs' && writer.spoolDir !== undefined
           ? { ...writer, spoolDir: resolve(baseDir, writer.spoolDir) }
-          : writer,
+          : writer.kind === 'mysql'
+            ? { ...writer, tls: resolveTlsPaths(writer.tls, baseDir, file, 'writer') }
+            : writer,
   };
 }
 

@@ -1,5 +1,6 @@
 // Reads sluice.yaml into a validated SluiceConfig. Every problem is reported at once, each with the
 // file, line and column, so a user fixes a broken config in one edit instead of one run per typo.
+import { accessSync, constants } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
@@ -36,7 +37,7 @@ export function unreadable(what: string, path: string, error: unknown, example: 
 
 /** `file` names the config in messages, and its directory anchors relative paths and ${file:...}. */
 export function parseConfig(text: string, file: string, env: Env = process.env): SluiceConfig {
-  return resolvePaths(parseYamlWith(sluiceConfigSchema, text, file, env), dirname(resolve(file)));
+  return resolvePaths(parseYamlWith(sluiceConfigSchema, text, file, env), dirname(resolve(file)), file);
 }
 
 /**
@@ -98,9 +99,10 @@ function invalidConfig(file: string, problems: ConfigProblem[], lineCounter: Lin
 
 // Relative to the config file, not the working directory, so `sluice -c /etc/sluice/x.yaml` behaves the
 // same from any directory (systemd starts us in /).
-function resolvePaths(config: SluiceConfig, baseDir: string): SluiceConfig {
+function resolvePaths(config: SluiceConfig, baseDir: string, file: string): SluiceConfig {
   return {
     ...config,
+    source: { ...config.source, tls: resolveTlsPaths(config.source.tls, baseDir, file, 'source') },
     sink: {
       ...config.sink,
       filesystem: resolveFileSystemPaths(config.sink.filesystem, baseDir),
@@ -108,6 +110,26 @@ function resolvePaths(config: SluiceConfig, baseDir: string): SluiceConfig {
     },
     checkpoint: { ...config.checkpoint, dir: resolve(baseDir, config.checkpoint.dir) },
   };
+}
+
+/**
+ * The PEM files of a `tls` section made absolute, and readable now, so that a wrong path is a config
+ * error naming its key rather than a failed connection. They are read again at each connection.
+ */
+export function resolveTlsPaths<T extends Partial<Record<'ca' | 'cert' | 'key', string>>>(tls: T, baseDir: string, file: string, section: string): T {
+  const resolved = { ...tls };
+  for (const key of ['ca', 'cert', 'key'] as const) {
+    const path = tls[key];
+    if (path === undefined) continue;
+    const absolute = resolve(baseDir, path);
+    try {
+      accessSync(absolute, constants.R_OK);
+    } catch (error) {
+      throw unreadable(`${section}.tls.${key} (${file})`, absolute, error, 'ca.pem');
+    }
+    resolved[key] = absolute as T[typeof key];
+  }
+  return resolved;
 }
 
 function resolveFileSystemPaths(filesystem: SluiceConfig['sink']['filesystem'], baseDir: string): SluiceConfig['sink']['filesystem'] {

@@ -6,6 +6,7 @@ import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
 import { INSTANT_EXAMPLE, parseInstant } from '../core/instant.ts';
 import { LOG_FORMATS } from '../core/log-format.ts';
+import { TLS_MODES } from '../core/mysql-tls.ts';
 
 // Never replicated, whatever include/exclude say: they hold grants and server state, not business data.
 export const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys'] as const;
@@ -35,6 +36,29 @@ const binlogStart = z.union(
   { error: "expected 'earliest', 'latest', { file, position }, { gtid } or { timestamp }" },
 );
 
+// TLS to the MySQL server, as MySQL's clients say it (--ssl-mode, --ssl-ca, --ssl-cert, --ssl-key).
+// ca/cert/key are PEM files, relative to the config file. preferred, MySQL's default, encrypts when
+// the server offers TLS; only verify-ca and verify-identity check the certificate, so a CA given to
+// a mode that would not use it is refused rather than ignored.
+export const mysqlTls = z
+  .strictObject({
+    mode: z.enum(TLS_MODES).default('preferred'),
+    ca: nonEmpty.optional(),
+    cert: nonEmpty.optional(),
+    key: nonEmpty.optional(),
+  })
+  .superRefine((value, ctx) => {
+    if (value.ca !== undefined && value.mode !== 'verify-ca' && value.mode !== 'verify-identity') {
+      ctx.addIssue({ code: 'custom', path: ['ca'], message: `mode ${value.mode} does not check the server's certificate, so a ca would be ignored; set mode: verify-ca or verify-identity` });
+    }
+    if ((value.cert === undefined) !== (value.key === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [value.cert === undefined ? 'cert' : 'key'], message: 'cert and key (the client certificate and its private key) go together' });
+    }
+    if (value.mode === 'disabled' && value.cert !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['cert'], message: 'mode disabled sends no certificate; remove cert and key or choose another mode' });
+    }
+  });
+
 const source = z.strictObject({
   kind: z.literal('binlog').default('binlog'),
   host: nonEmpty,
@@ -46,6 +70,7 @@ const source = z.strictObject({
   serverId: z.int().min(1).max(4294967295).default(4711),
   start: binlogStart.default('earliest'),
   connectTimeoutMs: z.int().min(1).default(10000),
+  tls: mysqlTls.prefault({}),
 });
 
 const rule = z

@@ -1,7 +1,7 @@
 // What a batch job file (`sluice sync --job FILE`) may contain: one MySQL table, copied over N
 // channels to files (local disk, HDFS, FTP) or to a MySQL table, resumable after any crash.
 import { z } from 'zod';
-import { logSettings, nonEmpty, webHdfsFileSystem } from './schema.ts';
+import { logSettings, mysqlTls, nonEmpty, webHdfsFileSystem } from './schema.ts';
 
 const identifier = nonEmpty.regex(/^[^`\s.]+$/, { error: 'expected a bare column name (no dots, spaces or backticks)' });
 const qualifiedTable = nonEmpty.regex(/^[^`\s.]+\.[^`\s.]+$/, { error: "expected 'db.table'" });
@@ -12,6 +12,8 @@ const mysqlServer = {
   user: nonEmpty,
   password: z.string().default(''),
   connectTimeoutMs: z.int().min(1).default(10000),
+  // As the daemon's source.tls: MySQL's --ssl-mode, ca, cert, key.
+  tls: mysqlTls.prefault({}),
 };
 
 const source = z.strictObject({

@@ -52,6 +52,12 @@ export const ERROR_CODES: { readonly [Code in ErrorCode]: ErrorCodeDoc } = {
     restartHelps: false,
     action: 'Run the GRANT statement the message gives.',
   },
+  SLUICE_MYSQL_TLS: {
+    meaning: 'The connection does not meet `source.tls`: the server offers no TLS where the mode needs it, its certificate does not verify, or it accepts TLS connections only.',
+    transient: 'no',
+    restartHelps: false,
+    action: 'Do what the message says: give the CA in `source.tls.ca`, choose another `source.tls.mode`, or enable TLS on the server.',
+  },
   SLUICE_BINLOG_SETTING: {
     meaning: 'A server variable is not what sluice needs (log_bin off, binlog_format not ROW, binlog_row_image not FULL, ...).',
     transient: 'no',

@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'SLUICE_MYSQL_UNREACHABLE'
   | 'SLUICE_MYSQL_ACCESS_DENIED'
   | 'SLUICE_MYSQL_PRIVILEGE_MISSING'
+  /** TLS to the server failed or does not match source.tls (no TLS offered, a certificate refused, TLS required). */
+  | 'SLUICE_MYSQL_TLS'
   | 'SLUICE_BINLOG_SETTING'
   | 'SLUICE_BINLOG_POSITION_PURGED'
   | 'SLUICE_BINLOG_STREAM'

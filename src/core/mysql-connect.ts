@@ -3,7 +3,8 @@
 // MySQL for queries; the binlog stream (zongji) takes the same options.
 import mysql from 'mysql2/promise';
 import { SluiceError } from './errors.ts';
-import { probeGreeting } from './mysql-greeting.ts';
+import { probeGreeting, readGreeting } from './mysql-greeting.ts';
+import { DEFAULT_TLS, mysql2Tls, NO_TLS_OFFERED, tlsFailure, type Mysql2Tls, type MysqlTls } from './mysql-tls.ts';
 
 /** Where a MySQL/MariaDB server is and who sluice is there: the daemon's `source`, a batch job's `source` or `writer`. */
 export interface MysqlServerOptions {
@@ -12,28 +13,46 @@ export interface MysqlServerOptions {
   user: string;
   password: string;
   connectTimeoutMs: number;
+  /** `source.tls`; MySQL's clients' default (preferred) when absent. */
+  tls?: MysqlTls;
 }
 
 export async function connectMysql(options: MysqlServerOptions, configSection = 'source', extra: mysql.ConnectionOptions = {}): Promise<mysql.Connection> {
   const server = `${options.host}:${options.port}`;
-  try {
-    return await mysql.createConnection({
+  const tls = options.tls ?? DEFAULT_TLS;
+  const attempt = (transport: Mysql2Tls) =>
+    mysql.createConnection({
       host: options.host,
       port: options.port,
       user: options.user,
       password: options.password,
       connectTimeout: options.connectTimeoutMs,
+      ...transport,
       ...extra,
     });
+  const transport = mysql2Tls(tls, options, configSection);
+  let inTheClear = transport.ssl === undefined;
+  try {
+    try {
+      return await attempt(transport);
+    } catch (error) {
+      // 'preferred' and the greeting offered no TLS: the same login in the clear, as MySQL's clients do.
+      if (inTheClear || tls.mode !== 'preferred' || (error as { code?: string }).code !== NO_TLS_OFFERED) throw error;
+      inTheClear = true;
+      return await attempt({});
+    }
   } catch (error) {
     const code = (error as { code?: string }).code ?? '';
     if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR') {
+      const rsa = inTheClear ? await withoutRsaKey(options, configSection) : '';
       throw new SluiceError(
         'SLUICE_MYSQL_ACCESS_DENIED',
-        `MySQL at ${server} refused user '${options.user}': ${(error as Error).message}. Check ${configSection}.user and ${configSection}.password.`,
+        `MySQL at ${server} refused user '${options.user}': ${(error as Error).message}. Check ${configSection}.user and ${configSection}.password.${rsa}`,
         { cause: error, context: { server, configKey: `${configSection}.user` } },
       );
     }
+    const refusedTls = tlsFailure(error, tls, server, configSection);
+    if (refusedTls) throw refusedTls;
     const keys = `${configSection}.host, ${configSection}.port`;
     // A refused or unroutable connection says it all; a timeout or a garbled handshake may mean that
     // something else listens on the port (an HTTP server, a proxy): ask it.
@@ -56,6 +75,23 @@ export async function connectMysql(options: MysqlServerOptions, configSection = 
       context: { server, configKey: `${configSection}.host` },
     });
   }
+}
+
+/**
+ * Over plain TCP, a caching_sha2_password login the server has not cached (the first since its
+ * start or FLUSH PRIVILEGES) sends the password encrypted with the server's RSA key, which mysql2
+ * asks for; a server without a key pair refuses that login as if the password were wrong. Said
+ * when the server logs in with that plugin, since nothing else tells the two apart.
+ */
+async function withoutRsaKey(options: MysqlServerOptions, configSection: string): Promise<string> {
+  const greeting = await readGreeting(options.host, options.port, Math.min(2000, options.connectTimeoutMs));
+  if (greeting?.authPlugin !== 'caching_sha2_password') return '';
+  return (
+    ` If they are right: this login went over plain TCP, where caching_sha2_password needs the server's RSA key for a password it has not cached, ` +
+    `and a server without one (SHOW STATUS LIKE 'Caching_sha2_password_rsa_public_key' shows none) refuses the login the same way. ` +
+    `Fix: set ${configSection}.tls.mode: required (or verify-ca / verify-identity)${greeting.offersTls ? '' : ' once the server has TLS'}, ` +
+    `or give the server its RSA keys (caching_sha2_password_auto_generate_rsa_keys=ON, the default, then restart it).`
+  );
 }
 
 // Failures of the TCP connection itself, before any byte could be exchanged.

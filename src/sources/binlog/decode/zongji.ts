@@ -4,6 +4,8 @@
 // transactions (transaction-payload.ts, likewise), and stops the same way.
 import ZongJi from '@vlasky/zongji';
 import type { MysqlServerOptions } from '../../../core/mysql-connect.ts';
+import { readGreeting } from '../../../core/mysql-greeting.ts';
+import { DEFAULT_TLS, mysql2Tls } from '../../../core/mysql-tls.ts';
 import './table-map-patches.ts';
 import './transaction-payload.ts';
 
@@ -14,6 +16,8 @@ export type ZongJiInstance = InstanceType<typeof ZongJi> & {
   stopped: boolean;
   /** Whether the dump's events end in a 4-byte checksum (binlog_checksum=CRC32). */
   useChecksum: boolean;
+  /** The mysql2 options zongji builds its two connections (queries, binlog dump) from, at start(). */
+  _dsn: Record<string, unknown>;
   /** mysql2's connection; `_command` is zongji's Binlog command while the dump runs (lib/sequence/binlog.js). */
   connection?: { pause(): void; resume(): void; _command?: { binlogData?(packet: object, connection: object): unknown } | null } | null;
   /** zongji's cache of column descriptions by table id, filled by _fetchTableInfo. */
@@ -30,7 +34,7 @@ export interface ZongJiTableMapEvent {
 }
 
 export function createZongJi(connection: MysqlServerOptions): ZongJiInstance {
-  return new ZongJi({
+  const options = {
     host: connection.host,
     port: connection.port,
     user: connection.user,
@@ -42,7 +46,26 @@ export function createZongJi(connection: MysqlServerOptions): ZongJiInstance {
     supportBigNumbers: true,
     bigNumberStrings: true,
     jsonStrings: true,
-  } as ConstructorParameters<typeof ZongJi>[0]) as ZongJiInstance;
+  };
+  const zongji = new ZongJi(options as ConstructorParameters<typeof ZongJi>[0]) as ZongJiInstance;
+  // source.tls for both of zongji's connections. mysql2 knows no 'preferred' (TLS or fail), and
+  // zongji builds its connections from fixed options at start(), so the server's greeting is read
+  // first. The certificate files are read then too, so a renewed one is used by the next start.
+  const start = zongji.start.bind(zongji);
+  zongji.start = (startOptions?: Parameters<typeof start>[0]) => {
+    const tls = connection.tls ?? DEFAULT_TLS;
+    const offered =
+      tls.mode === 'preferred' ? readGreeting(connection.host, connection.port, connection.connectTimeoutMs).then((greeting) => greeting?.offersTls ?? false) : Promise.resolve(true);
+    void offered
+      .then((offers) => {
+        // stop() before the greeting came: starting now would open connections nobody stops.
+        if (zongji.stopped) return;
+        zongji._dsn = { ...options, ...mysql2Tls(tls, connection, 'source', offers) };
+        start(startOptions);
+      })
+      .catch((error: unknown) => zongji.emit('error', error));
+  };
+  return zongji;
 }
 
 export interface StoppableZongji {

@@ -17,6 +17,8 @@ export interface ServerFacts {
   head: { file: string; offset: number };
   /** @@binlog_row_metadata (FULL or MINIMAL); undefined on servers without it (MySQL 5.7, MariaDB before 10.5), whose TableMaps carry no column metadata. */
   rowMetadata: string | undefined;
+  /** The TLS version and cipher of sluice's connection ('TLSv1.3 TLS_AES_256_GCM_SHA384'), undefined in the clear. */
+  tls: string | undefined;
 }
 
 /** Reads what sluice needs to know of the server and fails on the first setting that does not fit. */
@@ -47,7 +49,7 @@ export async function preflight(options: MysqlServerOptions): Promise<ServerFact
     const binlogFiles = (logs as { Log_name: string; File_size: number }[]).map((row) => ({ name: row.Log_name, size: Number(row.File_size) }));
     const head = await readBinlogHead(connection);
     if (!head) throw new SluiceError('SLUICE_BINLOG_SETTING', `${server} reports no binlog status (SHOW BINARY LOG STATUS / SHOW MASTER STATUS is empty): is log_bin on?`, { context: { server } });
-    return { version, isMariaDb, hasGtid, gtidPosition, binlogFiles, head, rowMetadata };
+    return { version, isMariaDb, hasGtid, gtidPosition, binlogFiles, head, rowMetadata, tls: await readTls(connection) };
   } finally {
     await connection.end().catch(() => undefined);
   }
@@ -59,6 +61,13 @@ async function readVariables(connection: mysql.Connection): Promise<Map<string, 
       ('version', 'log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata', 'gtid_mode', 'gtid_binlog_pos', 'gtid_executed')`,
   );
   return new Map((rows as { Variable_name: string; Value: string }[]).map((row) => [row.Variable_name, String(row.Value)]));
+}
+
+async function readTls(connection: mysql.Connection): Promise<string | undefined> {
+  const [rows] = await connection.query("SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_version', 'Ssl_cipher')");
+  const status = new Map((rows as { Variable_name: string; Value: string }[]).map((row) => [row.Variable_name, String(row.Value)]));
+  const version = status.get('Ssl_version');
+  return version ? `${version} ${status.get('Ssl_cipher') ?? ''}`.trim() : undefined;
 }
 
 function requireSetting(server: string, variables: Map<string, string>, name: string, accepted: string[], fix: string): void {
@@ -75,6 +84,7 @@ async function requireGrants(connection: mysql.Connection, server: string, user:
   const [rows] = await connection.query('SHOW GRANTS FOR CURRENT_USER()');
   const grants = (rows as Record<string, string>[]).map((row) => Object.values(row)[0] ?? '').join('\n').toUpperCase();
   const all = /GRANT ALL PRIVILEGES ON \*\.\*/.test(grants);
+  const account = await currentAccount(connection, user);
   const globalLines = grants.split('\n').filter((line) => / ON \*\.\* /.test(line)).join('\n');
   const missing: string[] = [];
   if (!all && !/REPLICATION SLAVE/.test(globalLines)) missing.push('REPLICATION SLAVE');
@@ -84,7 +94,7 @@ async function requireGrants(connection: mysql.Connection, server: string, user:
     throw new SluiceError(
       'SLUICE_MYSQL_PRIVILEGE_MISSING',
       `user '${user}' on ${server} lacks ${missing.join(' and ')}; sluice reads the binlog as a replica. ` +
-        `Fix: GRANT ${missing.join(', ')} ON *.* TO '${user}'@'<host>';`,
+        `Fix: GRANT ${missing.join(', ')} ON *.* TO ${account};`,
       { context: { server, missing } },
     );
   }
@@ -96,8 +106,17 @@ async function requireGrants(connection: mysql.Connection, server: string, user:
       'SLUICE_MYSQL_PRIVILEGE_MISSING',
       `user '${user}' on ${server} has no SELECT privilege; with binlog_row_metadata other than FULL the binlog carries no column names, ` +
         `and sluice reads them from information_schema, which shows a user only the tables it may read. ` +
-        `Fix: GRANT SELECT ON <database>.* TO '${user}'@'<host>'; for each captured database (or set binlog_row_metadata=FULL).`,
+        `Fix: GRANT SELECT ON <database>.* TO ${account}; for each captured database (or set binlog_row_metadata=FULL).`,
       { context: { server, missing: ['SELECT'] } },
     );
   }
+}
+
+/** The account the server logged sluice in as ('sluice'@'10.%'), quoted for a GRANT statement. */
+async function currentAccount(connection: mysql.Connection, user: string): Promise<string> {
+  const [rows] = await connection.query('SELECT CURRENT_USER() AS account');
+  const account = String((rows as { account: string }[])[0]?.account ?? '');
+  const at = account.lastIndexOf('@');
+  const quote = (name: string) => `'${name.replaceAll("'", "''")}'`;
+  return at < 0 ? `${quote(user)}@'<host>'` : `${quote(account.slice(0, at))}@${quote(account.slice(at + 1))}`;
 }
