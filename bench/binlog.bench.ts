@@ -40,7 +40,8 @@
 //   BENCH_DAEMON_NODE_ARGS  extra node flags for the daemon, e.g. '--max-old-space-size=96'
 //   BENCH_VARIANTS=0        skip (e), (f) and (g) (they run on MariaDB only)
 //   BENCH_HIVE=0            skip (g) only. On by default: HiveServer2 starts in ~5 s here, and it and
-//                           (g) with its read-back add 45-60 s at full size to a default run of ~3-3.5 min
+//                           (g) with its read-back add 45-60 s at full size to the MariaDB part of ~3-3.5 min;
+//                           the MySQL part adds ~2-3 min
 //   BENCH_KEEP=1            keep the servers and the daemon workspaces afterwards
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
