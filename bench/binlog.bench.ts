@@ -876,7 +876,8 @@ function summarize(runs: SourceRuns) {
 
   // 'vs local text' compares the variants with (c); without variants the column would say 1.000 once.
   const withVsText = variantKeys.length > 0;
-  const columns = (row: string[]): string[] => (withVsText ? row : row.filter((_, index) => index !== 5)).slice(0, withVsText ? (REPEAT > 1 ? 8 : 7) : REPEAT > 1 ? 7 : 6);
+  // Column 5 is 'vs local text', column 7 the runs' range (with BENCH_REPEAT > 1 only).
+  const columns = (row: string[]): string[] => row.filter((_, index) => (index !== 5 || withVsText) && (index !== 7 || REPEAT > 1));
   const daemonRow = (label: string, run: DaemonFigures, runsOf: DaemonFigures[], base = true): string[] => [
     label,
     fmt(run.measure.rows),
