@@ -74,12 +74,12 @@ export async function stopLeftover(flavor: SourceFlavor): Promise<void> {
   await stopMariaDb(flavor.pidFile);
 }
 
-/** 'uuid:1-5:7-9,uuid2:1-3' -> the highest transaction number per server UUID. */
+/** 'uuid:1-5:7-9,uuid2:1-3' -> the highest transaction number per server UUID (a tag, as in 'uuid:tag:1-3', counts as the UUID's). */
 function highestPerUuid(set: string): Map<string, number> {
   const highest = new Map<string, number>();
   for (const entry of set.replace(/\s/g, '').split(',').filter((part) => part !== '')) {
     const [uuid, ...intervals] = entry.split(':');
-    const top = Math.max(0, ...intervals.map((interval) => Number(interval.split('-').at(-1))));
+    const top = Math.max(0, ...intervals.filter((interval) => /^\d/.test(interval)).map((interval) => Number(interval.split('-').at(-1))));
     highest.set(uuid!.toLowerCase(), Math.max(highest.get(uuid!.toLowerCase()) ?? 0, top));
   }
   return highest;
