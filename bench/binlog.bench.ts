@@ -1,5 +1,6 @@
-// `npm run bench`: how fast sluice turns a MariaDB binlog into committed Hive files, against
-// mariadb-binlog decoding the same binlog, and how much memory one huge transaction costs.
+// `npm run bench`: how fast sluice turns a MariaDB binlog, and then a MySQL 9.7 binlog, into committed
+// Hive files, against each server's own decoder (mariadb-binlog, mysqlbinlog) on the same binlog, and
+// how much memory one huge transaction costs.
 //
 // One run: a private MariaDB (.sluice/bench-mariadb, wiped first) is filled with BENCH_ROWS row changes
 // in transactions of 1000 (default 500,000) and then ONE transaction of BENCH_ROWS inserts (default
@@ -18,9 +19,15 @@
 //        (.sluice/bench-hive, embedded Derby metastore, warehouse on that HDFS) started after (f).
 // Each is read back the way it was written (over WebHDFS from HDFS; Parquet by DuckDB) and checked
 // like (c): every row's values, every _seq once, and a checksum of the ids of each kind of change.
-// Figures go to stdout and to .sluice/bench-result.json.
+// Then the MariaDB is stopped, and a private Oracle MySQL 9.7 (.sluice/bench-mysql, wiped first; the
+// binaries from Debian sid under .sluice/mysql-9.7, fetched on first use by test/servers/mysql-fetch.ts)
+// gets the same workload with the same binlog settings, and (a) (a2) (b) (c) (d) run again on it, with
+// MySQL's own mysqlbinlog -v (from the same sid packages, on the same private loader) as the reference.
+// Figures go to stdout (MariaDB's table, MySQL's, and both side by side) and to .sluice/bench-result.json
+// (MariaDB's at the top level as before, MySQL's under "mysql").
 //
 // Environment:
+//   BENCH_SERVERS           which servers, in this order: 'mariadb,mysql' (default), 'mariadb' or 'mysql'
 //   BENCH_ROWS              scale: both parts get this many rows (BENCH_SMALL_ROWS, BENCH_LARGE_ROWS set one each)
 //   BENCH_REPEAT            run each measure this many times; the table shows the median run (by rows/s) and
 //                           the largest peak RSS seen, against the noise of a shared machine (default 1)
@@ -31,9 +38,10 @@
 //   BENCH_COMPILED=1        compile with tsc into .sluice/bench-dist and run the daemon from there, as
 //                           production does, instead of through tsx (bin/sluice.js without dist/)
 //   BENCH_DAEMON_NODE_ARGS  extra node flags for the daemon, e.g. '--max-old-space-size=96'
-//   BENCH_VARIANTS=0        skip (e), (f) and (g)
+//   BENCH_VARIANTS=0        skip (e), (f) and (g) (they run on MariaDB only)
 //   BENCH_HIVE=0            skip (g) only. On by default: HiveServer2 starts in ~5 s here, and it and
-//                           (g) with its read-back add 45-60 s at full size to a default run of ~3-3.5 min
+//                           (g) with its read-back add 45-60 s at full size to the MariaDB part of ~3-3.5 min;
+//                           the MySQL part adds ~2-3 min
 //   BENCH_KEEP=1            keep the servers and the daemon workspaces afterwards
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -49,18 +57,17 @@ import { binlogHiveRecord } from '../src/pipeline/binlog-to-hive-record.ts';
 import type { FileSystem } from '../src/filesystem/filesystem.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { WebHdfsFileSystem } from '../src/filesystem/webhdfs-filesystem.ts';
-import { gtidBinlogPos, gtidSeq } from '../test/helpers/daemon.ts';
 import { daemonConfigYaml } from '../test/helpers/daemon-config.ts';
 import { startHdfs, startHiveServer2, type HdfsServer, type HiveServer2 } from '../test/servers/jvm.ts';
-import { startMariaDb, stopMariaDb, type MariaDbServer } from '../test/servers/mariadb.ts';
+import type { MariaDbServer } from '../test/servers/mariadb.ts';
 import { formatProfile, summarizeCpuProfile, type ProfileSummary } from './cpu-profile.ts';
 import type { DecodeWorkerInput, DecodeWorkerOutput } from './decode-worker.ts';
+import { sourceFlavor, sourceKindsSetting, stopLeftover, type BenchSource, type SourceFlavor } from './source-servers.ts';
 import { verifyCommitted, type Expected, type VerifyResult } from './verify.ts';
 import { BENCH_DATABASE, BENCH_TABLE, BENCH_TABLE_DDL, subtractChecksum, totalOf, WorkloadWriter, type IdChecksum, type OpCounts } from './workload.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const SLUICE_DIR = join(REPO, '.sluice');
-const SERVER_DIR = join(SLUICE_DIR, 'bench-mariadb');
 const HDFS_DIR = join(SLUICE_DIR, 'bench-hdfs');
 const HIVE_DIR = join(SLUICE_DIR, 'bench-hive');
 const WORK_DIR = join(SLUICE_DIR, 'bench-work');
@@ -88,7 +95,8 @@ const COMPILED = process.env.BENCH_COMPILED === '1';
 const COMPILED_DIR = join(SLUICE_DIR, 'bench-dist');
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
 if (!Number.isInteger(REPEAT) || REPEAT < 1) throw new Error(`BENCH_REPEAT must be a positive integer, not ${process.env.BENCH_REPEAT}`);
-const VARIANTS = process.env.BENCH_VARIANTS !== '0';
+const SOURCES = sourceKindsSetting(process.env.BENCH_SERVERS).map((kind) => sourceFlavor(kind, SLUICE_DIR));
+const VARIANTS = process.env.BENCH_VARIANTS !== '0' && SOURCES.some((flavor) => flavor.kind === 'mariadb');
 const HIVE = VARIANTS && process.env.BENCH_HIVE !== '0';
 /** Tells this run's HDFS paths and Hive databases from those of a run that crashed with its servers up. */
 const RUN_ID = Date.now().toString(36);
@@ -225,6 +233,8 @@ function binlogFiles(server: MariaDbServer): { name: string; path: string; bytes
 }
 
 interface LoadFigures {
+  /** SELECT VERSION() of the source server. */
+  serverVersion: string;
   smallTransactions: number;
   smallRows: number;
   smallSeconds: number;
@@ -241,12 +251,15 @@ interface LoadFigures {
   binlog: { files: string[]; bytes: number };
 }
 
-async function load(server: MariaDbServer): Promise<LoadFigures> {
+async function load(source: BenchSource): Promise<LoadFigures> {
+  const { server } = source;
   const connection = await server.rootConnection();
   try {
+    const [versionRows] = await connection.query('SELECT VERSION() AS version');
+    const serverVersion = (versionRows as { version: string }[])[0]!.version;
     await connection.query(`CREATE DATABASE ${BENCH_DATABASE}`);
     await connection.query(BENCH_TABLE_DDL);
-    const start = await gtidBinlogPos(server);
+    const start = await source.position();
     const writer = new WorkloadWriter(connection);
 
     log(`loading ${fmt(SMALL_ROWS)} row changes in ${fmt(SMALL_ROWS / 1000)} transactions of 1000 ...`);
@@ -256,18 +269,19 @@ async function load(server: MariaDbServer): Promise<LoadFigures> {
     const smallCounts = { ...writer.counts };
     const smallIds = structuredClone(writer.ids);
     log(`  ${fmt(totalOf(smallCounts))} changes (${fmt(smallCounts.insert)} inserts, ${fmt(smallCounts.update)} updates, ${fmt(smallCounts.delete)} deletes) in ${smallSeconds.toFixed(1)} s`);
-    const beforeLarge = await gtidBinlogPos(server);
+    const beforeLarge = await source.position();
 
     log(`loading one transaction of ${fmt(LARGE_ROWS)} inserts (multi-row INSERTs of 5000 rows inside one BEGIN..COMMIT) ...`);
     started = performance.now();
     const largeFirstId = await writer.largeTransaction(LARGE_ROWS);
     const largeSeconds = (performance.now() - started) / 1000;
     log(`  ${fmt(LARGE_ROWS)} inserts committed in ${largeSeconds.toFixed(1)} s`);
-    const end = await gtidBinlogPos(server);
+    const end = await source.position();
     const files = binlogFiles(server);
     const bytes = files.reduce((sum, file) => sum + file.bytes, 0);
     log(`load took ${(smallSeconds + largeSeconds).toFixed(1)} s; GTID ${start} -> ${beforeLarge} -> ${end}; binlog ${files.map((file) => file.name).join(', ')} (${fmt(bytes / 1048576, 1)} MiB)`);
     return {
+      serverVersion,
       smallTransactions: SMALL_ROWS / 1000,
       smallRows: totalOf(smallCounts),
       smallSeconds,
@@ -299,27 +313,30 @@ const measure = (rows: number, seconds: number): Measure => ({ rows, seconds: Ma
 
 const ROW_LINES = "^### (INSERT INTO|UPDATE|DELETE FROM) ";
 
-async function reference(server: MariaDbServer, figures: LoadFigures, count: boolean): Promise<{ local: Measure & { countedRows?: number }; remote: Measure }> {
+async function reference(source: BenchSource, figures: LoadFigures, count: boolean): Promise<{ local: Measure & { countedRows?: number }; remote: Measure }> {
+  const { server, flavor } = source;
+  const [tool, ...toolArgs] = source.tool;
+  const name = flavor.toolName;
   const files = binlogFiles(server).map((file) => file.path);
   const args = ['--no-defaults', '--base64-output=decode-rows', '-v'];
-  log(`(a) mariadb-binlog ${args.join(' ')} <${files.length} binlog files> > /dev/null ...`);
-  const local = await run('mariadb-binlog', [...args, ...files], { stdoutToNull: true, sampleRss: true });
-  if (local.code !== 0) throw new Error(`mariadb-binlog exited with ${local.code}: ${local.stderr.slice(-2000)}`);
+  log(`(a) ${name} ${args.join(' ')} <${files.length} binlog files> > /dev/null ...`);
+  const local = await run(tool!, [...toolArgs, ...args, ...files], { stdoutToNull: true, sampleRss: true });
+  if (local.code !== 0) throw new Error(`${name} exited with ${local.code}: ${local.stderr.slice(-2000)}`);
   const localMeasure: Measure & { countedRows?: number } = { ...measure(figures.total, local.seconds), peakRssMiB: local.peakRssMiB ?? 0 };
   log(`  ${local.seconds.toFixed(2)} s, ${fmt(localMeasure.rowsPerSecond)} rows/s`);
   if (count) {
-    // Untimed: proves mariadb-binlog really decoded every row change (the binlog holds no other rows).
-    const counted = await run('sh', ['-c', `mariadb-binlog "$@" | grep -cE '${ROW_LINES}'`, 'sh', ...args, ...files]);
+    // Untimed: proves the native decoder really decoded every row change (the binlog holds no other rows).
+    const counted = await run('sh', ['-c', `"$@" | grep -cE '${ROW_LINES}'`, 'sh', ...source.tool, ...args, ...files]);
     localMeasure.countedRows = Number(counted.stdout.trim());
-    log(`  (untimed check: mariadb-binlog printed ${fmt(localMeasure.countedRows)} row changes; the load wrote ${fmt(figures.total)})`);
+    log(`  (untimed check: ${name} printed ${fmt(localMeasure.countedRows)} row changes; the load wrote ${fmt(figures.total)})`);
   }
 
   // Over the replication protocol from the server, as sluice reads it (same decoding, plus the dump thread and the socket).
   const first = figures.binlog.files[0]!;
   const remoteArgs = [...args, '--read-from-remote-server', `--socket=${server.socket}`, '--user=root', '--to-last-log', first];
-  log(`(a2) mariadb-binlog ${remoteArgs.slice(0, -1).join(' ')} ${first} > /dev/null ...`);
-  const remote = await run('mariadb-binlog', remoteArgs, { stdoutToNull: true, sampleRss: true });
-  if (remote.code !== 0) throw new Error(`mariadb-binlog -R exited with ${remote.code}: ${remote.stderr.slice(-2000)}`);
+  log(`(a2) ${name} ${remoteArgs.slice(0, -1).join(' ')} ${first} > /dev/null ...`);
+  const remote = await run(tool!, [...toolArgs, ...remoteArgs], { stdoutToNull: true, sampleRss: true });
+  if (remote.code !== 0) throw new Error(`${name} -R exited with ${remote.code}: ${remote.stderr.slice(-2000)}`);
   const remoteMeasure: Measure = { ...measure(figures.total, remote.seconds), peakRssMiB: remote.peakRssMiB ?? 0 };
   log(`  ${remote.seconds.toFixed(2)} s, ${fmt(remoteMeasure.rowsPerSecond)} rows/s`);
   return { local: localMeasure, remote: remoteMeasure };
@@ -351,7 +368,8 @@ function profileSummary(profileName: string): ProfileSummary | undefined {
   return best.summary;
 }
 
-async function decodeOnly(server: MariaDbServer, figures: LoadFigures, profileName: string): Promise<{ measure: Measure; output: DecodeWorkerOutput; peakRssMiB: number; profile?: ProfileSummary }> {
+async function decodeOnly(source: BenchSource, figures: LoadFigures, profileName: string): Promise<{ measure: Measure; output: DecodeWorkerOutput; peakRssMiB: number; profile?: ProfileSummary }> {
+  const { server } = source;
   const input: DecodeWorkerInput = {
     host: server.host,
     port: server.port,
@@ -364,7 +382,7 @@ async function decodeOnly(server: MariaDbServer, figures: LoadFigures, profileNa
     include: `${BENCH_DATABASE}.*`,
     maxQueuedItems: 10_000,
   };
-  log(`(b) sluice BinlogSource from GTID ${input.startGtid}, counting change items ...`);
+  log(`(b${source.flavor.kind === 'mariadb' ? '' : `, ${source.flavor.label}`}) sluice BinlogSource from GTID ${input.startGtid}, counting change items ...`);
   const child = track(
     spawn(process.execPath, ['--import', 'tsx', ...nodeArgs(profileName), join(REPO, 'bench/decode-worker.ts'), JSON.stringify(input)], {
       cwd: REPO,
@@ -384,7 +402,7 @@ async function decodeOnly(server: MariaDbServer, figures: LoadFigures, profileNa
   for (const op of ['insert', 'update', 'delete'] as const) {
     if (output.ops[op] !== figures.counts[op]) throw new Error(`decode worker saw ${output.ops[op]} ${op}s, expected ${figures.counts[op]}`);
   }
-  if (gtidSeq(output.lastGtid) !== gtidSeq(figures.gtid.end)) throw new Error(`decode worker ended at GTID ${output.lastGtid}, expected ${figures.gtid.end}`);
+  if (!source.covers(output.lastGtid, figures.gtid.end) || !source.covers(figures.gtid.end, output.lastGtid ?? '')) throw new Error(`decode worker ended at GTID ${output.lastGtid}, expected ${figures.gtid.end}`);
   const result = measure(output.changes, output.seconds);
   log(`  ${output.seconds.toFixed(2)} s (first change after ${output.firstChangeSeconds.toFixed(2)} s), ${fmt(result.rowsPerSecond)} rows/s, peak RSS ${fmt(output.maxRssMiB, 1)} MiB`);
   const profile = profileSummary(profileName);
@@ -498,8 +516,8 @@ interface DaemonFigures {
   /** The checkpoints' own time (close and upload the files, write the record, rename, add partitions), summed; the stream waits meanwhile. */
   commitSeconds: number;
   maxCommitSeconds: number;
-  /** CPU time of the daemon, of mariadbd, and of each JVM server, from spawn to the covering checkpoint. */
-  cpuSeconds: { daemon: number; mariadbd: number; servers: Record<string, number> };
+  /** CPU time of the daemon, of the source server (mariadbd or mysqld), and of each JVM server, from spawn to the covering checkpoint. */
+  cpuSeconds: { daemon: number; mariadbd?: number; mysqld?: number; servers: Record<string, number> };
   /** Largest VmRSS seen by the 100 ms sampler, and the kernel's high-water mark (VmHWM) before SIGTERM. */
   peakRssMiB: number;
   peakHwmMiB: number;
@@ -515,7 +533,8 @@ interface Range {
   expected: Expected;
 }
 
-async function daemonRun(server: MariaDbServer, name: string, range: Range, sink: SinkSetup): Promise<DaemonFigures> {
+async function daemonRun(source: BenchSource, name: string, range: Range, sink: SinkSetup): Promise<DaemonFigures> {
+  const { server, flavor } = source;
   const { startGtid, endGtid, expected } = range;
   const dir = join(WORK_DIR, name);
   rmSync(dir, { recursive: true, force: true });
@@ -534,10 +553,9 @@ async function daemonRun(server: MariaDbServer, name: string, range: Range, sink
     }),
   );
   const total = totalOf(expected.counts);
-  const wanted = gtidSeq(endGtid);
   log(`(${name}) sluice run, ${sink.description}: GTID ${startGtid} -> ${endGtid}, ${fmt(total)} changes, checkpoint every ${CHECKPOINT_SECONDS} s ...`);
-  const mariadbPid = pidFromFile(join(SERVER_DIR, 'mariadb.pid'));
-  const cpuBefore = { mariadbd: cpuSeconds(mariadbPid) ?? 0, servers: sink.servers.map((entry) => cpuSeconds(entry.pid) ?? 0) };
+  const serverPid = pidFromFile(flavor.pidFile);
+  const cpuBefore = { server: cpuSeconds(serverPid) ?? 0, servers: sink.servers.map((entry) => cpuSeconds(entry.pid) ?? 0) };
   const started = performance.now();
   const child = track(
     spawn(process.execPath, [...DAEMON_NODE_ARGS, ...nodeArgs(`daemon-${name}`), daemonEntry(), 'run', '--config', configFile], {
@@ -577,7 +595,7 @@ async function daemonRun(server: MariaDbServer, name: string, range: Range, sink
   for (;;) {
     const stored = await store.latest().catch(() => undefined);
     const record = stored && binlogHiveRecord(stored);
-    if (record && gtidSeq(record.source.position.gtidSet) >= wanted) {
+    if (record && source.covers(record.source.position.gtidSet, endGtid)) {
       reachedAt = performance.now();
       checkpointId = record.id;
       break;
@@ -587,11 +605,12 @@ async function daemonRun(server: MariaDbServer, name: string, range: Range, sink
     await sleep(25);
   }
   sampler.stop();
-  const cpu = {
+  const cpu: DaemonFigures['cpuSeconds'] = {
     daemon: Math.round(sampler.cpuSeconds * 100) / 100,
-    mariadbd: Math.round(((cpuSeconds(mariadbPid) ?? 0) - cpuBefore.mariadbd) * 100) / 100,
     servers: Object.fromEntries(sink.servers.map((entry, index) => [entry.name, Math.round(((cpuSeconds(entry.pid) ?? 0) - cpuBefore.servers[index]!) * 100) / 100])),
   };
+  // Named by the process (mariadbd, mysqld), so a result file's figures say which server they are.
+  cpu[flavor.processName] = Math.round(((cpuSeconds(serverPid) ?? 0) - cpuBefore.server) * 100) / 100;
   // The record counts from the moment it is written (reachedAt); its renames and partitions follow.
   // Wait for them too (its log line), so the time until Hive sees the rows is known.
   const visibleDeadline = Date.now() + 60_000;
@@ -616,7 +635,7 @@ async function daemonRun(server: MariaDbServer, name: string, range: Range, sink
     `  checkpoint ${checkpointId} covers ${endGtid} after ${seconds.toFixed(2)} s (committed, renames and partitions done: ${visibleSeconds?.toFixed(2) ?? '?'} s; startup ${startupSeconds.toFixed(2)} s, ` +
       `${checkpoints} checkpoints taking ${(commitMs / 1000).toFixed(2)} s), ${fmt(result.rowsPerSecond)} rows/s; ` +
       `peak RSS ${fmt(mib(sampler.peakRssKiB), 1)} MiB (VmHWM ${fmt(mib(sampler.peakHwmKiB), 1)} MiB); ` +
-      `CPU: daemon ${cpu.daemon.toFixed(1)} s, mariadbd ${cpu.mariadbd.toFixed(1)} s${Object.entries(cpu.servers).map(([what, value]) => `, ${what} ${value.toFixed(1)} s`).join('')}; exit ${exitCode}`,
+      `CPU: daemon ${cpu.daemon.toFixed(1)} s, ${flavor.processName} ${(cpu[flavor.processName] ?? 0).toFixed(1)} s${Object.entries(cpu.servers).map(([what, value]) => `, ${what} ${value.toFixed(1)} s`).join('')}; exit ${exitCode}`,
   );
   log(`  reading the committed rows back (${sink.description}) and checking them ...`);
   const storage = sink.open(dir);
@@ -730,214 +749,66 @@ function median<T>(runs: T[], rate: (run: T) => number): T {
   return [...runs].sort((x, y) => rate(x) - rate(y))[Math.floor((runs.length - 1) / 2)]!;
 }
 
-async function main(): Promise<void> {
-  const benchStarted = performance.now();
-  const loadBefore = loadavg();
-  log(
-    `sluice binlog benchmark: ${fmt(SMALL_ROWS)} changes in 1000-row transactions + one ${fmt(LARGE_ROWS)}-row transaction` +
-      `${REPEAT > 1 ? `, each measure ${REPEAT} times` : ''}; ` +
-      `${VARIANTS ? `then (e) (f)${HIVE ? ' (g)' : ''} over all changes` : 'no variants (BENCH_VARIANTS=0)'}; ` +
-      `load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}`,
-  );
+/** Every run of one source server's measures, one entry per round. */
+interface SourceRuns {
+  flavor: SourceFlavor;
+  figures: LoadFigures;
+  refs: Awaited<ReturnType<typeof reference>>[];
+  decodes: Awaited<ReturnType<typeof decodeOnly>>[];
+  fulls: DaemonFigures[];
+  larges: DaemonFigures[];
+  variantRuns: Record<'e' | 'f' | 'g', DaemonFigures[]>;
+  /** The JVMs' RSS at the end of the variants (MariaDB only). */
+  jvmRss?: { hdfsMiB?: number; hiveMiB?: number };
+}
+
+/** Starts a fresh private server of this kind, loads the workload, and runs every measure on it BENCH_REPEAT times. */
+async function benchSource(flavor: SourceFlavor): Promise<SourceRuns> {
   // A fresh server every run: stop one a crashed run left behind, then wipe its folder.
-  await stopMariaDb(join(SERVER_DIR, 'mariadb.pid'));
-  rmSync(SERVER_DIR, { recursive: true, force: true });
-  rmSync(WORK_DIR, { recursive: true, force: true });
-  if (CPU_PROF) rmSync(PROFILE_DIR, { recursive: true, force: true });
-  if (COMPILED) await compile();
-  const server = await startMariaDb({ dir: SERVER_DIR });
-  log(`private MariaDB on 127.0.0.1:${server.port} in ${SERVER_DIR}`);
+  await stopLeftover(flavor);
+  rmSync(flavor.dir, { recursive: true, force: true });
+  const source = await flavor.start(log);
+  log(`private ${flavor.label} on 127.0.0.1:${source.server.port} in ${flavor.dir}`);
   try {
-    const figures = await load(server);
+    const figures = await load(source);
+    log(`  ${flavor.label} is ${figures.serverVersion}`);
     const all: Range = { startGtid: figures.gtid.start, endGtid: figures.gtid.end, expected: { counts: figures.counts, ids: figures.ids } };
     const largeOnly: Range = {
       startGtid: figures.gtid.beforeLarge,
       endGtid: figures.gtid.end,
       expected: { counts: { insert: figures.largeRows, update: 0, delete: 0 }, ids: subtractChecksum(figures.ids, figures.smallIds) },
     };
+    const runs: SourceRuns = { flavor, figures, refs: [], decodes: [], fulls: [], larges: [], variantRuns: { e: [], f: [], g: [] } };
+    // MariaDB's runs keep their names (c, d-2, decode); MySQL's are mysql-c, mysql-d-2, mysql-decode.
+    const prefix = flavor.kind === 'mariadb' ? '' : `${flavor.kind}-`;
     // The variants run over everything, as (c): the daemon has no stop position, so a run over the small
     // transactions alone would read on into the large one before a checkpoint covered their end.
-    const refs: Awaited<ReturnType<typeof reference>>[] = [];
-    const decodes: Awaited<ReturnType<typeof decodeOnly>>[] = [];
-    const fulls: DaemonFigures[] = [];
-    const larges: DaemonFigures[] = [];
-    const variantRuns: Record<'e' | 'f' | 'g', DaemonFigures[]> = { e: [], f: [], g: [] };
+    const variants = VARIANTS && flavor.kind === 'mariadb';
     for (let index = 0; index < REPEAT; index++) {
       const suffix = REPEAT > 1 ? `-${index + 1}` : '';
-      if (REPEAT > 1) log(`---- round ${index + 1} of ${REPEAT}`);
-      refs.push(await reference(server, figures, REFERENCE_COUNT && index === 0));
-      decodes.push(await decodeOnly(server, figures, `decode${suffix}`));
-      fulls.push(await daemonRun(server, `c${suffix}`, all, localSink('text')));
-      larges.push(await daemonRun(server, `d${suffix}`, largeOnly, localSink('text')));
-      if (!VARIANTS) continue;
-      variantRuns.e.push(await daemonRun(server, `e${suffix}`, all, localSink('parquet')));
+      if (REPEAT > 1) log(`---- ${flavor.label}, round ${index + 1} of ${REPEAT}`);
+      runs.refs.push(await reference(source, figures, REFERENCE_COUNT && index === 0));
+      runs.decodes.push(await decodeOnly(source, figures, `${prefix}decode${suffix}`));
+      runs.fulls.push(await daemonRun(source, `${prefix}c${suffix}`, all, localSink('text')));
+      runs.larges.push(await daemonRun(source, `${prefix}d${suffix}`, largeOnly, localSink('text')));
+      if (!variants) continue;
+      runs.variantRuns.e.push(await daemonRun(source, `e${suffix}`, all, localSink('parquet')));
       // The JVMs start here, after every local measure of the first round, and run until the end.
       const hdfs = await ensureHdfs();
-      variantRuns.f.push(await daemonRun(server, `f${suffix}`, all, hdfsSink(`f${suffix.replace('-', '')}`, 'text', hdfs)));
+      runs.variantRuns.f.push(await daemonRun(source, `f${suffix}`, all, hdfsSink(`f${suffix.replace('-', '')}`, 'text', hdfs)));
       if (!HIVE) continue;
       const hive = await ensureHive(hdfs);
-      variantRuns.g.push(await daemonRun(server, `g${suffix}`, all, hdfsSink(`g${suffix.replace('-', '')}`, 'parquet', hdfs, hive)));
+      runs.variantRuns.g.push(await daemonRun(source, `g${suffix}`, all, hdfsSink(`g${suffix.replace('-', '')}`, 'parquet', hdfs, hive)));
     }
-    const jvmRss = { hdfsMiB: servers.hdfs ? mib((servers.hdfs.rss() ?? 0) / 1024) : undefined, hiveMiB: servers.hive ? mib((servers.hive.rss() ?? 0) / 1024) : undefined };
+    if (variants) runs.jvmRss = { hdfsMiB: servers.hdfs ? mib((servers.hdfs.rss() ?? 0) / 1024) : undefined, hiveMiB: servers.hive ? mib((servers.hive.rss() ?? 0) / 1024) : undefined };
     await stopServers();
-
-    const local = median(refs.map((ref) => ref.local), (run) => run.rowsPerSecond);
-    const countedRows = refs[0]!.local.countedRows;
-    const remote = median(refs.map((ref) => ref.remote), (run) => run.rowsPerSecond);
-    const decode = median(decodes, (run) => run.measure.rowsPerSecond);
-    const full = median(fulls, (run) => run.measure.rowsPerSecond);
-    const large = median(larges, (run) => run.measure.rowsPerSecond);
-    const peakOf = (runs: DaemonFigures[]): number => Math.max(...runs.map((run) => Math.max(run.peakRssMiB, run.peakHwmMiB)));
-    const decodePeak = Math.max(...decodes.map((run) => run.peakRssMiB));
-    const fullPeak = peakOf(fulls);
-    const largePeak = peakOf(larges);
-    const variantKeys = (['e', 'f', 'g'] as const).filter((key) => variantRuns[key].length > 0);
-    const variants = Object.fromEntries(variantKeys.map((key) => [key, median(variantRuns[key], (run) => run.measure.rowsPerSecond)])) as Partial<Record<'e' | 'f' | 'g', DaemonFigures>>;
-    const everyDaemonRun = [...fulls, ...larges, ...variantRuns.e, ...variantRuns.f, ...variantRuns.g];
-    const correct = everyDaemonRun.every((run) => run.verify.ok) && (countedRows === undefined || countedRows === figures.total);
-
-    const a = local.rowsPerSecond;
-    const ratio = (value: number): number => Math.round((value / a) * 1000) / 1000;
-    const vsText = (value: number): number => Math.round((value / full.measure.rowsPerSecond) * 1000) / 1000;
-    const loadAfter = loadavg();
-    const spread = (values: number[]) => ({ min: Math.min(...values), max: Math.max(...values), all: values });
-    const daemonResult = (run: DaemonFigures, runs: DaemonFigures[]) => ({
-      ...run,
-      peakRssMiBAllRuns: peakOf(runs),
-      rowsPerSecondRuns: spread(runs.map((entry) => entry.measure.rowsPerSecond)),
-      vsA: ratio(run.measure.rowsPerSecond),
-      vsLocalText: vsText(run.measure.rowsPerSecond),
-    });
-    const result = {
-      at: new Date().toISOString(),
-      machine: { cpus: cpus().length, loadAverageBefore: loadBefore, loadAverageAfter: loadAfter, node: process.version },
-      settings: {
-        smallRows: SMALL_ROWS,
-        largeRows: LARGE_ROWS,
-        repeat: REPEAT,
-        checkpointSeconds: CHECKPOINT_SECONDS,
-        cpuProfile: CPU_PROF,
-        daemon: COMPILED ? 'compiled (tsc)' : 'bin/sluice.js (tsx)',
-        daemonNodeArgs: DAEMON_NODE_ARGS,
-        variants: variantKeys,
-      },
-      load: figures,
-      a: { ...local, countedRows, rowsPerSecondRuns: spread(refs.map((ref) => ref.local.rowsPerSecond)) },
-      a2: { ...remote, rowsPerSecondRuns: spread(refs.map((ref) => ref.remote.rowsPerSecond)) },
-      b: {
-        ...decode.measure,
-        firstChangeSeconds: decode.output.firstChangeSeconds,
-        peakRssMiB: decodePeak,
-        rowsPerSecondRuns: spread(decodes.map((run) => run.measure.rowsPerSecond)),
-        ...(decode.profile ? { profile: decode.profile } : {}),
-      },
-      c: daemonResult(full, fulls),
-      d: daemonResult(large, larges),
-      ...Object.fromEntries(variantKeys.map((key) => [key, daemonResult(variants[key]!, variantRuns[key])])),
-      servers: { startSeconds: servers.startSeconds, rssAtEndMiB: jvmRss },
-      ratios: {
-        bOverA: ratio(decode.measure.rowsPerSecond),
-        cOverA: ratio(full.measure.rowsPerSecond),
-        dOverA: ratio(large.measure.rowsPerSecond),
-        ...Object.fromEntries(variantKeys.flatMap((key) => [[`${key}OverA`, ratio(variants[key]!.measure.rowsPerSecond)], [`${key}OverC`, vsText(variants[key]!.measure.rowsPerSecond)]])),
-      },
-      largeTransaction: { rows: figures.largeRows, peakRssMiB: largePeak, underLimit: largePeak < RSS_LIMIT_MIB, limitMiB: RSS_LIMIT_MIB },
-      correct,
-      benchSeconds: Math.round((performance.now() - benchStarted) / 1000),
-    };
-
-    const runs = (values: number[]): string => (values.length > 1 ? `${fmt(Math.min(...values))}..${fmt(Math.max(...values))}` : '');
-    const rss = (value: number | undefined): string => (value === undefined ? '' : fmt(value, 1));
-    const variantLabel: Record<'e' | 'f' | 'g', string> = { e: '(e)  sluice daemon, local disk, Parquet', f: '(f)  sluice daemon, WebHDFS + local catalog, text', g: '(g)  sluice daemon, WebHDFS + HiveServer2, Parquet' };
-    const daemonRow = (label: string, run: DaemonFigures, runsOf: DaemonFigures[], base = true): string[] => [
-      label,
-      fmt(run.measure.rows),
-      run.measure.seconds.toFixed(2),
-      fmt(run.measure.rowsPerSecond),
-      ratio(run.measure.rowsPerSecond).toFixed(3),
-      base ? vsText(run.measure.rowsPerSecond).toFixed(3) : '',
-      rss(peakOf(runsOf)),
-      runs(runsOf.map((entry) => entry.measure.rowsPerSecond)),
-    ];
-    const rows = [
-      ['measure', 'rows', 'seconds', 'rows/s', 'vs (a)', 'vs local text', 'peak RSS MiB', `rows/s, ${REPEAT} runs`],
-      ['(a)  mariadb-binlog -v, local files', fmt(local.rows), local.seconds.toFixed(2), fmt(local.rowsPerSecond), '1.000', '', rss(local.peakRssMiB), runs(result.a.rowsPerSecondRuns.all)],
-      ['(a2) mariadb-binlog -v -R, replication protocol', fmt(remote.rows), remote.seconds.toFixed(2), fmt(remote.rowsPerSecond), ratio(remote.rowsPerSecond).toFixed(3), '', rss(remote.peakRssMiB), runs(result.a2.rowsPerSecondRuns.all)],
-      ['(b)  sluice BinlogSource, decode only', fmt(decode.measure.rows), decode.measure.seconds.toFixed(2), fmt(decode.measure.rowsPerSecond), result.ratios.bOverA.toFixed(3), '', rss(decodePeak), runs(result.b.rowsPerSecondRuns.all)],
-      daemonRow('(c)  sluice daemon, spawn -> committed checkpoint', full, fulls),
-      ['     (c) without process startup', fmt(full.measure.rows), full.streamSeconds.toFixed(2), fmt(full.streamRowsPerSecond), ratio(full.streamRowsPerSecond).toFixed(3), '', '', ''],
-      daemonRow(`(d)  sluice daemon, the ${fmt(figures.largeRows)}-row transaction only`, large, larges, false),
-      ...variantKeys.map((key) => daemonRow(variantLabel[key], variants[key]!, variantRuns[key])),
-    ].map((row) => row.slice(0, REPEAT > 1 ? 8 : 7));
-    console.log('');
-    console.log(table(rows));
-    console.log('');
-    console.log(
-      `load: ${fmt(figures.total)} row changes in ${(figures.smallSeconds + figures.largeSeconds).toFixed(1)} s (${figures.smallTransactions} transactions of 1000 in ` +
-        `${figures.smallSeconds.toFixed(1)} s, the large one in ${figures.largeSeconds.toFixed(1)} s); binlog ${fmt(figures.binlog.bytes / 1048576, 1)} MiB in ${figures.binlog.files.length} files`,
-    );
-    console.log(
-      `b/a = ${result.ratios.bOverA.toFixed(3)}   c/a = ${result.ratios.cOverA.toFixed(3)}   (checkpoint interval ${CHECKPOINT_SECONDS} s; daemon ${result.settings.daemon}` +
-        `${DAEMON_NODE_ARGS.length ? ` with ${DAEMON_NODE_ARGS.join(' ')}` : ''}${CPU_PROF ? '; CPU PROFILING ON, timings inflated' : ''})`,
-    );
-    console.log(
-      `peak RSS: 100 ms VmRSS samples and the daemon's VmHWM, largest of ${REPEAT} run${REPEAT > 1 ? 's' : ''}; ` +
-        `during the ${fmt(figures.largeRows)}-row transaction (d): ${fmt(largePeak, 1)} MiB -> ${result.largeTransaction.underLimit ? 'UNDER' : 'OVER'} ${RSS_LIMIT_MIB} MiB`,
-    );
-    if (variantKeys.length > 0) {
-      console.log(
-        `(e)-(g) run from the same GTID start to the same end as (c); ` +
-          `HDFS started in ${servers.startSeconds.hdfs?.toFixed(1) ?? '-'} s${servers.startSeconds.hive !== undefined ? `, HiveServer2 in ${servers.startSeconds.hive.toFixed(1)} s` : ''} ` +
-          `(untimed; both JVMs on these same 2 cores; RSS at the end: HDFS ${rss(jvmRss.hdfsMiB) || '-'} MiB${jvmRss.hiveMiB !== undefined ? `, HiveServer2 ${rss(jvmRss.hiveMiB)} MiB` : ''})`,
-      );
-      const breakdown = (label: string, run: DaemonFigures): string[] => [
-        label,
-        run.measure.seconds.toFixed(1),
-        run.visibleSeconds?.toFixed(1) ?? '',
-        run.startupSeconds.toFixed(1),
-        `${run.checkpoints}`,
-        run.commitSeconds.toFixed(1),
-        run.maxCommitSeconds.toFixed(2),
-        run.cpuSeconds.daemon.toFixed(1),
-        run.cpuSeconds.mariadbd.toFixed(1),
-        run.cpuSeconds.servers.HDFS?.toFixed(1) ?? '',
-        run.cpuSeconds.servers.HiveServer2?.toFixed(1) ?? '',
-        `${fmt(run.verify.bytes / 1048576, 1)} / ${run.verify.files}`,
-        `${run.verify.seconds.toFixed(1)} (${run.verify.readSeconds.toFixed(1)})`,
-      ];
-      console.log('');
-      console.log(
-        'where the time goes, in seconds. wall: spawn -> the covering checkpoint record (as "seconds" above); visible: -> its files renamed\n' +
-          'and partitions added; in checkpoints / longest: the checkpoints\' own time up to the covering one (close and upload the files,\n' +
-          'write the record, rename, add partitions; the binlog waits meanwhile); CPU: user+system from /proc/<pid>/stat over "wall";\n' +
-          'read-back: the check after the run (fetch: of it, reading the files through the FileSystem).',
-      );
-      console.log(
-        table([
-          ['run', 'wall', 'visible', 'startup', 'checkpoints', 'in checkpoints', 'longest', 'daemon CPU', 'mariadbd CPU', 'HDFS CPU', 'HS2 CPU', 'MiB / files', 'read-back (fetch)'],
-          breakdown('(c) local, text', full),
-          ...variantKeys.map((key) => breakdown(`(${key}) ${variants[key]!.sink}`, variants[key]!)),
-        ]),
-      );
-      console.log('');
-    }
-    const check = (runsOf: DaemonFigures[]): string => (runsOf.every((run) => run.verify.ok) ? 'OK' : 'WRONG');
-    console.log(
-      `output check (every row's values, _seq once each, id checksum): (c) ${check(fulls)}, (d) ${check(larges)}` +
-        `${variantKeys.map((key) => `, (${key}) ${check(variantRuns[key])}`).join('')}; ` +
-        `reference row count ${countedRows === undefined ? 'not checked' : countedRows === figures.total ? 'OK' : `WRONG (${countedRows})`}`,
-    );
-    console.log(`load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')} before, ${loadAfter.map((value) => value.toFixed(2)).join(' ')} after; ${result.benchSeconds} s in all`);
-    mkdirSync(SLUICE_DIR, { recursive: true });
-    writeFileSync(RESULT_FILE, JSON.stringify(result, null, 2) + '\n');
-    console.log(`figures written to ${RESULT_FILE}`);
-    if (!correct) process.exitCode = 1;
+    return runs;
   } finally {
     await stopServers();
     if (!KEEP) {
-      log('stopping the private MariaDB');
-      await server.stop();
-      rmSync(SERVER_DIR, { recursive: true, force: true });
+      log(`stopping the private ${flavor.label}`);
+      await source.server.stop();
+      rmSync(flavor.dir, { recursive: true, force: true });
       // Verified workspaces are already gone; a failed one stays for inspection.
       if (existsSync(WORK_DIR)) rmSync(join(WORK_DIR, 'verify-spool'), { recursive: true, force: true });
       if (existsSync(WORK_DIR) && readdirSync(WORK_DIR).length === 0) rmSync(WORK_DIR, { recursive: true, force: true });
@@ -945,9 +816,247 @@ async function main(): Promise<void> {
   }
 }
 
+const peakOf = (runs: DaemonFigures[]): number => Math.max(...runs.map((run) => Math.max(run.peakRssMiB, run.peakHwmMiB)));
+const spread = (values: number[]) => ({ min: Math.min(...values), max: Math.max(...values), all: values });
+const runsText = (values: number[]): string => (values.length > 1 ? `${fmt(Math.min(...values))}..${fmt(Math.max(...values))}` : '');
+const rss = (value: number | undefined): string => (value === undefined ? '' : fmt(value, 1));
+const VARIANT_LABEL: Record<'e' | 'f' | 'g', string> = { e: '(e)  sluice daemon, local disk, Parquet', f: '(f)  sluice daemon, WebHDFS + local catalog, text', g: '(g)  sluice daemon, WebHDFS + HiveServer2, Parquet' };
+
+/** One server's figures: the medians, the ratios to its own native decoder, its part of the result file, and its table. */
+function summarize(runs: SourceRuns) {
+  const { flavor, figures, refs, decodes, fulls, larges, variantRuns } = runs;
+  const local = median(refs.map((ref) => ref.local), (run) => run.rowsPerSecond);
+  const countedRows = refs[0]!.local.countedRows;
+  const remote = median(refs.map((ref) => ref.remote), (run) => run.rowsPerSecond);
+  const decode = median(decodes, (run) => run.measure.rowsPerSecond);
+  const full = median(fulls, (run) => run.measure.rowsPerSecond);
+  const large = median(larges, (run) => run.measure.rowsPerSecond);
+  const decodePeak = Math.max(...decodes.map((run) => run.peakRssMiB));
+  const fullPeak = peakOf(fulls);
+  const largePeak = peakOf(larges);
+  const variantKeys = (['e', 'f', 'g'] as const).filter((key) => variantRuns[key].length > 0);
+  const variants = Object.fromEntries(variantKeys.map((key) => [key, median(variantRuns[key], (run) => run.measure.rowsPerSecond)])) as Partial<Record<'e' | 'f' | 'g', DaemonFigures>>;
+  const everyDaemonRun = [...fulls, ...larges, ...variantRuns.e, ...variantRuns.f, ...variantRuns.g];
+  const correct = everyDaemonRun.every((run) => run.verify.ok) && (countedRows === undefined || countedRows === figures.total);
+
+  // Every ratio is to this server's own native decoder on this server's binlog.
+  const a = local.rowsPerSecond;
+  const ratio = (value: number): number => Math.round((value / a) * 1000) / 1000;
+  const vsText = (value: number): number => Math.round((value / full.measure.rowsPerSecond) * 1000) / 1000;
+  const daemonResult = (run: DaemonFigures, runsOf: DaemonFigures[]) => ({
+    ...run,
+    peakRssMiBAllRuns: peakOf(runsOf),
+    rowsPerSecondRuns: spread(runsOf.map((entry) => entry.measure.rowsPerSecond)),
+    vsA: ratio(run.measure.rowsPerSecond),
+    vsLocalText: vsText(run.measure.rowsPerSecond),
+  });
+  const json = {
+    load: figures,
+    a: { tool: flavor.toolName, ...local, countedRows, rowsPerSecondRuns: spread(refs.map((ref) => ref.local.rowsPerSecond)) },
+    a2: { tool: flavor.toolName, ...remote, rowsPerSecondRuns: spread(refs.map((ref) => ref.remote.rowsPerSecond)) },
+    b: {
+      ...decode.measure,
+      firstChangeSeconds: decode.output.firstChangeSeconds,
+      peakRssMiB: decodePeak,
+      rowsPerSecondRuns: spread(decodes.map((run) => run.measure.rowsPerSecond)),
+      ...(decode.profile ? { profile: decode.profile } : {}),
+    },
+    c: daemonResult(full, fulls),
+    d: daemonResult(large, larges),
+    ...Object.fromEntries(variantKeys.map((key) => [key, daemonResult(variants[key]!, variantRuns[key])])),
+    ratios: {
+      bOverA: ratio(decode.measure.rowsPerSecond),
+      cOverA: ratio(full.measure.rowsPerSecond),
+      dOverA: ratio(large.measure.rowsPerSecond),
+      ...Object.fromEntries(variantKeys.flatMap((key) => [[`${key}OverA`, ratio(variants[key]!.measure.rowsPerSecond)], [`${key}OverC`, vsText(variants[key]!.measure.rowsPerSecond)]])),
+    },
+    largeTransaction: { rows: figures.largeRows, peakRssMiB: largePeak, underLimit: largePeak < RSS_LIMIT_MIB, limitMiB: RSS_LIMIT_MIB },
+    correct,
+  };
+
+  // 'vs local text' compares the variants with (c); without variants the column would say 1.000 once.
+  const withVsText = variantKeys.length > 0;
+  // Column 5 is 'vs local text', column 7 the runs' range (with BENCH_REPEAT > 1 only).
+  const columns = (row: string[]): string[] => row.filter((_, index) => (index !== 5 || withVsText) && (index !== 7 || REPEAT > 1));
+  const daemonRow = (label: string, run: DaemonFigures, runsOf: DaemonFigures[], base = true): string[] => [
+    label,
+    fmt(run.measure.rows),
+    run.measure.seconds.toFixed(2),
+    fmt(run.measure.rowsPerSecond),
+    ratio(run.measure.rowsPerSecond).toFixed(3),
+    base ? vsText(run.measure.rowsPerSecond).toFixed(3) : '',
+    rss(peakOf(runsOf)),
+    runsText(runsOf.map((entry) => entry.measure.rowsPerSecond)),
+  ];
+  const tool = flavor.toolName;
+  const rows = [
+    ['measure', 'rows', 'seconds', 'rows/s', 'vs (a)', 'vs local text', 'peak RSS MiB', `rows/s, ${REPEAT} runs`],
+    [`(a)  ${tool} -v, local files`, fmt(local.rows), local.seconds.toFixed(2), fmt(local.rowsPerSecond), '1.000', '', rss(local.peakRssMiB), runsText(json.a.rowsPerSecondRuns.all)],
+    [`(a2) ${tool} -v -R, replication protocol`, fmt(remote.rows), remote.seconds.toFixed(2), fmt(remote.rowsPerSecond), ratio(remote.rowsPerSecond).toFixed(3), '', rss(remote.peakRssMiB), runsText(json.a2.rowsPerSecondRuns.all)],
+    ['(b)  sluice BinlogSource, decode only', fmt(decode.measure.rows), decode.measure.seconds.toFixed(2), fmt(decode.measure.rowsPerSecond), json.ratios.bOverA.toFixed(3), '', rss(decodePeak), runsText(json.b.rowsPerSecondRuns.all)],
+    daemonRow('(c)  sluice daemon, spawn -> committed checkpoint', full, fulls),
+    ['     (c) without process startup', fmt(full.measure.rows), full.streamSeconds.toFixed(2), fmt(full.streamRowsPerSecond), ratio(full.streamRowsPerSecond).toFixed(3), '', '', ''],
+    daemonRow(`(d)  sluice daemon, the ${fmt(figures.largeRows)}-row transaction only`, large, larges, false),
+    ...variantKeys.map((key) => daemonRow(VARIANT_LABEL[key], variants[key]!, variantRuns[key])),
+  ].map(columns);
+  /** For the side-by-side table: rows/s, the ratio to (a) and the peak RSS of (a), (a2), (b), (c), (d). */
+  const sideBySide = [
+    [local.rowsPerSecond, 1, local.peakRssMiB],
+    [remote.rowsPerSecond, ratio(remote.rowsPerSecond), remote.peakRssMiB],
+    [decode.measure.rowsPerSecond, json.ratios.bOverA, decodePeak],
+    [full.measure.rowsPerSecond, json.ratios.cOverA, fullPeak],
+    [large.measure.rowsPerSecond, json.ratios.dOverA, largePeak],
+  ] as const;
+  return { runs, json, rows, sideBySide, full, variantKeys, variants, largePeak, countedRows, correct };
+}
+
+type SourceSummary = ReturnType<typeof summarize>;
+
+function printSource(summary: SourceSummary): void {
+  const { runs, json, full, variantKeys, variants, largePeak, countedRows } = summary;
+  const { flavor, figures } = runs;
+  console.log('');
+  console.log(`${flavor.label} (${figures.serverVersion}), against ${flavor.toolName}:`);
+  console.log(table(summary.rows));
+  console.log('');
+  console.log(
+    `load: ${fmt(figures.total)} row changes in ${(figures.smallSeconds + figures.largeSeconds).toFixed(1)} s (${figures.smallTransactions} transactions of 1000 in ` +
+      `${figures.smallSeconds.toFixed(1)} s, the large one in ${figures.largeSeconds.toFixed(1)} s); binlog ${fmt(figures.binlog.bytes / 1048576, 1)} MiB in ${figures.binlog.files.length} files`,
+  );
+  console.log(
+    `b/a = ${json.ratios.bOverA.toFixed(3)}   c/a = ${json.ratios.cOverA.toFixed(3)}   (a = ${flavor.toolName}; checkpoint interval ${CHECKPOINT_SECONDS} s; daemon ${COMPILED ? 'compiled (tsc)' : 'bin/sluice.js (tsx)'}` +
+      `${DAEMON_NODE_ARGS.length ? ` with ${DAEMON_NODE_ARGS.join(' ')}` : ''}${CPU_PROF ? '; CPU PROFILING ON, timings inflated' : ''})`,
+  );
+  console.log(
+    `peak RSS: 100 ms VmRSS samples and the daemon's VmHWM, largest of ${REPEAT} run${REPEAT > 1 ? 's' : ''}; ` +
+      `during the ${fmt(figures.largeRows)}-row transaction (d): ${fmt(largePeak, 1)} MiB -> ${json.largeTransaction.underLimit ? 'UNDER' : 'OVER'} ${RSS_LIMIT_MIB} MiB`,
+  );
+  if (variantKeys.length > 0) {
+    const jvmRss = runs.jvmRss ?? {};
+    console.log(
+      `(e)-(g) run from the same GTID start to the same end as (c); ` +
+        `HDFS started in ${servers.startSeconds.hdfs?.toFixed(1) ?? '-'} s${servers.startSeconds.hive !== undefined ? `, HiveServer2 in ${servers.startSeconds.hive.toFixed(1)} s` : ''} ` +
+        `(untimed; both JVMs on these same 2 cores; RSS at the end: HDFS ${rss(jvmRss.hdfsMiB) || '-'} MiB${jvmRss.hiveMiB !== undefined ? `, HiveServer2 ${rss(jvmRss.hiveMiB)} MiB` : ''})`,
+    );
+    const breakdown = (label: string, run: DaemonFigures): string[] => [
+      label,
+      run.measure.seconds.toFixed(1),
+      run.visibleSeconds?.toFixed(1) ?? '',
+      run.startupSeconds.toFixed(1),
+      `${run.checkpoints}`,
+      run.commitSeconds.toFixed(1),
+      run.maxCommitSeconds.toFixed(2),
+      run.cpuSeconds.daemon.toFixed(1),
+      run.cpuSeconds[flavor.processName]?.toFixed(1) ?? '',
+      run.cpuSeconds.servers.HDFS?.toFixed(1) ?? '',
+      run.cpuSeconds.servers.HiveServer2?.toFixed(1) ?? '',
+      `${fmt(run.verify.bytes / 1048576, 1)} / ${run.verify.files}`,
+      `${run.verify.seconds.toFixed(1)} (${run.verify.readSeconds.toFixed(1)})`,
+    ];
+    console.log('');
+    console.log(
+      'where the time goes, in seconds. wall: spawn -> the covering checkpoint record (as "seconds" above); visible: -> its files renamed\n' +
+        'and partitions added; in checkpoints / longest: the checkpoints\' own time up to the covering one (close and upload the files,\n' +
+        'write the record, rename, add partitions; the binlog waits meanwhile); CPU: user+system from /proc/<pid>/stat over "wall";\n' +
+        'read-back: the check after the run (fetch: of it, reading the files through the FileSystem).',
+    );
+    console.log(
+      table([
+        ['run', 'wall', 'visible', 'startup', 'checkpoints', 'in checkpoints', 'longest', 'daemon CPU', `${flavor.processName} CPU`, 'HDFS CPU', 'HS2 CPU', 'MiB / files', 'read-back (fetch)'],
+        breakdown('(c) local, text', full),
+        ...variantKeys.map((key) => breakdown(`(${key}) ${variants[key]!.sink}`, variants[key]!)),
+      ]),
+    );
+    console.log('');
+  }
+  const check = (runsOf: DaemonFigures[]): string => (runsOf.every((run) => run.verify.ok) ? 'OK' : 'WRONG');
+  console.log(
+    `output check (every row's values, _seq once each, id checksum): (c) ${check(runs.fulls)}, (d) ${check(runs.larges)}` +
+      `${variantKeys.map((key) => `, (${key}) ${check(runs.variantRuns[key])}`).join('')}; ` +
+      `reference row count ${countedRows === undefined ? 'not checked' : countedRows === figures.total ? 'OK' : `WRONG (${countedRows})`}`,
+  );
+}
+
+/** MariaDB's and MySQL's figures in one table, each against its own native decoder on the same workload. */
+function printSideBySide(summaries: SourceSummary[]): void {
+  const labels = [
+    '(a)  native decoder -v, local files',
+    '(a2) native decoder -v -R, replication protocol',
+    '(b)  sluice BinlogSource, decode only',
+    '(c)  sluice daemon, spawn -> committed checkpoint',
+    `(d)  sluice daemon, the ${fmt(summaries[0]!.runs.figures.largeRows)}-row transaction only`,
+  ];
+  const header = ['measure', ...summaries.flatMap(({ runs }) => [`${runs.flavor.label} rows/s`, `vs ${runs.flavor.toolName}`, 'peak RSS MiB'])];
+  const rows = labels.map((label, index) => [
+    label,
+    ...summaries.flatMap((summary) => {
+      const [rowsPerSecond, vsA, peak] = summary.sideBySide[index]!;
+      return [fmt(rowsPerSecond), vsA.toFixed(3), rss(peak)];
+    }),
+  ]);
+  console.log('');
+  console.log(`side by side: the same ${fmt(summaries[0]!.runs.figures.total)} row changes on ${summaries.map(({ runs }) => `${runs.flavor.label} (${runs.figures.serverVersion})`).join(' and ')}, each against its own native decoder:`);
+  console.log(table([header, ...rows]));
+}
+
+async function main(): Promise<void> {
+  const benchStarted = performance.now();
+  const loadBefore = loadavg();
+  log(
+    `sluice binlog benchmark on ${SOURCES.map((flavor) => flavor.label).join(', then ')}: ${fmt(SMALL_ROWS)} changes in 1000-row transactions + one ${fmt(LARGE_ROWS)}-row transaction` +
+      `${REPEAT > 1 ? `, each measure ${REPEAT} times` : ''}; ` +
+      `${VARIANTS ? `then (e) (f)${HIVE ? ' (g)' : ''} over all changes on MariaDB` : 'no variants'}; ` +
+      `load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}`,
+  );
+  rmSync(WORK_DIR, { recursive: true, force: true });
+  if (CPU_PROF) rmSync(PROFILE_DIR, { recursive: true, force: true });
+  if (COMPILED) await compile();
+  // One server after the other, each stopped before the next starts, so neither runs beside the other's measures.
+  const summaries: SourceSummary[] = [];
+  for (const flavor of SOURCES) summaries.push(summarize(await benchSource(flavor)));
+
+  for (const summary of summaries) printSource(summary);
+  if (summaries.length > 1) printSideBySide(summaries);
+  console.log('');
+  const mariadb = summaries.find((summary) => summary.runs.flavor.kind === 'mariadb');
+  const mysql = summaries.find((summary) => summary.runs.flavor.kind === 'mysql');
+  const correct = summaries.every((summary) => summary.correct);
+  const loadAfter = loadavg();
+  const result = {
+    at: new Date().toISOString(),
+    machine: { cpus: cpus().length, loadAverageBefore: loadBefore, loadAverageAfter: loadAfter, node: process.version },
+    settings: {
+      servers: SOURCES.map((flavor) => flavor.kind),
+      smallRows: SMALL_ROWS,
+      largeRows: LARGE_ROWS,
+      repeat: REPEAT,
+      checkpointSeconds: CHECKPOINT_SECONDS,
+      cpuProfile: CPU_PROF,
+      daemon: COMPILED ? 'compiled (tsc)' : 'bin/sluice.js (tsx)',
+      daemonNodeArgs: DAEMON_NODE_ARGS,
+      variants: mariadb?.variantKeys ?? [],
+    },
+    // MariaDB's figures stay at the top level, where earlier result files have them; MySQL's go under "mysql".
+    ...(mariadb ? mariadb.json : {}),
+    ...(mariadb ? { servers: { startSeconds: servers.startSeconds, rssAtEndMiB: mariadb.runs.jvmRss ?? {} } } : {}),
+    ...(mysql ? { mysql: mysql.json } : {}),
+    correct,
+    benchSeconds: Math.round((performance.now() - benchStarted) / 1000),
+  };
+  console.log(`load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')} before, ${loadAfter.map((value) => value.toFixed(2)).join(' ')} after; ${result.benchSeconds} s in all`);
+  mkdirSync(SLUICE_DIR, { recursive: true });
+  writeFileSync(RESULT_FILE, JSON.stringify(result, null, 2) + '\n');
+  console.log(`figures written to ${RESULT_FILE}`);
+  if (!correct) process.exitCode = 1;
+}
+
+async function stopLeftovers(): Promise<void> {
+  await Promise.allSettled([...SOURCES.map((flavor) => stopLeftover(flavor)), stopServers()]);
+}
+
 function cleanupAndExit(signal: NodeJS.Signals): void {
   for (const child of children) child.kill('SIGKILL');
-  void Promise.allSettled([stopMariaDb(join(SERVER_DIR, 'mariadb.pid')), stopServers()]).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  void stopLeftovers().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
 }
 process.once('SIGINT', cleanupAndExit);
 process.once('SIGTERM', cleanupAndExit);
@@ -956,6 +1065,6 @@ main().catch(async (error: unknown) => {
   console.error((error as Error).stack ?? String(error));
   for (const child of children) child.kill('SIGKILL');
   await stopServers().catch(() => undefined);
-  if (!KEEP) await stopMariaDb(join(SERVER_DIR, 'mariadb.pid')).catch(() => undefined);
+  if (!KEEP) await Promise.allSettled(SOURCES.map((flavor) => stopLeftover(flavor)));
   process.exit(1);
 });
