@@ -214,6 +214,12 @@ export const ERROR_CODES: { readonly [Code in ErrorCode]: ErrorCodeDoc } = {
     restartHelps: true,
     action: 'Nothing for a transient cause: the copy restarts from its checkpoint. Otherwise fix what the server says.',
   },
+  SLUICE_SNAPSHOT: {
+    meaning: 'The snapshot of existing rows (`snapshot.mode`) cannot read a table, has no key to read it by, or cannot resume with the checkpoint it finds.',
+    transient: { when: 'reading a chunk of rows failed; a table without a usable key, or a resume conflict, is not' },
+    restartHelps: true,
+    action: 'A failed read: nothing, sluice starts over from its last checkpoint. Otherwise do what the message says (add a primary key; skip the stopped table).',
+  },
   SLUICE_HTTP_TIMEOUT: {
     meaning: 'A WebHDFS request made no progress for `requestTimeoutMs`; seen as the cause of a SLUICE_FILESYSTEM error.',
     transient: 'yes',
