@@ -12,7 +12,7 @@ import { SluiceMetrics } from '../src/runtime/metrics.ts';
 import type { BinlogPosition } from '../src/sources/binlog/position/binlog-position.ts';
 import { readBinlogHead } from '../src/sources/binlog/server/binlog-head.ts';
 import type { MergedChange } from '../src/sources/binlog/stream/stream-merge.ts';
-import { readTableKey } from '../src/sources/snapshot/chunk-key.ts';
+import { readTableKey } from '../src/sources/table/table-key.ts';
 import { SnapshotMerge } from '../src/sources/snapshot/snapshot-merge.ts';
 import { freshProgress, type SnapshotState } from '../src/sources/snapshot/snapshot-progress.ts';
 import { testMariaDb } from './helpers/servers.ts';

@@ -6,7 +6,8 @@
 // - the latest state per key (highest _seq) equals the source table, row by row;
 // - every change the writer made is in the changelog exactly once, and no _seq repeats;
 // - no key is read twice, and a key the writer never touched is read exactly once, as it was.
-// Integer, composite (string + integer) and binary keys.
+// Integer, composite (string + integer), binary, and unique NOT NULL string keys; and a table with
+// no key is refused at the start, naming the fix.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type mysql from 'mysql2/promise';
@@ -14,7 +15,7 @@ import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import type { SnapshotState } from '../src/sources/snapshot/snapshot-progress.ts';
-import { type DaemonWorkspace, gtidBinlogPos, makeWorkspace, startDaemon, until, waitForCheckpoint, withDaemon, type RunningDaemon } from './helpers/daemon.ts';
+import { type DaemonWorkspace, exitWithin, fatalLine, gtidBinlogPos, makeWorkspace, startDaemon, until, waitForCheckpoint, withDaemon, type RunningDaemon } from './helpers/daemon.ts';
 import { prng } from './helpers/change-generator.ts';
 import { testMariaDb } from './helpers/servers.ts';
 import { readCommittedRows, type TableRow } from './helpers/warehouse.ts';
@@ -32,6 +33,8 @@ const TABLES: TableSpec[] = [
   { name: 'plain', ddl: '(id INT PRIMARY KEY, v VARCHAR(20))', key: ['id'], keyOf: (n) => [n] },
   { name: 'composite', ddl: '(a VARCHAR(10), b INT, v VARCHAR(20), PRIMARY KEY (a, b))', key: ['a', 'b'], keyOf: (n) => [`k${n % 17}`, Math.floor(n / 17)] },
   { name: 'bytes', ddl: '(k VARBINARY(8) PRIMARY KEY, v VARCHAR(20))', key: ['k'], keyOf: (n) => [Buffer.from([n >> 8, n & 0xff, 0])] },
+  // No primary key: a unique NOT NULL string key, compared in its case-insensitive collation.
+  { name: 'unique_text', ddl: '(code VARCHAR(12) NOT NULL, v VARCHAR(20), UNIQUE KEY (code)) COLLATE utf8mb4_general_ci', key: ['code'], keyOf: (n) => [`${n % 2 ? 'Ä' : 'a'}-${n}`] },
 ];
 const ROWS_BEFORE = 600;
 
@@ -182,4 +185,23 @@ test('initial snapshot: existing rows land once as op read, hand over to the str
     }
   }
   await db.end();
+});
+
+test('a captured table without a key is refused at the first start, naming the table and the fix', { timeout: 60_000 }, async () => {
+  const server = await testMariaDb();
+  const tag = `snapnokey${Date.now() % 1_000_000}`;
+  const setup = await server.rootConnection();
+  await setup.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.heap (v INT); INSERT INTO ${tag}.heap VALUES (1), (1)`);
+  await setup.end();
+  const workspace = makeWorkspace(server, {
+    start: 'latest',
+    routing: `  include: ['${tag}.*']`,
+    extra: 'snapshot:\n  mode: initial\n',
+  });
+  const daemon = startDaemon(workspace, server);
+  const code = await exitWithin(daemon, 30_000, 'a table without a key stops the start');
+  assert.notEqual(code, 0);
+  const fatal = fatalLine(daemon);
+  assert.equal(fatal.code, 'SLUICE_TABLE_KEY', daemon.output().slice(-2000));
+  assert.match(fatal.msg, new RegExp(`${tag}\\.heap has no primary key.*ADD PRIMARY KEY`));
 });

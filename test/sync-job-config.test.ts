@@ -49,3 +49,12 @@ test('mistakes are named by line and key', () => {
   assert.match(message, /bad\.yaml:11:9 writer\.path: expected an absolute HDFS path/);
   assert.match(problems('name: j\nsource: {host: db, user: u, table: a.b, key: id}\nwriter: {kind: s3, path: /x}\n'), /writer\.kind: expected kind 'local', 'hdfs', 'ftp' or 'mysql'/);
 });
+
+test('source.key: one column, a list of columns, or absent for the table\'s own key', () => {
+  const parse = (key: string): unknown => parseSyncJob(`name: j\nsource: {host: db, user: u, table: a.b${key}}\nwriter: {kind: mysql, host: db2, user: w, table: c.d}\n`, '/jobs/j.yaml', {}).source.key;
+  assert.equal(parse(', key: id'), 'id');
+  assert.deepEqual(parse(', key: [shop, sku]'), ['shop', 'sku']);
+  assert.equal(parse(''), undefined);
+  assert.match(problems('name: j\nsource: {host: db, user: u, table: a.b, key: []}\nwriter: {kind: mysql, host: db2, user: w, table: c.d}\n'), /source\.key/);
+  assert.match(problems('name: j\nsource: {host: db, user: u, table: a.b, key: [a.b]}\nwriter: {kind: mysql, host: db2, user: w, table: c.d}\n'), /source\.key/);
+});

@@ -290,7 +290,7 @@ describe('a MySQL target channel whose statement failed', () => {
         failed = error;
       }
       assert.match(String((failed as Error | undefined)?.message), /Lock wait timeout exceeded/);
-      const moved = { ...state, checkpointId: 1, channels: [{ offset: '1000', rows: 2000, done: false, nextFile: 0 }] } as SyncState;
+      const moved = { ...state, checkpointId: 1, channels: [{ offset: ['1000'], rows: 2000, done: false, nextFile: 0 }] } as SyncState;
       await assert.rejects(target.checkpoint(moved), /Lock wait timeout exceeded/);
       await holder.query('ROLLBACK');
       await target.close();
@@ -317,11 +317,18 @@ describe('sluice sync refuses what it cannot copy exactly, before any row moves'
       says: /source\.key: sync_src\.noindex\.id leads no index/,
     },
     {
-      name: 'a key that is not ascending (text)',
-      setup: 'CREATE TABLE sync_src.textkey (id VARCHAR(20) NOT NULL PRIMARY KEY)',
-      job: () => ({ source: sourceOf('sync_src.textkey') }),
+      name: 'a key no range can be written for (FLOAT)',
+      setup: 'CREATE TABLE sync_src.floatkey (id FLOAT NOT NULL PRIMARY KEY)',
+      job: () => ({ source: sourceOf('sync_src.floatkey') }),
       code: 'SLUICE_SYNC_PRECONDITION',
-      says: /source\.key: sync_src\.textkey\.id is varchar\(20\), which is not an ascending key/,
+      says: /source\.key: sync_src\.floatkey\.id is float, which sluice cannot order and resume by/,
+    },
+    {
+      name: 'a table without a key, and none named',
+      setup: 'CREATE TABLE sync_src.keyless (a INT, b VARCHAR(10))',
+      job: () => ({ source: { ...sourceOf('sync_src.keyless'), key: undefined } }),
+      code: 'SLUICE_SYNC_PRECONDITION',
+      says: /source\.key: sync_src\.keyless has no primary key or unique index over whole NOT NULL columns.*ADD PRIMARY KEY.*or set source\.key/,
     },
     {
       name: 'a key with NULLs',

@@ -17,9 +17,10 @@ const mysqlServer = {
 const source = z.strictObject({
   ...mysqlServer,
   table: qualifiedTable,
-  // The ascending column channels split on and resume from: an integer (split by key mod N) or a
-  // DATE/DATETIME/TIMESTAMP (split into N ranges between its min and max). It must be indexed.
-  key: identifier,
+  // The columns channels split on and resume from (one name or a list), leading an index. Default:
+  // the primary key (else a unique index on NOT NULL columns). Integers, DECIMAL, strings, binary
+  // strings and dates/times, composite or not; a non-unique choice is made unique by the primary key.
+  key: z.union([identifier, z.array(identifier).min(1)]).optional(),
   // Columns to copy, in this order (default: all, in table order). The key need not be among them.
   columns: z.array(identifier).min(1).optional(),
   // An extra SQL condition every channel applies, e.g. "status <> 'void'".
@@ -98,3 +99,8 @@ export type SyncJob = z.output<typeof syncJobSchema>;
 export type SyncJobInput = z.input<typeof syncJobSchema>;
 export type SyncWriterConfig = SyncJob['writer'];
 export type SyncSourceConfig = SyncJob['source'];
+
+/** The key columns `source.key` names, or undefined for the table's own key. */
+export function requestedKey(source: Pick<SyncSourceConfig, 'key'>): string[] | undefined {
+  return typeof source.key === 'string' ? [source.key] : source.key;
+}

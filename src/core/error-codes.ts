@@ -214,11 +214,17 @@ export const ERROR_CODES: { readonly [Code in ErrorCode]: ErrorCodeDoc } = {
     restartHelps: true,
     action: 'Nothing for a transient cause: the copy restarts from its checkpoint. Otherwise fix what the server says.',
   },
+  SLUICE_TABLE_KEY: {
+    meaning: 'A table has no key its rows can be read by in a resumable order (no primary key or unique NOT NULL index, a key column of a kind such as FLOAT or ENUM), or a key value does not fit its column.',
+    transient: 'no',
+    restartHelps: false,
+    action: 'Add a primary key (or a unique index on NOT NULL columns) to the table, or name indexed key columns where the message says.',
+  },
   SLUICE_SNAPSHOT: {
-    meaning: 'The snapshot of existing rows (`snapshot.mode`) cannot read a table, has no key to read it by, or cannot resume with the checkpoint it finds.',
-    transient: { when: 'reading a chunk of rows failed; a table without a usable key, or a resume conflict, is not' },
+    meaning: 'The snapshot of existing rows (`snapshot.mode`) cannot read a chunk of a table, or cannot resume with the checkpoint it finds (a stopped table would be read again from before rows it handed on).',
+    transient: { when: 'reading a chunk of rows failed; a resume conflict is not' },
     restartHelps: true,
-    action: 'A failed read: nothing, sluice starts over from its last checkpoint. Otherwise do what the message says (add a primary key; skip the stopped table).',
+    action: 'A failed read: nothing, sluice starts over from its last checkpoint. A resume conflict: run `sluice checkpoint skip-table` for the tables the message names.',
   },
   SLUICE_HTTP_TIMEOUT: {
     meaning: 'A WebHDFS request made no progress for `requestTimeoutMs`; seen as the cause of a SLUICE_FILESYSTEM error.',

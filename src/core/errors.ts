@@ -42,6 +42,7 @@ export type ErrorCode =
   | 'SLUICE_SYNC_PRECONDITION'
   | 'SLUICE_SYNC_SOURCE'
   | 'SLUICE_SYNC_TARGET'
+  | 'SLUICE_TABLE_KEY'
   | 'SLUICE_SNAPSHOT'
   /** A WebHDFS request that made no progress in time; the cause of a SLUICE_FILESYSTEM error. */
   | 'SLUICE_HTTP_TIMEOUT'

@@ -10,7 +10,7 @@ import { isTransient } from '../core/transient.ts';
 import { connectMysql, EXACT_VALUES, quoteIdentifier, quoteTable, useUtcSession, type MysqlServerOptions } from '../core/mysql-connect.ts';
 import type { TableShape } from '../sources/table/table-shape.ts';
 import type { ChannelWriter, SyncTarget } from './sync-target.ts';
-import type { ChannelState, SyncState } from './sync-state.ts';
+import { upgradeSyncState, type ChannelState, type SyncState } from './sync-state.ts';
 
 export const STATE_TABLE = 'sluice_sync_state';
 
@@ -181,12 +181,12 @@ export class MysqlTarget implements SyncTarget {
     const [rows] = await connection.query<mysql.RowDataPacket[]>(`SELECT channel, state FROM ${this.stateTable} WHERE job = ? ORDER BY channel`, [this.options.job]);
     const jobRow = rows.find((row) => Number(row.channel) === JOB_ROW);
     if (!jobRow) return undefined;
-    const state = JSON.parse(String(jobRow.state)) as SyncState;
+    const state = JSON.parse(String(jobRow.state)) as { channels: unknown[] };
     for (const row of rows) {
       const channel = Number(row.channel);
-      if (channel !== JOB_ROW) state.channels[channel] = JSON.parse(String(row.state)) as ChannelState;
+      if (channel !== JOB_ROW) state.channels[channel] = JSON.parse(String(row.state)) as unknown;
     }
-    return state;
+    return upgradeSyncState(state, `${this.stateTable} (job '${this.options.job}')`);
   }
 
   async start(state: SyncState, fresh: boolean): Promise<void> {

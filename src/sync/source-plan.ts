@@ -1,17 +1,18 @@
-// Everything about the source that is settled before a row moves: the preconditions (a key that is
-// indexed and ascending, a filter the server accepts, columns that exist and map to Hive), the split
-// of the table into channels, and how many rows each channel has to copy.
+// Everything about the source that is settled before a row moves: the preconditions (a key that
+// orders the table by an index, a filter the server accepts, columns that exist and map to Hive), the
+// split of the table into channels, and how many rows each channel has to copy.
 import type mysql from 'mysql2/promise';
 import { hiveTypeFor } from '../catalog/type-mapping.ts';
-import type { SyncSourceConfig } from '../config/sync-job-schema.ts';
+import { requestedKey, type SyncSourceConfig } from '../config/sync-job-schema.ts';
 import { SluiceError } from '../core/errors.ts';
-import { channelPredicate, temporalBoundaries, type ChannelSplit } from '../sources/table/key-split.ts';
+import { channelPredicate, type ChannelSplit } from '../sources/table/key-split.ts';
 import { quoteIdentifier, quoteTable } from '../core/mysql-connect.ts';
-import { readTableShape, type KeyColumn, type TableShape } from '../sources/table/table-shape.ts';
+import { readKeyBoundaries, readTableKey, type TableKey } from '../sources/table/table-key.ts';
+import { readTableShape, type TableShape } from '../sources/table/table-shape.ts';
 
 export interface SourcePlan {
   shape: TableShape;
-  key: KeyColumn;
+  key: TableKey;
   columns: TableShape['columns'];
   hiveTypes: string[];
 }
@@ -22,28 +23,20 @@ function refuse(message: string, configKey: string, table: string): SluiceError 
 
 export async function planSource(connection: mysql.Connection, source: SyncSourceConfig): Promise<SourcePlan> {
   const table = source.table;
-  const shape = await readTableShape(connection, table, source.key);
+  const shape = await readTableShape(connection, table);
   if (shape.tableType === undefined) throw refuse(`source.table: ${table} does not exist on ${source.host}:${source.port} (or user '${source.user}' cannot see it)`, 'source.table', table);
-  const key = shape.key;
-  if (!key) throw refuse(`source.key: ${table} has no column '${source.key}' (it has ${shape.columns.map((c) => c.name).join(', ')})`, 'source.key', table);
-  if (key.kind === 'unsupported') {
-    throw refuse(
-      `source.key: ${table}.${key.name} is ${key.mysqlType}, which is not an ascending key sluice can split and resume on: use an integer column (split by key mod N) or a DATE, DATETIME or TIMESTAMP column (split into ranges)`,
-      'source.key',
-      table,
-    );
+  let key: TableKey;
+  try {
+    key = await readTableKey(connection, table, requestedKey(source), { configKey: 'source.key' });
+  } catch (error) {
+    // A batch copy that cannot start is a precondition of the job, whatever the key's reason.
+    if (error instanceof SluiceError && error.code === 'SLUICE_TABLE_KEY') throw refuse(error.message, 'source.key', table);
+    throw error;
   }
-  if (!key.indexed && shape.tableType === 'BASE TABLE') {
-    throw refuse(
-      `source.key: ${table}.${key.name} leads no index, so every page would sort the whole table; add one (ALTER TABLE ${table} ADD INDEX (${key.name})) or choose an indexed key`,
-      'source.key',
-      table,
-    );
-  }
-  if (key.nullable) {
-    const [rows] = await connection.query<mysql.RowDataPacket[]>(`SELECT 1 FROM ${quoteTable(table)} WHERE ${quoteIdentifier(key.name)} IS NULL LIMIT 1`);
+  for (const column of key.columns.filter((candidate) => candidate.nullable)) {
+    const [rows] = await connection.query<mysql.RowDataPacket[]>(`SELECT 1 FROM ${quoteTable(table)} WHERE ${quoteIdentifier(column.name)} IS NULL LIMIT 1`);
     if (rows.length > 0) {
-      throw refuse(`source.key: ${table}.${key.name} holds NULLs, which no 'key > offset' condition reads: those rows would be lost; choose a NOT NULL key`, 'source.key', table);
+      throw refuse(`source.key: ${table}.${column.name} holds NULLs, which no 'key > offset' condition reads: those rows would be lost; choose a NOT NULL key`, 'source.key', table);
     }
   }
   let columns = shape.columns;
@@ -71,23 +64,17 @@ export async function planSource(connection: mysql.Connection, source: SyncSourc
   return { shape, key, columns, hiveTypes };
 }
 
-/** Fixes how the table divides into `channels`; for a temporal key, from its min and max now. */
-export async function planSplit(connection: mysql.Connection, source: SyncSourceConfig, key: KeyColumn, channels: number): Promise<ChannelSplit> {
-  if (key.kind === 'integer' || channels === 1) return { kind: 'modulo', channels };
-  const keySql = quoteIdentifier(key.name);
-  const [rows] = await connection.query<mysql.RowDataPacket[]>({
-    sql: `SELECT MIN(${keySql}) AS low, MAX(${keySql}) AS high FROM ${quoteTable(source.table)}${source.where !== undefined ? ` WHERE (${source.where})` : ''}`,
-  });
-  const low = rows[0]?.low as string | null | undefined;
-  const high = rows[0]?.high as string | null | undefined;
-  if (low == null || high == null) return { kind: 'range', channels, boundaries: new Array<string>(channels - 1).fill('1970-01-01 00:00:00.000000') };
-  return { kind: 'range', channels, boundaries: temporalBoundaries(key, String(low), String(high), channels) };
+/**
+ * Fixes how the table divides into `channels`: N key ranges of nearly equal row counts now (one count
+ * and one walk of the key's index), whatever the key's kind.
+ */
+export async function planSplit(connection: mysql.Connection, source: SyncSourceConfig, key: TableKey, channels: number): Promise<ChannelSplit> {
+  return { kind: 'keys', channels, boundaries: await readKeyBoundaries(connection, source.table, key, source.where, channels) };
 }
 
 /** Rows each channel has in all (for progress and the ETA): one scan of the key's index. */
-export async function countRows(connection: mysql.Connection, source: SyncSourceConfig, key: KeyColumn, split: ChannelSplit): Promise<number[]> {
-  const keySql = quoteIdentifier(key.name);
-  const cases = Array.from({ length: split.channels }, (_, channel) => `WHEN ${channelPredicate(split, keySql, key, channel)} THEN ${channel}`).join(' ');
+export async function countRows(connection: mysql.Connection, source: SyncSourceConfig, key: TableKey, split: ChannelSplit): Promise<number[]> {
+  const cases = Array.from({ length: split.channels }, (_, channel) => `WHEN ${channelPredicate(split, key, channel)} THEN ${channel}`).join(' ');
   const [rows] = await connection.query<mysql.RowDataPacket[]>(
     `SELECT CASE ${cases} END AS channel, COUNT(*) AS n FROM ${quoteTable(source.table)}${source.where !== undefined ? ` WHERE (${source.where})` : ''} GROUP BY 1`,
   );

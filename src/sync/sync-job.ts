@@ -85,11 +85,21 @@ export async function runSyncJob(job: SyncJob, options: SyncRunOptions): Promise
           { context: { configKey: 'channels', file: stateDir } },
         );
       }
-      state = { ...recovered, pending: [] };
+      const keyNames = plan.key.columns.map((column) => column.name);
+      if (recovered.key !== undefined && recovered.key.join(',').toLowerCase() !== keyNames.join(',').toLowerCase()) {
+        throw new SluiceError(
+          'SLUICE_SYNC_PRECONDITION',
+          `job ${job.name} was interrupted while copying ${recovered.table} in the order of (${recovered.key.join(', ')}); the key is now (${keyNames.join(', ')}), so its offsets would name other rows. ` +
+            `Set source.key back to ${recovered.key.join(', ')} to finish the interrupted copy, or start over with a new job name (or delete ${stateDir} and, for a MySQL target, its rows in sluice_sync_state).`,
+          { context: { configKey: 'source.key', file: stateDir } },
+        );
+      }
+      // A record of format 1 names no key: its offsets are values of the key's first column.
+      state = { ...recovered, key: keyNames, pending: [] };
       logger.info({ job: job.name, run: state.runId, checkpoint: state.checkpointId, channels: state.channels }, `resuming ${job.name} from checkpoint ${state.checkpointId}`);
     } else {
       const split = await planSplit(control, job.source, plan.key, job.channels);
-      state = freshState(job.name, job.source.table, split, new Date());
+      state = freshState(job.name, job.source.table, plan.key.columns.map((column) => column.name), split, new Date());
       logger.info({ job: job.name, run: state.runId, split }, `starting ${job.name}: ${job.source.table} over ${job.channels} channel(s) to ${target.description} (${job.writer.mode})`);
     }
     await target.start(state, !resumed);
@@ -114,7 +124,6 @@ export async function runSyncJob(job: SyncJob, options: SyncRunOptions): Promise
       readers.push(
         new ChannelReader(connection, {
           table: job.source.table,
-          shape: plan.shape,
           key: plan.key,
           columns: plan.columns,
           split: state.split,

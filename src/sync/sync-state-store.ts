@@ -2,9 +2,8 @@
 // atomically (temp file, fsync, rename, fsync of the directory); the newest is the state.
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SluiceError } from '../core/errors.ts';
 import { listDirectory, readJsonRecord, writeJsonRecord } from '../core/json-records.ts';
-import type { SyncState } from './sync-state.ts';
+import { upgradeSyncState, type SyncState } from './sync-state.ts';
 
 const RECORD_FILE = /^sync-([0-9a-z]+)-(\d{12})\.json$/;
 const KEEP = 3;
@@ -21,11 +20,7 @@ export class SyncStateStore {
     const newest = (await this.records()).at(-1);
     if (newest === undefined) return undefined;
     const file = join(this.dir, newest);
-    const state = await readJsonRecord<SyncState>(file, 'sync checkpoint record');
-    if (state?.format !== 1 || !Array.isArray(state.channels)) {
-      throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `sync checkpoint record ${file} cannot be read: not a sync record of format 1`, { context: { file } });
-    }
-    return state;
+    return upgradeSyncState(await readJsonRecord<unknown>(file, 'sync checkpoint record'), file);
   }
 
   async write(state: SyncState): Promise<void> {

@@ -66,14 +66,14 @@ export function writeJobFile(dir: string, job: SyncJobInput): string {
 
 /** The rows of a MySQL table in id order, as canonical values (the form the target files hold). */
 export async function readTableRows(connection: mysql.Connection, table: string, orderBy = 'id'): Promise<CellValue[][]> {
-  const shape = await readTableShape(connection, table, undefined);
+  const shape = await readTableShape(connection, table);
   await connection.query("SET time_zone = '+00:00'");
   const [rows] = await connection.query({ sql: `SELECT ${shape.columns.map(selectExpression).join(', ')} FROM ${table} ORDER BY ${orderBy}`, rowsAsArray: true, typeCast: exactTypeCast });
   return (rows as unknown as CellValue[][]).map((row) => row.map((value, index) => canonicalValue(shape.columns[index]!, value)));
 }
 
 export async function hiveTypesOf(connection: mysql.Connection, table: string): Promise<string[]> {
-  const shape = await readTableShape(connection, table, undefined);
+  const shape = await readTableShape(connection, table);
   return shape.columns.map((column) => hiveTypeFor(column.mysqlType));
 }
 
@@ -120,7 +120,7 @@ function show(value: CellValue): string {
 
 /** Streams a table's rows in id order, `chunk` at a time, as canonical values: for tables too big to hold. */
 export async function forEachTableRow(connection: mysql.Connection, table: string, visit: (row: CellValue[]) => void, chunk = 50_000): Promise<void> {
-  const shape = await readTableShape(connection, table, undefined);
+  const shape = await readTableShape(connection, table);
   await connection.query("SET time_zone = '+00:00'");
   let after = '';
   for (;;) {

@@ -15,7 +15,7 @@ import type { BinlogPosition } from '../binlog/position/binlog-position.ts';
 import { readBinlogHead } from '../binlog/server/binlog-head.ts';
 import { canonicalValue, exactTypeCast, selectExpression } from '../table/row-values.ts';
 import { readTableShape } from '../table/table-shape.ts';
-import { afterKeySql, keyTupleOf, orderBySql, type KeyTuple, type TableKey } from './chunk-key.ts';
+import { afterKeySql, keyTupleFromValues, orderBySql, type KeyTuple, type TableKey } from '../table/table-key.ts';
 import { keyPositions, rowKey } from './row-key.ts';
 
 export interface Chunk {
@@ -36,7 +36,7 @@ export interface Chunk {
 }
 
 export async function readChunk(connection: mysql.Connection, isMariaDb: boolean, table: string, key: TableKey, after: KeyTuple | undefined, limit: number): Promise<Chunk> {
-  const shape = await readTableShape(connection, table, undefined);
+  const shape = await readTableShape(connection, table);
   const columns = shape.columns;
   const positions = keyPositions(columns, key);
   const sql =
@@ -67,7 +67,7 @@ export async function readChunk(connection: mysql.Connection, isMariaDb: boolean
     columns: columns.map(({ name, mysqlType, charset }) => ({ name, mysqlType, charset })),
     rows,
     keys: rows.map((row) => rowKey(row, positions)),
-    last: lastRow ? keyTupleOf(positions.map((index) => lastRow[index]!)) : undefined,
+    last: lastRow ? keyTupleFromValues(key, positions.map((index) => lastRow[index]!)) : undefined,
     end: rows.length < limit,
     bytes,
     high,

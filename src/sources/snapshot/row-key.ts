@@ -3,7 +3,7 @@
 // value, or its bytes for a binary column. Only equality is needed, never order.
 import type { CellValue, SourceColumn } from '../../core/change-event.ts';
 import { SluiceError } from '../../core/errors.ts';
-import type { TableKey } from './chunk-key.ts';
+import type { TableKey } from '../table/table-key.ts';
 
 /** Where each key column sits among `columns`. */
 export function keyPositions(columns: readonly Pick<SourceColumn, 'name'>[], key: TableKey): number[] {

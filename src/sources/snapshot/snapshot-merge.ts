@@ -19,7 +19,7 @@ import type { SluiceMetrics } from '../../runtime/metrics.ts';
 import type { BinlogPosition } from '../binlog/position/binlog-position.ts';
 import { isAtOrBefore } from '../binlog/position/position-order.ts';
 import type { MergedChange, StreamMerge } from '../binlog/stream/stream-merge.ts';
-import type { TableKey } from './chunk-key.ts';
+import type { TableKey } from '../table/table-key.ts';
 import { readChunk, type Chunk } from './chunk-reader.ts';
 import { keyPositions, rowKey } from './row-key.ts';
 import { nextTable, SNAPSHOT, type SnapshotProgress, type SnapshotState } from './snapshot-progress.ts';

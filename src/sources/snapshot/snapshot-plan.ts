@@ -9,7 +9,7 @@ import type mysql from 'mysql2/promise';
 import type { CheckpointRecord } from '../../core/checkpoint-record.ts';
 import { SluiceError } from '../../core/errors.ts';
 import type { Router } from '../../routing/router.ts';
-import { readTableKey, type TableKey } from './chunk-key.ts';
+import { readTableKey, type TableKey } from '../table/table-key.ts';
 import { freshProgress, SNAPSHOT, type SnapshotProgress, type SnapshotState } from './snapshot-progress.ts';
 
 export type SnapshotMode = 'never' | 'initial' | 'initial_only';

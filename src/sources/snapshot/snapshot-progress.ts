@@ -3,7 +3,7 @@
 // A chunk counts as done only in a record taken after its rows: a restart from an older record
 // reads it again, at a new point of the stream.
 import type { SourceState } from '../../core/source.ts';
-import type { KeyTuple } from './chunk-key.ts';
+import type { KeyTuple } from '../table/table-key.ts';
 
 export const SNAPSHOT = 'snapshot';
 

@@ -1,17 +1,17 @@
 // One channel of a batch copy: reads its share of the table in key order, a page at a time, from just
-// after the last key it copied. Memory is one page.
+// after the last key tuple it copied. Memory is one page.
 import type mysql from 'mysql2/promise';
 import type { CellValue } from '../../core/change-event.ts';
 import { SluiceError } from '../../core/errors.ts';
-import { channelPredicate, keyLiteral, type ChannelSplit } from './key-split.ts';
-import { quoteIdentifier, quoteTable } from '../../core/mysql-connect.ts';
+import { channelPredicate, type ChannelSplit } from './key-split.ts';
+import { quoteTable } from '../../core/mysql-connect.ts';
 import { canonicalValue, exactTypeCast, selectExpression } from './row-values.ts';
-import type { KeyColumn, TableShape } from './table-shape.ts';
+import { afterKeySql, equalKeySql, keyColumnsSql, keyTupleFromValues, orderBySql, type KeyTuple, type TableKey } from './table-key.ts';
+import type { TableShape } from './table-shape.ts';
 
 export interface ChannelReaderOptions {
   table: string;
-  shape: TableShape;
-  key: KeyColumn;
+  key: TableKey;
   /** The copied columns, in output order. */
   columns: TableShape['columns'];
   split: ChannelSplit;
@@ -22,45 +22,50 @@ export interface ChannelReaderOptions {
 
 export interface Page {
   rows: CellValue[][];
-  /** The key of the page's last row: the channel's offset once these rows are written. */
-  lastKey: string;
+  /** The key tuple of the page's last row: the channel's offset once these rows are written. */
+  lastKey: KeyTuple;
 }
 
 export class ChannelReader {
   private readonly selectList: string;
   private readonly filter: string;
-  private readonly keySql: string;
+  private readonly orderBy: string;
 
   constructor(
     private readonly connection: mysql.Connection,
     private readonly options: ChannelReaderOptions,
   ) {
-    this.keySql = quoteIdentifier(options.key.name);
-    // The key rides along as the last field, whether it is copied or not: it is the offset.
-    this.selectList = [...options.columns.map(selectExpression), `${this.keySql}`].join(', ');
-    const conditions = [channelPredicate(options.split, this.keySql, options.key, options.channel)];
+    // The key columns ride along as the last fields, whether they are copied or not: they are the offset.
+    this.selectList = [...options.columns.map(selectExpression), keyColumnsSql(options.key)].join(', ');
+    const conditions = [`(${channelPredicate(options.split, options.key, options.channel)})`];
     if (options.where !== undefined) conditions.push(`(${options.where})`);
     this.filter = conditions.join(' AND ');
+    this.orderBy = orderBySql(options.key);
   }
 
   /** The next page after `offset` (undefined: from the start), or undefined when the channel is done. */
-  async nextPage(offset: string | undefined): Promise<Page | undefined> {
-    const after = offset === undefined ? '' : ` AND ${this.keySql} > ${keyLiteral(this.options.key, offset)}`;
-    const rows = await this.select(`WHERE ${this.filter}${after} ORDER BY ${this.keySql} LIMIT ${this.options.pageRows}`);
+  async nextPage(offset: KeyTuple | undefined): Promise<Page | undefined> {
+    const key = this.options.key;
+    const after = offset === undefined ? '' : ` AND (${afterKeySql(key, offset)})`;
+    const rows = await this.select(`WHERE ${this.filter}${after} ORDER BY ${this.orderBy} LIMIT ${this.options.pageRows}`);
     if (rows.length === 0) return undefined;
     let lastKey = rows[rows.length - 1]!.key;
-    if (rows.length === this.options.pageRows && !this.options.key.unique) {
-      // Rows that share the last key may go on past the LIMIT; resuming with `key > lastKey` would
-      // skip them. So the page ends with the whole group of its last key, read on its own.
-      while (rows.length > 0 && rows[rows.length - 1]!.key === lastKey) rows.pop();
-      const group = await this.select(`WHERE ${this.filter} AND ${this.keySql} = ${keyLiteral(this.options.key, lastKey)}`);
+    if (rows.length === this.options.pageRows && !key.unique) {
+      // Rows that share the last key may go on past the LIMIT; resuming after it would skip them. So
+      // the page ends with the whole group of its last key, read on its own. (Only a requested key
+      // of a table without a primary key is not unique.)
+      // Equal as the server compares ('a' and 'A ' under a _ci collation), which is how the group
+      // is read: the page's rows equal to its last key are a suffix, and each is in the group.
+      const group = await this.select(`WHERE ${this.filter} AND ${equalKeySql(key, lastKey)}`);
+      const inGroup = new Set(group.map((row) => JSON.stringify(row.key)));
+      while (rows.length > 0 && inGroup.has(JSON.stringify(rows[rows.length - 1]!.key))) rows.pop();
       rows.push(...group);
       lastKey = rows[rows.length - 1]!.key;
     }
     return { rows: rows.map((row) => row.values), lastKey };
   }
 
-  private async select(tail: string): Promise<{ values: CellValue[]; key: string }[]> {
+  private async select(tail: string): Promise<{ values: CellValue[]; key: KeyTuple }[]> {
     const sql = `SELECT ${this.selectList} FROM ${quoteTable(this.options.table)} ${tail}`;
     let raw: CellValue[][];
     try {
@@ -77,8 +82,7 @@ export class ChannelReader {
     return raw.map((row) => {
       const values = new Array<CellValue>(columns.length);
       for (let index = 0; index < columns.length; index++) values[index] = canonicalValue(columns[index]!, row[index] ?? null);
-      const key = row[columns.length];
-      return { values, key: typeof key === 'string' ? key : String(key) };
+      return { values, key: keyTupleFromValues(this.options.key, row.slice(columns.length)) };
     });
   }
 }
