@@ -2,7 +2,7 @@
 // land in the changelog tables as op 'read', chunk by chunk while the stream runs, with no gap and
 // no duplicate against the stream: writes go on all the while (inserts, updates and deletes of keys
 // in chunks already read, being read and not yet read), the daemon is killed with SIGKILL a few times
-// mid-snapshot, and at the end
+// mid-snapshot (once the instant a checkpoint record lands), and at the end
 // - the latest state per key (highest _seq) equals the source table, row by row;
 // - every change the writer made is in the changelog exactly once, and no _seq repeats;
 // - no key is read twice, and a key the writer never touched is read exactly once, as it was.
@@ -17,6 +17,7 @@ import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import type { SnapshotState } from '../src/sources/snapshot/snapshot-progress.ts';
 import { type DaemonWorkspace, exitWithin, fatalLine, gtidBinlogPos, makeWorkspace, startDaemon, until, waitForCheckpoint, withDaemon, type RunningDaemon } from './helpers/daemon.ts';
 import { prng } from './helpers/change-generator.ts';
+import { killWhenRecordLands } from './helpers/crash-scenario.ts';
 import { testMariaDb } from './helpers/servers.ts';
 import { readCommittedRows, type TableRow } from './helpers/warehouse.ts';
 
@@ -126,6 +127,8 @@ test('initial snapshot: existing rows land once as op read, hand over to the str
         const state = await snapshotState(workspace);
         return rowsRead(state) > killedAt + 30 || snapshotDone(state) ? state : undefined;
       });
+      // The middle run dies the instant a record lands (between record and commit), the others at once.
+      if (run === 1) assert.ok(await killWhenRecordLands(workspace, daemon, 30_000), 'a record landed');
       daemon.child.kill('SIGKILL');
       await daemon.exited;
       assert.ok(!snapshotDone(reached), `run ${run} was killed mid-snapshot (make the tables bigger if not): ${JSON.stringify(reached.position)}`);
@@ -204,4 +207,32 @@ test('a captured table without a key is refused at the first start, naming the t
   const fatal = fatalLine(daemon);
   assert.equal(fatal.code, 'SLUICE_TABLE_KEY', daemon.output().slice(-2000));
   assert.match(fatal.msg, new RegExp(`${tag}\\.heap has no primary key.*ADD PRIMARY KEY`));
+});
+
+test('initial_only: reads every table, stops by itself with a final checkpoint, and a restart stops again at once', { timeout: 120_000 }, async () => {
+  const server = await testMariaDb();
+  const tag = `snaponly${Date.now() % 1_000_000}`;
+  const setup = await server.rootConnection(undefined);
+  await setup.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.t (id BIGINT UNSIGNED PRIMARY KEY, d DATETIME(6), v TEXT)`);
+  const values = Array.from({ length: 250 }, (_, n) => [String(18446744073709551615n - BigInt(n)), `2026-01-0${1 + (n % 9)} 10:00:00.00000${n % 10}`, n % 7 ? `v${n}` : null]);
+  await setup.query(`INSERT INTO ${tag}.t VALUES ?`, [values]);
+  await setup.end();
+  const workspace = makeWorkspace(server, {
+    start: 'latest',
+    routing: `  include: ['${tag}.*']`,
+    extra: 'snapshot:\n  mode: initial_only\n  chunkRows: 40\n',
+  });
+  const daemon = startDaemon(workspace, server);
+  assert.equal(await exitWithin(daemon, 60_000, 'initial_only stops once every table is read'), 0, daemon.output().slice(-3000));
+  assert.match(daemon.output(), /snapshot of [^ ]+ done: 250 rows/);
+  assert.ok(snapshotDone(await snapshotState(workspace)), 'the final checkpoint records the snapshot done');
+  const rows = await readCommittedRows(new LocalCatalog(workspace.catalogDir), new LocalFileSystem(workspace.warehouse), tag, 't');
+  assert.deepEqual(
+    rows.map((row) => [row._op, row.id, row.d, row.v]).sort((a, b) => String(a[1]).localeCompare(String(b[1]))),
+    values.map((row) => ['read', ...row]).sort((a, b) => String(a[1]).localeCompare(String(b[1]))),
+    'every row once, as op read, with exact values',
+  );
+  const again = startDaemon(workspace, server);
+  assert.equal(await exitWithin(again, 30_000, 'a done initial_only snapshot stops again at once'), 0, again.output().slice(-3000));
+  assert.equal((await readCommittedRows(new LocalCatalog(workspace.catalogDir), new LocalFileSystem(workspace.warehouse), tag, 't')).length, 250);
 });
