@@ -114,7 +114,9 @@ export class BinlogToHiveJob implements ReadinessProbe {
       record,
       router,
       retrying: resumed.retrying,
-      held: () => gate.stoppedTables.size > 0,
+      // Rows merged in shift the stream's numbers, which a stopped table's retry and the tables
+      // catching up with it go by: none while either is under way.
+      held: () => gate.stoppedTables.size > 0 || gate.catchingUp,
       onDone: () => this.requestStop(),
       logger,
       metrics,

@@ -32,11 +32,10 @@ export interface SnapshotMergeOptions {
   keys: ReadonlyMap<string, TableKey>;
   chunkRows: number;
   chunkBytes: number;
-  /** While true, no chunk is handed on (a table is stopped: see snapshot-resume.ts). */
+  /** While true, no chunk is handed on (a table is stopped, or tables catch up after one: see snapshot-plan.ts). */
   held: () => boolean;
   /** Every table is read and handed on (called once, outside the stream's own calls). */
   onDone?: () => void;
-  /** A chunk could not be read: the stream fails with it. */
   logger: Logger;
   metrics: SluiceMetrics;
 }

@@ -20,7 +20,7 @@ export interface SnapshotProgress {
   tables: Record<string, TableSnapshot>;
   /**
    * The stream's sequence number after the last chunk's rows: a stopped table that is read again
-   * from before it would meet the stream numbered without those rows (see snapshot-resume.ts).
+   * from before it would meet the stream numbered without those rows (see snapshot-plan.ts).
    */
   rowsUpTo?: string;
 }
