@@ -15,7 +15,7 @@ import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import type { SnapshotState } from '../src/sources/snapshot/snapshot-progress.ts';
-import { type DaemonWorkspace, exitWithin, fatalLine, gtidBinlogPos, makeWorkspace, startDaemon, until, waitForCheckpoint, withDaemon, type RunningDaemon } from './helpers/daemon.ts';
+import { type DaemonWorkspace, exitWithin, fatalLine, gtidBinlogPos, makeWorkspace, startDaemon, startSluice, until, waitForCheckpoint, withDaemon, type RunningDaemon } from './helpers/daemon.ts';
 import { prng } from './helpers/change-generator.ts';
 import { killWhenRecordLands } from './helpers/crash-scenario.ts';
 import { testMariaDb } from './helpers/servers.ts';
@@ -226,6 +226,9 @@ test('initial_only: reads every table, stops by itself with a final checkpoint, 
   assert.equal(await exitWithin(daemon, 60_000, 'initial_only stops once every table is read'), 0, daemon.output().slice(-3000));
   assert.match(daemon.output(), /snapshot of [^ ]+ done: 250 rows/);
   assert.ok(snapshotDone(await snapshotState(workspace)), 'the final checkpoint records the snapshot done');
+  const shown = startSluice(['checkpoint', 'show', '--config', workspace.configFile], { cwd: workspace.dir, env: { SLUICE_TEST_PASSWORD: server.password } });
+  assert.equal((await shown.exited).code, 0, shown.output());
+  assert.match(shown.output(), /snapshot: +1 of 1 table\(s\) done, 250 row\(s\) read\n/);
   const rows = await readCommittedRows(new LocalCatalog(workspace.catalogDir), new LocalFileSystem(workspace.warehouse), tag, 't');
   assert.deepEqual(
     rows.map((row) => [row._op, row.id, row.d, row.v]).sort((a, b) => String(a[1]).localeCompare(String(b[1]))),

@@ -43,8 +43,13 @@ export interface SnapshotMergeOptions {
 interface Pending {
   table: string;
   key: TableKey;
-  /** Keys of the table's changes the stream handed on since the chunk was asked for. */
+  /**
+   * Keys of the table's changes the stream handed on since the chunk was asked for; once the chunk is
+   * read, only those of its rows (so the set stays within the chunk's size however long the wait).
+   */
   changed: Set<string>;
+  /** The chunk's row keys, once it is read. */
+  rowKeys?: Set<string>;
   /** Where the key columns sit in a change's columns, by that columns array. */
   positions: WeakMap<readonly unknown[], number[]>;
   chunk?: Chunk;
@@ -96,8 +101,12 @@ export class SnapshotMerge implements StreamMerge {
       positions = keyPositions(event.columns, pending.key);
       pending.positions.set(event.columns, positions);
     }
-    if (event.before) pending.changed.add(rowKey(event.before, positions));
-    if (event.after) pending.changed.add(rowKey(event.after, positions));
+    if (event.before) this.noteChanged(pending, rowKey(event.before, positions));
+    if (event.after) this.noteChanged(pending, rowKey(event.after, positions));
+  }
+
+  private noteChanged(pending: Pending, key: string): void {
+    if (!pending.rowKeys || pending.rowKeys.has(key)) pending.changed.add(key);
   }
 
   atBoundary(position: BinlogPosition, statement: string | undefined): MergedChange[] | undefined {
@@ -178,12 +187,17 @@ export class SnapshotMerge implements StreamMerge {
     const limit = this.limit;
     this.reading = this.reading.then(async () => {
       if (this.pending !== pending) return;
+      let chunk: Chunk;
       try {
-        pending.chunk = await readChunk(this.options.connection, this.options.isMariaDb, table, key, after, limit);
+        chunk = await readChunk(this.options.connection, this.options.isMariaDb, table, key, after, limit);
       } catch (error) {
         if (this.pending === pending) this.fail(error as Error);
         return;
       }
+      const rowKeys = new Set(chunk.keys);
+      pending.rowKeys = rowKeys;
+      pending.changed = new Set([...pending.changed].filter((changed) => rowKeys.has(changed)));
+      pending.chunk = chunk;
       if (this.pending === pending) this.wake();
     });
   }
