@@ -37,7 +37,7 @@ const TABLES: TableSpec[] = [
   // No primary key: a unique NOT NULL string key, compared in its case-insensitive collation.
   { name: 'unique_text', ddl: '(code VARCHAR(12) NOT NULL, v VARCHAR(20), UNIQUE KEY (code)) COLLATE utf8mb4_general_ci', key: ['code'], keyOf: (n) => [`${n % 2 ? 'Ä' : 'a'}-${n}`] },
 ];
-const ROWS_BEFORE = 600;
+const ROWS_BEFORE = 900;
 
 /** A key as text, the same for a source row and a Hive row. */
 function keyText(values: unknown[]): string {
