@@ -125,3 +125,41 @@ test('a chunk lands at its high watermark, without the rows whose keys the strea
     await connection.end();
   }
 });
+
+test('a table dropped before its chunk is read has nothing left to read: its snapshot is done, not stuck', { timeout: 60_000 }, async () => {
+  const server = await testMariaDb();
+  const db = `gone${Date.now() % 1_000_000}`;
+  const table = `${db}.t`;
+  const connection = await server.rootConnection();
+  await connection.query(`CREATE DATABASE ${db}; CREATE TABLE ${table} (id INT PRIMARY KEY); INSERT INTO ${table} VALUES (1), (2)`);
+  const key = await readTableKey(connection, table);
+  await connection.query(`DROP TABLE ${table}`);
+  let woken = false;
+  const merge = new SnapshotMerge({
+    connection,
+    isMariaDb: true,
+    progress: freshProgress([table]),
+    keys: new Map([[table, key]]),
+    chunkRows: 10,
+    chunkBytes: 1 << 20,
+    held: () => false,
+    logger: pino({ level: 'silent' }),
+    metrics: new SluiceMetrics(),
+  });
+  merge.attach(
+    () => (woken = true),
+    (error) => assert.fail(error),
+  );
+  try {
+    const deadline = Date.now() + 10_000;
+    while (!woken) {
+      assert.ok(Date.now() < deadline, 'the chunk was read');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.deepEqual(merge.atBoundary(await head(connection), undefined), []);
+    assert.deepEqual((merge.statesAt(1n).snapshot as SnapshotState).position.tables[table], { rows: 0, done: true });
+  } finally {
+    merge.close();
+    await connection.end();
+  }
+});

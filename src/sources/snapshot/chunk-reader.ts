@@ -37,6 +37,8 @@ export interface Chunk {
 
 export async function readChunk(connection: mysql.Connection, isMariaDb: boolean, table: string, key: TableKey, after: KeyTuple | undefined, limit: number): Promise<Chunk> {
   const shape = await readTableShape(connection, table);
+  // Dropped since (its DROP TABLE comes through the stream as a truncate marker): nothing left to read.
+  if (shape.tableType === undefined) return { table, columns: [], rows: [], keys: [], last: undefined, end: true, bytes: 0, high: await readHigh(connection, isMariaDb) };
   const columns = shape.columns;
   const positions = keyPositions(columns, key);
   const sql =

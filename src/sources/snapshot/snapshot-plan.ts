@@ -25,11 +25,18 @@ export async function planSnapshot(connection: mysql.Connection, mode: SnapshotM
   if (mode === 'never') return undefined;
   const recorded = record?.sources[SNAPSHOT] as SnapshotState | undefined;
   if (record && !recorded) return undefined;
-  const progress = recorded ? recorded.position : freshProgress(await capturedTables(connection, router));
+  const existing = await capturedTables(connection, router);
+  const progress = recorded ? withoutDropped(recorded.position, new Set(existing)) : freshProgress(existing);
   const keys = new Map<string, TableKey>();
   // Every key is read before the stream starts: a table without one is refused now, not mid-way.
   for (const [table, entry] of Object.entries(progress.tables)) if (!entry.done) keys.set(table, await readTableKey(connection, table));
   return { progress, fresh: !record, keys };
+}
+
+/** A table dropped (or no longer captured) since the record has nothing left to read: it counts as done. */
+function withoutDropped(progress: SnapshotProgress, existing: ReadonlySet<string>): SnapshotProgress {
+  const tables = Object.fromEntries(Object.entries(progress.tables).map(([table, entry]) => [table, entry.done || existing.has(table) ? entry : { ...entry, done: true as const }]));
+  return { ...progress, tables };
 }
 
 /** The source's base tables that the routing captures, in name order. */
