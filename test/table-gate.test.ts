@@ -25,6 +25,18 @@ describe('table gate', () => {
     assert.equal(gate.progressAt(at(20)), undefined);
   });
 
+  it('says while tables catch up after a retry (the snapshot holds its rows back meanwhile)', () => {
+    const stopped = TableGate.resume(record(at(10)));
+    assert.equal(stopped.gate.catchingUp, false);
+    stopped.gate.stop('ods.a', at(15), failure);
+    const { gate } = TableGate.resume(record(at(40), stopped.gate.progressAt(at(40))));
+    assert.equal(gate.catchingUp, true, 'the others skip up to 40');
+    gate.progressAt(at(30));
+    assert.equal(gate.catchingUp, true, 'not past 40 yet');
+    gate.progressAt(at(41));
+    assert.equal(gate.catchingUp, false);
+  });
+
   it('a stopped table takes nothing more and holds what the last checkpoint committed', () => {
     const { gate } = TableGate.resume(record(at(10)));
     const entry = gate.stop('ods.a', at(15), failure);

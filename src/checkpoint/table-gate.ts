@@ -60,6 +60,11 @@ export class TableGate<S extends SourceState = SourceState> {
     return this.stopped;
   }
 
+  /** Some tables still skip changes they hold (a restart reading again for stopped tables), until a checkpoint past their points. */
+  get catchingUp(): boolean {
+    return this.othersFrom !== undefined || this.fromByTable.size > 0;
+  }
+
   /**
    * Stops a table: it takes nothing more in this run, and holds what it had at `committed` (the last
    * recorded checkpoint), or at its own later point when it was already ahead of that.

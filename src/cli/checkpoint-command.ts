@@ -3,6 +3,7 @@
 // state directory, and no daemon can start while it writes.
 import type { Logger } from 'pino';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
+import { SNAPSHOT, type SnapshotState } from '../sources/snapshot/snapshot-progress.ts';
 import { moveCheckpoint, skipStoppedTable } from '../checkpoint/move-checkpoint.ts';
 import type { SluiceConfig } from '../config/schema.ts';
 import { SluiceError } from '../core/errors.ts';
@@ -70,7 +71,17 @@ export async function showCheckpoint(config: SluiceConfig, options: { json?: boo
   if (!record) {
     return `no checkpoint in ${dir} (checkpoint.dir): the first start begins at source.start, ${describeStart(toBinlogStart(config.source.start))}\n` + daemon;
   }
-  return describeRecord(record, dir) + daemon;
+  return describeRecord(record, dir) + describeSnapshot(stored.sources[SNAPSHOT] as SnapshotState | undefined) + daemon;
+}
+
+function describeSnapshot(state: SnapshotState | undefined): string {
+  if (!state) return '';
+  const tables = Object.entries(state.position.tables);
+  const done = tables.filter(([, table]) => table.done).length;
+  const rows = tables.reduce((sum, [, table]) => sum + table.rows, 0);
+  const next = tables.find(([, table]) => !table.done);
+  const where = next ? `; next: ${next[0]}${next[1].after ? ` after key ${JSON.stringify(next[1].after)}` : ' from its start'}` : '';
+  return `  snapshot:        ${done} of ${tables.length} table(s) done, ${rows} row(s) read${where}\n`;
 }
 
 function describeRecord(record: BinlogHiveRecord, dir: string): string {

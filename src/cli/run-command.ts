@@ -95,6 +95,7 @@ export async function runDaemon(config: SluiceConfig): Promise<void> {
           checkpointIntervalMs: config.checkpoint.intervalSeconds * 1000,
           maxQueuedEvents: config.runtime.maxQueuedEvents,
           compaction: config.sink.compaction,
+          snapshot: config.snapshot,
           formats: { parquet: createParquetFormat(config.sink.parquet) },
           logger,
           metrics,

@@ -267,8 +267,19 @@ export const logSettings = z
   })
   .prefault({});
 
+// Existing rows first (docs/snapshot.md). `never` by default: a configuration written before the
+// snapshot existed starts as it did. `initial` reads every captured table on a first start (no
+// checkpoint yet), chunk by chunk while the stream runs; `initial_only` then stops.
+const snapshot = z.strictObject({
+  mode: z.enum(['never', 'initial', 'initial_only']).default('never'),
+  chunkRows: z.int().min(1).default(10_000),
+  // Bounds one chunk's memory, roughly: the number of rows per chunk follows the rows' size.
+  chunkBytes: z.int().min(1024).default(16 * 1024 * 1024),
+});
+
 export const sluiceConfigSchema = z.strictObject({
   source,
+  snapshot: snapshot.prefault({}),
   routing: routing.prefault({}),
   sink: sink.prefault({}),
   checkpoint: checkpoint.prefault({}),

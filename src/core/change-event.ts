@@ -18,9 +18,10 @@ export interface SourceColumn {
 /**
  * What happened to a row. 'truncate' is no row's change but a marker: every earlier change of its
  * source table (`schema`.`table`) is gone (TRUNCATE TABLE, DROP TABLE, CREATE OR REPLACE TABLE).
- * A marker has no columns and no images.
+ * A marker has no columns and no images. 'read' is a row as the snapshot read it from the table
+ * (Debezium's 'r'): the row's state at that point of the stream, its image in `after`.
  */
-export type ChangeOp = 'insert' | 'update' | 'delete' | 'truncate';
+export type ChangeOp = 'insert' | 'update' | 'delete' | 'truncate' | 'read';
 
 /** The columns of a marker: none (shared, so that sinks can cache per column list). */
 export const NO_COLUMNS: readonly SourceColumn[] = Object.freeze([]);

@@ -232,6 +232,12 @@ export const ERROR_CODES: { readonly [Code in ErrorCode]: ErrorCodeDoc } = {
     restartHelps: false,
     action: 'Add a primary key (or a unique index on NOT NULL columns) to the table, or name indexed key columns where the message says.',
   },
+  SLUICE_SNAPSHOT: {
+    meaning: 'The snapshot of existing rows (`snapshot.mode`) cannot read a chunk of a table, or cannot resume with the checkpoint it finds (a stopped table would be read again from before rows it handed on).',
+    transient: { when: 'reading a chunk of rows failed; a resume conflict is not' },
+    restartHelps: true,
+    action: 'A failed read: nothing, sluice starts over from its last checkpoint. A resume conflict: run `sluice checkpoint skip-table` for the tables the message names.',
+  },
   SLUICE_HTTP_TIMEOUT: {
     meaning: 'A WebHDFS request made no progress for `requestTimeoutMs`; seen as the cause of a SLUICE_FILESYSTEM error.',
     transient: 'yes',

@@ -47,6 +47,7 @@ export type ErrorCode =
   | 'SLUICE_SYNC_SOURCE'
   | 'SLUICE_SYNC_TARGET'
   | 'SLUICE_TABLE_KEY'
+  | 'SLUICE_SNAPSHOT'
   /** A WebHDFS request that made no progress in time; the cause of a SLUICE_FILESYSTEM error. */
   | 'SLUICE_HTTP_TIMEOUT'
   /** Not a SluiceError: what `run` and `sync` log as the code of an error sluice did not foresee. */

@@ -18,7 +18,13 @@ export interface SourceState {
 export type SourceItem<S extends SourceState, Target> =
   | { kind: 'change'; event: ChangeEvent }
   /** Every change before this item is part of a committed transaction; resuming at `state` replays none of them. */
-  | { kind: 'boundary'; state: S; xa?: XaStep }
+  | {
+      kind: 'boundary';
+      state: S;
+      xa?: XaStep;
+      /** Other sources' states at this boundary, by name, recorded with it (the snapshot's progress beside the binlog's position). */
+      also?: Record<string, SourceState>;
+    }
   /** Injected by the loop; travels behind the data like a barrier. */
   | { kind: 'tick' }
   /**

@@ -25,6 +25,7 @@ import { SchemaHistory } from '../sources/binlog/schema/schema-history.ts';
 import { checkServerIdFree } from '../sources/binlog/server/server-id.ts';
 import { BINLOG, HIVE, recoverBinlogToHive } from './binlog-to-hive-record.ts';
 import { PipelineLoop, type PipelineFigures } from './pipeline-loop.ts';
+import { openBinlogSnapshot, type BinlogSnapshot, type SnapshotSettings } from './binlog-snapshot.ts';
 
 /** The Hive sink's settings, as the sink takes them. */
 type HiveSettings = Pick<HiveChangelogSinkOptions, 'fs' | 'catalog' | 'warehouse' | 'format' | 'partition' | 'rollBytes' | 'rollSeconds' | 'formats'>;
@@ -42,6 +43,8 @@ export interface BinlogToHiveJobOptions extends HiveSettings {
   maxQueuedEvents: number;
   /** Compaction of closed partitions (`sink.compaction`); none when absent or disabled. */
   compaction?: CompactionSettings;
+  /** Existing rows first (`snapshot`); none when absent or `never`. */
+  snapshot?: SnapshotSettings;
   logger: Logger;
   metrics?: SluiceMetrics;
 }
@@ -69,9 +72,9 @@ export class BinlogToHiveJob implements ReadinessProbe {
   }
 
   /** Where this run starts, refused if the server no longer has it. */
-  private async availableStart(server: string, facts: ServerFacts, resumed: GateResume<BinlogSourceState>): Promise<ResolvedStart> {
+  private async availableStart(server: string, facts: ServerFacts, resumed: GateResume<BinlogSourceState>, configured: BinlogStart): Promise<ResolvedStart> {
     const { options } = this;
-    const start = await resolveStartOnServer({ connection: options.connection, serverId: options.serverId }, server, facts, resumed.start, options.start);
+    const start = await resolveStartOnServer({ connection: options.connection, serverId: options.serverId }, server, facts, resumed.start, configured);
     if (start.dump && 'gtidSet' in start.dump && start.dump.gtidSet !== '') {
       // A purged GTID is otherwise only reported by the dump, in the server's words; say it in ours:
       // the position, how far the server has purged, and what to do.
@@ -93,7 +96,6 @@ export class BinlogToHiveJob implements ReadinessProbe {
     await checkServerIdFree(options.connection, options.serverId);
     const store = new CheckpointStore(options.stateDir);
     const record = await recoverBinlogToHive(store, options.fs, options.catalog, logger);
-    const schemaHistory = await SchemaHistory.load(options.stateDir);
     const resumed = TableGate.resume<BinlogSourceState>(record, BINLOG);
     const gate = resumed.gate;
     this.metrics.stoppedTables.set(0);
@@ -103,14 +105,50 @@ export class BinlogToHiveJob implements ReadinessProbe {
         'retrying a stopped table from where it stopped; the other tables skip the changes they already hold',
       );
     }
-    const start = await this.availableStart(server, facts, resumed).catch((error: unknown) => {
+    const metrics = this.metrics;
+    const router = new Router(options.routing, (source, changes) => metrics.unmatchedChanges.inc({ source }, changes));
+    const snapshot = await openBinlogSnapshot({
+      settings: options.snapshot,
+      connection: options.connection,
+      isMariaDb: facts.isMariaDb,
+      record,
+      router,
+      retrying: resumed.retrying,
+      // Rows merged in shift the stream's numbers, which a stopped table's retry and the tables
+      // catching up with it go by: none while either is under way.
+      held: () => gate.stoppedTables.size > 0 || gate.catchingUp,
+      onDone: () => this.requestStop(),
+      logger,
+      metrics,
+    });
+    try {
+      await this.stream(server, facts, store, record, resumed, router, snapshot);
+    } finally {
+      await snapshot?.close();
+    }
+  }
+
+  private async stream(
+    server: string,
+    facts: ServerFacts,
+    store: CheckpointStore,
+    record: Awaited<ReturnType<typeof recoverBinlogToHive>>,
+    resumed: GateResume<BinlogSourceState>,
+    router: Router,
+    snapshot: BinlogSnapshot | undefined,
+  ): Promise<void> {
+    const { options, metrics } = this;
+    const logger = options.logger;
+    const gate = resumed.gate;
+    const schemaHistory = await SchemaHistory.load(options.stateDir);
+    // A first start with a snapshot streams from the binlog's end: the snapshot reads what came before.
+    const configured: BinlogStart = snapshot?.fresh ? { kind: 'latest' } : options.start;
+    const start = await this.availableStart(server, facts, resumed, configured).catch((error: unknown) => {
       throw explainPurgeForStoppedTables(error, resumed.retrying);
     });
     const jobId = newJobId();
-    logger.info({ server, version: facts.version, start: start.description, jobId }, 'starting binlog capture');
+    logger.info({ server, version: facts.version, start: start.description, jobId, ...(snapshot ? { snapshot: snapshot.fresh ? 'starting' : 'resuming' } : {}) }, 'starting binlog capture');
 
-    const metrics = this.metrics;
-    const router = new Router(options.routing, (source, changes) => metrics.unmatchedChanges.inc({ source }, changes));
     const sink = new HiveSink(
       {
         ...(options.formats ? { formats: options.formats } : {}),
@@ -141,6 +179,7 @@ export class BinlogToHiveJob implements ReadinessProbe {
       // Once a history exists it is kept up to date, also while the server sends FULL metadata.
       trackSchemas: facts.rowMetadata !== 'FULL' || schemaHistory.size > 0,
       isMariaDb: facts.isMariaDb,
+      ...(snapshot ? { merge: snapshot.merge } : {}),
       logger,
     });
     // Compaction runs in the loop, between checkpoints, when its schedule has made it due: no
@@ -156,6 +195,7 @@ export class BinlogToHiveJob implements ReadinessProbe {
       router,
       gate,
       start: { kind: 'binlog', position: start.position, nextSequence: start.nextSequence.toString() },
+      ...(snapshot ? { startAlso: snapshot.statesAt(start.nextSequence) } : {}),
       checkpointed: resumed.start,
       checkpointIntervalMs: options.checkpointIntervalMs,
       onTableError: options.onTableError ?? 'table',

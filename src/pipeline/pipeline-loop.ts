@@ -38,6 +38,8 @@ export interface PipelineLoopOptions<S extends SourceState> {
   gate: TableGate<S>;
   /** The boundary the source starts at. */
   start: S;
+  /** Other sources' states at the start (see SourceItem's boundary `also`). */
+  startAlso?: Record<string, SourceState>;
   /** What the newest record holds, on a resume: a tick with nothing new since does not record it again. */
   checkpointed: S | undefined;
   checkpointIntervalMs: number;
@@ -58,6 +60,8 @@ export class PipelineLoop<S extends SourceState> {
   private lastTickHandledAt = 0;
   /** The last boundary the stream passed. */
   private boundary: S;
+  /** Other sources' states at that boundary (the snapshot's progress), recorded with it. */
+  private boundaryAlso: Record<string, SourceState> | undefined;
   /** What the tables hold for sure: the last recorded position (or the start), from which a stopped table is retried. */
   private committed: S;
   private checkpointed: string | undefined;
@@ -71,8 +75,17 @@ export class PipelineLoop<S extends SourceState> {
 
   constructor(private readonly options: PipelineLoopOptions<S>) {
     this.boundary = options.start;
+    this.boundaryAlso = options.startAlso;
     this.committed = options.start;
-    this.checkpointed = options.checkpointed ? options.source.describe(options.checkpointed) : undefined;
+    this.checkpointed = options.checkpointed ? this.describeBoundary(options.checkpointed) : undefined;
+  }
+
+  /**
+   * What tells two boundaries apart for "nothing new since the last checkpoint": the position, and
+   * the sequence number, which rows merged in at one position (a snapshot's chunk) move on.
+   */
+  private describeBoundary(state: S): string {
+    return `${this.options.source.describe(state)}#${state.nextSequence}`;
   }
 
   notReadyReason(): string | undefined {
@@ -130,6 +143,7 @@ export class PipelineLoop<S extends SourceState> {
         if (item.kind === 'boundary') {
           this.inTransaction = false;
           this.boundary = item.state;
+          this.boundaryAlso = item.also;
           if (item.xa) await sink.onXa?.(item.xa, source.describe(item.state));
           if (this.checkpointDue || this.stopRequested) {
             await this.checkpointAtBoundary();
@@ -146,7 +160,7 @@ export class PipelineLoop<S extends SourceState> {
           this.checkpointDue = true;
           continue;
         }
-        if (this.checkpointed !== source.describe(this.boundary) || this.stopRequested) await this.checkpointAtBoundary();
+        if (this.checkpointed !== this.describeBoundary(this.boundary) || this.stopRequested) await this.checkpointAtBoundary();
         this.lastTickHandledAt = Date.now();
         if (this.stopRequested) break;
         await this.betweenCheckpoints();
@@ -163,7 +177,7 @@ export class PipelineLoop<S extends SourceState> {
   }
 
   private caughtUp(): boolean {
-    return this.options.source.queuedItems === 0 && !this.inTransaction && this.checkpointed === this.options.source.describe(this.boundary);
+    return this.options.source.queuedItems === 0 && !this.inTransaction && this.checkpointed === this.describeBoundary(this.boundary);
   }
 
   private async betweenCheckpoints(): Promise<void> {
@@ -189,8 +203,8 @@ export class PipelineLoop<S extends SourceState> {
     const { coordinator, gate, metrics, logger, figures, source } = this.options;
     const boundary = this.boundary;
     await this.options.hooks?.beforeCheckpoint?.();
-    const taken = await coordinator.checkpoint({ [this.options.sourceName]: boundary }, gate.progressAt(boundary));
-    this.checkpointed = source.describe(boundary);
+    const taken = await coordinator.checkpoint({ ...this.boundaryAlso, [this.options.sourceName]: boundary }, gate.progressAt(boundary));
+    this.checkpointed = this.describeBoundary(boundary);
     this.committed = boundary;
     this.committedChangeTs = this.lastChangeTs;
     figures.checkpoints++;

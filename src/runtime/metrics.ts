@@ -21,6 +21,12 @@ export class SluiceMetrics {
     labelNames: ['table'] as const,
     registers: [this.registry],
   });
+  readonly snapshotRows = new Counter({
+    name: 'sluice_snapshot_rows_total',
+    help: 'Rows the snapshot read and handed on (op read), per source table.',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
   readonly unmatchedChanges = new Counter({
     name: 'sluice_unmatched_changes_total',
     help: 'Row changes of captured tables that no routing rule matched, per source table.',

@@ -5,6 +5,7 @@ import type { HiveColumn } from '../catalog/catalog.ts';
 export const METADATA_COLUMNS: readonly HiveColumn[] = [
   /**
    * 'insert', 'update' or 'delete'. An update row carries the image after the change, a delete the image before.
+   * 'read' is a row the snapshot read from the table (docs/snapshot.md): its state at that point of the stream.
    * 'truncate' marks that every earlier row of its `_source` is gone (TRUNCATE or DROP TABLE); its source columns are NULL.
    */
   { name: '_op', type: 'string' },

@@ -32,7 +32,7 @@ export class BinlogPipelineSource implements Source<BinlogSourceState, Route> {
     if (item.kind !== 'boundary') return item;
     if (item.statement) this.logger.info({ statement: item.statement.slice(0, 500), position: item.position }, 'statement in binlog');
     const state: BinlogSourceState = { kind: 'binlog', position: item.position, nextSequence: item.nextSequence.toString() };
-    return { kind: 'boundary', state, ...(item.xa ? { xa: item.xa } : {}) };
+    return { kind: 'boundary', state, ...(item.xa ? { xa: item.xa } : {}), ...(item.also ? { also: item.also } : {}) };
   }
 
   injectTick(): void {

@@ -4,6 +4,7 @@
 // come from column-lookup.ts.
 import type { Logger } from 'pino';
 import type { ChangeEvent, ChangeOp, SourceColumn, SourcePosition } from '../../../core/change-event.ts';
+import type { SourceState } from '../../../core/source.ts';
 import { connectMysql, type MysqlServerOptions } from '../../../core/mysql-connect.ts';
 import { isTableScopedError, SluiceError } from '../../../core/errors.ts';
 import { routeKey, type Route, type Router } from '../../../routing/router.ts';
@@ -22,6 +23,7 @@ import { ColumnLookup, type RawTableMap } from './column-lookup.ts';
 import { eventTooLargeError } from './event-too-large.ts';
 import { droppedDatabaseError, rowsMovedBy, rowsMovedError } from './rows-moved.ts';
 import { SourceQueue } from './source-queue.ts';
+import type { StreamMerge } from './stream-merge.ts';
 import { classifyStatement } from './statement-dml.ts';
 import { tablesEmptiedBy, truncateMarker } from './table-reset.ts';
 import { loadDataStatementError, missingColumns, partialRowImageError, statementDmlError, unboundedStatementError, unsupportedEventError } from './unreadable-changes.ts';
@@ -30,7 +32,7 @@ import { parseXaStatement, xidOfEvent, type XaStatement, type XaStep } from './x
 export type SourceItem =
   | { kind: 'change'; event: ChangeEvent }
   /** Every change before this item is part of a committed transaction; resuming at `position` replays none of them. */
-  | { kind: 'boundary'; position: BinlogPosition; nextSequence: bigint; statement?: string; xa?: XaStep }
+  | { kind: 'boundary'; position: BinlogPosition; nextSequence: bigint; statement?: string; xa?: XaStep; also?: Record<string, SourceState> }
   /** Injected by the checkpoint coordinator; travels behind the data like a barrier. */
   | { kind: 'tick' }
   /**
@@ -63,6 +65,8 @@ export interface BinlogSourceOptions {
   trackSchemas?: boolean;
   /** Whether the server is MariaDB (see ColumnLookupOptions.geometryInCharsetLists); when unknown, taken as MariaDB. */
   isMariaDb?: boolean;
+  /** Rows merged in at boundaries (the snapshot: stream-merge.ts). */
+  merge?: StreamMerge;
   logger: Logger;
 }
 
@@ -91,6 +95,8 @@ export class BinlogSource {
   private undecodedEventAt: string | undefined;
   /** Between a BEGIN Query event and its XID or COMMIT: no statement in there is a boundary. */
   private inGroup = false;
+  /** A change was handed on since the last boundary: merged rows wait for the next one. */
+  private open = false;
 
   constructor(private readonly options: BinlogSourceOptions) {
     this.nextSequence = options.firstSequence;
@@ -119,6 +125,12 @@ export class BinlogSource {
     const { connection } = this.options;
     const zongji = createZongJi(connection);
     this.zongji = zongji;
+    this.options.merge?.attach(
+      () => {
+        if (this.zongji === zongji && !this.open && this.lastBoundary) this.merge(this.lastBoundary, undefined);
+      },
+      (error) => this.fail(error),
+    );
     this.columns.install(zongji, () => {
       const gtidSet = this.lastBoundary?.gtidSet;
       // zongji's position inside a transaction is the one before it: an event start, which SHOW BINLOG EVENTS can read from.
@@ -305,10 +317,7 @@ export class BinlogSource {
         const image = row as Record<string, unknown>;
         const before = op === 'insert' ? null : this.imageOf(op === 'update' ? image.before : image, columns);
         const after = op === 'delete' ? null : this.imageOf(op === 'update' ? image.after : image, columns);
-        this.push({
-          kind: 'change',
-          event: { schema, table, op, columns, before, after, commitTs, position, sequence: this.nextSequence++, ...(this.xa ? { xid: this.xa } : {}) },
-        });
+        this.pushChange({ schema, table, op, columns, before, after, commitTs, position, sequence: this.nextSequence++, ...(this.xa ? { xid: this.xa } : {}) });
       }
     } catch (error) {
       if (!isTableScopedError(error)) throw error;
@@ -335,7 +344,7 @@ export class BinlogSource {
       const target = routeKey(decision.target);
       const sequence = this.nextSequence++;
       if (this.failedTargets.has(target) || this.options.skipsRows?.(target, sequence)) continue;
-      this.push({ kind: 'change', event: truncateMarker(table, Math.floor(event.timestamp / 1000), this.changePosition(zongji, event), sequence) });
+      this.pushChange(truncateMarker(table, Math.floor(event.timestamp / 1000), this.changePosition(zongji, event), sequence));
     }
   }
 
@@ -465,7 +474,33 @@ export class BinlogSource {
   private pushBoundary(zongji: ZongJiInstance, event: BinlogEventLike, statement: string | undefined, xa?: XaStep): void {
     const position = this.boundaryAfter(zongji, event);
     this.lastBoundary = position;
-    this.push({ kind: 'boundary', position, nextSequence: this.nextSequence, ...(statement ? { statement } : {}), ...(xa ? { xa } : {}) });
+    this.open = false;
+    const also = this.options.merge?.statesAt(this.nextSequence);
+    this.push({ kind: 'boundary', position, nextSequence: this.nextSequence, ...(statement ? { statement } : {}), ...(xa ? { xa } : {}), ...(also ? { also } : {}) });
+    if (this.options.merge) this.merge(position, statement);
+  }
+
+  /** The merged rows due at this boundary, numbered on from the stream's, then a boundary that records them. */
+  private merge(position: BinlogPosition, statement: string | undefined): void {
+    const merge = this.options.merge!;
+    if (this.queue.failed) return;
+    let changes: ReturnType<StreamMerge['atBoundary']>;
+    try {
+      changes = merge.atBoundary(position, statement);
+    } catch (error) {
+      this.fail(error as Error);
+      return;
+    }
+    if (!changes) return;
+    for (const change of changes) this.push({ kind: 'change', event: { ...change, sequence: this.nextSequence++ } });
+    const also = merge.statesAt(this.nextSequence);
+    this.push({ kind: 'boundary', position, nextSequence: this.nextSequence, ...(also ? { also } : {}) });
+  }
+
+  private pushChange(event: ChangeEvent): void {
+    this.open = true;
+    this.options.merge?.onChange(event);
+    this.push({ kind: 'change', event });
   }
 
   private boundaryAfter(zongji: ZongJiInstance, event: BinlogEventLike): BinlogPosition {

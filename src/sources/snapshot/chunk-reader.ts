@@ -1,0 +1,87 @@
+// Reads one chunk of a table for the snapshot: the rows after the last key done, in key order, in a
+// short transaction of its own, and then the binlog position that covers every change the read saw
+// (the high watermark). No lock is taken and no transaction outlives one chunk.
+//
+// On MariaDB the transaction is started WITH CONSISTENT SNAPSHOT, which MariaDB makes consistent
+// with its binlog: every transaction the binlog holds before the snapshot is visible to it. So a
+// change the stream has already handed on is never missing from the rows read. MySQL makes no such
+// promise (a transaction is in the binlog a moment before its rows are visible): see
+// docs/snapshot.md.
+import type mysql from 'mysql2/promise';
+import type { CellValue, SourceColumn } from '../../core/change-event.ts';
+import { SluiceError } from '../../core/errors.ts';
+import { quoteTable } from '../../core/mysql-connect.ts';
+import type { BinlogPosition } from '../binlog/position/binlog-position.ts';
+import { readBinlogHead } from '../binlog/server/binlog-head.ts';
+import { canonicalValue, exactTypeCast, selectExpression } from '../table/row-values.ts';
+import { readTableShape } from '../table/table-shape.ts';
+import { afterKeySql, keyTupleFromValues, orderBySql, type KeyTuple, type TableKey } from '../table/table-key.ts';
+import { keyPositions, rowKey } from './row-key.ts';
+
+export interface Chunk {
+  /** Source 'db.table'. */
+  table: string;
+  columns: SourceColumn[];
+  rows: CellValue[][];
+  /** Each row's key, as rowKey gives it (what the stream's changes are matched by). */
+  keys: string[];
+  /** The key of the last row: where the next chunk starts. */
+  last: KeyTuple | undefined;
+  /** Fewer rows than asked for: nothing after this chunk. */
+  end: boolean;
+  /** What the rows take in memory, roughly: their values' lengths. */
+  bytes: number;
+  /** A binlog position at or after every change the rows show. */
+  high: BinlogPosition;
+}
+
+export async function readChunk(connection: mysql.Connection, isMariaDb: boolean, table: string, key: TableKey, after: KeyTuple | undefined, limit: number): Promise<Chunk> {
+  const shape = await readTableShape(connection, table);
+  // Dropped since (its DROP TABLE comes through the stream as a truncate marker): nothing left to read.
+  if (shape.tableType === undefined) return { table, columns: [], rows: [], keys: [], last: undefined, end: true, bytes: 0, high: await readHigh(connection, isMariaDb) };
+  const columns = shape.columns;
+  const positions = keyPositions(columns, key);
+  const sql =
+    `SELECT ${columns.map(selectExpression).join(', ')} FROM ${quoteTable(table)}` +
+    `${after ? ` WHERE ${afterKeySql(key, after)}` : ''} ORDER BY ${orderBySql(key)} LIMIT ${limit}`;
+  let raw: CellValue[][];
+  try {
+    await connection.query(isMariaDb ? 'START TRANSACTION WITH CONSISTENT SNAPSHOT' : 'START TRANSACTION');
+    const [result] = await connection.query<mysql.RowDataPacket[][]>({ sql, rowsAsArray: true, typeCast: exactTypeCast });
+    raw = result as unknown as CellValue[][];
+    await connection.query('COMMIT');
+  } catch (error) {
+    await connection.query('ROLLBACK').catch(() => undefined);
+    throw new SluiceError('SLUICE_SNAPSHOT', `the snapshot cannot read ${table}: ${(error as Error).message} (in: ${sql})`, { cause: error, retriable: true, context: { table } });
+  }
+  const high = await readHigh(connection, isMariaDb);
+  let bytes = 0;
+  const rows = raw.map((row) =>
+    columns.map((column, index) => {
+      const value = canonicalValue(column, row[index] ?? null);
+      bytes += value === null ? 1 : value.length;
+      return value;
+    }),
+  );
+  const lastRow = rows[rows.length - 1];
+  return {
+    table,
+    columns: columns.map(({ name, mysqlType, charset }) => ({ name, mysqlType, charset })),
+    rows,
+    keys: rows.map((row) => rowKey(row, positions)),
+    last: lastRow ? keyTupleFromValues(key, positions.map((index) => lastRow[index]!)) : undefined,
+    end: rows.length < limit,
+    bytes,
+    high,
+  };
+}
+
+/** The binlog's end now: file and offset, and the GTID position, each read after the rows. */
+async function readHigh(connection: mysql.Connection, isMariaDb: boolean): Promise<BinlogPosition> {
+  const head = await readBinlogHead(connection);
+  if (!head) throw new SluiceError('SLUICE_SNAPSHOT', 'the server reports no binlog position (SHOW BINARY LOG STATUS): the snapshot needs log_bin on');
+  const [rows] = await connection.query<mysql.RowDataPacket[]>(isMariaDb ? 'SELECT @@gtid_binlog_pos AS gtid' : 'SELECT @@gtid_executed AS gtid');
+  const gtid = rows[0]?.gtid;
+  return { file: head.file, offset: head.offset, ...(typeof gtid === 'string' && gtid !== '' ? { gtidSet: gtid.replace(/\s+/g, '') } : {}) };
+}
+

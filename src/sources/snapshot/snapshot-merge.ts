@@ -1,0 +1,215 @@
+// The snapshot of existing rows, merged into the binlog stream chunk by chunk with watermarks
+// (DBLog; Flink CDC's incremental snapshot), so that the hand-over to the stream has no gap and no
+// duplicate:
+//   1. At a boundary of the stream (the low watermark) a chunk is asked for, and from there on the
+//      keys of every change of its table the stream hands on are noted.
+//   2. The chunk is read (chunk-reader.ts): the rows after the last key done, then the binlog's end
+//      (the high watermark).
+//   3. At the first boundary at or past the high watermark, the chunk's rows go into the stream as
+//      changes with op 'read', numbered there, minus every row whose key changed since step 1: the
+//      stream carries those changes, which are newer than what was read.
+// So every row of a chunk lands once, as of the point where it is numbered, ordered before the
+// stream's later changes of its key. A TRUNCATE or DDL of the table while a chunk is under way drops
+// the chunk, which is read again. Memory: one chunk's rows, and the keys changed meanwhile.
+import type { Logger } from 'pino';
+import type mysql from 'mysql2/promise';
+import type { ChangeEvent } from '../../core/change-event.ts';
+import type { SourceState } from '../../core/source.ts';
+import type { SluiceMetrics } from '../../runtime/metrics.ts';
+import type { BinlogPosition } from '../binlog/position/binlog-position.ts';
+import { isAtOrBefore } from '../binlog/position/position-order.ts';
+import type { MergedChange, StreamMerge } from '../binlog/stream/stream-merge.ts';
+import type { TableKey } from '../table/table-key.ts';
+import { readChunk, type Chunk } from './chunk-reader.ts';
+import { keyPositions, rowKey } from './row-key.ts';
+import { nextTable, SNAPSHOT, type SnapshotProgress, type SnapshotState } from './snapshot-progress.ts';
+
+export interface SnapshotMergeOptions {
+  connection: mysql.Connection;
+  isMariaDb: boolean;
+  progress: SnapshotProgress;
+  /** The key of every table still to read, by source 'db.table'. */
+  keys: ReadonlyMap<string, TableKey>;
+  chunkRows: number;
+  chunkBytes: number;
+  /** While true, no chunk is handed on (a table is stopped, or tables catch up after one: see snapshot-plan.ts). */
+  held: () => boolean;
+  /** Every table is read and handed on (called once, outside the stream's own calls). */
+  onDone?: () => void;
+  logger: Logger;
+  metrics: SluiceMetrics;
+}
+
+interface Pending {
+  table: string;
+  key: TableKey;
+  /**
+   * Keys of the table's changes the stream handed on since the chunk was asked for; once the chunk is
+   * read, only those of its rows (so the set stays within the chunk's size however long the wait).
+   */
+  changed: Set<string>;
+  /** The chunk's row keys, once it is read. */
+  rowKeys?: Set<string>;
+  /** Where the key columns sit in a change's columns, by that columns array. */
+  positions: WeakMap<readonly unknown[], number[]>;
+  chunk?: Chunk;
+  /** A TRUNCATE of the table came: read the chunk again. */
+  redo?: boolean;
+}
+
+/** How often a table's progress is logged while it is read. */
+const LOG_EVERY_MS = 10_000;
+
+export class SnapshotMerge implements StreamMerge {
+  private progress: SnapshotProgress;
+  private pending: Pending | undefined;
+  private wake: () => void = () => undefined;
+  private fail: (error: Error) => void = () => undefined;
+  /** Reads run one after the other on the one connection. */
+  private reading: Promise<void> = Promise.resolve();
+  private limit: number;
+  private closed = false;
+  private rowsHandedOn = false;
+  private readonly started = new Map<string, { at: number; rows: number; loggedAt: number }>();
+
+  constructor(private readonly options: SnapshotMergeOptions) {
+    this.progress = options.progress;
+    this.limit = Math.min(options.chunkRows, 1024);
+  }
+
+  attach(wake: () => void, fail: (error: Error) => void): void {
+    this.wake = wake;
+    this.fail = fail;
+    this.ask();
+  }
+
+  /** Stops reading; a read under way is dropped. */
+  close(): void {
+    this.closed = true;
+    this.pending = undefined;
+  }
+
+  onChange(event: ChangeEvent): void {
+    const pending = this.pending;
+    if (!pending || `${event.schema}.${event.table}` !== pending.table) return;
+    if (event.op === 'truncate') {
+      pending.redo = true;
+      return;
+    }
+    let positions = pending.positions.get(event.columns);
+    if (!positions) {
+      positions = keyPositions(event.columns, pending.key);
+      pending.positions.set(event.columns, positions);
+    }
+    if (event.before) this.noteChanged(pending, rowKey(event.before, positions));
+    if (event.after) this.noteChanged(pending, rowKey(event.after, positions));
+  }
+
+  private noteChanged(pending: Pending, key: string): void {
+    if (!pending.rowKeys || pending.rowKeys.has(key)) pending.changed.add(key);
+  }
+
+  atBoundary(position: BinlogPosition, statement: string | undefined): MergedChange[] | undefined {
+    const pending = this.pending;
+    if (!pending) return undefined;
+    if (pending.redo || (statement !== undefined && mentions(statement, pending.table))) {
+      this.options.logger.info({ table: pending.table, statement: statement?.slice(0, 200) }, 'snapshot: the table changed while a chunk was read; reading the chunk again');
+      this.ask();
+      return undefined;
+    }
+    const chunk = pending.chunk;
+    if (!chunk || this.options.held() || !isAtOrBefore(chunk.high, position)) return undefined;
+    const commitTs = Math.floor(Date.now() / 1000);
+    const [schema, table] = splitTable(chunk.table);
+    const at = { file: position.file, offset: position.offset };
+    const changes: MergedChange[] = [];
+    chunk.rows.forEach((row, index) => {
+      if (pending.changed.has(chunk.keys[index]!)) return;
+      changes.push({ schema, table, op: 'read', columns: chunk.columns, before: null, after: row, commitTs, position: at });
+    });
+    this.handedOn(chunk, changes.length);
+    this.ask();
+    return changes;
+  }
+
+  statesAt(nextSequence: bigint): Record<string, SourceState> {
+    if (this.rowsHandedOn) {
+      this.rowsHandedOn = false;
+      this.progress = { ...this.progress, rowsUpTo: nextSequence.toString() };
+    }
+    const state: SnapshotState = { kind: 'snapshot', position: this.progress, nextSequence: nextSequence.toString() };
+    return { [SNAPSHOT]: state };
+  }
+
+  /** Records a chunk as handed on (a new progress object: records already taken keep theirs). */
+  private handedOn(chunk: Chunk, rows: number): void {
+    const before = this.progress.tables[chunk.table] ?? { rows: 0 };
+    const table = { rows: before.rows + rows, ...(chunk.last ? { after: chunk.last } : before.after ? { after: before.after } : {}), ...(chunk.end ? { done: true as const } : {}) };
+    this.progress = { ...this.progress, tables: { ...this.progress.tables, [chunk.table]: table } };
+    this.rowsHandedOn = true;
+    this.options.metrics.snapshotRows.inc({ source: chunk.table }, rows);
+    // The next chunk's size follows the rows' size, so that one chunk stays near chunkBytes.
+    if (chunk.rows.length > 0 && chunk.bytes > 0) {
+      const fitting = Math.floor((chunk.rows.length * this.options.chunkBytes) / chunk.bytes);
+      this.limit = Math.max(1, Math.min(this.options.chunkRows, fitting, this.limit * 2));
+    }
+    this.logProgress(chunk.table, table.rows, chunk.end);
+  }
+
+  private logProgress(table: string, rows: number, done: boolean): void {
+    const now = Date.now();
+    const started = this.started.get(table) ?? { at: now, rows, loggedAt: now };
+    this.started.set(table, started);
+    if (!done && now - started.loggedAt < LOG_EVERY_MS) return;
+    started.loggedAt = now;
+    const seconds = Math.max(0.001, (now - started.at) / 1000);
+    const rowsPerSecond = Math.round((rows - started.rows) / seconds);
+    this.options.logger.info({ table, rows, rowsPerSecond, done }, done ? `snapshot of ${table} done: ${rows} rows` : `snapshot of ${table}: ${rows} rows so far`);
+  }
+
+  /** Asks for the next chunk: from here on the table's changed keys are noted. */
+  private ask(): void {
+    if (this.closed) return;
+    const table = nextTable(this.progress);
+    if (table === undefined) {
+      const wasReading = this.pending !== undefined || this.started.size > 0;
+      this.pending = undefined;
+      if (wasReading) this.options.logger.info({ tables: Object.keys(this.progress.tables).length }, 'snapshot done: every table is read; the stream goes on');
+      // Not from inside the stream's call: a stop asked for here must queue behind the last rows.
+      if (this.options.onDone) setImmediate(this.options.onDone);
+      return;
+    }
+    const key = this.options.keys.get(table)!;
+    const pending: Pending = { table, key, changed: new Set(), positions: new WeakMap() };
+    this.pending = pending;
+    if (!this.started.has(table)) this.options.logger.info({ table, after: this.progress.tables[table]?.after }, 'snapshot: reading table');
+    const after = this.progress.tables[table]?.after;
+    const limit = this.limit;
+    this.reading = this.reading.then(async () => {
+      if (this.pending !== pending) return;
+      let chunk: Chunk;
+      try {
+        chunk = await readChunk(this.options.connection, this.options.isMariaDb, table, key, after, limit);
+      } catch (error) {
+        if (this.pending === pending) this.fail(error as Error);
+        return;
+      }
+      const rowKeys = new Set(chunk.keys);
+      pending.rowKeys = rowKeys;
+      pending.changed = new Set([...pending.changed].filter((changed) => rowKeys.has(changed)));
+      pending.chunk = chunk;
+      if (this.pending === pending) this.wake();
+    });
+  }
+}
+
+function splitTable(qualified: string): [string, string] {
+  const dot = qualified.indexOf('.');
+  return [qualified.slice(0, dot), qualified.slice(dot + 1)];
+}
+
+/** Whether a statement may change the table: it names it as a word (a rename, an ALTER, a DROP). */
+function mentions(statement: string, qualified: string): boolean {
+  const name = splitTable(qualified)[1].toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[^\\w$])${name}([^\\w$]|$)`, 'u').test(statement.toLowerCase());
+}

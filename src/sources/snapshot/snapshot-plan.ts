@@ -1,0 +1,68 @@
+// What a start does about the snapshot (`snapshot.mode`), from the newest checkpoint record:
+// - `never`: nothing.
+// - `initial` / `initial_only`: with no checkpoint yet, every captured table of the source is read
+//   first, while the stream starts at the binlog's end; a record with the snapshot under way goes on
+//   where it stands. A record without a snapshot (a daemon that streamed before) takes none: its
+//   tables hold their changes already.
+// `initial_only` stops the daemon, with a final checkpoint, once every table is read.
+import type mysql from 'mysql2/promise';
+import type { CheckpointRecord } from '../../core/checkpoint-record.ts';
+import { SluiceError } from '../../core/errors.ts';
+import type { Router } from '../../routing/router.ts';
+import { readTableKey, type TableKey } from '../table/table-key.ts';
+import { freshProgress, SNAPSHOT, type SnapshotProgress, type SnapshotState } from './snapshot-progress.ts';
+
+export type SnapshotMode = 'never' | 'initial' | 'initial_only';
+
+export interface SnapshotPlan {
+  progress: SnapshotProgress;
+  /** No checkpoint yet: the stream starts at the binlog's end, where the snapshot starts. */
+  fresh: boolean;
+  keys: Map<string, TableKey>;
+}
+
+export async function planSnapshot(connection: mysql.Connection, mode: SnapshotMode, record: CheckpointRecord | undefined, router: Router): Promise<SnapshotPlan | undefined> {
+  if (mode === 'never') return undefined;
+  const recorded = record?.sources[SNAPSHOT] as SnapshotState | undefined;
+  if (record && !recorded) return undefined;
+  const existing = await capturedTables(connection, router);
+  const progress = recorded ? withoutDropped(recorded.position, new Set(existing)) : freshProgress(existing);
+  const keys = new Map<string, TableKey>();
+  // Every key is read before the stream starts: a table without one is refused now, not mid-way.
+  for (const [table, entry] of Object.entries(progress.tables)) if (!entry.done) keys.set(table, await readTableKey(connection, table));
+  return { progress, fresh: !record, keys };
+}
+
+/** A table dropped (or no longer captured) since the record has nothing left to read: it counts as done. */
+function withoutDropped(progress: SnapshotProgress, existing: ReadonlySet<string>): SnapshotProgress {
+  const tables = Object.fromEntries(Object.entries(progress.tables).map(([table, entry]) => [table, entry.done || existing.has(table) ? entry : { ...entry, done: true as const }]));
+  return { ...progress, tables };
+}
+
+/** The source's base tables that the routing captures, in name order. */
+async function capturedTables(connection: mysql.Connection, router: Router): Promise<string[]> {
+  const [rows] = await connection.query<mysql.RowDataPacket[]>(
+    "SELECT TABLE_SCHEMA AS db, TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_SCHEMA, TABLE_NAME",
+  );
+  return rows.filter((row) => router.isCaptured(String(row.db), String(row.name))).map((row) => `${String(row.db)}.${String(row.name)}`);
+}
+
+/**
+ * A restart that reads the stream again from a stopped table's point, before the snapshot's last
+ * rows, would number the stream without them: the other tables would take changes twice. Refused,
+ * with the way on; the snapshot holds its rows back while a table is stopped, so this needs a stop
+ * between a chunk and the next checkpoint.
+ */
+export function requireNoReplayOverSnapshot(plan: SnapshotPlan | undefined, retrying: ReadonlyArray<[string, { since: { nextSequence: string } }]>): void {
+  const upTo = plan?.progress.rowsUpTo;
+  if (upTo === undefined) return;
+  const behind = retrying.filter(([, entry]) => BigInt(entry.since.nextSequence) < BigInt(upTo));
+  if (behind.length === 0) return;
+  const tables = behind.map(([table]) => table).join(', ');
+  throw new SluiceError(
+    'SLUICE_SNAPSHOT',
+    `the stopped table(s) ${tables} would be read again from before rows the snapshot has already handed on, which this version cannot number again. ` +
+      `Run \`sluice checkpoint skip-table <table>\` for each (their changes since they stopped are then given up; copy those tables anew), then start again.`,
+    { context: { tables: behind.map(([table]) => table) } },
+  );
+}
