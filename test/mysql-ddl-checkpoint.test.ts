@@ -1,9 +1,9 @@
 // On MySQL a statement that is a transaction of its own (TRUNCATE, ALTER, DROP, CREATE) has no XID
 // event, and zongji adds its GTID to its set only when the next transaction's GTID event comes. A
 // checkpoint taken right after such a statement must still hold its GTID: else a restart from that
-// checkpoint is sent the statement again, and a TRUNCATE writes its marker twice. Found by the crash
+// checkpoint is sent the statement again, and a TRUNCATE writes its marker twice. Seen while putting the crash
 // test on MySQL (crash-mysql.test.ts), where a kill the instant a record lands after a TRUNCATE
-// doubled the marker.
+// would double the marker.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { latestCheckpoint, makeWorkspace, startDaemon, until } from './helpers/daemon.ts';

@@ -1,22 +1,14 @@
 // The heart of the suite: the daemon is killed with SIGKILL at random moments while a generator
 // writes a random mix of changes (and large transactions) into sharded tables. At the end the Hive
 // table must hold exactly the source's change stream: every change once, in commit order. The same
-// scenario runs on every storage: local disk here, HDFS and HiveServer2 in crash-hive.test.ts.
+// scenario runs on every storage (local disk in crash.test.ts, HDFS and HiveServer2 in
+// crash-hive.test.ts), in text and Parquet, with MariaDB or MySQL 9.7 as the source (crash-mysql.test.ts).
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, statSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { ChangeGenerator, prng, SOURCE_COLUMN_NAMES, TABLE_RESET_KINDS, type ExpectedChange } from './change-generator.ts';
-import {
-  gtidBinlogPos,
-  latestCheckpoint,
-  makeWorkspace,
-  metricsPort,
-  startDaemon,
-  waitForCheckpoint,
-  type DaemonWorkspace,
-  type RunningDaemon,
-} from './daemon.ts';
-import { testMariaDb } from './servers.ts';
+import { latestCheckpoint, makeWorkspace, metricsPort, startDaemon, type DaemonWorkspace, type RunningDaemon } from './daemon.ts';
+import type { SourceServer } from './source-server.ts';
 import { StatementTable } from './statement-table.ts';
 import { sameStoppingTableStream, StoppingTable } from './stopping-table.ts';
 import { bySequence, type TableRow } from './warehouse.ts';
@@ -24,6 +16,8 @@ import { bySequence, type TableRow } from './warehouse.ts';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface CrashScenario {
+  /** The source server: MariaDB or MySQL (see source-server.ts). */
+  source: () => Promise<SourceServer>;
   kills: number;
   largeTransactionRows: number;
   seed: number;
@@ -59,7 +53,8 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   const KILLS = scenario.kills;
   const LARGE_TRANSACTION_ROWS = scenario.largeTransactionRows;
   const SEED = scenario.seed;
-  const server = await testMariaDb();
+  const source = await scenario.source();
+  const server = source.server;
   const connection = await server.rootConnection();
   const tag = `c${SEED}`;
   const tables = [`${tag}_shop_1.order_1`, `${tag}_shop_1.order_2`, `${tag}_shop_2.order_1`, `${tag}_shop_2.order_2`];
@@ -67,9 +62,9 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   const sideTable = scenario.fixHiveColumn ? new StoppingTable(connection, `${tag}_side.t`, SEED) : undefined;
   if (sideTable) await StoppingTable.create(connection, sideTable.table);
   // Statement-format sessions: on a table no pattern includes now and then, on `stmt` once, half way.
-  const statementTable = new StatementTable(connection, `${tag}_stmt.t`, `${tag}_free.t`, SEED);
+  const statementTable = new StatementTable(connection, `${tag}_stmt.t`, `${tag}_free.t`, SEED, source);
   await StatementTable.create(connection, statementTable.table, statementTable.uncaptured);
-  const startPosition = await gtidBinlogPos(server);
+  const startPosition = await source.head();
   const workspace = makeWorkspace(server, {
     start: `{ gtid: '${startPosition}' }`,
     routing:
@@ -140,7 +135,7 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   if (sideTable && !fixed) {
     // The kills came too fast for a run to reach the change: let one get there, then fix.
     const daemon = startDaemon(workspace, server);
-    await waitForCheckpoint(workspace, await gtidBinlogPos(server), 120_000, daemon);
+    await source.waitForCheckpoint(workspace, await source.head(), 120_000, daemon);
     daemon.child.kill('SIGKILL');
     await daemon.exited;
     await fixIfStopped();
@@ -162,10 +157,10 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   }
 
   // SIGTERM while a large transaction streams: the daemon waits for its end, checkpoints, exits 0.
-  const beforeLarge = await gtidBinlogPos(server);
+  const beforeLarge = await source.head();
   const stopping = startDaemon(workspace, server);
   await metricsPort(stopping);
-  await waitForCheckpoint(workspace, beforeLarge, 120_000, stopping);
+  await source.waitForCheckpoint(workspace, beforeLarge, 120_000, stopping);
   await generator.largeTransaction(LARGE_TRANSACTION_ROWS);
   // The transaction is committed; the daemon is streaming it into staging when the signal comes.
   const stagingDir = scenario.localStagingDir?.(workspace) ?? join(workspace.warehouse, `ods_${tag}.db`, 'orders', '.data');
@@ -178,11 +173,11 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   assert.notEqual((await latestCheckpoint(workspace))?.id, streamed?.id, 'the stop took a final checkpoint');
   console.log(`SIGTERM came with ${staged} bytes of the large transaction in staging`);
 
-  const endPosition = await gtidBinlogPos(server);
+  const endPosition = await source.head();
   const recordedBefore = (await latestCheckpoint(workspace))?.id ?? 0;
   const last = startDaemon(workspace, server);
   await metricsPort(last); // its signal handlers are in place from here on
-  await waitForCheckpoint(workspace, endPosition, 300_000, last);
+  await source.waitForCheckpoint(workspace, endPosition, 300_000, last);
   // The statement table is retried from where it stopped at each start: wait until this run has met
   // its statement again and every other table is caught up.
   for (let waited = 0; ; waited += 200) {
@@ -220,7 +215,7 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   assert.deepEqual(Object.keys(stopped), [`ods_${tag}.stmt`], `only the table the statement wrote is stopped: ${JSON.stringify((await latestCheckpoint(workspace))?.tables)}\n${last.output().split('\n').filter((line) => /stop|retry/i.test(line)).join('\n').slice(-3000)}`);
   assert.equal(stopped[`ods_${tag}.stmt`]!.code, 'SLUICE_BINLOG_STATEMENT_DML');
   assert.ok(stopped[`ods_${tag}.stmt`]!.message.includes(statementTable.statement!), stopped[`ods_${tag}.stmt`]!.message);
-  const held = statementTable.changesBefore(stopped[`ods_${tag}.stmt`]!.since);
+  const held = await statementTable.changesBefore(stopped[`ods_${tag}.stmt`]!.since);
   console.log(`statement table: stopped at the checkpoint after ${held.length} of them`);
   assert.equal(sameStoppingTableStream(statementRows, held), undefined);
   assert.ok(killsInCommitWindow >= KILLS / 4, `at least a quarter of the kills hit the record-to-commit window (${killsInCommitWindow})`);
