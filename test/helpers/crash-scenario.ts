@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ChangeGenerator, prng, SOURCE_COLUMN_NAMES, TABLE_RESET_KINDS, type ExpectedChange } from './change-generator.ts';
 import { latestCheckpoint, makeWorkspace, metricsPort, startDaemon, type DaemonWorkspace, type RunningDaemon } from './daemon.ts';
 import type { SourceServer } from './source-server.ts';
+import { killAtCheckpointReaching, StatementPause } from './statement-kill.ts';
 import { StatementTable } from './statement-table.ts';
 import { sameStoppingTableStream, StoppingTable } from './stopping-table.ts';
 import { bySequence, type TableRow } from './warehouse.ts';
@@ -39,6 +40,11 @@ export interface CrashScenario {
   storage?: (tag: string) => Promise<string>;
   /** Where rows of an open transaction pile up on local disk (the spool, for HDFS); default: the local warehouse's staging. */
   localStagingDir?: (workspace: DaemonWorkspace) => string;
+  /**
+   * How much of the large transaction must be in staging when SIGTERM comes; default 1 MiB. Parquet
+   * stages a row group at a time (the first one 1 MiB before compression), so a smaller figure there.
+   */
+  stagedBytesAtSigterm?: number;
   /** Every row of the target table as a reader sees it, keyed by column name. */
   readRows: (workspace: DaemonWorkspace, database: string, table: string) => Promise<TableRow[]>;
   /**
@@ -87,8 +93,10 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   let modifyDue = false;
   let statementDue = false;
   const statementRandom = prng(SEED + 2);
+  const pause = new StatementPause(() => source.binlogHead());
   const generation = (async () => {
     while (generating) {
+      if (await pause.serve()) continue;
       await generator.randomChange();
       transactions++;
       if (sideTable && modifyDue && !sideTable.modified) await sideTable.modify();
@@ -113,13 +121,30 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
     await scenario.fixHiveColumn!(workspace, `ods_${tag}`, 'side', 'd', 'string');
     fixed = true;
   };
+  // The statements of their own that kills aim at, in turn (a schema change only where the scenario has them).
+  const ownStatements: (() => Promise<unknown>)[] = [];
+  if (tableResetRate > 0) ownStatements.push(() => generator.randomTableReset('truncate'));
+  if (scenario.schemaChangeRate) ownStatements.push(() => generator.randomSchemaChange());
+  if (tableResetRate > 0) ownStatements.push(() => generator.randomTableReset('drop-create'));
+  let killsAfterOwnStatement = 0;
   for (let kill = 0; kill < KILLS; kill++) {
     if (kill === Math.floor(KILLS / 3)) modifyDue = true;
     if (kill === Math.floor(KILLS / 2)) statementDue = true;
     const daemon = startDaemon(workspace, server);
+    if (kill % 4 === 2 && ownStatements.length > 0) {
+      // Every fourth kill lands on the checkpoint right after a statement of its own, asked of the
+      // generator once the daemon is reading, so the generator waits no longer than needed (see statement-kill.ts).
+      await sleep(400 + random() * 1000);
+      const asked = pause.ask(ownStatements[killsAfterOwnStatement++ % ownStatements.length]!);
+      try {
+        await killAtCheckpointReaching(workspace, daemon, await asked.written, 120_000);
+      } finally {
+        asked.release();
+      }
+    }
     // Every other kill lands the instant a checkpoint record appears: between record and commit,
     // the narrowest window of the protocol, which random timing alone would rarely hit.
-    if (kill % 2 === 1 && (await killWhenRecordLands(workspace, daemon, 8000))) killsInCommitWindow++;
+    else if (kill % 2 === 1 && (await killWhenRecordLands(workspace, daemon, 8000))) killsInCommitWindow++;
     else await sleep(400 + random() * 3000);
     daemon.child.kill('SIGKILL');
     const exit = await daemon.exited;
@@ -164,7 +189,7 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   await generator.largeTransaction(LARGE_TRANSACTION_ROWS);
   // The transaction is committed; the daemon is streaming it into staging when the signal comes.
   const stagingDir = scenario.localStagingDir?.(workspace) ?? join(workspace.warehouse, `ods_${tag}.db`, 'orders', '.data');
-  const staged = await waitForStagingBytes(stagingDir, 1 << 20, 60_000);
+  const staged = await waitForStagingBytes(stagingDir, scenario.stagedBytesAtSigterm ?? 1 << 20, 60_000);
   const streamed = await latestCheckpoint(workspace);
   stopping.child.kill('SIGTERM');
   const stopExit = await stopping.exited;
@@ -197,7 +222,8 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
       `truncates: ${describeTableResets(generator.tableResets)}; ` +
       `XA: ${generator.xaOutcomes.committed} committed, ${generator.xaOutcomes.rolledBack} rolled back), ` +
       `${generator.log.length} changes expected, ${rows.length} rows in Hive, ` +
-      `${checkpointIds.size} distinct checkpoints seen between kills, ${killsInCommitWindow} kills right after a record landed`,
+      `${checkpointIds.size} distinct checkpoints seen between kills, ${killsInCommitWindow} kills right after a record landed, ` +
+      `${killsAfterOwnStatement} at a checkpoint right after a TRUNCATE, DROP + CREATE or ALTER`,
   );
   assertSameStream(rows, generator.log, generator.columnNames);
   if (sideTable) {

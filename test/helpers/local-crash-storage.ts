@@ -10,7 +10,7 @@ import { readCommittedRows, type TableRow } from './warehouse.ts';
 
 export type CrashFormat = 'text' | 'parquet';
 
-export function localCrashStorage(format: CrashFormat): Pick<CrashScenario, 'storage' | 'readRows' | 'fixHiveColumn'> {
+export function localCrashStorage(format: CrashFormat): Pick<CrashScenario, 'storage' | 'readRows' | 'fixHiveColumn' | 'stagedBytesAtSigterm'> {
   const catalog = (workspace: DaemonWorkspace) => new LocalCatalog(workspace.catalogDir);
   const files = (workspace: DaemonWorkspace) => new LocalFileSystem(workspace.warehouse);
   if (format === 'text') {
@@ -23,6 +23,8 @@ export function localCrashStorage(format: CrashFormat): Pick<CrashScenario, 'sto
   // column would not read in Hive (see crash-hive.test.ts); that fix is not one to promise.
   return {
     storage: async () => `${LOCAL_STORAGE_YAML}\n  format: parquet`,
+    // The first row group of the large transaction, compressed (see CrashScenario.stagedBytesAtSigterm).
+    stagedBytesAtSigterm: 256 * 1024,
     readRows: (workspace, database, table) => readParquetRows(catalog(workspace), files(workspace), database, table),
   };
 }

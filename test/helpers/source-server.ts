@@ -7,12 +7,20 @@ import type { MySqlServer } from '../servers/mysql.ts';
 import { gtidBinlogPos, gtidSeq, waitForCheckpoint, type DaemonWorkspace, type RunningDaemon } from './daemon.ts';
 import { gtidExecuted, waitForMySqlCheckpoint } from './mysql-gtid.ts';
 
+/** Where the server's binlog ends now. */
+export interface BinlogHead {
+  file: string;
+  offset: number;
+}
+
 export interface SourceServer {
   /** 'MariaDB' or 'MySQL 9.7', for test names and messages. */
   name: string;
   server: MariaDbServer;
   /** The server's GTIDs up to its head, as `source.start: { gtid }` takes them. */
   head(): Promise<string>;
+  /** The binlog's end now, by file and offset. */
+  binlogHead(): Promise<BinlogHead>;
   /** Whether a checkpoint's GTIDs (`gtidSet`) hold everything up to `head` (an earlier head()). */
   covers(gtidSet: string | undefined, head: string): Promise<boolean>;
   /** Waits until a checkpoint covers `head`; fails when the daemon exits first. */
@@ -25,6 +33,7 @@ export function mariadbSource(server: MariaDbServer): SourceServer {
     name: 'MariaDB',
     server,
     head: () => gtidBinlogPos(server),
+    binlogHead: () => binlogHead(server, 'SHOW MASTER STATUS'),
     covers: async (gtidSet, head) => gtidSeq(gtidSet) >= gtidSeq(head),
     waitForCheckpoint: (workspace, head, timeoutMs, daemon) => waitForCheckpoint(workspace, head, timeoutMs, daemon),
   };
@@ -36,6 +45,8 @@ export function mysqlSource(server: MySqlServer): SourceServer {
     name: 'MySQL 9.7',
     server,
     head: () => gtidExecuted(server),
+    // MySQL 8.4 removed SHOW MASTER STATUS.
+    binlogHead: () => binlogHead(server, 'SHOW BINARY LOG STATUS'),
     covers: async (gtidSet, head) => {
       if (gtidSet === undefined) return false;
       const connection = await server.rootConnection();
@@ -51,4 +62,15 @@ export function mysqlSource(server: MySqlServer): SourceServer {
       return waitForMySqlCheckpoint(server, workspace, head, daemon, timeoutMs);
     },
   };
+}
+
+async function binlogHead(server: MariaDbServer, statement: string): Promise<BinlogHead> {
+  const connection = await server.rootConnection();
+  try {
+    const [rows] = await connection.query(statement);
+    const row = (rows as { File: string; Position: number | string }[])[0]!;
+    return { file: row.File, offset: Number(row.Position) };
+  } finally {
+    await connection.end();
+  }
 }
