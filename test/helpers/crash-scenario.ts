@@ -132,9 +132,10 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
     if (kill === Math.floor(KILLS / 2)) statementDue = true;
     const daemon = startDaemon(workspace, server);
     if (kill % 4 === 2 && ownStatements.length > 0) {
-      // Every fourth kill lands on the checkpoint right after a statement of its own, asked of the
-      // generator once the daemon is reading, so the generator waits no longer than needed (see statement-kill.ts).
-      await sleep(400 + random() * 1000);
+      // Every fourth kill lands on the checkpoint right after a statement of its own (see
+      // statement-kill.ts), asked of the generator once the daemon has caught up with what was
+      // written when it started, so that the generator holds still no longer than needed.
+      await source.waitForCheckpoint(workspace, await source.head(), 120_000, daemon);
       const asked = pause.ask(ownStatements[killsAfterOwnStatement++ % ownStatements.length]!);
       try {
         await killAtCheckpointReaching(workspace, daemon, await asked.written, 120_000);
