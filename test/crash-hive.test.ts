@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { HiveConnection } from '../src/catalog/hive-connection.ts';
 import { runCrashScenario } from './helpers/crash-scenario.ts';
-import { testHdfs, testHiveServer2 } from './helpers/servers.ts';
+import { testHdfs, testHiveServer2, testMariaDb } from './helpers/servers.ts';
+import { mariadbSource } from './helpers/source-server.ts';
 import type { TableRow } from './helpers/warehouse.ts';
 
 const KILLS = Number(process.env.SLUICE_CRASH_HIVE_KILLS ?? 10);
@@ -18,6 +19,7 @@ test(`HDFS + HiveServer2, ${format}: SELECT returns exactly the source's change 
   const hive = await testHiveServer2();
   const namenode = new URL(hdfs.webhdfsUrl).origin;
   await runCrashScenario({
+    source: async () => mariadbSource(await testMariaDb()),
     kills: KILLS,
     largeTransactionRows: Number(process.env.SLUICE_CRASH_LARGE_ROWS ?? 30_000),
     seed,

@@ -168,13 +168,14 @@ export class ChangeGenerator {
    * columns it has now (schema changes included, so the re-created table goes on as it was). Either
    * way the changelog gets one truncate marker for that table, and the model forgets its rows, so
    * later updates and deletes pick rows that exist. Only a table with rows: the sink writes no
-   * marker into a target that holds none yet. False when no table holds rows.
+   * marker into a target that holds none yet. False when no table holds rows. `asked`: this way, not
+   * the next of the rotation.
    */
-  async randomTableReset(): Promise<boolean> {
+  async randomTableReset(asked?: TableResetKind): Promise<boolean> {
     const filled = this.tables.filter((table) => [...this.rows.keys()].some((key) => key.startsWith(`${table}#`)));
     if (filled.length === 0) return false;
     const table = this.pick(filled);
-    const kind = TABLE_RESET_KINDS[this.tableResets.length] ?? this.pick(TABLE_RESET_KINDS);
+    const kind = asked ?? TABLE_RESET_KINDS[this.tableResets.length] ?? this.pick(TABLE_RESET_KINDS);
     // A prepared XA transaction holds the table's metadata lock: TRUNCATE and DROP would wait for it.
     await this.finishXa();
     if (kind === 'truncate') {

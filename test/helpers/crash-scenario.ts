@@ -1,22 +1,15 @@
 // The heart of the suite: the daemon is killed with SIGKILL at random moments while a generator
 // writes a random mix of changes (and large transactions) into sharded tables. At the end the Hive
 // table must hold exactly the source's change stream: every change once, in commit order. The same
-// scenario runs on every storage: local disk here, HDFS and HiveServer2 in crash-hive.test.ts.
+// scenario runs on every storage (local disk in crash.test.ts, HDFS and HiveServer2 in
+// crash-hive.test.ts), in text and Parquet, with MariaDB or MySQL 9.7 as the source (crash-mysql.test.ts).
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, statSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { ChangeGenerator, prng, SOURCE_COLUMN_NAMES, TABLE_RESET_KINDS, type ExpectedChange } from './change-generator.ts';
-import {
-  gtidBinlogPos,
-  latestCheckpoint,
-  makeWorkspace,
-  metricsPort,
-  startDaemon,
-  waitForCheckpoint,
-  type DaemonWorkspace,
-  type RunningDaemon,
-} from './daemon.ts';
-import { testMariaDb } from './servers.ts';
+import { latestCheckpoint, makeWorkspace, metricsPort, startDaemon, type DaemonWorkspace, type RunningDaemon } from './daemon.ts';
+import type { SourceServer } from './source-server.ts';
+import { killAtCheckpointReaching, StatementPause } from './statement-kill.ts';
 import { StatementTable } from './statement-table.ts';
 import { sameStoppingTableStream, StoppingTable } from './stopping-table.ts';
 import { bySequence, type TableRow } from './warehouse.ts';
@@ -24,6 +17,8 @@ import { bySequence, type TableRow } from './warehouse.ts';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface CrashScenario {
+  /** The source server: MariaDB or MySQL (see source-server.ts). */
+  source: () => Promise<SourceServer>;
   kills: number;
   largeTransactionRows: number;
   seed: number;
@@ -45,6 +40,11 @@ export interface CrashScenario {
   storage?: (tag: string) => Promise<string>;
   /** Where rows of an open transaction pile up on local disk (the spool, for HDFS); default: the local warehouse's staging. */
   localStagingDir?: (workspace: DaemonWorkspace) => string;
+  /**
+   * How much of the large transaction must be in staging when SIGTERM comes; default 1 MiB. Parquet
+   * stages a row group at a time (the first one 1 MiB before compression), so a smaller figure there.
+   */
+  stagedBytesAtSigterm?: number;
   /** Every row of the target table as a reader sees it, keyed by column name. */
   readRows: (workspace: DaemonWorkspace, database: string, table: string) => Promise<TableRow[]>;
   /**
@@ -59,7 +59,8 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   const KILLS = scenario.kills;
   const LARGE_TRANSACTION_ROWS = scenario.largeTransactionRows;
   const SEED = scenario.seed;
-  const server = await testMariaDb();
+  const source = await scenario.source();
+  const server = source.server;
   const connection = await server.rootConnection();
   const tag = `c${SEED}`;
   const tables = [`${tag}_shop_1.order_1`, `${tag}_shop_1.order_2`, `${tag}_shop_2.order_1`, `${tag}_shop_2.order_2`];
@@ -67,9 +68,9 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   const sideTable = scenario.fixHiveColumn ? new StoppingTable(connection, `${tag}_side.t`, SEED) : undefined;
   if (sideTable) await StoppingTable.create(connection, sideTable.table);
   // Statement-format sessions: on a table no pattern includes now and then, on `stmt` once, half way.
-  const statementTable = new StatementTable(connection, `${tag}_stmt.t`, `${tag}_free.t`, SEED);
+  const statementTable = new StatementTable(connection, `${tag}_stmt.t`, `${tag}_free.t`, SEED, source);
   await StatementTable.create(connection, statementTable.table, statementTable.uncaptured);
-  const startPosition = await gtidBinlogPos(server);
+  const startPosition = await source.head();
   const workspace = makeWorkspace(server, {
     start: `{ gtid: '${startPosition}' }`,
     routing:
@@ -92,8 +93,10 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   let modifyDue = false;
   let statementDue = false;
   const statementRandom = prng(SEED + 2);
+  const pause = new StatementPause(() => source.binlogHead());
   const generation = (async () => {
     while (generating) {
+      if (await pause.serve()) continue;
       await generator.randomChange();
       transactions++;
       if (sideTable && modifyDue && !sideTable.modified) await sideTable.modify();
@@ -118,13 +121,31 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
     await scenario.fixHiveColumn!(workspace, `ods_${tag}`, 'side', 'd', 'string');
     fixed = true;
   };
+  // The statements of their own that kills aim at, in turn (a schema change only where the scenario has them).
+  const ownStatements: (() => Promise<unknown>)[] = [];
+  if (tableResetRate > 0) ownStatements.push(() => generator.randomTableReset('truncate'));
+  if (scenario.schemaChangeRate) ownStatements.push(() => generator.randomSchemaChange());
+  if (tableResetRate > 0) ownStatements.push(() => generator.randomTableReset('drop-create'));
+  let killsAfterOwnStatement = 0;
   for (let kill = 0; kill < KILLS; kill++) {
     if (kill === Math.floor(KILLS / 3)) modifyDue = true;
     if (kill === Math.floor(KILLS / 2)) statementDue = true;
     const daemon = startDaemon(workspace, server);
+    if (kill % 4 === 2 && ownStatements.length > 0) {
+      // Every fourth kill lands on the checkpoint right after a statement of its own (see
+      // statement-kill.ts), asked of the generator once the daemon has caught up with what was
+      // written when it started, so that the generator holds still no longer than needed.
+      await source.waitForCheckpoint(workspace, await source.head(), 120_000, daemon);
+      const asked = pause.ask(ownStatements[killsAfterOwnStatement++ % ownStatements.length]!);
+      try {
+        await killAtCheckpointReaching(workspace, daemon, await asked.written, 120_000);
+      } finally {
+        asked.release();
+      }
+    }
     // Every other kill lands the instant a checkpoint record appears: between record and commit,
     // the narrowest window of the protocol, which random timing alone would rarely hit.
-    if (kill % 2 === 1 && (await killWhenRecordLands(workspace, daemon, 8000))) killsInCommitWindow++;
+    else if (kill % 2 === 1 && (await killWhenRecordLands(workspace, daemon, 8000))) killsInCommitWindow++;
     else await sleep(400 + random() * 3000);
     daemon.child.kill('SIGKILL');
     const exit = await daemon.exited;
@@ -140,7 +161,7 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   if (sideTable && !fixed) {
     // The kills came too fast for a run to reach the change: let one get there, then fix.
     const daemon = startDaemon(workspace, server);
-    await waitForCheckpoint(workspace, await gtidBinlogPos(server), 120_000, daemon);
+    await source.waitForCheckpoint(workspace, await source.head(), 120_000, daemon);
     daemon.child.kill('SIGKILL');
     await daemon.exited;
     await fixIfStopped();
@@ -162,14 +183,14 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   }
 
   // SIGTERM while a large transaction streams: the daemon waits for its end, checkpoints, exits 0.
-  const beforeLarge = await gtidBinlogPos(server);
+  const beforeLarge = await source.head();
   const stopping = startDaemon(workspace, server);
   await metricsPort(stopping);
-  await waitForCheckpoint(workspace, beforeLarge, 120_000, stopping);
+  await source.waitForCheckpoint(workspace, beforeLarge, 120_000, stopping);
   await generator.largeTransaction(LARGE_TRANSACTION_ROWS);
   // The transaction is committed; the daemon is streaming it into staging when the signal comes.
   const stagingDir = scenario.localStagingDir?.(workspace) ?? join(workspace.warehouse, `ods_${tag}.db`, 'orders', '.data');
-  const staged = await waitForStagingBytes(stagingDir, 1 << 20, 60_000);
+  const staged = await waitForStagingBytes(stagingDir, scenario.stagedBytesAtSigterm ?? 1 << 20, 60_000);
   const streamed = await latestCheckpoint(workspace);
   stopping.child.kill('SIGTERM');
   const stopExit = await stopping.exited;
@@ -178,11 +199,11 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   assert.notEqual((await latestCheckpoint(workspace))?.id, streamed?.id, 'the stop took a final checkpoint');
   console.log(`SIGTERM came with ${staged} bytes of the large transaction in staging`);
 
-  const endPosition = await gtidBinlogPos(server);
+  const endPosition = await source.head();
   const recordedBefore = (await latestCheckpoint(workspace))?.id ?? 0;
   const last = startDaemon(workspace, server);
   await metricsPort(last); // its signal handlers are in place from here on
-  await waitForCheckpoint(workspace, endPosition, 300_000, last);
+  await source.waitForCheckpoint(workspace, endPosition, 300_000, last);
   // The statement table is retried from where it stopped at each start: wait until this run has met
   // its statement again and every other table is caught up.
   for (let waited = 0; ; waited += 200) {
@@ -202,7 +223,8 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
       `truncates: ${describeTableResets(generator.tableResets)}; ` +
       `XA: ${generator.xaOutcomes.committed} committed, ${generator.xaOutcomes.rolledBack} rolled back), ` +
       `${generator.log.length} changes expected, ${rows.length} rows in Hive, ` +
-      `${checkpointIds.size} distinct checkpoints seen between kills, ${killsInCommitWindow} kills right after a record landed`,
+      `${checkpointIds.size} distinct checkpoints seen between kills, ${killsInCommitWindow} kills right after a record landed, ` +
+      `${killsAfterOwnStatement} at a checkpoint right after a TRUNCATE, DROP + CREATE or ALTER`,
   );
   assertSameStream(rows, generator.log, generator.columnNames);
   if (sideTable) {
@@ -220,7 +242,7 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
   assert.deepEqual(Object.keys(stopped), [`ods_${tag}.stmt`], `only the table the statement wrote is stopped: ${JSON.stringify((await latestCheckpoint(workspace))?.tables)}\n${last.output().split('\n').filter((line) => /stop|retry/i.test(line)).join('\n').slice(-3000)}`);
   assert.equal(stopped[`ods_${tag}.stmt`]!.code, 'SLUICE_BINLOG_STATEMENT_DML');
   assert.ok(stopped[`ods_${tag}.stmt`]!.message.includes(statementTable.statement!), stopped[`ods_${tag}.stmt`]!.message);
-  const held = statementTable.changesBefore(stopped[`ods_${tag}.stmt`]!.since);
+  const held = await statementTable.changesBefore(stopped[`ods_${tag}.stmt`]!.since);
   console.log(`statement table: stopped at the checkpoint after ${held.length} of them`);
   assert.equal(sameStoppingTableStream(statementRows, held), undefined);
   assert.ok(killsInCommitWindow >= KILLS / 4, `at least a quarter of the kills hit the record-to-commit window (${killsInCommitWindow})`);

@@ -5,16 +5,18 @@
 // every kill and restart, while the other tables go on exact.
 import type mysql from 'mysql2/promise';
 import { prng } from './change-generator.ts';
+import type { SourceServer } from './source-server.ts';
 import type { StoppingTableChange } from './stopping-table.ts';
 
 const STATEMENT_VERBS = ['INSERT', 'UPDATE', 'DELETE'] as const;
 
 export class StatementTable {
   /**
-   * The table's row-format changes before the statement, in order, each with the GTID sequence number
-   * of its transaction: its target holds those up to the stopped entry's `since`.
+   * The table's row-format changes before the statement, in order, each with the server's GTIDs up
+   * to its transaction (the scenario writes one transaction at a time): its target holds those up
+   * to the stopped entry's `since`.
    */
-  readonly log: (StoppingTableChange & { gtidSequence: number })[] = [];
+  readonly log: (StoppingTableChange & { head: string })[] = [];
   /** Row-format changes after the statement, which the stopped target must not hold. */
   changesAfter = 0;
   /** Statements on the uncaptured table. */
@@ -31,6 +33,7 @@ export class StatementTable {
     /** Matched by no include pattern. */
     readonly uncaptured: string,
     seed: number,
+    private readonly source: Pick<SourceServer, 'head' | 'covers'>,
   ) {
     this.random = prng(seed + 11);
   }
@@ -49,7 +52,7 @@ export class StatementTable {
     const d = `v${Math.floor(this.random() * 1e9)}`;
     if (update) await this.connection.query(`UPDATE ${this.table} SET d = '${d}' WHERE id = ${id}`);
     else await this.connection.query(`INSERT INTO ${this.table} VALUES (${id}, '${d}')`);
-    if (this.statement === undefined) this.log.push({ op: update ? 'update' : 'insert', id, d, gtidSequence: await this.lastGtidSequence() });
+    if (this.statement === undefined) this.log.push({ op: update ? 'update' : 'insert', id, d, head: await this.source.head() });
     else this.changesAfter++;
   }
 
@@ -84,14 +87,10 @@ export class StatementTable {
    * changes between that checkpoint and the statement are read again on every restart, and given up
    * again at the statement: a table that stays stopped never takes them.
    */
-  changesBefore(since: { position: { gtidSet?: string } }): StoppingTableChange[] {
-    const sequence = Number(/(?:^|,)0-\d+-(\d+)/.exec(since.position.gtidSet ?? '')?.[1] ?? 0);
-    return this.log.filter((change) => change.gtidSequence <= sequence);
-  }
-
-  private async lastGtidSequence(): Promise<number> {
-    const [rows] = await this.connection.query<mysql.RowDataPacket[]>('SELECT @@last_gtid AS gtid');
-    return Number(String(rows[0]!.gtid).split('-')[2]);
+  async changesBefore(since: { position: { gtidSet?: string } }): Promise<StoppingTableChange[]> {
+    const held: StoppingTableChange[] = [];
+    for (const change of this.log) if (await this.source.covers(since.position.gtidSet, change.head)) held.push(change);
+    return held;
   }
 
   private async asStatement(statement: string): Promise<void> {

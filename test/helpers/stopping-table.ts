@@ -9,7 +9,7 @@ import type { TableRow } from './warehouse.ts';
 export interface StoppingTableChange {
   op: 'insert' | 'update';
   id: number;
-  /** The value as MariaDB shows it at the time of the change. */
+  /** The value as the server shows it at the time of the change. */
   d: string;
 }
 
@@ -51,7 +51,7 @@ export class StoppingTable {
     this.modified = true;
   }
 
-  /** A value of up to 27 digits, as MariaDB shows it in the column's current scale. */
+  /** A value of up to 27 digits, as the server shows it in the column's current scale. */
   private value(): string {
     let digits = String(1 + Math.floor(this.random() * 9));
     const length = 1 + Math.floor(this.random() * 26);

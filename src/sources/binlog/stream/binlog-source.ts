@@ -506,11 +506,11 @@ export class BinlogSource {
   private boundaryAfter(zongji: ZongJiInstance, event: BinlogEventLike): BinlogPosition {
     let gtidSet = zongji.gtidSet;
     if (event.gtid && !event.gtid.includes(':')) gtidSet = advanceMariadbGtidPosition(gtidSet, event.gtid);
-    // zongji leaves a prepared XA transaction's GTID out of its set until the next group (MySQL gives
-    // the PREPARE its own GTID): a restart from here must not read the prepared rows again.
-    // Nor does it fold a MySQL DDL statement's GTID before the next transaction's GTID event (a DDL
-    // has no Xid or COMMIT): a checkpoint right after one would replay it, and a TRUNCATE's marker twice.
-    else if (event.gtid && gtidSet !== undefined && (event.getEventName() === 'xaprepare' || event.getEventName() === 'query')) gtidSet = addMysqlGtid(gtidSet, event.gtid);
+    // zongji adds a MySQL GTID to its set at a commit marker (XID, COMMIT, XA COMMIT), but leaves a
+    // prepared XA transaction's (MySQL gives the PREPARE its own GTID) and a statement's that is a
+    // transaction of its own (TRUNCATE, ALTER, DROP: no XID) out until the next group begins. A
+    // restart from here must not read them again: a TRUNCATE read twice is two markers.
+    else if (event.gtid && gtidSet !== undefined && !this.inGroup) gtidSet = addMysqlGtid(gtidSet, event.gtid);
     return {
       file: zongji.options.filename ?? this.currentFile,
       offset: zongji.options.position ?? 0,
