@@ -1,13 +1,14 @@
 // MySQL 9.7's positions on the real server, beside the MariaDB ones in positions.test.ts: a GTID
 // checkpoint whose binlog was purged is refused with what was lost and what to do, by `sluice check`
 // before a start and by the daemon at one; with gtid_mode=OFF, file and offset carry a run across a
-// clean stop and a kill -9 with nothing doubled.
+// clean stop and a kill -9 with nothing doubled, and a snapshot (snapshot.mode) is refused at the
+// start, since only a GTID set tells when a change the stream read is visible to a chunk's read.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
-import { latestCheckpoint, makeWorkspace, metricsPort, startDaemon, startSluice, until, waitForChangesRead, type DaemonWorkspace, type RunningDaemon } from './helpers/daemon.ts';
+import { exitWithin, fatalLine, latestCheckpoint, makeWorkspace, metricsPort, startDaemon, startSluice, until, waitForChangesRead, type DaemonWorkspace, type RunningDaemon } from './helpers/daemon.ts';
 import { gtidExecuted, runUntilMySqlCaughtUp, startPrivateMySql } from './helpers/mysql-gtid.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
 
@@ -122,6 +123,17 @@ test('gtid_mode=OFF: file+offset checkpoints resume across a clean stop and a ki
       assert.equal((await third.exited).code, 0, third.output().slice(-3000));
     }
     assert.deepEqual(await changes(workspace, 'shop'), expected, 'every change once, in commit order');
+
+    // A snapshot needs GTIDs on MySQL: refused at the start, naming the setting, gtid_mode and the fix.
+    const snapshotting = makeWorkspace(server, { start: 'latest', routing: "  include: ['shop.*']", extra: 'snapshot:\n  mode: initial\n' });
+    const refused = start(snapshotting);
+    assert.notEqual(await exitWithin(refused, 30_000, 'a snapshot without GTIDs stops the start'), 0);
+    const fatal = fatalLine(refused);
+    assert.equal(fatal.code, 'SLUICE_SNAPSHOT', refused.output().slice(-2000));
+    assert.match(fatal.msg, /snapshot\.mode: initial needs gtid_mode=ON on MySQL/);
+    assert.match(fatal.msg, /gtid_mode=OFF/);
+    assert.match(fatal.msg, /Fix: turn GTIDs on/);
+    assert.equal(await latestCheckpoint(snapshotting), undefined, 'nothing is recorded');
   } finally {
     for (const daemon of daemons) daemon.child.kill('SIGKILL');
     await db.end();

@@ -72,6 +72,7 @@ test('a chunk lands at its high watermark, without the rows whose keys the strea
   merge.attach(
     () => woken++,
     (error) => (failure = error),
+    start,
   );
   try {
     await waiting;
@@ -149,6 +150,7 @@ test('a table dropped before its chunk is read has nothing left to read: its sna
   merge.attach(
     () => (woken = true),
     (error) => assert.fail(error),
+    undefined,
   );
   try {
     const deadline = Date.now() + 10_000;

@@ -12,25 +12,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type mysql from 'mysql2/promise';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
-import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
-import type { SnapshotState } from '../src/sources/snapshot/snapshot-progress.ts';
-import { type DaemonWorkspace, exitWithin, fatalLine, gtidBinlogPos, makeWorkspace, startDaemon, startSluice, until, waitForCheckpoint, withDaemon, type RunningDaemon } from './helpers/daemon.ts';
+import { exitWithin, fatalLine, gtidBinlogPos, makeWorkspace, startDaemon, startSluice, until, waitForCheckpoint, withDaemon, type RunningDaemon } from './helpers/daemon.ts';
 import { prng } from './helpers/change-generator.ts';
 import { killWhenRecordLands } from './helpers/crash-scenario.ts';
 import { testMariaDb } from './helpers/servers.ts';
-import { readCommittedRows, type TableRow } from './helpers/warehouse.ts';
+import { readCommittedRows } from './helpers/warehouse.ts';
+import { assertSnapshotLanded, rowsRead, snapshotDone, snapshotState, writeRandomChange, type MadeChange, type SnapshotTableSpec } from './helpers/snapshot-check.ts';
 
-interface TableSpec {
-  name: string;
-  ddl: string;
-  /** Key columns, and the one value column. */
-  key: string[];
-  /** The key of the n-th row, as SQL literals in key order. */
-  keyOf(n: number): (string | number | Buffer)[];
-}
-
-const TABLES: TableSpec[] = [
+const TABLES: SnapshotTableSpec[] = [
   { name: 'plain', ddl: '(id INT PRIMARY KEY, v VARCHAR(20))', key: ['id'], keyOf: (n) => [n] },
   { name: 'composite', ddl: '(a VARCHAR(10), b INT, v VARCHAR(20), PRIMARY KEY (a, b))', key: ['a', 'b'], keyOf: (n) => [`k${n % 17}`, Math.floor(n / 17)] },
   { name: 'bytes', ddl: '(k VARBINARY(8) PRIMARY KEY, v VARCHAR(20))', key: ['k'], keyOf: (n) => [Buffer.from([n >> 8, n & 0xff, 0])] },
@@ -38,24 +28,6 @@ const TABLES: TableSpec[] = [
   { name: 'unique_text', ddl: '(code VARCHAR(12) NOT NULL, v VARCHAR(20), UNIQUE KEY (code)) COLLATE utf8mb4_general_ci', key: ['code'], keyOf: (n) => [`${n % 2 ? 'Ä' : 'a'}-${n}`] },
 ];
 const ROWS_BEFORE = 900;
-
-/** A key as text, the same for a source row and a Hive row. */
-function keyText(values: unknown[]): string {
-  return JSON.stringify(values.map((value) => (Buffer.isBuffer(value) ? value.toString('hex') : String(value))));
-}
-
-async function snapshotState(workspace: DaemonWorkspace): Promise<SnapshotState | undefined> {
-  const record = await new CheckpointStore(workspace.stateDir).latest().catch(() => undefined);
-  return record?.sources.snapshot as SnapshotState | undefined;
-}
-
-function snapshotDone(state: SnapshotState | undefined): boolean {
-  return state !== undefined && Object.values(state.position.tables).every((table) => table.done);
-}
-
-function rowsRead(state: SnapshotState | undefined): number {
-  return Object.values(state?.position.tables ?? {}).reduce((sum, table) => sum + table.rows, 0);
-}
 
 test('initial snapshot: existing rows land once as op read, hand over to the stream with no gap and no duplicate, across kill -9', { timeout: 300_000 }, async () => {
   const server = await testMariaDb();
@@ -77,31 +49,12 @@ test('initial snapshot: existing rows land once as op read, hand over to the str
   });
 
   // The writer: every change it makes, as [table, op, key, v], in order.
-  const made: [string, string, string, string | null][] = [];
+  const made: MadeChange[] = [];
   const random = prng(7);
   const db = await server.rootConnection(tag);
-  let nextNew = ROWS_BEFORE;
   let writing = true;
-  const writeOne = async (): Promise<void> => {
-    const table = TABLES[Math.floor(random() * TABLES.length)]!;
-    const where = table.key.map((column) => `${column} = ?`).join(' AND ');
-    const roll = random();
-    // Keys all over the table: in chunks already read, being read, and not read yet.
-    const n = Math.floor(random() * nextNew);
-    const key = table.keyOf(n);
-    if (roll < 0.3) {
-      const fresh = table.keyOf(nextNew++);
-      await db.query(`INSERT INTO ${table.name} VALUES (?)`, [[...fresh, `new${nextNew}`]]);
-      made.push([table.name, 'insert', keyText(fresh), `new${nextNew}`]);
-    } else if (roll < 0.8) {
-      const v = `upd${made.length}`;
-      const [result] = await db.query<mysql.ResultSetHeader>(`UPDATE ${table.name} SET v = ? WHERE ${where}`, [v, ...key]);
-      if (result.affectedRows > 0) made.push([table.name, 'update', keyText(key), v]);
-    } else {
-      const [result] = await db.query<mysql.ResultSetHeader>(`DELETE FROM ${table.name} WHERE ${where}`, key);
-      if (result.affectedRows > 0) made.push([table.name, 'delete', keyText(key), null]);
-    }
-  };
+  const counter = { nextNew: ROWS_BEFORE };
+  const writeOne = (): Promise<void> => writeRandomChange(db, TABLES, random, counter, made);
   // Started once the first run has recorded where its stream starts: every change it makes is then
   // the stream's, and the snapshot reads them or not depending on when it gets to their keys.
   let writer: Promise<void> = Promise.resolve();
@@ -147,46 +100,7 @@ test('initial snapshot: existing rows land once as op read, hand over to the str
     await writer.catch(() => undefined);
   }
 
-  const catalog = new LocalCatalog(workspace.catalogDir);
-  const fs = new LocalFileSystem(workspace.warehouse);
-  const allSeqs = new Set<string>();
-  for (const table of TABLES) {
-    const [sourceRows] = await db.query<mysql.RowDataPacket[]>(`SELECT * FROM ${table.name}`);
-    const rows = await readCommittedRows(catalog, fs, `ods_${tag}`, table.name);
-    const keyOfRow = (row: TableRow | mysql.RowDataPacket): string => keyText(table.key.map((column) => row[column]));
-    for (const row of rows) {
-      assert.ok(!allSeqs.has(String(row._seq)), `_seq ${row._seq} appears once`);
-      allSeqs.add(String(row._seq));
-    }
-
-    // The latest state per key equals the source table.
-    const latest = new Map<string, TableRow>();
-    for (const row of rows) {
-      const key = keyOfRow(row);
-      const seen = latest.get(key);
-      if (!seen || BigInt(String(row._seq)) > BigInt(String(seen._seq))) latest.set(key, row);
-    }
-    const state = new Map([...latest].filter(([, row]) => row._op !== 'delete').map(([key, row]) => [key, String(row.v)]));
-    const expected = new Map(sourceRows.map((row) => [keyOfRow(row), String(row.v)]));
-    assert.deepEqual(new Map([...state].sort()), new Map([...expected].sort()), `${table.name}: the latest state per key is the source's`);
-
-    // Every change the writer made is there once, and nothing else came from the stream.
-    const streamed = rows.filter((row) => row._op !== 'read').map((row) => [row._op, keyOfRow(row), row._op === 'delete' ? null : String(row.v)]);
-    const wanted = made.filter(([name]) => name === table.name).map(([, op, key, v]) => [op, key, v]);
-    const sortRows = (list: unknown[][]): string[] => list.map((entry) => JSON.stringify(entry)).sort();
-    assert.deepEqual(sortRows(streamed), sortRows(wanted), `${table.name}: the stream's changes are the writer's, each once`);
-
-    // No key is read twice; an untouched key is read once, as it was before the start.
-    const read = rows.filter((row) => row._op === 'read');
-    const readKeys = read.map(keyOfRow);
-    assert.equal(new Set(readKeys).size, readKeys.length, `${table.name}: no key is read twice`);
-    const touched = new Set(made.filter(([name]) => name === table.name).map(([, , key]) => key));
-    const readValues = new Map(read.map((row) => [keyOfRow(row), String(row.v)]));
-    for (let n = 0; n < ROWS_BEFORE; n++) {
-      const key = keyText(table.keyOf(n));
-      if (!touched.has(key)) assert.equal(readValues.get(key), `before${n}`, `${table.name}: untouched row ${key} is read once, as it was`);
-    }
-  }
+  await assertSnapshotLanded({ workspace, db, hiveDb: `ods_${tag}`, tables: TABLES, rowsBefore: ROWS_BEFORE, made });
   await db.end();
 });
 

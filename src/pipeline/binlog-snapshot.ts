@@ -7,6 +7,8 @@ import { connectMysql, EXACT_VALUES, useUtcSession, type MysqlServerOptions } fr
 import type { SourceState } from '../core/source.ts';
 import type { Router } from '../routing/router.ts';
 import type { SluiceMetrics } from '../runtime/metrics.ts';
+import { SluiceError } from '../core/errors.ts';
+import { GTID_WAIT_SECONDS } from '../sources/snapshot/gtid-wait.ts';
 import { SnapshotMerge } from '../sources/snapshot/snapshot-merge.ts';
 import { planSnapshot, requireNoReplayOverSnapshot, type SnapshotMode } from '../sources/snapshot/snapshot-plan.ts';
 
@@ -30,6 +32,10 @@ export async function openBinlogSnapshot(options: {
   settings: SnapshotSettings | undefined;
   connection: MysqlServerOptions;
   isMariaDb: boolean;
+  /** gtid_mode=ON (MySQL), or MariaDB: the snapshot on MySQL needs it. */
+  hasGtid: boolean;
+  /** host:port, for messages. */
+  server: string;
   record: CheckpointRecord | undefined;
   router: Router;
   retrying: ReadonlyArray<[string, { since: { nextSequence: string } }]>;
@@ -49,9 +55,11 @@ export async function openBinlogSnapshot(options: {
       return undefined;
     }
     requireNoReplayOverSnapshot(plan, options.retrying);
+    if (!options.isMariaDb && !options.hasGtid) throw noGtidsOnMysql(options.server, settings.mode);
     const merge = new SnapshotMerge({
       connection,
       isMariaDb: options.isMariaDb,
+      ...(options.isMariaDb ? {} : { waitForGtids: { server: options.server, timeoutSeconds: GTID_WAIT_SECONDS } }),
       progress: plan.progress,
       keys: plan.keys,
       chunkRows: settings.chunkRows,
@@ -74,4 +82,18 @@ export async function openBinlogSnapshot(options: {
     await connection.end().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * On MySQL a chunk read must wait until the transactions the stream has handed on are visible
+ * (sources/snapshot/gtid-wait.ts), and only a GTID set says which those are: a binlog offset does
+ * not tell whether its transaction is committed in the engine yet.
+ */
+function noGtidsOnMysql(server: string, mode: SnapshotMode): SluiceError {
+  return new SluiceError(
+    'SLUICE_SNAPSHOT',
+    `snapshot.mode: ${mode} needs gtid_mode=ON on MySQL, and ${server} has gtid_mode=OFF: without GTIDs sluice cannot tell when a change it has read from the binlog is visible to a chunk's SELECT, ` +
+      'and a row could land with an older state than the binlog already gave. Fix: turn GTIDs on (SET GLOBAL enforce_gtid_consistency=ON, then gtid_mode OFF_PERMISSIVE -> ON_PERMISSIVE -> ON, and both in my.cnf), or set snapshot.mode: never',
+    { context: { server, key: 'snapshot.mode', gtidMode: 'OFF' } },
+  );
 }

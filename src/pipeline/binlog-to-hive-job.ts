@@ -111,6 +111,8 @@ export class BinlogToHiveJob implements ReadinessProbe {
       settings: options.snapshot,
       connection: options.connection,
       isMariaDb: facts.isMariaDb,
+      hasGtid: facts.hasGtid,
+      server,
       record,
       router,
       retrying: resumed.retrying,

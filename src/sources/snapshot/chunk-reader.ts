@@ -5,8 +5,9 @@
 // On MariaDB the transaction is started WITH CONSISTENT SNAPSHOT, which MariaDB makes consistent
 // with its binlog: every transaction the binlog holds before the snapshot is visible to it. So a
 // change the stream has already handed on is never missing from the rows read. MySQL makes no such
-// promise (a transaction is in the binlog a moment before its rows are visible): see
-// docs/snapshot.md.
+// promise (a transaction is in the binlog a moment before its rows are visible): there the read
+// first waits until the server has committed the stream's GTID set at the window's opening
+// (gtid-wait.ts), then starts its transaction.
 import type mysql from 'mysql2/promise';
 import type { CellValue, SourceColumn } from '../../core/change-event.ts';
 import { SluiceError } from '../../core/errors.ts';
@@ -16,6 +17,7 @@ import { readBinlogHead } from '../binlog/server/binlog-head.ts';
 import { canonicalValue, exactTypeCast, selectExpression } from '../table/row-values.ts';
 import { readTableShape } from '../table/table-shape.ts';
 import { afterKeySql, keyTupleFromValues, orderBySql, type KeyTuple, type TableKey } from '../table/table-key.ts';
+import { waitUntilVisible, type GtidWait } from './gtid-wait.ts';
 import { keyPositions, rowKey } from './row-key.ts';
 
 export interface Chunk {
@@ -35,7 +37,17 @@ export interface Chunk {
   high: BinlogPosition;
 }
 
-export async function readChunk(connection: mysql.Connection, isMariaDb: boolean, table: string, key: TableKey, after: KeyTuple | undefined, limit: number): Promise<Chunk> {
+/** `visible` (MySQL): the GTID set the rows read must show, waited for before the read. */
+export async function readChunk(
+  connection: mysql.Connection,
+  isMariaDb: boolean,
+  table: string,
+  key: TableKey,
+  after: KeyTuple | undefined,
+  limit: number,
+  visible?: GtidWait,
+): Promise<Chunk> {
+  if (visible) await waitUntilVisible(connection, visible);
   const shape = await readTableShape(connection, table);
   // Dropped since (its DROP TABLE comes through the stream as a truncate marker): nothing left to read.
   if (shape.tableType === undefined) return { table, columns: [], rows: [], keys: [], last: undefined, end: true, bytes: 0, high: await readHigh(connection, isMariaDb) };
@@ -46,7 +58,7 @@ export async function readChunk(connection: mysql.Connection, isMariaDb: boolean
     `${after ? ` WHERE ${afterKeySql(key, after)}` : ''} ORDER BY ${orderBySql(key)} LIMIT ${limit}`;
   let raw: CellValue[][];
   try {
-    await connection.query(isMariaDb ? 'START TRANSACTION WITH CONSISTENT SNAPSHOT' : 'START TRANSACTION');
+    await connection.query('START TRANSACTION WITH CONSISTENT SNAPSHOT');
     const [result] = await connection.query<mysql.RowDataPacket[][]>({ sql, rowsAsArray: true, typeCast: exactTypeCast });
     raw = result as unknown as CellValue[][];
     await connection.query('COMMIT');

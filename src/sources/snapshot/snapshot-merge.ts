@@ -3,8 +3,9 @@
 // duplicate:
 //   1. At a boundary of the stream (the low watermark) a chunk is asked for, and from there on the
 //      keys of every change of its table the stream hands on are noted.
-//   2. The chunk is read (chunk-reader.ts): the rows after the last key done, then the binlog's end
-//      (the high watermark).
+//   2. The chunk is read (chunk-reader.ts): on MySQL once the server has committed the stream's GTID
+//      set at step 1 (gtid-wait.ts), the rows after the last key done, then the binlog's end (the
+//      high watermark).
 //   3. At the first boundary at or past the high watermark, the chunk's rows go into the stream as
 //      changes with op 'read', numbered there, minus every row whose key changed since step 1: the
 //      stream carries those changes, which are newer than what was read.
@@ -20,13 +21,20 @@ import type { BinlogPosition } from '../binlog/position/binlog-position.ts';
 import { isAtOrBefore } from '../binlog/position/position-order.ts';
 import type { MergedChange, StreamMerge } from '../binlog/stream/stream-merge.ts';
 import type { TableKey } from '../table/table-key.ts';
+import { SluiceError } from '../../core/errors.ts';
 import { readChunk, type Chunk } from './chunk-reader.ts';
+import type { GtidWait } from './gtid-wait.ts';
 import { keyPositions, rowKey } from './row-key.ts';
 import { nextTable, SNAPSHOT, type SnapshotProgress, type SnapshotState } from './snapshot-progress.ts';
 
 export interface SnapshotMergeOptions {
   connection: mysql.Connection;
   isMariaDb: boolean;
+  /**
+   * MySQL: each read waits until the server has committed the stream's GTID set where its window
+   * opened (gtid-wait.ts). Undefined on MariaDB, whose consistent snapshot needs no wait.
+   */
+  waitForGtids?: Omit<GtidWait, 'gtidSet'>;
   progress: SnapshotProgress;
   /** The key of every table still to read, by source 'db.table'. */
   keys: ReadonlyMap<string, TableKey>;
@@ -77,10 +85,10 @@ export class SnapshotMerge implements StreamMerge {
     this.limit = Math.min(options.chunkRows, 1024);
   }
 
-  attach(wake: () => void, fail: (error: Error) => void): void {
+  attach(wake: () => void, fail: (error: Error) => void, start: BinlogPosition | undefined): void {
     this.wake = wake;
     this.fail = fail;
-    this.ask();
+    this.ask(start);
   }
 
   /** Stops reading; a read under way is dropped. */
@@ -114,7 +122,7 @@ export class SnapshotMerge implements StreamMerge {
     if (!pending) return undefined;
     if (pending.redo || (statement !== undefined && mentions(statement, pending.table))) {
       this.options.logger.info({ table: pending.table, statement: statement?.slice(0, 200) }, 'snapshot: the table changed while a chunk was read; reading the chunk again');
-      this.ask();
+      this.ask(position);
       return undefined;
     }
     const chunk = pending.chunk;
@@ -128,7 +136,7 @@ export class SnapshotMerge implements StreamMerge {
       changes.push({ schema, table, op: 'read', columns: chunk.columns, before: null, after: row, commitTs, position: at });
     });
     this.handedOn(chunk, changes.length);
-    this.ask();
+    this.ask(position);
     return changes;
   }
 
@@ -167,8 +175,11 @@ export class SnapshotMerge implements StreamMerge {
     this.options.logger.info({ table, rows, rowsPerSecond, done }, done ? `snapshot of ${table} done: ${rows} rows` : `snapshot of ${table}: ${rows} rows so far`);
   }
 
-  /** Asks for the next chunk: from here on the table's changed keys are noted. */
-  private ask(): void {
+  /**
+   * Asks for the next chunk at `low`, the stream's position (its last boundary): from here on the
+   * table's changed keys are noted.
+   */
+  private ask(low: BinlogPosition | undefined): void {
     if (this.closed) return;
     const table = nextTable(this.progress);
     if (table === undefined) {
@@ -185,11 +196,12 @@ export class SnapshotMerge implements StreamMerge {
     if (!this.started.has(table)) this.options.logger.info({ table, after: this.progress.tables[table]?.after }, 'snapshot: reading table');
     const after = this.progress.tables[table]?.after;
     const limit = this.limit;
+    const visible = this.visibleAt(low);
     this.reading = this.reading.then(async () => {
       if (this.pending !== pending) return;
       let chunk: Chunk;
       try {
-        chunk = await readChunk(this.options.connection, this.options.isMariaDb, table, key, after, limit);
+        chunk = await readChunk(this.options.connection, this.options.isMariaDb, table, key, after, limit, visible());
       } catch (error) {
         if (this.pending === pending) this.fail(error as Error);
         return;
@@ -200,6 +212,21 @@ export class SnapshotMerge implements StreamMerge {
       pending.chunk = chunk;
       if (this.pending === pending) this.wake();
     });
+  }
+
+  /** What a read at `low` waits for (a thunk, so that a position without GTIDs fails the read, not the stream's call). */
+  private visibleAt(low: BinlogPosition | undefined): () => GtidWait | undefined {
+    const wait = this.options.waitForGtids;
+    if (!wait) return () => undefined;
+    const gtidSet = low?.gtidSet;
+    if (gtidSet !== undefined) return () => ({ ...wait, gtidSet });
+    return () => {
+      throw new SluiceError(
+        'SLUICE_SNAPSHOT',
+        `the snapshot on MySQL ${wait.server} needs the stream's GTID set to know when the rows it has handed on are visible, and the stream's position has none; start from a GTID position (a checkpoint taken with gtid_mode=ON)`,
+        { context: { server: wait.server } },
+      );
+    };
   }
 }
 

@@ -130,6 +130,7 @@ export class BinlogSource {
         if (this.zongji === zongji && !this.open && this.lastBoundary) this.merge(this.lastBoundary, undefined);
       },
       (error) => this.fail(error),
+      this.lastBoundary,
     );
     this.columns.install(zongji, () => {
       const gtidSet = this.lastBoundary?.gtidSet;

@@ -14,9 +14,9 @@ export interface StreamMerge {
   /**
    * Called once, before the first event: `wake` asks the stream to call `atBoundary` now, with its
    * last boundary, if it rests between transactions (else the next boundary does); `fail` fails the
-   * stream (a read of the merge's own failed).
+   * stream (a read of the merge's own failed); `start` is where the stream starts (its last boundary).
    */
-  attach(wake: () => void, fail: (error: Error) => void): void;
+  attach(wake: () => void, fail: (error: Error) => void, start: BinlogPosition | undefined): void;
   /** A change the stream hands on (a row's, or a truncate marker), in stream order, before its boundary. */
   onChange(event: ChangeEvent): void;
   /**
