@@ -1,19 +1,12 @@
-// `sluice query`: look at what landed, the way Hive would see it. Reads the committed files of the
-// catalog's tables through the FileSystem (so it works the same on local disk and on HDFS), loads
-// them into an in-memory DuckDB, and runs SQL there.
-//
-// Only what Hive would read is loaded: the partitions the catalog lists (a partition directory
-// exists before its ADD PARTITION commit step), and in each only visible files: names starting with
-// '.' or '_' are staging or markers, skipped by Hive's and Hadoop's hidden-file filter.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+// `sluice query`: look at what landed, the way Hive would see it. The catalog's tables become DuckDB
+// views over their committed files (query-views.ts), made only for the tables the SQL names, so a
+// count(*) of a small table never touches a large one; then the SQL runs in an in-memory DuckDB.
+import { DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import type { Catalog, TableDefinition } from '../catalog/catalog.ts';
 import { SluiceError } from '../core/errors.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
-import { decodeRows } from '../sinks/hive-text-codec.ts';
 import { shortestFloat32 } from '../sources/binlog/decode/cell-decoder.ts';
+import { createTableView, qualified, tablesNamedIn, withScratch } from './query-views.ts';
 
 export interface QueryOptions {
   catalog: Catalog;
@@ -24,12 +17,16 @@ export interface QueryOptions {
   table?: string;
   /** Rows of `table` to show when no `sql` is given (default 100); SQL carries its own LIMIT. */
   limit?: number;
+  /** Collect the local files DuckDB opened while running the SQL (DuckDB's FileSystem log), into `filesOpened`. */
+  traceFiles?: boolean;
 }
 
 export interface QueryResult {
   columns: string[];
   /** Every value as text (exact for decimals and 64-bit integers, '0x…' hex for bytes) or null. */
   rows: (string | null)[][];
+  /** With `traceFiles`: the paths DuckDB opened, each once. */
+  filesOpened?: string[];
 }
 
 const DEFAULT_LIMIT = 100;
@@ -42,19 +39,27 @@ export async function queryWarehouse(options: QueryOptions): Promise<QueryResult
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {
-    for (const table of tables) await loadTable(connection, table, options.catalog, options.fs);
-    const sql = options.sql ?? defaultSql(tables[0]!);
-    const limit = options.sql === undefined ? (options.limit ?? DEFAULT_LIMIT) : undefined;
-    let reader;
-    try {
-      reader = limit === undefined ? await connection.runAndReadAll(sql) : await connection.runAndReadUntil(sql, limit);
-    } catch (error) {
-      throw new SluiceError('SLUICE_QUERY', `query failed: ${(error as Error).message}`, { cause: error, context: { sql } });
-    }
-    const columns = reader.columnNames();
-    const floats = reader.columnTypes().map((type) => type.toString() === 'FLOAT');
-    const rows = reader.getRows().slice(0, limit ?? Infinity);
-    return { columns, rows: rows.map((row) => row.map((value, index) => toText(value, floats[index] ?? false))) };
+    return await withScratch(async (scratch) => {
+      for (const table of tables) await createTableView(connection, table, options.catalog, options.fs, scratch);
+      if (options.traceFiles) await connection.run("CALL enable_logging('FileSystem')");
+      const sql = options.sql ?? defaultSql(tables[0]!);
+      const limit = options.sql === undefined ? (options.limit ?? DEFAULT_LIMIT) : undefined;
+      let reader;
+      try {
+        reader = limit === undefined ? await connection.runAndReadAll(sql) : await connection.runAndReadUntil(sql, limit);
+      } catch (error) {
+        throw new SluiceError('SLUICE_QUERY', `query failed: ${(error as Error).message}`, { cause: error, context: { sql } });
+      }
+      const columns = reader.columnNames();
+      const floats = reader.columnTypes().map((type) => type.toString() === 'FLOAT');
+      const rows = reader.getRows().slice(0, limit ?? Infinity);
+      const result: QueryResult = { columns, rows: rows.map((row) => row.map((value, index) => toText(value, floats[index] ?? false))) };
+      if (options.traceFiles) {
+        const log = await connection.runAndReadAll("SELECT DISTINCT message::JSON->>'path' AS path FROM duckdb_logs WHERE type = 'FileSystem'");
+        result.filesOpened = log.getRows().map((row) => String(row[0]));
+      }
+      return result;
+    });
   } finally {
     connection.closeSync();
     instance.closeSync();
@@ -62,7 +67,7 @@ export async function queryWarehouse(options: QueryOptions): Promise<QueryResult
 }
 
 async function tablesToLoad(options: QueryOptions): Promise<TableDefinition[]> {
-  if (options.table === undefined) return options.catalog.listTables();
+  if (options.table === undefined) return tablesNamedIn(options.sql ?? '', await options.catalog.listTables());
   const dot = options.table.indexOf('.');
   if (dot <= 0) throw new SluiceError('SLUICE_QUERY', `table '${options.table}' must be given as db.table`);
   const table = await options.catalog.getTable(options.table.slice(0, dot), options.table.slice(dot + 1));
@@ -81,133 +86,6 @@ function defaultSql(table: TableDefinition): string {
   // Changelog tables carry _seq, which orders the changes; other tables come in file order.
   const order = table.columns.some((column) => column.name === '_seq') ? ' ORDER BY _seq' : '';
   return `SELECT * FROM ${qualified(table)}${order}`;
-}
-
-function quote(identifier: string): string {
-  return `"${identifier.replace(/"/g, '""')}"`;
-}
-
-function qualified(table: TableDefinition): string {
-  return `${quote(table.database)}.${quote(table.name)}`;
-}
-
-/** The DuckDB type that holds every value of a Hive type exactly. */
-export function duckDbTypeFor(hiveType: string): string {
-  const type = hiveType.trim().toLowerCase();
-  const decimal = /^decimal\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?$/.exec(type);
-  // Hive's bare DECIMAL is DECIMAL(10,0).
-  if (decimal) return `DECIMAL(${decimal[1] ?? 10},${decimal[2] ?? 0})`;
-  if (/^(varchar|char)\s*\(/.test(type)) return 'VARCHAR';
-  const simple: Record<string, string> = {
-    tinyint: 'TINYINT',
-    smallint: 'SMALLINT',
-    int: 'INTEGER',
-    integer: 'INTEGER',
-    bigint: 'BIGINT',
-    float: 'FLOAT',
-    double: 'DOUBLE',
-    'double precision': 'DOUBLE',
-    boolean: 'BOOLEAN',
-    string: 'VARCHAR',
-    binary: 'BLOB',
-    date: 'DATE',
-    // Hive timestamps carry nanoseconds.
-    timestamp: 'TIMESTAMP_NS',
-  };
-  // Complex types (array, map, struct) stay their Hive text; sluice does not write them.
-  return simple[type] ?? 'VARCHAR';
-}
-
-async function loadTable(connection: DuckDBConnection, table: TableDefinition, catalog: Catalog, fs: FileSystem): Promise<void> {
-  const columns = [
-    ...table.columns.map((column) => `${quote(column.name)} ${duckDbTypeFor(column.type)}`),
-    ...table.partitionColumns.map((column) => `${quote(column.name)} VARCHAR`),
-  ];
-  await connection.run(`CREATE SCHEMA IF NOT EXISTS ${quote(table.database)}`);
-  await connection.run(`CREATE TABLE ${qualified(table)} (${columns.join(', ')})`);
-
-  const locations =
-    table.partitionColumns.length === 0
-      ? [{ location: table.location, values: [] as string[] }]
-      : (await catalog.listPartitions(table.database, table.name)).map((partition) => ({
-          location: partition.location,
-          values: table.partitionColumns.map((column) => partition.values[column.name] ?? ''),
-        }));
-  for (const { location, values } of locations) {
-    // Hive reads the files directly in a location, not in subdirectories.
-    const files = (await fs.list(location)).filter((status) => status.type === 'file' && isVisible(status.path));
-    for (const file of files) {
-      const content = await fs.readFile(file.path);
-      if (table.format === 'parquet') await loadParquet(connection, table, content, values, file.path);
-      else await loadText(connection, table, content, values, file.path);
-    }
-  }
-}
-
-function isVisible(path: string): boolean {
-  const name = path.slice(path.lastIndexOf('/') + 1);
-  return !name.startsWith('.') && !name.startsWith('_');
-}
-
-async function loadText(
-  connection: DuckDBConnection,
-  table: TableDefinition,
-  content: Buffer,
-  partitionValues: string[],
-  path: string,
-): Promise<void> {
-  const hiveTypes = table.columns.map((column) => column.type);
-  const blob = hiveTypes.map((type) => duckDbTypeFor(type) === 'BLOB');
-  const appender: DuckDBAppender = await connection.createAppender(table.name, table.database);
-  let line = 0;
-  try {
-    for (const row of decodeRows(content, hiveTypes)) {
-      line++;
-      for (let index = 0; index < row.length; index++) {
-        const value = row[index];
-        try {
-          if (value === null || value === undefined) appender.appendNull();
-          else if (blob[index]) appender.appendBlob(typeof value === 'string' ? Buffer.from(value, 'utf8') : value);
-          // DuckDB casts the text to the column type, exactly (decimals included).
-          else appender.appendVarchar(typeof value === 'string' ? value : value.toString('utf8'));
-        } catch (error) {
-          throw new SluiceError(
-            'SLUICE_QUERY',
-            `${path} line ${line}: column ${table.columns[index]?.name} (${hiveTypes[index]}) cannot hold ${JSON.stringify(value)}: ${(error as Error).message}`,
-            { cause: error, context: { file: path, line, table: `${table.database}.${table.name}` } },
-          );
-        }
-      }
-      for (const value of partitionValues) appender.appendVarchar(value);
-      appender.endRow();
-    }
-  } finally {
-    appender.closeSync();
-  }
-}
-
-async function loadParquet(connection: DuckDBConnection, table: TableDefinition, content: Buffer, partitionValues: string[], path: string): Promise<void> {
-  // DuckDB reads Parquet from a path; the FileSystem may be HDFS, so the bytes go through a temp file.
-  const dir = await mkdtemp(join(tmpdir(), 'sluice-query-'));
-  try {
-    const file = join(dir, 'data.parquet');
-    await writeFile(file, content);
-    const source = `read_parquet('${file.replace(/'/g, "''")}')`;
-    // Hive reads Parquet columns by name: a file written before an ADD COLUMNS lacks the new ones,
-    // which read as NULL.
-    const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
-    const present = new Set(described.getRowObjects().map((row) => String(row.column_name).toLowerCase()));
-    const names = table.columns.map((column) => (present.has(column.name.toLowerCase()) ? quote(column.name) : `NULL AS ${quote(column.name)}`));
-    const partitions = table.partitionColumns.map((column, index) => `$${index + 1}::VARCHAR AS ${quote(column.name)}`);
-    await connection.run(`INSERT INTO ${qualified(table)} SELECT ${[...names, ...partitions].join(', ')} FROM ${source}`, partitionValues);
-  } catch (error) {
-    throw new SluiceError('SLUICE_QUERY', `${path} cannot be read as a file of ${table.database}.${table.name}: ${(error as Error).message}`, {
-      cause: error,
-      context: { file: path, table: `${table.database}.${table.name}` },
-    });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 function toText(value: DuckDBValue, isFloat: boolean): string | null {

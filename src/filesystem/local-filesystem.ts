@@ -24,6 +24,11 @@ export class LocalFileSystem implements FileSystem {
     return join(this.root, path);
   }
 
+  /** The path on this machine's disk, for readers that open files themselves (DuckDB in `sluice query`). */
+  localPath(path: string): string {
+    return this.local(path);
+  }
+
   async create(path: string): Promise<FileWriter> {
     const target = this.local(path);
     await mkdir(dirname(target), { recursive: true });
