@@ -1,6 +1,6 @@
 // The sluice command line. It only wires: each command lives in its own module.
 import { Command } from 'commander';
-import { loadConfig } from '../config/load.ts';
+import { loadConfig, type ConfigUse } from '../config/load.ts';
 import type { SluiceConfig } from '../config/schema.ts';
 import { isSluiceError } from '../core/errors.ts';
 import { localPlaces } from '../config/local-places.ts';
@@ -19,8 +19,8 @@ let places: LocalPlace[] = [];
 /** Its log.format, for the fatal line: the same form as the lines before it. */
 let logFormat: LogFormat = 'auto';
 
-async function load(file: string): Promise<SluiceConfig> {
-  const config = await loadConfig(file);
+async function load(file: string, use: ConfigUse = 'all'): Promise<SluiceConfig> {
+  const config = await loadConfig(file, process.env, use);
   places = localPlaces(config);
   logFormat = config.log.format;
   return config;
@@ -53,7 +53,9 @@ program
   .option('--json', 'print JSON lines instead of a table')
   .addHelpText('after', '\nExamples:\n  sluice query ods.orders --config sluice.yaml\n  sluice query --sql "SELECT _op, count(*) FROM ods.orders GROUP BY 1" --config sluice.yaml\n')
   .action(async (table: string | undefined, options: { config: string; sql?: string; limit: string; json?: boolean }) => {
-    const config = await load(options.config);
+    // Only the sink's settings: query reads files and never connects to the source, so it needs neither
+    // the MySQL password (${env:...} unset is fine) nor the source's TLS files.
+    const config = await load(options.config, 'sink');
     // Loaded here, not at the top: DuckDB's native module is heavy and `run` never needs it.
     const { formatRows, queryWarehouse } = await import('./query.ts');
     const storage = openStorage(config);

@@ -11,14 +11,17 @@ import { formatPath, type ConfigProblem } from './paths.ts';
 import { sluiceConfigSchema, type SluiceConfig } from './schema.ts';
 import { substituteSecrets, type Env } from './secrets.ts';
 
-export async function loadConfig(path: string, env: Env = process.env): Promise<SluiceConfig> {
+/** What a command needs of the config: `sink` (sluice query) leaves the source's secrets and TLS files unread. */
+export type ConfigUse = 'all' | 'sink';
+
+export async function loadConfig(path: string, env: Env = process.env, use: ConfigUse = 'all'): Promise<SluiceConfig> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
     throw unreadable('config file', path, error, 'sluice.yaml');
   }
-  return parseConfig(text, path, env);
+  return parseConfig(text, path, env, use);
 }
 
 /** A config or job file that cannot be read, said the way a person fixes it (a path to a directory is a common slip). */
@@ -36,15 +39,16 @@ export function unreadable(what: string, path: string, error: unknown, example: 
 }
 
 /** `file` names the config in messages, and its directory anchors relative paths and ${file:...}. */
-export function parseConfig(text: string, file: string, env: Env = process.env): SluiceConfig {
-  return resolvePaths(parseYamlWith(sluiceConfigSchema, text, file, env), dirname(resolve(file)), file);
+export function parseConfig(text: string, file: string, env: Env = process.env, use: ConfigUse = 'all'): SluiceConfig {
+  const config = parseYamlWith(sluiceConfigSchema, text, file, env, use === 'sink' ? 'source' : undefined);
+  return resolvePaths(config, dirname(resolve(file)), file, use);
 }
 
 /**
  * Parses and validates any sluice YAML document (the daemon's config, a batch job) against `schema`,
  * with the same secrets and the same file:line:column errors.
  */
-export function parseYamlWith<S extends z.ZodType>(schema: S, text: string, file: string, env: Env = process.env): z.output<S> {
+export function parseYamlWith<S extends z.ZodType>(schema: S, text: string, file: string, env: Env = process.env, skipSecretsOf?: string): z.output<S> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -61,7 +65,7 @@ export function parseYamlWith<S extends z.ZodType>(schema: S, text: string, file
   }
 
   const baseDir = dirname(resolve(file));
-  const { problems, substituted } = substituteSecrets(doc, env, baseDir);
+  const { problems, substituted } = substituteSecrets(doc, env, baseDir, skipSecretsOf);
 
   let data: unknown;
   try {
@@ -99,10 +103,10 @@ function invalidConfig(file: string, problems: ConfigProblem[], lineCounter: Lin
 
 // Relative to the config file, not the working directory, so `sluice -c /etc/sluice/x.yaml` behaves the
 // same from any directory (systemd starts us in /).
-function resolvePaths(config: SluiceConfig, baseDir: string, file: string): SluiceConfig {
+function resolvePaths(config: SluiceConfig, baseDir: string, file: string, use: ConfigUse): SluiceConfig {
   return {
     ...config,
-    source: { ...config.source, tls: resolveTlsPaths(config.source.tls, baseDir, file, 'source') },
+    source: use === 'sink' ? config.source : { ...config.source, tls: resolveTlsPaths(config.source.tls, baseDir, file, 'source') },
     sink: {
       ...config.sink,
       filesystem: resolveFileSystemPaths(config.sink.filesystem, baseDir),

@@ -17,13 +17,18 @@ export interface Substitution {
 
 const REFERENCE = /\$(\$?)\{([A-Za-z]+):([^}]*)\}/g;
 
-export function substituteSecrets(doc: Document, env: Env, baseDir: string): Substitution {
+/**
+ * `skipSection` names a top-level key whose references stay unresolved, as their own text: a command
+ * that never uses that section (`sluice query` never connects to the source) must not need its secrets.
+ */
+export function substituteSecrets(doc: Document, env: Env, baseDir: string, skipSection?: string): Substitution {
   const result: Substitution = { problems: [], substituted: new Map() };
 
   const visit = (node: unknown, path: ConfigPath): void => {
     // Aliases are skipped: they resolve to their anchor, which is visited (and substituted) itself.
     if (isMap(node)) {
       for (const pair of node.items) {
+        if (path.length === 0 && skipSection !== undefined && isScalar(pair.key) && pair.key.value === skipSection) continue;
         visit(pair.value, [...path, String(isScalar(pair.key) ? pair.key.value : pair.key)]);
       }
     } else if (isSeq(node)) {
