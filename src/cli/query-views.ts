@@ -126,8 +126,9 @@ function fileList(paths: string[]): string {
 // since every \x02 in a value is written behind a backslash; quotes, escapes and comments are off.
 // Fields are then split at each \x01 not behind a backslash, `\N` is NULL (compared before unescaping),
 // and `\n` -> LF, `\r` -> CR, `\x` -> x in one pass. A row with fewer fields reads the missing ones as
-// NULL, like Hive after ADD COLUMNS. Binary is base64.
-const FIELDS = String.raw`regexp_extract_all(line, '(?:^|\x01)((?:[^\x01\\]|\\[\s\S])*)', 1)`;
+// NULL, like Hive after ADD COLUMNS. Binary is base64. DuckDB reads an empty line as NULL: it is one
+// empty field (a one-column table's '').
+const FIELDS = String.raw`regexp_extract_all(coalesce(line, ''), '(?:^|\x01)((?:[^\x01\\]|\\[\s\S])*)', 1)`;
 
 function unescaped(field: string): string {
   return String.raw`CASE WHEN ${field} = '\N' THEN NULL ELSE array_to_string(list_transform(regexp_extract_all(${field}, '\\[\s\S]|[^\\]+'), t -> CASE WHEN t = '\n' THEN chr(10) WHEN t = '\r' THEN chr(13) WHEN t[1] = '\' THEN t[2:] ELSE t END), '') END`;
