@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { queryWarehouse } from '../src/cli/query.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { isSluiceError } from '../src/core/errors.ts';
+import type { FileSystem } from '../src/filesystem/filesystem.ts';
 import { encodeRow } from '../src/sinks/hive-text-codec.ts';
 import { makeQueryWarehouse, type QueryWarehouse } from './helpers/query-warehouse.ts';
 import { REPO_ROOT } from './helpers/servers.ts';
@@ -51,6 +52,25 @@ describe('sluice query over views', () => {
     const big = await queryWarehouse({ catalog, fs, sql: 'SELECT count(*) FROM ods.big', traceFiles: true });
     assert.deepEqual(big.rows, [[String(BIG_ROWS)]]);
     assert.equal(big.filesOpened?.filter((path) => path.startsWith(fs.localPath('/ods.db/big/'))).length, 8);
+  });
+
+  it('reads a FileSystem DuckDB cannot open (HDFS) through copies of the named table\'s files', async () => {
+    const { fs, catalog } = warehouse;
+    // Not a LocalFileSystem, as WebHDFS is not: the files come through readFile.
+    const read: string[] = [];
+    const remote: FileSystem = {
+      description: 'remote',
+      create: (path) => fs.create(path),
+      readFile: (path) => (read.push(path), fs.readFile(path)),
+      mkdirs: (path) => fs.mkdirs(path),
+      rename: (from, to) => fs.rename(from, to),
+      delete: (path, recursive) => fs.delete(path, recursive),
+      status: (path) => fs.status(path),
+      list: (path) => fs.list(path),
+    };
+    const result = await queryWarehouse({ catalog, fs: remote, sql: 'SELECT count(*), sum(amount), min(note) FROM ods.small' });
+    assert.deepEqual(result.rows, [['10', '45.45', `note 0 ${'x'.repeat(64)}`]]);
+    assert.deepEqual(read, ['/ods.db/small/dt=2026-12-01/0.job.0-0']);
   });
 
   it('queries from the command line although the source password and user secrets are missing', async () => {
