@@ -105,3 +105,36 @@ test('/status and `sluice status` show a running daemon: position, figures, a st
   assert.equal(parsed.running, false);
   assert.equal(parsed.checkpoint.id, record.id);
 });
+
+test('/status and `sluice status` show the snapshot: tables done, rows read', { timeout: 120_000 }, async () => {
+  const server = await testMariaDb();
+  const db = await server.rootConnection();
+  const tag = `ss${Date.now() % 1_000_000}`;
+  await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.a (id INT PRIMARY KEY); CREATE TABLE ${tag}.b (id INT PRIMARY KEY)`);
+  await db.query(`INSERT INTO ${tag}.a VALUES ${Array.from({ length: 20 }, (_, index) => `(${index + 1})`).join(', ')}; INSERT INTO ${tag}.b VALUES (1), (2), (3), (4), (5)`);
+  await db.end();
+  const workspace = makeWorkspace(server, { start: 'earliest', routing: `  include: ['${tag}.*']`, intervalSeconds: 0.2, extra: 'snapshot:\n  mode: initial\n  chunkRows: 4\n' });
+  const daemon = startDaemon(workspace, server);
+  let exit;
+  try {
+    const port = await metricsPort(daemon);
+    const report = await until('a /status with the snapshot done', daemon, async () => {
+      const now = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as DaemonStatusReport;
+      return now.snapshot?.done === 2 && now.tables.length === 2 ? now : undefined;
+    });
+    assert.deepEqual(report.snapshot, { tables: 2, done: 2, rows: 25 });
+    assert.deepEqual(
+      report.tables.map((table) => [table.table, table.rowsWritten, table.state]),
+      [
+        [`${tag}.a`, 20, 'running'],
+        [`${tag}.b`, 5, 'running'],
+      ],
+    );
+    const screen = await sluiceStatus(workspace, server.password);
+    assert.equal(screen.code, 0, screen.output);
+    assert.match(screen.output, /^ {2}snapshot: +2 of 2 table\(s\) done, 25 row\(s\) read$/m);
+  } finally {
+    exit = await stopDaemon(daemon);
+  }
+  assert.equal(exit.code, 0, daemon.output().slice(-2000));
+});
