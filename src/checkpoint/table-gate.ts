@@ -65,6 +65,11 @@ export class TableGate<S extends SourceState = SourceState> {
     return this.othersFrom !== undefined || this.fromByTable.size > 0;
   }
 
+  /** The tables that skip changes they already hold, with the point each takes changes from (key undefined: every table not named). */
+  get aheadPoints(): ReadonlyMap<string | undefined, S> {
+    return new Map<string | undefined, S>([...(this.othersFrom ? [[undefined, this.othersFrom] as const] : []), ...this.fromByTable]);
+  }
+
   /**
    * Stops a table: it takes nothing more in this run, and holds what it had at `committed` (the last
    * recorded checkpoint), or at its own later point when it was already ahead of that.

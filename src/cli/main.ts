@@ -11,6 +11,7 @@ import { openStorage } from '../runtime/embedded-runtime.ts';
 import { formatChecks, runChecks } from './check-command.ts';
 import { setCheckpoint, showCheckpoint, skipTable, targetFromOptions, type TargetOptions } from './checkpoint-command.ts';
 import { exitCodeOf } from './exit-codes.ts';
+import { statusCommand } from './status-command.ts';
 import { runDaemon } from './run-command.ts';
 import { packageVersion } from './version.ts';
 
@@ -105,6 +106,25 @@ program
   .action(async (options: { job: string; progress: boolean; again?: boolean }) => {
     const { runSyncCommand } = await import('./sync-command.ts');
     await runSyncCommand(options.job, { progress: options.progress, again: options.again === true });
+  });
+
+program
+  .command('status')
+  .description('One screen for a running daemon: source, position, lag, changes/s, last checkpoint, tables, compaction, errors.')
+  .requiredOption('-c, --config <file>', 'configuration file (YAML) of the daemon')
+  .option('--json', "print the daemon's /status JSON as it answers it")
+  .addHelpText(
+    'after',
+    '\nFinds the daemon by the config\'s checkpoint.dir and asks its health server (metrics.host/port) for\n' +
+      '/status. Exits 0 when it answered, 3 when no daemon runs (then prints the checkpoint it resumes\n' +
+      'from; with --json {"running": false, "checkpoint": ...}), 1 when one runs but does not answer.\n\n' +
+      'Examples:\n  sluice status --config /etc/sluice/sluice.yaml\n  sluice status --config sluice.yaml --json | jq .lagSeconds\n',
+  )
+  .action(async (options: { config: string; json?: boolean }) => {
+    const config = await load(options.config);
+    const outcome = await statusCommand(config, { json: options.json });
+    process.stdout.write(outcome.text);
+    process.exitCode = outcome.exitCode;
   });
 
 const checkpoint = program

@@ -7,6 +7,8 @@ import { BinlogToHiveJob } from '../pipeline/binlog-to-hive-job.ts';
 import { createParquetFormat } from '../sinks/parquet-format.ts';
 import { startHealthServer, type HealthServer } from '../runtime/health-server.ts';
 import { SluiceMetrics } from '../runtime/metrics.ts';
+import { DaemonStatus } from '../runtime/daemon-status.ts';
+import { endpointUrl, writeStatusEndpoint } from '../runtime/status-endpoint.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
 import { createLogger } from '../core/logger.ts';
 import { localPlaces } from '../config/local-places.ts';
@@ -51,6 +53,7 @@ export async function runDaemon(config: SluiceConfig): Promise<void> {
   // One registry and one HTTP server for the process, across retries of the job.
   const metrics = new SluiceMetrics();
   let health: HealthServer | undefined;
+  let stopStatus = async (): Promise<void> => undefined;
   const wake = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -66,10 +69,21 @@ export async function runDaemon(config: SluiceConfig): Promise<void> {
   process.on('SIGINT', onSignal);
   try {
     if (config.metrics.enabled) {
-      health = await startHealthServer(config.metrics.host, config.metrics.port, metrics, {
-        notReadyReason: () => (job ? job.notReadyReason() : 'starting'),
-      });
-      logger.info({ host: config.metrics.host, port: health.port }, 'metrics and health on /metrics, /health, /ready');
+      const status = new DaemonStatus(metrics, packageVersion());
+      health = await startHealthServer(
+        config.metrics.host,
+        config.metrics.port,
+        metrics,
+        { notReadyReason: () => (job ? job.notReadyReason() : 'starting') },
+        () => status.report(job),
+      );
+      logger.info({ host: config.metrics.host, port: health.port }, 'metrics and health on /metrics, /status, /health, /ready');
+      // For `sluice status`, which knows the state directory but not a port chosen at random.
+      const forget = await writeStatusEndpoint(config.checkpoint.dir, endpointUrl(config.metrics.host, health.port)).catch(() => undefined);
+      stopStatus = async () => {
+        status.stop();
+        await forget?.();
+      };
     }
     await withRetry(
       async () => {
@@ -118,6 +132,7 @@ export async function runDaemon(config: SluiceConfig): Promise<void> {
     logger.info({ code: (error as { code?: string }).code }, 'stopped while waiting to retry; the next start resumes from the last checkpoint');
   } finally {
     await health?.close();
+    await stopStatus();
     await storage.catalog.close();
     await lock.release();
     process.off('SIGTERM', onSignal);

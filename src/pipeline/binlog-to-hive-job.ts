@@ -8,7 +8,7 @@ import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { TableGate, type GateResume } from '../checkpoint/table-gate.ts';
 import { isSluiceError, SluiceError } from '../core/errors.ts';
 import { Router, type RoutingConfig } from '../routing/router.ts';
-import type { ReadinessProbe } from '../runtime/health-server.ts';
+import type { LiveStatus, StatusProbe } from '../runtime/daemon-status.ts';
 import { SluiceMetrics } from '../runtime/metrics.ts';
 import { Compactor, type CompactionSettings } from '../sinks/compaction.ts';
 import type { HiveChangelogSinkOptions } from '../sinks/hive-changelog-sink.ts';
@@ -26,6 +26,7 @@ import { checkServerIdFree } from '../sources/binlog/server/server-id.ts';
 import { BINLOG, HIVE, recoverBinlogToHive } from './binlog-to-hive-record.ts';
 import { PipelineLoop, type PipelineFigures } from './pipeline-loop.ts';
 import { openBinlogSnapshot, type BinlogSnapshot, type SnapshotSettings } from './binlog-snapshot.ts';
+import { binlogLiveStatus, CompactionTracker } from './binlog-live-status.ts';
 
 /** The Hive sink's settings, as the sink takes them. */
 type HiveSettings = Pick<HiveChangelogSinkOptions, 'fs' | 'catalog' | 'warehouse' | 'format' | 'partition' | 'rollBytes' | 'rollSeconds' | 'formats'>;
@@ -51,9 +52,11 @@ export interface BinlogToHiveJobOptions extends HiveSettings {
 
 export type JobFigures = PipelineFigures<BinlogPosition>;
 
-export class BinlogToHiveJob implements ReadinessProbe {
+export class BinlogToHiveJob implements StatusProbe {
   private stopRequested = false;
   private loop: PipelineLoop<BinlogSourceState> | undefined;
+  /** Set once streaming starts: what `/status` shows of this run. */
+  private live: (() => LiveStatus) | undefined;
   readonly figures: JobFigures = { changesWritten: 0, checkpoints: 0, lastCheckpointAt: undefined, lastPosition: undefined };
   readonly metrics: SluiceMetrics;
 
@@ -63,6 +66,10 @@ export class BinlogToHiveJob implements ReadinessProbe {
 
   notReadyReason(): string | undefined {
     return this.loop ? this.loop.notReadyReason() : 'not streaming from the binlog yet';
+  }
+
+  liveStatus(): LiveStatus | undefined {
+    return this.live?.();
   }
 
   /** Asks for a clean stop: the job ends at the next transaction boundary with a final checkpoint. */
@@ -189,6 +196,7 @@ export class BinlogToHiveJob implements ReadinessProbe {
     const compactor = options.compaction?.enabled
       ? new Compactor({ fs: options.fs, catalog: options.catalog, stateDir: options.stateDir, jobId, rollBytes: options.rollBytes, settings: options.compaction, logger })
       : undefined;
+    const compaction = new CompactionTracker(compactor);
     const loop = new PipelineLoop<BinlogSourceState>({
       sourceName: BINLOG,
       source: new BinlogPipelineSource(stream, start.dump, logger),
@@ -207,11 +215,12 @@ export class BinlogToHiveJob implements ReadinessProbe {
       hooks: {
         // The columns of every change up to the boundary must be known on a restart from it.
         beforeCheckpoint: () => schemaHistory.save(),
-        betweenCheckpoints: async (lastCheckpointId) => void (await compactor?.runIfDue(lastCheckpointId)),
+        betweenCheckpoints: (lastCheckpointId) => compaction.runIfDue(lastCheckpointId),
         written: (target) => compactor?.noteTarget(target),
       },
     });
     this.loop = loop;
+    this.live = () => binlogLiveStatus({ server, facts, where: loop.where(), figures: this.figures, gate, compaction });
     if (this.stopRequested) loop.requestStop();
     compactor?.start();
     try {

@@ -17,6 +17,8 @@ export interface PipelineFigures<P = unknown> {
   checkpoints: number;
   lastCheckpointAt: Date | undefined;
   lastPosition: P | undefined;
+  lastCheckpointId?: number;
+  lastCheckpointDurationMs?: number;
 }
 
 export interface PipelineHooks {
@@ -98,6 +100,11 @@ export class PipelineLoop<S extends SourceState> {
     const stopped = [...this.options.gate.stoppedTables].map(([table, entry]) => `${table} (${entry.code})`);
     if (stopped.length > 0) return `tables stopped by an error: ${stopped.join(', ')}`;
     return undefined;
+  }
+
+  /** Where the loop stands now, for the status page: the last recorded boundary, the last one read, and the other sources' states at it. */
+  where(): { committed: S; boundary: S; also: Record<string, SourceState> | undefined } {
+    return { committed: this.committed, boundary: this.boundary, also: this.boundaryAlso };
   }
 
   /** Asks for a clean stop: the loop ends at the next transaction boundary with a final checkpoint. */
@@ -210,6 +217,8 @@ export class PipelineLoop<S extends SourceState> {
     figures.checkpoints++;
     figures.lastCheckpointAt = new Date();
     figures.lastPosition = boundary.position;
+    figures.lastCheckpointId = taken.id;
+    figures.lastCheckpointDurationMs = taken.durationMs;
     this.checkpointDue = false;
     metrics.checkpoints.inc();
     metrics.checkpointDuration.observe(taken.durationMs / 1000);

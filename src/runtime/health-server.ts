@@ -1,4 +1,4 @@
-// /metrics, /health and /ready over plain HTTP. Readiness means what a load balancer or an alert
+// /metrics, /status, /health and /ready over plain HTTP. Readiness means what a load balancer or an alert
 // needs to know: the binlog is connected and checkpoints are still being committed on time.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +15,7 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-export async function startHealthServer(host: string, port: number, metrics: { registry: Registry }, readiness: ReadinessProbe): Promise<HealthServer> {
+export async function startHealthServer(host: string, port: number, metrics: { registry: Registry }, readiness: ReadinessProbe, status?: () => Promise<unknown>): Promise<HealthServer> {
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (path === '/metrics') {
@@ -24,6 +24,18 @@ export async function startHealthServer(host: string, port: number, metrics: { r
         .then((body) => {
           response.writeHead(200, { 'content-type': metrics.registry.contentType });
           response.end(body);
+        })
+        .catch((error: unknown) => {
+          response.writeHead(500, { 'content-type': 'text/plain' });
+          response.end(String(error));
+        });
+      return;
+    }
+    if (path === '/status' && status) {
+      status()
+        .then((report) => {
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end(JSON.stringify(report) + '\n');
         })
         .catch((error: unknown) => {
           response.writeHead(500, { 'content-type': 'text/plain' });
@@ -43,7 +55,7 @@ export async function startHealthServer(host: string, port: number, metrics: { r
       return;
     }
     response.writeHead(404, { 'content-type': 'text/plain' });
-    response.end('not found: try /metrics, /health or /ready\n');
+    response.end('not found: try /metrics, /status, /health or /ready\n');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
