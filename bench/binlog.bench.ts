@@ -61,7 +61,7 @@ import { daemonConfigYaml } from '../test/helpers/daemon-config.ts';
 import { startHdfs, startHiveServer2, type HdfsServer, type HiveServer2 } from '../test/servers/jvm.ts';
 import type { MariaDbServer } from '../test/servers/mariadb.ts';
 import { cpuSeconds, mib, pidFromFile, RssSampler } from './proc-stats.ts';
-import { formatProfile, summarizeCpuProfile, type ProfileSummary } from './cpu-profile.ts';
+import { busiestProfile, formatProfile, type ProfileSummary } from './cpu-profile.ts';
 import type { DecodeWorkerInput, DecodeWorkerOutput } from './decode-worker.ts';
 import { sourceFlavor, sourceKindsSetting, stopLeftover, type BenchSource, type SourceFlavor } from './source-servers.ts';
 import { verifyCommitted, type Expected, type VerifyResult } from './verify.ts';
@@ -282,15 +282,7 @@ function nodeArgs(profileName: string): string[] {
 }
 
 function profileSummary(profileName: string): ProfileSummary | undefined {
-  const dir = join(PROFILE_DIR, profileName);
-  if (!CPU_PROF || !existsSync(dir)) return undefined;
-  let best: { file: string; summary: ProfileSummary; busyMs: number } | undefined;
-  for (const name of readdirSync(dir).filter((entry) => entry.endsWith('.cpuprofile'))) {
-    const file = join(dir, name);
-    const summary = summarizeCpuProfile(file);
-    const busyMs = summary.totalMs - (summary.files.find((entry) => entry.where === '(idle)')?.selfMs ?? 0);
-    if (!best || busyMs > best.busyMs) best = { file, summary, busyMs };
-  }
+  const best = CPU_PROF ? busiestProfile(join(PROFILE_DIR, profileName)) : undefined;
   if (!best) return undefined;
   console.log(formatProfile(best.summary, `CPU profile ${best.file}`));
   return best.summary;

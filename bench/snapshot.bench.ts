@@ -12,6 +12,7 @@
 //   BENCH_SNAPSHOT_ROWS     rows in the table (default 2000000)
 //   BENCH_SNAPSHOT_PARQUET  0 skips (d)
 //   BENCH_KEEP=1            keeps the files of the runs in .sluice/bench-snapshot
+//   BENCH_CPU_PROF=1        profiles the daemon (node --cpu-prof) and prints where its time goes
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -22,6 +23,7 @@ import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { sluiceConfigSchema } from '../src/config/schema.ts';
 import { daemonConfigYaml, LOCAL_STORAGE_YAML } from '../test/helpers/daemon-config.ts';
 import { serverFolder, startMariaDb } from '../test/servers/mariadb.ts';
+import { busiestProfile, formatProfile } from './cpu-profile.ts';
 import { mib, pidFromFile, RssSampler } from './proc-stats.ts';
 import { forEachCommittedRow } from './verify.ts';
 
@@ -29,6 +31,7 @@ const REPO = fileURLToPath(new URL('..', import.meta.url));
 const ROWS = Number(process.env.BENCH_SNAPSHOT_ROWS ?? 2_000_000);
 const PARQUET = process.env.BENCH_SNAPSHOT_PARQUET !== '0';
 const KEEP = process.env.BENCH_KEEP === '1';
+const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
 const SLUICE_DIR = join(REPO, '.sluice');
 const WORK = join(SLUICE_DIR, 'bench-snapshot');
 const RESULT_FILE = join(SLUICE_DIR, 'bench-result.json');
@@ -49,6 +52,8 @@ interface Figure {
   serverRssMiB: number;
   /** Spawn to the daemon's first 'snapshot: reading table' line (node + tsx, config, preflight). */
   startupSeconds?: number;
+  /** The most items the daemon's source queue held at a checkpoint (its 'checkpoint committed' lines). */
+  maxQueued?: number;
   check: string;
   ok: boolean;
 }
@@ -155,7 +160,10 @@ for (const figure of figures) {
   );
   if (figure.startupSeconds !== undefined) {
     const without = figure.seconds - figure.startupSeconds;
-    say(`${'    without process startup'.padEnd(48)} ${fmt(ROWS).padStart(10)} ${without.toFixed(2).padStart(8)} ${fmt(ROWS / without).padStart(10)} ${(ROWS / without / rate(reference)).toFixed(3).padStart(7)}`);
+    say(
+      `${'    without process startup'.padEnd(48)} ${fmt(ROWS).padStart(10)} ${without.toFixed(2).padStart(8)} ${fmt(ROWS / without).padStart(10)} ${(ROWS / without / rate(reference)).toFixed(3).padStart(7)}` +
+        `${' '.repeat(31)}  at most ${fmt(figure.maxQueued ?? 0)} items queued at a checkpoint`,
+    );
   }
 }
 const loadAfter = loadavg();
@@ -253,17 +261,24 @@ async function snapshotRun(format: 'text' | 'parquet'): Promise<Omit<Figure, 'se
   say(`(${format === 'text' ? 'c' : 'd'}) sluice daemon, snapshot.mode: initial_only, ${format} ...`);
   const runStarted = performance.now();
   let readingAt: number | undefined;
-  const daemon = await runSampled(process.execPath, [join(REPO, 'bin/sluice.js'), 'run', '--config', configFile], dir, { ...process.env, [PASSWORD_ENV]: mariadb.password }, (line) => {
+  let maxQueued = 0;
+  const profileDir = join(dir, 'profile');
+  const profileArgs = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const daemon = await runSampled(process.execPath, [...profileArgs, join(REPO, 'bin/sluice.js'), 'run', '--config', configFile], dir, { ...process.env, [PASSWORD_ENV]: mariadb.password }, (line) => {
     if (line.includes('snapshot: reading table')) readingAt ??= performance.now();
+    if (line.includes('"checkpoint committed"')) maxQueued = Math.max(maxQueued, Number(/"queued":(\d+)/.exec(line)?.[1] ?? 0));
   });
   if (daemon.code !== 0) throw new Error(`the daemon (${format}) exited with ${daemon.code}:\n${daemon.output.slice(-3000)}`);
   const check = await checkSnapshot(dir);
-  say(`    ${daemon.seconds.toFixed(2)} s, peak RSS ${fmt(daemon.peakRssMiB, 1)} MiB; read back: ${check.text}`);
+  const profile = CPU_PROF ? busiestProfile(profileDir) : undefined;
+  if (profile) say(formatProfile(profile.summary, `CPU profile of the daemon (${format})`));
+  say(`    ${daemon.seconds.toFixed(2)} s, peak RSS ${fmt(daemon.peakRssMiB, 1)} MiB, at most ${fmt(maxQueued)} items queued at a checkpoint; read back: ${check.text}`);
   return {
     what: `(${format === 'text' ? 'c' : 'd'}) sluice snapshot, initial_only, ${format === 'text' ? 'text' : 'Parquet'}`,
     seconds: daemon.seconds,
     clientRssMiB: daemon.peakRssMiB,
     ...(readingAt !== undefined ? { startupSeconds: (readingAt - runStarted) / 1000 } : {}),
+    maxQueued,
     check: check.text,
     ok: check.ok,
   };
