@@ -60,7 +60,8 @@ import { WebHdfsFileSystem } from '../src/filesystem/webhdfs-filesystem.ts';
 import { daemonConfigYaml } from '../test/helpers/daemon-config.ts';
 import { startHdfs, startHiveServer2, type HdfsServer, type HiveServer2 } from '../test/servers/jvm.ts';
 import type { MariaDbServer } from '../test/servers/mariadb.ts';
-import { formatProfile, summarizeCpuProfile, type ProfileSummary } from './cpu-profile.ts';
+import { cpuSeconds, mib, pidFromFile, RssSampler } from './proc-stats.ts';
+import { busiestProfile, formatProfile, type ProfileSummary } from './cpu-profile.ts';
 import type { DecodeWorkerInput, DecodeWorkerOutput } from './decode-worker.ts';
 import { sourceFlavor, sourceKindsSetting, stopLeftover, type BenchSource, type SourceFlavor } from './source-servers.ts';
 import { verifyCommitted, type Expected, type VerifyResult } from './verify.ts';
@@ -106,7 +107,6 @@ const PASSWORD_ENV = 'SLUICE_BENCH_PASSWORD';
 const children = new Set<ChildProcess>();
 const log = (text: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const mib = (kib: number): number => Math.round((kib / 1024) * 10) / 10;
 const fmt = (value: number, digits = 0): string => value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 // ---- processes ---------------------------------------------------------------------------------
@@ -115,78 +115,6 @@ function track(child: ChildProcess): ChildProcess {
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
-}
-
-interface ProcStatus {
-  rssKiB: number;
-  hwmKiB: number;
-}
-
-function procStatus(pid: number): ProcStatus | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
-    return { rssKiB: field('VmRSS'), hwmKiB: field('VmHWM') };
-  } catch {
-    return undefined;
-  }
-}
-
-const CLOCK_TICKS = 100; // USER_HZ, the unit of utime/stime in /proc/<pid>/stat on Linux
-
-/** CPU time (user + system) a process has used so far, in seconds; undefined once it is gone. */
-function cpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command (which may hold spaces) in parentheses: state is field 3, utime 14, stime 15.
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
-}
-
-function pidFromFile(file: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Samples VmRSS of a process every 100 ms; the kernel's VmHWM (peak RSS) and its CPU time are read with each sample too. */
-class RssSampler {
-  peakRssKiB = 0;
-  peakHwmKiB = 0;
-  samples = 0;
-  /** CPU seconds at the last sample. */
-  cpuSeconds = 0;
-  private readonly timer: NodeJS.Timeout;
-
-  constructor(private readonly pid: number) {
-    this.timer = setInterval(() => this.sample(), 100);
-    this.sample();
-  }
-
-  sample(): void {
-    const status = procStatus(this.pid);
-    if (!status) return;
-    this.samples++;
-    this.peakRssKiB = Math.max(this.peakRssKiB, status.rssKiB);
-    this.peakHwmKiB = Math.max(this.peakHwmKiB, status.hwmKiB);
-    this.cpuSeconds = cpuSeconds(this.pid) ?? this.cpuSeconds;
-  }
-
-  get peakMiB(): number {
-    return mib(Math.max(this.peakRssKiB, this.peakHwmKiB));
-  }
-
-  stop(): void {
-    this.sample();
-    clearInterval(this.timer);
-  }
 }
 
 interface RunResult {
@@ -354,15 +282,7 @@ function nodeArgs(profileName: string): string[] {
 }
 
 function profileSummary(profileName: string): ProfileSummary | undefined {
-  const dir = join(PROFILE_DIR, profileName);
-  if (!CPU_PROF || !existsSync(dir)) return undefined;
-  let best: { file: string; summary: ProfileSummary; busyMs: number } | undefined;
-  for (const name of readdirSync(dir).filter((entry) => entry.endsWith('.cpuprofile'))) {
-    const file = join(dir, name);
-    const summary = summarizeCpuProfile(file);
-    const busyMs = summary.totalMs - (summary.files.find((entry) => entry.where === '(idle)')?.selfMs ?? 0);
-    if (!best || busyMs > best.busyMs) best = { file, summary, busyMs };
-  }
+  const best = CPU_PROF ? busiestProfile(join(PROFILE_DIR, profileName)) : undefined;
   if (!best) return undefined;
   console.log(formatProfile(best.summary, `CPU profile ${best.file}`));
   return best.summary;

@@ -1,6 +1,7 @@
 // Summarizes a V8 .cpuprofile (from node --cpu-prof): self time per function, and total (inclusive)
 // time per source file, so a slow measure points at where its time goes.
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 interface ProfileNode {
   id: number;
@@ -75,6 +76,19 @@ export function summarizeCpuProfile(file: string, top = 20): ProfileSummary {
     .sort((a, b) => b.selfMs - a.selfMs)
     .slice(0, top);
   return { totalMs: Math.round(totalUs / 1000), functions, files };
+}
+
+/** Of the .cpuprofile files in `dir` (a process and its workers write one each), the one busiest outside idle. */
+export function busiestProfile(dir: string): { file: string; summary: ProfileSummary } | undefined {
+  if (!existsSync(dir)) return undefined;
+  let best: { file: string; summary: ProfileSummary; busyMs: number } | undefined;
+  for (const name of readdirSync(dir).filter((entry) => entry.endsWith('.cpuprofile'))) {
+    const file = join(dir, name);
+    const summary = summarizeCpuProfile(file);
+    const busyMs = summary.totalMs - (summary.files.find((entry) => entry.where === '(idle)')?.selfMs ?? 0);
+    if (!best || busyMs > best.busyMs) best = { file, summary, busyMs };
+  }
+  return best && { file: best.file, summary: best.summary };
 }
 
 export function formatProfile(summary: ProfileSummary, title: string): string {

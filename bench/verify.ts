@@ -64,57 +64,33 @@ export async function verifyCommitted(options: VerifyOptions): Promise<VerifyRes
   let rows = 0;
   let files = 0;
   let bytes = 0;
-  let parquet: ParquetReader | undefined;
-  try {
-    if (!definition) {
-      problem(`table ${database}.${table} is not in the catalog`);
-    } else {
-      const types = definition.columns.map((column) => column.type);
-      const index = (name: string): number => definition.columns.findIndex((column) => column.name === name);
-      const opAt = index('_op');
-      const seqAt = index('_seq');
-      // Sequence numbers restart at 1 for a configured start: each must appear exactly once in 1..total.
-      const seen = new Uint8Array(total + 1);
-      const checkValues = (values: CellValue[]): void => {
-        rows++;
-        const op = String(values[opAt]);
-        if (op === 'insert' || op === 'update' || op === 'delete') {
-          counts[op]++;
-          const id = Number(values[0]);
-          if (Number.isSafeInteger(id)) addId(ids, op, id);
-        } else problem(`row with _op ${op}`);
-        const seq = Number(values[seqAt]);
-        if (!Number.isSafeInteger(seq) || seq < 1 || seq > total) problem(`_seq ${String(values[seqAt])} outside 1..${total}`);
-        else if (seen[seq] === 1) problem(`_seq ${seq} appears twice`);
-        else seen[seq] = 1;
-        const wrong = checkRow(op, values);
-        if (wrong) problem(wrong);
-      };
-      if (definition.format === 'parquet') parquet = await ParquetReader.open(definition);
-      for (const partition of await catalog.listPartitions(database, table)) {
-        for (const file of await fs.list(partition.location)) {
-          const name = file.path.slice(file.path.lastIndexOf('/') + 1);
-          if (file.type !== 'file' || name.startsWith('.') || name.startsWith('_')) continue;
-          const readStarted = performance.now();
-          const content = await fs.readFile(file.path);
-          readMs += performance.now() - readStarted;
-          files++;
-          bytes += content.length;
-          if (parquet) {
-            await parquet.forEachRow(content, checkValues);
-            continue;
-          }
-          let start = 0;
-          for (let end = content.indexOf(0x0a); end !== -1; end = content.indexOf(0x0a, start)) {
-            checkValues(decodeLine(content.subarray(start, end), types));
-            start = end + 1;
-          }
-          if (start < content.length) problem(`${file.path} does not end with a newline`);
-        }
-      }
-    }
-  } finally {
-    await parquet?.close();
+  if (!definition) {
+    problem(`table ${database}.${table} is not in the catalog`);
+  } else {
+    const index = (name: string): number => definition.columns.findIndex((column) => column.name === name);
+    const opAt = index('_op');
+    const seqAt = index('_seq');
+    // Sequence numbers restart at 1 for a configured start: each must appear exactly once in 1..total.
+    const seen = new Uint8Array(total + 1);
+    const checkValues = (values: CellValue[]): void => {
+      rows++;
+      const op = String(values[opAt]);
+      if (op === 'insert' || op === 'update' || op === 'delete') {
+        counts[op]++;
+        const id = Number(values[0]);
+        if (Number.isSafeInteger(id)) addId(ids, op, id);
+      } else problem(`row with _op ${op}`);
+      const seq = Number(values[seqAt]);
+      if (!Number.isSafeInteger(seq) || seq < 1 || seq > total) problem(`_seq ${String(values[seqAt])} outside 1..${total}`);
+      else if (seen[seq] === 1) problem(`_seq ${seq} appears twice`);
+      else seen[seq] = 1;
+      const wrong = checkRow(op, values);
+      if (wrong) problem(wrong);
+    };
+    const read = await forEachCommittedRow({ catalog, fs, database, table, definition }, checkValues, (path) => problem(`${path} does not end with a newline`));
+    files = read.files;
+    bytes = read.bytes;
+    readMs = read.readMs;
   }
   for (const op of OPS) {
     if (counts[op] !== expected.counts[op]) problem(`${counts[op]} ${op} rows committed, expected ${expected.counts[op]}`);
@@ -136,6 +112,49 @@ export async function verifyCommitted(options: VerifyOptions): Promise<VerifyRes
     seconds: (performance.now() - started) / 1000,
     readSeconds: readMs / 1000,
   };
+}
+
+/**
+ * Every row a table's committed files hold, as a Hive reader sees them (the partitions the catalog
+ * lists, visible files only), one file at a time: text decoded with sluice's codec, Parquet by DuckDB.
+ */
+export async function forEachCommittedRow(
+  where: { catalog: Catalog; fs: FileSystem; database: string; table: string; definition: TableDefinition },
+  onRow: (values: CellValue[]) => void,
+  onUnterminated: (path: string) => void = () => {},
+): Promise<{ files: number; bytes: number; readMs: number }> {
+  const { catalog, fs, database, table, definition } = where;
+  const types = definition.columns.map((column) => column.type);
+  const parquet = definition.format === 'parquet' ? await ParquetReader.open(definition) : undefined;
+  let files = 0;
+  let bytes = 0;
+  let readMs = 0;
+  try {
+    for (const partition of await catalog.listPartitions(database, table)) {
+      for (const file of await fs.list(partition.location)) {
+        const name = file.path.slice(file.path.lastIndexOf('/') + 1);
+        if (file.type !== 'file' || name.startsWith('.') || name.startsWith('_')) continue;
+        const readStarted = performance.now();
+        const content = await fs.readFile(file.path);
+        readMs += performance.now() - readStarted;
+        files++;
+        bytes += content.length;
+        if (parquet) {
+          await parquet.forEachRow(content, onRow);
+          continue;
+        }
+        let start = 0;
+        for (let end = content.indexOf(0x0a); end !== -1; end = content.indexOf(0x0a, start)) {
+          onRow(decodeLine(content.subarray(start, end), types));
+          start = end + 1;
+        }
+        if (start < content.length) onUnterminated(file.path);
+      }
+    }
+  } finally {
+    await parquet?.close();
+  }
+  return { files, bytes, readMs };
 }
 
 /**

@@ -186,6 +186,22 @@ test('a tick inside a transaction checkpoints at its boundary; a stop takes a fi
   assert.ok(source.stopped);
 });
 
+test('a stop behind the queue (initial_only at the end of the snapshot) hands on every queued transaction before its final checkpoint', async () => {
+  const { store, source, sink, loop, figures } = pipeline();
+  const running = loop.run();
+  // The source is ahead of the loop: three transactions queued, none taken yet, when the stop is asked for.
+  source.transaction('shop.orders', 'shop.items');
+  source.transaction('shop.orders');
+  source.transaction('shop.items', 'shop.items');
+  loop.requestStopBehindQueued();
+  await running;
+  const last = (await store.latest())!;
+  assert.deepEqual(last.sources.counter?.position, { transactions: 3 }, 'the final checkpoint is behind every queued transaction, not at the first boundary');
+  assert.deepEqual(sink.visible, ['shop.orders#1', 'shop.items#2', 'shop.orders#3', 'shop.items#4', 'shop.items#5']);
+  assert.equal(figures.changesWritten, 5);
+  assert.ok(source.stopped);
+});
+
 test('a table the sink cannot write is stopped and recorded; the other tables go on', async () => {
   const { store, source, sink, loop } = pipeline();
   sink.failing.add('shop.bad');

@@ -126,7 +126,8 @@ export class BinlogToHiveJob implements StatusProbe {
       // Rows merged in shift the stream's numbers, which a stopped table's retry and the tables
       // catching up with it go by: none while either is under way.
       held: () => gate.stoppedTables.size > 0 || gate.catchingUp,
-      onDone: () => this.requestStop(),
+      // Behind the rows the snapshot has queued already: they belong in the final checkpoint.
+      onDone: () => (this.loop ? this.loop.requestStopBehindQueued() : this.requestStop()),
       logger,
       metrics,
     });

@@ -74,6 +74,11 @@ export class PipelineLoop<S extends SourceState> {
   private committedChangeTs: number | undefined;
   private changesAtLastCheckpoint = 0;
   private lastCheckpointMs = 0;
+  /** Ticks this loop has queued in the source, and taken out of it: so that one tick can be told from an earlier one. */
+  private ticksQueued = 0;
+  private ticksTaken = 0;
+  /** The tick (by number) at which a stop asked for behind the queue takes effect. */
+  private stopAtTick: number | undefined;
 
   constructor(private readonly options: PipelineLoopOptions<S>) {
     this.boundary = options.start;
@@ -110,7 +115,24 @@ export class PipelineLoop<S extends SourceState> {
   /** Asks for a clean stop: the loop ends at the next transaction boundary with a final checkpoint. */
   requestStop(): void {
     this.stopRequested = true;
-    if (this.started) this.options.source.injectTick();
+    if (this.started) this.tick();
+  }
+
+  /**
+   * Asks for a clean stop once every item the source has queued so far is handed on (the snapshot's
+   * last rows, for `initial_only`): the source may be far ahead of the loop, and a stop at the next
+   * boundary would leave the rows queued behind it out of the final checkpoint.
+   */
+  requestStopBehindQueued(): void {
+    if (!this.started) return this.requestStop();
+    this.tick();
+    this.stopAtTick = this.ticksQueued;
+  }
+
+  /** Queues a tick behind everything the source holds. */
+  private tick(): void {
+    this.ticksQueued++;
+    this.options.source.injectTick();
   }
 
   async run(): Promise<void> {
@@ -119,8 +141,8 @@ export class PipelineLoop<S extends SourceState> {
     this.started = true;
     this.lastTickHandledAt = Date.now();
     this.lastCheckpointMs = performance.now();
-    const timer = setInterval(() => source.injectTick(), this.options.checkpointIntervalMs);
-    if (this.stopRequested) source.injectTick();
+    const timer = setInterval(() => this.tick(), this.options.checkpointIntervalMs);
+    if (this.stopRequested) this.tick();
     metrics.lagSeconds = () => (this.caughtUp() || this.committedChangeTs === undefined ? 0 : Math.max(0, Date.now() / 1000 - this.committedChangeTs));
     try {
       for (;;) {
@@ -161,6 +183,8 @@ export class PipelineLoop<S extends SourceState> {
           continue;
         }
         // A tick: checkpoint now if the stream rests between transactions, else at the next boundary.
+        this.ticksTaken++;
+        if (this.stopAtTick !== undefined && this.ticksTaken >= this.stopAtTick) this.stopRequested = true;
         this.streaming = true;
         metrics.queuedItems.set(source.queuedItems);
         if (this.inTransaction) {
