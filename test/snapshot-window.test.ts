@@ -165,3 +165,52 @@ test('a table dropped before its chunk is read has nothing left to read: its sna
     await connection.end();
   }
 });
+
+test('the next chunk is read only when the stream has room for it: chunks handed on wait in its queue, not in memory without bound', { timeout: 60_000 }, async () => {
+  const server = await testMariaDb();
+  const db = `room${Date.now() % 1_000_000}`;
+  const table = `${db}.t`;
+  const connection = await server.rootConnection();
+  await connection.query(`CREATE DATABASE ${db}; CREATE TABLE ${table} (id INT PRIMARY KEY); INSERT INTO ${table} VALUES (1), (2), (3), (4)`);
+  const merge = new SnapshotMerge({
+    connection,
+    isMariaDb: true,
+    progress: freshProgress([table]),
+    keys: new Map([[table, await readTableKey(connection, table)]]),
+    chunkRows: 2,
+    chunkBytes: 1 << 20,
+    held: () => false,
+    logger: pino({ level: 'silent' }),
+    metrics: new SluiceMetrics(),
+  });
+  let woken = 0;
+  let room = true;
+  const wokenWithin = async (ms: number): Promise<boolean> => {
+    const seen = woken;
+    const deadline = Date.now() + ms;
+    while (woken === seen && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    return woken !== seen;
+  };
+  let read = wokenWithin(10_000);
+  merge.attach(
+    () => woken++,
+    (error) => assert.fail(error),
+    await head(connection),
+    () => room,
+  );
+  try {
+    assert.ok(await read, 'the first chunk is read while the queue has room');
+    // The first chunk goes into a stream whose queue is now full: the next read waits.
+    room = false;
+    read = wokenWithin(1_000);
+    assert.deepEqual(values(merge.atBoundary(await head(connection), undefined)), ['read:1', 'read:2']);
+    assert.equal(await read, false, 'no chunk is read while the queue has no room');
+    read = wokenWithin(10_000);
+    room = true;
+    assert.ok(await read, 'the next chunk is read once the queue has drained');
+    assert.deepEqual(values(merge.atBoundary(await head(connection), undefined)), ['read:3', 'read:4']);
+  } finally {
+    merge.close();
+    await connection.end();
+  }
+});

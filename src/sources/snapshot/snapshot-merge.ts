@@ -65,6 +65,9 @@ interface Pending {
   redo?: boolean;
 }
 
+/** How often a read waiting for room in the stream's queue looks again. */
+const ROOM_POLL_MS = 20;
+
 /** How often a table's progress is logged while it is read. */
 const LOG_EVERY_MS = 10_000;
 
@@ -73,6 +76,7 @@ export class SnapshotMerge implements StreamMerge {
   private pending: Pending | undefined;
   private wake: () => void = () => undefined;
   private fail: (error: Error) => void = () => undefined;
+  private hasRoom: () => boolean = () => true;
   /** Reads run one after the other on the one connection. */
   private reading: Promise<void> = Promise.resolve();
   private limit: number;
@@ -85,9 +89,10 @@ export class SnapshotMerge implements StreamMerge {
     this.limit = Math.min(options.chunkRows, 1024);
   }
 
-  attach(wake: () => void, fail: (error: Error) => void, start: BinlogPosition | undefined): void {
+  attach(wake: () => void, fail: (error: Error) => void, start: BinlogPosition | undefined, hasRoom?: () => boolean): void {
     this.wake = wake;
     this.fail = fail;
+    if (hasRoom) this.hasRoom = hasRoom;
     this.ask(start);
   }
 
@@ -198,6 +203,10 @@ export class SnapshotMerge implements StreamMerge {
     const limit = this.limit;
     const visible = this.visibleAt(low);
     this.reading = this.reading.then(async () => {
+      // Memory: the chunks handed on wait in the stream's queue until the loop writes them, so the
+      // next one is read only once the queue has drained to where the binlog socket resumes too.
+      // The window is open meanwhile; waiting only widens it, which is safe (more keys left out).
+      while (this.pending === pending && !this.hasRoom()) await new Promise((resolve) => setTimeout(resolve, ROOM_POLL_MS));
       if (this.pending !== pending) return;
       let chunk: Chunk;
       try {

@@ -131,6 +131,8 @@ export class BinlogSource {
       },
       (error) => this.fail(error),
       this.lastBoundary,
+      // The same mark the queue resumes a paused socket at: merged rows wait, as the binlog does.
+      () => this.queue.length <= this.options.maxQueuedItems / 2,
     );
     this.columns.install(zongji, () => {
       const gtidSet = this.lastBoundary?.gtidSet;

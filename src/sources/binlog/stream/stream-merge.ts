@@ -14,9 +14,11 @@ export interface StreamMerge {
   /**
    * Called once, before the first event: `wake` asks the stream to call `atBoundary` now, with its
    * last boundary, if it rests between transactions (else the next boundary does); `fail` fails the
-   * stream (a read of the merge's own failed); `start` is where the stream starts (its last boundary).
+   * stream (a read of the merge's own failed); `start` is where the stream starts (its last boundary);
+   * `hasRoom` says whether the stream's queue has room for more merged rows now (when absent: always),
+   * so that the merge reads no more than the consumer keeps up with.
    */
-  attach(wake: () => void, fail: (error: Error) => void, start: BinlogPosition | undefined): void;
+  attach(wake: () => void, fail: (error: Error) => void, start: BinlogPosition | undefined, hasRoom?: () => boolean): void;
   /** A change the stream hands on (a row's, or a truncate marker), in stream order, before its boundary. */
   onChange(event: ChangeEvent): void;
   /**
