@@ -3,7 +3,9 @@
 // DROP + CREATE, XA, statement-format sessions, a large transaction, SIGTERM inside one, then the
 // Hive table compared with the source's change stream row by row) on MariaDB (test/crash.test.ts)
 // and on MySQL 9.7 (test/crash-mysql.test.ts), each in text and in Parquet on the embedded default,
-// with SOAK_KILLS kills and a SOAK_LARGE_ROWS-row transaction per run.
+// with SOAK_KILLS kills and a SOAK_LARGE_ROWS-row transaction per run; and the snapshot phase
+// (test/crash-snapshot.test.ts) on the same servers, with SOAK_KILLS / 2 kills over a snapshot of
+// SOAK_SNAPSHOT_ROWS rows per table.
 //
 // It runs those test files through the project's runner (test/run-tests.ts) on servers of its own,
 // wiped first: MariaDB in .sluice/soak-crash-mariadb, MySQL in .sluice/soak-crash-mysql (so a test
@@ -12,6 +14,7 @@
 //   SOAK_LARGE_ROWS  rows of the large transaction (default 100000)
 //   SOAK_SERVERS     comma list of mariadb,mysql (default both)
 //   SOAK_FORMATS     comma list of text,parquet (default both)
+//   SOAK_SNAPSHOT_ROWS  rows per table before the snapshot phase's first start (default 40000)
 //   SOAK_SEED        the runs' seed (default: the clock); a failing seed fails the same way again
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -29,6 +32,7 @@ const files = SERVERS.map((server) => {
   if (!file) throw new Error(`SOAK_SERVERS: unknown server '${server}' (mariadb, mysql)`);
   return file;
 });
+files.push('test/crash-snapshot.test.ts');
 process.stdout.write(`soak:crash: ${SERVERS.join(', ')} x ${FORMATS}, ${KILLS} kills each, seed ${SEED}\n`);
 const child = spawn(process.execPath, ['--import', 'tsx', 'test/run-tests.ts', ...files], {
   cwd: REPO,
@@ -43,6 +47,9 @@ const child = spawn(process.execPath, ['--import', 'tsx', 'test/run-tests.ts', .
     SLUICE_CRASH_LARGE_ROWS: process.env.SOAK_LARGE_ROWS ?? '100000',
     SLUICE_CRASH_FORMATS: FORMATS,
     SLUICE_CRASH_MYSQL_FORMATS: FORMATS,
+    SLUICE_CRASH_SNAPSHOT_SERVERS: SERVERS.join(','),
+    SLUICE_CRASH_SNAPSHOT_KILLS: String(Math.max(6, Math.floor(Number(KILLS) / 2))),
+    SLUICE_CRASH_SNAPSHOT_ROWS: process.env.SOAK_SNAPSHOT_ROWS ?? '40000',
   },
 });
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -280,11 +280,14 @@ async function waitForStagingBytes(dir: string, bytes: number, timeoutMs: number
   }
 }
 
-/** Kills the daemon as soon as a new checkpoint record file is renamed into place; false on timeout. */
-export async function killWhenRecordLands(workspace: DaemonWorkspace, daemon: RunningDaemon, timeoutMs: number): Promise<boolean> {
+/**
+ * Kills the daemon as soon as a new checkpoint record file is renamed into place (one `accept`s, given
+ * its path: read synchronously, so the kill still comes before the commit); false on timeout.
+ */
+export async function killWhenRecordLands(workspace: DaemonWorkspace, daemon: RunningDaemon, timeoutMs: number, accept: (file: string) => boolean = () => true): Promise<boolean> {
   return new Promise((resolve) => {
     const watcher = watch(workspace.stateDir, (_event, name) => {
-      if (!name || !/^checkpoint-\d+\.json$/.test(String(name))) return;
+      if (!name || !/^checkpoint-\d+\.json$/.test(String(name)) || !accept(join(workspace.stateDir, String(name)))) return;
       daemon.child.kill('SIGKILL');
       finish(true);
     });
