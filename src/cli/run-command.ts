@@ -52,6 +52,7 @@ export async function runDaemon(config: SluiceConfig): Promise<void> {
   let job: BinlogToHiveJob | undefined;
   // One registry and one HTTP server for the process, across retries of the job.
   const metrics = new SluiceMetrics();
+  metrics.collectProcessMetrics();
   let health: HealthServer | undefined;
   let stopStatus = async (): Promise<void> => undefined;
   const wake = new AbortController();

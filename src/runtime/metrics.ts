@@ -1,6 +1,6 @@
 // The figures an operator watches, as Prometheus metrics. One registry per daemon (not the global
 // one), so tests and several jobs in one process never mix their numbers.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export class SluiceMetrics {
   readonly registry = new Registry();
@@ -75,4 +75,13 @@ export class SluiceMetrics {
       this.replicationLag.set(this.lagSeconds());
     },
   });
+
+  /**
+   * prom-client's process and Node figures (process_resident_memory_bytes, process_start_time_seconds,
+   * nodejs_eventloop_lag_seconds, GC, heap, ...) on this registry. Only the daemon calls it, once per
+   * process: each call starts its own event-loop and GC observers, which in-process test jobs need not.
+   */
+  collectProcessMetrics(): void {
+    collectDefaultMetrics({ register: this.registry });
+  }
 }
