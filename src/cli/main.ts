@@ -50,21 +50,31 @@ program
   .argument('[table]', "a table as 'db.table'")
   .requiredOption('-c, --config <file>', 'configuration file (YAML)')
   .option('--sql <sql>', "SQL over the warehouse; tables are named db.table, e.g. \"SELECT count(*) FROM ods.orders\"")
+  .option('--current <table>', "the current state of a changelog table 'db.table' (its view db.table_current; needs --key)")
+  .option('--key <columns>', 'the primary key columns (col[,col]) of the current-state views: the catalog does not record them')
   .option('--limit <n>', 'rows to print when no --sql is given', '50')
   .option('--json', 'print JSON lines instead of a table')
-  .addHelpText('after', '\nExamples:\n  sluice query ods.orders --config sluice.yaml\n  sluice query --sql "SELECT _op, count(*) FROM ods.orders GROUP BY 1" --config sluice.yaml\n')
-  .action(async (table: string | undefined, options: { config: string; sql?: string; limit: string; json?: boolean }) => {
+  .addHelpText(
+    'after',
+    '\nExamples:\n  sluice query ods.orders --config sluice.yaml\n  sluice query --sql "SELECT _op, count(*) FROM ods.orders GROUP BY 1" --config sluice.yaml\n' +
+      '  sluice query --current ods.orders --key id --config sluice.yaml\n  sluice query --sql "SELECT count(*) FROM ods.orders_current" --key id --config sluice.yaml\n',
+  )
+  .action(async (table: string | undefined, options: { config: string; sql?: string; current?: string; key?: string; limit: string; json?: boolean }) => {
     // Only the sink's settings: query reads files and never connects to the source, so it needs neither
     // the MySQL password (${env:...} unset is fine) nor the source's TLS files.
     const config = await load(options.config, 'sink');
     // Loaded here, not at the top: DuckDB's native module is heavy and `run` never needs it.
     const { formatRows, queryWarehouse } = await import('./query.ts');
+    const { parseKey } = await import('./query-current.ts');
+    const key = parseKey(options.key);
     const storage = openStorage(config);
     const result = await queryWarehouse({
       catalog: storage.catalog,
       fs: storage.fs,
       ...(table ? { table } : {}),
       ...(options.sql ? { sql: options.sql } : {}),
+      ...(options.current ? { current: options.current } : {}),
+      ...(key ? { key } : {}),
       limit: Number(options.limit),
     });
     if (options.json) {

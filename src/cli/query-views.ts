@@ -60,7 +60,7 @@ export function duckDbTypeFor(hiveType: string): string {
  * a statement reads is named in its text, so this never leaves one out; a name that occurs only in a
  * string or a column costs a view that is never scanned, which reads nothing.
  */
-export function tablesNamedIn(sql: string, tables: TableDefinition[]): TableDefinition[] {
+export function tablesNamedIn<T extends TableDefinition>(sql: string, tables: T[]): T[] {
   const lower = sql.toLowerCase();
   const words = new Set(lower.match(/[\p{L}\p{N}_$]+/gu) ?? []);
   return tables.filter((table) => {

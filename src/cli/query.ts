@@ -6,7 +6,8 @@ import type { Catalog, TableDefinition } from '../catalog/catalog.ts';
 import { SluiceError } from '../core/errors.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
 import { shortestFloat32 } from '../sources/binlog/decode/cell-decoder.ts';
-import { createTableView, qualified, tablesNamedIn, withScratch } from './query-views.ts';
+import { createCurrentView, currentName, currentViewsNamedIn } from './query-current.ts';
+import { createTableView, qualified, quote, tablesNamedIn, withScratch } from './query-views.ts';
 
 export interface QueryOptions {
   catalog: Catalog;
@@ -15,6 +16,10 @@ export interface QueryOptions {
   sql?: string;
   /** 'db.table': load only this table. */
   table?: string;
+  /** 'db.table': the current state of this changelog table (its view `db.table_current`), instead of `table`. */
+  current?: string;
+  /** The primary key columns the current-state views partition by (the catalog does not record it). */
+  key?: string[];
   /** Rows of `table` to show when no `sql` is given (default 100); SQL carries its own LIMIT. */
   limit?: number;
   /** Collect the local files DuckDB opened while running the SQL (DuckDB's FileSystem log), into `filesOpened`. */
@@ -32,17 +37,18 @@ export interface QueryResult {
 const DEFAULT_LIMIT = 100;
 
 export async function queryWarehouse(options: QueryOptions): Promise<QueryResult> {
-  if (options.sql === undefined && options.table === undefined) {
-    throw new SluiceError('SLUICE_QUERY', 'nothing to query: give a table (db.table) or an SQL statement');
+  if (options.sql === undefined && options.table === undefined && options.current === undefined) {
+    throw new SluiceError('SLUICE_QUERY', 'nothing to query: give a table (db.table), --current db.table or an SQL statement');
   }
-  const tables = await tablesToLoad(options);
+  const { tables, current } = await tablesToLoad(options);
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {
     return await withScratch(async (scratch) => {
       for (const table of tables) await createTableView(connection, table, options.catalog, options.fs, scratch);
+      for (const table of current) await createCurrentView(connection, table, options.key);
       if (options.traceFiles) await connection.run("CALL enable_logging('FileSystem')");
-      const sql = options.sql ?? defaultSql(tables[0]!);
+      const sql = options.sql ?? (options.current !== undefined ? currentSql(current[0]!, options.key ?? []) : defaultSql(tables[0]!));
       const limit = options.sql === undefined ? (options.limit ?? DEFAULT_LIMIT) : undefined;
       let reader;
       try {
@@ -66,20 +72,36 @@ export async function queryWarehouse(options: QueryOptions): Promise<QueryResult
   }
 }
 
-async function tablesToLoad(options: QueryOptions): Promise<TableDefinition[]> {
-  if (options.table === undefined) return tablesNamedIn(options.sql ?? '', await options.catalog.listTables());
-  const dot = options.table.indexOf('.');
-  if (dot <= 0) throw new SluiceError('SLUICE_QUERY', `table '${options.table}' must be given as db.table`);
-  const table = await options.catalog.getTable(options.table.slice(0, dot), options.table.slice(dot + 1));
+/** The tables to make views of, and the changelog tables to make current-state views of (over the former). */
+async function tablesToLoad(options: QueryOptions): Promise<{ tables: TableDefinition[]; current: TableDefinition[] }> {
+  if (options.current !== undefined) {
+    const table = await findTable(options.catalog, options.current);
+    return { tables: [table], current: [table] };
+  }
+  if (options.table !== undefined) return { tables: [await findTable(options.catalog, options.table)], current: [] };
+  const all = await options.catalog.listTables();
+  const named = tablesNamedIn(options.sql ?? '', all);
+  const current = currentViewsNamedIn(options.sql ?? '', all);
+  return { tables: [...named, ...current.filter((table) => !named.includes(table))], current };
+}
+
+async function findTable(catalog: Catalog, name: string): Promise<TableDefinition> {
+  const dot = name.indexOf('.');
+  if (dot <= 0) throw new SluiceError('SLUICE_QUERY', `table '${name}' must be given as db.table`);
+  const table = await catalog.getTable(name.slice(0, dot), name.slice(dot + 1));
   if (!table) {
-    const known = (await options.catalog.listTables()).map((t) => `${t.database}.${t.name}`);
+    const known = (await catalog.listTables()).map((t) => `${t.database}.${t.name}`);
     throw new SluiceError(
       'SLUICE_QUERY',
-      `table ${options.table} is not in ${options.catalog.description}` + (known.length ? `; known tables: ${known.join(', ')}` : '; it has no tables yet'),
-      { context: { table: options.table } },
+      `table ${name} is not in ${catalog.description}` + (known.length ? `; known tables: ${known.join(', ')}` : '; it has no tables yet'),
+      { context: { table: name } },
     );
   }
-  return [table];
+  return table;
+}
+
+function currentSql(table: TableDefinition, key: string[]): string {
+  return `SELECT * FROM ${quote(table.database)}.${quote(currentName(table))} ORDER BY ${key.map(quote).join(', ')}`;
 }
 
 function defaultSql(table: TableDefinition): string {

@@ -1,0 +1,83 @@
+// The current-state view of a changelog table in `sluice query`: `db.t_current` holds, per primary key
+// (and per `_source`: shards merged into one table are different rows), the row with the highest
+// `_seq`, unless that row is a delete or a truncate marker of its `_source` with a higher `_seq` covers
+// it; the source columns only. It is a DuckDB view over the table's own view (query-views.ts), so it
+// reads the same committed files and nothing else.
+//
+// The key: neither the local catalog nor Hive's table holds it, and `sluice query` never connects to
+// the source (it runs without the MySQL password), so the user names it with `--key`.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { TableDefinition } from '../catalog/catalog.ts';
+import { SluiceError } from '../core/errors.ts';
+import { METADATA_COLUMNS } from '../sinks/changelog-layout.ts';
+import { qualified, quote, tablesNamedIn } from './query-views.ts';
+
+export const CURRENT_SUFFIX = '_current';
+
+const METADATA = new Set(METADATA_COLUMNS.map((column) => column.name));
+
+export function currentName(table: TableDefinition): string {
+  return `${table.name}${CURRENT_SUFFIX}`;
+}
+
+/**
+ * The changelog tables whose current-state view `sql` names as a word (`t_current` for table `t`),
+ * unless the catalog has a real table of that name, which then is what the name means.
+ */
+export function currentViewsNamedIn(sql: string, tables: TableDefinition[]): TableDefinition[] {
+  const real = new Set(tables.map((table) => `${table.database}.${table.name}`.toLowerCase()));
+  const candidates = tables
+    .filter((table) => !real.has(`${table.database}.${currentName(table)}`.toLowerCase()))
+    .map((table) => ({ ...table, name: currentName(table), base: table }));
+  return tablesNamedIn(sql, candidates).map((candidate) => candidate.base);
+}
+
+/** Creates `db.t_current` over the view `db.t`, which must exist already. */
+export async function createCurrentView(connection: DuckDBConnection, table: TableDefinition, key: string[] | undefined): Promise<void> {
+  const name = `${table.database}.${currentName(table)}`;
+  const columnNames = new Set(table.columns.map((column) => column.name));
+  if (!columnNames.has('_op') || !columnNames.has('_seq')) {
+    throw new SluiceError('SLUICE_QUERY', `${name} cannot be made: ${table.database}.${table.name} is not a changelog table (it has no _op and _seq columns)`, {
+      context: { table: `${table.database}.${table.name}` },
+    });
+  }
+  if (key === undefined || key.length === 0) {
+    throw new SluiceError(
+      'SLUICE_QUERY',
+      `${name} needs the primary key of ${table.database}.${table.name}, which the catalog does not record and sluice query does not ask the source for: ` +
+        'name its columns with --key col[,col]',
+      { context: { table: `${table.database}.${table.name}` } },
+    );
+  }
+  const sourceColumns = table.columns.filter((column) => !METADATA.has(column.name));
+  const unknown = key.filter((column) => !sourceColumns.some((source) => source.name === column));
+  if (unknown.length > 0) {
+    throw new SluiceError(
+      'SLUICE_QUERY',
+      `--key names ${unknown.join(', ')}, not a source column of ${table.database}.${table.name} (its columns: ${sourceColumns.map((column) => column.name).join(', ')})`,
+      { context: { table: `${table.database}.${table.name}` } },
+    );
+  }
+  // Without a _source column (tables written before it existed) every row is of one source.
+  const source = columnNames.has('_source') ? [quote('_source')] : [];
+  const perKey = [...source, ...key.map(quote)].join(', ');
+  const perSource = source.length > 0 ? `PARTITION BY ${source[0]}` : '';
+  // Truncate markers have NULL source columns: their own key group, never the latest row of a real key.
+  const ranked =
+    `SELECT *, row_number() OVER (PARTITION BY ${perKey} ORDER BY "_seq" DESC) AS "__sluice_rank", ` +
+    `max(CASE WHEN "_op" = 'truncate' THEN "_seq" END) OVER (${perSource}) AS "__sluice_truncated" FROM ${qualified(table)}`;
+  await connection.run(
+    `CREATE VIEW ${quote(table.database)}.${quote(currentName(table))} AS ` +
+      `SELECT ${sourceColumns.map((column) => quote(column.name)).join(', ')} FROM (${ranked}) ` +
+      `WHERE "__sluice_rank" = 1 AND "_op" IN ('insert', 'update', 'read') AND "_seq" > coalesce("__sluice_truncated", -1)`,
+  );
+}
+
+/** `--key id,region` as column names. */
+export function parseKey(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  return text
+    .split(',')
+    .map((column) => column.trim())
+    .filter((column) => column.length > 0);
+}
