@@ -144,6 +144,12 @@ test('TRUNCATE, DROP TABLE and CREATE OR REPLACE of captured tables write one ma
   assert.deepEqual(await latest('c'), []);
   assert.deepEqual(await latest('d'), [`${tag}.d:2`]);
   assert.deepEqual(await latest('s'), [`${tag}.s2:1`, `${tag}.s2:2`]);
+  // The current-state view (`<table>_current`, docs/commands.md) gives the same rows, without the metadata columns.
+  for (const table of ['a', 'b', 'c', 'd', 's']) {
+    const expected = (await runQueryCli(workspace, server, latestStateSql(`${ods}.${table}`))).map((row) => ({ id: row.id, v: row.v }));
+    const current = await runQueryCli(workspace, server, `SELECT * FROM ${ods}.${table}_current ORDER BY id`, {}, ['--key', 'id']);
+    assert.deepEqual(current, expected, `${ods}.${table}_current`);
+  }
 });
 
 test('sluice query reads a Parquet table whose older files predate an ADD COLUMN, with NULL for the new column, and shows its truncate marker', { timeout: 120_000 }, async () => {

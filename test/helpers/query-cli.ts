@@ -14,11 +14,13 @@ export async function runQueryCli(
   server: MariaDbServer,
   sql: string,
   env: NodeJS.ProcessEnv = {},
+  /** More options, e.g. `--key id` for a current-state view. */
+  args: string[] = [],
 ): Promise<QueryRow[]> {
   const stdout = await new Promise<string>((resolve, reject) => {
     execFile(
       process.execPath,
-      [join(REPO_ROOT, 'bin/sluice.js'), 'query', '--config', workspace.configFile, '--json', '--sql', sql],
+      [join(REPO_ROOT, 'bin/sluice.js'), 'query', '--config', workspace.configFile, '--json', '--sql', sql, ...args],
       { cwd: workspace.dir, env: { ...process.env, SLUICE_TEST_PASSWORD: server.password, ...env }, maxBuffer: 256 * 1024 * 1024 },
       (error, out, err) => (error ? reject(new Error(`sluice query failed: ${error.message}\n${err}`)) : resolve(out)),
     );
