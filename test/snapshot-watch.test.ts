@@ -2,22 +2,11 @@
 // done of the server's estimate, rows/s and ETA, as a line redrawn in place on a terminal or as JSON
 // log lines in a pipe, and the estimate as a Prometheus gauge. Times are given, not waited for.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
+import { capture } from './helpers/captured-stream.ts';
 import { SluiceMetrics } from '../src/runtime/metrics.ts';
 import { SnapshotWatch } from '../src/sources/snapshot/snapshot-watch.ts';
-
-function capture(): { stream: NodeJS.WriteStream; text: () => string } {
-  let text = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      text += chunk.toString();
-      done();
-    },
-  }) as unknown as NodeJS.WriteStream;
-  return { stream, text: () => text };
-}
 
 function logLines(text: string): Record<string, unknown>[] {
   return text.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
