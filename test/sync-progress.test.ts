@@ -1,21 +1,10 @@
 // What a person watching `sluice sync` sees: per channel rows done of the total, rows/s and an ETA,
 // redrawn in place on a terminal, and the same figures in the log otherwise.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
+import { capture } from './helpers/captured-stream.ts';
 import { SyncMetrics, SyncProgress, formatDuration } from '../src/sync/sync-progress.ts';
-
-function capture(): { stream: NodeJS.WriteStream; text: () => string } {
-  let text = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      text += chunk.toString();
-      done();
-    },
-  }) as unknown as NodeJS.WriteStream;
-  return { stream, text: () => text };
-}
 
 test('figures: rows done, rate over the last seconds, ETA from the rate; a finished channel says done', async () => {
   const progress = new SyncProgress('j', [1000, 500], [100, 0], pino({ level: 'silent' }), undefined, undefined);

@@ -65,13 +65,15 @@ export async function showCheckpoint(config: SluiceConfig, options: { json?: boo
   const stored = await new CheckpointStore(dir).latest();
   // In format 1's shape, which scripts know (`jq .source.position`), whatever format the file has.
   const record = stored && binlogHiveRecord(stored);
-  if (options.json) return JSON.stringify(record ?? null, null, 2) + '\n';
+  const snapshot = stored?.sources[SNAPSHOT] as SnapshotState | undefined;
+  // The snapshot's progress beside it, as the record file holds it: a key format 1 never had, so no script breaks.
+  if (options.json) return JSON.stringify(record ? { ...record, ...(snapshot ? { sources: { [SNAPSHOT]: snapshot } } : {}) } : null, null, 2) + '\n';
   const holder = await lockHolder(dir);
   const daemon = `  daemon:          ${holder ? `running (pid ${holder.pid}${holder.host ? ` on host ${holder.host}` : ''})` : 'not running'}\n`;
   if (!record) {
     return `no checkpoint in ${dir} (checkpoint.dir): the first start begins at source.start, ${describeStart(toBinlogStart(config.source.start))}\n` + daemon;
   }
-  return describeRecord(record, dir) + describeSnapshot(stored.sources[SNAPSHOT] as SnapshotState | undefined) + daemon;
+  return describeRecord(record, dir) + describeSnapshot(snapshot) + daemon;
 }
 
 function describeSnapshot(state: SnapshotState | undefined): string {

@@ -114,6 +114,8 @@ export async function runDaemon(config: SluiceConfig): Promise<void> {
           formats: { parquet: createParquetFormat(config.sink.parquet) },
           logger,
           metrics,
+          // The log goes to stdout: a terminal on stderr shows the snapshot's progress line instead of its periodic log lines.
+          ...(process.stderr.isTTY ? { progressTty: process.stderr } : {}),
         });
         if (stopping) job.requestStop();
         try {

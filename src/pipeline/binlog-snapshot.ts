@@ -43,6 +43,8 @@ export async function openBinlogSnapshot(options: {
   onDone: () => void;
   logger: Logger;
   metrics: SluiceMetrics;
+  /** Where the progress line goes when the user watches on a terminal. */
+  tty?: NodeJS.WriteStream;
 }): Promise<BinlogSnapshot | undefined> {
   const { settings } = options;
   if (!settings || settings.mode === 'never') return undefined;
@@ -68,6 +70,7 @@ export async function openBinlogSnapshot(options: {
       ...(settings.mode === 'initial_only' ? { onDone: options.onDone } : {}),
       logger: options.logger,
       metrics: options.metrics,
+      ...(options.tty ? { tty: options.tty } : {}),
     });
     return {
       merge,

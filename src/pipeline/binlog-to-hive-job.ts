@@ -48,6 +48,8 @@ export interface BinlogToHiveJobOptions extends HiveSettings {
   snapshot?: SnapshotSettings;
   logger: Logger;
   metrics?: SluiceMetrics;
+  /** A terminal for the snapshot's progress line (stderr, when it is one). */
+  progressTty?: NodeJS.WriteStream;
 }
 
 export type JobFigures = PipelineFigures<BinlogPosition>;
@@ -130,6 +132,7 @@ export class BinlogToHiveJob implements StatusProbe {
       onDone: () => (this.loop ? this.loop.requestStopBehindQueued() : this.requestStop()),
       logger,
       metrics,
+      ...(options.progressTty ? { tty: options.progressTty } : {}),
     });
     try {
       await this.stream(server, facts, store, record, resumed, router, snapshot);

@@ -27,6 +27,12 @@ export class SluiceMetrics {
     labelNames: ['source'] as const,
     registers: [this.registry],
   });
+  readonly snapshotRowsEstimated = new Gauge({
+    name: 'sluice_snapshot_rows_estimated',
+    help: "Rows the snapshot expects to read per source table: the server's estimate (information_schema TABLE_ROWS) when the table's snapshot starts, the rows read once it is done.",
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
   readonly unmatchedChanges = new Counter({
     name: 'sluice_unmatched_changes_total',
     help: 'Row changes of captured tables that no routing rule matched, per source table.',

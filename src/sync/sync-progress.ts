@@ -3,6 +3,9 @@
 // (and, when metrics are on, to Prometheus gauges).
 import type { Logger } from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { etaSeconds, InPlaceLines, percent, progressLine, RateMeter } from '../core/progress-line.ts';
+
+export { formatDuration } from '../core/progress-line.ts';
 
 export class SyncMetrics {
   readonly registry = new Registry();
@@ -16,16 +19,13 @@ interface ChannelFigures {
   total: number;
   done: number;
   finished: boolean;
-  /** (time ms, rows done) samples over the last window, for the rate. */
-  samples: [number, number][];
+  meter: RateMeter;
 }
-
-const RATE_WINDOW_MS = 10_000;
 
 export class SyncProgress {
   private readonly channels: ChannelFigures[];
   private timer: NodeJS.Timeout | undefined;
-  private drawnLines = 0;
+  private readonly lines: InPlaceLines | undefined;
   private readonly startedAt = Date.now();
 
   constructor(
@@ -33,11 +33,12 @@ export class SyncProgress {
     totals: number[],
     done: number[],
     private readonly logger: Logger,
-    private readonly tty: NodeJS.WriteStream | undefined,
+    tty: NodeJS.WriteStream | undefined,
     private readonly metrics: SyncMetrics | undefined,
   ) {
+    this.lines = tty ? new InPlaceLines(tty) : undefined;
     const now = Date.now();
-    this.channels = totals.map((total, index) => ({ total: Math.max(total, done[index] ?? 0), done: done[index] ?? 0, finished: false, samples: [[now, done[index] ?? 0]] }));
+    this.channels = totals.map((total, index) => ({ total: Math.max(total, done[index] ?? 0), done: done[index] ?? 0, finished: false, meter: new RateMeter(now, done[index] ?? 0) }));
     totals.forEach((total, index) => metrics?.expected.set({ job, channel: String(index) }, total));
   }
 
@@ -58,7 +59,7 @@ export class SyncProgress {
   }
 
   start(): void {
-    const every = this.tty ? 1000 : 10_000;
+    const every = this.lines ? 1000 : 10_000;
     this.timer = setInterval(() => this.report(), every);
     this.timer.unref();
   }
@@ -72,30 +73,16 @@ export class SyncProgress {
   figures(): { channel: number; done: number; total: number; rowsPerSecond: number; etaSeconds: number | undefined; finished: boolean }[] {
     const now = Date.now();
     return this.channels.map((figures, channel) => {
-      figures.samples.push([now, figures.done]);
-      while (figures.samples.length > 2 && now - figures.samples[0]![0] > RATE_WINDOW_MS) figures.samples.shift();
-      const [firstTime, firstDone] = figures.samples[0]!;
-      const seconds = (now - firstTime) / 1000;
-      const rowsPerSecond = seconds > 0 ? (figures.done - firstDone) / seconds : 0;
-      const remaining = figures.total - figures.done;
-      const etaSeconds = figures.finished || remaining <= 0 ? 0 : rowsPerSecond > 0 ? remaining / rowsPerSecond : undefined;
-      return { channel, done: figures.done, total: figures.total, rowsPerSecond, etaSeconds, finished: figures.finished };
+      const rowsPerSecond = figures.meter.rate(now, figures.done);
+      const eta = etaSeconds(figures.done, figures.total, rowsPerSecond, figures.finished);
+      return { channel, done: figures.done, total: figures.total, rowsPerSecond, etaSeconds: eta, finished: figures.finished };
     });
   }
 
   private report(): void {
     const figures = this.figures();
-    if (this.tty) {
-      const lines = figures.map(
-        (f) =>
-          `channel ${f.channel}: ${f.done.toLocaleString('en-US')} / ${f.total.toLocaleString('en-US')} rows` +
-          ` (${percent(f.done, f.total)})  ${Math.round(f.rowsPerSecond).toLocaleString('en-US')} rows/s  ` +
-          (f.finished ? 'done' : `ETA ${formatDuration(f.etaSeconds)}`),
-      );
-      // Move up over the previous block and redraw it, so the figures stay in one place.
-      const up = this.drawnLines > 0 ? `\x1b[${this.drawnLines}F` : '';
-      this.tty.write(up + lines.map((line) => `\x1b[2K${line}`).join('\n') + '\n');
-      this.drawnLines = lines.length;
+    if (this.lines) {
+      this.lines.draw(figures.map((f) => progressLine(`channel ${f.channel}`, f)));
       return;
     }
     const done = figures.reduce((sum, f) => sum + f.done, 0);
@@ -111,16 +98,4 @@ export class SyncProgress {
       `sync ${this.job}: ${done} of ${total} rows (${percent(done, total)})`,
     );
   }
-}
-
-function percent(done: number, total: number): string {
-  return total === 0 ? '100%' : `${Math.min(100, (100 * done) / total).toFixed(1)}%`;
-}
-
-export function formatDuration(seconds: number | undefined): string {
-  if (seconds === undefined) return '?';
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }

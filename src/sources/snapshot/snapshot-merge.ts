@@ -26,6 +26,8 @@ import { readChunk, type Chunk } from './chunk-reader.ts';
 import type { GtidWait } from './gtid-wait.ts';
 import { keyPositions, rowKey } from './row-key.ts';
 import { nextTable, SNAPSHOT, type SnapshotProgress, type SnapshotState } from './snapshot-progress.ts';
+import { SnapshotWatch } from './snapshot-watch.ts';
+import { estimateRows } from './table-estimate.ts';
 
 export interface SnapshotMergeOptions {
   connection: mysql.Connection;
@@ -46,6 +48,8 @@ export interface SnapshotMergeOptions {
   onDone?: () => void;
   logger: Logger;
   metrics: SluiceMetrics;
+  /** A terminal for the progress line (stderr when it is one); without it the progress is logged. */
+  tty?: NodeJS.WriteStream;
 }
 
 interface Pending {
@@ -68,9 +72,6 @@ interface Pending {
 /** How often a read waiting for room in the stream's queue looks again. */
 const ROOM_POLL_MS = 20;
 
-/** How often a table's progress is logged while it is read. */
-const LOG_EVERY_MS = 10_000;
-
 export class SnapshotMerge implements StreamMerge {
   private progress: SnapshotProgress;
   private pending: Pending | undefined;
@@ -82,11 +83,12 @@ export class SnapshotMerge implements StreamMerge {
   private limit: number;
   private closed = false;
   private rowsHandedOn = false;
-  private readonly started = new Map<string, { at: number; rows: number; loggedAt: number }>();
+  private readonly watch: SnapshotWatch;
 
   constructor(private readonly options: SnapshotMergeOptions) {
     this.progress = options.progress;
     this.limit = Math.min(options.chunkRows, 1024);
+    this.watch = new SnapshotWatch(options.logger, options.metrics, options.tty);
   }
 
   attach(wake: () => void, fail: (error: Error) => void, start: BinlogPosition | undefined, hasRoom?: () => boolean): void {
@@ -166,18 +168,7 @@ export class SnapshotMerge implements StreamMerge {
       const fitting = Math.floor((chunk.rows.length * this.options.chunkBytes) / chunk.bytes);
       this.limit = Math.max(1, Math.min(this.options.chunkRows, fitting, this.limit * 2));
     }
-    this.logProgress(chunk.table, table.rows, chunk.end);
-  }
-
-  private logProgress(table: string, rows: number, done: boolean): void {
-    const now = Date.now();
-    const started = this.started.get(table) ?? { at: now, rows, loggedAt: now };
-    this.started.set(table, started);
-    if (!done && now - started.loggedAt < LOG_EVERY_MS) return;
-    started.loggedAt = now;
-    const seconds = Math.max(0.001, (now - started.at) / 1000);
-    const rowsPerSecond = Math.round((rows - started.rows) / seconds);
-    this.options.logger.info({ table, rows, rowsPerSecond, done }, done ? `snapshot of ${table} done: ${rows} rows` : `snapshot of ${table}: ${rows} rows so far`);
+    this.watch.chunk(chunk.table, table.rows, chunk.end);
   }
 
   /**
@@ -188,7 +179,7 @@ export class SnapshotMerge implements StreamMerge {
     if (this.closed) return;
     const table = nextTable(this.progress);
     if (table === undefined) {
-      const wasReading = this.pending !== undefined || this.started.size > 0;
+      const wasReading = this.pending !== undefined || this.watch.started;
       this.pending = undefined;
       if (wasReading) this.options.logger.info({ tables: Object.keys(this.progress.tables).length }, 'snapshot done: every table is read; the stream goes on');
       // Not from inside the stream's call: a stop asked for here must queue behind the last rows.
@@ -198,8 +189,8 @@ export class SnapshotMerge implements StreamMerge {
     const key = this.options.keys.get(table)!;
     const pending: Pending = { table, key, changed: new Set(), positions: new WeakMap() };
     this.pending = pending;
-    if (!this.started.has(table)) this.options.logger.info({ table, after: this.progress.tables[table]?.after }, 'snapshot: reading table');
     const after = this.progress.tables[table]?.after;
+    if (!this.watch.has(table)) this.watch.begin(table, this.progress.tables[table]?.rows ?? 0);
     const limit = this.limit;
     const visible = this.visibleAt(low);
     this.reading = this.reading.then(async () => {
@@ -208,6 +199,12 @@ export class SnapshotMerge implements StreamMerge {
       // The window is open meanwhile; waiting only widens it, which is safe (more keys left out).
       while (this.pending === pending && !this.hasRoom()) await new Promise((resolve) => setTimeout(resolve, ROOM_POLL_MS));
       if (this.pending !== pending) return;
+      // Once per table and run, for the ETA: an estimate from the server's statistics, no scan.
+      if (this.watch.wantsEstimate(table)) {
+        const estimatedRows = await estimateRows(this.options.connection, table);
+        this.watch.estimated(table, estimatedRows);
+        this.options.logger.info({ table, after, estimatedRows: estimatedRows ?? null }, 'snapshot: reading table');
+      }
       let chunk: Chunk;
       try {
         chunk = await readChunk(this.options.connection, this.options.isMariaDb, table, key, after, limit, visible());
