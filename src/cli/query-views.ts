@@ -81,11 +81,12 @@ export async function createTableView(connection: DuckDBConnection, table: Table
         }));
   for (const { location, values } of locations) {
     // Hive reads the files directly in a location, not in subdirectories.
-    const files = (await fs.list(location)).filter((status) => status.type === 'file' && isVisible(status.path)).map((status) => status.path);
-    if (files.length === 0) continue;
-    const paths = await localPaths(fs, files, scratch);
+    const statuses = (await fs.list(location)).filter((status) => status.type === 'file' && isVisible(status.path));
+    if (statuses.length === 0) continue;
+    const paths = await localPaths(fs, statuses.map((status) => status.path), scratch);
     const partitions = table.partitionColumns.map((column, index) => `${literal(values[index] ?? '')}::VARCHAR AS ${quote(column.name)}`);
-    const select = table.format === 'parquet' ? await parquetSelect(connection, table, paths) : textSelect(table, paths);
+    const longestFile = Math.max(...statuses.map((status) => status.length));
+    const select = table.format === 'parquet' ? await parquetSelect(connection, table, paths) : textSelect(table, paths, longestFile);
     parts.push(`SELECT ${[...select.columns, ...partitions].join(', ')} FROM ${select.from}`);
   }
   if (parts.length === 0) parts.push(`SELECT ${allColumns(table, () => 'NULL').join(', ')} WHERE false`);
@@ -134,15 +135,23 @@ function unescaped(field: string): string {
   return String.raw`CASE WHEN ${field} = '\N' THEN NULL ELSE array_to_string(list_transform(regexp_extract_all(${field}, '\\[\s\S]|[^\\]+'), t -> CASE WHEN t = '\n' THEN chr(10) WHEN t = '\r' THEN chr(13) WHEN t[1] = '\' THEN t[2:] ELSE t END), '') END`;
 }
 
-function textSelect(table: TableDefinition, paths: string[]): { columns: string[]; from: string } {
+/** DuckDB's own limit on a CSV line; a longer one fails the whole read. */
+const DUCKDB_MAX_LINE_SIZE = 2 * 1024 * 1024;
+
+function textSelect(table: TableDefinition, paths: string[], longestFile: number): { columns: string[]; from: string } {
   const columns = table.columns.map((column, index) => {
     const value = unescaped(`f[${index + 1}]`);
     const type = duckDbTypeFor(column.type);
     return type === 'BLOB' ? `from_base64(${value}) AS ${quote(column.name)}` : `CAST(${value} AS ${type}) AS ${quote(column.name)}`;
   });
+  // A row holds whole values (a LONGBLOB is up to 4 GiB), far past DuckDB's 2 MiB line limit, and no
+  // line is longer than its file: the limit is raised to the largest file only where that is larger,
+  // with a buffer of the same size (DuckDB's default is 16 lines; it allocates at most a file's size).
+  const lineSize = Math.max(DUCKDB_MAX_LINE_SIZE, longestFile + 1);
+  const sizes = lineSize > DUCKDB_MAX_LINE_SIZE ? `, max_line_size=${lineSize}, buffer_size=${lineSize}` : '';
   const lines =
     `read_csv(${fileList(paths)}, columns={'line': 'VARCHAR'}, delim='\x02\x02', quote='', escape='', comment='', ` +
-    `header=false, auto_detect=false, new_line='\\n', skip=0)`;
+    `header=false, auto_detect=false, new_line='\\n', skip=0${sizes})`;
   return { columns, from: `(SELECT ${FIELDS} AS f FROM ${lines})` };
 }
 
