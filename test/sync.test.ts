@@ -226,6 +226,46 @@ describe('sluice sync to a MySQL table', () => {
   }
 });
 
+describe('sluice sync to a MySQL table: channels that lock each other out', () => {
+  // Two channels whose rows interleave in a unique index that still holds the delete-marked entries of
+  // the rows overwrite just deleted (a read view held open keeps purge from removing them): each INSERT's
+  // duplicate check locks the neighbouring entries, which are the other channel's. A channel that waited
+  // at the checkpoint barrier with its transaction open held the other one out until a lock wait
+  // timeout, every checkpoint; committing a channel when it stops at the barrier lets the other go on.
+  test('a channel stopped at the checkpoint barrier holds no lock the other channel waits for', async () => {
+    const [[{ timeout }]] = (await root.query('SELECT @@GLOBAL.innodb_lock_wait_timeout AS timeout')) as unknown as [[{ timeout: number }]];
+    const crossedDdl = (table: string): string => `CREATE TABLE ${table} (id BIGINT NOT NULL PRIMARY KEY, u BIGINT NOT NULL, UNIQUE KEY (u)) ENGINE=InnoDB`;
+    const half = 5000;
+    const fill = `SELECT seq, IF(seq <= ${half}, 2 * seq, 2 * (seq - ${half}) + 1) FROM sync_src.seq_1_to_${2 * half}`;
+    await root.query('DROP TABLE IF EXISTS sync_src.crossed');
+    await root.query('DROP TABLE IF EXISTS sync_dst.crossed');
+    await root.query(crossedDdl('sync_src.crossed'));
+    await root.query(crossedDdl('sync_dst.crossed'));
+    await root.query(`INSERT INTO sync_src.crossed ${fill}`);
+    await root.query(`INSERT INTO sync_dst.crossed ${fill}`);
+    const purgeHolder = await server.rootConnection();
+    try {
+      await root.query('SET GLOBAL innodb_lock_wait_timeout = 2');
+      await purgeHolder.query('START TRANSACTION WITH CONSISTENT SNAPSHOT');
+      await purgeHolder.query('SELECT COUNT(*) FROM sync_dst.crossed');
+      const job = writeJobFile(join(work, 'jobs'), {
+        name: 'mysql-crossed',
+        source: sourceOf('sync_src.crossed', { pageRows: 250 }),
+        channels: 2,
+        writer: { kind: 'mysql', host: '127.0.0.1', port: server.port, user: SLUICE_USER, password: SLUICE_PASSWORD, table: 'sync_dst.crossed', mode: 'overwrite' },
+        checkpoint: { dir: join(work, 'state'), intervalSeconds: 0.05 },
+      });
+      const run = await runSync(job);
+      assert.equal(run.code, 0, run.stderr.slice(-3000));
+      assert.doesNotMatch(run.stderr, /Lock wait timeout exceeded/);
+      assert.equal(compareRows(await readTableRows(root, 'sync_src.crossed'), await readTableRows(root, 'sync_dst.crossed')), undefined);
+    } finally {
+      await root.query(`SET GLOBAL innodb_lock_wait_timeout = ${Number(timeout)}`);
+      await purgeHolder.end();
+    }
+  });
+});
+
 describe('sluice sync to a MySQL table whose rows another transaction holds', () => {
   // What a restart after kill -9 meets: the killed run's open transactions keep their keys locked
   // until the server has rolled them back (issue 7's soak hit this at 2,000,000 rows).

@@ -4,6 +4,7 @@ export class ChannelBarrier {
   private wanted = false;
   private arrived = 0;
   private active: number;
+  private ended = false;
   private allArrived: (() => void) | undefined;
   private released: Promise<void> = Promise.resolve();
   private release: (() => void) | undefined;
@@ -16,8 +17,9 @@ export class ChannelBarrier {
     return this.wanted;
   }
 
-  /** Resolves once every channel still running waits at the barrier. */
+  /** Resolves once every channel still running waits at the barrier, or at once once the job has failed. */
   request(): Promise<void> {
+    if (this.ended) return Promise.resolve();
     this.wanted = true;
     this.released = new Promise((resolve) => (this.release = resolve));
     const gathered = new Promise<void>((resolve) => (this.allArrived = resolve));
@@ -27,6 +29,7 @@ export class ChannelBarrier {
 
   /** A channel at a page boundary: waits here until the checkpoint is taken. */
   async arrive(): Promise<void> {
+    if (this.ended) return;
     this.arrived++;
     const released = this.released;
     this.check();
@@ -44,6 +47,17 @@ export class ChannelBarrier {
     this.arrived = 0;
     this.allArrived = undefined;
     this.release?.();
+  }
+
+  /**
+   * A channel failed, so no checkpoint will be taken: a checkpoint already asked for must let its
+   * caller go (to see the failure) rather than wait for channels that will never arrive, and every
+   * channel waiting here goes on to stop.
+   */
+  end(): void {
+    this.ended = true;
+    this.allArrived?.();
+    this.open();
   }
 
   private check(): void {

@@ -63,6 +63,8 @@ class ChannelTransaction implements ChannelWriter {
   constructor(
     private readonly target: MysqlTarget,
     private readonly connection: mysql.Connection,
+    private readonly job: string,
+    private readonly channel: number,
   ) {}
 
   async write(row: readonly CellValue[]): Promise<void> {
@@ -94,12 +96,12 @@ class ChannelTransaction implements ChannelWriter {
     }
   }
 
-  /** The rows since the last checkpoint and the channel's new offset, in one transaction. */
-  async commit(job: string, channel: number, state: ChannelState): Promise<void> {
+  /** The rows since the last commit and the channel's new offset, in one transaction. */
+  async commitChannel(state: ChannelState): Promise<void> {
     if (this.failed !== undefined) throw this.failed;
     await this.flush();
     if (!this.open) await this.statement('START TRANSACTION');
-    await this.statement(`UPDATE ${this.target.stateTable} SET state = ${mysql.escape(JSON.stringify(state))} WHERE job = ${mysql.escape(job)} AND channel = ${channel}`);
+    await this.statement(`UPDATE ${this.target.stateTable} SET state = ${mysql.escape(JSON.stringify(state))} WHERE job = ${mysql.escape(this.job)} AND channel = ${this.channel}`);
     await this.statement('COMMIT');
     this.open = false;
   }
@@ -213,12 +215,14 @@ export class MysqlTarget implements SyncTarget {
     for (let channel = 0; channel < count; channel++) {
       const session = await openSession(this.options);
       this.sessions.push(session);
-      this.channels.set(channel, new ChannelTransaction(this, session));
+      this.channels.set(channel, new ChannelTransaction(this, session, this.options.job, channel));
     }
   }
 
   async checkpoint(state: SyncState): Promise<void> {
-    await Promise.all([...this.channels].map(([channel, writer]) => writer.commit(state.job, channel, state.channels[channel]!)));
+    // The channels commit themselves at the barrier and when they finish; committing again costs one
+    // UPDATE each and keeps a checkpoint whole on its own: the job's row must never run ahead of a channel's.
+    await Promise.all([...this.channels].map(([channel, writer]) => writer.commitChannel(state.channels[channel]!)));
     const connection = await this.controlConnection();
     await connection.query(`UPDATE ${this.stateTable} SET state = ? WHERE job = ? AND channel = ?`, [JSON.stringify({ ...state, channels: [] }), state.job, JOB_ROW]);
   }

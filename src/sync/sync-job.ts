@@ -142,11 +142,15 @@ export async function runSyncJob(job: SyncJob, options: SyncRunOptions): Promise
       const writer = target!.writer(channel);
       try {
         while (!channelState.done) {
-          if (barrier.requested) await barrier.arrive();
+          if (barrier.requested) {
+            await writer.commitChannel?.(channelState);
+            await barrier.arrive();
+          }
           if (stopping) return;
           const page = await readers[channel]!.nextPage(channelState.offset);
           if (!page) {
             channelState.done = true;
+            await writer.commitChannel?.(channelState);
             progress.finish(channel);
             break;
           }
@@ -160,6 +164,7 @@ export async function runSyncJob(job: SyncJob, options: SyncRunOptions): Promise
         // when the barrier lets it go, and never record an offset whose rows did not reach the target.
         failure ??= error;
         stopping = true;
+        barrier.end();
         throw error;
       } finally {
         barrier.leave();
@@ -170,7 +175,7 @@ export async function runSyncJob(job: SyncJob, options: SyncRunOptions): Promise
     const loops = Promise.all(state.channels.map((_, channel) => runChannel(channel))).catch((error: unknown) => {
       failure ??= error;
       stopping = true;
-      barrier.open();
+      barrier.end();
     });
     let finished = false;
     void loops.then(() => (finished = true));

@@ -3,10 +3,16 @@
 // together, or not at all.
 import type { CellValue } from '../core/change-event.ts';
 import type { TableShape } from '../sources/table/table-shape.ts';
-import type { SyncState } from './sync-state.ts';
+import type { ChannelState, SyncState } from './sync-state.ts';
 
 export interface ChannelWriter {
   write(row: readonly CellValue[]): Promise<void>;
+  /**
+   * A target whose channels hold locks until they commit (MySQL) commits one channel's rows with its
+   * offset here, when the channel stops at the barrier or finishes: a channel waiting at the barrier
+   * must hold nothing that another channel needs before it can reach the barrier too.
+   */
+  commitChannel?(state: ChannelState): Promise<void>;
 }
 
 export interface SyncTarget {

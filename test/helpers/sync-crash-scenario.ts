@@ -24,6 +24,8 @@ interface RunOutcome {
   stderr: string;
 }
 
+const RUN_LIMIT_MS = 180_000;
+
 /** One `sluice sync` process; when `killAfter` is set, SIGKILL after that many checkpoints plus `delayMs`. */
 function runOnce(jobFile: string, killAfter: { checkpoints: number; delayMs: number } | undefined, again = false): Promise<RunOutcome> {
   const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'sync', '--job', jobFile, ...(again ? ['--again'] : [])], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -51,7 +53,20 @@ function runOnce(jobFile: string, killAfter: { checkpoints: number; delayMs: num
       }
     }
   });
-  return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, checkpoints, stderr: stderr.slice(-4000) })));
+  // A copy here takes seconds: one that runs for minutes hangs, and the test says so with its log
+  // instead of waiting for the suite's own time limit.
+  let hung = false;
+  const watchdog = setTimeout(() => {
+    hung = true;
+    child.kill('SIGKILL');
+  }, RUN_LIMIT_MS);
+  return new Promise((resolve, reject) =>
+    child.on('exit', (code, signal) => {
+      clearTimeout(watchdog);
+      if (hung) reject(new Error(`sluice sync --job ${jobFile} ran for ${RUN_LIMIT_MS / 1000} s without ending (killed); its log ends:\n${stderr.slice(-4000)}`));
+      else resolve({ code, signal, checkpoints, stderr: stderr.slice(-4000) });
+    }),
+  );
 }
 
 export async function runWithKills(options: { dir: string; job: SyncJobInput; kills: number; seed: number; maxCheckpointsBeforeKill: number; maxDelayMs: number }): Promise<CrashRun> {
