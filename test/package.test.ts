@@ -16,7 +16,7 @@ import { REPO_ROOT, testMariaDb } from './helpers/servers.ts';
 const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string; devDependencies: Record<string, string> };
 
 /** What the tarball may hold: what runs, its config examples and units, README and LICENSE. */
-const ALLOWED = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^bin\/sluice\.js$/, /^dist\/src\/.+\.js$/, /^config\/[\w-]+\.example\.yaml$/, /^systemd\/[\w@.-]+$/];
+const ALLOWED = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^bin\/sluice\.js$/, /^dist\/src\/.+\.js$/, /^dist\/man\/sluice\.1$/, /^config\/[\w-]+\.example\.yaml$/, /^systemd\/[\w@.-]+$/];
 
 /** No tsx, no loader from the environment: the installed package runs on plain node or not at all. */
 function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
@@ -57,9 +57,9 @@ describe('the npm package', () => {
     installed = join(prefix, 'lib', 'node_modules', 'sluice');
   });
 
-  test('holds what runs and nothing else: compiled dist/, bin, config examples, systemd units, README, LICENSE', () => {
+  test('holds what runs and nothing else: compiled dist/, bin, man page, config examples, systemd units, README, LICENSE', () => {
     for (const path of packed) assert.ok(ALLOWED.some((pattern) => pattern.test(path)), `${path} should not be in the package`);
-    for (const path of ['bin/sluice.js', 'dist/src/cli/main.js', 'config/sluice.example.yaml', 'systemd/sluice.service', 'README.md', 'LICENSE']) {
+    for (const path of ['bin/sluice.js', 'dist/src/cli/main.js', 'dist/man/sluice.1', 'config/sluice.example.yaml', 'systemd/sluice.service', 'README.md', 'LICENSE']) {
       assert.ok(packed.includes(path), `${path} is in the package`);
     }
   });
@@ -78,6 +78,13 @@ describe('the npm package', () => {
     assert.equal(run(sluice, ['--version'], work).stdout.trim(), manifest.version);
     const help = run(sluice, ['--help'], work).stdout;
     for (const command of ['run', 'query', 'check', 'sync', 'checkpoint']) assert.match(help, new RegExp(`^  ${command} `, 'm'));
+  });
+
+  test('a global install puts sluice(1) where man finds it, and the completion script runs from the package', () => {
+    const page = join(prefix, 'share', 'man', 'man1', 'sluice.1');
+    assert.ok(existsSync(page), `${page} is installed`);
+    assert.match(readFileSync(page, 'utf8'), /^\.TH SLUICE 1 "" "sluice \d/m);
+    assert.match(run(join(prefix, 'bin', 'sluice'), ['completion', 'bash'], work).stdout, /^complete -F _sluice sluice$/m);
   });
 
   test("the demo's daemon runs from the installed package to a checkpoint, and sluice query reads what it wrote", async () => {

@@ -1,5 +1,5 @@
 // The sluice command line. It only wires: each command lives in its own module.
-import { Command } from 'commander';
+import { Argument, Command } from 'commander';
 import { loadConfig, type ConfigUse } from '../config/load.ts';
 import type { SluiceConfig } from '../config/schema.ts';
 import { isSluiceError } from '../core/errors.ts';
@@ -14,6 +14,9 @@ import { exitCodeOf } from './exit-codes.ts';
 import { statusCommand } from './status-command.ts';
 import { runDaemon } from './run-command.ts';
 import { packageVersion } from './version.ts';
+import { describeCommand } from './command-reference.ts';
+import { renderManPage } from './man-page.ts';
+import { COMPLETION_SHELLS, renderBashCompletion } from './shell-completion.ts';
 
 /** The local directories of the config a command loaded: an fs error in one is named after its key (see the end). */
 let places: LocalPlace[] = [];
@@ -193,6 +196,23 @@ checkpoint
   .action(async (table: string, options: { config: string }) => {
     const config = await load(options.config);
     process.stdout.write(await skipTable(config, table));
+  });
+
+program
+  .command('completion')
+  .description('Print a shell completion script for sluice (commands, options, file names).')
+  .addArgument(new Argument('<shell>', 'the shell').choices(COMPLETION_SHELLS))
+  .addHelpText('after', '\nExamples:\n  sluice completion bash > /etc/bash_completion.d/sluice\n  source <(sluice completion bash)\n')
+  .action(() => {
+    process.stdout.write(renderBashCompletion(describeCommand(program)));
+  });
+
+program
+  .command('man')
+  .description('Print the sluice(1) manual page (roff), made from these same command definitions.')
+  .addHelpText('after', '\nExample:\n  sluice man | man -l -\n')
+  .action(() => {
+    process.stdout.write(renderManPage(describeCommand(program), packageVersion()));
   });
 
 try {
