@@ -44,5 +44,5 @@ test('snapshot progress: the estimate and ETA fields in the JSON log, and source
   const { sources, ...formatOne } = json;
   assert.deepEqual(formatOne, await latestCheckpoint(workspace), "format 1's keys, as before");
   assert.deepEqual(sources, { snapshot: await snapshotState(workspace) }, 'the snapshot as the record holds it');
-  assert.deepEqual((sources?.snapshot as { position: { tables: Record<string, unknown> } }).position.tables, { [`${tag}.t`]: { rows: 300, after: ['300'], done: true } });
+  assert.deepEqual((sources?.snapshot as { position: { tables: Record<string, unknown> } }).position.tables, { [`${tag}.t`]: { rows: 300, after: ['300'], until: ['300'], done: true } });
 });

@@ -2,7 +2,8 @@
 // snapshot-merge.ts), with the stream played by the test: a chunk is handed on only at a boundary at
 // or past its high watermark; a row whose key the stream changed since the chunk was asked for is
 // left out (its change is newer than what was read); a TRUNCATE or a DDL naming the table while the
-// chunk is under way has the chunk read again; progress moves only when rows are handed on.
+// chunk is under way has the chunk read again; progress moves only when rows are handed on; a table
+// is read up to its last key at its first chunk, so one that grows at its end is still done.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type mysql from 'mysql2/promise';
@@ -12,7 +13,7 @@ import { SluiceMetrics } from '../src/runtime/metrics.ts';
 import type { BinlogPosition } from '../src/sources/binlog/position/binlog-position.ts';
 import { readBinlogHead } from '../src/sources/binlog/server/binlog-head.ts';
 import type { MergedChange } from '../src/sources/binlog/stream/stream-merge.ts';
-import { readTableKey } from '../src/sources/table/table-key.ts';
+import { readTableKey, type TableKey } from '../src/sources/table/table-key.ts';
 import { SnapshotMerge } from '../src/sources/snapshot/snapshot-merge.ts';
 import { freshProgress, type SnapshotState } from '../src/sources/snapshot/snapshot-progress.ts';
 import { testMariaDb } from './helpers/servers.ts';
@@ -35,6 +36,40 @@ function change(table: string, op: ChangeEvent['op'], before: string[] | null, a
 
 const values = (changes: MergedChange[] | undefined): string[] => (changes ?? []).map((entry) => `${entry.op}:${entry.after!.join('=')}`);
 
+/** The snapshot of one MariaDB table, read through `connection` in chunks of `chunkRows`. */
+async function snapshotOf(connection: mysql.Connection, table: string, chunkRows: number, key?: TableKey): Promise<SnapshotMerge> {
+  return new SnapshotMerge({
+    connection,
+    isMariaDb: true,
+    progress: freshProgress([table]),
+    keys: new Map([[table, key ?? (await readTableKey(connection, table))]]),
+    chunkRows,
+    chunkBytes: 1 << 20,
+    held: () => false,
+    logger: pino({ level: 'silent' }),
+    metrics: new SluiceMetrics(),
+  });
+}
+
+/** The merge's wakes: `wake` to attach, `next(seen)` resolves once woken past `seen` (the chunk is read). */
+function wakes(): { wake: () => void; fail: (error: Error) => void; count: () => number; next: (seen: number) => Promise<void> } {
+  let woken = 0;
+  let failure: Error | undefined;
+  return {
+    wake: () => woken++,
+    fail: (error) => (failure = error),
+    count: () => woken,
+    next: async (seen) => {
+      const deadline = Date.now() + 10_000;
+      while (woken === seen && !failure) {
+        assert.ok(Date.now() < deadline, 'the chunk was read');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.equal(failure, undefined);
+    },
+  };
+}
+
 test('a chunk lands at its high watermark, without the rows whose keys the stream changed meanwhile; TRUNCATE and DDL read it again', { timeout: 60_000 }, async () => {
   const server = await testMariaDb();
   const db = `win${Date.now() % 1_000_000}`;
@@ -46,34 +81,11 @@ test('a chunk lands at its high watermark, without the rows whose keys the strea
   const start = await head(connection);
   await connection.query(`INSERT INTO ${table} VALUES (1,'a'),(2,'b'),(3,'c'),(4,'d'),(5,'e')`);
 
-  let woken = 0;
-  let failure: Error | undefined;
-  const merge = new SnapshotMerge({
-    connection: reader,
-    isMariaDb: true,
-    progress: freshProgress([table]),
-    keys: new Map([[table, await readTableKey(reader, table)]]),
-    chunkRows: 3,
-    chunkBytes: 1 << 20,
-    held: () => false,
-    logger: pino({ level: 'silent' }),
-    metrics: new SluiceMetrics(),
-  });
-  const nextWake = async (): Promise<void> => {
-    const seen = woken;
-    const deadline = Date.now() + 10_000;
-    while (woken === seen && !failure) {
-      assert.ok(Date.now() < deadline, 'the chunk was read');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    assert.equal(failure, undefined);
-  };
+  const merge = await snapshotOf(reader, table, 3);
+  const woken = wakes();
+  const nextWake = (): Promise<void> => woken.next(woken.count());
   let waiting = nextWake();
-  merge.attach(
-    () => woken++,
-    (error) => (failure = error),
-    start,
-  );
+  merge.attach(woken.wake, woken.fail, start);
   try {
     await waiting;
     // Rows 1-3 are read. Then the "stream" hands on an update of 2, made after the read.
@@ -88,10 +100,11 @@ test('a chunk lands at its high watermark, without the rows whose keys the strea
     const first = merge.atBoundary(afterUpdate, undefined);
     assert.deepEqual(values(first), ['read:1=a', 'read:3=c'], 'row 2 changed in the window: its change stands for it');
     const progress = (merge.statesAt(12n).snapshot as SnapshotState).position;
-    assert.deepEqual(progress.tables[table], { rows: 2, after: ['3'] });
+    assert.deepEqual(progress.tables[table], { rows: 2, after: ['3'], until: ['5'] }, 'the table is read up to its last key at the first chunk');
     assert.equal(progress.rowsUpTo, '12');
 
     // The next chunk (4, 5) is asked for at that boundary. A TRUNCATE marker of the table: read again.
+    // Row 6, inserted after the first chunk's read, is past the table's last key then: the stream's.
     await waiting;
     await connection.query(`INSERT INTO ${table} VALUES (6, 'f')`);
     merge.onChange(change(table, 'insert', null, ['6', 'f']));
@@ -104,22 +117,18 @@ test('a chunk lands at its high watermark, without the rows whose keys the strea
     waiting = nextWake();
     assert.equal(merge.atBoundary(await head(connection), `ALTER TABLE t ADD COLUMN w INT`), undefined, 'a chunk read before a DDL of its table is read again');
     await waiting;
-    waiting = nextWake();
     const last = merge.atBoundary(await head(connection), 'CREATE TABLE other (id INT)');
     assert.deepEqual(
       (last ?? []).map((entry) => entry.after!.join('=')),
-      ['4=d=', '5=e=', '6=f='],
-      'the chunk read after the DDL, with its columns',
+      ['4=d=', '5=e='],
+      'the chunk read after the DDL, with its columns, up to the last key of the first chunk',
     );
     assert.deepEqual(
       last![0]!.columns.map((column) => column.name),
       ['id', 'v', 'w'],
     );
-    assert.equal((merge.statesAt(20n).snapshot as SnapshotState).position.tables[table]!.done, undefined, 'a full chunk may have rows after it');
-    await waiting;
-    assert.deepEqual(merge.atBoundary(await head(connection), undefined), [], 'the last chunk is empty');
     const done = (merge.statesAt(20n).snapshot as SnapshotState).position;
-    assert.deepEqual(done.tables[table], { rows: 5, after: ['6'], done: true });
+    assert.deepEqual(done.tables[table], { rows: 4, after: ['5'], until: ['5'], done: true }, 'a chunk that reaches that key is the last');
   } finally {
     merge.close();
     await reader.end();
@@ -136,17 +145,7 @@ test('a table dropped before its chunk is read has nothing left to read: its sna
   const key = await readTableKey(connection, table);
   await connection.query(`DROP TABLE ${table}`);
   let woken = false;
-  const merge = new SnapshotMerge({
-    connection,
-    isMariaDb: true,
-    progress: freshProgress([table]),
-    keys: new Map([[table, key]]),
-    chunkRows: 10,
-    chunkBytes: 1 << 20,
-    held: () => false,
-    logger: pino({ level: 'silent' }),
-    metrics: new SluiceMetrics(),
-  });
+  const merge = await snapshotOf(connection, table, 10, key);
   merge.attach(
     () => (woken = true),
     (error) => assert.fail(error),
@@ -172,17 +171,7 @@ test('the next chunk is read only when the stream has room for it: chunks handed
   const table = `${db}.t`;
   const connection = await server.rootConnection();
   await connection.query(`CREATE DATABASE ${db}; CREATE TABLE ${table} (id INT PRIMARY KEY); INSERT INTO ${table} VALUES (1), (2), (3), (4)`);
-  const merge = new SnapshotMerge({
-    connection,
-    isMariaDb: true,
-    progress: freshProgress([table]),
-    keys: new Map([[table, await readTableKey(connection, table)]]),
-    chunkRows: 2,
-    chunkBytes: 1 << 20,
-    held: () => false,
-    logger: pino({ level: 'silent' }),
-    metrics: new SluiceMetrics(),
-  });
+  const merge = await snapshotOf(connection, table, 2);
   let woken = 0;
   let room = true;
   const wokenWithin = async (ms: number): Promise<boolean> => {
@@ -211,6 +200,35 @@ test('the next chunk is read only when the stream has room for it: chunks handed
     assert.deepEqual(values(merge.atBoundary(await head(connection), undefined)), ['read:3', 'read:4']);
   } finally {
     merge.close();
+    await connection.end();
+  }
+});
+
+test('a table that grows at its end faster than chunks read it is still done: it is read up to its last key at the first chunk, later rows are the stream\'s', { timeout: 60_000 }, async () => {
+  const server = await testMariaDb();
+  const db = `grow${Date.now() % 1_000_000}`;
+  const table = `${db}.t`;
+  const connection = await server.rootConnection();
+  const reader = await server.rootConnection();
+  await connection.query(`CREATE DATABASE ${db}; CREATE TABLE ${table} (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20)); INSERT INTO ${table} (v) VALUES ('a'), ('b'), ('c'), ('d'), ('e')`);
+  const merge = await snapshotOf(reader, table, 2);
+  const woken = wakes();
+  merge.attach(woken.wake, woken.fail, await head(connection));
+  try {
+    const handedOn: string[] = [];
+    // Each chunk reads 2 rows while 3 more are inserted at the table's end (the stream hands them on):
+    // read to wherever the end is now, the table would never be done.
+    for (let chunk = 0; chunk < 10 && !(merge.statesAt(0n).snapshot as SnapshotState).position.tables[table]!.done; chunk++) {
+      await woken.next(chunk);
+      const [inserted] = await connection.query<mysql.ResultSetHeader>(`INSERT INTO ${table} (v) VALUES ('x'), ('y'), ('z')`);
+      for (let id = inserted.insertId; id < inserted.insertId + 3; id++) merge.onChange(change(table, 'insert', null, [String(id), 'x']));
+      handedOn.push(...values(merge.atBoundary(await head(connection), undefined)));
+    }
+    assert.deepEqual(handedOn, ['read:1=a', 'read:2=b', 'read:3=c', 'read:4=d', 'read:5=e'], 'the rows there at the first chunk, each once');
+    assert.deepEqual((merge.statesAt(0n).snapshot as SnapshotState).position.tables[table], { rows: 5, after: ['5'], until: ['5'], done: true });
+  } finally {
+    merge.close();
+    await reader.end();
     await connection.end();
   }
 });

@@ -88,6 +88,9 @@ export async function assertSnapshotLanded(options: { workspace: DaemonWorkspace
   }
 }
 
+/** Updates written in this process: each writes a value of its own. */
+let updatesWritten = 0;
+
 /**
  * One random change to one of `tables` (through `db`, in their database), recorded in `made` if it
  * changed a row: an insert of a new key (`counter.nextNew`), or an update or delete of a key anywhere
@@ -106,7 +109,11 @@ export async function writeRandomChange(db: mysql.Connection, tables: SnapshotTa
     await db.query(`INSERT INTO ${table.name} VALUES (?)`, [[...fresh, v]]);
     made.push([table.name, 'insert', keyText(fresh), v]);
   } else if (roll < 0.8) {
-    const v = `upd${made.length}`;
+    // A value no statement wrote before: an UPDATE that sets the value a row holds already matches
+    // the row (mysql2 connects with CLIENT_FOUND_ROWS, so affectedRows counts it) but changes
+    // nothing, and the server logs no row event for it. `made.length` is no such value: writers
+    // sharing `made` read the same length while their statements are under way.
+    const v = `upd${++updatesWritten}`;
     const [result] = await db.query<mysql.ResultSetHeader>(`UPDATE ${table.name} SET v = ? WHERE ${where}`, [v, ...key]);
     if (result.affectedRows > 0) made.push([table.name, 'update', keyText(key), v]);
   } else {

@@ -4,8 +4,8 @@
 //   1. At a boundary of the stream (the low watermark) a chunk is asked for, and from there on the
 //      keys of every change of its table the stream hands on are noted.
 //   2. The chunk is read (chunk-reader.ts): on MySQL once the server has committed the stream's GTID
-//      set at step 1 (gtid-wait.ts), the rows after the last key done, then the binlog's end (the
-//      high watermark).
+//      set at step 1 (gtid-wait.ts), the rows after the last key done, up to the table's last key
+//      when its first chunk was read, then the binlog's end (the high watermark).
 //   3. At the first boundary at or past the high watermark, the chunk's rows go into the stream as
 //      changes with op 'read', numbered there, minus every row whose key changed since step 1: the
 //      stream carries those changes, which are newer than what was read.
@@ -159,7 +159,8 @@ export class SnapshotMerge implements StreamMerge {
   /** Records a chunk as handed on (a new progress object: records already taken keep theirs). */
   private handedOn(chunk: Chunk, rows: number): void {
     const before = this.progress.tables[chunk.table] ?? { rows: 0 };
-    const table = { rows: before.rows + rows, ...(chunk.last ? { after: chunk.last } : before.after ? { after: before.after } : {}), ...(chunk.end ? { done: true as const } : {}) };
+    const after = chunk.last ?? before.after;
+    const table = { rows: before.rows + rows, ...(after ? { after } : {}), ...(chunk.until ? { until: chunk.until } : {}), ...(chunk.end ? { done: true as const } : {}) };
     this.progress = { ...this.progress, tables: { ...this.progress.tables, [chunk.table]: table } };
     this.rowsHandedOn = true;
     this.options.metrics.snapshotRows.inc({ source: chunk.table }, rows);
@@ -189,7 +190,7 @@ export class SnapshotMerge implements StreamMerge {
     const key = this.options.keys.get(table)!;
     const pending: Pending = { table, key, changed: new Set(), positions: new WeakMap() };
     this.pending = pending;
-    const after = this.progress.tables[table]?.after;
+    const { after, until } = this.progress.tables[table] ?? {};
     if (!this.watch.has(table)) this.watch.begin(table, this.progress.tables[table]?.rows ?? 0);
     const limit = this.limit;
     const visible = this.visibleAt(low);
@@ -207,7 +208,7 @@ export class SnapshotMerge implements StreamMerge {
       }
       let chunk: Chunk;
       try {
-        chunk = await readChunk(this.options.connection, this.options.isMariaDb, table, key, after, limit, visible());
+        chunk = await readChunk(this.options.connection, this.options.isMariaDb, table, key, { after, until }, limit, visible());
       } catch (error) {
         if (this.pending === pending) this.fail(error as Error);
         return;

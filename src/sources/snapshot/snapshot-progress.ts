@@ -10,6 +10,12 @@ export const SNAPSHOT = 'snapshot';
 export interface TableSnapshot {
   /** The key of the last row handed on; absent before the first chunk. */
   after?: KeyTuple;
+  /**
+   * The table's last key when its first chunk was read: it is read up to there (rows inserted past
+   * it come through the stream). Absent before the first chunk (and in records of older versions:
+   * read again then).
+   */
+  until?: KeyTuple;
   done?: true;
   /** Rows handed on so far (op read). */
   rows: number;

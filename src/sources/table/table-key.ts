@@ -332,6 +332,15 @@ export async function readNextChunkEnd(
   return row === undefined ? undefined : keyTupleFromValues(key, row);
 }
 
+/** The key of the table's last row in key order (one step down the index), or undefined when it is empty. */
+export async function readLastKey(connection: mysql.Connection, table: string, key: TableKey): Promise<KeyTuple | undefined> {
+  const descending = key.columns.map((column) => `${quoteIdentifier(column.name)} DESC`).join(', ');
+  const sql = `SELECT ${keyColumnsSql(key)} FROM ${quoteTable(table)} ORDER BY ${descending} LIMIT 1`;
+  const [rows] = await connection.query<mysql.RowDataPacket[][]>({ sql, rowsAsArray: true, typeCast: exactTypeCast });
+  const row = (rows as unknown as unknown[][])[0];
+  return row === undefined ? undefined : keyTupleFromValues(key, row);
+}
+
 /**
  * Up to `count - 1` key tuples that split the rows matching `where` into `count` ranges of nearly
  * equal size: range i is (boundary[i-1], boundary[i]], the first from the start, the last to the end.
