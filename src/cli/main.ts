@@ -1,6 +1,6 @@
 // The sluice command line. It only wires: each command lives in its own module.
 import { Command } from 'commander';
-import { loadConfig, type ConfigUse } from '../config/load.ts';
+import { configSourceKind, loadConfig, loadKafkaConfig, type ConfigUse } from '../config/load.ts';
 import type { SluiceConfig } from '../config/schema.ts';
 import { isSluiceError } from '../core/errors.ts';
 import { localPlaces } from '../config/local-places.ts';
@@ -40,6 +40,13 @@ program
   .requiredOption('-c, --config <file>', 'configuration file (YAML)')
   .addHelpText('after', '\nExample:\n  sluice run --config /etc/sluice/sluice.yaml\n')
   .action(async (options: { config: string }) => {
+    // A Kafka daemon's config has a source of its own kind; the other commands read the binlog's.
+    if ((await configSourceKind(options.config)) === 'kafka') {
+      const config = await loadKafkaConfig(options.config);
+      places = localPlaces(config);
+      logFormat = config.log.format;
+      return runDaemon(config);
+    }
     const config = await load(options.config);
     await runDaemon(config);
   });
