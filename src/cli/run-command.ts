@@ -144,6 +144,7 @@ function kafkaJob(config: KafkaDaemonConfig, storage: ReturnType<typeof openStor
     brokers: source.brokers,
     clientId: source.clientId,
     groupId: source.groupId,
+    sessionTimeoutMs: source.sessionTimeoutMs,
     topics: source.topics,
     start: source.start,
     deadLetterFile: source.deadLetterFile,

@@ -90,6 +90,9 @@ const kafkaSource = z.strictObject({
   topics: z.array(kafkaTopic).min(1),
   // Where a partition the checkpoint does not name starts.
   start: z.enum(['earliest', 'latest']).default('earliest'),
+  // A member that died without leaving (kill -9) holds its partitions this long: a restart waits for it
+  // to pass before the group hands them out again. The broker allows 6000 and up (group.min.session.timeout.ms).
+  sessionTimeoutMs: z.int().min(1000).default(10000),
   // One JSON line per message that is not JSON or lacks what its format needs (relative to the config file).
   deadLetterFile: nonEmpty.default('./.sluice/dead-letters.jsonl'),
 });

@@ -26,6 +26,7 @@ export interface KafkaToHiveJobOptions extends HiveSettings {
   brokers: string[];
   clientId: string;
   groupId: string;
+  sessionTimeoutMs: number;
   topics: KafkaTopicSettings[];
   start: 'earliest' | 'latest';
   deadLetterFile: string;
@@ -78,6 +79,7 @@ export class KafkaToHiveJob implements StatusProbe {
       brokers: options.brokers,
       clientId: options.clientId,
       groupId: options.groupId,
+      sessionTimeoutMs: options.sessionTimeoutMs,
       topics: options.topics,
       start: options.start,
       offsets: start.position.offsets,

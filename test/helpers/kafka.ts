@@ -29,6 +29,7 @@ export function kafkaWorkspace(brokers: string[], topics: string, options: { rou
   brokers: [${brokers.join(', ')}]
   groupId: sluice-test-${randomBytes(4).toString('hex')}
   deadLetterFile: ./dead-letters.jsonl
+  sessionTimeoutMs: 6000
   topics:
 ${topics}
 routing:

@@ -30,6 +30,7 @@ export interface KafkaSourceOptions {
   brokers: string[];
   clientId: string;
   groupId: string;
+  sessionTimeoutMs: number;
   topics: KafkaTopicSettings[];
   /** Where a partition the checkpoint does not name starts. */
   start: 'earliest' | 'latest';
@@ -108,7 +109,7 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
         );
       }
     }
-    const consumer = this.kafka.consumer({ groupId: options.groupId });
+    const consumer = this.kafka.consumer({ groupId: options.groupId, sessionTimeout: options.sessionTimeoutMs, heartbeatInterval: Math.min(3000, Math.floor(options.sessionTimeoutMs / 3)) });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.seekAssigned(consumer, payload.memberAssignment));
     consumer.on(consumer.events.CRASH, ({ payload }) => {
