@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { stopDaemon } from './helpers/daemon.ts';
+import { exitWithin, fatalLine, stopDaemon } from './helpers/daemon.ts';
 import { committedRows, connectProducer, createTopic, kafkaWorkspace, startKafkaDaemon, waitForOffsets } from './helpers/kafka.ts';
 import { REPO_ROOT, testKafka } from './helpers/servers.ts';
 import { bySequence } from './helpers/warehouse.ts';
@@ -117,4 +117,39 @@ test('each format lands in its changelog table exactly, and bad messages go to t
   assert.match(String(letters[0]!.reason), /^not JSON/);
   assert.equal(letters[0]!.value, '{"database": "test", "table": ');
   assert.match(String(letters[1]!.reason), /table is missing/);
+});
+
+test("without types in the message or the config, the target table's columns type the values; one that does not fit stops the daemon with SLUICE_KAFKA_VALUE", async () => {
+  const { brokers } = await testKafka();
+  const canal = await createTopic(brokers, 'typed');
+  const maxwell = await createTopic(brokers, 'untyped');
+  const producer = await connectProducer(brokers);
+  const send = (topic: string, value: unknown) => producer.send({ topic, messages: [{ value: JSON.stringify(value) }] });
+  await send(canal, { data: [{ id: '1', name: 'one' }], database: 'shop', table: 'items', es: 1764892800000, isDdl: false, mysqlType: { id: 'int', name: 'varchar(16)' }, old: null, type: 'INSERT' });
+  const workspace = kafkaWorkspace(brokers, `    - { name: ${canal}, format: canal-json }\n    - { name: ${maxwell}, format: maxwell-json }`, {
+    routing: "  rules:\n    - { match: '^(shop|test)\\.items$', target: 'ods.items' }",
+  });
+  let daemon = startKafkaDaemon(workspace);
+  try {
+    await waitForOffsets(workspace, daemon, { [`${canal}:0`]: 1 });
+    // Maxwell states no types and the topic lists none: ods.items, created from the canal row, types them.
+    await send(maxwell, { database: 'test', table: 'items', type: 'insert', ts: 1764892801, data: { id: 2, name: 'two' } });
+    await waitForOffsets(workspace, daemon, { [`${maxwell}:0`]: 1 });
+    await send(maxwell, { database: 'test', table: 'items', type: 'insert', ts: 1764892802, data: { id: 'three', name: 'three' } });
+    assert.equal(await exitWithin(daemon, 60_000), 78, daemon.output().slice(-3000));
+    const fatal = fatalLine(daemon);
+    assert.equal(fatal.code, 'SLUICE_KAFKA_VALUE');
+    assert.match(fatal.msg, new RegExp(`${maxwell}-0@1: column id of test\\.items: "three" does not fit int`));
+    // Nothing is stepped over: the next start meets the same message again.
+    daemon = startKafkaDaemon(workspace);
+    assert.equal(await exitWithin(daemon, 60_000), 78, daemon.output().slice(-3000));
+    assert.match(fatalLine(daemon).msg, new RegExp(`${maxwell}-0@1: column id`));
+  } finally {
+    await producer.disconnect();
+    if (daemon.child.exitCode === null) await stopDaemon(daemon);
+  }
+  assert.deepEqual(pick(await committedRows(workspace, 'ods', 'items'), ['_op', 'id', 'name', '_source']), [
+    ['insert', '1', 'one', 'shop.items'],
+    ['insert', '2', 'two', 'test.items'],
+  ]);
 });

@@ -12,7 +12,9 @@ import { SluiceError } from '../core/errors.ts';
 import { Router, type RoutingConfig } from '../routing/router.ts';
 import type { LiveStatus, StatusProbe } from '../runtime/daemon-status.ts';
 import { SluiceMetrics } from '../runtime/metrics.ts';
+import { METADATA_COLUMNS } from '../sinks/changelog-layout.ts';
 import { DeadLetterFile } from '../sources/kafka/dead-letters.ts';
+import { mysqlTypesOfHiveColumns } from '../sources/kafka/hive-column-types.ts';
 import type { KafkaSourceState } from '../sources/kafka/kafka-position.ts';
 import { KafkaSource, type KafkaTopicSettings } from '../sources/kafka/kafka-source.ts';
 import { binlogHiveRecoveries, HIVE } from './binlog-to-hive-record.ts';
@@ -85,6 +87,11 @@ export class KafkaToHiveJob implements StatusProbe {
       offsets: start.position.offsets,
       firstSequence: BigInt(start.nextSequence),
       router,
+      targetColumns: async (target) => {
+        const table = await options.catalog.getTable(target.database, target.table);
+        const metadata = new Set(METADATA_COLUMNS.map((column) => column.name));
+        return table && mysqlTypesOfHiveColumns(table.columns.filter((column) => !metadata.has(column.name)));
+      },
       deadLetters: new DeadLetterFile(options.deadLetterFile),
       maxQueuedItems: options.maxQueuedEvents,
       logger,

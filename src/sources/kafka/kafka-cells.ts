@@ -104,8 +104,11 @@ export class ColumnLists {
 export function rowCells(row: KafkaRow, types: ReadonlyMap<string, string>, bytes: 'base64' | 'latin1', where: string): { before: CellValue[] | null; after: CellValue[] | null } {
   const image = (values: JsonObject | null): CellValue[] | null => {
     if (!values) return null;
+    // By name without regard to case: a table's columns are lower case in Hive, Oracle's upper case in GoldenGate.
+    const byName = new Map(Object.entries(values).map(([name, value]) => [name.toLowerCase(), value]));
+    const known = new Set([...types.keys()].map((name) => name.toLowerCase()));
     for (const name of Object.keys(values)) {
-      if (!types.has(name)) {
+      if (!known.has(name.toLowerCase())) {
         throw new SluiceError(
           'SLUICE_KAFKA_COLUMNS_UNKNOWN',
           `${where}: column ${name} of ${row.schema}.${row.table} has no known type: the message states none and the topic's columns list lacks it. ` +
@@ -116,7 +119,7 @@ export function rowCells(row: KafkaRow, types: ReadonlyMap<string, string>, byte
     }
     return [...types].map(([name, mysqlType]) => {
       try {
-        return cellOf(values[name] ?? null, mysqlType, bytes);
+        return cellOf(byName.get(name.toLowerCase()) ?? null, mysqlType, bytes);
       } catch (error) {
         if (!(error instanceof CellMisfit)) throw error;
         throw new SluiceError('SLUICE_KAFKA_VALUE', `${where}: column ${name} of ${row.schema}.${row.table}: ${error.message}. Nothing of the table after this message is written.`, {

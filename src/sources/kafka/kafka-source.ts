@@ -38,6 +38,8 @@ export interface KafkaSourceOptions {
   offsets: PartitionOffsets;
   firstSequence: bigint;
   router: Router;
+  /** The source columns of an existing target table as MySQL types: the last place column types come from. */
+  targetColumns(target: Route): Promise<ReadonlyMap<string, string> | undefined>;
   deadLetters: DeadLetterFile;
   maxQueuedItems: number;
   logger: Logger;
@@ -57,6 +59,8 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
   private sequence: bigint;
   private readonly topics: Map<string, { decoder: FormatDecoder; columns: Map<string, ReadonlyMap<string, string>> }>;
   private readonly columnLists = new ColumnLists();
+  /** The target tables' column types, looked up once each (a table sluice creates takes its types from the first message). */
+  private readonly targetTypes = new Map<string, ReadonlyMap<string, string> | undefined>();
   private stopping = false;
 
   constructor(private readonly options: KafkaSourceOptions) {
@@ -147,7 +151,7 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
     } else if (decoded.kind === 'skip') {
       this.options.logger.info({ topic, partition, offset: message.offset, reason: decoded.reason }, 'message without rows passed by');
     } else if (decoded.kind === 'rows') {
-      for (const row of decoded.rows) this.pushRow(row, topic, partition, message.offset, where);
+      for (const row of decoded.rows) await this.pushRow(row, topic, partition, message.offset, where);
     }
     this.nextOffsets[key] = (BigInt(message.offset) + 1n).toString();
     this.queue.push({ kind: 'boundary', state: this.state() });
@@ -170,7 +174,7 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
     }
   }
 
-  private pushRow(row: KafkaRow, topic: string, partition: number, offset: string, where: string): void {
+  private async pushRow(row: KafkaRow, topic: string, partition: number, offset: string, where: string): Promise<void> {
     const decision = this.options.router.decide(row.schema, row.table);
     if (decision.kind === 'unmatched') this.options.router.countUnmatched(row.schema, row.table);
     if (decision.kind !== 'routed') return;
@@ -181,11 +185,12 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
       return;
     }
     try {
-      const types = row.types ?? this.topics.get(topic)!.columns.get(`${row.schema}.${row.table}`.toLowerCase());
+      const types = row.types ?? this.topics.get(topic)!.columns.get(`${row.schema}.${row.table}`.toLowerCase()) ?? (await this.typesOfTarget(decision.target));
       if (!types) {
         throw new SluiceError(
           'SLUICE_KAFKA_COLUMNS_UNKNOWN',
-          `${where}: the message gives no column types for ${row.schema}.${row.table}, and topic ${topic} has no columns.${row.schema}.${row.table} in the config; add the columns with their MySQL types.`,
+          `${where}: the message gives no column types for ${row.schema}.${row.table}, topic ${topic} has no columns.${row.schema}.${row.table} in the config, ` +
+            `and the target table ${decision.target.database}.${decision.target.table} does not exist yet; add the columns with their MySQL types (or create the table).`,
           { context: { table: `${row.schema}.${row.table}`, position: where } },
         );
       }
@@ -195,6 +200,13 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
       if (!(error instanceof SluiceError)) throw error;
       this.queue.push({ kind: 'table-failed', target: decision.target, error, at: where });
     }
+  }
+
+  private async typesOfTarget(target: Route): Promise<ReadonlyMap<string, string> | undefined> {
+    const key = `${target.database}.${target.table}`;
+    // A table not there yet is asked for again: another topic's rows may create it meanwhile.
+    if (!this.targetTypes.get(key)) this.targetTypes.set(key, await this.options.targetColumns(target));
+    return this.targetTypes.get(key);
   }
 
   private state(): KafkaSourceState {
