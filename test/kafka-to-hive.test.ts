@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { exitWithin, fatalLine, stopDaemon } from './helpers/daemon.ts';
+import { exitWithin, fatalLine, metricsPort, stopDaemon } from './helpers/daemon.ts';
 import { committedRows, connectProducer, createTopic, kafkaWorkspace, startKafkaDaemon, waitForOffsets } from './helpers/kafka.ts';
 import { REPO_ROOT, testKafka } from './helpers/servers.ts';
 import { bySequence } from './helpers/warehouse.ts';
@@ -66,6 +66,8 @@ test('each format lands in its changelog table exactly, and bad messages go to t
       [`${topics.maxwell}:0`]: 6,
       [`${topics.goldengate}:0`]: 3,
     });
+    const metrics = await (await fetch(`http://127.0.0.1:${await metricsPort(daemon)}/metrics`)).text();
+    assert.match(metrics, new RegExp(`^sluice_kafka_dead_letters_total\\{topic="${topics.maxwell}"\\} 2$`, 'm'));
   } finally {
     await stopDaemon(daemon);
   }
