@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
+import { isTransient } from '../src/core/transient.ts';
+import { freePort } from './servers/mariadb.ts';
 import { testKafka } from './helpers/servers.ts';
 
 test('kafkajs produces, joins a group, seeks and commits on Kafka 4.1', async () => {
@@ -58,4 +60,10 @@ test('kafkajs produces, joins a group, seeks and commits on Kafka 4.1', async ()
     ],
   );
   await admin.disconnect();
+});
+
+test("kafkajs's failures as isTransient reads them: a broker down is transient, whatever kafkajs says after its own retries", async () => {
+  // kafkajs gives up with KafkaJSNumberOfRetriesExceeded (retriable: false), caused by the connection error.
+  const down = new Kafka({ clientId: 'sluice-client-check', brokers: [`127.0.0.1:${await freePort()}`], logLevel: logLevel.NOTHING, retry: { retries: 1, initialRetryTime: 50 } }).admin();
+  await assert.rejects(down.connect(), (error: unknown) => (error as Error).name === 'KafkaJSNumberOfRetriesExceeded' && isTransient(error));
 });

@@ -8,6 +8,7 @@ import { Kafka, logLevel, type Consumer, type EachMessagePayload } from 'kafkajs
 import type { Logger } from 'pino';
 import { NO_COLUMNS, type ChangeEvent } from '../../core/change-event.ts';
 import { SluiceError } from '../../core/errors.ts';
+import { isTransient } from '../../core/transient.ts';
 import type { Source, SourceItem } from '../../core/source.ts';
 import type { Route, Router } from '../../routing/router.ts';
 import type { SluiceMetrics } from '../../runtime/metrics.ts';
@@ -215,8 +216,7 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
 
   private kafkaError(error: unknown, what: string): Error {
     if (error instanceof SluiceError) return error;
-    const retriable = (error as { retriable?: boolean }).retriable ?? true;
-    return new SluiceError('SLUICE_KAFKA', `Kafka ${this.options.brokers.join(',')}: ${what}: ${(error as Error).message}`, { cause: error, retriable });
+    return new SluiceError('SLUICE_KAFKA', `Kafka ${this.options.brokers.join(',')}: ${what}: ${(error as Error).message}`, { cause: error, retriable: isTransient(error) });
   }
 
   next(): Promise<Item> {
