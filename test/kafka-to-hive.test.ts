@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { exitWithin, fatalLine, metricsPort, stopDaemon } from './helpers/daemon.ts';
+import { exitWithin, fatalLine, metricsPort, stopDaemon, until } from './helpers/daemon.ts';
 import { committedRows, connectProducer, createTopic, kafkaWorkspace, startKafkaDaemon, waitForOffsets } from './helpers/kafka.ts';
 import { REPO_ROOT, testKafka } from './helpers/servers.ts';
 import { bySequence } from './helpers/warehouse.ts';
@@ -66,10 +66,17 @@ test('each format lands in its changelog table exactly, and bad messages go to t
       [`${topics.maxwell}:0`]: 6,
       [`${topics.goldengate}:0`]: 3,
     });
-    const metrics = await (await fetch(`http://127.0.0.1:${await metricsPort(daemon)}/metrics`)).text();
+    const port = await metricsPort(daemon);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    // The record lands before the loop counts the checkpoint as its own: /status follows a moment later.
+    const status = await until('/status at the checkpoint', daemon, async () => {
+      const report = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { source: { kind: string }; position: string };
+      return report.position.includes(`${topics.goldengate}:0@3`) ? report : undefined;
+    });
+    assert.equal(status.source.kind, 'kafka');
     assert.match(metrics, new RegExp(`^sluice_kafka_dead_letters_total\\{topic="${topics.maxwell}"\\} 2$`, 'm'));
   } finally {
-    await stopDaemon(daemon);
+    assert.deepEqual(await stopDaemon(daemon), { code: 0, signal: null }, 'SIGTERM: a final checkpoint, exit 0');
   }
 
   const customers = await committedRows(workspace, 'ods', 'customers');

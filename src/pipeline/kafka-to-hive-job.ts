@@ -55,9 +55,11 @@ export class KafkaToHiveJob implements StatusProbe {
     return this.loop ? this.loop.notReadyReason() : 'not reading Kafka yet';
   }
 
-  /** `/status` shows the figures; the per-partition view comes with the consumer-group step. */
+  /** Set once the loop runs: what `/status` shows of this run. */
+  private live: (() => LiveStatus) | undefined;
+
   liveStatus(): LiveStatus | undefined {
-    return undefined;
+    return this.live?.();
   }
 
   requestStop(): void {
@@ -121,6 +123,20 @@ export class KafkaToHiveJob implements StatusProbe {
       },
     });
     this.loop = loop;
+    this.live = () => {
+      const { committed, boundary } = loop.where();
+      const last = this.figures.lastCheckpointId;
+      return {
+        source: { kind: 'kafka', server: options.brokers.join(','), version: 'kafkajs' },
+        position: source.describe(committed),
+        readPosition: source.describe(boundary),
+        lastCheckpoint: last === undefined ? undefined : { id: last, at: this.figures.lastCheckpointAt!.toISOString(), durationMs: this.figures.lastCheckpointDurationMs ?? 0 },
+        stopped: {},
+        ahead: {},
+        snapshot: undefined,
+        compaction: { enabled: false, due: false, running: false, lastRun: undefined },
+      };
+    };
     if (this.stopRequested) loop.requestStop();
     await loop.run();
   }
