@@ -122,7 +122,9 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
     });
     await consumer.connect();
     await consumer.subscribe({ topics: options.topics.map((topic) => topic.name) });
-    await consumer.run({ autoCommit: false, eachMessage: (payload) => this.take(payload) });
+    // A failure of ours (a full disk under the dead letters, a bug) fails the source: thrown to kafkajs,
+    // it would restart the consumer and try the message again, forever and out of sight.
+    await consumer.run({ autoCommit: false, eachMessage: (payload) => this.take(payload).catch((error: unknown) => this.queue.fail(error as Error)) });
   }
 
   /** Each assigned partition from where this source stands, not from the group's committed offset. */
