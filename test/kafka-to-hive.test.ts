@@ -9,6 +9,8 @@ import { test } from 'node:test';
 import { exitWithin, fatalLine, metricsPort, stopDaemon, until } from './helpers/daemon.ts';
 import { committedRows, connectProducer, createTopic, kafkaWorkspace, startKafkaDaemon, waitForOffsets } from './helpers/kafka.ts';
 import { REPO_ROOT, testKafka } from './helpers/servers.ts';
+import { runQueryCli } from './helpers/query-cli.ts';
+import type { MariaDbServer } from './servers/mariadb.ts';
 import { bySequence } from './helpers/warehouse.ts';
 
 const fixture = (name: string): string[] => readFileSync(join(REPO_ROOT, 'test/fixtures/kafka', name), 'utf8').trim().split('\n');
@@ -105,6 +107,9 @@ test('each format lands in its changelog table exactly, and bad messages go to t
     ['update', '1', 'green apple', '3.50', '2020-05-13 10:38:35', 'shop.fruit'],
     ['delete', '2', 'pear', '12.00', '2020-05-13 10:38:35', 'shop.fruit'],
   ]);
+  // `sluice query` reads a Kafka loader's config too: the latest state of each key of the canal table.
+  const query = await runQueryCli(workspace, { password: '' } as MariaDbServer, 'SELECT id, name FROM ods.fruit_current ORDER BY id', {}, ['--key', 'id']);
+  assert.deepEqual(query, [{ id: '1', name: 'green apple' }]);
   assert.deepEqual(pick(await committedRows(workspace, 'ods', 'maxwell'), ['_op', 'id', 'daemon', '_source', '_position']), [
     ['insert', '1', 'Stanislaw Lem', 'test.maxwell', `${topics.maxwell}-0:0`],
     ['update', '1', 'Firebus!  Firebus!', 'test.maxwell', `${topics.maxwell}-0:3`],
