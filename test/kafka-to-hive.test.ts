@@ -3,7 +3,7 @@
 // holds exactly the changes, typed, with `_source` the envelope's db.table and `_position`
 // topic-partition:offset. Messages that are not JSON or not of their format go to the dead letters.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { exitWithin, fatalLine, metricsPort, stopDaemon, until } from './helpers/daemon.ts';
@@ -166,4 +166,28 @@ test("without types in the message or the config, the target table's columns typ
     ['insert', '1', 'one', 'shop.items'],
     ['insert', '2', 'two', 'test.items'],
   ]);
+});
+
+test('a second loader in the same consumer group is refused by name, rather than reading partitions the first has recorded', async () => {
+  const { brokers } = await testKafka();
+  const topic = await createTopic(brokers, 'shared', 2);
+  const topics = `    - { name: ${topic}, format: canal-json }`;
+  const first = kafkaWorkspace(brokers, topics);
+  const second = kafkaWorkspace(brokers, topics);
+  // The same group for both: the second workspace's config names the first's.
+  const group = /groupId: (\S+)/.exec(readFileSync(first.configFile, 'utf8'))![1]!;
+  writeFileSync(second.configFile, readFileSync(second.configFile, 'utf8').replace(/groupId: \S+/, `groupId: ${group}`));
+  const a = startKafkaDaemon(first);
+  let b: ReturnType<typeof startKafkaDaemon> | undefined;
+  try {
+    await until('the first loader reads', a, () => a.output().includes('reading Kafka partitions from the checkpoint') || undefined);
+    b = startKafkaDaemon(second);
+    assert.equal(await exitWithin(b, 60_000), 1, b.output().slice(-3000));
+    const fatal = fatalLine(b);
+    assert.equal(fatal.code, 'SLUICE_KAFKA');
+    assert.match(fatal.msg, new RegExp(`consumer group ${group} \\(source\\.groupId\\) gave this daemon 1 of 2 partitions`));
+  } finally {
+    if (b && b.child.exitCode === null) await stopDaemon(b);
+    if (a.child.exitCode === null) await stopDaemon(a);
+  }
 });

@@ -129,6 +129,21 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
 
   /** Each assigned partition from where this source stands, not from the group's committed offset. */
   private seekAssigned(consumer: Consumer, assignment: Record<string, number[]>): void {
+    // One loader per group for now: another member reading some partitions would commit them from a
+    // checkpoint of its own, and a later owner would not know where (docs/kafka.md, consumer groups).
+    const assigned = new Set(Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((partition) => partitionKey(topic, partition))));
+    const elsewhere = [...this.bounds.keys()].filter((key) => !assigned.has(key));
+    if (elsewhere.length > 0) {
+      this.queue.fail(
+        new SluiceError(
+          'SLUICE_KAFKA',
+          `the consumer group ${this.options.groupId} (source.groupId) gave this daemon ${assigned.size} of ${this.bounds.size} partitions: another member reads ${elsewhere.join(', ')}. ` +
+            'Several loaders in one group are not supported yet; give each loader its own groupId (and its own checkpoint.dir).',
+          { context: { groupId: this.options.groupId, partitions: elsewhere } },
+        ),
+      );
+      return;
+    }
     for (const [topic, partitions] of Object.entries(assignment)) {
       for (const partition of partitions) {
         const key = partitionKey(topic, partition);
