@@ -4,21 +4,24 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFtp, stopFtp, type FtpServer } from './servers/ftp.ts';
-import { startHdfs, startHiveServer2, type JvmProcess } from './servers/jvm.ts';
+import { startHdfs, startHiveServer2, startKafka, type JvmProcess } from './servers/jvm.ts';
 import { startMariaDb, stopMariaDb } from './servers/mariadb.ts';
 import { startMySql, type MySqlServer } from './servers/mysql.ts';
 import {
   endpointsOfFtp,
   endpointsOfHdfs,
   endpointsOfHive,
+  endpointsOfKafka,
   FTP_ENV,
   HDFS_ENV,
   HIVE_ENV,
+  KAFKA_ENV,
   MYSQL_DIR_ENV,
   REPO_ROOT,
   TEST_FTP_DIR,
   TEST_HDFS_DIR,
   TEST_HIVE_DIR,
+  TEST_KAFKA_DIR,
   TEST_MARIADB_DIR,
   TEST_MYSQL_DIR,
 } from './helpers/servers.ts';
@@ -56,6 +59,14 @@ if (/testHdfs\(|testHiveServer2\(/.test(sources)) {
     env[HIVE_ENV] = JSON.stringify(endpointsOfHive(hive));
     process.stdout.write(`HiveServer2 on 127.0.0.1:${hive.port} (${hive.authentication}), ready in ${Date.now() - hiveStarted} ms\n`);
   }
+}
+if (/testKafka\(/.test(sources)) {
+  const kafkaStarted = Date.now();
+  rmSync(TEST_KAFKA_DIR, { recursive: true, force: true });
+  const kafka = await startKafka({ dir: TEST_KAFKA_DIR });
+  jvms.push(kafka);
+  env[KAFKA_ENV] = JSON.stringify(endpointsOfKafka(kafka));
+  process.stdout.write(`Kafka 4.1 (KRaft) on ${kafka.brokers.join(',')}, ready in ${Date.now() - kafkaStarted} ms\n`);
 }
 let mysql: MySqlServer | undefined;
 if (/testMysql\(/.test(sources)) {

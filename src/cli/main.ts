@@ -1,6 +1,6 @@
 // The sluice command line. It only wires: each command lives in its own module.
 import { Argument, Command } from 'commander';
-import { loadConfig, type ConfigUse } from '../config/load.ts';
+import { configSourceKind, loadConfig, loadKafkaConfig, type ConfigUse } from '../config/load.ts';
 import type { SluiceConfig } from '../config/schema.ts';
 import { isSluiceError } from '../core/errors.ts';
 import { localPlaces } from '../config/local-places.ts';
@@ -23,11 +23,19 @@ let places: LocalPlace[] = [];
 /** Its log.format, for the fatal line: the same form as the lines before it. */
 let logFormat: LogFormat = 'auto';
 
-async function load(file: string, use: ConfigUse = 'all'): Promise<SluiceConfig> {
-  const config = await loadConfig(file, process.env, use);
+function remember<T extends Omit<SluiceConfig, 'source'>>(config: T): T {
   places = localPlaces(config);
   logFormat = config.log.format;
   return config;
+}
+
+async function load(file: string, use: ConfigUse = 'all'): Promise<SluiceConfig> {
+  return remember(await loadConfig(file, process.env, use));
+}
+
+/** The sink side of any daemon's config (`sluice query`), a Kafka loader's too. */
+async function loadSinkSide(file: string): Promise<Omit<SluiceConfig, 'source'>> {
+  return (await configSourceKind(file)) === 'kafka' ? remember(await loadKafkaConfig(file)) : load(file, 'sink');
 }
 
 const program = new Command();
@@ -43,6 +51,8 @@ program
   .requiredOption('-c, --config <file>', 'configuration file (YAML)')
   .addHelpText('after', '\nExample:\n  sluice run --config /etc/sluice/sluice.yaml\n')
   .action(async (options: { config: string }) => {
+    // A Kafka daemon's config has a source of its own kind; the other commands read the binlog's.
+    if ((await configSourceKind(options.config)) === 'kafka') return runDaemon(remember(await loadKafkaConfig(options.config)));
     const config = await load(options.config);
     await runDaemon(config);
   });
@@ -65,7 +75,7 @@ program
   .action(async (table: string | undefined, options: { config: string; sql?: string; current?: string; key?: string; limit: string; json?: boolean }) => {
     // Only the sink's settings: query reads files and never connects to the source, so it needs neither
     // the MySQL password (${env:...} unset is fine) nor the source's TLS files.
-    const config = await load(options.config, 'sink');
+    const config = await loadSinkSide(options.config);
     // Loaded here, not at the top: DuckDB's native module is heavy and `run` never needs it.
     const { formatRows, queryWarehouse } = await import('./query.ts');
     const { parseKey } = await import('./query-current.ts');

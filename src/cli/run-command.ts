@@ -1,9 +1,10 @@
 // `sluice run`: the daemon. SIGTERM or SIGINT asks for a clean stop (final checkpoint, exit 0; while
 // waiting to retry there is nothing to checkpoint, so at once); a second signal exits at once (130),
 // which is safe too: the next start recovers from the last checkpoint.
-import type { SluiceConfig } from '../config/schema.ts';
+import type { KafkaDaemonConfig, SluiceConfig } from '../config/schema.ts';
 import { redactConfig } from '../config/load.ts';
-import { BinlogToHiveJob } from '../pipeline/binlog-to-hive-job.ts';
+import { BinlogToHiveJob, type HiveSettings } from '../pipeline/binlog-to-hive-job.ts';
+import { KafkaToHiveJob } from '../pipeline/kafka-to-hive-job.ts';
 import { createParquetFormat } from '../sinks/parquet-format.ts';
 import { startHealthServer, type HealthServer } from '../runtime/health-server.ts';
 import { SluiceMetrics } from '../runtime/metrics.ts';
@@ -40,7 +41,7 @@ export function sourceConnection(config: SluiceConfig): MysqlServerOptions {
   };
 }
 
-export async function runDaemon(config: SluiceConfig): Promise<void> {
+export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promise<void> {
   const logger = createLogger(config.log.level, 1, config.log.format);
   logger.info({ version: packageVersion(), node: process.version, config: redactConfig(config) }, 'sluice starting');
   const places = localPlaces(config);
@@ -49,7 +50,7 @@ export async function runDaemon(config: SluiceConfig): Promise<void> {
   const lock = await acquireStateLock(config.checkpoint.dir).catch((error: unknown) => Promise.reject(named(error)));
   const storage = openStorage(config, logger);
   let stopping = false;
-  let job: BinlogToHiveJob | undefined;
+  let job: BinlogToHiveJob | KafkaToHiveJob | undefined;
   // One registry and one HTTP server for the process, across retries of the job.
   const metrics = new SluiceMetrics();
   metrics.collectProcessMetrics();
@@ -92,18 +93,12 @@ export async function runDaemon(config: SluiceConfig): Promise<void> {
         // write fails the start, naming its config key, not the first row; a full one is waited out.
         await probeWritable(places);
         // Each attempt starts over from the newest checkpoint: recovery makes that exact.
-        job = new BinlogToHiveJob({
-          connection: sourceConnection(config),
+        job = config.source.kind === 'kafka' ? kafkaJob(config as KafkaDaemonConfig, storage, logger, metrics) : new BinlogToHiveJob({
+          connection: sourceConnection(config as SluiceConfig),
           serverId: config.source.serverId,
           start: toBinlogStart(config.source.start),
           routing: config.routing,
-          fs: storage.fs,
-          catalog: storage.catalog,
-          warehouse: storage.warehouse,
-          format: config.sink.format,
-          partition: { granularity: config.sink.partition, dayColumn: config.sink.dayColumn, hourColumn: config.sink.hourColumn },
-          rollBytes: config.sink.rollBytes,
-          rollSeconds: config.sink.rollSeconds,
+          ...hiveSettings(config, storage),
           onTableError: config.sink.onTableError,
           stateDir: config.checkpoint.dir,
           keepCheckpoints: config.checkpoint.keep,
@@ -111,7 +106,6 @@ export async function runDaemon(config: SluiceConfig): Promise<void> {
           maxQueuedEvents: config.runtime.maxQueuedEvents,
           compaction: config.sink.compaction,
           snapshot: config.snapshot,
-          formats: { parquet: createParquetFormat(config.sink.parquet) },
           logger,
           metrics,
           // The log goes to stdout: a terminal on stderr shows the snapshot's progress line instead of its periodic log lines.
@@ -141,4 +135,41 @@ export async function runDaemon(config: SluiceConfig): Promise<void> {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }
+}
+
+/** The Kafka -> Hive job a `source.kind: kafka` config describes (docs/kafka.md). */
+function kafkaJob(config: KafkaDaemonConfig, storage: ReturnType<typeof openStorage>, logger: ReturnType<typeof createLogger>, metrics: SluiceMetrics): KafkaToHiveJob {
+  const { source } = config;
+  return new KafkaToHiveJob({
+    brokers: source.brokers,
+    clientId: source.clientId,
+    groupId: source.groupId,
+    sessionTimeoutMs: source.sessionTimeoutMs,
+    topics: source.topics,
+    start: source.start,
+    deadLetterFile: source.deadLetterFile,
+    routing: config.routing,
+    ...hiveSettings(config, storage),
+    stateDir: config.checkpoint.dir,
+    keepCheckpoints: config.checkpoint.keep,
+    checkpointIntervalMs: config.checkpoint.intervalSeconds * 1000,
+    maxQueuedEvents: config.runtime.maxQueuedEvents,
+    logger,
+    metrics,
+  });
+}
+
+/** The Hive sink's settings from `sink:`, the same for every source. */
+function hiveSettings(config: Pick<SluiceConfig, 'sink'>, storage: ReturnType<typeof openStorage>): HiveSettings {
+  const { sink } = config;
+  return {
+    fs: storage.fs,
+    catalog: storage.catalog,
+    warehouse: storage.warehouse,
+    format: sink.format,
+    partition: { granularity: sink.partition, dayColumn: sink.dayColumn, hourColumn: sink.hourColumn },
+    rollBytes: sink.rollBytes,
+    rollSeconds: sink.rollSeconds,
+    formats: { parquet: createParquetFormat(sink.parquet) },
+  };
 }

@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import { SluiceError } from '../core/errors.ts';
 import { describeIssues } from './issues.ts';
 import { formatPath, type ConfigProblem } from './paths.ts';
-import { sluiceConfigSchema, type SluiceConfig } from './schema.ts';
+import { kafkaConfigSchema, sluiceConfigSchema, type KafkaDaemonConfig, type SluiceConfig } from './schema.ts';
 import { substituteSecrets, type Env } from './secrets.ts';
 
 /** What a command needs of the config: `sink` (sluice query) leaves the source's secrets and TLS files unread. */
@@ -22,6 +22,26 @@ export async function loadConfig(path: string, env: Env = process.env, use: Conf
     throw unreadable('config file', path, error, 'sluice.yaml');
   }
   return parseConfig(text, path, env, use);
+}
+
+/** The config's `source.kind` ('binlog' when it names none), read before the config is validated against the matching schema. */
+export async function configSourceKind(path: string): Promise<string> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  const kind = parseDocument(text).getIn(['source', 'kind']);
+  return typeof kind === 'string' ? kind : 'binlog';
+}
+
+/** A Kafka daemon's config (`source.kind: kafka`), validated and with its paths absolute. */
+export async function loadKafkaConfig(path: string, env: Env = process.env): Promise<KafkaDaemonConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw unreadable('config file', path, error, 'sluice.yaml');
+  }
+  const config = parseYamlWith(kafkaConfigSchema, text, path, env);
+  const baseDir = dirname(resolve(path));
+  return { ...config, ...resolveSinkPaths(config, baseDir), source: { ...config.source, deadLetterFile: resolve(baseDir, config.source.deadLetterFile) } };
 }
 
 /** A config or job file that cannot be read, said the way a person fixes it (a path to a directory is a common slip). */
@@ -107,6 +127,12 @@ function resolvePaths(config: SluiceConfig, baseDir: string, file: string, use: 
   return {
     ...config,
     source: use === 'sink' ? config.source : { ...config.source, tls: resolveTlsPaths(config.source.tls, baseDir, file, 'source') },
+    ...resolveSinkPaths(config, baseDir),
+  };
+}
+
+function resolveSinkPaths(config: Pick<SluiceConfig, 'sink' | 'checkpoint'>, baseDir: string): Pick<SluiceConfig, 'sink' | 'checkpoint'> {
+  return {
     sink: {
       ...config.sink,
       filesystem: resolveFileSystemPaths(config.sink.filesystem, baseDir),
@@ -143,9 +169,9 @@ function resolveFileSystemPaths(filesystem: SluiceConfig['sink']['filesystem'], 
 }
 
 /** A copy that is safe to log or print: the MySQL password is always '***', set or not; so is an HDFS delegation token. */
-export function redactConfig<T extends SluiceConfig>(config: T): T {
+export function redactConfig<T extends SluiceConfig | KafkaDaemonConfig>(config: T): T {
   const copy = structuredClone(config);
-  copy.source.password = '***';
+  if (copy.source.kind === 'binlog') copy.source.password = '***';
   if (copy.sink.filesystem.kind === 'webhdfs' && copy.sink.filesystem.delegationToken !== undefined) copy.sink.filesystem.delegationToken = '***';
   return copy;
 }

@@ -6,7 +6,7 @@ import type { SluiceConfig } from './schema.ts';
 import type { SyncJob } from './sync-job-schema.ts';
 
 /** Every local directory the daemon writes in, for a config whose paths are resolved (loadConfig does that). */
-export function localPlaces(config: SluiceConfig): LocalPlace[] {
+export function localPlaces(config: Pick<SluiceConfig, 'sink' | 'checkpoint'>): LocalPlace[] {
   const places: LocalPlace[] = [{ configKey: 'checkpoint.dir', dir: config.checkpoint.dir }];
   const filesystem = config.sink.filesystem;
   if (filesystem.kind === 'local') places.push({ configKey: 'sink.filesystem.root', dir: filesystem.root });

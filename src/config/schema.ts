@@ -73,6 +73,30 @@ const source = z.strictObject({
   tls: mysqlTls.prefault({}),
 });
 
+// Kafka topics of change events (docs/kafka.md). A topic's format says how its messages read; the
+// column types come from the message where it states them (Debezium with its schema, canal), else
+// from `columns`: source table 'db.table' -> column -> MySQL type, in column order.
+const kafkaTopic = z.strictObject({
+  name: nonEmpty,
+  format: z.enum(['debezium-json', 'canal-json', 'maxwell-json', 'goldengate-json']),
+  columns: z.record(tableGlob, z.record(nonEmpty, nonEmpty)).optional(),
+});
+
+const kafkaSource = z.strictObject({
+  kind: z.literal('kafka'),
+  brokers: z.array(nonEmpty.regex(/^[^:\s]+:\d+$/, { error: "expected 'host:port'" })).min(1),
+  clientId: nonEmpty.default('sluice'),
+  groupId: nonEmpty.default('sluice'),
+  topics: z.array(kafkaTopic).min(1),
+  // Where a partition the checkpoint does not name starts.
+  start: z.enum(['earliest', 'latest']).default('earliest'),
+  // A member that died without leaving (kill -9) holds its partitions this long: a restart waits for it
+  // to pass before the group hands them out again. The broker allows 6000 and up (group.min.session.timeout.ms).
+  sessionTimeoutMs: z.int().min(1000).default(10000),
+  // One JSON line per message that is not JSON or lacks what its format needs (relative to the config file).
+  deadLetterFile: nonEmpty.default('./.sluice/dead-letters.jsonl'),
+});
+
 const rule = z
   .strictObject({
     match: nonEmpty.superRefine((pattern, ctx) => {
@@ -295,6 +319,10 @@ export const sluiceConfigSchema = z.strictObject({
     })
     .prefault({}),
 });
+
+/** A daemon that reads Kafka topics (`source.kind: kafka`); the rest is the binlog daemon's. */
+export const kafkaConfigSchema = sluiceConfigSchema.extend({ source: kafkaSource });
+export type KafkaDaemonConfig = z.output<typeof kafkaConfigSchema>;
 
 /** The validated configuration, defaults filled in and paths absolute (see load.ts). */
 export type SluiceConfig = z.output<typeof sluiceConfigSchema>;

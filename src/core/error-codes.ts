@@ -244,6 +244,24 @@ export const ERROR_CODES: { readonly [Code in ErrorCode]: ErrorCodeDoc } = {
     restartHelps: true,
     action: 'Nothing: the request is retried (on the other NameNode of an HA pair). If it persists, check the NameNode or DataNode the message names.',
   },
+  SLUICE_KAFKA: {
+    meaning: 'The Kafka brokers cannot be reached, or refuse the consumer (a topic that does not exist, no access).',
+    transient: { when: 'a broker is down or restarting; not when a topic is missing or access is denied' },
+    restartHelps: true,
+    action: 'Check `source.brokers` and that every topic under `source.topics` exists; the message names the broker or topic.',
+  },
+  SLUICE_KAFKA_COLUMNS_UNKNOWN: {
+    meaning: "A Kafka message has a column whose type sluice cannot tell: the message states none (Debezium without its schema, Maxwell, GoldenGate) and the topic's `columns` list lacks it.",
+    transient: 'no',
+    restartHelps: false,
+    action: "Add the column under the topic's `columns.<db>.<table>` with its MySQL type; the next start reads from the last checkpoint, so nothing is lost.",
+  },
+  SLUICE_KAFKA_VALUE: {
+    meaning: "A value in a Kafka message does not fit its column's type (text in an integer column, a number out of range, a malformed date); it is never written as NULL.",
+    transient: 'no',
+    restartHelps: false,
+    action: "Fix the column's type in the topic's `columns` (or the producer); the message names topic, partition, offset, table and column. The next start reads from the last checkpoint.",
+  },
   SLUICE_UNEXPECTED: {
     meaning: 'An error sluice did not foresee (not a SluiceError): a bug, or a library failing in a way sluice does not know.',
     transient: 'no',

@@ -50,6 +50,12 @@ export type ErrorCode =
   | 'SLUICE_SNAPSHOT'
   /** A WebHDFS request that made no progress in time; the cause of a SLUICE_FILESYSTEM error. */
   | 'SLUICE_HTTP_TIMEOUT'
+  /** The Kafka brokers cannot be reached or refuse the consumer (unknown topic, no access). */
+  | 'SLUICE_KAFKA'
+  /** A Kafka message's column has no known type: neither the message nor the topic's `columns` states one. */
+  | 'SLUICE_KAFKA_COLUMNS_UNKNOWN'
+  /** A Kafka message's value does not fit its column's type. */
+  | 'SLUICE_KAFKA_VALUE'
   /** Not a SluiceError: what `run` and `sync` log as the code of an error sluice did not foresee. */
   | 'SLUICE_UNEXPECTED';
 

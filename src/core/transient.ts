@@ -76,6 +76,9 @@ interface FailureShape {
   /** A HiveServer2 TStatus: {errorCode, errorMessage, sqlState}. */
   errorCode?: unknown;
   errorMessage?: unknown;
+  /** kafkajs: its own verdict, and what a KafkaJSNumberOfRetriesExceeded gave up on. */
+  retriable?: unknown;
+  cause?: unknown;
 }
 
 export function isTransient(error: unknown): boolean {
@@ -84,6 +87,12 @@ export function isTransient(error: unknown): boolean {
   const failure = error as FailureShape;
   // basic-ftp's FTPError: an answer of the server; 4xx is FTP's "try again later", 5xx is final.
   if (failure.name === 'FTPError' && typeof failure.code === 'number') return failure.code >= 400 && failure.code < 500;
+  // kafkajs retries inside a call and then gives up non-retriably: what it gave up on decides (a
+  // broker down is worth waiting for).
+  if (typeof failure.name === 'string' && failure.name.startsWith('KafkaJS')) {
+    if (failure.retriable === true) return true;
+    if (failure.cause !== undefined && failure.cause !== error) return isTransient(failure.cause);
+  }
   if (typeof failure.code === 'string' && TRANSIENT_CODES.has(failure.code)) return true;
   if (typeof failure.errno === 'number' && TRANSIENT_MYSQL_ERRNOS.has(failure.errno)) return true;
   const status = typeof failure.status === 'number' ? failure.status : failure.statusCode;

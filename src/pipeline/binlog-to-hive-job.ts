@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { CheckpointCoordinator } from '../checkpoint/checkpoint-coordinator.ts';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { TableGate, type GateResume } from '../checkpoint/table-gate.ts';
+import type { CheckpointRecord } from '../core/checkpoint-record.ts';
 import { isSluiceError, SluiceError } from '../core/errors.ts';
 import { Router, type RoutingConfig } from '../routing/router.ts';
 import type { LiveStatus, StatusProbe } from '../runtime/daemon-status.ts';
@@ -29,7 +30,7 @@ import { openBinlogSnapshot, type BinlogSnapshot, type SnapshotSettings } from '
 import { binlogLiveStatus, CompactionTracker } from './binlog-live-status.ts';
 
 /** The Hive sink's settings, as the sink takes them. */
-type HiveSettings = Pick<HiveChangelogSinkOptions, 'fs' | 'catalog' | 'warehouse' | 'format' | 'partition' | 'rollBytes' | 'rollSeconds' | 'formats'>;
+export type HiveSettings = Pick<HiveChangelogSinkOptions, 'fs' | 'catalog' | 'warehouse' | 'format' | 'partition' | 'rollBytes' | 'rollSeconds' | 'formats'>;
 
 export interface BinlogToHiveJobOptions extends HiveSettings {
   connection: MysqlServerOptions;
@@ -162,23 +163,7 @@ export class BinlogToHiveJob implements StatusProbe {
     const jobId = newJobId();
     logger.info({ server, version: facts.version, start: start.description, jobId, ...(snapshot ? { snapshot: snapshot.fresh ? 'starting' : 'resuming' } : {}) }, 'starting binlog capture');
 
-    const sink = new HiveSink(
-      {
-        ...(options.formats ? { formats: options.formats } : {}),
-        fs: options.fs,
-        catalog: options.catalog,
-        warehouse: options.warehouse,
-        format: options.format,
-        partition: options.partition,
-        rollBytes: options.rollBytes,
-        rollSeconds: options.rollSeconds,
-        channel: 0,
-        jobId,
-        logger,
-        metrics,
-      },
-      record?.sinks[HIVE] as HiveCommits | undefined,
-    );
+    const sink = openHiveSink(options, jobId, logger, metrics, record);
     const coordinator = new CheckpointCoordinator(store, { [HIVE]: sink }, jobId, options.keepCheckpoints, record?.id ?? 0);
     const stream = new BinlogSource({
       connection: options.connection,
@@ -251,7 +236,16 @@ function explainPurgeForStoppedTables(error: unknown, retrying: GateResume<Binlo
   );
 }
 
-function newJobId(): string {
+/** The Hive sink of a run, taking over what the newest record holds of it (prepared XA files). */
+export function openHiveSink(settings: HiveSettings, jobId: string, logger: Logger, metrics: SluiceMetrics, record: CheckpointRecord | undefined): HiveSink {
+  const { formats, fs, catalog, warehouse, format, partition, rollBytes, rollSeconds } = settings;
+  return new HiveSink(
+    { ...(formats ? { formats } : {}), fs, catalog, warehouse, format, partition, rollBytes, rollSeconds, channel: 0, jobId, logger, metrics },
+    record?.sinks[HIVE] as HiveCommits | undefined,
+  );
+}
+
+export function newJobId(): string {
   // Sortable by start time, unique across restarts and across daemons writing one table.
   return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }

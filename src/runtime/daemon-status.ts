@@ -13,7 +13,8 @@ export interface StoppedTableStatus {
 
 /** What the job knows of itself at this moment; positions already described for people. */
 export interface LiveStatus {
-  source: { kind: 'mariadb' | 'mysql'; server: string; version: string };
+  /** For Kafka, `server` is the brokers and `version` the client's. */
+  source: { kind: 'mariadb' | 'mysql' | 'kafka'; server: string; version: string };
   /** The position of the last checkpoint: what the tables hold for sure. */
   position: string | undefined;
   /** The last transaction boundary read. */

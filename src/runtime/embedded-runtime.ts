@@ -22,7 +22,7 @@ export interface Storage {
  * `logger` receives the file system's retries and NameNode failovers; without one they go to stderr,
  * which keeps the stdout of commands such as `sluice query` clean.
  */
-export function openStorage(config: SluiceConfig, logger?: Logger): Storage {
+export function openStorage(config: Pick<SluiceConfig, 'sink' | 'log'>, logger?: Logger): Storage {
   const { fs, warehouse } = openFileSystem(config.sink.filesystem, logger ?? createLogger(config.log.level, 2, config.log.format));
   return {
     fs,

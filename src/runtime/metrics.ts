@@ -39,6 +39,12 @@ export class SluiceMetrics {
     labelNames: ['source'] as const,
     registers: [this.registry],
   });
+  readonly kafkaDeadLetters = new Counter({
+    name: 'sluice_kafka_dead_letters_total',
+    help: 'Kafka messages written to the dead letters (not JSON, or lacking what their format needs), per topic.',
+    labelNames: ['topic'] as const,
+    registers: [this.registry],
+  });
   readonly checkpoints = new Counter({
     name: 'sluice_checkpoints_total',
     help: 'Checkpoints committed.',

@@ -4,7 +4,7 @@
 // cannot get one fails: there is no skip.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startHdfs, startHiveServer2, type HdfsServer, type HiveServer2 } from '../servers/jvm.ts';
+import { startHdfs, startHiveServer2, startKafka, type HdfsServer, type HiveServer2, type KafkaServer } from '../servers/jvm.ts';
 import { startFtp, type FtpServer } from '../servers/ftp.ts';
 import { startMariaDb, type MariaDbServer } from '../servers/mariadb.ts';
 import { startMySql, type MySqlServer } from '../servers/mysql.ts';
@@ -15,16 +15,20 @@ export const TEST_MYSQL_DIR = join(REPO_ROOT, '.sluice', 'test-mysql');
 export const TEST_HDFS_DIR = join(REPO_ROOT, '.sluice', 'test-hdfs');
 export const TEST_HIVE_DIR = join(REPO_ROOT, '.sluice', 'test-hive');
 export const TEST_FTP_DIR = join(REPO_ROOT, '.sluice', 'test-ftp');
+export const TEST_KAFKA_DIR = join(REPO_ROOT, '.sluice', 'test-kafka');
 
 /** What a test may use of a shared HDFS: endpoints only; stopping it is the runner's business. */
 export type HdfsEndpoints = Pick<HdfsServer, 'host' | 'fsDefaultFS' | 'namenodeRpcPort' | 'namenodeHttpPort' | 'webhdfsUrl' | 'datanodePort' | 'datanodeHttpPort'>;
 export type HiveEndpoints = Pick<HiveServer2, 'host' | 'port' | 'authentication' | 'warehouse'>;
 /** The FTP server's address and login, and the local folder its user sees as '/' (for fixtures). */
 export type FtpEndpoints = Pick<FtpServer, 'host' | 'port' | 'user' | 'password' | 'rootDir'>;
+/** A Kafka broker's address: a test makes its own topics (random names), so no two tests share one. */
+export type KafkaEndpoints = Pick<KafkaServer, 'host' | 'port' | 'brokers'>;
 
 export const HDFS_ENV = 'SLUICE_TEST_HDFS';
 export const HIVE_ENV = 'SLUICE_TEST_HIVE';
 export const FTP_ENV = 'SLUICE_TEST_FTP';
+export const KAFKA_ENV = 'SLUICE_TEST_KAFKA';
 /** The data folder of the run's MySQL; a test reuses the server running there (see startMySql). */
 export const MYSQL_DIR_ENV = 'SLUICE_TEST_MYSQL_DIR';
 
@@ -33,6 +37,7 @@ let sharedMySql: Promise<MySqlServer> | undefined;
 let sharedHdfs: Promise<HdfsEndpoints> | undefined;
 let sharedHive: Promise<HiveEndpoints> | undefined;
 let sharedFtp: Promise<FtpEndpoints> | undefined;
+let sharedKafka: Promise<KafkaEndpoints> | undefined;
 
 export function testMariaDb(): Promise<MariaDbServer> {
   sharedMariaDb ??= startMariaDb({ dir: process.env.SLUICE_TEST_MARIADB_DIR ?? TEST_MARIADB_DIR });
@@ -57,6 +62,12 @@ export function testFtp(): Promise<FtpEndpoints> {
 export function testHdfs(): Promise<HdfsEndpoints> {
   sharedHdfs ??= fromEnvOrStart(HDFS_ENV, async () => stopAtExit(await startHdfs({ dir: TEST_HDFS_DIR })));
   return sharedHdfs;
+}
+
+/** Kafka 4.1 in KRaft mode (one broker that is also the controller). */
+export function testKafka(): Promise<KafkaEndpoints> {
+  sharedKafka ??= fromEnvOrStart(KAFKA_ENV, async () => stopAtExit(await startKafka({ dir: TEST_KAFKA_DIR })));
+  return sharedKafka;
 }
 
 /** HiveServer2 with its warehouse on the shared HDFS. */
@@ -86,6 +97,11 @@ export function endpointsOfHdfs(server: HdfsServer): HdfsEndpoints {
 export function endpointsOfHive(server: HiveServer2): HiveEndpoints {
   const { host, port, authentication, warehouse } = server;
   return { host, port, authentication, warehouse };
+}
+
+export function endpointsOfKafka(server: KafkaServer): KafkaEndpoints {
+  const { host, port, brokers } = server;
+  return { host, port, brokers };
 }
 
 export function endpointsOfFtp(server: FtpServer): FtpEndpoints {

@@ -1,0 +1,157 @@
+// Kafka topics -> routing -> Hive changelog tables, committed on checkpoint ticks: the same
+// composition as the binlog job (binlog-to-hive-job.ts), with the Kafka source in the one pipeline
+// loop. The record names the source `kafka` and holds every partition's next offset; recovery and the
+// Hive sink are the binlog job's. See docs/kafka.md for why this is exactly once.
+import type { Logger } from 'pino';
+import { CheckpointCoordinator } from '../checkpoint/checkpoint-coordinator.ts';
+import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
+import { recover } from '../checkpoint/recovery.ts';
+import { TableGate } from '../checkpoint/table-gate.ts';
+import type { CheckpointRecord } from '../core/checkpoint-record.ts';
+import { SluiceError } from '../core/errors.ts';
+import { Router, type RoutingConfig } from '../routing/router.ts';
+import type { LiveStatus, StatusProbe } from '../runtime/daemon-status.ts';
+import { SluiceMetrics } from '../runtime/metrics.ts';
+import { METADATA_COLUMNS } from '../sinks/changelog-layout.ts';
+import { DeadLetterFile } from '../sources/kafka/dead-letters.ts';
+import { mysqlTypesOfHiveColumns } from '../sources/kafka/hive-column-types.ts';
+import type { KafkaSourceState } from '../sources/kafka/kafka-position.ts';
+import { KafkaSource, type KafkaTopicSettings } from '../sources/kafka/kafka-source.ts';
+import { binlogHiveRecoveries, HIVE } from './binlog-to-hive-record.ts';
+import { newJobId, openHiveSink, type HiveSettings } from './binlog-to-hive-job.ts';
+import { PipelineLoop, type PipelineFigures } from './pipeline-loop.ts';
+
+/** The source's name in the checkpoint record. */
+export const KAFKA = 'kafka';
+
+export interface KafkaToHiveJobOptions extends HiveSettings {
+  brokers: string[];
+  clientId: string;
+  groupId: string;
+  sessionTimeoutMs: number;
+  topics: KafkaTopicSettings[];
+  start: 'earliest' | 'latest';
+  deadLetterFile: string;
+  routing: RoutingConfig;
+  stateDir: string;
+  keepCheckpoints: number;
+  checkpointIntervalMs: number;
+  maxQueuedEvents: number;
+  logger: Logger;
+  metrics?: SluiceMetrics;
+}
+
+export class KafkaToHiveJob implements StatusProbe {
+  private stopRequested = false;
+  private loop: PipelineLoop<KafkaSourceState> | undefined;
+  readonly figures: PipelineFigures<KafkaSourceState['position']> = { changesWritten: 0, checkpoints: 0, lastCheckpointAt: undefined, lastPosition: undefined };
+  readonly metrics: SluiceMetrics;
+
+  constructor(private readonly options: KafkaToHiveJobOptions) {
+    this.metrics = options.metrics ?? new SluiceMetrics();
+  }
+
+  notReadyReason(): string | undefined {
+    return this.loop ? this.loop.notReadyReason() : 'not reading Kafka yet';
+  }
+
+  /** Set once the loop runs: what `/status` shows of this run. */
+  private live: (() => LiveStatus) | undefined;
+
+  liveStatus(): LiveStatus | undefined {
+    return this.live?.();
+  }
+
+  requestStop(): void {
+    this.stopRequested = true;
+    this.loop?.requestStop();
+  }
+
+  async run(): Promise<void> {
+    const { options, metrics } = this;
+    const logger = options.logger;
+    const store = new CheckpointStore(options.stateDir);
+    const record = await recover(store, binlogHiveRecoveries(options.fs, options.catalog, store.dir, logger), logger);
+    const recorded = kafkaStateOf(record);
+    const resumed = TableGate.resume<KafkaSourceState>(record, KAFKA);
+    const router = new Router(options.routing, (source, changes) => metrics.unmatchedChanges.inc({ source }, changes));
+    const jobId = newJobId();
+    const sink = openHiveSink(options, jobId, logger, metrics, record);
+    const coordinator = new CheckpointCoordinator(store, { [HIVE]: sink }, jobId, options.keepCheckpoints, record?.id ?? 0);
+    const start: KafkaSourceState = recorded ?? { kind: 'kafka', position: { offsets: {} }, nextSequence: '0' };
+    const source = new KafkaSource({
+      brokers: options.brokers,
+      clientId: options.clientId,
+      groupId: options.groupId,
+      sessionTimeoutMs: options.sessionTimeoutMs,
+      topics: options.topics,
+      start: options.start,
+      offsets: start.position.offsets,
+      firstSequence: BigInt(start.nextSequence),
+      router,
+      targetColumns: async (target) => {
+        const table = await options.catalog.getTable(target.database, target.table);
+        const metadata = new Set(METADATA_COLUMNS.map((column) => column.name));
+        return table && mysqlTypesOfHiveColumns(table.columns.filter((column) => !metadata.has(column.name)));
+      },
+      deadLetters: new DeadLetterFile(options.deadLetterFile),
+      maxQueuedItems: options.maxQueuedEvents,
+      logger,
+      metrics,
+    });
+    logger.info({ brokers: options.brokers, topics: options.topics.map((topic) => topic.name), groupId: options.groupId, jobId, resumeAt: source.describe(start) }, 'starting Kafka capture');
+    const loop: PipelineLoop<KafkaSourceState> = new PipelineLoop<KafkaSourceState>({
+      sourceName: KAFKA,
+      source,
+      sink,
+      coordinator,
+      router,
+      gate: resumed.gate,
+      start,
+      checkpointed: recorded,
+      checkpointIntervalMs: options.checkpointIntervalMs,
+      // A table's retry from where it stopped needs the same sequence numbers on a second read, and
+      // partitions interleave differently each time: until that holds, a table's error stops the daemon
+      // (nothing is lost: the next start reads on from the checkpoint).
+      onTableError: 'daemon',
+      logger,
+      metrics,
+      figures: this.figures,
+      hooks: {
+        // The group's offsets in Kafka trail the record: for lag monitoring, never read back.
+        betweenCheckpoints: (): Promise<void> => source.commitGroupOffsets(loop.where().committed),
+      },
+    });
+    this.loop = loop;
+    this.live = () => {
+      const { committed, boundary } = loop.where();
+      const last = this.figures.lastCheckpointId;
+      return {
+        source: { kind: 'kafka', server: options.brokers.join(','), version: 'kafkajs' },
+        position: source.describe(committed),
+        readPosition: source.describe(boundary),
+        lastCheckpoint: last === undefined ? undefined : { id: last, at: this.figures.lastCheckpointAt!.toISOString(), durationMs: this.figures.lastCheckpointDurationMs ?? 0 },
+        stopped: {},
+        ahead: {},
+        snapshot: undefined,
+        compaction: { enabled: false, due: false, running: false, lastRun: undefined },
+      };
+    };
+    if (this.stopRequested) loop.requestStop();
+    await loop.run();
+  }
+}
+
+/** The Kafka source's state in the newest record; a record of another pipeline is refused by name. */
+function kafkaStateOf(record: CheckpointRecord | undefined): KafkaSourceState | undefined {
+  if (!record) return undefined;
+  const state = record.sources[KAFKA];
+  if (state?.kind !== 'kafka') {
+    throw new SluiceError(
+      'SLUICE_CHECKPOINT_CORRUPT',
+      `checkpoint record ${record.id} (written by ${record.jobId}) is not one of a Kafka -> Hive pipeline: it holds the sources ${Object.keys(record.sources).join(', ') || 'none'}. ` +
+        "Point checkpoint.dir at this daemon's own directory.",
+    );
+  }
+  return state as KafkaSourceState;
+}

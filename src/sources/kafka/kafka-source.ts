@@ -1,0 +1,273 @@
+// Kafka topics as a pipeline source (core/source.ts). Each message is a transaction of its own: its
+// rows (a canal message may hold several), then a boundary whose state holds every partition's next
+// offset, so a checkpoint lands between messages. The consumer joins the group for its assignment,
+// but the offsets it reads from are the checkpoint's: every assigned partition is sought to the
+// recorded offset (or the configured start), and a message below the offset already handed on is
+// passed by, so a fetch that raced the seek cannot hand a message on twice.
+import { Kafka, logLevel, type Consumer, type EachMessagePayload } from 'kafkajs';
+import type { Logger } from 'pino';
+import { NO_COLUMNS, type ChangeEvent } from '../../core/change-event.ts';
+import { SluiceError } from '../../core/errors.ts';
+import { isTransient } from '../../core/transient.ts';
+import type { Source, SourceItem } from '../../core/source.ts';
+import type { Route, Router } from '../../routing/router.ts';
+import type { SluiceMetrics } from '../../runtime/metrics.ts';
+import { SourceQueue } from '../binlog/stream/source-queue.ts';
+import { DeadLetterFile, letterValue } from './dead-letters.ts';
+import { parseExactJson } from './exact-json.ts';
+import { FORMAT_DECODERS, type KafkaFormat } from './formats/format-decoders.ts';
+import { MessageRejected, type FormatDecoder, type KafkaRow } from './formats/kafka-row.ts';
+import { ColumnLists, rowCells } from './kafka-cells.ts';
+import { describeOffsets, partitionKey, splitPartitionKey, type KafkaSourceState, type PartitionOffsets } from './kafka-position.ts';
+
+export interface KafkaTopicSettings {
+  name: string;
+  format: KafkaFormat;
+  /** Column types by source table (`db.table`) for formats whose messages state none: column -> MySQL type, in order. */
+  columns?: Record<string, Record<string, string>>;
+}
+
+export interface KafkaSourceOptions {
+  brokers: string[];
+  clientId: string;
+  groupId: string;
+  sessionTimeoutMs: number;
+  topics: KafkaTopicSettings[];
+  /** Where a partition the checkpoint does not name starts. */
+  start: 'earliest' | 'latest';
+  /** The recorded offsets (empty on a first start). */
+  offsets: PartitionOffsets;
+  firstSequence: bigint;
+  router: Router;
+  /** The source columns of an existing target table as MySQL types: the last place column types come from. */
+  targetColumns(target: Route): Promise<ReadonlyMap<string, string> | undefined>;
+  deadLetters: DeadLetterFile;
+  maxQueuedItems: number;
+  logger: Logger;
+  metrics: SluiceMetrics;
+}
+
+type Item = SourceItem<KafkaSourceState, Route>;
+
+export class KafkaSource implements Source<KafkaSourceState, Route> {
+  private readonly kafka: Kafka;
+  private consumer: Consumer | undefined;
+  private readonly queue: SourceQueue<Item>;
+  /** The next offset of every partition: what has been handed on (queued) so far. */
+  private readonly nextOffsets: PartitionOffsets;
+  /** Every partition's first offset still in the log, and its end, when the source started. */
+  private readonly bounds = new Map<string, { low: string; high: string }>();
+  private sequence: bigint;
+  private readonly topics: Map<string, { decoder: FormatDecoder; columns: Map<string, ReadonlyMap<string, string>> }>;
+  private readonly columnLists = new ColumnLists();
+  /** The target tables' column types, looked up once each (a table sluice creates takes its types from the first message). */
+  private readonly targetTypes = new Map<string, ReadonlyMap<string, string> | undefined>();
+  private stopping = false;
+
+  constructor(private readonly options: KafkaSourceOptions) {
+    this.kafka = new Kafka({ clientId: options.clientId, brokers: options.brokers, logLevel: logLevel.NOTHING });
+    this.nextOffsets = { ...options.offsets };
+    this.sequence = options.firstSequence;
+    this.topics = new Map(
+      options.topics.map((topic) => [
+        topic.name,
+        { decoder: FORMAT_DECODERS[topic.format], columns: new Map(Object.entries(topic.columns ?? {}).map(([table, columns]) => [table.toLowerCase(), new Map(Object.entries(columns))])) },
+      ]),
+    );
+    const topicList = options.topics.map((topic) => ({ topic: topic.name }));
+    this.queue = new SourceQueue<Item>(options.maxQueuedItems, () =>
+      this.consumer ? { pause: () => this.consumer?.pause(topicList), resume: () => this.consumer?.resume(topicList) } : undefined,
+    );
+  }
+
+  start(): void {
+    this.connect().catch((error: unknown) => this.queue.fail(this.kafkaError(error, 'cannot start consuming')));
+  }
+
+  private async connect(): Promise<void> {
+    const { options } = this;
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = options.topics.filter((topic) => !existing.has(topic.name)).map((topic) => topic.name);
+      if (missing.length > 0) {
+        throw new SluiceError('SLUICE_KAFKA', `the topic(s) ${missing.join(', ')} (source.topics) do not exist on ${options.brokers.join(',')}; create them or fix the names`, {
+          context: { topics: missing },
+        });
+      }
+      for (const topic of options.topics) {
+        for (const { partition, low, high } of await admin.fetchTopicOffsets(topic.name)) this.bounds.set(partitionKey(topic.name, partition), { low, high });
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    // A recorded offset the log no longer holds means messages were deleted unread (retention): say so, never skip them.
+    for (const [key, offset] of Object.entries(this.nextOffsets)) {
+      const bounds = this.bounds.get(key);
+      if (bounds && BigInt(offset) < BigInt(bounds.low)) {
+        throw new SluiceError(
+          'SLUICE_KAFKA',
+          `partition ${key} holds offsets from ${bounds.low} on, and the checkpoint resumes at ${offset}: the messages in between were deleted (retention) before sluice read them. ` +
+            'Copy the affected tables anew, then move the checkpoint past the gap.',
+          { context: { position: `${key}@${offset}` } },
+        );
+      }
+    }
+    const consumer = this.kafka.consumer({ groupId: options.groupId, sessionTimeout: options.sessionTimeoutMs, heartbeatInterval: Math.min(3000, Math.floor(options.sessionTimeoutMs / 3)) });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.seekAssigned(consumer, payload.memberAssignment));
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart && !this.stopping) this.queue.fail(this.kafkaError(payload.error, 'the consumer stopped'));
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: options.topics.map((topic) => topic.name) });
+    // A failure of ours (a full disk under the dead letters, a bug) fails the source: thrown to kafkajs,
+    // it would restart the consumer and try the message again, forever and out of sight.
+    await consumer.run({ autoCommit: false, eachMessage: (payload) => this.take(payload).catch((error: unknown) => this.queue.fail(error as Error)) });
+  }
+
+  /** Each assigned partition from where this source stands, not from the group's committed offset. */
+  private seekAssigned(consumer: Consumer, assignment: Record<string, number[]>): void {
+    // One loader per group for now: another member reading some partitions would commit them from a
+    // checkpoint of its own, and a later owner would not know where (docs/kafka.md, consumer groups).
+    const assigned = new Set(Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((partition) => partitionKey(topic, partition))));
+    const elsewhere = [...this.bounds.keys()].filter((key) => !assigned.has(key));
+    if (elsewhere.length > 0) {
+      this.queue.fail(
+        new SluiceError(
+          'SLUICE_KAFKA',
+          `the consumer group ${this.options.groupId} (source.groupId) gave this daemon ${assigned.size} of ${this.bounds.size} partitions: another member reads ${elsewhere.join(', ')}. ` +
+            'Several loaders in one group are not supported yet; give each loader its own groupId (and its own checkpoint.dir).',
+          { context: { groupId: this.options.groupId, partitions: elsewhere } },
+        ),
+      );
+      return;
+    }
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      for (const partition of partitions) {
+        const key = partitionKey(topic, partition);
+        const bounds = this.bounds.get(key);
+        this.nextOffsets[key] ??= (this.options.start === 'latest' ? bounds?.high : bounds?.low) ?? '0';
+        consumer.seek({ topic, partition, offset: this.nextOffsets[key]! });
+      }
+    }
+    this.options.logger.info({ offsets: describeOffsets(this.nextOffsets) }, 'reading Kafka partitions from the checkpoint');
+  }
+
+  private async take({ topic, partition, message }: EachMessagePayload): Promise<void> {
+    const key = partitionKey(topic, partition);
+    const expected = this.nextOffsets[key];
+    // Not yet sought (the join is still under way), or handed on already: the seek brings it again.
+    if (expected === undefined || BigInt(message.offset) < BigInt(expected)) return;
+    const where = `${topic}-${partition}@${message.offset}`;
+    const decoded = this.decode(topic, message.value, where);
+    if (decoded.kind === 'rejected') {
+      await this.options.deadLetters.write({ topic, partition, offset: message.offset, reason: decoded.reason, key: message.key?.toString('utf8') ?? null, ...letterValue(message.value) });
+      this.options.metrics.kafkaDeadLetters.inc({ topic });
+      this.options.logger.warn({ topic, partition, offset: message.offset, reason: decoded.reason, file: this.options.deadLetters.path }, 'message written to the dead letters');
+    } else if (decoded.kind === 'skip') {
+      this.options.logger.info({ topic, partition, offset: message.offset, reason: decoded.reason }, 'message without rows passed by');
+    } else if (decoded.kind === 'rows') {
+      for (const row of decoded.rows) await this.pushRow(row, topic, partition, message.offset, where);
+    }
+    this.nextOffsets[key] = (BigInt(message.offset) + 1n).toString();
+    this.queue.push({ kind: 'boundary', state: this.state() });
+  }
+
+  private decode(topic: string, value: Buffer | null, where: string): { kind: 'rows'; rows: KafkaRow[] } | { kind: 'skip' | 'rejected'; reason: string } {
+    // A tombstone (null value) follows a Debezium delete for log compaction; it changes no row.
+    if (value === null || value.length === 0) return { kind: 'skip', reason: 'tombstone (no value)' };
+    let json;
+    try {
+      json = parseExactJson(value.toString('utf8'));
+    } catch (error) {
+      return { kind: 'rejected', reason: `not JSON: ${(error as Error).message}` };
+    }
+    try {
+      return this.topics.get(topic)!.decoder.decode(json);
+    } catch (error) {
+      if (error instanceof MessageRejected) return { kind: 'rejected', reason: error.message };
+      throw new SluiceError('SLUICE_KAFKA', `${where}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  private async pushRow(row: KafkaRow, topic: string, partition: number, offset: string, where: string): Promise<void> {
+    const decision = this.options.router.decide(row.schema, row.table);
+    if (decision.kind === 'unmatched') this.options.router.countUnmatched(row.schema, row.table);
+    if (decision.kind !== 'routed') return;
+    const position = { file: `${topic}-${partition}`, offset: Number(offset) };
+    const base = { schema: row.schema, table: row.table, op: row.op, commitTs: Math.floor(row.commitMs / 1000), position };
+    if (row.op === 'truncate') {
+      this.queue.push({ kind: 'change', event: { ...base, columns: NO_COLUMNS, before: null, after: null, sequence: this.sequence++ } });
+      return;
+    }
+    try {
+      const types = row.types ?? this.topics.get(topic)!.columns.get(`${row.schema}.${row.table}`.toLowerCase()) ?? (await this.typesOfTarget(decision.target));
+      if (!types) {
+        throw new SluiceError(
+          'SLUICE_KAFKA_COLUMNS_UNKNOWN',
+          `${where}: the message gives no column types for ${row.schema}.${row.table}, topic ${topic} has no columns.${row.schema}.${row.table} in the config, ` +
+            `and the target table ${decision.target.database}.${decision.target.table} does not exist yet; add the columns with their MySQL types (or create the table).`,
+          { context: { table: `${row.schema}.${row.table}`, position: where } },
+        );
+      }
+      const cells = rowCells(row, types, this.topics.get(topic)!.decoder.bytes, where);
+      this.queue.push({ kind: 'change', event: { ...base, columns: this.columnLists.of(types), ...cells, sequence: this.sequence++ } });
+    } catch (error) {
+      if (!(error instanceof SluiceError)) throw error;
+      this.queue.push({ kind: 'table-failed', target: decision.target, error, at: where });
+    }
+  }
+
+  private async typesOfTarget(target: Route): Promise<ReadonlyMap<string, string> | undefined> {
+    const key = `${target.database}.${target.table}`;
+    // A table not there yet is asked for again: another topic's rows may create it meanwhile.
+    if (!this.targetTypes.get(key)) this.targetTypes.set(key, await this.options.targetColumns(target));
+    return this.targetTypes.get(key);
+  }
+
+  private state(): KafkaSourceState {
+    return { kind: 'kafka', position: { offsets: { ...this.nextOffsets } }, nextSequence: this.sequence.toString() };
+  }
+
+  private kafkaError(error: unknown, what: string): Error {
+    if (error instanceof SluiceError) return error;
+    return new SluiceError('SLUICE_KAFKA', `Kafka ${this.options.brokers.join(',')}: ${what}: ${(error as Error).message}`, { cause: error, retriable: isTransient(error) });
+  }
+
+  next(): Promise<Item> {
+    return this.queue.next();
+  }
+
+  poll(): Item | undefined {
+    return this.queue.poll();
+  }
+
+  injectTick(): void {
+    this.queue.push({ kind: 'tick' });
+  }
+
+  get queuedItems(): number {
+    return this.queue.length;
+  }
+
+  /** After a checkpoint: the group's offsets in Kafka follow the record, for lag monitoring only. */
+  async commitGroupOffsets(state: KafkaSourceState): Promise<void> {
+    const offsets = Object.entries(state.position.offsets).map(([key, offset]) => ({ ...splitPartitionKey(key), offset }));
+    await this.consumer?.commitOffsets(offsets).catch((error: unknown) => this.options.logger.warn({ err: error }, "the consumer group's offsets were not committed (monitoring only; the checkpoint holds the truth)"));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.consumer?.disconnect().catch(() => undefined);
+  }
+
+  describe(state: KafkaSourceState): string {
+    return describeOffsets(state.position.offsets);
+  }
+
+  describeChange(event: ChangeEvent): string {
+    return `${event.position.file}@${event.position.offset}`;
+  }
+}

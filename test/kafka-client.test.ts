@@ -1,0 +1,69 @@
+// kafkajs 2.2.4 (2023) against the project's Kafka 4.1 KRaft broker: Kafka 4 removed the oldest
+// protocol versions, so what the Kafka source relies on is checked here by itself: topic creation,
+// produce, a consumer group join, a seek to a chosen offset, and committed offsets read back.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
+import { isTransient } from '../src/core/transient.ts';
+import { freePort } from './servers/mariadb.ts';
+import { testKafka } from './helpers/servers.ts';
+
+test('kafkajs produces, joins a group, seeks and commits on Kafka 4.1', async () => {
+  const { brokers } = await testKafka();
+  const kafka = new Kafka({ clientId: 'sluice-client-check', brokers, logLevel: logLevel.NOTHING });
+  const topic = `client-check-${randomBytes(4).toString('hex')}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+  const producer = kafka.producer();
+  await producer.connect();
+  for (const partition of [0, 1]) {
+    await producer.send({ topic, messages: Array.from({ length: 5 }, (_, i) => ({ partition, value: `p${partition}-m${i}` })) });
+  }
+  await producer.disconnect();
+
+  const groupId = `client-check-${randomBytes(4).toString('hex')}`;
+  const consumer = kafka.consumer({ groupId });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  const seen: string[] = [];
+  let sought = false;
+  const allSeen = new Promise<void>((resolve) => {
+    void consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        seen.push(`${partition}:${message.offset}:${message.value?.toString()}`);
+        // Every partition is read from offset 3 on: the seek, not the group's start, decides.
+        if (seen.length === 4) resolve();
+      },
+    });
+  });
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    if (sought) return;
+    sought = true;
+    for (const partition of [0, 1]) consumer.seek({ topic, partition, offset: '3' });
+  });
+  await allSeen;
+  await consumer.commitOffsets([
+    { topic, partition: 0, offset: '5' },
+    { topic, partition: 1, offset: '5' },
+  ]);
+  await consumer.disconnect();
+  assert.deepEqual(seen.sort(), ['0:3:p0-m3', '0:4:p0-m4', '1:3:p1-m3', '1:4:p1-m4']);
+  const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
+  assert.deepEqual(
+    committed[0]!.partitions.map((p) => [p.partition, p.offset]).sort(),
+    [
+      [0, '5'],
+      [1, '5'],
+    ],
+  );
+  await admin.disconnect();
+});
+
+test("kafkajs's failures as isTransient reads them: a broker down is transient, whatever kafkajs says after its own retries", async () => {
+  // kafkajs gives up with KafkaJSNumberOfRetriesExceeded (retriable: false), caused by the connection error.
+  const down = new Kafka({ clientId: 'sluice-client-check', brokers: [`127.0.0.1:${await freePort()}`], logLevel: logLevel.NOTHING, retry: { retries: 1, initialRetryTime: 50 } }).admin();
+  await assert.rejects(down.connect(), (error: unknown) => (error as Error).name === 'KafkaJSNumberOfRetriesExceeded' && isTransient(error));
+});

@@ -1,0 +1,124 @@
+// Kafka -> Hive across kill -9: a producer writes canal flat messages (one to three rows each) into a
+// topic of three partitions while the loader is killed with SIGKILL at random moments (and once the
+// instant a checkpoint record lands, before its commit) and started again. At the end every row of
+// every message is in Hive exactly once, in partition order: the offsets live in the checkpoint
+// record, never in the consumer group.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
+import { prng } from './helpers/change-generator.ts';
+import { killWhenRecordLands } from './helpers/crash-scenario.ts';
+import { stopDaemon, until, type RunningDaemon } from './helpers/daemon.ts';
+import { committedRows, connectProducer, createTopic, kafkaWorkspace, startKafkaDaemon, waitForOffsets } from './helpers/kafka.ts';
+import { testKafka } from './helpers/servers.ts';
+import { bySequence } from './helpers/warehouse.ts';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const PARTITIONS = 3;
+const MESSAGES = 3000;
+const KILLS = 6;
+
+interface ExpectedRow {
+  op: string;
+  id: string;
+  tag: string;
+}
+
+test('every message is in Hive exactly once across SIGKILLs at random moments', async () => {
+  const { brokers } = await testKafka();
+  const random = prng(Number(process.env.SLUICE_CRASH_SEED ?? 20261205));
+  const topic = await createTopic(brokers, 'crash', PARTITIONS);
+  const workspace = kafkaWorkspace(brokers, `    - { name: ${topic}, format: canal-json }`, { routing: "  rules:\n    - { match: '^shop\\.(.*)$', target: 'ods.$1' }", intervalSeconds: 0.3 });
+
+  // The producer: each key stays in one partition (id mod 3), so its changes keep their order.
+  const expected: ExpectedRow[][] = Array.from({ length: PARTITIONS }, () => []);
+  const live = new Set<number>();
+  let nextId = 1;
+  const message = (index: number): { partition: number; value: string } => {
+    const partition = index % PARTITIONS;
+    const keys = [...live].filter((id) => id % PARTITIONS === partition);
+    const roll = random();
+    const type = keys.length < 5 || roll < 0.5 ? 'INSERT' : roll < 0.8 ? 'UPDATE' : 'DELETE';
+    const count = 1 + Math.floor(random() * 3);
+    const data: Record<string, string>[] = [];
+    const old: Record<string, string>[] = [];
+    for (let row = 0; row < count; row++) {
+      let id: number;
+      if (type === 'INSERT') {
+        while ((nextId % PARTITIONS) !== partition) nextId++;
+        id = nextId++;
+        live.add(id);
+      } else {
+        const candidates = keys.filter((key) => !data.some((d) => d.id === String(key)));
+        if (candidates.length === 0) break;
+        id = candidates[Math.floor(random() * candidates.length)]!;
+        if (type === 'DELETE') live.delete(id);
+      }
+      const tag = `${index}.${row}`;
+      data.push({ id: String(id), tag });
+      old.push({ tag: 'before' });
+      expected[partition]!.push({ op: type.toLowerCase(), id: String(id), tag });
+    }
+    const value = {
+      data,
+      database: 'shop',
+      table: 'items',
+      es: 1764892800000 + index,
+      isDdl: false,
+      mysqlType: { id: 'bigint', tag: 'varchar(32)' },
+      old: type === 'UPDATE' ? old : null,
+      type,
+    };
+    return { partition, value: JSON.stringify(value) };
+  };
+
+  const producer = await connectProducer(brokers);
+  let producedAll = false;
+  const producing = (async () => {
+    for (let index = 0; index < MESSAGES; ) {
+      const batch: { partition: number; value: string }[] = [];
+      for (let n = 0; n < 10 && index < MESSAGES; n++) batch.push(message(index++));
+      await producer.send({ topic, messages: batch });
+      await sleep(120);
+    }
+    producedAll = true;
+  })();
+
+  let daemon: RunningDaemon = startKafkaDaemon(workspace);
+  try {
+    for (let kill = 0; kill < KILLS; kill++) {
+      if (kill === 2) {
+        // The instant a record is renamed into place, before any of its commits ran.
+        assert.ok(await killWhenRecordLands(workspace, daemon, 60_000), `no checkpoint landed:\n${daemon.output().slice(-3000)}`);
+      } else {
+        // Once it reads (its start takes a while), at a random moment of the stream.
+        await until('reading Kafka', daemon, () => daemon.output().includes('reading Kafka partitions from the checkpoint') || undefined);
+        await sleep(random() * 1500);
+        daemon.child.kill('SIGKILL');
+      }
+      const exit = await daemon.exited;
+      assert.equal(exit.signal, 'SIGKILL', `the daemon should have been killed, not exited by itself:\n${daemon.output().slice(-3000)}`);
+      daemon = startKafkaDaemon(workspace);
+    }
+    assert.ok(!producedAll, 'the kills came while the producer was still writing');
+    await producing;
+    await producer.disconnect();
+    const admin = new Kafka({ clientId: 'sluice-test', brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const ends = Object.fromEntries((await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => [`${topic}:${partition}`, Number(high)]));
+    await admin.disconnect();
+    await waitForOffsets(workspace, daemon, ends, 120_000);
+  } finally {
+    await stopDaemon(daemon);
+  }
+
+  const rows = bySequence(await committedRows(workspace, 'ods', 'items'));
+  assert.equal(new Set(rows.map((row) => String(row._seq))).size, rows.length, 'no sequence number twice');
+  for (let partition = 0; partition < PARTITIONS; partition++) {
+    const actual = rows
+      .filter((row) => String(row._position).startsWith(`${topic}-${partition}:`))
+      .map((row) => ({ op: String(row._op), id: String(row.id), tag: String(row.tag) }));
+    assert.equal(actual.length, expected[partition]!.length, `partition ${partition}: rows in Hive`);
+    assert.deepEqual(actual, expected[partition], `partition ${partition}: every row once, in order`);
+  }
+});
