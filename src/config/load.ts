@@ -112,7 +112,11 @@ function resolvePaths(config: SluiceConfig, baseDir: string, file: string, use: 
       filesystem: resolveFileSystemPaths(config.sink.filesystem, baseDir),
       catalog: config.sink.catalog.kind === 'local' ? { ...config.sink.catalog, dir: resolve(baseDir, config.sink.catalog.dir) } : config.sink.catalog,
     },
-    checkpoint: { ...config.checkpoint, dir: resolve(baseDir, config.checkpoint.dir) },
+    checkpoint: {
+      ...config.checkpoint,
+      dir: resolve(baseDir, config.checkpoint.dir),
+      ...(config.checkpoint.hdfs?.spoolDir === undefined ? {} : { hdfs: { ...config.checkpoint.hdfs, spoolDir: resolve(baseDir, config.checkpoint.hdfs.spoolDir) } }),
+    },
   };
 }
 

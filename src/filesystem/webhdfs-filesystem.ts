@@ -46,6 +46,7 @@ interface HdfsFileStatus {
   pathSuffix: string;
   type: 'FILE' | 'DIRECTORY' | 'SYMLINK';
   length: number;
+  modificationTime?: number;
 }
 
 export class WebHdfsFileSystem implements FileSystem {
@@ -106,6 +107,28 @@ export class WebHdfsFileSystem implements FileSystem {
   async rename(from: string, to: string): Promise<void> {
     await this.mkdirs(parentPath(to));
     await this.client.retry((attempt) => this.renameOnce(from, to, attempt > 1));
+  }
+
+  /**
+   * Renames `from` over `to`, replacing it in one NameNode operation (RENAME with
+   * renameoptions=OVERWRITE): a reader sees the old file or the new one. For the state store's files,
+   * which are replaced whole; data files are never replaced (see rename).
+   */
+  async replace(from: string, to: string): Promise<void> {
+    await this.client.retry(async (attempt) => {
+      try {
+        await this.client.call('PUT', 'RENAME', from, { destination: to, renameoptions: 'OVERWRITE' });
+      } catch (error) {
+        // An earlier attempt that lost only its answer: the source is gone, the target is there.
+        if (attempt > 1 && isSluiceError(error) && !error.retriable && !(await this.statusOnce(from)) && (await this.statusOnce(to))) return;
+        throw error;
+      }
+    });
+  }
+
+  /** Sets the modification time of `path` to `at` (SETTIMES): a lock's heartbeat. */
+  async touch(path: string, at: number): Promise<void> {
+    await this.client.retry(() => this.client.call('PUT', 'SETTIMES', path, { modificationtime: at, accesstime: -1 }));
   }
 
   async delete(path: string, recursive: boolean): Promise<void> {
@@ -245,7 +268,12 @@ export class WebHdfsFileSystem implements FileSystem {
 }
 
 function toFileStatus(path: string, status: HdfsFileStatus): FileStatus {
-  return { path, type: status.type === 'DIRECTORY' ? 'directory' : 'file', length: status.length };
+  return {
+    path,
+    type: status.type === 'DIRECTORY' ? 'directory' : 'file',
+    length: status.length,
+    ...(status.modificationTime === undefined ? {} : { modifiedMs: status.modificationTime }),
+  };
 }
 
 /** A fresh hidden name beside `path` for one upload attempt. */
