@@ -176,7 +176,14 @@ export class Compactor {
   private async protectedNames(): Promise<Set<string> | undefined> {
     const names = new Set<string>();
     const state = stateStoreOf(this.options.stateDir);
-    const files = await state.list().catch(() => [] as string[]);
+    let files: string[];
+    try {
+      files = await state.list();
+    } catch (error) {
+      // Not knowing which files the records name (HDFS unreachable, say) is no run, not no protection.
+      this.options.logger.warn({ state: state.description, error: (error as Error).message }, 'compaction skipped: the state directory cannot be listed');
+      return undefined;
+    }
     for (const file of files.filter((name) => /^checkpoint-\d+\.json$/.test(name))) {
       let record: StoredRecord;
       try {
