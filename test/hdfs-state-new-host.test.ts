@@ -4,6 +4,7 @@
 // nothing doubled. The catalog directory is shared by both "hosts", standing in for the metastore
 // that a cluster shares; everything else local (checkpoint.dir, the spool, the workspace) is new.
 // `sluice check` on the new host finds the HDFS state directory writable, and locked while a daemon runs.
+// And a daemon that finds its HDFS lock taken over (it was paused past the lease) stands down at once.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -18,7 +19,8 @@ import { HDFS_LOCK_FILE } from '../src/runtime/hdfs-state-lock.ts';
 import { HdfsStateStore } from '../src/runtime/hdfs-state-store.ts';
 import { ChangeGenerator } from './helpers/change-generator.ts';
 import { assertSameStream, killWhenRecordLands } from './helpers/crash-scenario.ts';
-import { gtidBinlogPos, latestCheckpoint, makeWorkspace, metricsPort, startDaemon, stopDaemon, waitForCheckpoint, type DaemonWorkspace } from './helpers/daemon.ts';
+import { fatalLine, gtidBinlogPos, latestCheckpoint, makeWorkspace, metricsPort, startDaemon, stopDaemon, waitForCheckpoint, type DaemonWorkspace } from './helpers/daemon.ts';
+import { writeWholeFile } from './helpers/whole-file.ts';
 import { REPO_ROOT, testHdfs, testMariaDb } from './helpers/servers.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
 import type { MariaDbServer } from './servers/mariadb.ts';
@@ -108,5 +110,44 @@ test('a daemon on a new host with the same HDFS state directory resumes exactly 
     await fs.delete(root, true).catch(() => undefined);
     fs.close();
     rmSync(sharedCatalog, { recursive: true, force: true });
+  }
+});
+
+test('a daemon whose HDFS lock another process took over exits at its next refresh, without a final checkpoint', { timeout: 3 * 60_000 }, async () => {
+  const hdfs = await testHdfs();
+  const namenode = new URL(hdfs.webhdfsUrl).origin;
+  const server = await testMariaDb();
+  const tag = `ll${randomUUID().slice(0, 6)}`;
+  const root = `/sluice-lock-lost/${tag}`;
+  const fs = new WebHdfsFileSystem({ namenodes: [namenode], logger: pino({ level: 'silent' }), requestTimeoutMs: 20_000 });
+  const state = new HdfsStateStore({ fs, dir: `${root}/state` });
+  try {
+    const workspace = makeWorkspace(server, {
+      start: 'latest',
+      routing: `  include: ['${tag}.*']`,
+      intervalSeconds: 0.3,
+      storage: `  filesystem:\n    kind: webhdfs\n    namenodes: ['${namenode}']\n    warehouse: ${root}/warehouse\n    spoolDir: ./spool\n  catalog:\n    dir: ./catalog`,
+      state: { yaml: `  store: hdfs\n  hdfs:\n    dir: ${root}/state`, store: state },
+    });
+    const daemon = startDaemon(workspace, server);
+    await metricsPort(daemon);
+    await waitForCheckpoint(workspace, await gtidBinlogPos(server), 60_000, daemon);
+    // A standby's lock, put in place the way HDFS would let one in after a lease ran out.
+    const file = `${root}/state/${HDFS_LOCK_FILE}`;
+    const standby = JSON.stringify({ owner: 'standby', pid: 4242, host: 'standby-host', since: new Date().toISOString() }) + '\n';
+    await writeWholeFile(fs, `${root}/state/.standby.tmp`, standby);
+    await fs.replace(`${root}/state/.standby.tmp`, file);
+    const exit = await Promise.race([daemon.exited, new Promise<undefined>((resolve) => setTimeout(resolve, 30_000))]);
+    if (!exit) daemon.child.kill('SIGKILL');
+    assert.ok(exit, `the daemon went on after losing its lock:\n${daemon.output().slice(-2000)}`);
+    assert.equal(exit.code, 1, daemon.output().slice(-2000));
+    const fatal = fatalLine(daemon);
+    assert.equal(fatal.code, 'SLUICE_STATE_LOCK_LOST');
+    assert.match(fatal.msg, /now names sluice process 4242 on host standby-host/);
+    assert.doesNotMatch(daemon.output(), /stopped after a final checkpoint/);
+    assert.equal((await fs.readFile(file)).toString('utf8'), standby, "the standby's lock is left alone");
+  } finally {
+    await fs.delete(root, true).catch(() => undefined);
+    fs.close();
   }
 });
