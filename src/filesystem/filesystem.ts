@@ -6,8 +6,6 @@ export interface FileStatus {
   path: string;
   type: 'file' | 'directory';
   length: number;
-  /** Last modification, in ms since the epoch by the server's clock, where the file system says (HDFS does). */
-  modifiedMs?: number;
 }
 
 export interface FileSystem {

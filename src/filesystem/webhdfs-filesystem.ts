@@ -140,6 +140,12 @@ export class WebHdfsFileSystem implements FileSystem {
     return this.client.retry(() => this.statusOnce(path));
   }
 
+  /** When `path` was last modified, in ms since the epoch as HDFS keeps it (a lock's last heartbeat); undefined when it does not exist. */
+  async modifiedAt(path: string): Promise<number | undefined> {
+    const found = await this.client.retry(() => this.hdfsStatusOnce(path));
+    return found && (found.modificationTime ?? 0);
+  }
+
   async list(path: string): Promise<FileStatus[]> {
     const answer = await this.client.retry(async () => {
       try {
@@ -173,9 +179,13 @@ export class WebHdfsFileSystem implements FileSystem {
   }
 
   private async statusOnce(path: string): Promise<FileStatus | undefined> {
+    const found = await this.hdfsStatusOnce(path);
+    return found && toFileStatus(path, found);
+  }
+
+  private async hdfsStatusOnce(path: string): Promise<HdfsFileStatus | undefined> {
     try {
-      const answer = (await this.client.call('GET', 'GETFILESTATUS', path)) as { FileStatus: HdfsFileStatus };
-      return toFileStatus(path, answer.FileStatus);
+      return ((await this.client.call('GET', 'GETFILESTATUS', path)) as { FileStatus: HdfsFileStatus }).FileStatus;
     } catch (error) {
       if (remoteExceptionOf(error) === 'FileNotFoundException') return undefined;
       throw error;
@@ -268,12 +278,7 @@ export class WebHdfsFileSystem implements FileSystem {
 }
 
 function toFileStatus(path: string, status: HdfsFileStatus): FileStatus {
-  return {
-    path,
-    type: status.type === 'DIRECTORY' ? 'directory' : 'file',
-    length: status.length,
-    ...(status.modificationTime === undefined ? {} : { modifiedMs: status.modificationTime }),
-  };
+  return { path, type: status.type === 'DIRECTORY' ? 'directory' : 'file', length: status.length };
 }
 
 /** A fresh hidden name beside `path` for one upload attempt. */

@@ -14,9 +14,9 @@
 // What this cannot prevent, and ZooKeeper with an epoch check before each rename will (the next step,
 // see docs/state.md): a holder that pauses past the lease (GC, SIGSTOP, a network partition that cuts
 // it from HDFS but not from the database) and then makes the renames it had in hand before its next
-// refresh notices. Staleness on another host compares the NameNode's modification time with this
-// host's clock, so the hosts' clocks must agree to within a fraction of the lease (NTP, which a
-// Hadoop cluster needs anyway).
+// refresh notices. Staleness on another host compares the lock's modification time (set by the
+// holder's refreshes, from its clock) with this host's clock, so the hosts' clocks must agree to
+// within a fraction of the lease (NTP, which a Hadoop cluster needs anyway).
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { SluiceError } from '../core/errors.ts';
@@ -145,8 +145,8 @@ function held(place: HdfsLockPlace, file: string, mine: LockContent): StateLock 
 }
 
 async function readLock(place: HdfsLockPlace, file: string): Promise<ReadLock | undefined> {
-  const status = await place.fs.status(file);
-  if (!status) return undefined;
+  const modifiedMs = await place.fs.modifiedAt(file);
+  if (modifiedMs === undefined) return undefined;
   let raw: string;
   try {
     raw = (await place.fs.readFile(file)).toString('utf8');
@@ -162,7 +162,7 @@ async function readLock(place: HdfsLockPlace, file: string): Promise<ReadLock | 
   } catch {
     content = undefined;
   }
-  return { content, raw, modifiedMs: status.modifiedMs ?? 0 };
+  return { content, raw, modifiedMs };
 }
 
 function foreignHost(lock: LockContent): string | undefined {
