@@ -340,7 +340,9 @@ export function assertSameStream(rows: TableRow[], expected: ExpectedChange[], c
 async function killWhenRemoteRecordLands(state: StateStore, daemon: RunningDaemon, timeoutMs: number): Promise<boolean> {
   const records = async (): Promise<string[]> => (await state.list()).filter((name) => /^checkpoint-\d+\.json$/.test(name));
   const before = new Set(await records());
-  const deadline = Date.now() + timeoutMs;
+  // A start on HDFS (the lock, the leftovers, recovery over WebHDFS) takes a few times longer to its
+  // first record than on local disk, more so on a busy machine.
+  const deadline = Date.now() + 3 * timeoutMs;
   while (Date.now() < deadline && daemon.child.exitCode === null) {
     if ((await records()).some((name) => !before.has(name))) {
       daemon.child.kill('SIGKILL');
