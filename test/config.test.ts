@@ -71,7 +71,7 @@ describe('config', () => {
       onTableError: 'table',
       compaction: { enabled: true, schedule: '17 * * * *', closedAfterHours: 2, minFiles: 4, smallFileBytes: 67108864, maxPartitionsPerRun: 4 },
     });
-    assert.deepEqual(config.checkpoint, { intervalSeconds: 10, dir: '/etc/sluice/.sluice/state', keep: 3 });
+    assert.deepEqual(config.checkpoint, { intervalSeconds: 10, dir: '/etc/sluice/.sluice/state', keep: 3, store: 'local' });
     assert.equal(config.runtime.maxQueuedEvents, 10000);
     assert.deepEqual(config.log, { level: 'info', format: 'auto' });
     assert.deepEqual(config.metrics, { enabled: true, host: '127.0.0.1', port: 9464 });
@@ -132,8 +132,30 @@ describe('config', () => {
     const error = expectError(() => parseConfig(text, 'sluice.yaml', {}));
     const [first, second] = error.message.split('\n');
     assert.equal(first, "sluice.yaml:5:3 checkpoint.interval_seconds: unknown key 'interval_seconds' (did you mean 'intervalSeconds'?)");
-    assert.equal(second, "sluice.yaml:6:3 checkpoint.bogus: unknown key 'bogus' (known keys: intervalSeconds, dir, keep)");
+    assert.equal(second, "sluice.yaml:6:3 checkpoint.bogus: unknown key 'bogus' (known keys: intervalSeconds, dir, keep, store, hdfs)");
     assert.equal(error.context.configKey, 'checkpoint.interval_seconds');
+  });
+
+  test('checkpoint.store: hdfs takes the warehouse NameNodes, or its own; every mistake names its key', () => {
+    const webhdfs = "sink:\n  filesystem:\n    kind: webhdfs\n    namenodes: ['http://nn1:9870']\n    user: etl\n";
+    const config = parseConfig(`${minimal}${webhdfs}checkpoint:\n  store: hdfs\n  hdfs:\n    dir: /sluice/state/shop\n    spoolDir: ./spool\n`, '/etc/sluice/sluice.yaml', {});
+    assert.equal(config.checkpoint.store, 'hdfs');
+    assert.deepEqual(config.checkpoint.hdfs, { dir: '/sluice/state/shop', spoolDir: '/etc/sluice/spool' });
+    const own = parseConfig(`${minimal}checkpoint:\n  store: hdfs\n  hdfs:\n    dir: /s\n    namenodes: ['http://nn9:9870']\n`, 'sluice.yaml', {});
+    assert.deepEqual(own.checkpoint.hdfs?.namenodes, ['http://nn9:9870']);
+
+    const cases: [string, string, RegExp][] = [
+      [`${minimal}checkpoint:\n  store: hdfs\n`, 'checkpoint.hdfs', /required with store: hdfs/],
+      [`${minimal}checkpoint:\n  store: hdfs\n  hdfs:\n    dir: /s\n`, 'checkpoint.hdfs.namenodes', /required when sink.filesystem is not webhdfs/],
+      [`${minimal}${webhdfs}checkpoint:\n  store: hdfs\n  hdfs:\n    dir: state\n`, 'checkpoint.hdfs.dir', /absolute HDFS path/],
+      [`${minimal}${webhdfs}checkpoint:\n  hdfs:\n    dir: /s\n`, 'checkpoint.store', /set store: hdfs/],
+      [`${minimal}checkpoint:\n  store: zookeeper\n`, 'checkpoint.store', /local|hdfs/],
+    ];
+    for (const [text, key, message] of cases) {
+      const error = expectError(() => parseConfig(text, 'sluice.yaml', {}));
+      assert.equal(error.context.configKey, key, error.message);
+      assert.match(error.message, message);
+    }
   });
 
   test('a bad regex names routing.rules[0].match with its line', () => {

@@ -16,7 +16,7 @@ test('config/sync.example.yaml parses, with the defaults the comments state', ()
     source: { host: '127.0.0.1', port: 3306, user: 'sluice', password: 'secret', connectTimeoutMs: 10000, tls: { mode: 'preferred' }, table: 'shop.orders', key: 'id', pageRows: 10000 },
     channels: 4,
     writer: { kind: 'local', path: join(REPO_ROOT, 'config/.sluice/sync-out/orders'), mode: 'append', rollBytes: 134217728 },
-    checkpoint: { intervalSeconds: 10, dir: join(REPO_ROOT, 'config/.sluice/sync') },
+    checkpoint: { intervalSeconds: 10, dir: join(REPO_ROOT, 'config/.sluice/sync'), store: 'local' },
     log: { level: 'info', format: 'auto' },
     metrics: { enabled: false, host: '127.0.0.1', port: 9465 },
   });

@@ -1,22 +1,33 @@
-// Keeps checkpoint records in a local directory, one file per record, each written atomically.
-// The newest record that exists is the state; older ones are kept (a few) for a person to inspect.
-import { unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+// Keeps checkpoint records in the state store (a local directory, or one on HDFS), one file per
+// record, each written atomically. The newest record that exists is the state; older ones are kept (a
+// few) for a person to inspect.
 import { SluiceError } from '../core/errors.ts';
-import { listDirectory, readJsonRecord, writeJsonRecord } from '../core/json-records.ts';
+import { readStoredRecord, storedPath, writeStoredRecord } from '../core/json-records.ts';
+import type { StateStore } from '../core/state-store.ts';
+import { stateStoreOf } from '../runtime/local-state-store.ts';
 import { upgradeRecord, type CheckpointRecord, type StoredRecord } from './checkpoint-record.ts';
 
 const RECORD_FILE = /^checkpoint-(\d{12})\.json$/;
 
 export class CheckpointStore {
-  constructor(readonly dir: string) {}
+  readonly state: StateStore;
 
-  private fileOf(id: number): string {
-    return join(this.dir, `checkpoint-${String(id).padStart(12, '0')}.json`);
+  /** A directory means the local store on it. */
+  constructor(state: string | StateStore) {
+    this.state = stateStoreOf(state);
+  }
+
+  /** The state directory (local, or on HDFS). */
+  get dir(): string {
+    return this.state.dir;
+  }
+
+  private nameOf(id: number): string {
+    return `checkpoint-${String(id).padStart(12, '0')}.json`;
   }
 
   private async recordIds(): Promise<number[]> {
-    return (await listDirectory(this.dir))
+    return (await this.state.list())
       .map((name) => RECORD_FILE.exec(name)?.[1])
       .filter((id): id is string => id !== undefined)
       .map(Number)
@@ -32,8 +43,8 @@ export class CheckpointStore {
   }
 
   async read(id: number): Promise<CheckpointRecord> {
-    const file = this.fileOf(id);
-    const record = await readJsonRecord<StoredRecord>(file, 'checkpoint record');
+    const file = storedPath(this.state, this.nameOf(id));
+    const record = await readStoredRecord<StoredRecord>(this.state, this.nameOf(id), 'checkpoint record');
     if (!isRecord(record) || record.id !== id) {
       throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `checkpoint record ${file} is not a sluice checkpoint of format 1 or 2`, {
         context: { file },
@@ -44,14 +55,14 @@ export class CheckpointStore {
 
   /** Writes a record; the daemon writes the current format (tests also plant records of format 1). */
   async write(record: StoredRecord): Promise<void> {
-    await writeJsonRecord(this.fileOf(record.id), record);
+    await writeStoredRecord(this.state, this.nameOf(record.id), record);
   }
 
   /** Deletes all but the newest `keep` records. */
   async prune(keep: number): Promise<void> {
     const ids = await this.recordIds();
     for (const id of ids.slice(0, Math.max(0, ids.length - keep))) {
-      await unlink(this.fileOf(id)).catch(() => undefined);
+      await this.state.remove(this.nameOf(id)).catch(() => undefined);
     }
   }
 }

@@ -3,7 +3,7 @@
 //
 //   1. the merged files are written into staging (`<table>/.data/compact/<partition>/`), invisible;
 //   2. an intent record `compaction-<id>.json` naming inputs and outputs is written atomically into
-//      the state directory: from this moment the compaction counts, and not before;
+//      the state store: from this moment the compaction counts, and not before;
 //   3. the outputs are renamed into the partition, then the inputs are deleted, then the record.
 //
 // Step 3 is idempotent, so recovery (before staging is deleted) simply runs it again for every record
@@ -11,12 +11,12 @@
 // any instant therefore leaves a partition with the old files or the new ones, never both, never
 // neither. (A reader listing the partition between the renames and the deletes sees both for that
 // moment; the state on disk converges as soon as the step, or recovery, finishes.)
-import { unlink } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { SluiceError } from '../core/errors.ts';
+import type { StateStore } from '../core/state-store.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
-import { listDirectory, readJsonRecord, writeJsonRecord } from '../core/json-records.ts';
+import { readStoredRecord, storedPath, writeStoredRecord } from '../core/json-records.ts';
+import { stateStoreOf } from '../runtime/local-state-store.ts';
 
 export interface CompactionIntent {
   format: 1;
@@ -45,20 +45,27 @@ export type CompactionStepHook = (step: CompactionStep) => void | Promise<void>;
 
 const INTENT_FILE = /^compaction-(.+)\.json$/;
 
-export function intentFile(stateDir: string, id: string): string {
-  return join(stateDir, `compaction-${id}.json`);
+/** The intent's name in the state store. */
+export function intentName(id: string): string {
+  return `compaction-${id}.json`;
 }
 
-export async function writeIntent(stateDir: string, intent: CompactionIntent): Promise<void> {
-  await writeJsonRecord(intentFile(stateDir, intent.id), intent);
+/** The intent's path, for tests and messages; a directory means the local store on it. */
+export function intentFile(state: string | StateStore, id: string): string {
+  return storedPath(stateStoreOf(state), intentName(id));
 }
 
-/** Every intent record in the state directory, oldest name first. */
-export async function readIntents(stateDir: string): Promise<CompactionIntent[]> {
+export async function writeIntent(state: string | StateStore, intent: CompactionIntent): Promise<void> {
+  await writeStoredRecord(stateStoreOf(state), intentName(intent.id), intent);
+}
+
+/** Every intent record in the state store, oldest name first. */
+export async function readIntents(state: string | StateStore): Promise<CompactionIntent[]> {
+  const store = stateStoreOf(state);
   const intents: CompactionIntent[] = [];
-  for (const name of (await listDirectory(stateDir)).filter((entry) => INTENT_FILE.test(entry)).sort()) {
-    const file = join(stateDir, name);
-    const intent = await readJsonRecord<CompactionIntent>(file, 'compaction record');
+  for (const name of (await store.list()).filter((entry) => INTENT_FILE.test(entry)).sort()) {
+    const file = storedPath(store, name);
+    const intent = await readStoredRecord<CompactionIntent>(store, name, 'compaction record');
     if (intent.format !== 1 || intent.kind !== 'compaction' || !Array.isArray(intent.inputs) || !Array.isArray(intent.outputs)) {
       throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `compaction record ${file} is not a sluice compaction record of format 1`, { context: { file } });
     }
@@ -75,10 +82,11 @@ export async function readIntents(stateDir: string): Promise<CompactionIntent[]>
 export async function completeCompaction(
   intent: CompactionIntent,
   fs: FileSystem,
-  stateDir: string,
+  state: string | StateStore,
   logger: Logger,
   onStep?: CompactionStepHook,
 ): Promise<void> {
+  const store = stateStoreOf(state);
   const missing: string[] = [];
   for (let index = 0; index < intent.outputs.length; index++) {
     const output = intent.outputs[index]!;
@@ -91,16 +99,14 @@ export async function completeCompaction(
     }
   }
   if (missing.length > 0) {
-    await rollBack(intent, missing, fs, stateDir, logger);
+    await rollBack(intent, missing, fs, store, logger);
     return;
   }
   for (let index = 0; index < intent.inputs.length; index++) {
     await fs.delete(intent.inputs[index]!, false);
     await onStep?.({ step: 'deleted', index });
   }
-  await unlink(intentFile(stateDir, intent.id)).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'ENOENT') throw error;
-  });
+  await store.remove(intentName(intent.id));
   await onStep?.({ step: 'done' });
 }
 
@@ -109,7 +115,7 @@ export async function completeCompaction(
  * only deleted after this record is done). While every input is still there, the old files are the
  * whole truth: drop what went into place and the record. Otherwise rows are gone: say which.
  */
-async function rollBack(intent: CompactionIntent, missing: string[], fs: FileSystem, stateDir: string, logger: Logger): Promise<void> {
+async function rollBack(intent: CompactionIntent, missing: string[], fs: FileSystem, store: StateStore, logger: Logger): Promise<void> {
   for (const input of intent.inputs) {
     if (!(await fs.status(input))) {
       throw new SluiceError(
@@ -125,15 +131,16 @@ async function rollBack(intent: CompactionIntent, missing: string[], fs: FileSys
     await fs.delete(output.to, false);
     await fs.delete(output.from, false);
   }
-  await unlink(intentFile(stateDir, intent.id)).catch(() => undefined);
+  await store.remove(intentName(intent.id)).catch(() => undefined);
   logger.warn({ compaction: intent.id, table: intent.table, partition: intent.partition, missing }, 'compaction rolled back: a merged file was missing; the original files stay');
 }
 
 /** On start, before staging is deleted: finish every compaction that was recorded. */
-export async function recoverCompactions(stateDir: string, fs: FileSystem, logger: Logger): Promise<number> {
-  const intents = await readIntents(stateDir);
+export async function recoverCompactions(state: string | StateStore, fs: FileSystem, logger: Logger): Promise<number> {
+  const store = stateStoreOf(state);
+  const intents = await readIntents(store);
   for (const intent of intents) {
-    await completeCompaction(intent, fs, stateDir, logger);
+    await completeCompaction(intent, fs, store, logger);
     logger.info(
       { compaction: intent.id, table: intent.table, partition: intent.partition, filesIn: intent.inputs.length, filesOut: intent.outputs.length },
       'recovered: recorded compaction completed',

@@ -10,6 +10,8 @@ import type { SluiceConfig } from '../config/schema.ts';
 import { isSluiceError } from '../core/errors.ts';
 import { WebHdfsFileSystem } from '../filesystem/webhdfs-filesystem.ts';
 import { LOCK_FILE, lockHolder } from '../runtime/state-lock.ts';
+import { HDFS_LOCK_FILE } from '../runtime/hdfs-state-lock.ts';
+import { openStateStore } from '../runtime/open-state-store.ts';
 import { TableGate } from '../checkpoint/table-gate.ts';
 import { BINLOG } from '../pipeline/binlog-to-hive-record.ts';
 import { describePosition, type BinlogSourceState } from '../sources/binlog/position/binlog-position.ts';
@@ -57,7 +59,7 @@ export async function runChecks(configFile: string): Promise<CheckReport> {
   items.push(facts ? await checkPosition(config, facts) : skip('checkpoint position', 'the server checks failed'));
   items.push(await checkWarehouse(config.sink.filesystem));
   items.push(await checkCatalog(config.sink.catalog));
-  items.push(await checkState(config.checkpoint.dir));
+  items.push(config.checkpoint.store === 'hdfs' ? await checkHdfsState(config) : await checkState(config.checkpoint.dir));
   // A preview, not a check: a pattern that matches nothing today may match tables created tomorrow.
   const routing = facts ? await previewRouting(config, sourceConnection(config)).catch((error: Error) => ({ lines: [], warnings: [`the server's tables could not be listed: ${error.message}`] })) : undefined;
   return routing ? { items, routing } : { items };
@@ -150,7 +152,8 @@ async function checkPosition(config: SluiceConfig, facts: ServerFacts): Promise<
   const connection = sourceConnection(config);
   const server = `${connection.host}:${connection.port}`;
   try {
-    const record = await new CheckpointStore(config.checkpoint.dir).latest();
+    const state = openStateStore(config, pino({ level: 'silent' }), { retry: { maxAttempts: 1 } });
+    const record = await new CheckpointStore(state).latest().finally(() => state.close?.());
     // A start reads from the earliest stopped table's position when there is one (see TableGate).
     const resumed = TableGate.resume<BinlogSourceState>(record, BINLOG);
     // Without a checkpoint the first start uses source.start; that position must be there too.
@@ -224,6 +227,25 @@ async function checkState(dir: string): Promise<CheckItem> {
     return { name: 'state', status: 'fail', detail: `checkpoint.dir=${dir} is locked by ${who} (${LOCK_FILE}): a daemon runs on it` };
   }
   return { ...item, detail: `${item.detail}, not locked` };
+}
+
+/** The state directory on HDFS: a probe file written, read back and deleted there, and nobody holding its lock. */
+async function checkHdfsState(config: SluiceConfig): Promise<CheckItem> {
+  // One attempt per NameNode, no retries: a check reports what it finds now.
+  const state = openStateStore(config, pino({ level: 'silent' }), { retry: { maxAttempts: 1 }, requestTimeoutMs: 10_000 });
+  try {
+    await state.probe();
+    const holder = await state.lockHolder();
+    if (holder) {
+      const who = holder.host ? `sluice process ${holder.pid} on host ${holder.host}` : `sluice process ${holder.pid}`;
+      return { name: 'state', status: 'fail', detail: `${state.configKey}=${state.dir} is locked by ${who} (${HDFS_LOCK_FILE}): a daemon runs on it` };
+    }
+    return { name: 'state', status: 'ok', detail: `${state.configKey}=${state.description} is writable, not locked` };
+  } catch (error) {
+    return fail('state', error);
+  } finally {
+    state.close?.();
+  }
 }
 
 function fail(name: string, error: unknown): CheckItem {

@@ -10,7 +10,7 @@ import { SluiceError } from '../core/errors.ts';
 import { BINLOG, binlogHiveRecord, binlogHiveRecoveries, type BinlogHiveRecord } from '../pipeline/binlog-to-hive-record.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
 import { createLogger } from '../core/logger.ts';
-import { acquireStateLock, lockHolder } from '../runtime/state-lock.ts';
+import { openStateStore } from '../runtime/open-state-store.ts';
 import { describePosition, describeStart, type BinlogPosition, type BinlogStart } from '../sources/binlog/position/binlog-position.ts';
 import { connectMysql, type MysqlServerOptions } from '../core/mysql-connect.ts';
 import { requirePositionAvailable } from '../sources/binlog/position/position-available.ts';
@@ -61,19 +61,24 @@ export function targetFromOptions(options: TargetOptions): BinlogStart {
 }
 
 export async function showCheckpoint(config: SluiceConfig, options: { json?: boolean }): Promise<string> {
-  const dir = config.checkpoint.dir;
-  const stored = await new CheckpointStore(dir).latest();
-  // In format 1's shape, which scripts know (`jq .source.position`), whatever format the file has.
-  const record = stored && binlogHiveRecord(stored);
-  const snapshot = stored?.sources[SNAPSHOT] as SnapshotState | undefined;
-  // The snapshot's progress beside it, as the record file holds it: a key format 1 never had, so no script breaks.
-  if (options.json) return JSON.stringify(record ? { ...record, ...(snapshot ? { sources: { [SNAPSHOT]: snapshot } } : {}) } : null, null, 2) + '\n';
-  const holder = await lockHolder(dir);
-  const daemon = `  daemon:          ${holder ? `running (pid ${holder.pid}${holder.host ? ` on host ${holder.host}` : ''})` : 'not running'}\n`;
-  if (!record) {
-    return `no checkpoint in ${dir} (checkpoint.dir): the first start begins at source.start, ${describeStart(toBinlogStart(config.source.start))}\n` + daemon;
+  const state = openStateStore(config);
+  try {
+    const dir = state.description;
+    const stored = await new CheckpointStore(state).latest();
+    // In format 1's shape, which scripts know (`jq .source.position`), whatever format the file has.
+    const record = stored && binlogHiveRecord(stored);
+    const snapshot = stored?.sources[SNAPSHOT] as SnapshotState | undefined;
+    // The snapshot's progress beside it, as the record file holds it: a key format 1 never had, so no script breaks.
+    if (options.json) return JSON.stringify(record ? { ...record, ...(snapshot ? { sources: { [SNAPSHOT]: snapshot } } : {}) } : null, null, 2) + '\n';
+    const holder = await state.lockHolder();
+    const daemon = `  daemon:          ${holder ? `running (pid ${holder.pid}${holder.host ? ` on host ${holder.host}` : ''})` : 'not running'}\n`;
+    if (!record) {
+      return `no checkpoint in ${dir} (${state.configKey}): the first start begins at source.start, ${describeStart(toBinlogStart(config.source.start))}\n` + daemon;
+    }
+    return describeRecord(record, dir) + describeSnapshot(snapshot) + daemon;
+  } finally {
+    state.close?.();
   }
-  return describeRecord(record, dir) + describeSnapshot(snapshot) + daemon;
 }
 
 function describeSnapshot(state: SnapshotState | undefined): string {
@@ -129,16 +134,21 @@ function describeTables(record: BinlogHiveRecord): string {
  */
 async function changeStoppedState(config: SluiceConfig, change: (state: { store: CheckpointStore; storage: ReturnType<typeof openStorage>; logger: Logger }) => Promise<string>): Promise<string> {
   const logger = createLogger(config.log.level, 2, config.log.format);
-  const lock = await acquireStateLock(config.checkpoint.dir);
+  const state = openStateStore(config, logger);
+  const lock = await state.lock().catch((error: unknown) => {
+    state.close?.();
+    throw error;
+  });
   try {
     const storage = openStorage(config);
     try {
-      return await change({ store: new CheckpointStore(config.checkpoint.dir), storage, logger });
+      return await change({ store: new CheckpointStore(state), storage, logger });
     } finally {
       await storage.catalog.close();
     }
   } finally {
     await lock.release();
+    state.close?.();
   }
 }
 
@@ -149,7 +159,7 @@ export async function setCheckpoint(config: SluiceConfig, target: BinlogStart): 
     const facts = await preflight(connection);
     const resolved = await resolveTarget(connection, config.source.serverId, server, facts, target);
     const position = resolved.position;
-    const moved = await moveCheckpoint(store, binlogHiveRecoveries(storage.fs, storage.catalog, store.dir, logger), logger, { name: BINLOG, kind: 'binlog', position });
+    const moved = await moveCheckpoint(store, binlogHiveRecoveries(storage.fs, storage.catalog, store.state, logger), logger, { name: BINLOG, kind: 'binlog', position });
     const previous = moved.previous && binlogHiveRecord(moved.previous);
     const record = binlogHiveRecord(moved.record);
     const forgotten = Object.entries(previous?.tables?.stopped ?? {});
@@ -214,7 +224,7 @@ function targetError(message: string): SluiceError {
 /** `checkpoint skip-table`: a stopped table gives up its missing changes and goes on from where the others stand. */
 export async function skipTable(config: SluiceConfig, table: string): Promise<string> {
   return changeStoppedState(config, async ({ store, storage, logger }) => {
-    const skipped = await skipStoppedTable(store, binlogHiveRecoveries(storage.fs, storage.catalog, store.dir, logger), logger, table);
+    const skipped = await skipStoppedTable(store, binlogHiveRecoveries(storage.fs, storage.catalog, store.state, logger), logger, table);
     const previous = binlogHiveRecord(skipped.previous!);
     const record = binlogHiveRecord(skipped.record);
     const entry = previous.tables!.stopped![table]!;

@@ -15,7 +15,9 @@ import { createLogger } from '../core/logger.ts';
 import { localPlaces } from '../config/local-places.ts';
 import { nameDiskError, probeWritable } from '../core/local-disk.ts';
 import { isRetriable, withRetry } from '../core/retry.ts';
-import { acquireStateLock } from '../runtime/state-lock.ts';
+import { openStateStore } from '../runtime/open-state-store.ts';
+import type { StateStore } from '../core/state-store.ts';
+import { exitCodeOf } from './exit-codes.ts';
 import type { BinlogStart } from '../sources/binlog/position/binlog-position.ts';
 import type { MysqlServerOptions } from '../core/mysql-connect.ts';
 import { parseInstant } from '../core/instant.ts';
@@ -46,8 +48,18 @@ export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promi
   logger.info({ version: packageVersion(), node: process.version, config: redactConfig(config) }, 'sluice starting');
   const places = localPlaces(config);
   const named = (error: unknown): unknown => nameDiskError(error, places);
-  // Before anything reads or writes state: a second daemon on the same checkpoint.dir stops here.
-  const lock = await acquireStateLock(config.checkpoint.dir).catch((error: unknown) => Promise.reject(named(error)));
+  // Before anything reads or writes state: a second daemon on the same state directory stops here.
+  const state = openStateStore(config, logger);
+  const lock = await state.lock().catch((error: unknown) => {
+    state.close?.();
+    return Promise.reject(named(error));
+  });
+  // On HDFS a daemon paused past the lock's lease may find a standby holding it: it must not write
+  // another byte, not even a final checkpoint.
+  void lock.lost?.then((error) => {
+    logger.fatal({ code: error.code, exitCode: exitCodeOf(error), err: error }, error.message);
+    process.exit(exitCodeOf(error));
+  });
   const storage = openStorage(config, logger);
   let stopping = false;
   let job: BinlogToHiveJob | KafkaToHiveJob | undefined;
@@ -92,15 +104,16 @@ export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promi
         // Every local directory is written once before anything else, so a directory sluice may not
         // write fails the start, naming its config key, not the first row; a full one is waited out.
         await probeWritable(places);
+        if (config.checkpoint.store === 'hdfs') await state.probe();
         // Each attempt starts over from the newest checkpoint: recovery makes that exact.
-        job = config.source.kind === 'kafka' ? kafkaJob(config as KafkaDaemonConfig, storage, logger, metrics) : new BinlogToHiveJob({
+        job = config.source.kind === 'kafka' ? kafkaJob(config as KafkaDaemonConfig, storage, state, logger, metrics) : new BinlogToHiveJob({
           connection: sourceConnection(config as SluiceConfig),
           serverId: config.source.serverId,
           start: toBinlogStart(config.source.start),
           routing: config.routing,
           ...hiveSettings(config, storage),
           onTableError: config.sink.onTableError,
-          stateDir: config.checkpoint.dir,
+          stateDir: state,
           keepCheckpoints: config.checkpoint.keep,
           checkpointIntervalMs: config.checkpoint.intervalSeconds * 1000,
           maxQueuedEvents: config.runtime.maxQueuedEvents,
@@ -132,13 +145,14 @@ export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promi
     await stopStatus();
     await storage.catalog.close();
     await lock.release();
+    state.close?.();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }
 }
 
 /** The Kafka -> Hive job a `source.kind: kafka` config describes (docs/kafka.md). */
-function kafkaJob(config: KafkaDaemonConfig, storage: ReturnType<typeof openStorage>, logger: ReturnType<typeof createLogger>, metrics: SluiceMetrics): KafkaToHiveJob {
+function kafkaJob(config: KafkaDaemonConfig, storage: ReturnType<typeof openStorage>, state: StateStore, logger: ReturnType<typeof createLogger>, metrics: SluiceMetrics): KafkaToHiveJob {
   const { source } = config;
   return new KafkaToHiveJob({
     brokers: source.brokers,
@@ -150,7 +164,7 @@ function kafkaJob(config: KafkaDaemonConfig, storage: ReturnType<typeof openStor
     deadLetterFile: source.deadLetterFile,
     routing: config.routing,
     ...hiveSettings(config, storage),
-    stateDir: config.checkpoint.dir,
+    stateDir: state,
     keepCheckpoints: config.checkpoint.keep,
     checkpointIntervalMs: config.checkpoint.intervalSeconds * 1000,
     maxQueuedEvents: config.runtime.maxQueuedEvents,

@@ -6,7 +6,8 @@ import type { SluiceConfig } from '../config/schema.ts';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { binlogHiveRecord } from '../pipeline/binlog-to-hive-record.ts';
 import type { DaemonStatusReport, TableStatus } from '../runtime/daemon-status.ts';
-import { lockHolder } from '../runtime/state-lock.ts';
+import type { LockHolder } from '../core/state-store.ts';
+import { openStateStore } from '../runtime/open-state-store.ts';
 import { endpointUrl, readStatusEndpoint } from '../runtime/status-endpoint.ts';
 import { showCheckpoint } from './checkpoint-command.ts';
 
@@ -19,13 +20,19 @@ export interface StatusOutcome {
 
 export async function statusCommand(config: SluiceConfig, options: { json?: boolean }): Promise<StatusOutcome> {
   const dir = config.checkpoint.dir;
-  const holder = await lockHolder(dir);
-  if (!holder) {
-    if (options.json) {
-      const stored = await new CheckpointStore(dir).latest();
-      return { text: JSON.stringify({ running: false, checkpoint: (stored && binlogHiveRecord(stored)) ?? null }, null, 2) + '\n', exitCode: EXIT_NOT_RUNNING };
+  const state = openStateStore(config);
+  let holder: LockHolder | undefined;
+  try {
+    holder = await state.lockHolder();
+    if (!holder) {
+      if (options.json) {
+        const stored = await new CheckpointStore(state).latest();
+        return { text: JSON.stringify({ running: false, checkpoint: (stored && binlogHiveRecord(stored)) ?? null }, null, 2) + '\n', exitCode: EXIT_NOT_RUNNING };
+      }
+      return { text: `sluice is not running (no daemon holds ${state.description}, ${state.configKey}); it resumes from:\n` + (await showCheckpoint(config, {})), exitCode: EXIT_NOT_RUNNING };
     }
-    return { text: `sluice is not running (no daemon holds ${dir}, checkpoint.dir); it resumes from:\n` + (await showCheckpoint(config, {})), exitCode: EXIT_NOT_RUNNING };
+  } finally {
+    state.close?.();
   }
   const running = `running (pid ${holder.pid}${holder.host ? ` on host ${holder.host}` : ''})`;
   if (!config.metrics.enabled) {

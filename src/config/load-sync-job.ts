@@ -2,7 +2,7 @@
 // file:line:column errors and ${env:...}/${file:...} secrets as the daemon's config.
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parseYamlWith, resolveTlsPaths, unreadable } from './load.ts';
+import { parseYamlWith, resolveCheckpointPaths, resolveTlsPaths, unreadable } from './load.ts';
 import type { Env } from './secrets.ts';
 import { syncJobSchema, type SyncJob } from './sync-job-schema.ts';
 
@@ -24,7 +24,7 @@ export function parseSyncJob(text: string, file: string, env: Env = process.env)
   return {
     ...job,
     source: { ...job.source, tls: resolveTlsPaths(job.source.tls, baseDir, file, 'source') },
-    checkpoint: { ...job.checkpoint, dir: resolve(baseDir, job.checkpoint.dir) },
+    checkpoint: resolveCheckpointPaths(job.checkpoint, baseDir),
     writer:
       writer.kind === 'local'
         ? { ...writer, path: resolve(baseDir, writer.path) }

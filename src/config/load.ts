@@ -138,7 +138,17 @@ function resolveSinkPaths(config: Pick<SluiceConfig, 'sink' | 'checkpoint'>, bas
       filesystem: resolveFileSystemPaths(config.sink.filesystem, baseDir),
       catalog: config.sink.catalog.kind === 'local' ? { ...config.sink.catalog, dir: resolve(baseDir, config.sink.catalog.dir) } : config.sink.catalog,
     },
-    checkpoint: { ...config.checkpoint, dir: resolve(baseDir, config.checkpoint.dir) },
+    checkpoint: resolveCheckpointPaths(config.checkpoint, baseDir),
+  };
+}
+
+/** checkpoint.dir and checkpoint.hdfs.spoolDir made absolute (the daemon's config and a batch job's). */
+export function resolveCheckpointPaths<T extends { dir: string; hdfs?: { spoolDir?: string } }>(checkpoint: T, baseDir: string): T {
+  const hdfs = checkpoint.hdfs;
+  return {
+    ...checkpoint,
+    dir: resolve(baseDir, checkpoint.dir),
+    ...(hdfs?.spoolDir === undefined ? {} : { hdfs: { ...hdfs, spoolDir: resolve(baseDir, hdfs.spoolDir) } }),
   };
 }
 

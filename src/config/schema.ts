@@ -276,11 +276,43 @@ const sink = z.strictObject({
   onTableError: z.enum(['table', 'daemon']).default('table'),
 });
 
-const checkpoint = z.strictObject({
-  intervalSeconds: z.number().gt(0).default(10),
-  dir: nonEmpty.default('./.sluice/state'),
-  keep: z.int().min(1).default(3),
+// The state directory on HDFS (checkpoint.store: hdfs, docs/state.md). The connection keys default to
+// sink.filesystem's when that is webhdfs: the state usually lives on the cluster the data goes to.
+export const hdfsState = z.strictObject({
+  dir: nonEmpty.regex(/^\//, { error: "expected an absolute HDFS path such as '/sluice/state/shop'" }),
+  namenodes: z.array(namenodeUrl).min(1).optional(),
+  user: nonEmpty.optional(),
+  delegationToken: nonEmpty.optional(),
+  requestTimeoutMs: z.int().min(1).optional(),
+  // Local directory where a state file is spooled before upload (default: sink.filesystem.spoolDir's default).
+  spoolDir: nonEmpty.optional(),
 });
+
+/** checkpoint.store and checkpoint.hdfs, shared by the daemon's config and a batch job's. */
+export const stateStoreKeys = {
+  // Where checkpoint records, the schema history, compaction intents and the lock live.
+  store: z.enum(['local', 'hdfs']).default('local'),
+  hdfs: hdfsState.optional(),
+};
+
+export function refineStateStore(value: { store: 'local' | 'hdfs'; hdfs?: unknown }, ctx: z.RefinementCtx): void {
+  if (value.store === 'hdfs' && !value.hdfs) {
+    ctx.addIssue({ code: 'custom', path: ['hdfs'], message: "required with store: hdfs: the state directory on HDFS, e.g. hdfs: { dir: '/sluice/state/shop' }" });
+  }
+  if (value.store === 'local' && value.hdfs) {
+    ctx.addIssue({ code: 'custom', path: ['store'], message: "checkpoint.hdfs is set but the store is 'local': set store: hdfs to keep the state there, or remove checkpoint.hdfs" });
+  }
+}
+
+const checkpoint = z
+  .strictObject({
+    intervalSeconds: z.number().gt(0).default(10),
+    // With store: hdfs, only the daemon's host-local files stay here (the health endpoint for `sluice status`).
+    dir: nonEmpty.default('./.sluice/state'),
+    keep: z.int().min(1).default(3),
+    ...stateStoreKeys,
+  })
+  .superRefine(refineStateStore);
 
 /** Shared by the daemon's config and the batch job's. */
 export const logSettings = z
@@ -318,7 +350,14 @@ export const sluiceConfigSchema = z.strictObject({
       port: z.int().min(0).max(65535).default(9464),
     })
     .prefault({}),
-});
+}).superRefine((config, ctx) => requireStateNamenodes(config.checkpoint.hdfs, config.sink.filesystem.kind === 'webhdfs', 'sink.filesystem is not webhdfs', ctx));
+
+/** checkpoint.hdfs.namenodes may be left out only where the data goes to HDFS too (its NameNodes are taken). */
+export function requireStateNamenodes(hdfs: { namenodes?: unknown } | undefined, dataOnHdfs: boolean, otherwise: string, ctx: z.RefinementCtx): void {
+  if (hdfs && !hdfs.namenodes && !dataOnHdfs) {
+    ctx.addIssue({ code: 'custom', path: ['checkpoint', 'hdfs', 'namenodes'], message: `required when ${otherwise}: the NameNodes' HTTP addresses, e.g. ['http://nn1:9870']` });
+  }
+}
 
 /** A daemon that reads Kafka topics (`source.kind: kafka`); the rest is the binlog daemon's. */
 export const kafkaConfigSchema = sluiceConfigSchema.extend({ source: kafkaSource });

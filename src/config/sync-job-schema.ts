@@ -1,7 +1,7 @@
 // What a batch job file (`sluice sync --job FILE`) may contain: one MySQL table, copied over N
 // channels to files (local disk, HDFS, FTP) or to a MySQL table, resumable after any crash.
 import { z } from 'zod';
-import { logSettings, mysqlTls, nonEmpty, webHdfsFileSystem } from './schema.ts';
+import { logSettings, mysqlTls, nonEmpty, refineStateStore, requireStateNamenodes, stateStoreKeys, webHdfsFileSystem } from './schema.ts';
 
 const identifier = nonEmpty.regex(/^[^`\s.]+$/, { error: 'expected a bare column name (no dots, spaces or backticks)' });
 const qualifiedTable = nonEmpty.regex(/^[^`\s.]+\.[^`\s.]+$/, { error: "expected 'db.table'" });
@@ -84,7 +84,10 @@ export const syncJobSchema = z.strictObject({
     .strictObject({
       intervalSeconds: z.number().gt(0).default(10),
       dir: nonEmpty.default('./.sluice/sync'),
+      // The job's records in checkpoint.hdfs.dir/<name> on HDFS (docs/state.md); the connection is the hdfs writer's unless given.
+      ...stateStoreKeys,
     })
+    .superRefine(refineStateStore)
     .prefault({}),
   log: logSettings,
   metrics: z
@@ -95,7 +98,7 @@ export const syncJobSchema = z.strictObject({
       port: z.int().min(0).max(65535).default(9465),
     })
     .prefault({}),
-});
+}).superRefine((job, ctx) => requireStateNamenodes(job.checkpoint.hdfs, job.writer.kind === 'hdfs', 'the writer is not hdfs', ctx));
 
 export type SyncJob = z.output<typeof syncJobSchema>;
 export type SyncJobInput = z.input<typeof syncJobSchema>;

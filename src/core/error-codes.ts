@@ -136,6 +136,12 @@ export const ERROR_CODES: { readonly [Code in ErrorCode]: ErrorCodeDoc } = {
     restartHelps: true,
     action: 'Stop the other process, or give this one its own checkpoint.dir; two processes must never share checkpoints.',
   },
+  SLUICE_STATE_LOCK_LOST: {
+    meaning: 'The daemon found that the lock on its HDFS state directory (checkpoint.hdfs.dir) now names another process: it stopped refreshing it for longer than the lease (paused, or cut off from HDFS) and another daemon took over.',
+    transient: 'no',
+    restartHelps: true,
+    action: 'Nothing, if the other daemon was meant to take over: this one exits at once, without a final checkpoint, and a restart waits for the lock. Otherwise find why it could not refresh the lock (a long pause, HDFS unreachable from this host).',
+  },
   SLUICE_COMMIT_LOST: {
     meaning: 'A commit the checkpoint record names cannot be carried out: its staged file and its target are both gone.',
     transient: 'no',

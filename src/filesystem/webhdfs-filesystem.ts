@@ -46,6 +46,7 @@ interface HdfsFileStatus {
   pathSuffix: string;
   type: 'FILE' | 'DIRECTORY' | 'SYMLINK';
   length: number;
+  modificationTime?: number;
 }
 
 export class WebHdfsFileSystem implements FileSystem {
@@ -108,6 +109,28 @@ export class WebHdfsFileSystem implements FileSystem {
     await this.client.retry((attempt) => this.renameOnce(from, to, attempt > 1));
   }
 
+  /**
+   * Renames `from` over `to`, replacing it in one NameNode operation (RENAME with
+   * renameoptions=OVERWRITE): a reader sees the old file or the new one. For the state store's files,
+   * which are replaced whole; data files are never replaced (see rename).
+   */
+  async replace(from: string, to: string): Promise<void> {
+    await this.client.retry(async (attempt) => {
+      try {
+        await this.client.call('PUT', 'RENAME', from, { destination: to, renameoptions: 'OVERWRITE' });
+      } catch (error) {
+        // An earlier attempt that lost only its answer: the source is gone, the target is there.
+        if (attempt > 1 && isSluiceError(error) && !error.retriable && !(await this.statusOnce(from)) && (await this.statusOnce(to))) return;
+        throw error;
+      }
+    });
+  }
+
+  /** Sets the modification time of `path` to `at` (SETTIMES): a lock's heartbeat. */
+  async touch(path: string, at: number): Promise<void> {
+    await this.client.retry(() => this.client.call('PUT', 'SETTIMES', path, { modificationtime: at, accesstime: -1 }));
+  }
+
   async delete(path: string, recursive: boolean): Promise<void> {
     // {"boolean": false} means there was nothing to delete, which is what the caller wants.
     await this.client.retry(() => this.client.call('DELETE', 'DELETE', path, { recursive }));
@@ -115,6 +138,12 @@ export class WebHdfsFileSystem implements FileSystem {
 
   async status(path: string): Promise<FileStatus | undefined> {
     return this.client.retry(() => this.statusOnce(path));
+  }
+
+  /** When `path` was last modified, in ms since the epoch as HDFS keeps it (a lock's last heartbeat); undefined when it does not exist. */
+  async modifiedAt(path: string): Promise<number | undefined> {
+    const found = await this.client.retry(() => this.hdfsStatusOnce(path));
+    return found && (found.modificationTime ?? 0);
   }
 
   async list(path: string): Promise<FileStatus[]> {
@@ -150,9 +179,13 @@ export class WebHdfsFileSystem implements FileSystem {
   }
 
   private async statusOnce(path: string): Promise<FileStatus | undefined> {
+    const found = await this.hdfsStatusOnce(path);
+    return found && toFileStatus(path, found);
+  }
+
+  private async hdfsStatusOnce(path: string): Promise<HdfsFileStatus | undefined> {
     try {
-      const answer = (await this.client.call('GET', 'GETFILESTATUS', path)) as { FileStatus: HdfsFileStatus };
-      return toFileStatus(path, answer.FileStatus);
+      return ((await this.client.call('GET', 'GETFILESTATUS', path)) as { FileStatus: HdfsFileStatus }).FileStatus;
     } catch (error) {
       if (remoteExceptionOf(error) === 'FileNotFoundException') return undefined;
       throw error;

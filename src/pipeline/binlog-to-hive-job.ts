@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CheckpointCoordinator } from '../checkpoint/checkpoint-coordinator.ts';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
+import type { StateStore } from '../core/state-store.ts';
 import { TableGate, type GateResume } from '../checkpoint/table-gate.ts';
 import type { CheckpointRecord } from '../core/checkpoint-record.ts';
 import { isSluiceError, SluiceError } from '../core/errors.ts';
@@ -39,7 +40,8 @@ export interface BinlogToHiveJobOptions extends HiveSettings {
   routing: RoutingConfig;
   /** What an error of one table stops (sink.onTableError). */
   onTableError?: 'table' | 'daemon';
-  stateDir: string;
+  /** The state store (checkpoint.store): records, schema history, compaction intents; a directory means the local one. */
+  stateDir: string | StateStore;
   keepCheckpoints: number;
   checkpointIntervalMs: number;
   maxQueuedEvents: number;

@@ -8,6 +8,7 @@ import type { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { recover } from '../checkpoint/recovery.ts';
 import type { CheckpointRecord, TableProgress } from '../core/checkpoint-record.ts';
 import { SluiceError } from '../core/errors.ts';
+import type { StateStore } from '../core/state-store.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
 import type { HeldFile, HiveCommits, PendingCommit } from '../sinks/hive-commits.ts';
 import { HiveRecovery } from '../sinks/hive-sink.ts';
@@ -54,11 +55,11 @@ export function binlogHiveRecord(record: CheckpointRecord): BinlogHiveRecord {
 }
 
 /** The pipeline's sinks' parts of recovery, by name. */
-export function binlogHiveRecoveries(fs: FileSystem, catalog: Catalog, stateDir: string, logger: Logger): { [HIVE]: HiveRecovery } {
+export function binlogHiveRecoveries(fs: FileSystem, catalog: Catalog, stateDir: string | StateStore, logger: Logger): { [HIVE]: HiveRecovery } {
   return { [HIVE]: new HiveRecovery(fs, catalog, stateDir, logger) };
 }
 
 /** Recovery of a binlog -> Hive state directory (the daemon's start, `checkpoint set`, tests). */
 export function recoverBinlogToHive(store: CheckpointStore, fs: FileSystem, catalog: Catalog, logger: Logger): Promise<CheckpointRecord | undefined> {
-  return recover(store, binlogHiveRecoveries(fs, catalog, store.dir, logger), logger);
+  return recover(store, binlogHiveRecoveries(fs, catalog, store.state, logger), logger);
 }

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import { CheckpointCoordinator } from '../checkpoint/checkpoint-coordinator.ts';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
+import type { StateStore } from '../core/state-store.ts';
 import { recover } from '../checkpoint/recovery.ts';
 import { TableGate } from '../checkpoint/table-gate.ts';
 import type { CheckpointRecord } from '../core/checkpoint-record.ts';
@@ -33,7 +34,8 @@ export interface KafkaToHiveJobOptions extends HiveSettings {
   start: 'earliest' | 'latest';
   deadLetterFile: string;
   routing: RoutingConfig;
-  stateDir: string;
+  /** Where the checkpoint records live: checkpoint.dir, or the HDFS state store (docs/state.md). */
+  stateDir: string | StateStore;
   keepCheckpoints: number;
   checkpointIntervalMs: number;
   maxQueuedEvents: number;

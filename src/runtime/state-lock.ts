@@ -12,23 +12,14 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { isProcessAlive } from '../core/process-alive.ts';
 import { SluiceError } from '../core/errors.ts';
+import type { LockHolder, StateLock } from '../core/state-store.ts';
 
 export const LOCK_FILE = 'sluice.pid';
 const HEARTBEAT_MS = 10_000;
 // Several missed heartbeats: a busy event loop delays a touch, it does not skip six in a row.
 const FOREIGN_STALE_MS = 60_000;
 
-export interface StateLock {
-  file: string;
-  release(): Promise<void>;
-}
-
-export interface LockHolder {
-  pid: number;
-  /** Set when the holder runs on another host or in another container. */
-  host: string | undefined;
-  file: string;
-}
+export type { LockHolder, StateLock } from '../core/state-store.ts';
 
 /** The live process holding the lock on `dir`, or undefined when the lock is free or stale. */
 export async function lockHolder(dir: string): Promise<LockHolder | undefined> {
@@ -74,16 +65,16 @@ export async function acquireStateLock(dir: string): Promise<StateLock> {
   }
 }
 
-export function lockedError(dir: string, holder: LockHolder): SluiceError {
+export function lockedError(dir: string, holder: LockHolder, configKey = 'checkpoint.dir'): SluiceError {
   const who = holder.host ? `sluice process ${holder.pid} on host ${holder.host}` : `sluice process ${holder.pid}`;
   const stop = holder.host
     ? `stop that daemon (its container) first; a lock it stops refreshing is stale after ${FOREIGN_STALE_MS / 1000} s`
     : `stop that daemon first (systemctl stop sluice, or kill -TERM ${holder.pid})`;
   return new SluiceError(
     'SLUICE_STATE_LOCKED',
-    `the state directory ${dir} (checkpoint.dir) is in use by ${who} (lock ${holder.file}). ` +
+    `the state directory ${dir} (${configKey}) is in use by ${who} (lock ${holder.file}). ` +
       `Two processes must never share checkpoints: ${stop}.`,
-    { context: { file: holder.file, pid: holder.pid, host: holder.host, configKey: 'checkpoint.dir' } },
+    { context: { file: holder.file, pid: holder.pid, host: holder.host, configKey } },
   );
 }
 
@@ -137,16 +128,24 @@ function foreignHost(lock: LockContent): string | undefined {
 async function isLive(lock: LockContent): Promise<boolean> {
   if (lock.pid === 0) return false;
   if (foreignHost(lock) !== undefined) return Date.now() - lock.touchedAt < FOREIGN_STALE_MS;
+  return isLocalHolderLive(lock.pid, lock.start);
+}
+
+/**
+ * Whether a lock holder on this host still runs: its pid lives and started when the lock says (a pid
+ * reused after a reboot is someone else). The HDFS lock asks the same of a holder on this host.
+ */
+export async function isLocalHolderLive(pid: number, recordedStart: string | undefined): Promise<boolean> {
   // Our own pid in the file means an earlier run that had our pid: in a container the daemon is pid 1
   // on every start.
-  if (lock.pid === process.pid) return false;
-  if (!isProcessAlive(lock.pid)) return false;
-  const start = await processStart(lock.pid);
-  return lock.start === undefined || start === undefined || start === lock.start;
+  if (pid === process.pid) return false;
+  if (!isProcessAlive(pid)) return false;
+  const start = await processStart(pid);
+  return recordedStart === undefined || start === undefined || start === recordedStart;
 }
 
 /** Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot. Linux only. */
-async function processStart(pid: number): Promise<string | undefined> {
+export async function processStart(pid: number): Promise<string | undefined> {
   try {
     const line = await readFile(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces and parentheses; the fields after its last ')' do not.

@@ -11,11 +11,11 @@
 // - files that a kept checkpoint record commits are never inputs: recovery redoes the newest record's
 //   renames, and a rename whose staging file and target are both gone is SLUICE_COMMIT_LOST;
 // - output names are new (`c.<jobId>.<checkpointId>-<n>`), like every sink file, so no name is reused.
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { createTask, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Catalog, PartitionSpec, TableDefinition } from '../catalog/catalog.ts';
+import type { StateStore } from '../core/state-store.ts';
+import { stateStoreOf } from '../runtime/local-state-store.ts';
 import { upgradeRecord, type StoredRecord } from '../checkpoint/checkpoint-record.ts';
 import type { PendingCommit } from './hive-commits.ts';
 import { completeCompaction, writeIntent, type CompactionIntent, type CompactionStepHook } from '../checkpoint/compaction-intent.ts';
@@ -42,7 +42,8 @@ export interface CompactorOptions {
   fs: FileSystem;
   catalog: Catalog;
   /** The checkpoint state directory: intent records go here, and kept records are read from it. */
-  stateDir: string;
+  /** Where the intent records go: the checkpoints' state store (a directory means the local one). */
+  stateDir: string | StateStore;
   /** This run's id, part of every output name. */
   jobId: string;
   rollBytes: number;
@@ -174,13 +175,22 @@ export class Compactor {
    */
   private async protectedNames(): Promise<Set<string> | undefined> {
     const names = new Set<string>();
-    const files = await readdir(this.options.stateDir).catch(() => [] as string[]);
+    const state = stateStoreOf(this.options.stateDir);
+    let files: string[];
+    try {
+      files = await state.list();
+    } catch (error) {
+      // Not knowing which files the records name (HDFS unreachable, say) is no run, not no protection.
+      this.options.logger.warn({ state: state.description, error: (error as Error).message }, 'compaction skipped: the state directory cannot be listed');
+      return undefined;
+    }
     for (const file of files.filter((name) => /^checkpoint-\d+\.json$/.test(name))) {
       let record: StoredRecord;
       try {
-        record = JSON.parse(await readFile(join(this.options.stateDir, file), 'utf8')) as StoredRecord;
+        const content = await state.read(file);
+        if (content === undefined) continue; // pruned meanwhile: not the newest
+        record = JSON.parse(content.toString('utf8')) as StoredRecord;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // pruned meanwhile: not the newest
         this.options.logger.warn({ file, error: (error as Error).message }, 'compaction skipped: a checkpoint record cannot be read');
         return undefined;
       }

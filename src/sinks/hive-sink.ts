@@ -6,6 +6,7 @@ import type { Catalog, TableDefinition } from '../catalog/catalog.ts';
 import { recoverCompactions } from '../checkpoint/compaction-intent.ts';
 import type { ChangeEvent, XaStep } from '../core/change-event.ts';
 import type { Sink, SinkRecovery } from '../core/sink.ts';
+import type { StateStore } from '../core/state-store.ts';
 import { joinPath, type FileSystem } from '../filesystem/filesystem.ts';
 import type { Route } from '../routing/router.ts';
 import { METADATA_COLUMNS } from './changelog-layout.ts';
@@ -58,8 +59,8 @@ export class HiveRecovery implements SinkRecovery<HiveCommits> {
   constructor(
     private readonly fs: FileSystem,
     private readonly catalog: Catalog,
-    /** Where compaction keeps its intent records (the checkpoint directory). */
-    private readonly stateDir: string,
+    /** Where compaction keeps its intent records (the checkpoints' state store; a directory means the local one). */
+    private readonly stateDir: string | StateStore,
     private readonly logger: Logger,
   ) {}
 

@@ -4,13 +4,12 @@
 // The order of each checkpoint is DESIGN.md's: barrier (every channel stopped between pages), then
 // the target's pre-commit, record and commit. A channel's offset advances only together with the
 // rows its writer holds, so the record always names exactly the committed rows.
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type mysql from 'mysql2/promise';
 import type { SyncJob } from '../config/sync-job-schema.ts';
 import { SluiceError } from '../core/errors.ts';
 import { startHealthServer, type HealthServer } from '../runtime/health-server.ts';
-import { acquireStateLock } from '../runtime/state-lock.ts';
+import { openSyncStateStore } from '../runtime/open-state-store.ts';
 import { ChannelReader } from '../sources/table/channel-reader.ts';
 import { connectMysql, EXACT_VALUES, useUtcSession } from '../core/mysql-connect.ts';
 import { ChannelBarrier } from './barrier.ts';
@@ -50,8 +49,12 @@ export interface SyncResult {
 export async function runSyncJob(job: SyncJob, options: SyncRunOptions): Promise<SyncResult> {
   const { logger } = options;
   const started = Date.now();
-  const stateDir = join(job.checkpoint.dir, job.name);
-  const lock = await acquireStateLock(stateDir);
+  const stateStore = openSyncStateStore(job, logger);
+  const stateDir = stateStore.description;
+  const lock = await stateStore.lock().catch((error: unknown) => {
+    stateStore.close?.();
+    throw error;
+  });
   const connections: mysql.Connection[] = [];
   let health: HealthServer | undefined;
   let target: ReturnType<typeof openTarget> | undefined;
@@ -60,7 +63,7 @@ export async function runSyncJob(job: SyncJob, options: SyncRunOptions): Promise
     connections.push(control);
     await useUtcSession(control);
     const plan = await planSource(control, job.source);
-    target = openTarget(job, plan.hiveTypes, new SyncStateStore(stateDir), logger);
+    target = openTarget(job, plan.hiveTypes, new SyncStateStore(stateStore), logger);
     await target.check(plan.columns);
 
     const recovered = await target.recover();
@@ -235,5 +238,6 @@ export async function runSyncJob(job: SyncJob, options: SyncRunOptions): Promise
     for (const connection of connections) await connection.end().catch(() => undefined);
     await health?.close().catch(() => undefined);
     await lock.release();
+    stateStore.close?.();
   }
 }

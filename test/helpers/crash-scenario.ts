@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ChangeGenerator, prng, SOURCE_COLUMN_NAMES, TABLE_RESET_KINDS, type ExpectedChange } from './change-generator.ts';
 import { latestCheckpoint, makeWorkspace, metricsPort, startDaemon, type DaemonWorkspace, type RunningDaemon } from './daemon.ts';
 import type { SourceServer } from './source-server.ts';
+import type { StateStore } from '../../src/core/state-store.ts';
 import { killAtCheckpointReaching, StatementPause } from './statement-kill.ts';
 import { StatementTable } from './statement-table.ts';
 import { sameStoppingTableStream, StoppingTable } from './stopping-table.ts';
@@ -38,6 +39,8 @@ export interface CrashScenario {
   xaRate?: number;
   /** sink.filesystem and sink.catalog as YAML (indented two spaces); local in the workspace when absent. */
   storage?: (tag: string) => Promise<string>;
+  /** checkpoint.store and its keys as YAML (indented two spaces), and the store they name; checkpoint.dir when absent. */
+  state?: (tag: string) => { yaml: string; store: StateStore };
   /** Where rows of an open transaction pile up on local disk (the spool, for HDFS); default: the local warehouse's staging. */
   localStagingDir?: (workspace: DaemonWorkspace) => string;
   /**
@@ -79,6 +82,7 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
       `    - match: '^${tag}_stmt\\.t$'\n      target: ods_${tag}.stmt`,
     intervalSeconds: 0.3,
     ...(scenario.storage ? { storage: await scenario.storage(tag) } : {}),
+    ...(scenario.state ? { state: scenario.state(tag) } : {}),
   });
 
   const tableResetRate = scenario.tableResetRate ?? 0.01;
@@ -285,6 +289,7 @@ async function waitForStagingBytes(dir: string, bytes: number, timeoutMs: number
  * its path: read synchronously, so the kill still comes before the commit); false on timeout.
  */
 export async function killWhenRecordLands(workspace: DaemonWorkspace, daemon: RunningDaemon, timeoutMs: number, accept: (file: string) => boolean = () => true): Promise<boolean> {
+  if (workspace.state) return killWhenRemoteRecordLands(workspace.state, daemon, timeoutMs);
   return new Promise((resolve) => {
     const watcher = watch(workspace.stateDir, (_event, name) => {
       if (!name || !/^checkpoint-\d+\.json$/.test(String(name)) || !accept(join(workspace.stateDir, String(name)))) return;
@@ -329,4 +334,20 @@ export function assertSameStream(rows: TableRow[], expected: ExpectedChange[], c
     const wanted = expected[index] ? expectedRow(expected[index]!, columns) : undefined;
     assert.deepEqual(actual, wanted, `change #${index} of ${expected.length} differs (Hive holds ${rows.length} rows)`);
   }
+}
+
+/** The same for a state store that cannot be watched (HDFS): its listing is polled as fast as it answers. */
+async function killWhenRemoteRecordLands(state: StateStore, daemon: RunningDaemon, timeoutMs: number): Promise<boolean> {
+  const records = async (): Promise<string[]> => (await state.list()).filter((name) => /^checkpoint-\d+\.json$/.test(name));
+  const before = new Set(await records());
+  // A start on HDFS (the lock, the leftovers, recovery over WebHDFS) takes a few times longer to its
+  // first record than on local disk, more so on a busy machine.
+  const deadline = Date.now() + 3 * timeoutMs;
+  while (Date.now() < deadline && daemon.child.exitCode === null) {
+    if ((await records()).some((name) => !before.has(name))) {
+      daemon.child.kill('SIGKILL');
+      return true;
+    }
+  }
+  return false;
 }

@@ -16,6 +16,8 @@ export interface DaemonConfigOptions {
   /** Lines under `sink:`, indented by two spaces. */
   sink: string;
   checkpointSeconds: number;
+  /** More lines under `checkpoint:`, indented by two spaces (a state store on HDFS, say). */
+  checkpoint?: string;
   /** YAML appended at the end (top-level keys). */
   extra?: string;
   /** A comment line or two at the top, for a config a person will read. */
@@ -40,7 +42,7 @@ ${options.sink}
 checkpoint:
   intervalSeconds: ${options.checkpointSeconds}
   dir: ./state
-log:
+${options.checkpoint ? `${options.checkpoint}\n` : ''}log:
   level: info
 metrics:
   port: 0   # any free port, so a run never collides with a running exporter

@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointStore } from '../../src/checkpoint/checkpoint-store.ts';
+import type { StateStore } from '../../src/core/state-store.ts';
 import { binlogHiveRecord, type BinlogHiveRecord as CheckpointRecord } from '../../src/pipeline/binlog-to-hive-record.ts';
 import type { MariaDbServer } from '../servers/mariadb.ts';
 import { daemonConfigYaml, LOCAL_STORAGE_YAML } from './daemon-config.ts';
@@ -16,13 +17,18 @@ export interface DaemonWorkspace {
   stateDir: string;
   warehouse: string;
   catalogDir: string;
+  /** Where the daemon keeps its state when not in stateDir (checkpoint.store: hdfs). */
+  state?: StateStore;
 }
 
 /**
  * Writes a config for the private MariaDB into a fresh temp folder. `storage` replaces the default
  * sink.filesystem/catalog (local, in the folder); `sinkExtra` adds sink keys; `extra` is appended YAML.
  */
-export function makeWorkspace(server: MariaDbServer, options: { start: string; routing: string; intervalSeconds?: number; extra?: string; sinkExtra?: string; storage?: string }): DaemonWorkspace {
+export function makeWorkspace(
+  server: MariaDbServer,
+  options: { start: string; routing: string; intervalSeconds?: number; extra?: string; sinkExtra?: string; storage?: string; state?: { yaml: string; store: StateStore } },
+): DaemonWorkspace {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-test-'));
   const configFile = join(dir, 'sluice.yaml');
   writeFileSync(
@@ -36,9 +42,10 @@ export function makeWorkspace(server: MariaDbServer, options: { start: string; r
       sink: `${options.storage ?? LOCAL_STORAGE_YAML}\n${options.sinkExtra ?? ''}`,
       checkpointSeconds: options.intervalSeconds ?? 0.5,
       ...(options.extra === undefined ? {} : { extra: options.extra }),
+      ...(options.state ? { checkpoint: options.state.yaml } : {}),
     }),
   );
-  return { dir, configFile, stateDir: join(dir, 'state'), warehouse: join(dir, 'warehouse'), catalogDir: join(dir, 'catalog') };
+  return { dir, configFile, stateDir: join(dir, 'state'), warehouse: join(dir, 'warehouse'), catalogDir: join(dir, 'catalog'), ...(options.state ? { state: options.state.store } : {}) };
 }
 
 export type DaemonExit = { code: number | null; signal: NodeJS.Signals | null };
@@ -158,7 +165,7 @@ export async function metricsPort(daemon: RunningDaemon, timeoutMs = 30_000): Pr
 }
 
 export async function latestCheckpoint(workspace: DaemonWorkspace): Promise<CheckpointRecord | undefined> {
-  return latestIn(new CheckpointStore(workspace.stateDir));
+  return latestIn(new CheckpointStore(workspace.state ?? workspace.stateDir));
 }
 
 /** The newest record of a store as the binlog -> Hive daemon reads it (format 1's shape), if one can be read. */

@@ -4,10 +4,10 @@
 // a restart decodes an old event with the columns that held when it was written, as Debezium's
 // schema history does. Kept in the state directory with the checkpoints' atomic-write rule, and
 // written before any checkpoint that moves past what it records.
-import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { SluiceError } from '../../../core/errors.ts';
-import { writeFileAtomic } from '../../../core/atomic-file.ts';
+import { storedPath } from '../../../core/json-records.ts';
+import type { StateStore } from '../../../core/state-store.ts';
+import { stateStoreOf } from '../../../runtime/local-state-store.ts';
 import { describePosition, type BinlogPosition } from '../position/binlog-position.ts';
 import { isAtOrBefore, isSamePosition } from '../position/position-order.ts';
 import type { TableSchema } from './table-columns.ts';
@@ -43,17 +43,18 @@ export class SchemaHistory {
   /** Saves run one after the other: the checkpoint loop and the source both save. */
   private saving: Promise<void> = Promise.resolve();
 
-  private constructor(readonly file: string) {}
+  readonly file: string;
 
-  static async load(stateDir: string): Promise<SchemaHistory> {
-    const history = new SchemaHistory(join(stateDir, SCHEMA_HISTORY_FILE));
-    let text: string;
-    try {
-      text = await readFile(history.file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return history;
-      throw error;
-    }
+  private constructor(private readonly state: StateStore) {
+    this.file = storedPath(state, SCHEMA_HISTORY_FILE);
+  }
+
+  /** From the state store (a directory means the local one); empty on a first start. */
+  static async load(state: string | StateStore): Promise<SchemaHistory> {
+    const history = new SchemaHistory(stateStoreOf(state));
+    const content = await history.state.read(SCHEMA_HISTORY_FILE);
+    if (content === undefined) return history;
+    const text = content.toString('utf8');
     let parsed: HistoryFile;
     try {
       parsed = JSON.parse(text) as HistoryFile;
@@ -112,7 +113,7 @@ export class SchemaHistory {
     this.version++;
   }
 
-  /** Writes the history if it changed: temp file, fsync, rename, fsync of the directory. */
+  /** Writes the history if it changed, atomically (temp file, made durable, renamed over the old one). */
   save(): Promise<void> {
     const next = this.saving.then(() => this.writeIfChanged());
     this.saving = next.catch(() => undefined);
@@ -125,8 +126,7 @@ export class SchemaHistory {
     const content: HistoryFile = { format: 1, entries: [...this.byTable.values()].flat() };
     // Serialized before the first await: entries recorded meanwhile are saved next time.
     const text = JSON.stringify(content, null, 1) + '\n';
-    await mkdir(join(this.file, '..'), { recursive: true });
-    await writeFileAtomic(this.file, text);
+    await this.state.write(SCHEMA_HISTORY_FILE, text);
     this.savedVersion = version;
   }
 
