@@ -97,6 +97,7 @@ export async function runDaemon(config: SluiceConfig): Promise<void> {
           serverId: config.source.serverId,
           start: toBinlogStart(config.source.start),
           routing: config.routing,
+          capture: config.capture,
           fs: storage.fs,
           catalog: storage.catalog,
           warehouse: storage.warehouse,

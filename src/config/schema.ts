@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { INSTANT_EXAMPLE, parseInstant } from '../core/instant.ts';
 import { LOG_FORMATS } from '../core/log-format.ts';
 import { TLS_MODES } from '../core/mysql-tls.ts';
+import { FilterSyntaxError, parseRowFilter, type RowFilterExpression } from './row-filter-syntax.ts';
 
 // Never replicated, whatever include/exclude say: they hold grants and server state, not business data.
 export const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys'] as const;
@@ -73,8 +74,41 @@ const source = z.strictObject({
   tls: mysqlTls.prefault({}),
 });
 
+// What of a table's rows is captured (docs/configuration.md, "What is captured"), on a capture.tables
+// entry or a routing rule. Column names and globs are matched without regard to case, as MySQL does.
+const columnGlob = nonEmpty.regex(/^[^.\s]+$/, { error: "expected a column name or glob such as 'email' or 'card_*'" });
+
+export const MASK_KINDS = ['hash', 'fixed'] as const;
+const mask = z.union([z.enum(MASK_KINDS), z.strictObject({ fixed: nonEmpty })], {
+  error: "expected 'hash' (HMAC-SHA256 with capture.salt), 'fixed' ('****') or { fixed: '<text>' }",
+});
+
+// Parsed here, so that a mistake names the file, line and key at start; the parsed form is what routing evaluates.
+const rowFilter = z.string().transform((text, ctx): RowFilterExpression => {
+  try {
+    return parseRowFilter(text);
+  } catch (error) {
+    if (!(error instanceof FilterSyntaxError)) throw error;
+    ctx.addIssue({ code: 'custom', message: `not a valid row filter: ${error.message} (at character ${error.offset + 1} of "${text}")` });
+    return z.NEVER;
+  }
+});
+
+const captureSettings = {
+  columns: z
+    .strictObject({
+      // Only these columns (when given), and never those.
+      include: z.array(columnGlob).min(1).optional(),
+      exclude: z.array(columnGlob).default([]),
+    })
+    .optional(),
+  mask: z.record(columnGlob, mask).optional(),
+  filter: rowFilter.optional(),
+};
+
 const rule = z
   .strictObject({
+    ...captureSettings,
     match: nonEmpty.superRefine((pattern, ctx) => {
       try {
         new RegExp(pattern);
@@ -108,6 +142,15 @@ const rule = z
       }
     }
   });
+
+const capture = z.strictObject({
+  // The key of every 'hash' mask: without it a hash of a low-entropy value (a phone number) is
+  // reversed by hashing every candidate. Keep it secret (\${env:...} or \${file:...}).
+  salt: z.string().min(16, { error: 'expected at least 16 characters (a random secret: a short salt lets hashes be reversed)' }).optional(),
+  // The first entry whose match (a source 'db.table' glob) names the table applies; a table none
+  // matches takes its routing rule's settings, if any.
+  tables: z.array(z.strictObject({ match: tableGlob, ...captureSettings })).default([]),
+});
 
 const routing = z.strictObject({
   include: z.array(tableGlob).default(['*.*']),
@@ -277,24 +320,34 @@ const snapshot = z.strictObject({
   chunkBytes: z.int().min(1024).default(16 * 1024 * 1024),
 });
 
-export const sluiceConfigSchema = z.strictObject({
-  source,
-  snapshot: snapshot.prefault({}),
-  routing: routing.prefault({}),
-  sink: sink.prefault({}),
-  checkpoint: checkpoint.prefault({}),
-  runtime: z.strictObject({ maxQueuedEvents: z.int().min(1).default(10000) }).prefault({}),
-  log: logSettings,
-  metrics: z
-    .strictObject({
-      enabled: z.boolean().default(true),
-      // Loopback by default: metrics name tables and servers, which is not for every network to read.
-      host: nonEmpty.default('127.0.0.1'),
-      // 0 picks a free port (tests); 9464 is the port Prometheus exporters conventionally use.
-      port: z.int().min(0).max(65535).default(9464),
-    })
-    .prefault({}),
-});
+export const sluiceConfigSchema = z
+  .strictObject({
+    source,
+    snapshot: snapshot.prefault({}),
+    routing: routing.prefault({}),
+    capture: capture.prefault({}),
+    sink: sink.prefault({}),
+    checkpoint: checkpoint.prefault({}),
+    runtime: z.strictObject({ maxQueuedEvents: z.int().min(1).default(10000) }).prefault({}),
+    log: logSettings,
+    metrics: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        // Loopback by default: metrics name tables and servers, which is not for every network to read.
+        host: nonEmpty.default('127.0.0.1'),
+        // 0 picks a free port (tests); 9464 is the port Prometheus exporters conventionally use.
+        port: z.int().min(0).max(65535).default(9464),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    if (config.capture.salt !== undefined) return;
+    const hashed = [
+      ...config.capture.tables.map((entry, index) => ({ entry, path: ['capture', 'tables', index, 'mask'] })),
+      ...config.routing.rules.map((entry, index) => ({ entry, path: ['routing', 'rules', index, 'mask'] })),
+    ].find(({ entry }) => Object.values(entry.mask ?? {}).includes('hash'));
+    if (hashed) ctx.addIssue({ code: 'custom', path: hashed.path, message: "a 'hash' mask needs capture.salt (a random secret of at least 16 characters)" });
+  });
 
 /** The validated configuration, defaults filled in and paths absolute (see load.ts). */
 export type SluiceConfig = z.output<typeof sluiceConfigSchema>;
@@ -302,4 +355,5 @@ export type SluiceConfig = z.output<typeof sluiceConfigSchema>;
 export type SluiceConfigInput = z.input<typeof sluiceConfigSchema>;
 export type BinlogStart = SluiceConfig['source']['start'];
 export type RoutingRule = SluiceConfig['routing']['rules'][number];
+export type CaptureConfig = SluiceConfig['capture'];
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -7,7 +7,8 @@ import { CheckpointCoordinator } from '../checkpoint/checkpoint-coordinator.ts';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { TableGate, type GateResume } from '../checkpoint/table-gate.ts';
 import { isSluiceError, SluiceError } from '../core/errors.ts';
-import { Router, type RoutingConfig } from '../routing/router.ts';
+import { Router, type RoutingConfig, type RoutingRule } from '../routing/router.ts';
+import { CaptureTransform, type CaptureConfig, type CaptureSettings } from '../routing/capture/capture-transform.ts';
 import type { LiveStatus, StatusProbe } from '../runtime/daemon-status.ts';
 import { SluiceMetrics } from '../runtime/metrics.ts';
 import { Compactor, type CompactionSettings } from '../sinks/compaction.ts';
@@ -35,7 +36,10 @@ export interface BinlogToHiveJobOptions extends HiveSettings {
   connection: MysqlServerOptions;
   serverId: number;
   start: BinlogStart;
-  routing: RoutingConfig;
+  /** Rules may carry capture settings (columns, masks, a row filter) for the tables they route. */
+  routing: Omit<RoutingConfig, 'rules'> & { rules: (RoutingRule & CaptureSettings)[] };
+  /** What is captured of each table (`capture`); everything when absent. */
+  capture?: CaptureConfig;
   /** What an error of one table stops (sink.onTableError). */
   onTableError?: 'table' | 'daemon';
   stateDir: string;
@@ -201,12 +205,14 @@ export class BinlogToHiveJob implements StatusProbe {
       ? new Compactor({ fs: options.fs, catalog: options.catalog, stateDir: options.stateDir, jobId, rollBytes: options.rollBytes, settings: options.compaction, logger })
       : undefined;
     const compaction = new CompactionTracker(compactor);
+    const capture = new CaptureTransform(options.capture ?? { tables: [] }, options.routing.rules);
     const loop = new PipelineLoop<BinlogSourceState>({
       sourceName: BINLOG,
       source: new BinlogPipelineSource(stream, start.dump, logger),
       sink,
       coordinator,
       router,
+      ...(capture.active ? { capture } : {}),
       gate,
       start: { kind: 'binlog', position: start.position, nextSequence: start.nextSequence.toString() },
       ...(snapshot ? { startAlso: snapshot.statesAt(start.nextSequence) } : {}),
