@@ -94,6 +94,10 @@ const rowFilter = z.string().transform((text, ctx): RowFilterExpression => {
   }
 });
 
+// What a schema change of the source does to the Hive table (docs/configuration.md, "Schema changes").
+export const SCHEMA_POLICIES = ['evolve', 'lenient', 'ignore', 'exception'] as const;
+export type SchemaPolicy = (typeof SCHEMA_POLICIES)[number];
+
 const captureSettings = {
   columns: z
     .strictObject({
@@ -104,6 +108,7 @@ const captureSettings = {
     .optional(),
   mask: z.record(columnGlob, mask).optional(),
   filter: rowFilter.optional(),
+  schemaChanges: z.enum(SCHEMA_POLICIES).optional(),
 };
 
 const rule = z

@@ -166,8 +166,13 @@ export class BinlogToHiveJob implements StatusProbe {
     const jobId = newJobId();
     logger.info({ server, version: facts.version, start: start.description, jobId, ...(snapshot ? { snapshot: snapshot.fresh ? 'starting' : 'resuming' } : {}) }, 'starting binlog capture');
 
+    const capture = new CaptureTransform(options.capture ?? { tables: [] }, options.routing.rules);
     const sink = new HiveSink(
       {
+        schemaPolicy: (event) => {
+          const decision = router.decide(event.schema, event.table);
+          return capture.schemaPolicy(event.schema, event.table, decision.kind === 'routed' ? decision.rule : undefined);
+        },
         ...(options.formats ? { formats: options.formats } : {}),
         fs: options.fs,
         catalog: options.catalog,
@@ -205,7 +210,6 @@ export class BinlogToHiveJob implements StatusProbe {
       ? new Compactor({ fs: options.fs, catalog: options.catalog, stateDir: options.stateDir, jobId, rollBytes: options.rollBytes, settings: options.compaction, logger })
       : undefined;
     const compaction = new CompactionTracker(compactor);
-    const capture = new CaptureTransform(options.capture ?? { tables: [] }, options.routing.rules);
     const loop = new PipelineLoop<BinlogSourceState>({
       sourceName: BINLOG,
       source: new BinlogPipelineSource(stream, start.dump, logger),

@@ -6,6 +6,7 @@
 import type { CellValue, ChangeEvent, SourceColumn } from '../../core/change-event.ts';
 import { SluiceError } from '../../core/errors.ts';
 import type { RowFilterExpression } from '../../config/row-filter-syntax.ts';
+import type { SchemaPolicy } from '../../config/schema.ts';
 import { globToRegExp } from '../router.ts';
 import { maskerFor, type Masker, type MaskKind } from './masks.ts';
 import { bindRowFilter, type RowPredicate } from './row-filter.ts';
@@ -14,6 +15,7 @@ export interface CaptureSettings {
   columns?: { include?: string[] | undefined; exclude: string[] } | undefined;
   mask?: Record<string, MaskKind> | undefined;
   filter?: RowFilterExpression | undefined;
+  schemaChanges?: SchemaPolicy | undefined;
 }
 
 export interface CaptureConfig {
@@ -32,7 +34,7 @@ class TablePlan {
   private readonly byColumns = new WeakMap<readonly SourceColumn[], ColumnPlan>();
 
   constructor(
-    private readonly settings: CaptureSettings,
+    readonly settings: CaptureSettings,
     readonly configKey: string,
     salt: string | undefined,
   ) {
@@ -141,6 +143,11 @@ export class CaptureTransform {
     return { ...event, op, columns: plan.columns, before: project(event.before, plan), after: project(after, plan) };
   }
 
+  /** What a schema change of this source table does to its Hive table: `evolve` unless its settings say. */
+  schemaPolicy(schema: string, name: string, rule: number | undefined): SchemaPolicy {
+    return this.planFor(schema, name, rule)?.settings.schemaChanges ?? 'evolve';
+  }
+
   private planFor(schema: string, name: string, rule: number | undefined): TablePlan | undefined {
     const key = `${schema}.${name}`;
     if (this.plans.has(key)) return this.plans.get(key);
@@ -151,7 +158,7 @@ export class CaptureTransform {
 }
 
 function hasSettings(settings: CaptureSettings): boolean {
-  return settings.columns !== undefined || settings.mask !== undefined || settings.filter !== undefined;
+  return settings.columns !== undefined || settings.mask !== undefined || settings.filter !== undefined || settings.schemaChanges !== undefined;
 }
 
 function project(image: readonly CellValue[] | null, plan: ColumnPlan): CellValue[] | null {
