@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { METADATA_COLUMNS } from '../src/sinks/changelog-layout.ts';
+import { until } from './helpers/daemon.ts';
 import { checkpointAtEnd, withCapture } from './helpers/stopped-changes.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
 
@@ -17,6 +18,7 @@ const KINDS = {
   drop: ['DROP COLUMN n', "(id, v) VALUES (2, 'b')"],
   widen: ['MODIFY n BIGINT', "VALUES (2, 'b', 9000000000)"],
   binary: ['MODIFY v VARBINARY(20)', "VALUES (2, 'b', 2)"],
+  rename: ['RENAME COLUMN n TO m', "VALUES (2, 'b', 5)"],
 } as const;
 
 type Outcome = { columns: string; rows: string[] } | 'stopped';
@@ -28,6 +30,7 @@ const EXPECTED: Record<keyof typeof POLICIES, Record<keyof typeof KINDS, Outcome
     drop: { columns: 'id int, v string, n int', rows: [...before, 'insert id=2 v=b n=NULL'] },
     widen: { columns: 'id int, v string, n bigint', rows: [...before, 'insert id=2 v=b n=9000000000'] },
     binary: 'stopped',
+    rename: { columns: 'id int, v string, n int, m int', rows: ['insert id=1 v=a n=1 m=NULL', 'insert id=2 v=b n=NULL m=5'] },
   },
   l: {
     add: { columns: 'id int, v string, n int, a int', rows: ['insert id=1 v=a n=1 a=NULL', 'insert id=2 v=b n=2 a=7'] },
@@ -35,17 +38,19 @@ const EXPECTED: Record<keyof typeof POLICIES, Record<keyof typeof KINDS, Outcome
     widen: { columns: 'id int, v string, n bigint', rows: [...before, 'insert id=2 v=b n=9000000000'] },
     // VARBINARY cannot go into the STRING column: its values go into a column of their own.
     binary: { columns: 'id int, v string, n int, v_binary binary', rows: ['insert id=1 v=a n=1 v_binary=NULL', 'insert id=2 v=NULL n=2 v_binary=0x62'] },
+    rename: { columns: 'id int, v string, n int, m int', rows: ['insert id=1 v=a n=1 m=NULL', 'insert id=2 v=b n=NULL m=5'] },
   },
   i: {
     add: { columns: 'id int, v string, n int', rows: [...before, 'insert id=2 v=b n=2'] },
     drop: { columns: 'id int, v string, n int', rows: [...before, 'insert id=2 v=b n=NULL'] },
     widen: { columns: 'id int, v string, n bigint', rows: [...before, 'insert id=2 v=b n=9000000000'] },
     binary: 'stopped',
+    rename: { columns: 'id int, v string, n int', rows: [...before, 'insert id=2 v=b n=NULL'] },
   },
-  x: { add: 'stopped', drop: 'stopped', widen: 'stopped', binary: 'stopped' },
+  x: { add: 'stopped', drop: 'stopped', widen: 'stopped', binary: 'stopped', rename: 'stopped' },
 };
 
-test('schema-change policies: evolve, lenient, ignore and exception, for ADD COLUMN, DROP COLUMN, a widened type and one Hive cannot widen', { timeout: 120_000 }, async () => {
+test('schema-change policies: evolve, lenient, ignore and exception, for ADD COLUMN, DROP COLUMN, a widened type, one Hive cannot widen and RENAME COLUMN', { timeout: 120_000 }, async () => {
   const tables = Object.keys(POLICIES).flatMap((policy) => Object.keys(KINDS).map((kind) => `${policy}_${kind}`));
   const setup = (tag: string) => tables.map((table) => `CREATE TABLE ${tag}.${table} (id INT PRIMARY KEY, v VARCHAR(20), n INT)`).join('; ');
   const capture = (tag: string) =>
@@ -59,7 +64,6 @@ test('schema-change policies: evolve, lenient, ignore and exception, for ADD COL
     }
     const record = await checkpointAtEnd(workspace, daemon, server);
     const stopped = record.tables?.stopped ?? {};
-    const catalog = new LocalCatalog(workspace.catalogDir);
     const fs = new LocalFileSystem(workspace.warehouse);
     const metadata = new Set(METADATA_COLUMNS.map((column) => column.name));
     for (const table of tables) {
@@ -71,10 +75,16 @@ test('schema-change policies: evolve, lenient, ignore and exception, for ADD COL
         continue;
       }
       assert.equal(entry, undefined, `${table} goes on: ${entry?.message}`);
-      const definition = (await catalog.getTable(tag, table))!;
+      // The record lands before its files are renamed into place: wait for them.
+      const committed = await until(`${table}'s rows`, daemon, async () => {
+        // A fresh catalog each time: one instance keeps what it read of the catalog's files.
+        const found = await readCommittedRows(new LocalCatalog(workspace.catalogDir), fs, tag, table);
+        return found.length >= expected.rows.length ? found : undefined;
+      });
+      const definition = (await new LocalCatalog(workspace.catalogDir).getTable(tag, table))!;
       const columns = definition.columns.filter((column) => !metadata.has(column.name));
       assert.equal(columns.map((column) => `${column.name} ${column.type}`).join(', '), expected.columns, table);
-      const rows = bySequence(await readCommittedRows(catalog, fs, tag, table)).map(
+      const rows = bySequence(committed).map(
         (row) => `${String(row._op)} ${columns.map(({ name }) => `${name}=${row[name] === null ? 'NULL' : Buffer.isBuffer(row[name]) ? `0x${row[name].toString('hex')}` : String(row[name])}`).join(' ')}`,
       );
       assert.deepEqual(rows, expected.rows, table);
