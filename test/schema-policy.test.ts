@@ -19,11 +19,14 @@ const KINDS = {
   widen: ['MODIFY n BIGINT', "VALUES (2, 'b', 9000000000)"],
   binary: ['MODIFY v VARBINARY(20)', "VALUES (2, 'b', 2)"],
   rename: ['RENAME COLUMN n TO m', "VALUES (2, 'b', 5)"],
+  // No schema change: its marker is written under every policy.
+  truncate: ['TRUNCATE', "VALUES (2, 'b', 2)"],
 } as const;
 
 type Outcome = { columns: string; rows: string[] } | 'stopped';
 
 const before = ['insert id=1 v=a n=1'];
+const truncated: Outcome = { columns: 'id int, v string, n int', rows: [...before, 'truncate id=NULL v=NULL n=NULL', 'insert id=2 v=b n=2'] };
 const EXPECTED: Record<keyof typeof POLICIES, Record<keyof typeof KINDS, Outcome>> = {
   e: {
     add: { columns: 'id int, v string, n int, a int', rows: ['insert id=1 v=a n=1 a=NULL', 'insert id=2 v=b n=2 a=7'] },
@@ -31,6 +34,7 @@ const EXPECTED: Record<keyof typeof POLICIES, Record<keyof typeof KINDS, Outcome
     widen: { columns: 'id int, v string, n bigint', rows: [...before, 'insert id=2 v=b n=9000000000'] },
     binary: 'stopped',
     rename: { columns: 'id int, v string, n int, m int', rows: ['insert id=1 v=a n=1 m=NULL', 'insert id=2 v=b n=NULL m=5'] },
+    truncate: truncated,
   },
   l: {
     add: { columns: 'id int, v string, n int, a int', rows: ['insert id=1 v=a n=1 a=NULL', 'insert id=2 v=b n=2 a=7'] },
@@ -39,6 +43,7 @@ const EXPECTED: Record<keyof typeof POLICIES, Record<keyof typeof KINDS, Outcome
     // VARBINARY cannot go into the STRING column: its values go into a column of their own.
     binary: { columns: 'id int, v string, n int, v_binary binary', rows: ['insert id=1 v=a n=1 v_binary=NULL', 'insert id=2 v=NULL n=2 v_binary=0x62'] },
     rename: { columns: 'id int, v string, n int, m int', rows: ['insert id=1 v=a n=1 m=NULL', 'insert id=2 v=b n=NULL m=5'] },
+    truncate: truncated,
   },
   i: {
     add: { columns: 'id int, v string, n int', rows: [...before, 'insert id=2 v=b n=2'] },
@@ -46,8 +51,9 @@ const EXPECTED: Record<keyof typeof POLICIES, Record<keyof typeof KINDS, Outcome
     widen: { columns: 'id int, v string, n bigint', rows: [...before, 'insert id=2 v=b n=9000000000'] },
     binary: 'stopped',
     rename: { columns: 'id int, v string, n int', rows: [...before, 'insert id=2 v=b n=NULL'] },
+    truncate: truncated,
   },
-  x: { add: 'stopped', drop: 'stopped', widen: 'stopped', binary: 'stopped', rename: 'stopped' },
+  x: { add: 'stopped', drop: 'stopped', widen: 'stopped', binary: 'stopped', rename: 'stopped', truncate: truncated },
 };
 
 test('schema-change policies: evolve, lenient, ignore and exception, for ADD COLUMN, DROP COLUMN, a widened type, one Hive cannot widen and RENAME COLUMN', { timeout: 120_000 }, async () => {
@@ -59,7 +65,7 @@ test('schema-change policies: evolve, lenient, ignore and exception, for ADD COL
     for (const table of tables) await db.query(`INSERT INTO ${tag}.${table} VALUES (1, 'a', 1)`);
     for (const table of tables) {
       const [statement, row] = KINDS[table.slice(2) as keyof typeof KINDS];
-      await db.query(`ALTER TABLE ${tag}.${table} ${statement}`);
+      await db.query(statement === 'TRUNCATE' ? `TRUNCATE TABLE ${tag}.${table}` : `ALTER TABLE ${tag}.${table} ${statement}`);
       await db.query(`INSERT INTO ${tag}.${table} ${row}`);
     }
     const record = await checkpointAtEnd(workspace, daemon, server);

@@ -281,7 +281,8 @@ class TableWriter {
     const cached = this.layoutByColumns.get(columns);
     if (cached) return cached;
     requireNoClash(this.definition, columns, this.options.partition);
-    if (policy === 'exception') this.requireUnchanged(columns, position);
+    // A truncate marker has no columns (NO_COLUMNS): it is no schema change.
+    if (policy === 'exception' && columns.length > 0) this.requireUnchanged(columns, position);
     const known = new Set(this.definition.columns.map((column) => column.name));
     const added = policy === 'ignore' ? [] : columns.filter((column) => !known.has(column.name.toLowerCase())).map(toHiveColumn);
     if (added.length > 0) await this.addColumns(added);
