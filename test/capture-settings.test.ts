@@ -115,6 +115,17 @@ test('the transform: excluded columns gone, masked ones text, the column list ke
   assert.equal(included.apply(untouched, undefined), untouched, 'a table no entry names goes on as it is');
 });
 
+test('the transform warns once per table of a mask or column glob that names none of its columns', () => {
+  const warnings: string[] = [];
+  const capture = new CaptureTransform({ salt: SALT, tables: [{ match: 'shop.*', columns: { exclude: ['ssn'] }, mask: { emial: 'hash', email: 'fixed' } }] }, [], (message) => warnings.push(message));
+  capture.apply(event('insert', null, { id: '1' }), undefined);
+  capture.apply({ ...event('insert', null, { id: '2' }), columns: [...COLUMNS] }, undefined);
+  assert.deepEqual(warnings, [
+    "capture.tables[0].columns.exclude 'ssn' names no column of shop.orders (its columns: id, status, amount, region, deleted_at, email): it leaves out nothing there. Check the spelling.",
+    "capture.tables[0].mask 'emial' names no column of shop.orders (its columns: id, status, amount, region, deleted_at, email): it masks nothing there. Check the spelling.",
+  ]);
+});
+
 test("the transform: a rule's settings apply where no capture.tables entry names the table", () => {
   const capture = new CaptureTransform({ tables: [{ match: 'shop.special', columns: { exclude: ['email'] } }] }, [{}, { columns: { exclude: ['status', 'email', 'region', 'deleted_at'] } }]);
   assert.deepEqual(capture.apply(event('insert', null, { id: '1', amount: '2' }), 1)!.after, ['1', '2']);

@@ -49,7 +49,7 @@ test('excluded and masked columns and filtered rows never reach the warehouse, t
     extra:
       'snapshot:\n  mode: initial\n' +
       `capture:\n  salt: ${SALT}\n  tables:\n` +
-      `    - match: '${tag}.customers'\n      columns: { exclude: [ssn, 'card_*'] }\n      mask: { email: hash, name: fixed }\n      filter: "status != 'draft' AND amount >= 1"\n` +
+      `    - match: '${tag}.customers'\n      columns: { exclude: [ssn, 'card_*'] }\n      mask: { email: hash, name: fixed, phone: fixed }\n      filter: "status != 'draft' AND amount >= 1"\n` +
       `    - match: '${tag}.orders'\n      filter: "region IN ('eu', 'us')"\n`,
   });
   try {
@@ -114,6 +114,7 @@ test('excluded and masked columns and filtered rows never reach the warehouse, t
     const files = [...(await filesUnder(workspace.warehouse)), ...(await filesUnder(workspace.catalogDir))];
     assert.ok(files.some((file) => file.path.includes('customers')), 'the warehouse holds the table');
     assert.ok(daemon.output().includes(`${tag}.customers`), 'the log names the table');
+    assert.ok(daemon.output().includes(`capture.tables[0].mask 'phone' names no column of ${tag}.customers (its columns: id, name, email, ssn, card_no, status, amount): it masks nothing there.`), 'a mask that names no column is warned of');
     for (const value of raw) {
       for (const file of files) assert.ok(!file.content.includes(value), `${value} in ${file.path}`);
       assert.ok(!daemon.output().includes(value), `${value} in the daemon's log`);

@@ -166,7 +166,7 @@ export class BinlogToHiveJob implements StatusProbe {
     const jobId = newJobId();
     logger.info({ server, version: facts.version, start: start.description, jobId, ...(snapshot ? { snapshot: snapshot.fresh ? 'starting' : 'resuming' } : {}) }, 'starting binlog capture');
 
-    const capture = new CaptureTransform(options.capture ?? { tables: [] }, options.routing.rules);
+    const capture = new CaptureTransform(options.capture ?? { tables: [] }, options.routing.rules, (message, context) => logger.warn(context, message));
     const sink = new HiveSink(
       {
         schemaPolicy: (event) => {

@@ -26,17 +26,23 @@ export interface CaptureConfig {
 /** A masked column is text in Hive, whatever it was: a hash or a fixed mask is no number or date. */
 const MASKED_TYPE = { mysqlType: 'text', charset: 'utf8mb4' } as const;
 
+/** Told of a setting that names no column of a table: a misspelt mask would leave its column raw. */
+export type CaptureWarning = (message: string, context: Record<string, unknown>) => void;
+
 /** One table's settings, compiled, and where in the config they are (for messages). */
 class TablePlan {
   private readonly include: RegExp[] | undefined;
   private readonly exclude: RegExp[];
   private readonly masks: { pattern: RegExp; masker: Masker }[];
   private readonly byColumns = new WeakMap<readonly SourceColumn[], ColumnPlan>();
+  /** `table key glob` already warned of, so a warning comes once per table, not per column list. */
+  private readonly warned = new Set<string>();
 
   constructor(
     readonly settings: CaptureSettings,
     readonly configKey: string,
     salt: string | undefined,
+    private readonly warn: CaptureWarning | undefined,
   ) {
     this.include = settings.columns?.include?.map(globToRegExp);
     this.exclude = (settings.columns?.exclude ?? []).map(globToRegExp);
@@ -65,8 +71,30 @@ class TablePlan {
       maskers.push(masker);
       out.push(masker ? { name: column.name, ...MASKED_TYPE } : column);
     });
+    this.warnOfUnmatched(columns, event);
     const identity = kept.length === columns.length && maskers.every((masker) => masker === undefined);
     return { kept, maskers, columns: identity ? columns : out, identity, predicate: this.bindFilter(columns, event) };
+  }
+
+  private warnOfUnmatched(columns: readonly SourceColumn[], event: ChangeEvent): void {
+    if (!this.warn || columns.length === 0) return;
+    const table = `${event.schema}.${event.table}`;
+    const globs: [string, string][] = [
+      ...(this.settings.columns?.include ?? []).map((glob): [string, string] => ['columns.include', glob]),
+      ...(this.settings.columns?.exclude ?? []).map((glob): [string, string] => ['columns.exclude', glob]),
+      ...Object.keys(this.settings.mask ?? {}).map((glob): [string, string] => ['mask', glob]),
+    ];
+    for (const [key, glob] of globs) {
+      const pattern = globToRegExp(glob);
+      const seen = `${table} ${key} ${glob}`;
+      if (columns.some((column) => pattern.test(column.name)) || this.warned.has(seen)) continue;
+      this.warned.add(seen);
+      this.warn(
+        `${this.configKey}.${key} '${glob}' names no column of ${table} (its columns: ${columns.map((column) => column.name).join(', ')}): ` +
+          `it ${key === 'mask' ? 'masks' : key === 'columns.exclude' ? 'leaves out' : 'keeps'} nothing there. Check the spelling.`,
+        { table, configKey: `${this.configKey}.${key}`, glob },
+      );
+    }
   }
 
   private bindFilter(columns: readonly SourceColumn[], event: ChangeEvent): RowPredicate | undefined {
@@ -103,9 +131,9 @@ export class CaptureTransform {
   private readonly rules: (TablePlan | undefined)[];
   private readonly plans = new Map<string, TablePlan | undefined>();
 
-  constructor(config: CaptureConfig, rules: readonly CaptureSettings[]) {
-    this.tables = config.tables.map((entry, index) => ({ pattern: globToRegExp(entry.match), plan: new TablePlan(entry, `capture.tables[${index}]`, config.salt) }));
-    this.rules = rules.map((rule, index) => (hasSettings(rule) ? new TablePlan(rule, `routing.rules[${index}]`, config.salt) : undefined));
+  constructor(config: CaptureConfig, rules: readonly CaptureSettings[], warn?: CaptureWarning) {
+    this.tables = config.tables.map((entry, index) => ({ pattern: globToRegExp(entry.match), plan: new TablePlan(entry, `capture.tables[${index}]`, config.salt, warn) }));
+    this.rules = rules.map((rule, index) => (hasSettings(rule) ? new TablePlan(rule, `routing.rules[${index}]`, config.salt, warn) : undefined));
   }
 
   /** Whether any table has settings: without any, the pipeline need not call apply. */
