@@ -178,10 +178,11 @@ function resolveFileSystemPaths(filesystem: SluiceConfig['sink']['filesystem'], 
   return filesystem.spoolDir === undefined ? filesystem : { ...filesystem, spoolDir: resolve(baseDir, filesystem.spoolDir) };
 }
 
-/** A copy that is safe to log or print: the MySQL password is always '***', set or not; so is an HDFS delegation token. */
+/** A copy that is safe to log or print: the MySQL password is always '***', set or not; so are an HDFS delegation token and the mask salt. */
 export function redactConfig<T extends SluiceConfig | KafkaDaemonConfig>(config: T): T {
   const copy = structuredClone(config);
   if (copy.source.kind === 'binlog') copy.source.password = '***';
+  if (copy.capture.salt !== undefined) copy.capture.salt = '***';
   if (copy.sink.filesystem.kind === 'webhdfs' && copy.sink.filesystem.delegationToken !== undefined) copy.sink.filesystem.delegationToken = '***';
   return copy;
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { INSTANT_EXAMPLE, parseInstant } from '../core/instant.ts';
 import { LOG_FORMATS } from '../core/log-format.ts';
 import { TLS_MODES } from '../core/mysql-tls.ts';
+import { FilterSyntaxError, parseRowFilter, type RowFilterExpression } from './row-filter-syntax.ts';
 
 // Never replicated, whatever include/exclude say: they hold grants and server state, not business data.
 export const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys'] as const;
@@ -97,8 +98,46 @@ const kafkaSource = z.strictObject({
   deadLetterFile: nonEmpty.default('./.sluice/dead-letters.jsonl'),
 });
 
+// What of a table's rows is captured (docs/configuration.md, "What is captured"), on a capture.tables
+// entry or a routing rule. Column names and globs are matched without regard to case, as MySQL does.
+const columnGlob = nonEmpty.regex(/^[^.\s]+$/, { error: "expected a column name or glob such as 'email' or 'card_*'" });
+
+export const MASK_KINDS = ['hash', 'fixed'] as const;
+const mask = z.union([z.enum(MASK_KINDS), z.strictObject({ fixed: nonEmpty })], {
+  error: "expected 'hash' (HMAC-SHA256 with capture.salt), 'fixed' ('****') or { fixed: '<text>' }",
+});
+
+// Parsed here, so that a mistake names the file, line and key at start; the parsed form is what routing evaluates.
+const rowFilter = z.string().transform((text, ctx): RowFilterExpression => {
+  try {
+    return parseRowFilter(text);
+  } catch (error) {
+    if (!(error instanceof FilterSyntaxError)) throw error;
+    ctx.addIssue({ code: 'custom', message: `not a valid row filter: ${error.message} (at character ${error.offset + 1} of "${text}")` });
+    return z.NEVER;
+  }
+});
+
+// What a schema change of the source does to the Hive table (docs/configuration.md, "Schema changes").
+export const SCHEMA_POLICIES = ['evolve', 'lenient', 'ignore', 'exception'] as const;
+export type SchemaPolicy = (typeof SCHEMA_POLICIES)[number];
+
+const captureSettings = {
+  columns: z
+    .strictObject({
+      // Only these columns (when given), and never those.
+      include: z.array(columnGlob).min(1).optional(),
+      exclude: z.array(columnGlob).default([]),
+    })
+    .optional(),
+  mask: z.record(columnGlob, mask).optional(),
+  filter: rowFilter.optional(),
+  schemaChanges: z.enum(SCHEMA_POLICIES).optional(),
+};
+
 const rule = z
   .strictObject({
+    ...captureSettings,
     match: nonEmpty.superRefine((pattern, ctx) => {
       try {
         new RegExp(pattern);
@@ -132,6 +171,15 @@ const rule = z
       }
     }
   });
+
+const capture = z.strictObject({
+  // The key of every 'hash' mask: without it a hash of a low-entropy value (a phone number) is
+  // reversed by hashing every candidate. Keep it secret (\${env:...} or \${file:...}).
+  salt: z.string().min(16, { error: 'expected at least 16 characters (a random secret: a short salt lets hashes be reversed)' }).optional(),
+  // The first entry whose match (a source 'db.table' glob) names the table applies; a table none
+  // matches takes its routing rule's settings, if any.
+  tables: z.array(z.strictObject({ match: tableGlob, ...captureSettings })).default([]),
+});
 
 const routing = z.strictObject({
   include: z.array(tableGlob).default(['*.*']),
@@ -333,10 +381,11 @@ const snapshot = z.strictObject({
   chunkBytes: z.int().min(1024).default(16 * 1024 * 1024),
 });
 
-export const sluiceConfigSchema = z.strictObject({
-  source,
+// Everything but the source, which says what kind of daemon a config is: the binlog's or Kafka's.
+const daemonSettings = {
   snapshot: snapshot.prefault({}),
   routing: routing.prefault({}),
+  capture: capture.prefault({}),
   sink: sink.prefault({}),
   checkpoint: checkpoint.prefault({}),
   runtime: z.strictObject({ maxQueuedEvents: z.int().min(1).default(10000) }).prefault({}),
@@ -350,7 +399,22 @@ export const sluiceConfigSchema = z.strictObject({
       port: z.int().min(0).max(65535).default(9464),
     })
     .prefault({}),
-}).superRefine((config, ctx) => requireStateNamenodes(config.checkpoint.hdfs, config.sink.filesystem.kind === 'webhdfs', 'sink.filesystem is not webhdfs', ctx));
+};
+
+type DaemonSettings = z.output<z.ZodObject<typeof daemonSettings>>;
+
+/** What no single key can check: an HDFS state store's NameNodes, and a hash mask's salt. */
+function checkAcrossKeys(config: DaemonSettings, ctx: z.RefinementCtx): void {
+  requireStateNamenodes(config.checkpoint.hdfs, config.sink.filesystem.kind === 'webhdfs', 'sink.filesystem is not webhdfs', ctx);
+  if (config.capture.salt !== undefined) return;
+  const hashed = [
+    ...config.capture.tables.map((entry, index) => ({ entry, path: ['capture', 'tables', index, 'mask'] })),
+    ...config.routing.rules.map((entry, index) => ({ entry, path: ['routing', 'rules', index, 'mask'] })),
+  ].find(({ entry }) => Object.values(entry.mask ?? {}).includes('hash'));
+  if (hashed) ctx.addIssue({ code: 'custom', path: hashed.path, message: "a 'hash' mask needs capture.salt (a random secret of at least 16 characters)" });
+}
+
+export const sluiceConfigSchema = z.strictObject({ source, ...daemonSettings }).superRefine(checkAcrossKeys);
 
 /** checkpoint.hdfs.namenodes may be left out only where the data goes to HDFS too (its NameNodes are taken). */
 export function requireStateNamenodes(hdfs: { namenodes?: unknown } | undefined, dataOnHdfs: boolean, otherwise: string, ctx: z.RefinementCtx): void {
@@ -360,7 +424,7 @@ export function requireStateNamenodes(hdfs: { namenodes?: unknown } | undefined,
 }
 
 /** A daemon that reads Kafka topics (`source.kind: kafka`); the rest is the binlog daemon's. */
-export const kafkaConfigSchema = sluiceConfigSchema.extend({ source: kafkaSource });
+export const kafkaConfigSchema = z.strictObject({ source: kafkaSource, ...daemonSettings }).superRefine(checkAcrossKeys);
 export type KafkaDaemonConfig = z.output<typeof kafkaConfigSchema>;
 
 /** The validated configuration, defaults filled in and paths absolute (see load.ts). */
@@ -369,4 +433,5 @@ export type SluiceConfig = z.output<typeof sluiceConfigSchema>;
 export type SluiceConfigInput = z.input<typeof sluiceConfigSchema>;
 export type BinlogStart = SluiceConfig['source']['start'];
 export type RoutingRule = SluiceConfig['routing']['rules'][number];
+export type CaptureConfig = SluiceConfig['capture'];
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -244,6 +244,12 @@ export const ERROR_CODES: { readonly [Code in ErrorCode]: ErrorCodeDoc } = {
     restartHelps: true,
     action: 'A failed read or wait: nothing, sluice starts over from its last checkpoint (if the wait repeats, look for a commit stuck on the server). A resume conflict: run `sluice checkpoint skip-table` for the tables the message names. gtid_mode=OFF on MySQL: turn GTIDs on, or set `snapshot.mode: never`.',
   },
+  SLUICE_CAPTURE_FILTER: {
+    meaning: "A table's row filter (`capture.tables[].filter` or `routing.rules[].filter`) reads a column the table no longer has (a later ALTER TABLE dropped or renamed it).",
+    transient: 'no',
+    restartHelps: false,
+    action: 'The table stops and the others go on. Change the filter to the columns the table has now and restart: the table goes on from its last checkpoint.',
+  },
   SLUICE_HTTP_TIMEOUT: {
     meaning: 'A WebHDFS request made no progress for `requestTimeoutMs`; seen as the cause of a SLUICE_FILESYSTEM error.',
     transient: 'yes',

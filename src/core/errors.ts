@@ -49,6 +49,7 @@ export type ErrorCode =
   | 'SLUICE_SYNC_TARGET'
   | 'SLUICE_TABLE_KEY'
   | 'SLUICE_SNAPSHOT'
+  | 'SLUICE_CAPTURE_FILTER'
   /** A WebHDFS request that made no progress in time; the cause of a SLUICE_FILESYSTEM error. */
   | 'SLUICE_HTTP_TIMEOUT'
   /** The Kafka brokers cannot be reached or refuse the consumer (unknown topic, no access). */
@@ -102,7 +103,7 @@ export function isSluiceError(error: unknown, code?: ErrorCode): error is Sluice
  */
 export function isTableScopedError(error: unknown): error is SluiceError {
   if (!(error instanceof SluiceError) || error.retriable) return false;
-  if (error.code === 'SLUICE_SCHEMA_UNSUPPORTED') return true;
+  if (error.code === 'SLUICE_SCHEMA_UNSUPPORTED' || error.code === 'SLUICE_CAPTURE_FILTER') return true;
   // A statement or a partial row image of one table; without a table they are the stream's.
   if (error.code === 'SLUICE_BINLOG_STATEMENT_DML' || error.code === 'SLUICE_BINLOG_ROW_IMAGE' || error.code === 'SLUICE_BINLOG_ROWS_MOVED') return error.context.table !== undefined;
   // The MINIMAL-metadata schema history cannot say one table's columns at a position.

@@ -9,7 +9,9 @@ import type { StateStore } from '../core/state-store.ts';
 import { TableGate, type GateResume } from '../checkpoint/table-gate.ts';
 import type { CheckpointRecord } from '../core/checkpoint-record.ts';
 import { isSluiceError, SluiceError } from '../core/errors.ts';
-import { Router, type RoutingConfig } from '../routing/router.ts';
+import { Router, type RoutingConfig, type RoutingRule } from '../routing/router.ts';
+import type { CaptureConfig, CaptureSettings } from '../routing/capture/capture-transform.ts';
+import { setUpCapture } from './capture-setup.ts';
 import type { LiveStatus, StatusProbe } from '../runtime/daemon-status.ts';
 import { SluiceMetrics } from '../runtime/metrics.ts';
 import { Compactor, type CompactionSettings } from '../sinks/compaction.ts';
@@ -37,7 +39,10 @@ export interface BinlogToHiveJobOptions extends HiveSettings {
   connection: MysqlServerOptions;
   serverId: number;
   start: BinlogStart;
-  routing: RoutingConfig;
+  /** Rules may carry capture settings (columns, masks, a row filter) for the tables they route. */
+  routing: Omit<RoutingConfig, 'rules'> & { rules: (RoutingRule & CaptureSettings)[] };
+  /** What is captured of each table (`capture`); everything when absent. */
+  capture?: CaptureConfig;
   /** What an error of one table stops (sink.onTableError). */
   onTableError?: 'table' | 'daemon';
   /** The state store (checkpoint.store): records, schema history, compaction intents; a directory means the local one. */
@@ -165,7 +170,8 @@ export class BinlogToHiveJob implements StatusProbe {
     const jobId = newJobId();
     logger.info({ server, version: facts.version, start: start.description, jobId, ...(snapshot ? { snapshot: snapshot.fresh ? 'starting' : 'resuming' } : {}) }, 'starting binlog capture');
 
-    const sink = openHiveSink(options, jobId, logger, metrics, record);
+    const capture = setUpCapture(options.capture, options.routing.rules, router, logger);
+    const sink = openHiveSink(options, jobId, logger, metrics, record, capture.schemaPolicy);
     const coordinator = new CheckpointCoordinator(store, { [HIVE]: sink }, jobId, options.keepCheckpoints, record?.id ?? 0);
     const stream = new BinlogSource({
       connection: options.connection,
@@ -194,6 +200,7 @@ export class BinlogToHiveJob implements StatusProbe {
       sink,
       coordinator,
       router,
+      ...(capture.transform ? { capture: capture.transform } : {}),
       gate,
       start: { kind: 'binlog', position: start.position, nextSequence: start.nextSequence.toString() },
       ...(snapshot ? { startAlso: snapshot.statesAt(start.nextSequence) } : {}),
@@ -239,10 +246,17 @@ function explainPurgeForStoppedTables(error: unknown, retrying: GateResume<Binlo
 }
 
 /** The Hive sink of a run, taking over what the newest record holds of it (prepared XA files). */
-export function openHiveSink(settings: HiveSettings, jobId: string, logger: Logger, metrics: SluiceMetrics, record: CheckpointRecord | undefined): HiveSink {
+export function openHiveSink(
+  settings: HiveSettings,
+  jobId: string,
+  logger: Logger,
+  metrics: SluiceMetrics,
+  record: CheckpointRecord | undefined,
+  schemaPolicy?: HiveChangelogSinkOptions['schemaPolicy'],
+): HiveSink {
   const { formats, fs, catalog, warehouse, format, partition, rollBytes, rollSeconds } = settings;
   return new HiveSink(
-    { ...(formats ? { formats } : {}), fs, catalog, warehouse, format, partition, rollBytes, rollSeconds, channel: 0, jobId, logger, metrics },
+    { ...(formats ? { formats } : {}), ...(schemaPolicy ? { schemaPolicy } : {}), fs, catalog, warehouse, format, partition, rollBytes, rollSeconds, channel: 0, jobId, logger, metrics },
     record?.sinks[HIVE] as HiveCommits | undefined,
   );
 }

@@ -10,7 +10,9 @@ import { recover } from '../checkpoint/recovery.ts';
 import { TableGate } from '../checkpoint/table-gate.ts';
 import type { CheckpointRecord } from '../core/checkpoint-record.ts';
 import { SluiceError } from '../core/errors.ts';
-import { Router, type RoutingConfig } from '../routing/router.ts';
+import { Router, type RoutingConfig, type RoutingRule } from '../routing/router.ts';
+import type { CaptureConfig, CaptureSettings } from '../routing/capture/capture-transform.ts';
+import { setUpCapture } from './capture-setup.ts';
 import type { LiveStatus, StatusProbe } from '../runtime/daemon-status.ts';
 import { SluiceMetrics } from '../runtime/metrics.ts';
 import { METADATA_COLUMNS } from '../sinks/changelog-layout.ts';
@@ -33,7 +35,10 @@ export interface KafkaToHiveJobOptions extends HiveSettings {
   topics: KafkaTopicSettings[];
   start: 'earliest' | 'latest';
   deadLetterFile: string;
-  routing: RoutingConfig;
+  /** Rules may carry capture settings (columns, masks, a row filter) for the tables they route. */
+  routing: Omit<RoutingConfig, 'rules'> & { rules: (RoutingRule & CaptureSettings)[] };
+  /** What is captured of each table (`capture`); everything when absent. */
+  capture?: CaptureConfig;
   /** Where the checkpoint records live: checkpoint.dir, or the HDFS state store (docs/state.md). */
   stateDir: string | StateStore;
   keepCheckpoints: number;
@@ -78,7 +83,8 @@ export class KafkaToHiveJob implements StatusProbe {
     const resumed = TableGate.resume<KafkaSourceState>(record, KAFKA);
     const router = new Router(options.routing, (source, changes) => metrics.unmatchedChanges.inc({ source }, changes));
     const jobId = newJobId();
-    const sink = openHiveSink(options, jobId, logger, metrics, record);
+    const capture = setUpCapture(options.capture, options.routing.rules, router, logger);
+    const sink = openHiveSink(options, jobId, logger, metrics, record, capture.schemaPolicy);
     const coordinator = new CheckpointCoordinator(store, { [HIVE]: sink }, jobId, options.keepCheckpoints, record?.id ?? 0);
     const start: KafkaSourceState = recorded ?? { kind: 'kafka', position: { offsets: {} }, nextSequence: '0' };
     const source = new KafkaSource({
@@ -108,6 +114,7 @@ export class KafkaToHiveJob implements StatusProbe {
       sink,
       coordinator,
       router,
+      ...(capture.transform ? { capture: capture.transform } : {}),
       gate: resumed.gate,
       start,
       checkpointed: recorded,

@@ -10,6 +10,7 @@ import type { Sink } from '../core/sink.ts';
 import type { Source, SourceState } from '../core/source.ts';
 import { isTableScopedError, type SluiceError } from '../core/errors.ts';
 import { routeKey, type Route, type Router } from '../routing/router.ts';
+import type { CaptureTransform } from '../routing/capture/capture-transform.ts';
 import type { SluiceMetrics } from '../runtime/metrics.ts';
 
 export interface PipelineFigures<P = unknown> {
@@ -37,6 +38,8 @@ export interface PipelineLoopOptions<S extends SourceState> {
   sink: Sink<Route>;
   coordinator: CheckpointCoordinator;
   router: Router;
+  /** What is captured of each routed change (columns, masks, row filters); all of it when absent. */
+  capture?: CaptureTransform;
   gate: TableGate<S>;
   /** The boundary the source starts at. */
   start: S;
@@ -153,7 +156,9 @@ export class PipelineLoop<S extends SourceState> {
           this.inTransaction = true;
           if (!this.options.gate.admits(routeKey(decision.target), item.event.sequence)) continue;
           try {
-            await sink.write(decision.target, item.event, coordinator.pendingId);
+            const event = this.options.capture ? this.options.capture.apply(item.event, decision.rule) : item.event;
+            if (event === undefined) continue;
+            await sink.write(decision.target, event, coordinator.pendingId);
           } catch (error) {
             if (!isTableScopedError(error)) throw error;
             await this.stopTable(decision.target, error, source.describeChange(item.event));

@@ -19,6 +19,7 @@ import {
 } from './changelog-layout.ts';
 import { SluiceError } from '../core/errors.ts';
 import type { SluiceMetrics } from '../runtime/metrics.ts';
+import type { SchemaPolicy } from '../config/schema.ts';
 import { textFormat, type RowFileFormat, type RowFileWriter } from './row-file-format.ts';
 import { HeldXaFiles } from './xa-held-files.ts';
 
@@ -45,6 +46,8 @@ export interface HiveChangelogSinkOptions {
   metrics?: SluiceMetrics;
   /** The prepared XA transactions the newest checkpoint record holds files for. */
   preparedXa?: Record<string, HeldFile[]>;
+  /** What a schema change of the event's source table does to its Hive table; `evolve` when absent. */
+  schemaPolicy?: (event: ChangeEvent) => SchemaPolicy;
 }
 
 /** The files a table is writing for one stream of rows: the ordinary one, or one XA transaction's. */
@@ -213,7 +216,8 @@ class TableWriter {
   }
 
   async write(event: ChangeEvent, checkpointId: number, nextFileIndex: () => number): Promise<void> {
-    const layout = this.layoutByColumns.get(event.columns) ?? (await this.layoutFor(event.columns, describeEventPosition(event)));
+    const layout =
+      this.layoutByColumns.get(event.columns) ?? (await this.layoutFor(event.columns, describeEventPosition(event), this.options.schemaPolicy?.(event) ?? 'evolve'));
     const image = event.after ?? event.before ?? [];
     const values: CellValue[] = new Array(this.hiveTypes.length);
     for (let index = 0; index < layout.length; index++) {
@@ -264,25 +268,26 @@ class TableWriter {
   }
 
   /**
-   * For each table column, the index of the event column with that name, or -1. A column the table
-   * lacks is added first (ALTER TABLE ... ADD COLUMNS), so a schema change never drops a value.
+   * For each table column, the index of the event column whose values it takes, or -1. What a
+   * column list that differs from the table's does, is the table's schema-change policy:
+   * `evolve` adds a new column (ALTER TABLE ... ADD COLUMNS) and widens a type Hive can widen, and
+   * stops the table at one it cannot; `lenient` writes such a column's values into a new column
+   * `<name>_<type>` instead of stopping; `ignore` adds no column (the new one's values are left
+   * out) but still widens types, since a value must be written exactly; `exception` stops the table
+   * at any difference. A column dropped at the source stays in Hive (NULL from then on) under all
+   * but `exception`.
    */
-  private async layoutFor(columns: readonly SourceColumn[], position: string): Promise<number[]> {
+  private async layoutFor(columns: readonly SourceColumn[], position: string, policy: SchemaPolicy): Promise<number[]> {
     const cached = this.layoutByColumns.get(columns);
     if (cached) return cached;
     requireNoClash(this.definition, columns, this.options.partition);
+    // A truncate marker has no columns (NO_COLUMNS): it is no schema change.
+    if (policy === 'exception' && columns.length > 0) this.requireUnchanged(columns, position);
     const known = new Set(this.definition.columns.map((column) => column.name));
-    const added = columns.filter((column) => !known.has(column.name.toLowerCase())).map(toHiveColumn);
-    if (added.length > 0) {
-      const { database, name } = this.definition;
-      await this.options.catalog.addColumns(database, name, added);
-      this.definition = { ...this.definition, columns: [...this.definition.columns, ...added] };
-      this.hiveTypes = this.definition.columns.map((column) => column.type);
-      this.layoutVersion++;
-      this.options.logger.info({ table: `${database}.${name}`, added: added.map((column) => column.name) }, 'columns added');
-    }
-    await this.followTypeChanges(columns, position);
-    const byName = new Map(columns.map((column, index) => [column.name.toLowerCase(), index]));
+    const added = policy === 'ignore' ? [] : columns.filter((column) => !known.has(column.name.toLowerCase())).map(toHiveColumn);
+    if (added.length > 0) await this.addColumns(added);
+    const redirected = await this.followTypeChanges(columns, position, policy);
+    const byName = new Map(columns.map((column, index) => [redirected.get(column.name.toLowerCase()) ?? column.name.toLowerCase(), index]));
     const layout = this.definition.columns.map((column) =>
       METADATA_COLUMNS.some((meta) => meta.name === column.name) ? -1 : (byName.get(column.name) ?? -1),
     );
@@ -290,34 +295,87 @@ class TableWriter {
     return layout;
   }
 
-  /** A column whose MySQL type changed: keep, widen (ALTER TABLE ... CHANGE COLUMN), or stop. */
-  private async followTypeChanges(columns: readonly SourceColumn[], position: string): Promise<void> {
+  private async addColumns(added: HiveColumn[]): Promise<void> {
     const { database, name } = this.definition;
+    await this.options.catalog.addColumns(database, name, added);
+    this.definition = { ...this.definition, columns: [...this.definition.columns, ...added] };
+    this.hiveTypes = this.definition.columns.map((column) => column.type);
+    this.layoutVersion++;
+    this.options.logger.info({ table: `${database}.${name}`, added: added.map((column) => column.name) }, 'columns added');
+  }
+
+  /** `exception`: the source's columns must be the table's, name for name and type for type. */
+  private requireUnchanged(columns: readonly SourceColumn[], position: string): void {
+    const { database, name } = this.definition;
+    const sourceColumns = this.definition.columns.filter((column) => !METADATA_COLUMNS.some((meta) => meta.name === column.name));
+    const incoming = new Map(columns.map((column) => [column.name.toLowerCase(), hiveTypeFor(column.mysqlType)]));
+    const added = [...incoming.keys()].filter((column) => !sourceColumns.some((existing) => existing.name === column));
+    const dropped = sourceColumns.filter((column) => !incoming.has(column.name)).map((column) => column.name);
+    const retyped = sourceColumns.filter((column) => incoming.has(column.name) && reconcileHiveType(column.type, incoming.get(column.name)!).kind !== 'keep');
+    if (added.length + dropped.length + retyped.length === 0) return;
+    const changes = [
+      added.length > 0 ? `added ${added.join(', ')}` : '',
+      dropped.length > 0 ? `dropped ${dropped.join(', ')}` : '',
+      ...retyped.map((column) => `${column.name} ${column.type} -> ${incoming.get(column.name)}`),
+    ].filter((text) => text !== '');
+    throw new SluiceError(
+      'SLUICE_SCHEMA_UNSUPPORTED',
+      `the source of ${database}.${name} changed its columns at binlog position ${position} (${changes.join('; ')}), and the table's ` +
+        'schema-change policy is exception (schemaChanges). Nothing after the last checkpoint was committed; change the Hive table to ' +
+        'match (or choose another policy) and restart: the events continue from the last checkpoint.',
+      { context: { table: `${database}.${name}`, position } },
+    );
+  }
+
+  /**
+   * A column whose MySQL type changed: keep, widen (ALTER TABLE ... CHANGE COLUMN), or stop; under
+   * `lenient`, a type Hive cannot widen goes into a column of its own. Returns those redirections:
+   * source column -> the Hive column that takes its values now.
+   */
+  private async followTypeChanges(columns: readonly SourceColumn[], position: string, policy: SchemaPolicy): Promise<Map<string, string>> {
+    const { database, name } = this.definition;
+    const redirected = new Map<string, string>();
     for (const column of columns) {
       const hiveName = column.name.toLowerCase();
       const current = this.definition.columns.find((existing) => existing.name === hiveName);
       if (!current) continue;
       const incoming = hiveTypeFor(column.mysqlType);
-      const decision = reconcileHiveType(current.type, incoming);
+      let decision = reconcileHiveType(current.type, incoming);
       if (decision.kind === 'keep') continue;
+      let target = current;
+      if (decision.kind === 'incompatible' && policy === 'lenient') {
+        // Named after the type, so a restart finds the column again, and the old column keeps the old values.
+        const other = `${hiveName}_${incoming.replace(/[^a-z0-9]+/g, '_').replace(/_+$/, '')}`;
+        redirected.set(hiveName, other);
+        const existing = this.definition.columns.find((column) => column.name === other);
+        if (!existing) {
+          await this.addColumns([{ name: other, type: incoming }]);
+          continue;
+        }
+        target = existing;
+        decision = reconcileHiveType(existing.type, incoming);
+        if (decision.kind === 'keep') continue;
+      }
       if (decision.kind === 'incompatible') {
         throw new SluiceError(
           'SLUICE_SCHEMA_UNSUPPORTED',
-          `column ${hiveName} of ${database}.${name} is ${current.type} in Hive, and the source now sends ${column.mysqlType} (${incoming}) ` +
+          `column ${target.name} of ${database}.${name} is ${target.type} in Hive, and the source now sends ${column.mysqlType} (${incoming}) ` +
             `at binlog position ${position}: Hive cannot hold both. Nothing after the last checkpoint was committed; ` +
-            'change the Hive column (or exclude the table) and restart: the events continue from the last checkpoint.',
+            "change the Hive column (or exclude the table, or give it schemaChanges: lenient) and restart: the events continue from the last checkpoint.",
           { context: { table: `${database}.${name}`, sourceColumn: column.name, position } },
         );
       }
-      await this.options.catalog.changeColumnType(database, name, hiveName, decision.type);
+      const widened = decision.type;
+      await this.options.catalog.changeColumnType(database, name, target.name, widened);
       this.definition = {
         ...this.definition,
-        columns: this.definition.columns.map((existing) => (existing.name === hiveName ? { ...existing, type: decision.type } : existing)),
+        columns: this.definition.columns.map((existing) => (existing.name === target.name ? { ...existing, type: widened } : existing)),
       };
       this.hiveTypes = this.definition.columns.map((existing) => existing.type);
       this.layoutVersion++;
-      this.options.logger.info({ table: `${database}.${name}`, column: hiveName, from: current.type, to: decision.type, position }, 'column type widened');
+      this.options.logger.info({ table: `${database}.${name}`, column: target.name, from: target.type, to: widened, position }, 'column type widened');
     }
+    return redirected;
   }
 
   private tooOld(file: StagedFile): boolean {

@@ -35,14 +35,15 @@ export interface CaptureRun {
 
 /**
  * Creates a database `<prefix><n>` with `setup(tag)` (SQL), starts the daemon on it from the current
- * position, runs `body`, and stops the daemon and connections whatever happens.
+ * position, runs `body`, and stops the daemon and connections whatever happens. `extra`: top-level
+ * YAML for the config (`capture:`, say).
  */
-export async function withCapture(prefix: string, setup: (tag: string) => string, body: (run: CaptureRun) => Promise<void>): Promise<void> {
+export async function withCapture(prefix: string, setup: (tag: string) => string, body: (run: CaptureRun) => Promise<void>, options: { extra?: (tag: string) => string } = {}): Promise<void> {
   const server = await testMariaDb();
   const db = await server.rootConnection();
   const tag = `${prefix}${Date.now() % 1_000_000}`;
   await db.query(`CREATE DATABASE ${tag}; ${setup(tag)}`);
   const start = await gtidBinlogPos(server);
-  const workspace = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']`, intervalSeconds: 0.3 });
+  const workspace = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']`, intervalSeconds: 0.3, ...(options.extra ? { extra: options.extra(tag) } : {}) });
   await withDaemon(workspace, server, (daemon) => body({ server, db, tag, workspace, daemon })).finally(() => db.end());
 }

@@ -105,8 +105,10 @@ function unsupported(column: SourceColumn, why: string): SluiceError {
 function describe(raw: unknown): string {
   if (Buffer.isBuffer(raw)) return `a Buffer of ${raw.length} bytes`;
   if (raw instanceof Date) return 'a Date (is zongji running without dateStrings: true?)';
-  if (typeof raw === 'string') return `the string ${JSON.stringify(raw.length > 40 ? raw.slice(0, 40) + '...' : raw)}`;
-  return `${typeof raw} ${String(raw)}`;
+  // Never the value itself: the column may be one that capture settings exclude or mask, which no
+  // error message may show (docs/configuration.md, "What is captured").
+  if (typeof raw === 'string') return `a string of ${raw.length} characters`;
+  return `a value of type ${typeof raw}`;
 }
 
 function unexpected(column: SourceColumn, raw: unknown): SluiceError {
