@@ -10,6 +10,7 @@ import type { SluiceMetrics } from '../runtime/metrics.ts';
 import { SluiceError } from '../core/errors.ts';
 import { GTID_WAIT_SECONDS } from '../sources/snapshot/gtid-wait.ts';
 import { SnapshotMerge } from '../sources/snapshot/snapshot-merge.ts';
+import { isDone } from '../sources/snapshot/snapshot-progress.ts';
 import { planSnapshot, requireNoReplayOverSnapshot, type SnapshotMode } from '../sources/snapshot/snapshot-plan.ts';
 
 export interface SnapshotSettings {
@@ -57,7 +58,14 @@ export async function openBinlogSnapshot(options: {
       return undefined;
     }
     requireNoReplayOverSnapshot(plan, options.retrying);
-    if (!options.isMariaDb && !options.hasGtid) throw noGtidsOnMysql(options.server, settings.mode);
+    if (!options.isMariaDb && !options.hasGtid) {
+      // Nothing to read (a checkpoint that streamed without a snapshot): as before the snapshot existed.
+      if (isDone(plan.progress)) {
+        await connection.end().catch(() => undefined);
+        return undefined;
+      }
+      throw noGtidsOnMysql(options.server, settings.mode);
+    }
     const merge = new SnapshotMerge({
       connection,
       isMariaDb: options.isMariaDb,
