@@ -7,50 +7,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import type mysql from 'mysql2/promise';
-import { gtidBinlogPos, latestCheckpoint, makeWorkspace, startDaemon, stopDaemon, until, waitForCheckpoint, type DaemonWorkspace, type RunningDaemon } from './helpers/daemon.ts';
-import { runQueryCli } from './helpers/query-cli.ts';
+import { latestCheckpoint, makeWorkspace, startDaemon, stopDaemon, until } from './helpers/daemon.ts';
 import { testMariaDb } from './helpers/servers.ts';
-import type { MariaDbServer } from './servers/mariadb.ts';
-import { snapshotDone, snapshotState } from './helpers/snapshot-check.ts';
+import { snapshotState } from './helpers/snapshot-check.ts';
+import { assertCurrentIsSource, assertReadAfterOneMarker, rowsSql, settled, TABLE } from './helpers/snapshot-later.ts';
 import { changesOf } from './helpers/stopped-changes.ts';
 
-const TABLE = '(id INT PRIMARY KEY, v VARCHAR(20))';
-
-function rowsSql(table: string, count: number, prefix: string): string {
-  return `INSERT INTO ${table} VALUES ${Array.from({ length: count }, (_, n) => `(${n + 1}, '${prefix}${n + 1}')`).join(', ')}`;
-}
-
-/** The current-state view of a Hive table against the source table, row by row. */
-async function assertCurrentIsSource(workspace: DaemonWorkspace, server: MariaDbServer, db: mysql.Connection, hiveDb: string, table: string, sourceTable: string): Promise<void> {
-  const current = await runQueryCli(workspace, server, `SELECT id, v FROM ${hiveDb}.${table}_current ORDER BY id`, {}, ['--key', 'id']);
-  const [source] = await db.query<mysql.RowDataPacket[]>(`SELECT id, v FROM ${sourceTable} ORDER BY id`);
-  assert.deepEqual(
-    current.map((row) => `${row.id}=${row.v}`),
-    source.map((row) => `${String(row.id)}=${String(row.v)}`),
-    `${hiveDb}.${table}: the current state is the source's ${sourceTable}`,
-  );
-}
-
-/**
- * One truncate marker, every read row after it, no key read twice. (The sink leaves out a marker
- * for a Hive table that does not exist yet: it has no rows to cover. `markers: 0` for such a table.)
- */
-function assertReadAfterOneMarker(changes: string[], table: string, markerCount = 1): void {
-  const markers = changes.flatMap((line, index) => (line.startsWith('truncate ') ? [index] : []));
-  assert.equal(markers.length, markerCount, `${table}: ${markerCount} truncate marker(s): ${changes.join(' | ')}`);
-  const reads = changes.flatMap((line, index) => (line.startsWith('read ') ? [index] : []));
-  assert.ok(reads.length > 0 && reads[0]! > (markers[0] ?? -1), `${table}: rows read, after the marker: ${changes.join(' | ')}`);
-  const keys = reads.map((index) => changes[index]!.split(' ')[1]);
-  assert.equal(new Set(keys).size, keys.length, `${table}: no key read twice`);
-}
-
-/** Waits until a checkpoint covers the server's position and records the snapshot done. */
-async function settled(workspace: DaemonWorkspace, server: MariaDbServer, daemon: RunningDaemon): Promise<void> {
-  await until('the snapshot is done', daemon, async () => snapshotDone(await snapshotState(workspace)) || undefined);
-  await waitForCheckpoint(workspace, await gtidBinlogPos(server), 60_000, daemon);
-  await until('the snapshot is done at the end', daemon, async () => snapshotDone(await snapshotState(workspace)) || undefined);
-}
 
 test('tables that come later: renamed in -> read after a marker and streamed on; created empty -> streamed only; a new rule -> read on the next start', { timeout: 180_000 }, async () => {
   const server = await testMariaDb();

@@ -2,6 +2,7 @@
 // record says of it, the connection it reads with, and the merge the binlog stream takes it in by.
 import type { Logger } from 'pino';
 import type mysql from 'mysql2/promise';
+import type { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import type { CheckpointRecord } from '../core/checkpoint-record.ts';
 import { connectMysql, EXACT_VALUES, useUtcSession, type MysqlServerOptions } from '../core/mysql-connect.ts';
 import type { SourceState } from '../core/source.ts';
@@ -10,6 +11,7 @@ import type { SluiceMetrics } from '../runtime/metrics.ts';
 import { SluiceError } from '../core/errors.ts';
 import { GTID_WAIT_SECONDS } from '../sources/snapshot/gtid-wait.ts';
 import { SnapshotMerge } from '../sources/snapshot/snapshot-merge.ts';
+import { SnapshotRequestWatch } from './snapshot-request-watch.ts';
 import { isDone } from '../sources/snapshot/snapshot-progress.ts';
 import { planSnapshot, requireNoReplayOverSnapshot, type SnapshotMode } from '../sources/snapshot/snapshot-plan.ts';
 
@@ -39,6 +41,8 @@ export async function openBinlogSnapshot(options: {
   server: string;
   record: CheckpointRecord | undefined;
   router: Router;
+  /** Where `sluice snapshot` leaves its requests (checkpoint.dir), and the records that answer them. */
+  requests: { stateDir: string; store: CheckpointStore };
   retrying: ReadonlyArray<[string, { since: { nextSequence: string } }]>;
   held: () => boolean;
   onDone: () => void;
@@ -80,11 +84,14 @@ export async function openBinlogSnapshot(options: {
       metrics: options.metrics,
       ...(options.tty ? { tty: options.tty } : {}),
     });
+    const requests = new SnapshotRequestWatch({ ...options.requests, router: options.router, merge, logger: options.logger });
+    requests.start();
     return {
       merge,
       fresh: plan.fresh,
       statesAt: (nextSequence) => merge.statesAt(nextSequence),
       close: async () => {
+        requests.stop();
         merge.close();
         await connection.end().catch(() => undefined);
       },

@@ -124,6 +124,7 @@ export class BinlogToHiveJob implements StatusProbe {
       server,
       record,
       router,
+      requests: { stateDir: options.stateDir, store },
       retrying: resumed.retrying,
       // Rows merged in shift the stream's numbers, which a stopped table's retry and the tables
       // catching up with it go by: none while either is under way.

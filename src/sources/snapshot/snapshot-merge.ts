@@ -25,7 +25,7 @@ import { SluiceError } from '../../core/errors.ts';
 import { readChunk, type Chunk } from './chunk-reader.ts';
 import type { GtidWait } from './gtid-wait.ts';
 import { keyPositions, rowKey } from './row-key.ts';
-import { nextTable, readAgain, SNAPSHOT, type SnapshotProgress, type SnapshotState } from './snapshot-progress.ts';
+import { nextTable, readAgain, SNAPSHOT, type SnapshotProgress, type SnapshotState, type TableSnapshot } from './snapshot-progress.ts';
 import { keyOrNothing } from './table-added.ts';
 import { SnapshotWatch } from './snapshot-watch.ts';
 import { estimateRows } from './table-estimate.ts';
@@ -179,7 +179,7 @@ export class SnapshotMerge implements StreamMerge {
     if (this.closed) return;
     const entry = this.progress.tables[table];
     if (entry?.done) return;
-    this.progress = { ...this.progress, tables: { ...this.progress.tables, [table]: { rows: entry?.rows ?? 0, done: true } } };
+    this.progress = { ...this.progress, tables: { ...this.progress.tables, [table]: { rows: entry?.rows ?? 0, done: true, ...requestOf(entry) } } };
     // The statement's own boundary comes next and opens the next table's window.
     if (this.pending?.table === table) this.pending = undefined;
   }
@@ -213,7 +213,12 @@ export class SnapshotMerge implements StreamMerge {
   /** Records a chunk as handed on (a new progress object: records already taken keep theirs). */
   private handedOn(chunk: Chunk, rows: number): void {
     const before = this.progress.tables[chunk.table] ?? { rows: 0 };
-    const table = { rows: before.rows + rows, ...(chunk.last ? { after: chunk.last } : before.after ? { after: before.after } : {}), ...(chunk.end ? { done: true as const } : {}) };
+    const table = {
+      rows: before.rows + rows,
+      ...(chunk.last ? { after: chunk.last } : before.after ? { after: before.after } : {}),
+      ...(chunk.end ? { done: true as const } : {}),
+      ...requestOf(before),
+    };
     this.progress = { ...this.progress, tables: { ...this.progress.tables, [chunk.table]: table } };
     this.rowsHandedOn = true;
     this.options.metrics.snapshotRows.inc({ source: chunk.table }, rows);
@@ -300,7 +305,7 @@ export class SnapshotMerge implements StreamMerge {
       const entry = this.progress.tables[table];
       if (this.closed || !entry || entry.done) return;
       if (key) this.keys.set(table, key);
-      else this.progress = { ...this.progress, tables: { ...this.progress.tables, [table]: { rows: entry.rows, done: true } } };
+      else this.progress = { ...this.progress, tables: { ...this.progress.tables, [table]: { rows: entry.rows, done: true, ...requestOf(entry) } } };
       this.wake();
     });
   }
@@ -319,6 +324,11 @@ export class SnapshotMerge implements StreamMerge {
       );
     };
   }
+}
+
+/** The request a table's read answers stays in its entry, also once done (snapshot-requests.ts). */
+function requestOf(entry: TableSnapshot | undefined): { request?: string } {
+  return entry?.request !== undefined ? { request: entry.request } : {};
 }
 
 function splitTable(qualified: string): [string, string] {

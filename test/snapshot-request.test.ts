@@ -1,0 +1,130 @@
+// On-demand snapshots (`sluice snapshot db.table`, docs/snapshot.md): the running daemon reads one
+// table again while it streams, under writes to it and to another table, after a truncate marker:
+// its current-state view then equals the source table, also where the changelog had drifted from it
+// (changes made with sql_log_bin=0, which no binlog reader sees); the other table is not read again.
+// And the way on after a stopped table: `checkpoint skip-table`, then `sluice snapshot` while the
+// daemon is down, taken at the next start.
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type mysql from 'mysql2/promise';
+import { prng } from './helpers/change-generator.ts';
+import { gtidBinlogPos, latestCheckpoint, makeWorkspace, startDaemon, startSluice, stopDaemon, until, waitForCheckpoint, type DaemonWorkspace } from './helpers/daemon.ts';
+import { testMariaDb } from './helpers/servers.ts';
+import { snapshotState } from './helpers/snapshot-check.ts';
+import { assertCurrentIsSource, assertReadAfterOneMarker, rowsSql, settled, TABLE } from './helpers/snapshot-later.ts';
+import { changesOf } from './helpers/stopped-changes.ts';
+import type { MariaDbServer } from './servers/mariadb.ts';
+
+async function sluiceSnapshot(workspace: DaemonWorkspace, server: MariaDbServer, table: string): Promise<string> {
+  const command = startSluice(['snapshot', table, '--config', workspace.configFile], { cwd: workspace.dir, env: { SLUICE_TEST_PASSWORD: server.password } });
+  const exit = await command.exited;
+  assert.equal(exit.code, 0, command.output());
+  return command.output();
+}
+
+function requestFiles(workspace: DaemonWorkspace): string[] {
+  try {
+    return readdirSync(join(workspace.stateDir, 'snapshot-requests')).filter((name) => name.endsWith('.json'));
+  } catch {
+    return [];
+  }
+}
+
+/** Random updates, inserts and deletes on `tables` until `state.writing` is false. */
+async function writeUntilStopped(db: mysql.Connection, tables: string[], state: { writing: boolean }): Promise<void> {
+  const random = prng(11);
+  let next = 1000;
+  while (state.writing) {
+    const table = tables[Math.floor(random() * tables.length)]!;
+    const id = 1 + Math.floor(random() * 70);
+    const roll = random();
+    if (roll < 0.3) await db.query(`INSERT INTO ${table} VALUES (?, ?)`, [next++, `new${next}`]);
+    else if (roll < 0.8) await db.query(`UPDATE ${table} SET v = ? WHERE id = ?`, [`upd${next++}`, id]);
+    else await db.query(`DELETE FROM ${table} WHERE id = ?`, [id]);
+    await new Promise((resolve) => setTimeout(resolve, 3));
+  }
+}
+
+test('sluice snapshot db.table: the running daemon reads the table again after a marker, under writes, and its current state is the source; the way on after a stopped table', { timeout: 180_000 }, async () => {
+  const server = await testMariaDb();
+  const tag = `snr${Date.now() % 1_000_000}`;
+  const db = await server.rootConnection();
+  await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.t ${TABLE}; CREATE TABLE ${tag}.u ${TABLE}`);
+  await db.query(`${rowsSql(`${tag}.t`, 60, 't')}; ${rowsSql(`${tag}.u`, 50, 'u')}`);
+  const workspace = makeWorkspace(server, { start: 'latest', routing: `  include: ['${tag}.*']`, intervalSeconds: 0.2, extra: 'snapshot:\n  mode: initial\n  chunkRows: 8\n' });
+  const writer = await server.rootConnection();
+  const state = { writing: true };
+  let writing: Promise<void> = Promise.resolve();
+
+  let daemon = startDaemon(workspace, server);
+  try {
+    await settled(workspace, server, daemon);
+    // The changelog drifts from the source: changes no binlog reader sees.
+    const hidden = await server.rootConnection();
+    await hidden.query(`SET SESSION sql_log_bin = 0; DELETE FROM ${tag}.u WHERE id <= 5; UPDATE ${tag}.u SET v = 'hidden' WHERE id = 9; INSERT INTO ${tag}.u VALUES (500, 'hidden-new')`);
+    await hidden.end();
+
+    writing = writeUntilStopped(writer, [`${tag}.t`, `${tag}.u`], state);
+    const said = await sluiceSnapshot(workspace, server, `${tag}.u`);
+    assert.match(said, new RegExp(`snapshot of ${tag}\\.u asked for \\(request \\S+, in `));
+    await until('the request is taken and recorded, and its file removed', daemon, async () => {
+      const entry = (await snapshotState(workspace))?.position.tables[`${tag}.u`];
+      return entry?.request !== undefined && entry.done && requestFiles(workspace).length === 0 ? true : undefined;
+    });
+    state.writing = false;
+    await writing;
+    await settled(workspace, server, daemon);
+    for (const table of ['t', 'u']) await assertCurrentIsSource(workspace, server, db, tag, table, `${tag}.${table}`);
+    const u = await changesOf(workspace, tag, 'u');
+    const firstReads = u.findIndex((line) => !line.startsWith('read '));
+    assertReadAfterOneMarker(u.slice(firstReads), 'u, read again');
+    assert.equal((await changesOf(workspace, tag, 't')).filter((line) => line.startsWith('read ')).length, 60, 't is not read again');
+    assert.match(daemon.output(), new RegExp(`snapshot: asked to read ${tag}\\.u again`));
+
+    // A table stopped (a change logged as a statement): skip-table and a snapshot asked for while the daemon is down.
+    const statement = await server.rootConnection();
+    await statement.query(`SET SESSION binlog_format = 'STATEMENT'; UPDATE ${tag}.t SET v = 'by-statement' WHERE id <= 20`);
+    await statement.end();
+    await db.query(`UPDATE ${tag}.t SET v = 'while-stopped' WHERE id = 30; INSERT INTO ${tag}.u VALUES (600, 'u600')`);
+    await waitForCheckpoint(workspace, await gtidBinlogPos(server), 60_000, daemon);
+    const stopped = (await latestCheckpoint(workspace))?.tables?.stopped ?? {};
+    assert.deepEqual(Object.keys(stopped), [`${tag}.t`], 'the statement stops t');
+    await stopDaemon(daemon);
+    const skip = startSluice(['checkpoint', 'skip-table', `${tag}.t`, '--config', workspace.configFile], { cwd: workspace.dir, env: { SLUICE_TEST_PASSWORD: server.password } });
+    assert.equal((await skip.exited).code, 0, skip.output());
+    await sluiceSnapshot(workspace, server, `${tag}.t`);
+    assert.equal(requestFiles(workspace).length, 1, 'the request waits for the next start');
+    await db.query(`UPDATE ${tag}.t SET v = 'while-down' WHERE id = 31`);
+    daemon = startDaemon(workspace, server);
+    await until('the request is taken at the start', daemon, () => (requestFiles(workspace).length === 0 ? true : undefined));
+    await db.query(`DELETE FROM ${tag}.t WHERE id = 32; UPDATE ${tag}.t SET v = 'after-start' WHERE id = 33`);
+    await settled(workspace, server, daemon);
+    assert.equal((await latestCheckpoint(workspace))?.tables?.stopped, undefined, 'no table stopped');
+    for (const table of ['t', 'u']) await assertCurrentIsSource(workspace, server, db, tag, table, `${tag}.${table}`);
+  } finally {
+    state.writing = false;
+    await writing.catch(() => undefined);
+    await stopDaemon(daemon);
+    await writer.end();
+    await db.end();
+  }
+});
+
+test('sluice snapshot refuses a table the routing does not capture, and snapshot.mode: never', { timeout: 60_000 }, async () => {
+  const server = await testMariaDb();
+  const tag = `snrx${Date.now() % 1_000_000}`;
+  for (const [mode, table, expected] of [
+    ['initial', `${tag}_other.t`, /routing\.include \(or routing\.exclude\) does not capture/],
+    ['never', `${tag}.t`, /snapshot\.mode is never/],
+  ] as const) {
+    const workspace = makeWorkspace(server, { start: 'latest', routing: `  include: ['${tag}.*']`, extra: `snapshot:\n  mode: ${mode}\n` });
+    const command = startSluice(['snapshot', table, '--config', workspace.configFile], { cwd: workspace.dir, env: { SLUICE_TEST_PASSWORD: server.password } });
+    const exit = await command.exited;
+    assert.notEqual(exit.code, 0, command.output());
+    assert.match(command.output(), /SLUICE_SNAPSHOT/);
+    assert.match(command.output(), expected);
+    assert.equal(requestFiles(workspace).length, 0);
+  }
+});
