@@ -68,7 +68,7 @@ export const ERROR_CODES: { readonly [Code in ErrorCode]: ErrorCodeDoc } = {
     meaning: 'The server no longer has the binlog position sluice must resume from (its binlogs were purged).',
     transient: 'no',
     restartHelps: false,
-    action: 'Start from a position the server still has (`sluice checkpoint set`, see SHOW BINARY LOGS) or take a new snapshot; keep binlogs longer.',
+    action: 'Start from a position the server still has (`sluice checkpoint set`, see SHOW BINARY LOGS) or take a new snapshot (`snapshot.mode: when_needed` reads every table again at the next start); keep binlogs longer.',
   },
   SLUICE_BINLOG_STREAM: {
     meaning: 'The binlog connection failed or dropped mid-stream.',

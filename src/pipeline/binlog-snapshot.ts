@@ -40,6 +40,8 @@ export async function openBinlogSnapshot(options: {
   /** host:port, for messages. */
   server: string;
   record: CheckpointRecord | undefined;
+  /** when_needed, and the record's position is purged: every table is read again. */
+  purged: boolean;
   router: Router;
   /** Where `sluice snapshot` leaves its requests (checkpoint.dir), and the records that answer them. */
   requests: { stateDir: string; store: CheckpointStore };
@@ -56,7 +58,7 @@ export async function openBinlogSnapshot(options: {
   const connection: mysql.Connection = await connectMysql(options.connection, 'source', EXACT_VALUES);
   try {
     await useUtcSession(connection);
-    const plan = await planSnapshot(connection, settings.mode, options.record, options.router);
+    const plan = await planSnapshot(connection, settings.mode, options.record, options.router, options.purged);
     if (!plan) {
       await connection.end().catch(() => undefined);
       return undefined;
