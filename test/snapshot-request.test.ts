@@ -5,47 +5,11 @@
 // And the way on after a stopped table: `checkpoint skip-table`, then `sluice snapshot` while the
 // daemon is down, taken at the next start.
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import type mysql from 'mysql2/promise';
-import { prng } from './helpers/change-generator.ts';
-import { gtidBinlogPos, latestCheckpoint, makeWorkspace, startDaemon, startSluice, stopDaemon, until, waitForCheckpoint, type DaemonWorkspace } from './helpers/daemon.ts';
+import { gtidBinlogPos, latestCheckpoint, makeWorkspace, startDaemon, startSluice, stopDaemon, until, waitForCheckpoint } from './helpers/daemon.ts';
 import { testMariaDb } from './helpers/servers.ts';
-import { snapshotState } from './helpers/snapshot-check.ts';
-import { assertCurrentIsSource, assertReadAfterOneMarker, rowsSql, settled, TABLE } from './helpers/snapshot-later.ts';
+import { assertCurrentIsSource, assertReadAfterOneMarker, RandomWriter, requestFiles, rowsSql, settled, sluiceSnapshot, snapshotAgain, TABLE } from './helpers/snapshot-later.ts';
 import { changesOf } from './helpers/stopped-changes.ts';
-import type { MariaDbServer } from './servers/mariadb.ts';
-
-async function sluiceSnapshot(workspace: DaemonWorkspace, server: MariaDbServer, table: string): Promise<string> {
-  const command = startSluice(['snapshot', table, '--config', workspace.configFile], { cwd: workspace.dir, env: { SLUICE_TEST_PASSWORD: server.password } });
-  const exit = await command.exited;
-  assert.equal(exit.code, 0, command.output());
-  return command.output();
-}
-
-function requestFiles(workspace: DaemonWorkspace): string[] {
-  try {
-    return readdirSync(join(workspace.stateDir, 'snapshot-requests')).filter((name) => name.endsWith('.json'));
-  } catch {
-    return [];
-  }
-}
-
-/** Random updates, inserts and deletes on `tables` until `state.writing` is false. */
-async function writeUntilStopped(db: mysql.Connection, tables: string[], state: { writing: boolean }): Promise<void> {
-  const random = prng(11);
-  let next = 1000;
-  while (state.writing) {
-    const table = tables[Math.floor(random() * tables.length)]!;
-    const id = 1 + Math.floor(random() * 70);
-    const roll = random();
-    if (roll < 0.3) await db.query(`INSERT INTO ${table} VALUES (?, ?)`, [next++, `new${next}`]);
-    else if (roll < 0.8) await db.query(`UPDATE ${table} SET v = ? WHERE id = ?`, [`upd${next++}`, id]);
-    else await db.query(`DELETE FROM ${table} WHERE id = ?`, [id]);
-    await new Promise((resolve) => setTimeout(resolve, 3));
-  }
-}
 
 test('sluice snapshot db.table: the running daemon reads the table again after a marker, under writes, and its current state is the source; the way on after a stopped table', { timeout: 180_000 }, async () => {
   const server = await testMariaDb();
@@ -54,9 +18,8 @@ test('sluice snapshot db.table: the running daemon reads the table again after a
   await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.t ${TABLE}; CREATE TABLE ${tag}.u ${TABLE}`);
   await db.query(`${rowsSql(`${tag}.t`, 60, 't')}; ${rowsSql(`${tag}.u`, 50, 'u')}`);
   const workspace = makeWorkspace(server, { start: 'latest', routing: `  include: ['${tag}.*']`, intervalSeconds: 0.2, extra: 'snapshot:\n  mode: initial\n  chunkRows: 8\n' });
-  const writer = await server.rootConnection();
-  const state = { writing: true };
-  let writing: Promise<void> = Promise.resolve();
+  const writerDb = await server.rootConnection();
+  const writer = new RandomWriter(writerDb);
 
   let daemon = startDaemon(workspace, server);
   try {
@@ -66,15 +29,10 @@ test('sluice snapshot db.table: the running daemon reads the table again after a
     await hidden.query(`SET SESSION sql_log_bin = 0; DELETE FROM ${tag}.u WHERE id <= 5; UPDATE ${tag}.u SET v = 'hidden' WHERE id = 9; INSERT INTO ${tag}.u VALUES (500, 'hidden-new')`);
     await hidden.end();
 
-    writing = writeUntilStopped(writer, [`${tag}.t`, `${tag}.u`], state);
-    const said = await sluiceSnapshot(workspace, server, `${tag}.u`);
+    writer.start([`${tag}.t`, `${tag}.u`]);
+    const said = await snapshotAgain(workspace, server, daemon, `${tag}.u`);
     assert.match(said, new RegExp(`snapshot of ${tag}\\.u asked for \\(request \\S+, in `));
-    await until('the request is taken and recorded, and its file removed', daemon, async () => {
-      const entry = (await snapshotState(workspace))?.position.tables[`${tag}.u`];
-      return entry?.request !== undefined && entry.done && requestFiles(workspace).length === 0 ? true : undefined;
-    });
-    state.writing = false;
-    await writing;
+    await writer.stop();
     await settled(workspace, server, daemon);
     for (const table of ['t', 'u']) await assertCurrentIsSource(workspace, server, db, tag, table, `${tag}.${table}`);
     const u = await changesOf(workspace, tag, 'u');
@@ -104,10 +62,9 @@ test('sluice snapshot db.table: the running daemon reads the table again after a
     assert.equal((await latestCheckpoint(workspace))?.tables?.stopped, undefined, 'no table stopped');
     for (const table of ['t', 'u']) await assertCurrentIsSource(workspace, server, db, tag, table, `${tag}.${table}`);
   } finally {
-    state.writing = false;
-    await writing.catch(() => undefined);
+    await writer.stop().catch(() => undefined);
     await stopDaemon(daemon);
-    await writer.end();
+    await writerDb.end();
     await db.end();
   }
 });

@@ -1,10 +1,13 @@
 // Shared by the tests of snapshots taken while streaming (snapshot-later.test.ts,
 // snapshot-request.test.ts): a table's current-state view against the source, the marker a read
-// again starts with, and a wait for a checkpoint with the snapshot done.
+// again starts with, a wait for a checkpoint with the snapshot done, `sluice snapshot` and a writer.
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type mysql from 'mysql2/promise';
 import type { MariaDbServer } from '../servers/mariadb.ts';
-import { gtidBinlogPos, until, waitForCheckpoint, type DaemonWorkspace, type RunningDaemon } from './daemon.ts';
+import { prng } from './change-generator.ts';
+import { gtidBinlogPos, startSluice, until, waitForCheckpoint, type DaemonWorkspace, type RunningDaemon } from './daemon.ts';
 import { runQueryCli } from './query-cli.ts';
 import { snapshotDone, snapshotState } from './snapshot-check.ts';
 
@@ -38,9 +41,70 @@ export function assertReadAfterOneMarker(changes: string[], table: string, marke
   assert.equal(new Set(keys).size, keys.length, `${table}: no key read twice`);
 }
 
-/** Waits until a checkpoint covers the server's position and records the snapshot done. */
-export async function settled(workspace: DaemonWorkspace, server: MariaDbServer, daemon: RunningDaemon): Promise<void> {
+/**
+ * Waits until a checkpoint covers the server's position and records the snapshot done.
+ * `checkpointAtEnd` waits for that checkpoint on another server than MariaDB (MySQL's GTID set).
+ */
+export async function settled(workspace: DaemonWorkspace, server: MariaDbServer, daemon: RunningDaemon, checkpointAtEnd?: () => Promise<unknown>): Promise<void> {
   await until('the snapshot is done', daemon, async () => snapshotDone(await snapshotState(workspace)) || undefined);
-  await waitForCheckpoint(workspace, await gtidBinlogPos(server), 60_000, daemon);
+  await (checkpointAtEnd ? checkpointAtEnd() : waitForCheckpoint(workspace, await gtidBinlogPos(server), 60_000, daemon));
   await until('the snapshot is done at the end', daemon, async () => snapshotDone(await snapshotState(workspace)) || undefined);
+}
+
+export async function sluiceSnapshot(workspace: DaemonWorkspace, server: MariaDbServer, table: string): Promise<string> {
+  const command = startSluice(['snapshot', table, '--config', workspace.configFile], { cwd: workspace.dir, env: { SLUICE_TEST_PASSWORD: server.password } });
+  const exit = await command.exited;
+  assert.equal(exit.code, 0, command.output());
+  return command.output();
+}
+
+export function requestFiles(workspace: DaemonWorkspace): string[] {
+  try {
+    return readdirSync(join(workspace.stateDir, 'snapshot-requests')).filter((name) => name.endsWith('.json'));
+  } catch {
+    return [];
+  }
+}
+
+/** A writer of random updates, inserts and deletes on `tables` (ids 1..70, new ones from 1000), until stopped. */
+export class RandomWriter {
+  private writing = false;
+  private done: Promise<void> = Promise.resolve();
+
+  constructor(private readonly db: mysql.Connection) {}
+
+  start(tables: string[]): void {
+    this.writing = true;
+    this.done = this.write(tables);
+  }
+
+  /** Stops after the statement under way; rejects with the writer's error, if it had one. */
+  async stop(): Promise<void> {
+    this.writing = false;
+    await this.done;
+  }
+
+  private async write(tables: string[]): Promise<void> {
+    const random = prng(11);
+    let next = 1000;
+    while (this.writing) {
+      const table = tables[Math.floor(random() * tables.length)]!;
+      const id = 1 + Math.floor(random() * 70);
+      const roll = random();
+      if (roll < 0.3) await this.db.query(`INSERT INTO ${table} VALUES (?, ?)`, [next++, `new${next}`]);
+      else if (roll < 0.8) await this.db.query(`UPDATE ${table} SET v = ? WHERE id = ?`, [`upd${next++}`, id]);
+      else await this.db.query(`DELETE FROM ${table} WHERE id = ?`, [id]);
+      await new Promise((resolve) => setTimeout(resolve, 3));
+    }
+  }
+}
+
+/** `sluice snapshot <table>` for the running daemon, and a wait until a record holds the table read for it and the request file is gone. */
+export async function snapshotAgain(workspace: DaemonWorkspace, server: MariaDbServer, daemon: RunningDaemon, table: string): Promise<string> {
+  const said = await sluiceSnapshot(workspace, server, table);
+  await until(`the snapshot of ${table} is taken and recorded, and its request file removed`, daemon, async () => {
+    const entry = (await snapshotState(workspace))?.position.tables[table];
+    return entry?.request !== undefined && entry.done && requestFiles(workspace).length === 0 ? true : undefined;
+  });
+  return said;
 }
