@@ -3,11 +3,14 @@
 // its current-state view then equals the source table, also where the changelog had drifted from it
 // (changes made with sql_log_bin=0, which no binlog reader sees); the other table is not read again.
 // And the way on after a stopped table: `checkpoint skip-table`, then `sluice snapshot` while the
-// daemon is down, taken at the next start.
+// daemon is down, taken at the next start. And a read again killed with SIGKILL twice mid-way: one
+// marker, no key read twice after it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gtidBinlogPos, latestCheckpoint, makeWorkspace, startDaemon, startSluice, stopDaemon, until, waitForCheckpoint } from './helpers/daemon.ts';
+import { killWhenRecordLands } from './helpers/crash-scenario.ts';
 import { testMariaDb } from './helpers/servers.ts';
+import { snapshotState } from './helpers/snapshot-check.ts';
 import { assertCurrentIsSource, assertReadAfterOneMarker, RandomWriter, requestFiles, rowsSql, settled, sluiceSnapshot, snapshotAgain, TABLE } from './helpers/snapshot-later.ts';
 import { changesOf } from './helpers/stopped-changes.ts';
 
@@ -83,5 +86,52 @@ test('sluice snapshot refuses a table the routing does not capture, and snapshot
     assert.match(command.output(), /SLUICE_SNAPSHOT/);
     assert.match(command.output(), expected);
     assert.equal(requestFiles(workspace).length, 0);
+  }
+});
+
+test('a snapshot asked for is read exactly once across kill -9: one marker, no key read twice after it, the current state is the source', { timeout: 180_000 }, async () => {
+  const server = await testMariaDb();
+  const tag = `snrk${Date.now() % 1_000_000}`;
+  const db = await server.rootConnection();
+  await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.big ${TABLE}; CREATE TABLE ${tag}.other ${TABLE}`);
+  await db.query(`${rowsSql(`${tag}.big`, 600, 'b')}; ${rowsSql(`${tag}.other`, 20, 'o')}`);
+  const workspace = makeWorkspace(server, { start: 'latest', routing: `  include: ['${tag}.*']`, intervalSeconds: 0.2, extra: 'snapshot:\n  mode: initial\n  chunkRows: 5\n' });
+  const writerDb = await server.rootConnection();
+  const writer = new RandomWriter(writerDb);
+  let daemon = startDaemon(workspace, server);
+  const readAgain = async () => (await snapshotState(workspace))?.position.tables[`${tag}.big`];
+  try {
+    await settled(workspace, server, daemon);
+    const initialReads = (await changesOf(workspace, tag, 'big')).length;
+    writer.start([`${tag}.big`, `${tag}.other`]);
+    await sluiceSnapshot(workspace, server, `${tag}.big`);
+    // Killed twice while the table is read again: once a record shows rows read, once the instant a record lands.
+    for (const [run, kill] of [
+      ['at once', async () => daemon.child.kill('SIGKILL')],
+      ['the instant a record lands', async () => assert.ok(await killWhenRecordLands(workspace, daemon, 30_000), 'a record landed')],
+    ] as const) {
+      let seen = 0;
+      await until(`${run}: the read again moves on`, daemon, async () => {
+        const entry = await readAgain();
+        if (entry?.request === undefined || entry.reset) return undefined;
+        seen = entry.rows;
+        return entry.rows > 40 && !entry.done ? true : undefined;
+      });
+      await kill();
+      await daemon.exited;
+      assert.ok(seen < 600, `${run}: killed mid-read (${seen} rows)`);
+      daemon = startDaemon(workspace, server);
+    }
+    await until('the read again is done', daemon, async () => ((await readAgain())?.done ? true : undefined), 120_000);
+    await writer.stop();
+    await settled(workspace, server, daemon);
+    for (const table of ['big', 'other']) await assertCurrentIsSource(workspace, server, db, tag, table, `${tag}.${table}`);
+    assertReadAfterOneMarker((await changesOf(workspace, tag, 'big')).slice(initialReads), 'big, read again across two kills');
+    assert.equal(requestFiles(workspace).length, 0);
+  } finally {
+    await writer.stop().catch(() => undefined);
+    await stopDaemon(daemon);
+    await writerDb.end();
+    await db.end();
   }
 });
