@@ -3,11 +3,12 @@
 // online schema change tool's swap) is read while the stream goes on, after a truncate marker,
 // instead of stopping; a table created empty in the stream is not read (its rows come as inserts);
 // a table a new include rule captures is read on the next start. Each ends with its current-state
-// view (sluice query --key id) equal to the source table.
+// view (sluice query --key id) equal to the source table. A checkpoint written with mode never lists
+// its tables as done at the first start with another mode.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { latestCheckpoint, makeWorkspace, startDaemon, stopDaemon, until } from './helpers/daemon.ts';
+import { gtidBinlogPos, latestCheckpoint, makeWorkspace, startDaemon, stopDaemon, until, waitForCheckpoint } from './helpers/daemon.ts';
 import { testMariaDb } from './helpers/servers.ts';
 import { snapshotState } from './helpers/snapshot-check.ts';
 import { assertCurrentIsSource, assertReadAfterOneMarker, rowsSql, settled, TABLE } from './helpers/snapshot-later.ts';
@@ -43,7 +44,8 @@ test('tables that come later: renamed in -> read after a marker and streamed on;
     const record = await latestCheckpoint(workspace);
     assert.equal(record?.tables?.stopped, undefined, `no table stopped: ${JSON.stringify(record?.tables)}`);
     for (const table of ['a', 'came', 'swap', 'fresh']) await assertCurrentIsSource(workspace, server, db, tag, table, `${tag}.${table}`);
-    assertReadAfterOneMarker(await changesOf(workspace, tag, 'came'), 'came');
+    // Its first marker may come before any change of it made its Hive table: then it is left out.
+    assertReadAfterOneMarker(await changesOf(workspace, tag, 'came'), 'came', true);
     const swap = await changesOf(workspace, tag, 'swap');
     assert.deepEqual(swap.slice(0, 10), Array.from({ length: 10 }, (_, n) => `read ${n + 1} old${n + 1}`), 'the swapped-out rows, read by the first snapshot');
     assertReadAfterOneMarker(swap.slice(10), 'swap');
@@ -65,6 +67,39 @@ test('tables that come later: renamed in -> read after a marker and streamed on;
     assert.equal((await changesOf(workspace, tag, 'a')).filter((line) => line.startsWith('read ')).length, 20, 'a table read before is not read again');
     // The record listed it as created, so the start does not take it for a new table.
     assert.deepEqual(await changesOf(workspace, tag, 'fresh'), ['insert 1 f1', 'insert 2 f2', 'update 2 f2u'], 'a table created empty is not read at the next start either');
+  } finally {
+    await stopDaemon(daemon);
+    await db.end();
+  }
+});
+
+test('a checkpoint written with snapshot.mode: never, then another mode: the tables it streamed are not read; a table a later rule captures is', { timeout: 120_000 }, async () => {
+  const server = await testMariaDb();
+  const tag = `snln${Date.now() % 1_000_000}`;
+  const db = await server.rootConnection();
+  await db.query(`CREATE DATABASE ${tag}; CREATE DATABASE ${tag}_extra; CREATE TABLE ${tag}.a ${TABLE}; CREATE TABLE ${tag}_extra.e ${TABLE}`);
+  await db.query(`${rowsSql(`${tag}.a`, 10, 'a')}; ${rowsSql(`${tag}_extra.e`, 5, 'e')}`);
+  const routing = `  include: ['${tag}.*']`;
+  const workspace = makeWorkspace(server, { start: 'latest', routing, intervalSeconds: 0.2 });
+  const restartWith = async (from: string, to: string): Promise<void> => {
+    await stopDaemon(daemon);
+    writeFileSync(workspace.configFile, readFileSync(workspace.configFile, 'utf8').replace(from, to));
+    daemon = startDaemon(workspace, server);
+  };
+  let daemon = startDaemon(workspace, server);
+  try {
+    await until('the first checkpoint', daemon, () => latestCheckpoint(workspace));
+    await db.query(`INSERT INTO ${tag}.a VALUES (11, 'a11')`);
+    await waitForCheckpoint(workspace, await gtidBinlogPos(server), 60_000, daemon);
+    await restartWith(routing, `${routing}\nsnapshot:\n  mode: initial`);
+    await db.query(`INSERT INTO ${tag}.a VALUES (12, 'a12')`);
+    await settled(workspace, server, daemon);
+    assert.deepEqual((await snapshotState(workspace))?.position.tables, { [`${tag}.a`]: { rows: 0, done: true } }, 'the tables of the checkpoint, listed as done');
+    await restartWith(routing, `  include: ['${tag}.*', '${tag}_extra.*']`);
+    await until('the new table is read', daemon, async () => ((await snapshotState(workspace))?.position.tables[`${tag}_extra.e`]?.done ? true : undefined));
+    await settled(workspace, server, daemon);
+    assert.deepEqual(await changesOf(workspace, tag, 'a'), ['insert 11 a11', 'insert 12 a12'], 'the table the checkpoint streamed is not read');
+    assert.equal((await changesOf(workspace, `${tag}_extra`, 'e')).filter((line) => line.startsWith('read ')).length, 5, 'the table a later rule captures is read');
   } finally {
     await stopDaemon(daemon);
     await db.end();
