@@ -2,9 +2,12 @@
 // snapshot-request.test.ts): a table's current-state view against the source, the marker a read
 // again starts with, a wait for a checkpoint with the snapshot done, `sluice snapshot` and a writer.
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type mysql from 'mysql2/promise';
+import { LocalCatalog } from '../../src/catalog/local-catalog.ts';
+import { CheckpointStore } from '../../src/checkpoint/checkpoint-store.ts';
+import type { HiveCommits } from '../../src/sinks/hive-commits.ts';
 import type { MariaDbServer } from '../servers/mariadb.ts';
 import { prng } from './change-generator.ts';
 import { gtidBinlogPos, startSluice, until, waitForCheckpoint, type DaemonWorkspace, type RunningDaemon } from './daemon.ts';
@@ -50,6 +53,25 @@ export async function settled(workspace: DaemonWorkspace, server: MariaDbServer,
   await until('the snapshot is done', daemon, async () => snapshotDone(await snapshotState(workspace)) || undefined);
   await (checkpointAtEnd ? checkpointAtEnd() : waitForCheckpoint(workspace, await gtidBinlogPos(server), 60_000, daemon));
   await until('the snapshot is done at the end', daemon, async () => snapshotDone(await snapshotState(workspace)) || undefined);
+  await until("the newest record's commits are carried out", daemon, () => committed(workspace));
+}
+
+/**
+ * Whether the newest record's commits are carried out: a record lands before its files are renamed
+ * into place and its partitions added (DESIGN.md's order), so a read right after it may miss them.
+ */
+async function committed(workspace: DaemonWorkspace): Promise<true | undefined> {
+  const record = await new CheckpointStore(workspace.stateDir).latest();
+  const commits = ((record?.sinks.hive ?? { commits: [] }) as HiveCommits).commits;
+  const catalog = new LocalCatalog(workspace.catalogDir);
+  for (const commit of commits) {
+    if (commit.kind === 'rename' && (existsSync(join(workspace.warehouse, commit.from)) || !existsSync(join(workspace.warehouse, commit.to)))) return undefined;
+    if (commit.kind === 'partition') {
+      const partitions = await catalog.listPartitions(commit.database, commit.table).catch(() => []);
+      if (!partitions.some((partition) => JSON.stringify(partition.values) === JSON.stringify(commit.values))) return undefined;
+    }
+  }
+  return true;
 }
 
 export async function sluiceSnapshot(workspace: DaemonWorkspace, server: MariaDbServer, table: string): Promise<string> {
