@@ -9,6 +9,7 @@ import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
 import { type DaemonWorkspace, gtidBinlogPos, latestCheckpoint, makeWorkspace, metricsPort, startDaemon, waitForCheckpoint, withDaemon } from './helpers/daemon.ts';
+import { purgeBinlogsTo } from './helpers/purge-binlogs.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
 import { startMariaDb, type MariaDbServer } from './servers/mariadb.ts';
 
@@ -30,15 +31,7 @@ test('a checkpoint whose binlog was purged stops with the position, how far the 
     await runUntilCaughtUp(workspace, server);
     await db.query('FLUSH BINARY LOGS; INSERT INTO shop.t VALUES (2); FLUSH BINARY LOGS');
     const [status] = (await db.query('SHOW MASTER STATUS')) as unknown as [{ File: string }[]];
-    // MariaDB keeps a file that InnoDB's crash recovery may still need (its binlog checkpoint lags
-    // the commit a little), so purge until the files before the newest are really gone.
-    for (let attempt = 0; ; attempt++) {
-      await db.query(`PURGE BINARY LOGS TO '${status[0]!.File}'`);
-      const [logs] = (await db.query('SHOW BINARY LOGS')) as unknown as [{ Log_name: string }[]];
-      if (logs[0]?.Log_name === status[0]!.File) break;
-      assert.ok(attempt < 100, `binlogs before ${status[0]!.File} could not be purged: ${logs.map((log) => log.Log_name).join(', ')}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await purgeBinlogsTo(db, status[0]!.File);
     await db.query('INSERT INTO shop.t VALUES (3)');
     await db.end();
 

@@ -233,7 +233,7 @@ export async function skipTable(config: SluiceConfig, table: string): Promise<st
       `checkpoint ${record.id} written: ${table} is no longer stopped and takes changes from ${describePosition(from.position)} on.\n` +
       `  skipped:         its changes from ${describePosition(entry.since.position)} up to there are not written, and no start reads them back\n` +
       `  it had stopped:  ${entry.code}: ${entry.message}\n` +
-      'If the table must hold those changes, copy it anew (sluice sync) or replay them with checkpoint set.\n'
+      'If the table must hold those changes, read it again with `sluice snapshot <source db.table>` (snapshot.mode other than never), copy it anew (sluice sync) or replay them with checkpoint set.\n'
     );
   });
 }

@@ -11,6 +11,7 @@ import { openStorage } from '../runtime/embedded-runtime.ts';
 import { formatChecks, runChecks } from './check-command.ts';
 import { setCheckpoint, showCheckpoint, skipTable, targetFromOptions, type TargetOptions } from './checkpoint-command.ts';
 import { exitCodeOf } from './exit-codes.ts';
+import { requestSnapshot } from './snapshot-command.ts';
 import { statusCommand } from './status-command.ts';
 import { runDaemon } from './run-command.ts';
 import { packageVersion } from './version.ts';
@@ -148,6 +149,22 @@ program
     const outcome = await statusCommand(config, { json: options.json });
     process.stdout.write(outcome.text);
     process.exitCode = outcome.exitCode;
+  });
+
+program
+  .command('snapshot')
+  .description('Ask the daemon to read one source table again while it streams: a truncate marker, then every row as op read.')
+  .argument('<table>', "a source table as 'db.table' that the routing captures")
+  .requiredOption('-c, --config <file>', 'configuration file (YAML) of the daemon')
+  .addHelpText(
+    'after',
+    "\nLeaves a request in the config's checkpoint.dir: the running daemon takes it within a second, a\n" +
+      'stopped one at its next start. Needs snapshot.mode other than never. See docs/snapshot.md.\n\n' +
+      'Example:\n  sluice snapshot shop.orders --config /etc/sluice/sluice.yaml\n',
+  )
+  .action(async (table: string, options: { config: string }) => {
+    const config = await load(options.config, 'sink');
+    process.stdout.write(await requestSnapshot(config, table));
   });
 
 const checkpoint = program

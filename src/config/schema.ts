@@ -373,9 +373,10 @@ export const logSettings = z
 
 // Existing rows first (docs/snapshot.md). `never` by default: a configuration written before the
 // snapshot existed starts as it did. `initial` reads every captured table on a first start (no
-// checkpoint yet), chunk by chunk while the stream runs; `initial_only` then stops.
+// checkpoint yet), chunk by chunk while the stream runs; `initial_only` then stops; `when_needed`
+// also reads every table again when the checkpoint's position is purged.
 const snapshot = z.strictObject({
-  mode: z.enum(['never', 'initial', 'initial_only']).default('never'),
+  mode: z.enum(['never', 'initial', 'initial_only', 'when_needed']).default('never'),
   chunkRows: z.int().min(1).default(10_000),
   // Bounds one chunk's memory, roughly: the number of rows per chunk follows the rows' size.
   chunkBytes: z.int().min(1024).default(16 * 1024 * 1024),

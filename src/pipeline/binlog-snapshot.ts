@@ -2,6 +2,7 @@
 // record says of it, the connection it reads with, and the merge the binlog stream takes it in by.
 import type { Logger } from 'pino';
 import type mysql from 'mysql2/promise';
+import type { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import type { CheckpointRecord } from '../core/checkpoint-record.ts';
 import { connectMysql, EXACT_VALUES, useUtcSession, type MysqlServerOptions } from '../core/mysql-connect.ts';
 import type { SourceState } from '../core/source.ts';
@@ -10,6 +11,8 @@ import type { SluiceMetrics } from '../runtime/metrics.ts';
 import { SluiceError } from '../core/errors.ts';
 import { GTID_WAIT_SECONDS } from '../sources/snapshot/gtid-wait.ts';
 import { SnapshotMerge } from '../sources/snapshot/snapshot-merge.ts';
+import { SnapshotRequestWatch } from './snapshot-request-watch.ts';
+import { isDone } from '../sources/snapshot/snapshot-progress.ts';
 import { planSnapshot, requireNoReplayOverSnapshot, type SnapshotMode } from '../sources/snapshot/snapshot-plan.ts';
 
 export interface SnapshotSettings {
@@ -37,7 +40,11 @@ export async function openBinlogSnapshot(options: {
   /** host:port, for messages. */
   server: string;
   record: CheckpointRecord | undefined;
+  /** when_needed, and the record's position is purged: every table is read again. */
+  purged: boolean;
   router: Router;
+  /** The records that answer `sluice snapshot`'s requests, in the state store that holds the requests too. */
+  requests: { store: CheckpointStore };
   retrying: ReadonlyArray<[string, { since: { nextSequence: string } }]>;
   held: () => boolean;
   onDone: () => void;
@@ -51,13 +58,20 @@ export async function openBinlogSnapshot(options: {
   const connection: mysql.Connection = await connectMysql(options.connection, 'source', EXACT_VALUES);
   try {
     await useUtcSession(connection);
-    const plan = await planSnapshot(connection, settings.mode, options.record, options.router);
+    const plan = await planSnapshot(connection, settings.mode, options.record, options.router, options.purged);
     if (!plan) {
       await connection.end().catch(() => undefined);
       return undefined;
     }
     requireNoReplayOverSnapshot(plan, options.retrying);
-    if (!options.isMariaDb && !options.hasGtid) throw noGtidsOnMysql(options.server, settings.mode);
+    if (!options.isMariaDb && !options.hasGtid) {
+      // Nothing to read (a checkpoint that streamed without a snapshot): as before the snapshot existed.
+      if (isDone(plan.progress)) {
+        await connection.end().catch(() => undefined);
+        return undefined;
+      }
+      throw noGtidsOnMysql(options.server, settings.mode);
+    }
     const merge = new SnapshotMerge({
       connection,
       isMariaDb: options.isMariaDb,
@@ -72,11 +86,14 @@ export async function openBinlogSnapshot(options: {
       metrics: options.metrics,
       ...(options.tty ? { tty: options.tty } : {}),
     });
+    const requests = new SnapshotRequestWatch({ ...options.requests, router: options.router, merge, logger: options.logger });
+    requests.start();
     return {
       merge,
       fresh: plan.fresh,
       statesAt: (nextSequence) => merge.statesAt(nextSequence),
       close: async () => {
+        requests.stop();
         merge.close();
         await connection.end().catch(() => undefined);
       },

@@ -31,6 +31,7 @@ import { BINLOG, HIVE, recoverBinlogToHive } from './binlog-to-hive-record.ts';
 import { PipelineLoop, type PipelineFigures } from './pipeline-loop.ts';
 import { openBinlogSnapshot, type BinlogSnapshot, type SnapshotSettings } from './binlog-snapshot.ts';
 import { binlogLiveStatus, CompactionTracker } from './binlog-live-status.ts';
+import { purgedError, startAtEndAfterPurge } from './purged-start.ts';
 
 /** The Hive sink's settings, as the sink takes them. */
 export type HiveSettings = Pick<HiveChangelogSinkOptions, 'fs' | 'catalog' | 'warehouse' | 'format' | 'partition' | 'rollBytes' | 'rollSeconds' | 'formats'>;
@@ -124,6 +125,10 @@ export class BinlogToHiveJob implements StatusProbe {
     }
     const metrics = this.metrics;
     const router = new Router(options.routing, (source, changes) => metrics.unmatchedChanges.inc({ source }, changes));
+    // when_needed: a purged position is read again as a snapshot rather than an error (purged-start.ts).
+    const purged =
+      options.snapshot?.mode === 'when_needed' && record && resumed.start ? await purgedError(() => this.availableStart(server, facts, resumed, options.start)) : undefined;
+    if (purged) logger.warn({ err: purged }, "the checkpoint's position is purged on the server; snapshot.mode when_needed: the stream starts at the binlog's end and every captured table is read again");
     const snapshot = await openBinlogSnapshot({
       settings: options.snapshot,
       connection: options.connection,
@@ -131,7 +136,9 @@ export class BinlogToHiveJob implements StatusProbe {
       hasGtid: facts.hasGtid,
       server,
       record,
+      purged: purged !== undefined,
       router,
+      requests: { store },
       retrying: resumed.retrying,
       // Rows merged in shift the stream's numbers, which a stopped table's retry and the tables
       // catching up with it go by: none while either is under way.
@@ -143,7 +150,7 @@ export class BinlogToHiveJob implements StatusProbe {
       ...(options.progressTty ? { tty: options.progressTty } : {}),
     });
     try {
-      await this.stream(server, facts, store, record, resumed, router, snapshot);
+      await this.stream(server, facts, store, record, resumed, router, snapshot, purged);
     } finally {
       await snapshot?.close();
     }
@@ -157,6 +164,7 @@ export class BinlogToHiveJob implements StatusProbe {
     resumed: GateResume<BinlogSourceState>,
     router: Router,
     snapshot: BinlogSnapshot | undefined,
+    purged: SluiceError | undefined,
   ): Promise<void> {
     const { options, metrics } = this;
     const logger = options.logger;
@@ -164,9 +172,12 @@ export class BinlogToHiveJob implements StatusProbe {
     const schemaHistory = await SchemaHistory.load(options.stateDir);
     // A first start with a snapshot streams from the binlog's end: the snapshot reads what came before.
     const configured: BinlogStart = snapshot?.fresh ? { kind: 'latest' } : options.start;
-    const start = await this.availableStart(server, facts, resumed, configured).catch((error: unknown) => {
-      throw explainPurgeForStoppedTables(error, resumed.retrying);
-    });
+    const start =
+      purged && record
+        ? startAtEndAfterPurge(server, facts, record, purged)
+        : await this.availableStart(server, facts, resumed, configured).catch((error: unknown) => {
+            throw explainPurgeForStoppedTables(error, resumed.retrying);
+          });
     const jobId = newJobId();
     logger.info({ server, version: facts.version, start: start.description, jobId, ...(snapshot ? { snapshot: snapshot.fresh ? 'starting' : 'resuming' } : {}) }, 'starting binlog capture');
 

@@ -25,7 +25,8 @@ import { SluiceError } from '../../core/errors.ts';
 import { readChunk, type Chunk } from './chunk-reader.ts';
 import type { GtidWait } from './gtid-wait.ts';
 import { keyPositions, rowKey } from './row-key.ts';
-import { nextTable, SNAPSHOT, type SnapshotProgress, type SnapshotState } from './snapshot-progress.ts';
+import { nextTable, readAgain, SNAPSHOT, type SnapshotProgress, type SnapshotState, type TableSnapshot } from './snapshot-progress.ts';
+import { keyOrNothing } from './table-added.ts';
 import { SnapshotWatch } from './snapshot-watch.ts';
 import { estimateRows } from './table-estimate.ts';
 
@@ -38,7 +39,7 @@ export interface SnapshotMergeOptions {
    */
   waitForGtids?: Omit<GtidWait, 'gtidSet'>;
   progress: SnapshotProgress;
-  /** The key of every table still to read, by source 'db.table'. */
+  /** The key of every table still to read, by source 'db.table' (a table added later has its key read when its turn comes). */
   keys: ReadonlyMap<string, TableKey>;
   chunkRows: number;
   chunkBytes: number;
@@ -84,9 +85,13 @@ export class SnapshotMerge implements StreamMerge {
   private closed = false;
   private rowsHandedOn = false;
   private readonly watch: SnapshotWatch;
+  private readonly keys: Map<string, TableKey>;
+  /** A table added while streaming whose key is being read: no chunk until it is known. */
+  private keyLoading: string | undefined;
 
   constructor(private readonly options: SnapshotMergeOptions) {
     this.progress = options.progress;
+    this.keys = new Map(options.keys);
     this.limit = Math.min(options.chunkRows, 1024);
     this.watch = new SnapshotWatch(options.logger, options.metrics, options.tty);
   }
@@ -95,7 +100,10 @@ export class SnapshotMerge implements StreamMerge {
     this.wake = wake;
     this.fail = fail;
     if (hasRoom) this.hasRoom = hasRoom;
-    this.ask(start);
+    const next = nextTable(this.progress);
+    // A table read again starts with its marker, which only a boundary of the stream can hand on.
+    if (next !== undefined && this.progress.tables[next]!.reset) setImmediate(() => this.wake());
+    else this.ask(start);
   }
 
   /** Stops reading; a read under way is dropped. */
@@ -126,7 +134,7 @@ export class SnapshotMerge implements StreamMerge {
 
   atBoundary(position: BinlogPosition, statement: string | undefined): MergedChange[] | undefined {
     const pending = this.pending;
-    if (!pending) return undefined;
+    if (!pending) return this.keyLoading === undefined && nextTable(this.progress) !== undefined && !this.options.held() ? this.open(position) : undefined;
     if (pending.redo || (statement !== undefined && mentions(statement, pending.table))) {
       this.options.logger.info({ table: pending.table, statement: statement?.slice(0, 200) }, 'snapshot: the table changed while a chunk was read; reading the chunk again');
       this.ask(position);
@@ -143,8 +151,54 @@ export class SnapshotMerge implements StreamMerge {
       changes.push({ schema, table, op: 'read', columns: chunk.columns, before: null, after: row, commitTs, position: at });
     });
     this.handedOn(chunk, changes.length);
+    return [...changes, ...this.open(position)];
+  }
+
+  /**
+   * Reads `table` again from its start while the stream goes on (a table new to the routing, rows
+   * moved in by a statement, an on-demand request): it joins the end of the list, and a truncate
+   * marker goes before its first chunk. A read of it under way is dropped. Called between the
+   * stream's events: the next boundary records it.
+   */
+  readAgain(table: string, request?: string): boolean {
+    if (this.closed) return false;
+    this.progress = readAgain(this.progress, table, request);
+    this.keys.delete(table);
+    this.watch.forget(table);
+    if (this.pending?.table === table) this.pending = undefined;
+    // Not from inside the stream's call (a statement's): its boundary comes first.
+    if (!this.pending) setImmediate(() => this.wake());
+    return true;
+  }
+
+  /**
+   * A captured table was created empty in the stream (CREATE TABLE, CREATE OR REPLACE): every row it
+   * gets comes as a change from here on, so there is nothing to read; a read of it under way ends.
+   */
+  created(table: string): void {
+    if (this.closed) return;
+    const entry = this.progress.tables[table];
+    if (entry?.done) return;
+    this.progress = { ...this.progress, tables: { ...this.progress.tables, [table]: { rows: entry?.rows ?? 0, done: true, ...requestOf(entry) } } };
+    // The statement's own boundary comes next and opens the next table's window.
+    if (this.pending?.table === table) this.pending = undefined;
+  }
+
+  /** The next table's window opens at `position`: first its truncate marker when it is read again. */
+  private open(position: BinlogPosition): MergedChange[] {
+    const table = nextTable(this.progress);
+    const entry = table === undefined ? undefined : this.progress.tables[table];
+    if (table === undefined || !entry?.reset || !this.keys.has(table)) {
+      this.ask(position);
+      return [];
+    }
+    const [schema, name] = splitTable(table);
+    const { reset: _reset, ...rest } = entry;
+    this.progress = { ...this.progress, tables: { ...this.progress.tables, [table]: rest } };
+    this.options.logger.info({ table, ...(entry.request !== undefined ? { request: entry.request } : {}) }, 'snapshot: reading the table again from its start, after a truncate marker');
+    const marker: MergedChange = { schema, table: name, op: 'truncate', columns: [], before: null, after: null, commitTs: Math.floor(Date.now() / 1000), position: { file: position.file, offset: position.offset } };
     this.ask(position);
-    return changes;
+    return [marker];
   }
 
   statesAt(nextSequence: bigint): Record<string, SourceState> {
@@ -159,8 +213,13 @@ export class SnapshotMerge implements StreamMerge {
   /** Records a chunk as handed on (a new progress object: records already taken keep theirs). */
   private handedOn(chunk: Chunk, rows: number): void {
     const before = this.progress.tables[chunk.table] ?? { rows: 0 };
-    const after = chunk.last ?? before.after;
-    const table = { rows: before.rows + rows, ...(after ? { after } : {}), ...(chunk.until ? { until: chunk.until } : {}), ...(chunk.end ? { done: true as const } : {}) };
+    const table = {
+      rows: before.rows + rows,
+      ...(chunk.last ? { after: chunk.last } : before.after ? { after: before.after } : {}),
+      ...(chunk.until ? { until: chunk.until } : {}),
+      ...(chunk.end ? { done: true as const } : {}),
+      ...requestOf(before),
+    };
     this.progress = { ...this.progress, tables: { ...this.progress.tables, [chunk.table]: table } };
     this.rowsHandedOn = true;
     this.options.metrics.snapshotRows.inc({ source: chunk.table }, rows);
@@ -187,7 +246,12 @@ export class SnapshotMerge implements StreamMerge {
       if (this.options.onDone) setImmediate(this.options.onDone);
       return;
     }
-    const key = this.options.keys.get(table)!;
+    const key = this.keys.get(table);
+    if (!key) {
+      this.pending = undefined;
+      this.loadKey(table);
+      return;
+    }
     const pending: Pending = { table, key, changed: new Set(), positions: new WeakMap() };
     this.pending = pending;
     const { after, until } = this.progress.tables[table] ?? {};
@@ -221,6 +285,32 @@ export class SnapshotMerge implements StreamMerge {
     });
   }
 
+  /**
+   * The key of a table added while streaming, read on the snapshot's connection; then the stream is
+   * woken to open its window. A table gone meanwhile has nothing to read; one without a key fails
+   * the stream with SLUICE_TABLE_KEY, naming the fix.
+   */
+  private loadKey(table: string): void {
+    if (this.keyLoading !== undefined) return;
+    this.keyLoading = table;
+    this.reading = this.reading.then(async () => {
+      let key: TableKey | undefined;
+      try {
+        key = await keyOrNothing(this.options.connection, table);
+      } catch (error) {
+        this.keyLoading = undefined;
+        if (!this.closed) this.fail(error as Error);
+        return;
+      }
+      this.keyLoading = undefined;
+      const entry = this.progress.tables[table];
+      if (this.closed || !entry || entry.done) return;
+      if (key) this.keys.set(table, key);
+      else this.progress = { ...this.progress, tables: { ...this.progress.tables, [table]: { rows: entry.rows, done: true, ...requestOf(entry) } } };
+      this.wake();
+    });
+  }
+
   /** What a read at `low` waits for (a thunk, so that a position without GTIDs fails the read, not the stream's call). */
   private visibleAt(low: BinlogPosition | undefined): () => GtidWait | undefined {
     const wait = this.options.waitForGtids;
@@ -235,6 +325,11 @@ export class SnapshotMerge implements StreamMerge {
       );
     };
   }
+}
+
+/** The request a table's read answers stays in its entry, also once done (snapshot-requests.ts). */
+function requestOf(entry: TableSnapshot | undefined): { request?: string } {
+  return entry?.request !== undefined ? { request: entry.request } : {};
 }
 
 function splitTable(qualified: string): [string, string] {

@@ -1,10 +1,13 @@
 // What a start does about the snapshot (`snapshot.mode`), from the newest checkpoint record:
 // - `never`: nothing.
-// - `initial` / `initial_only`: with no checkpoint yet, every captured table of the source is read
-//   first, while the stream starts at the binlog's end; a record with the snapshot under way goes on
-//   where it stands. A record without a snapshot (a daemon that streamed before) takes none: its
-//   tables hold their changes already.
+// - `initial` / `initial_only` / `when_needed`: with no checkpoint yet, every captured table of the
+//   source is read first, while the stream starts at the binlog's end; a record with the snapshot
+//   under way goes on where it stands. A record without a snapshot (a daemon that streamed before)
+//   takes none: its tables hold their changes already, and are listed as done, so that a table
+//   captured later is told apart. A captured table the record does not list (a new rule, a table
+//   created while the daemon was down) is read while the stream goes on, after a truncate marker.
 // `initial_only` stops the daemon, with a final checkpoint, once every table is read.
+// `when_needed` also reads every table again when the record's position is purged (see purged()).
 import type mysql from 'mysql2/promise';
 import type { CheckpointRecord } from '../../core/checkpoint-record.ts';
 import { SluiceError } from '../../core/errors.ts';
@@ -12,7 +15,7 @@ import type { Router } from '../../routing/router.ts';
 import { readTableKey, type TableKey } from '../table/table-key.ts';
 import { freshProgress, SNAPSHOT, type SnapshotProgress, type SnapshotState } from './snapshot-progress.ts';
 
-export type SnapshotMode = 'never' | 'initial' | 'initial_only';
+export type SnapshotMode = 'never' | 'initial' | 'initial_only' | 'when_needed';
 
 export interface SnapshotPlan {
   progress: SnapshotProgress;
@@ -21,22 +24,38 @@ export interface SnapshotPlan {
   keys: Map<string, TableKey>;
 }
 
-export async function planSnapshot(connection: mysql.Connection, mode: SnapshotMode, record: CheckpointRecord | undefined, router: Router): Promise<SnapshotPlan | undefined> {
+/**
+ * `purged`: the record's position is gone from the server and the mode is when_needed: every
+ * captured table is read again (after a truncate marker each), while the stream starts at the end.
+ */
+export async function planSnapshot(connection: mysql.Connection, mode: SnapshotMode, record: CheckpointRecord | undefined, router: Router, purged = false): Promise<SnapshotPlan | undefined> {
   if (mode === 'never') return undefined;
   const recorded = record?.sources[SNAPSHOT] as SnapshotState | undefined;
-  if (record && !recorded) return undefined;
   const existing = await capturedTables(connection, router);
-  const progress = recorded ? withoutDropped(recorded.position, new Set(existing)) : freshProgress(existing);
+  let progress: SnapshotProgress;
+  if (!record) progress = freshProgress(existing);
+  else if (purged) progress = { tables: Object.fromEntries(existing.map((table) => [table, { rows: 0, reset: true as const }])) };
+  else if (!recorded) progress = { tables: Object.fromEntries(existing.map((table) => [table, { rows: 0, done: true as const }])) };
+  else progress = withAdded(withoutDropped(recorded.position, new Set(existing)), existing);
   const keys = new Map<string, TableKey>();
   // Every key is read before the stream starts: a table without one is refused now, not mid-way.
   for (const [table, entry] of Object.entries(progress.tables)) if (!entry.done) keys.set(table, await readTableKey(connection, table));
-  return { progress, fresh: !record, keys };
+  return { progress, fresh: !record || purged, keys };
 }
 
-/** A table dropped (or no longer captured) since the record has nothing left to read: it counts as done. */
+/**
+ * A table dropped (or no longer captured) since the record has nothing left to read: it leaves the
+ * list, so that it counts as new if it is captured again.
+ */
 function withoutDropped(progress: SnapshotProgress, existing: ReadonlySet<string>): SnapshotProgress {
-  const tables = Object.fromEntries(Object.entries(progress.tables).map(([table, entry]) => [table, entry.done || existing.has(table) ? entry : { ...entry, done: true as const }]));
-  return { ...progress, tables };
+  return { ...progress, tables: Object.fromEntries(Object.entries(progress.tables).filter(([table]) => existing.has(table))) };
+}
+
+/** Captured tables the record does not list: read after the others, each after a truncate marker. */
+function withAdded(progress: SnapshotProgress, existing: readonly string[]): SnapshotProgress {
+  const added = existing.filter((table) => !(table in progress.tables));
+  if (added.length === 0) return progress;
+  return { ...progress, tables: { ...progress.tables, ...Object.fromEntries(added.map((table) => [table, { rows: 0, reset: true as const }])) } };
 }
 
 /** The source's base tables that the routing captures, in name order. */

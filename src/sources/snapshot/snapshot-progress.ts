@@ -19,6 +19,14 @@ export interface TableSnapshot {
   done?: true;
   /** Rows handed on so far (op read). */
   rows: number;
+  /**
+   * Read again while streaming (a table new to the routing, rows moved in by a statement, or asked
+   * for): a truncate marker goes first, at the point where its first chunk's window opens, so that
+   * the rows read then are the table's whole state. Cleared once the marker is handed on.
+   */
+  reset?: true;
+  /** The on-demand request (`sluice snapshot`) that started this read, by its id. */
+  request?: string;
 }
 
 export interface SnapshotProgress {
@@ -38,6 +46,15 @@ export interface SnapshotState extends SourceState {
 
 export function freshProgress(tables: readonly string[]): SnapshotProgress {
   return { tables: Object.fromEntries(tables.map((table) => [table, { rows: 0 }])) };
+}
+
+/** The table read again from its start: a marker first, then every row (see TableSnapshot.reset). */
+export function readAgain(progress: SnapshotProgress, table: string, request?: string): SnapshotProgress {
+  const tables = { ...progress.tables };
+  delete tables[table];
+  // At the end of the list: the tables already waiting keep their turn.
+  tables[table] = { rows: 0, reset: true, ...(request !== undefined ? { request } : {}) };
+  return { ...progress, tables };
 }
 
 export function nextTable(progress: SnapshotProgress): string | undefined {

@@ -49,6 +49,11 @@ export class SnapshotWatch {
     return this.tables.has(table);
   }
 
+  /** The table is read again from its start: its figures start over. */
+  forget(table: string): void {
+    this.tables.delete(table);
+  }
+
   /** The table starts (or resumes) with `rows` handed on before. */
   begin(table: string, rows: number, now = Date.now()): void {
     this.tables.set(table, { meter: new RateMeter(now, rows), estimate: undefined, estimateAsked: false, shownAt: now });

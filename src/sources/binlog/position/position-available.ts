@@ -87,7 +87,8 @@ function purged(server: string, facts: ServerFacts, wanted: string, why: string)
     'SLUICE_BINLOG_POSITION_PURGED',
     `${server} no longer has binlog position ${wanted}: ${why}. The oldest binlog file it has is ${oldest}. ` +
       'The changes in between are gone from this server: take a new snapshot of the tables, point sluice at a server that ' +
-      'still has them (same GTIDs), or move the checkpoint with `sluice checkpoint set` knowing that the changes before it are skipped.',
+      'still has them (same GTIDs), or move the checkpoint with `sluice checkpoint set` knowing that the changes before it are skipped. ' +
+      'With snapshot.mode: when_needed, sluice takes that snapshot by itself at the next start.',
     { context: { server, position: wanted, oldest } },
   );
 }

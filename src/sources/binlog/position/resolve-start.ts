@@ -97,7 +97,8 @@ function requireFile(server: string, facts: ServerFacts, file: string, wanted: s
     'SLUICE_BINLOG_POSITION_PURGED',
     `${server} no longer has binlog position ${wanted}: the oldest binlog file it has is ${oldest}. ` +
       'The changes in between are gone from the server. To go on, take a new snapshot of the tables, or start ' +
-      'from a position the server still has (source.start), knowing that changes before it are skipped.',
+      'from a position the server still has (source.start), knowing that changes before it are skipped. ' +
+      'With snapshot.mode: when_needed, sluice takes that snapshot by itself at the next start.',
     { context: { server, position: wanted, oldest } },
   );
 }

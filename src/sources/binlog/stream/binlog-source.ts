@@ -22,6 +22,7 @@ import { serverIdConflict } from '../server/server-id.ts';
 import { ColumnLookup, type RawTableMap } from './column-lookup.ts';
 import { eventTooLargeError } from './event-too-large.ts';
 import { droppedDatabaseError, rowsMovedBy, rowsMovedError } from './rows-moved.ts';
+import { tableCreatedEmpty } from './table-created.ts';
 import { SourceQueue } from './source-queue.ts';
 import type { StreamMerge } from './stream-merge.ts';
 import { classifyStatement } from './statement-dml.ts';
@@ -252,6 +253,7 @@ export class BinlogSource {
         if (!ends) this.trackStatement(zongji, event, statement);
         if (!ends) this.pushTableResets(zongji, event, statement);
         if (!ends) this.onRowsMoved(zongji, event, statement);
+        if (!ends) this.noteCreated(event, statement);
         // COMMIT or ROLLBACK closes a non-transactional group. A DDL is a transaction of its own,
         // unless it is inside BEGIN ... COMMIT (CREATE TABLE ... SELECT under ROW: the bare CREATE,
         // then its rows): the boundary is then the group's end.
@@ -372,7 +374,7 @@ export class BinlogSource {
       this.fail(unboundedStatementError({ verb: kind.verb, statement, reason: kind.reason, at: this.describeHere(zongji, event.gtid) }));
       return true;
     }
-    if (kind.kind === 'ddl' && kind.rowsInto) this.stopTablesWritten(zongji, event, statement, 'CREATE TABLE ... SELECT', [kind.rowsInto]);
+    if (kind.kind === 'ddl' && kind.rowsInto && !this.readAgain(kind.rowsInto)) this.stopTablesWritten(zongji, event, statement, 'CREATE TABLE ... SELECT', [kind.rowsInto]);
     if (kind.kind !== 'dml') return false;
     this.stopTablesWritten(zongji, event, statement, kind.verb, kind.tables);
     return true;
@@ -415,8 +417,20 @@ export class BinlogSource {
     }
     this.pushMarkers(zongji, event, moved.emptied);
     for (const { table, what } of moved.changed) {
+      if (this.readAgain(table)) continue;
       this.stopTables(zongji, event, [table], (source, target, at) => rowsMovedError({ source, target, what, statement, at }));
     }
+  }
+
+  /** A captured table that got rows with no row events: the snapshot reads it again, if there is one (stream-merge.ts). */
+  private readAgain(table: TableRef): boolean {
+    return this.options.router.isCaptured(table.schema, table.table) && (this.options.merge?.readAgain?.(`${table.schema}.${table.table}`) ?? false);
+  }
+
+  private noteCreated(event: BinlogEventLike, statement: string): void {
+    if (!this.options.merge?.created) return;
+    const table = tableCreatedEmpty(statement, event.schema ?? '');
+    if (table && this.options.router.isCaptured(table.schema, table.table)) this.options.merge.created(`${table.schema}.${table.table}`);
   }
 
   /** At a transaction's end: an undecoded event with no statement after it was a LOAD DATA logged as a statement. */

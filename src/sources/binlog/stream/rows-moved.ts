@@ -109,7 +109,8 @@ export function rowsMovedError(options: { source: string; target: string; what: 
     'SLUICE_BINLOG_ROWS_MOVED',
     `table ${target}: ${source} changed at ${at} by \`${shorten(statement)}\`: ${what}, so its changelog cannot say which rows it holds now. ` +
       'A restart alone retries the table from where it stopped and stops again at this statement: with the daemon stopped, run ' +
-      `\`sluice checkpoint skip-table ${target}\` and copy the table anew (\`sluice sync\`), or take a new snapshot. ` +
+      `\`sluice checkpoint skip-table ${target}\` and copy the table anew (\`sluice sync\`), or take a new snapshot (\`sluice snapshot ${source}\`; ` +
+      'with snapshot.mode other than never, sluice reads such a table again by itself instead of stopping). ' +
       "(If the rows that came are the ones the changelog already holds, as after an online schema change tool's swap, skip-table alone is enough.)",
     { context: { table: target, sourceTable: source, position: at, statement: shorten(statement) } },
   );

@@ -26,6 +26,14 @@ export interface StreamMerge {
    * (an empty list still counts: the merge's state moved on). `statement` is the DDL that ended here.
    */
   atBoundary(position: BinlogPosition, statement: string | undefined): MergedChange[] | undefined;
+  /**
+   * A statement gave the captured source table 'db.table' rows that reach the binlog as no inserts
+   * (a RENAME into the routing, CREATE TABLE ... SELECT logged as a statement): whether the merge
+   * reads it again while the stream goes on. If not, the stream stops its target.
+   */
+  readAgain?(table: string): boolean;
+  /** The captured source table 'db.table' was created empty by the statement being handled: its rows all come as changes. */
+  created?(table: string): void;
   /** What a checkpoint at a boundary numbered `nextSequence` records beside the binlog, by source name. */
   statesAt(nextSequence: bigint): Record<string, SourceState> | undefined;
 }
