@@ -19,7 +19,7 @@ import { METADATA_COLUMNS } from '../sinks/changelog-layout.ts';
 import { DeadLetterFile } from '../sources/kafka/dead-letters.ts';
 import { mysqlTypesOfHiveColumns } from '../sources/kafka/hive-column-types.ts';
 import type { KafkaSourceState } from '../sources/kafka/kafka-position.ts';
-import { KafkaSource, type KafkaTopicSettings } from '../sources/kafka/kafka-source.ts';
+import { KafkaSource, type KafkaSourceOptions } from '../sources/kafka/kafka-source.ts';
 import { binlogHiveRecoveries, HIVE } from './binlog-to-hive-record.ts';
 import { newJobId, openHiveSink, type HiveSettings } from './binlog-to-hive-job.ts';
 import { PipelineLoop, type PipelineFigures } from './pipeline-loop.ts';
@@ -27,13 +27,7 @@ import { PipelineLoop, type PipelineFigures } from './pipeline-loop.ts';
 /** The source's name in the checkpoint record. */
 export const KAFKA = 'kafka';
 
-export interface KafkaToHiveJobOptions extends HiveSettings {
-  brokers: string[];
-  clientId: string;
-  groupId: string;
-  sessionTimeoutMs: number;
-  topics: KafkaTopicSettings[];
-  start: 'earliest' | 'latest';
+export interface KafkaToHiveJobOptions extends HiveSettings, Pick<KafkaSourceOptions, 'brokers' | 'clientId' | 'groupId' | 'sessionTimeoutMs' | 'topics' | 'start'> {
   deadLetterFile: string;
   /** Rules may carry capture settings (columns, masks, a row filter) for the tables they route. */
   routing: Omit<RoutingConfig, 'rules'> & { rules: (RoutingRule & CaptureSettings)[] };
