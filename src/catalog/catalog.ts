@@ -17,6 +17,11 @@ export interface TableDefinition {
   format: StorageFormat;
   /** Table location on the FileSystem: '<warehouse>/<db>.db/<table>'. */
   location: string;
+  /**
+   * The source's primary key (Hive column names), recorded when sluice creates the table: what the
+   * current-state view groups by. Absent: the source table had none, or sluice did not know it.
+   */
+  primaryKey?: string[];
 }
 
 export interface PartitionSpec {

@@ -83,8 +83,21 @@ export function createTableStatement(definition: TableDefinition, locationUri: s
   const partitioned = definition.partitionColumns.length > 0 ? ` PARTITIONED BY (${columnList(definition.partitionColumns)})` : '';
   return (
     `CREATE EXTERNAL TABLE IF NOT EXISTS ${qualifiedName(definition.database, definition.name)} (${columnList(definition.columns)})` +
-    `${partitioned} ${storageClause(definition.format)} LOCATION ${stringLiteral(locationUri)}`
+    `${partitioned} ${storageClause(definition.format)} LOCATION ${stringLiteral(locationUri)}` +
+    (definition.primaryKey ? ` TBLPROPERTIES (${stringLiteral(PRIMARY_KEY_PROPERTY)}=${stringLiteral(definition.primaryKey.join(','))})` : '')
   );
+}
+
+/** The table property that records the source's primary key: column names, comma-separated. */
+export const PRIMARY_KEY_PROPERTY = 'sluice.primary.key';
+
+/** The key a table property records, if any (a column name with a comma in it is never recorded: see the sink). */
+export function primaryKeyFromProperty(value: string | undefined): string[] | undefined {
+  const key = (value ?? '')
+    .split(',')
+    .map((column) => column.trim().toLowerCase())
+    .filter((column) => column.length > 0);
+  return key.length > 0 ? key : undefined;
 }
 
 /**

@@ -14,6 +14,8 @@ import {
   createTableStatement,
   describeFormattedStatement,
   normalizeHiveType,
+  PRIMARY_KEY_PROPERTY,
+  primaryKeyFromProperty,
   SHOW_DATABASES,
   showPartitionsStatement,
   showTablesStatement,
@@ -227,6 +229,7 @@ export class HiveServer2Catalog implements Catalog {
       partitionColumns: described.partitionColumns,
       format,
       location: fromHiveUri(fs, described.location, `table ${database}.${name}`),
+      ...primaryKeyOf(described),
     };
   }
 
@@ -239,6 +242,11 @@ export class HiveServer2Catalog implements Catalog {
   private error(message: string, database: string, name: string): SluiceError {
     return new SluiceError('SLUICE_CATALOG', message, { context: { table: `${database}.${name}`, server: this.connection.server } });
   }
+}
+
+function primaryKeyOf(described: DescribedTable): { primaryKey?: string[] } {
+  const key = primaryKeyFromProperty(described.tableParameters[PRIMARY_KEY_PROPERTY]);
+  return key ? { primaryKey: key } : {};
 }
 
 /**

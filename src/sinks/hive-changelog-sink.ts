@@ -205,6 +205,7 @@ class TableWriter {
         partitionColumns: partitionColumns(options.partition),
         format: options.format,
         location: joinPath(options.warehouse, `${target.database}.db`, target.table),
+        ...primaryKeyOf(columns),
       }));
     requireChangelogLayout(definition);
     requireNoClash(definition, columns, options.partition);
@@ -464,6 +465,13 @@ function requireNoClash(definition: TableDefinition, columns: readonly SourceCol
 
 function describeEventPosition(event: ChangeEvent): string {
   return event.position.gtid ? `GTID ${event.position.gtid}` : `${event.position.file}:${event.position.offset}`;
+}
+
+/** The source's primary key as the table records it; a key is recorded when the table is created, and kept. */
+function primaryKeyOf(columns: readonly SourceColumn[]): { primaryKey?: string[] } {
+  const key = columns.filter((column) => column.primaryKey).map((column) => column.name.toLowerCase());
+  // Hive's table property holds the names comma-separated: a name with a comma records no key.
+  return key.length > 0 && !key.some((name) => name.includes(',')) ? { primaryKey: key } : {};
 }
 
 function toHiveColumn(column: SourceColumn): HiveColumn {
