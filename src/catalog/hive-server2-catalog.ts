@@ -6,6 +6,7 @@
 import { SluiceError, isSluiceError } from '../core/errors.ts';
 import type { Catalog, HiveColumn, PartitionSpec, TableDefinition } from './catalog.ts';
 import { HiveConnection, type HiveConnectionOptions } from './hive-connection.ts';
+import { currentViewName, currentViewStatement, DEFAULT_CURRENT_VIEW, type CurrentViewOptions } from './hive-current-view.ts';
 import {
   addColumnsStatement,
   addPartitionStatement,
@@ -31,6 +32,8 @@ export interface HiveServer2CatalogOptions extends HiveConnectionOptions {
    * are this URI followed by the FileSystem path. Default: HiveServer2's own (`SET fs.defaultFS`).
    */
   fsDefaultFS?: string;
+  /** The current-state view `<table><suffix>` of every table with a recorded primary key (hive-current-view.ts). */
+  currentView?: CurrentViewOptions;
 }
 
 // Hive's ErrorMsg codes for "Table not found" and "Database does not exist".
@@ -41,9 +44,11 @@ export class HiveServer2Catalog implements Catalog {
   readonly description: string;
   private readonly connection: HiveConnection;
   private fsName: Promise<FileSystemName> | undefined;
+  private readonly currentView: CurrentViewOptions;
 
   constructor(options: HiveServer2CatalogOptions) {
     this.connection = new HiveConnection(options);
+    this.currentView = options.currentView ?? DEFAULT_CURRENT_VIEW;
     if (options.fsDefaultFS !== undefined) {
       // Parsed now, so that a malformed value fails at start.
       const fs = parseDefaultFs(options.fsDefaultFS);
@@ -84,7 +89,11 @@ export class HiveServer2Catalog implements Catalog {
         name,
       );
     }
-    return this.toDefinition(database, name, described, fs);
+    const table = this.toDefinition(database, name, described, fs);
+    // Also when the table was there: a run that stopped between an ALTER and the view's re-creation
+    // left the view behind the table's columns.
+    await this.replaceCurrentView(table);
+    return table;
   }
 
   async addColumns(database: string, name: string, columns: HiveColumn[]): Promise<void> {
@@ -99,9 +108,9 @@ export class HiveServer2Catalog implements Catalog {
       // connection and was sent again, Hive answers "Duplicate column name". What counts is the result.
       const after = await this.getTable(database, name).catch(() => undefined);
       const present = new Set(after?.columns.map((column) => column.name));
-      if (after && missing.every((column) => present.has(column.name.toLowerCase()))) return;
-      throw error;
+      if (!after || !missing.every((column) => present.has(column.name.toLowerCase()))) throw error;
     }
+    await this.replaceCurrentView(await this.mustGet(database, name));
   }
 
   async changeColumnType(database: string, name: string, column: string, type: string): Promise<void> {
@@ -110,6 +119,21 @@ export class HiveServer2Catalog implements Catalog {
     if (!current) throw this.error(`table ${database}.${name} has no column ${column}`, database, name);
     if (normalizeHiveType(current.type) === normalizeHiveType(type)) return;
     await this.connection.execute(changeColumnTypeStatement(database, name, column, type));
+    await this.replaceCurrentView(await this.mustGet(database, name));
+  }
+
+  /**
+   * CREATE OR REPLACE VIEW `<table>_current` (hive-current-view.ts), in step with the table's columns.
+   * Nothing for a table without a recorded key, and nothing over a table of that name: a view of that
+   * name is taken as sluice's (the name is the table's own with the configured suffix).
+   */
+  private async replaceCurrentView(table: TableDefinition): Promise<void> {
+    if (!this.currentView.enabled) return;
+    const statement = currentViewStatement(table, this.currentView);
+    if (!statement) return;
+    const existing = await this.lookUp(table.database, currentViewName(table, this.currentView));
+    if (typeof existing !== 'string' && existing.tableType !== 'VIRTUAL_VIEW') return;
+    await this.connection.execute(statement);
   }
 
   async addPartition(database: string, name: string, partition: PartitionSpec): Promise<void> {
