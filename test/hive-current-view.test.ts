@@ -17,7 +17,7 @@ test('HiveServer2: <table>_current equals the source table after inserts, update
   const hive = await testHiveServer2();
   const tag = `cv${process.pid}_${Date.now() % 1_000_000}`;
   const db = await server.rootConnection();
-  await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.t (id INT, k VARCHAR(5), v VARCHAR(20), n INT, PRIMARY KEY (k, id)); CREATE TABLE ${tag}.nokey (v INT)`);
+  await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.t (id INT, k VARCHAR(5), v VARCHAR(20), n INT, PRIMARY KEY (k, id)); CREATE TABLE ${tag}.nokey (v INT); CREATE TABLE ${tag}.later (v INT)`);
   const start = await gtidBinlogPos(server);
   const storage = hiveStorageYaml(hdfs, hive, `/sluice-current/${tag}`).join('\n');
   const workspace = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']`, storage, intervalSeconds: 0.5 });
@@ -31,6 +31,7 @@ test('HiveServer2: <table>_current equals the source table after inserts, update
       await db.query(`UPDATE ${t} SET v = 'one!' WHERE id = 1 AND k = 'a'`);
       await db.query(`DELETE FROM ${t} WHERE id = 2`);
       await db.query(`INSERT INTO ${tag}.nokey VALUES (1)`);
+      await db.query(`INSERT INTO ${tag}.later VALUES (1), (2)`);
       await waitForCheckpoint(workspace, await gtidBinlogPos(server), 120_000, daemon);
       await db.query(`TRUNCATE TABLE ${t}`);
       await db.query(`INSERT INTO ${t} VALUES (1, 'a', 'again', 10), (2, 'a', 'two again', 20), (5, 'c', 'five', 50)`);
@@ -40,6 +41,9 @@ test('HiveServer2: <table>_current equals the source table after inserts, update
       await db.query(`DELETE FROM ${t} WHERE id = 5`);
       await waitForCheckpoint(workspace, await gtidBinlogPos(server), 120_000, daemon);
       assert.deepEqual(await viewColumns(), ['id int', 'k string', 'v string', 'n int', 'extra string'], 'the view follows ADD COLUMN');
+      // A key the source gains later is recorded, and the view made, with the next change.
+      await db.query(`ALTER TABLE ${tag}.later ADD PRIMARY KEY (v)`);
+      await db.query(`UPDATE ${tag}.later SET v = 3 WHERE v = 2`);
       await db.query(`ALTER TABLE ${t} MODIFY n BIGINT`);
       await db.query(`UPDATE ${t} SET n = 9000000000 WHERE id = 6`);
       await waitForCheckpoint(workspace, await gtidBinlogPos(server), 120_000, daemon);
@@ -50,12 +54,14 @@ test('HiveServer2: <table>_current equals the source table after inserts, update
     try {
       assert.deepEqual((await catalog.getTable(tag, 't'))?.primaryKey, ['id', 'k'], 'the key columns, in column order, as the table property records them');
       assert.equal((await catalog.getTable(tag, 'nokey'))?.primaryKey, undefined);
+      assert.deepEqual((await catalog.getTable(tag, 'later'))?.primaryKey, ['v'], 'a key added at the source later is recorded');
     } finally {
       await catalog.close();
     }
     const tables = (await user.query(`SHOW TABLES IN \`${tag}\``)).map((row) => String(Object.values(row)[0]));
     assert.ok(tables.includes('t_current'), `t_current is there: ${tables.join(', ')}`);
     assert.ok(!tables.includes('nokey_current'), 'a table without a primary key gets no view');
+    assert.ok(tables.includes('later_current'), 'a table whose source gained a key gets its view');
 
     const [source] = await db.query(`SELECT CAST(id AS CHAR) AS id, k, v, CAST(n AS CHAR) AS n, extra FROM ${tag}.t ORDER BY k, id`);
     const view = await user.query(`SELECT * FROM \`${tag}\`.\`t_current\``);

@@ -39,6 +39,8 @@ export interface Catalog {
   addColumns(database: string, name: string, columns: HiveColumn[]): Promise<void>;
   /** ALTER TABLE ... CHANGE COLUMN to a wider type (see type-evolution.ts). Idempotent. */
   changeColumnType(database: string, name: string, column: string, type: string): Promise<void>;
+  /** Records the source's primary key with the table (a key the source gained or changed). Idempotent. */
+  setPrimaryKey(database: string, name: string, key: string[]): Promise<void>;
   /** ALTER TABLE ... ADD IF NOT EXISTS PARTITION. Idempotent. */
   addPartition(database: string, name: string, partition: PartitionSpec): Promise<void>;
   listPartitions(database: string, name: string): Promise<PartitionSpec[]>;

@@ -84,12 +84,20 @@ export function createTableStatement(definition: TableDefinition, locationUri: s
   return (
     `CREATE EXTERNAL TABLE IF NOT EXISTS ${qualifiedName(definition.database, definition.name)} (${columnList(definition.columns)})` +
     `${partitioned} ${storageClause(definition.format)} LOCATION ${stringLiteral(locationUri)}` +
-    (definition.primaryKey ? ` TBLPROPERTIES (${stringLiteral(PRIMARY_KEY_PROPERTY)}=${stringLiteral(definition.primaryKey.join(','))})` : '')
+    (definition.primaryKey ? ` TBLPROPERTIES (${primaryKeyProperty(definition.primaryKey)})` : '')
   );
 }
 
 /** The table property that records the source's primary key: column names, comma-separated. */
 export const PRIMARY_KEY_PROPERTY = 'sluice.primary.key';
+
+export function setPrimaryKeyStatement(database: string, table: string, key: readonly string[]): string {
+  return `ALTER TABLE ${qualifiedName(database, table)} SET TBLPROPERTIES (${primaryKeyProperty(key)})`;
+}
+
+function primaryKeyProperty(key: readonly string[]): string {
+  return `${stringLiteral(PRIMARY_KEY_PROPERTY)}=${stringLiteral(key.join(','))}`;
+}
 
 /** The key a table property records, if any (a column name with a comma in it is never recorded: see the sink). */
 export function primaryKeyFromProperty(value: string | undefined): string[] | undefined {

@@ -17,6 +17,7 @@ import {
   normalizeHiveType,
   PRIMARY_KEY_PROPERTY,
   primaryKeyFromProperty,
+  setPrimaryKeyStatement,
   SHOW_DATABASES,
   showPartitionsStatement,
   showTablesStatement,
@@ -120,6 +121,13 @@ export class HiveServer2Catalog implements Catalog {
     if (normalizeHiveType(current.type) === normalizeHiveType(type)) return;
     await this.connection.execute(changeColumnTypeStatement(database, name, column, type));
     await this.replaceCurrentView(await this.mustGet(database, name));
+  }
+
+  async setPrimaryKey(database: string, name: string, key: string[]): Promise<void> {
+    const table = await this.mustGet(database, name);
+    if (table.primaryKey?.join(',') === key.join(',')) return;
+    await this.connection.execute(setPrimaryKeyStatement(database, name, key));
+    await this.replaceCurrentView({ ...table, primaryKey: key });
   }
 
   /**

@@ -4,10 +4,10 @@
 // it; the source columns only. It is a DuckDB view over the table's own view (query-views.ts), so it
 // reads the same committed files and nothing else.
 //
-// The key: the one sluice recorded when it created the table (the source's primary key: the local
-// catalog's JSON, Hive's table property sluice.primary.key), or the columns `--key` names, which win.
-// `sluice query` never connects to the source (it runs without the MySQL password), so a table
-// without a recorded key (the source had none, or an older sluice created it) needs `--key`.
+// The key: the source's primary key as sluice records it with the table (the local catalog's JSON,
+// Hive's table property sluice.primary.key), or the columns `--key` names, which win. `sluice query`
+// never connects to the source (it runs without the MySQL password), so a table without a recorded
+// key (the source has none, or no change of it was written since sluice records keys) needs `--key`.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { TableDefinition } from '../catalog/catalog.ts';
 import { SluiceError } from '../core/errors.ts';
@@ -47,8 +47,8 @@ export async function createCurrentView(connection: DuckDBConnection, table: Tab
   if (key === undefined || key.length === 0) {
     throw new SluiceError(
       'SLUICE_QUERY',
-      `${name} needs the primary key of ${table.database}.${table.name}, which the catalog does not record (the source table had none when sluice created it, ` +
-        'or an older sluice created it) and sluice query does not ask the source for: name its columns with --key col[,col]',
+      `${name} needs the primary key of ${table.database}.${table.name}, which the catalog does not record (the source table has no primary key, or sluice ` +
+        'has not written a change of it since it records keys) and sluice query does not ask the source for: name its columns with --key col[,col]',
       { context: { table: `${table.database}.${table.name}` } },
     );
   }

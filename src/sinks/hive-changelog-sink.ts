@@ -282,6 +282,7 @@ class TableWriter {
       this.layoutVersion++;
       this.options.logger.info({ table: `${database}.${name}`, added: added.map((column) => column.name) }, 'columns added');
     }
+    await this.followKeyChange(columns);
     await this.followTypeChanges(columns, position);
     const byName = new Map(columns.map((column, index) => [column.name.toLowerCase(), index]));
     const layout = this.definition.columns.map((column) =>
@@ -289,6 +290,20 @@ class TableWriter {
     );
     this.layoutByColumns.set(columns, layout);
     return layout;
+  }
+
+  /**
+   * A primary key the source gained or changed (or one a table created without it now shows) is
+   * recorded, for the current-state view. A column list without a key never erases one: under MINIMAL
+   * metadata, columns worked out from a DDL statement carry no key marks.
+   */
+  private async followKeyChange(columns: readonly SourceColumn[]): Promise<void> {
+    const key = primaryKeyOf(columns).primaryKey;
+    if (!key || key.join(',') === this.definition.primaryKey?.join(',')) return;
+    const { database, name } = this.definition;
+    await this.options.catalog.setPrimaryKey(database, name, key);
+    this.options.logger.info({ table: `${database}.${name}`, from: this.definition.primaryKey ?? null, to: key }, 'primary key recorded');
+    this.definition = { ...this.definition, primaryKey: key };
   }
 
   /** A column whose MySQL type changed: keep, widen (ALTER TABLE ... CHANGE COLUMN), or stop. */
@@ -467,7 +482,7 @@ function describeEventPosition(event: ChangeEvent): string {
   return event.position.gtid ? `GTID ${event.position.gtid}` : `${event.position.file}:${event.position.offset}`;
 }
 
-/** The source's primary key as the table records it; a key is recorded when the table is created, and kept. */
+/** The source's primary key as the table records it: at creation, and again when it changes (followKeyChange). */
 function primaryKeyOf(columns: readonly SourceColumn[]): { primaryKey?: string[] } {
   const key = columns.filter((column) => column.primaryKey).map((column) => column.name.toLowerCase());
   // Hive's table property holds the names comma-separated: a name with a comma records no key.
