@@ -46,6 +46,8 @@ export class HiveServer2Catalog implements Catalog {
   private readonly connection: HiveConnection;
   private fsName: Promise<FileSystemName> | undefined;
   private readonly currentView: CurrentViewOptions;
+  /** Tables whose view this run has made sure of since it started (see addPartition). */
+  private readonly viewsChecked = new Set<string>();
 
   constructor(options: HiveServer2CatalogOptions) {
     this.connection = new HiveConnection(options);
@@ -91,8 +93,6 @@ export class HiveServer2Catalog implements Catalog {
       );
     }
     const table = this.toDefinition(database, name, described, fs);
-    // Also when the table was there: a run that stopped between an ALTER and the view's re-creation
-    // left the view behind the table's columns.
     await this.replaceCurrentView(table);
     return table;
   }
@@ -136,12 +136,12 @@ export class HiveServer2Catalog implements Catalog {
    * name is taken as sluice's (the name is the table's own with the configured suffix).
    */
   private async replaceCurrentView(table: TableDefinition): Promise<void> {
-    if (!this.currentView.enabled) return;
-    const statement = currentViewStatement(table, this.currentView);
-    if (!statement) return;
-    const existing = await this.lookUp(table.database, currentViewName(table, this.currentView));
-    if (typeof existing !== 'string' && existing.tableType !== 'VIRTUAL_VIEW') return;
-    await this.connection.execute(statement);
+    const statement = this.currentView.enabled ? currentViewStatement(table, this.currentView) : undefined;
+    if (statement) {
+      const existing = await this.lookUp(table.database, currentViewName(table, this.currentView));
+      if (typeof existing === 'string' || existing.tableType === 'VIRTUAL_VIEW') await this.connection.execute(statement);
+    }
+    this.viewsChecked.add(`${table.database}.${table.name}`.toLowerCase());
   }
 
   async addPartition(database: string, name: string, partition: PartitionSpec): Promise<void> {
@@ -149,6 +149,10 @@ export class HiveServer2Catalog implements Catalog {
     // exists elsewhere; sluice's partitions are always at <table>/<k=v>.
     const location = toHiveUri(await this.fileSystem(), partition.location);
     await this.connection.execute(addPartitionStatement(database, name, partition.values, location));
+    // Once per table and run, at its first commit: a run that stopped between an ALTER and the view's
+    // re-creation left the view behind the table's columns, and the ALTER is not sent again.
+    const key = `${database}.${name}`.toLowerCase();
+    if (!this.viewsChecked.has(key)) await this.replaceCurrentView(await this.mustGet(database, name));
   }
 
   /**
