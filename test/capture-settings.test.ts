@@ -115,6 +115,17 @@ test('the transform: excluded columns gone, masked ones text, the column list ke
   assert.equal(included.apply(untouched, undefined), untouched, 'a table no entry names goes on as it is');
 });
 
+test('the transform keeps the primary key only where it still tells rows apart: all key columns kept, none masked to one text', () => {
+  const keyed = (columns: readonly SourceColumn[]): SourceColumn[] => columns.map((column) => (column.name === 'id' || column.name === 'region' ? { ...column, primaryKey: true as const } : column));
+  const keyColumns = keyed(COLUMNS);
+  const insert = { ...event('insert', null, { id: '1', region: 'eu', email: 'a@x.org' }), columns: keyColumns };
+  const keyOf = (capture: CaptureTransform): string[] => capture.apply(insert, undefined)!.columns.filter((column) => column.primaryKey).map((column) => column.name);
+  assert.deepEqual(keyOf(new CaptureTransform({ tables: [{ match: 'shop.orders', columns: { exclude: ['email'] } }] }, [])), ['id', 'region']);
+  assert.deepEqual(keyOf(new CaptureTransform({ salt: SALT, tables: [{ match: 'shop.orders', mask: { region: 'hash' } }] }, [])), ['id', 'region'], 'a hashed key column still tells rows apart');
+  assert.deepEqual(keyOf(new CaptureTransform({ tables: [{ match: 'shop.orders', columns: { exclude: ['region'] } }] }, [])), [], 'half a key is no key');
+  assert.deepEqual(keyOf(new CaptureTransform({ tables: [{ match: 'shop.orders', mask: { region: 'fixed' } }] }, [])), [], 'a key masked to **** merges every row');
+});
+
 test('the transform warns once per table of a mask or column glob that names none of its columns', () => {
   const warnings: string[] = [];
   const capture = new CaptureTransform({ salt: SALT, tables: [{ match: 'shop.*', columns: { exclude: ['ssn'] }, mask: { emial: 'hash', email: 'fixed' } }] }, [], (message) => warnings.push(message));

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { HiveConnection } from '../src/catalog/hive-connection.ts';
 import { runCrashScenario } from './helpers/crash-scenario.ts';
+import { hiveStorageYaml } from './helpers/hive-storage.ts';
 import { testHdfs, testHiveServer2, testMariaDb } from './helpers/servers.ts';
 import { mariadbSource } from './helpers/source-server.ts';
 import type { TableRow } from './helpers/warehouse.ts';
@@ -17,27 +18,12 @@ for (const [index, format] of (['text', 'parquet'] as const).entries()) {
 test(`HDFS + HiveServer2, ${format}: SELECT returns exactly the source's change stream after ${KILLS} SIGKILLs (seed ${seed})`, { timeout: 15 * 60_000 }, async () => {
   const hdfs = await testHdfs();
   const hive = await testHiveServer2();
-  const namenode = new URL(hdfs.webhdfsUrl).origin;
   await runCrashScenario({
     source: async () => mariadbSource(await testMariaDb()),
     kills: KILLS,
     largeTransactionRows: Number(process.env.SLUICE_CRASH_LARGE_ROWS ?? 30_000),
     seed,
-    storage: async (tag) =>
-      [
-        '  filesystem:',
-        '    kind: webhdfs',
-        `    namenodes: ['${namenode}']`,
-        `    warehouse: /sluice-crash/${tag}`,
-        '    spoolDir: ./spool',
-        '  catalog:',
-        '    kind: hiveserver2',
-        `    host: ${hive.host}`,
-        `    port: ${hive.port}`,
-        `    authentication: ${hive.authentication}`,
-        `    fsDefaultFS: ${hdfs.fsDefaultFS}`,
-        `  format: ${format}`,
-      ].join('\n'),
+    storage: async (tag) => [...hiveStorageYaml(hdfs, hive, `/sluice-crash/${tag}`), `  format: ${format}`].join('\n'),
     localStagingDir: (workspace) => join(workspace.dir, 'spool'),
     // In text, the stopped table's fix is Hive's own: its decimal column becomes a string through
     // HiveServer2. (A Parquet table's old files keep their DECIMAL columns, which a string column

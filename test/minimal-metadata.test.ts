@@ -105,6 +105,9 @@ describe('binlog_row_metadata=MINIMAL', () => {
     const catalog = new LocalCatalog(workspace.catalogDir);
     const columnsOf = async (db: string) => (await catalog.getTable(db, 't'))?.columns.map((column) => `${column.name} ${column.type}`);
     assert.deepEqual(await columnsOf(`${tag}_min`), await columnsOf(`${tag}_full`), 'the same Hive columns and types');
+    // The primary key: from the TableMap under FULL, from information_schema under MINIMAL.
+    assert.deepEqual((await catalog.getTable(`${tag}_full`, 't'))?.primaryKey, ['id']);
+    assert.deepEqual((await catalog.getTable(`${tag}_min`, 't'))?.primaryKey, ['id']);
     const project = (rows: TableRow[]) => rows.map((row) => Object.fromEntries(Object.entries(row).filter(([name]) => !METADATA_COLUMNS.has(name) || name === '_op')));
     const fullRows = project(await rowsOf(workspace, `${tag}_full`, 't'));
     const minimalRows = project(await rowsOf(workspace, `${tag}_min`, 't'));

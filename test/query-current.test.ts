@@ -27,6 +27,8 @@ const ORDERS: TableDefinition = {
   location: '/ods.db/orders',
 };
 
+const KEYED: TableDefinition = { ...ORDERS, name: 'keyed', location: '/ods.db/keyed', primaryKey: ['id'] };
+
 const A = 'shop.orders_a';
 const B = 'shop.orders_b';
 
@@ -94,6 +96,16 @@ describe('sluice query: current-state views', () => {
       await catalog.addPartition('ods', 'orders', { values: { dt }, location });
       await writeWholeFile(fs, `${location}/0.job.1-0`, file(changes, dt));
     }
+    // The same changes in a table whose catalog entry records the primary key, as sluice records it when it creates a table.
+    await catalog.createTable(KEYED);
+    for (const [dt, changes] of [
+      ['2026-12-01', DAY1],
+      ['2026-12-02', DAY2],
+    ] as const) {
+      const location = `${KEYED.location}/dt=${dt}`;
+      await catalog.addPartition('ods', 'keyed', { values: { dt }, location });
+      await writeWholeFile(fs, `${location}/0.job.1-0`, file(changes, dt));
+    }
     // Not a changelog table: no _op, no _seq.
     await catalog.createTable({ database: 'ods', name: 'plain', columns: [{ name: 'id', type: 'int' }], partitionColumns: [], format: 'text', location: '/ods.db/plain' });
     configFile = join(dir, 'sluice.yaml');
@@ -145,6 +157,34 @@ describe('sluice query: current-state views', () => {
     );
     // A query that does not name a current view needs no key.
     assert.deepEqual((await queryWarehouse({ catalog, fs, sql: 'SELECT count(*) FROM ods.orders' })).rows, [['15']]);
+  });
+
+  it('uses the primary key the catalog records when no --key is given; --key overrides it', async () => {
+    const result = await queryWarehouse({ catalog, fs, current: 'ods.keyed' });
+    assert.deepEqual(result.columns, ['id', 'amount', 'note']);
+    assert.deepEqual(sorted(result.rows), EXPECTED);
+    assert.deepEqual(sorted((await queryWarehouse({ catalog, fs, sql: 'SELECT * FROM ods.keyed_current' })).rows), EXPECTED);
+    // Keyed by note instead: 'a3' was inserted, deleted (its own group's latest is the delete), so it is gone; 'a3 again' stays.
+    const byNote = await queryWarehouse({ catalog, fs, current: 'ods.keyed', key: ['note'] });
+    assert.deepEqual(
+      byNote.rows.map((row) => row[2]),
+      ['a1', 'a1 updated', 'a3 again', 'a4', 'a5', 'a5 updated', 'b4'],
+    );
+  });
+
+  it('answers sluice query --current without --key from the command line, by the recorded key', () => {
+    const run = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'query', '--config', configFile, '--json', '--current', 'ods.keyed'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(run.status, 0, run.stderr);
+    const rows = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, string>)
+      .map((row) => [row.id, row.amount, row.note]);
+    assert.deepEqual(rows.map((row) => row[0]), ['1', '3', '4', '4', '5'], 'ordered by the recorded key');
+    assert.deepEqual(sorted(rows as string[][]), EXPECTED);
   });
 
   it('answers sluice query --current --key from the command line', () => {

@@ -149,6 +149,7 @@ test('initial_only: reads every table, stops by itself with a final checkpoint, 
     values.map((row) => ['read', ...row]).sort((a, b) => String(a[1]).localeCompare(String(b[1]))),
     'every row once, as op read, with exact values',
   );
+  assert.deepEqual((await new LocalCatalog(workspace.catalogDir).getTable(tag, 't'))?.primaryKey, ['id'], 'the table the snapshot created records the primary key');
   const again = startDaemon(workspace, server);
   assert.equal(await exitWithin(again, 30_000, 'a done initial_only snapshot stops again at once'), 0, again.output().slice(-3000));
   assert.equal((await readCommittedRows(new LocalCatalog(workspace.catalogDir), new LocalFileSystem(workspace.warehouse), tag, 't')).length, 250);

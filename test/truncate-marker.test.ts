@@ -144,10 +144,12 @@ test('TRUNCATE, DROP TABLE and CREATE OR REPLACE of captured tables write one ma
   assert.deepEqual(await latest('c'), []);
   assert.deepEqual(await latest('d'), [`${tag}.d:2`]);
   assert.deepEqual(await latest('s'), [`${tag}.s2:1`, `${tag}.s2:2`]);
-  // The current-state view (`<table>_current`, docs/commands.md) gives the same rows, without the metadata columns.
+  // The current-state view (`<table>_current`, docs/commands.md) gives the same rows, without the metadata
+  // columns, grouped by the primary key sluice recorded when it created the table (no --key).
   for (const table of ['a', 'b', 'c', 'd', 's']) {
+    assert.deepEqual((await new LocalCatalog(workspace.catalogDir).getTable(ods, table))?.primaryKey, ['id'], `${ods}.${table} records its source's primary key`);
     const expected = (await runQueryCli(workspace, server, latestStateSql(`${ods}.${table}`))).map((row) => ({ id: row.id, v: row.v }));
-    const current = await runQueryCli(workspace, server, `SELECT * FROM ${ods}.${table}_current ORDER BY id`, {}, ['--key', 'id']);
+    const current = await runQueryCli(workspace, server, `SELECT * FROM ${ods}.${table}_current ORDER BY id`);
     assert.deepEqual(current, expected, `${ods}.${table}_current`);
   }
 });
@@ -156,11 +158,12 @@ test('sluice query reads a Parquet table whose older files predate an ADD COLUMN
   const server = await testMariaDb();
   const tag = `pq${Date.now() % 1_000_000}`;
   const db = await server.rootConnection();
-  await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.p ${TABLE}`);
+  await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.p ${TABLE}; CREATE TABLE ${tag}.n (v INT)`);
   const start = await gtidBinlogPos(server);
   const workspace: DaemonWorkspace = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']`, sinkExtra: '  format: parquet', intervalSeconds: 0.3 });
   await withDaemon(workspace, server, async (daemon) => {
     await db.query(`INSERT INTO ${tag}.p VALUES (1, 'one')`);
+    await db.query(`INSERT INTO ${tag}.n VALUES (1)`);
     await waitForCheckpoint(workspace, await gtidBinlogPos(server), 30_000, daemon);
     await db.query(`ALTER TABLE ${tag}.p ADD COLUMN region VARCHAR(10)`);
     await db.query(`INSERT INTO ${tag}.p VALUES (2, 'two', 'eu')`);
@@ -175,6 +178,11 @@ test('sluice query reads a Parquet table whose older files predate an ADD COLUMN
     { id: null, v: null, region: null, _op: 'truncate', _source: `${tag}.p` },
     { id: '3', v: 'three', region: 'us', _op: 'insert', _source: `${tag}.p` },
   ]);
+  // The current state by the recorded key, with the column added since; a table without a primary key records none.
+  assert.deepEqual(await runQueryCli(workspace, server, `SELECT * FROM ${tag}.p_current`), [{ id: '3', v: 'three', region: 'us' }]);
+  const catalog = new LocalCatalog(workspace.catalogDir);
+  assert.deepEqual((await catalog.getTable(tag, 'p'))?.primaryKey, ['id']);
+  assert.equal((await catalog.getTable(tag, 'n'))?.primaryKey, undefined);
 });
 
 test('a stopped table gets its marker once when it catches up; the table that went on does not get its own twice', { timeout: 120_000 }, async () => {

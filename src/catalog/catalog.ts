@@ -17,6 +17,11 @@ export interface TableDefinition {
   format: StorageFormat;
   /** Table location on the FileSystem: '<warehouse>/<db>.db/<table>'. */
   location: string;
+  /**
+   * The source's primary key (Hive column names), recorded when sluice creates the table: what the
+   * current-state view groups by. Absent: the source table had none, or sluice did not know it.
+   */
+  primaryKey?: string[];
 }
 
 export interface PartitionSpec {
@@ -34,6 +39,8 @@ export interface Catalog {
   addColumns(database: string, name: string, columns: HiveColumn[]): Promise<void>;
   /** ALTER TABLE ... CHANGE COLUMN to a wider type (see type-evolution.ts). Idempotent. */
   changeColumnType(database: string, name: string, column: string, type: string): Promise<void>;
+  /** Records the source's primary key with the table (a key the source gained or changed). Idempotent. */
+  setPrimaryKey(database: string, name: string, key: string[]): Promise<void>;
   /** ALTER TABLE ... ADD IF NOT EXISTS PARTITION. Idempotent. */
   addPartition(database: string, name: string, partition: PartitionSpec): Promise<void>;
   listPartitions(database: string, name: string): Promise<PartitionSpec[]>;

@@ -83,8 +83,29 @@ export function createTableStatement(definition: TableDefinition, locationUri: s
   const partitioned = definition.partitionColumns.length > 0 ? ` PARTITIONED BY (${columnList(definition.partitionColumns)})` : '';
   return (
     `CREATE EXTERNAL TABLE IF NOT EXISTS ${qualifiedName(definition.database, definition.name)} (${columnList(definition.columns)})` +
-    `${partitioned} ${storageClause(definition.format)} LOCATION ${stringLiteral(locationUri)}`
+    `${partitioned} ${storageClause(definition.format)} LOCATION ${stringLiteral(locationUri)}` +
+    (definition.primaryKey ? ` TBLPROPERTIES (${primaryKeyProperty(definition.primaryKey)})` : '')
   );
+}
+
+/** The table property that records the source's primary key: column names, comma-separated. */
+export const PRIMARY_KEY_PROPERTY = 'sluice.primary.key';
+
+export function setPrimaryKeyStatement(database: string, table: string, key: readonly string[]): string {
+  return `ALTER TABLE ${qualifiedName(database, table)} SET TBLPROPERTIES (${primaryKeyProperty(key)})`;
+}
+
+function primaryKeyProperty(key: readonly string[]): string {
+  return `${stringLiteral(PRIMARY_KEY_PROPERTY)}=${stringLiteral(key.join(','))}`;
+}
+
+/** The key a table property records, if any (a column name with a comma in it is never recorded: see the sink). */
+export function primaryKeyFromProperty(value: string | undefined): string[] | undefined {
+  const key = (value ?? '')
+    .split(',')
+    .map((column) => column.trim().toLowerCase())
+    .filter((column) => column.length > 0);
+  return key.length > 0 ? key : undefined;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { SluiceError, isSluiceError } from '../core/errors.ts';
 import type { Catalog, HiveColumn, PartitionSpec, TableDefinition } from './catalog.ts';
 import { HiveConnection, type HiveConnectionOptions } from './hive-connection.ts';
+import { currentViewName, currentViewStatement, DEFAULT_CURRENT_VIEW, type CurrentViewOptions } from './hive-current-view.ts';
 import {
   addColumnsStatement,
   addPartitionStatement,
@@ -14,6 +15,9 @@ import {
   createTableStatement,
   describeFormattedStatement,
   normalizeHiveType,
+  PRIMARY_KEY_PROPERTY,
+  primaryKeyFromProperty,
+  setPrimaryKeyStatement,
   SHOW_DATABASES,
   showPartitionsStatement,
   showTablesStatement,
@@ -29,6 +33,8 @@ export interface HiveServer2CatalogOptions extends HiveConnectionOptions {
    * are this URI followed by the FileSystem path. Default: HiveServer2's own (`SET fs.defaultFS`).
    */
   fsDefaultFS?: string;
+  /** The current-state view `<table><suffix>` of every table with a recorded primary key (hive-current-view.ts). */
+  currentView?: CurrentViewOptions;
 }
 
 // Hive's ErrorMsg codes for "Table not found" and "Database does not exist".
@@ -39,9 +45,13 @@ export class HiveServer2Catalog implements Catalog {
   readonly description: string;
   private readonly connection: HiveConnection;
   private fsName: Promise<FileSystemName> | undefined;
+  private readonly currentView: CurrentViewOptions;
+  /** Tables whose view this run has made sure of since it started (see addPartition). */
+  private readonly viewsChecked = new Set<string>();
 
   constructor(options: HiveServer2CatalogOptions) {
     this.connection = new HiveConnection(options);
+    this.currentView = options.currentView ?? DEFAULT_CURRENT_VIEW;
     if (options.fsDefaultFS !== undefined) {
       // Parsed now, so that a malformed value fails at start.
       const fs = parseDefaultFs(options.fsDefaultFS);
@@ -82,7 +92,9 @@ export class HiveServer2Catalog implements Catalog {
         name,
       );
     }
-    return this.toDefinition(database, name, described, fs);
+    const table = this.toDefinition(database, name, described, fs);
+    await this.replaceCurrentView(table);
+    return table;
   }
 
   async addColumns(database: string, name: string, columns: HiveColumn[]): Promise<void> {
@@ -97,9 +109,9 @@ export class HiveServer2Catalog implements Catalog {
       // connection and was sent again, Hive answers "Duplicate column name". What counts is the result.
       const after = await this.getTable(database, name).catch(() => undefined);
       const present = new Set(after?.columns.map((column) => column.name));
-      if (after && missing.every((column) => present.has(column.name.toLowerCase()))) return;
-      throw error;
+      if (!after || !missing.every((column) => present.has(column.name.toLowerCase()))) throw error;
     }
+    await this.replaceCurrentView(await this.mustGet(database, name));
   }
 
   async changeColumnType(database: string, name: string, column: string, type: string): Promise<void> {
@@ -108,6 +120,28 @@ export class HiveServer2Catalog implements Catalog {
     if (!current) throw this.error(`table ${database}.${name} has no column ${column}`, database, name);
     if (normalizeHiveType(current.type) === normalizeHiveType(type)) return;
     await this.connection.execute(changeColumnTypeStatement(database, name, column, type));
+    await this.replaceCurrentView(await this.mustGet(database, name));
+  }
+
+  async setPrimaryKey(database: string, name: string, key: string[]): Promise<void> {
+    const table = await this.mustGet(database, name);
+    if (table.primaryKey?.join(',') === key.join(',')) return;
+    await this.connection.execute(setPrimaryKeyStatement(database, name, key));
+    await this.replaceCurrentView({ ...table, primaryKey: key });
+  }
+
+  /**
+   * CREATE OR REPLACE VIEW `<table>_current` (hive-current-view.ts), in step with the table's columns.
+   * Nothing for a table without a recorded key, and nothing over a table of that name: a view of that
+   * name is taken as sluice's (the name is the table's own with the configured suffix).
+   */
+  private async replaceCurrentView(table: TableDefinition): Promise<void> {
+    const statement = this.currentView.enabled ? currentViewStatement(table, this.currentView) : undefined;
+    if (statement) {
+      const existing = await this.lookUp(table.database, currentViewName(table, this.currentView));
+      if (typeof existing === 'string' || existing.tableType === 'VIRTUAL_VIEW') await this.connection.execute(statement);
+    }
+    this.viewsChecked.add(`${table.database}.${table.name}`.toLowerCase());
   }
 
   async addPartition(database: string, name: string, partition: PartitionSpec): Promise<void> {
@@ -115,6 +149,10 @@ export class HiveServer2Catalog implements Catalog {
     // exists elsewhere; sluice's partitions are always at <table>/<k=v>.
     const location = toHiveUri(await this.fileSystem(), partition.location);
     await this.connection.execute(addPartitionStatement(database, name, partition.values, location));
+    // Once per table and run, at its first commit: a run that stopped between an ALTER and the view's
+    // re-creation left the view behind the table's columns, and the ALTER is not sent again.
+    const key = `${database}.${name}`.toLowerCase();
+    if (!this.viewsChecked.has(key)) await this.replaceCurrentView(await this.mustGet(database, name));
   }
 
   /**
@@ -227,6 +265,7 @@ export class HiveServer2Catalog implements Catalog {
       partitionColumns: described.partitionColumns,
       format,
       location: fromHiveUri(fs, described.location, `table ${database}.${name}`),
+      ...primaryKeyOf(described),
     };
   }
 
@@ -239,6 +278,11 @@ export class HiveServer2Catalog implements Catalog {
   private error(message: string, database: string, name: string): SluiceError {
     return new SluiceError('SLUICE_CATALOG', message, { context: { table: `${database}.${name}`, server: this.connection.server } });
   }
+}
+
+function primaryKeyOf(described: DescribedTable): { primaryKey?: string[] } {
+  const key = primaryKeyFromProperty(described.tableParameters[PRIMARY_KEY_PROPERTY]);
+  return key ? { primaryKey: key } : {};
 }
 
 /**

@@ -83,6 +83,12 @@ export class LocalCatalog implements Catalog {
     await this.store({ ...table, columns });
   }
 
+  async setPrimaryKey(database: string, name: string, key: string[]): Promise<void> {
+    const table = await this.mustLoad(database, name);
+    if (table.primaryKey?.join(',') === key.join(',')) return;
+    await this.store({ ...table, primaryKey: key });
+  }
+
   async addPartition(database: string, name: string, partition: PartitionSpec): Promise<void> {
     const table = await this.mustLoad(database, name);
     const key = JSON.stringify(partition.values);

@@ -64,14 +64,14 @@ program
   .argument('[table]', "a table as 'db.table'")
   .requiredOption('-c, --config <file>', 'configuration file (YAML)')
   .option('--sql <sql>', "SQL over the warehouse; tables are named db.table, e.g. \"SELECT count(*) FROM ods.orders\"")
-  .option('--current <table>', "the current state of a changelog table 'db.table' (its view db.table_current; needs --key)")
-  .option('--key <columns>', 'the primary key columns (col[,col]) of the current-state views: the catalog does not record them')
+  .option('--current <table>', "the current state of a changelog table 'db.table' (its view db.table_current)")
+  .option('--key <columns>', 'the key columns (col[,col]) of the current-state views, instead of the primary key sluice recorded with the table (needed where it recorded none)')
   .option('--limit <n>', 'rows to print when no --sql is given', '50')
   .option('--json', 'print JSON lines instead of a table')
   .addHelpText(
     'after',
     '\nExamples:\n  sluice query ods.orders --config sluice.yaml\n  sluice query --sql "SELECT _op, count(*) FROM ods.orders GROUP BY 1" --config sluice.yaml\n' +
-      '  sluice query --current ods.orders --key id --config sluice.yaml\n  sluice query --sql "SELECT count(*) FROM ods.orders_current" --key id --config sluice.yaml\n',
+      '  sluice query --current ods.orders --config sluice.yaml\n  sluice query --current ods.orders --key id --config sluice.yaml\n  sluice query --sql "SELECT count(*) FROM ods.orders_current" --config sluice.yaml\n',
   )
   .action(async (table: string | undefined, options: { config: string; sql?: string; current?: string; key?: string; limit: string; json?: boolean }) => {
     // Only the sink's settings: query reads files and never connects to the source, so it needs neither

@@ -4,8 +4,10 @@
 // it; the source columns only. It is a DuckDB view over the table's own view (query-views.ts), so it
 // reads the same committed files and nothing else.
 //
-// The key: neither the local catalog nor Hive's table holds it, and `sluice query` never connects to
-// the source (it runs without the MySQL password), so the user names it with `--key`.
+// The key: the source's primary key as sluice records it with the table (the local catalog's JSON,
+// Hive's table property sluice.primary.key), or the columns `--key` names, which win. `sluice query`
+// never connects to the source (it runs without the MySQL password), so a table without a recorded
+// key (the source has none, or no change of it was written since sluice records keys) needs `--key`.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { TableDefinition } from '../catalog/catalog.ts';
 import { SluiceError } from '../core/errors.ts';
@@ -33,7 +35,8 @@ export function currentViewsNamedIn(sql: string, tables: TableDefinition[]): Tab
 }
 
 /** Creates `db.t_current` over the view `db.t`, which must exist already. */
-export async function createCurrentView(connection: DuckDBConnection, table: TableDefinition, key: string[] | undefined): Promise<void> {
+export async function createCurrentView(connection: DuckDBConnection, table: TableDefinition, given: string[] | undefined): Promise<void> {
+  const key = keyOf(table, given);
   const name = `${table.database}.${currentName(table)}`;
   const columnNames = new Set(table.columns.map((column) => column.name));
   if (!columnNames.has('_op') || !columnNames.has('_seq')) {
@@ -44,8 +47,8 @@ export async function createCurrentView(connection: DuckDBConnection, table: Tab
   if (key === undefined || key.length === 0) {
     throw new SluiceError(
       'SLUICE_QUERY',
-      `${name} needs the primary key of ${table.database}.${table.name}, which the catalog does not record and sluice query does not ask the source for: ` +
-        'name its columns with --key col[,col]',
+      `${name} needs the primary key of ${table.database}.${table.name}, which the catalog does not record (the source table has no primary key, or sluice ` +
+        'has not written a change of it since it records keys) and sluice query does not ask the source for: name its columns with --key col[,col]',
       { context: { table: `${table.database}.${table.name}` } },
     );
   }
@@ -71,6 +74,11 @@ export async function createCurrentView(connection: DuckDBConnection, table: Tab
       `SELECT ${sourceColumns.map((column) => quote(column.name)).join(', ')} FROM (${ranked}) ` +
       `WHERE "__sluice_rank" = 1 AND "_op" IN ('insert', 'update', 'read') AND "_seq" > coalesce("__sluice_truncated", -1)`,
   );
+}
+
+/** The columns `--key` names, else the key the catalog records for the table. */
+export function keyOf(table: TableDefinition, given: string[] | undefined): string[] | undefined {
+  return given !== undefined && given.length > 0 ? given : table.primaryKey;
 }
 
 /** `--key id,region` as column names. */

@@ -6,7 +6,7 @@ import type { Catalog, TableDefinition } from '../catalog/catalog.ts';
 import { SluiceError } from '../core/errors.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
 import { shortestFloat32 } from '../sources/binlog/decode/cell-decoder.ts';
-import { createCurrentView, currentName, currentViewsNamedIn } from './query-current.ts';
+import { createCurrentView, currentName, currentViewsNamedIn, keyOf } from './query-current.ts';
 import { createTableView, qualified, quote, tablesNamedIn, withScratch } from './query-views.ts';
 
 export interface QueryOptions {
@@ -18,7 +18,7 @@ export interface QueryOptions {
   table?: string;
   /** 'db.table': the current state of this changelog table (its view `db.table_current`), instead of `table`. */
   current?: string;
-  /** The primary key columns the current-state views partition by (the catalog does not record it). */
+  /** The key columns the current-state views partition by, instead of the one the catalog records. */
   key?: string[];
   /** Rows of `table` to show when no `sql` is given (default 100); SQL carries its own LIMIT. */
   limit?: number;
@@ -48,7 +48,7 @@ export async function queryWarehouse(options: QueryOptions): Promise<QueryResult
       for (const table of tables) await createTableView(connection, table, options.catalog, options.fs, scratch);
       for (const table of current) await createCurrentView(connection, table, options.key);
       if (options.traceFiles) await connection.run("CALL enable_logging('FileSystem')");
-      const sql = options.sql ?? (options.current !== undefined ? currentSql(current[0]!, options.key ?? []) : defaultSql(tables[0]!));
+      const sql = options.sql ?? (options.current !== undefined ? currentSql(current[0]!, keyOf(current[0]!, options.key) ?? []) : defaultSql(tables[0]!));
       const limit = options.sql === undefined ? (options.limit ?? DEFAULT_LIMIT) : undefined;
       let reader;
       try {

@@ -278,6 +278,10 @@ const hiveServer2Catalog = z
       .optional(),
     connectTimeoutMs: z.int().min(1).default(30000),
     statementTimeoutMs: z.int().min(1).default(300000),
+    // The current-state view `<table><suffix>` of each table with a recorded primary key (docs/hiveserver2.md).
+    currentView: z
+      .strictObject({ enabled: z.boolean().default(true), suffix: z.string().regex(/^\w+$/, { error: 'expected letters, digits and _' }).default('_current') })
+      .prefault({}),
   })
   .superRefine((value, ctx) => {
     if (value.authentication === 'KERBEROS') {

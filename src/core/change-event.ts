@@ -13,6 +13,12 @@ export interface SourceColumn {
   mysqlType: string;
   /** Character set of a text column ('utf8mb4', 'latin1'), null for others. */
   charset: string | null;
+  /**
+   * Part of the table's primary key, where the source says so (the TableMap's optional metadata under
+   * binlog_row_metadata=FULL, else information_schema). On the column list because that list is built
+   * once per TableMap and shared by every event of it: the sink learns the key for free.
+   */
+  primaryKey?: true;
 }
 
 /**

@@ -208,6 +208,7 @@ class TableWriter {
         partitionColumns: partitionColumns(options.partition),
         format: options.format,
         location: joinPath(options.warehouse, `${target.database}.db`, target.table),
+        ...primaryKeyOf(columns),
       }));
     requireChangelogLayout(definition);
     requireNoClash(definition, columns, options.partition);
@@ -286,6 +287,7 @@ class TableWriter {
     const known = new Set(this.definition.columns.map((column) => column.name));
     const added = policy === 'ignore' ? [] : columns.filter((column) => !known.has(column.name.toLowerCase())).map(toHiveColumn);
     if (added.length > 0) await this.addColumns(added);
+    await this.followKeyChange(columns);
     const redirected = await this.followTypeChanges(columns, position, policy);
     const byName = new Map(columns.map((column, index) => [redirected.get(column.name.toLowerCase()) ?? column.name.toLowerCase(), index]));
     const layout = this.definition.columns.map((column) =>
@@ -293,6 +295,20 @@ class TableWriter {
     );
     this.layoutByColumns.set(columns, layout);
     return layout;
+  }
+
+  /**
+   * A primary key the source gained or changed (or one a table created without it now shows) is
+   * recorded, for the current-state view. A column list without a key never erases one: under MINIMAL
+   * metadata, columns worked out from a DDL statement carry no key marks.
+   */
+  private async followKeyChange(columns: readonly SourceColumn[]): Promise<void> {
+    const key = primaryKeyOf(columns).primaryKey;
+    if (!key || key.join(',') === this.definition.primaryKey?.join(',')) return;
+    const { database, name } = this.definition;
+    await this.options.catalog.setPrimaryKey(database, name, key);
+    this.options.logger.info({ table: `${database}.${name}`, from: this.definition.primaryKey ?? null, to: key }, 'primary key recorded');
+    this.definition = { ...this.definition, primaryKey: key };
   }
 
   private async addColumns(added: HiveColumn[]): Promise<void> {
@@ -522,6 +538,13 @@ function requireNoClash(definition: TableDefinition, columns: readonly SourceCol
 
 function describeEventPosition(event: ChangeEvent): string {
   return event.position.gtid ? `GTID ${event.position.gtid}` : `${event.position.file}:${event.position.offset}`;
+}
+
+/** The source's primary key as the table records it: at creation, and again when it changes (followKeyChange). */
+function primaryKeyOf(columns: readonly SourceColumn[]): { primaryKey?: string[] } {
+  const key = columns.filter((column) => column.primaryKey).map((column) => column.name.toLowerCase());
+  // Hive's table property holds the names comma-separated: a name with a comma records no key.
+  return key.length > 0 && !key.some((name) => name.includes(',')) ? { primaryKey: key } : {};
 }
 
 function toHiveColumn(column: SourceColumn): HiveColumn {

@@ -33,7 +33,7 @@ export type CaptureWarning = (message: string, context: Record<string, unknown>)
 class TablePlan {
   private readonly include: RegExp[] | undefined;
   private readonly exclude: RegExp[];
-  private readonly masks: { pattern: RegExp; masker: Masker }[];
+  private readonly masks: { pattern: RegExp; masker: Masker; keepsKeys: boolean }[];
   private readonly byColumns = new WeakMap<readonly SourceColumn[], ColumnPlan>();
   /** `table key glob` already warned of, so a warning comes once per table, not per column list. */
   private readonly warned = new Set<string>();
@@ -46,7 +46,8 @@ class TablePlan {
   ) {
     this.include = settings.columns?.include?.map(globToRegExp);
     this.exclude = (settings.columns?.exclude ?? []).map(globToRegExp);
-    this.masks = Object.entries(settings.mask ?? {}).map(([glob, kind]) => ({ pattern: globToRegExp(glob), masker: maskerFor(kind, salt) }));
+    // A hash keeps distinct values distinct, so a hashed key still tells rows apart; a fixed mask does not.
+    this.masks = Object.entries(settings.mask ?? {}).map(([glob, kind]) => ({ pattern: globToRegExp(glob), masker: maskerFor(kind, salt), keepsKeys: kind === 'hash' }));
   }
 
   /** The plan for one column list (cached: the stream hands the same list on for every row of a table). */
@@ -62,15 +63,20 @@ class TablePlan {
   private compile(columns: readonly SourceColumn[], event: ChangeEvent): ColumnPlan {
     const kept: number[] = [];
     const maskers: (Masker | undefined)[] = [];
-    const out: SourceColumn[] = [];
+    let out: SourceColumn[] = [];
+    let keyKept = true;
     columns.forEach((column, index) => {
-      if (this.include && !this.include.some((pattern) => pattern.test(column.name))) return;
-      if (this.exclude.some((pattern) => pattern.test(column.name))) return;
-      const masker = this.masks.find((mask) => mask.pattern.test(column.name))?.masker;
+      const excluded = (this.include && !this.include.some((pattern) => pattern.test(column.name))) || this.exclude.some((pattern) => pattern.test(column.name));
+      const mask = excluded ? undefined : this.masks.find((candidate) => candidate.pattern.test(column.name));
+      if (column.primaryKey && (excluded || (mask && !mask.keepsKeys))) keyKept = false;
+      if (excluded) return;
       kept.push(index);
-      maskers.push(masker);
-      out.push(masker ? { name: column.name, ...MASKED_TYPE } : column);
+      maskers.push(mask?.masker);
+      out.push(mask ? { name: column.name, ...MASKED_TYPE, ...(column.primaryKey ? { primaryKey: true as const } : {}) } : column);
     });
+    // Without all of its key columns (or with one masked to the same text for every row) a table's rows
+    // cannot be told apart by key: it records no key, so it gets no current-state view that would merge them.
+    if (!keyKept) out = out.map(({ primaryKey: _dropped, ...column }) => column);
     this.warnOfUnmatched(columns, event);
     const identity = kept.length === columns.length && maskers.every((masker) => masker === undefined);
     return { kept, maskers, columns: identity ? columns : out, identity, predicate: this.bindFilter(columns, event) };

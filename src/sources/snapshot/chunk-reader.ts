@@ -104,7 +104,12 @@ export async function readChunk(
   const last = lastRow ? keyTupleFromValues(key, positions.map((index) => lastRow[index]!)) : undefined;
   return {
     table,
-    columns: columns.map(({ name, mysqlType, charset }) => ({ name, mysqlType, charset })),
+    columns: columns.map(({ name, mysqlType, charset }, index) => ({
+      name,
+      mysqlType,
+      charset,
+      ...(key.index === 'PRIMARY' && positions.includes(index) ? { primaryKey: true as const } : {}),
+    })),
     rows,
     keys: rows.map((row) => rowKey(row, positions)),
     last,

@@ -18,13 +18,14 @@ interface ColumnRow {
   COLUMN_NAME: string;
   COLUMN_TYPE: string;
   CHARACTER_SET_NAME: string | null;
+  COLUMN_KEY: string;
 }
 
 export async function readServerTable(connection: mysql.Connection, schema: string, table: string): Promise<ServerTableRead> {
   await showGeneratedInvisiblePrimaryKeys(connection);
   // information_schema compares names without regard to case; the binlog's names are exact.
   const [columnRows] = await connection.query(
-    `SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, CHARACTER_SET_NAME FROM information_schema.COLUMNS
+    `SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, CHARACTER_SET_NAME, COLUMN_KEY FROM information_schema.COLUMNS
       WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
     [schema, table],
   );
@@ -68,6 +69,7 @@ function toColumn(row: ColumnRow): TableColumn {
     name: row.COLUMN_NAME,
     type: row.COLUMN_TYPE,
     charset: row.CHARACTER_SET_NAME,
+    ...(row.COLUMN_KEY === 'PRI' ? { primaryKey: true as const } : {}),
     // information_schema spells members as SQL literals ('it''s', 'a\\b'): the SQL lexer reads them back.
     ...(list ? { members: tokenize(row.COLUMN_TYPE).filter((token) => token.kind === 'string').map((token) => token.text) } : {}),
   };

@@ -10,6 +10,8 @@ export interface TableColumn {
   charset: string | null;
   /** ENUM or SET members, in order. */
   members?: string[];
+  /** Part of the primary key (information_schema COLUMN_KEY 'PRI'); a column worked out from a DDL statement alone has no such mark. */
+  primaryKey?: true;
 }
 
 export interface TableSchema {

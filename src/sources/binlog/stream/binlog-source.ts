@@ -277,6 +277,7 @@ export class BinlogSource {
       case 'tablemap': {
         // A table zongji cannot read (table-map-patches.ts): the table stops, its rows are skipped.
         const problem = patchTableMap(event, this.collations ?? builtInCollations());
+        this.columns.notePrimaryKey(zongji, event);
         if (problem) {
           const decision = this.options.router.decide(event.schemaName ?? '', event.tableName ?? '');
           if (decision.kind === 'routed') this.failTarget(decision.target, problem, this.describeHere(zongji, event.gtid));
@@ -569,6 +570,8 @@ interface BinlogEventLike {
   schema?: string;
   tableId?: number;
   tableMap?: Record<number, unknown>;
+  /** A TableMap event's primary key under FULL metadata: column indexes. */
+  primaryKey?: number[];
   rows?: unknown[];
   /** A rows event's columns-present bitmaps (before image, or the row; the after image of an update). */
   numberOfColumns?: number;

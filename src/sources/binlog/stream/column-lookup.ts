@@ -19,6 +19,8 @@ export interface RawTableMap {
   parentSchema: string;
   tableName: string;
   columnSchemas: { COLUMN_NAME: string; COLUMN_TYPE: string; CHARACTER_SET_NAME: string | null }[];
+  /** Indexes of the primary key's columns: the TableMap's own (FULL metadata) or the schema history's. */
+  primaryKey?: number[];
 }
 
 export interface ColumnLookupOptions {
@@ -60,15 +62,27 @@ export class ColumnLookup {
   columnsOf(tableMap: RawTableMap): SourceColumn[] {
     let columns = this.columnsByMap.get(tableMap);
     if (!columns) {
-      columns = tableMap.columnSchemas.map((column) => ({
+      const key = new Set(tableMap.primaryKey ?? []);
+      columns = tableMap.columnSchemas.map((column, index) => ({
         name: column.COLUMN_NAME,
         mysqlType: column.COLUMN_TYPE.toLowerCase(),
         charset: column.CHARACTER_SET_NAME,
+        ...(key.has(index) ? { primaryKey: true as const } : {}),
       }));
       if (this.options.geometryInCharsetLists ?? true) requireDecodableLayout(tableMap, columns);
       this.columnsByMap.set(tableMap, columns);
     }
     return columns;
+  }
+
+  /**
+   * Under FULL metadata the TableMap names the primary key (SIMPLE_PRIMARY_KEY / PRIMARY_KEY_WITH_PREFIX,
+   * read by zongji into `primaryKey`); zongji's cached description of the table does not keep it, so it
+   * is put there. Called for every TableMap, after zongji has described the table.
+   */
+  notePrimaryKey(zongji: ZongJiInstance, event: { tableId?: number; primaryKey?: number[] }): void {
+    const cached = event.tableId === undefined ? undefined : (zongji.tableMap[event.tableId] as RawTableMap | undefined);
+    if (cached && event.primaryKey !== undefined) cached.primaryKey = event.primaryKey;
   }
 
   /** zongji's cached descriptions of changed tables go, so that their next TableMap asks again. */
@@ -129,7 +143,8 @@ export class ColumnLookup {
     tracker.columnsAt(schema, table, at).then((found) => {
       try {
         const columnSchemas = columnSchemasFor(event, found.schema, { table: `${schema}.${table}`, position: describePosition(at), source: found.source });
-        zongji.tableMap[event.tableId] = { columnSchemas, parentSchema: schema, tableName: table };
+        const primaryKey = found.schema.columns.flatMap((column, index) => (column.primaryKey ? [index] : []));
+        zongji.tableMap[event.tableId] = { columnSchemas, parentSchema: schema, tableName: table, ...(primaryKey.length > 0 ? { primaryKey } : {}) };
       } catch (error) {
         giveUp(error);
         return;

@@ -1,0 +1,62 @@
+// The current-state view Hive users query: `<table>_current` over a changelog table holds, per
+// primary key and `_source` (shards merged into one table are different rows), the row with the
+// highest `_seq`, unless that row is a delete or a truncate marker of its `_source` with a higher
+// `_seq` covers it; the source columns only. The HiveQL twin of the DuckDB view `sluice query` makes
+// (src/cli/query-current.ts): the same rule, so both answer alike over the same files.
+//
+// A Hive view stores its column list when it is created (`SELECT *` is expanded then), so it is
+// re-created (CREATE OR REPLACE) whenever the table's columns change: ADD COLUMNS, a widened type.
+import type { TableDefinition } from './catalog.ts';
+import { qualifiedName, quoteIdentifier } from './hive-ddl.ts';
+
+export interface CurrentViewOptions {
+  /** Off: no view is made (an existing one is left as it is). */
+  enabled: boolean;
+  /** The view's name is the table's followed by this. */
+  suffix: string;
+}
+
+export const DEFAULT_CURRENT_VIEW: CurrentViewOptions = { enabled: true, suffix: '_current' };
+
+/**
+ * The metadata columns, which the view leaves out: in a changelog table (sinks/changelog-layout.ts,
+ * checked by the sink before it writes) they are one run from `_op` to `_source` (`_seq` in tables
+ * from before `_source`), after the source columns and before any added since. Found by position, as
+ * the catalog layer does not import the sink's layout; `_op`, `_seq` and `_source` are named in the
+ * view's SQL anyway.
+ */
+function metadataColumns(names: readonly string[]): Set<string> {
+  const start = names.indexOf('_op');
+  const end = names.includes('_source') ? names.indexOf('_source') : names.indexOf('_seq');
+  return new Set(start >= 0 && end > start ? names.slice(start, end + 1) : []);
+}
+
+export function currentViewName(table: Pick<TableDefinition, 'name'>, options: CurrentViewOptions): string {
+  return `${table.name}${options.suffix}`;
+}
+
+/**
+ * CREATE OR REPLACE VIEW for the table, or undefined where no view can be made: the table records no
+ * primary key (the source had none), or it lacks the changelog columns.
+ */
+export function currentViewStatement(table: TableDefinition, options: CurrentViewOptions): string | undefined {
+  const names = new Set(table.columns.map((column) => column.name));
+  const metadata = metadataColumns(table.columns.map((column) => column.name));
+  const key = table.primaryKey;
+  if (!key || key.length === 0 || metadata.size === 0 || !key.every((column) => names.has(column)) || !names.has('_op') || !names.has('_seq')) return undefined;
+  const q = quoteIdentifier;
+  const source = table.columns.filter((column) => !metadata.has(column.name)).map((column) => q(column.name));
+  const perKey = [...(names.has('_source') ? [q('_source')] : []), ...key.map(q)].join(', ');
+  const perSource = names.has('_source') ? `PARTITION BY ${q('_source')}` : '';
+  // Truncate markers have NULL source columns: their own key group, never the latest row of a real key.
+  const ranked =
+    `SELECT ${[...source, q('_op'), q('_seq')].join(', ')}, ` +
+    `row_number() OVER (PARTITION BY ${perKey} ORDER BY ${q('_seq')} DESC) AS ${q('sluice_rank')}, ` +
+    `max(CASE WHEN ${q('_op')} = 'truncate' THEN ${q('_seq')} END) OVER (${perSource}) AS ${q('sluice_truncated')} ` +
+    `FROM ${qualifiedName(table.database, table.name)}`;
+  return (
+    `CREATE OR REPLACE VIEW ${qualifiedName(table.database, currentViewName(table, options))} AS ` +
+    `SELECT ${source.join(', ')} FROM (${ranked}) ${q('ranked')} ` +
+    `WHERE ${q('sluice_rank')} = 1 AND ${q('_op')} IN ('insert', 'update', 'read') AND ${q('_seq')} > coalesce(${q('sluice_truncated')}, -1)`
+  );
+}
