@@ -6,6 +6,7 @@
 // daemon is down, taken at the next start. And a read again killed with SIGKILL twice mid-way: one
 // marker, no key read twice after it.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { gtidBinlogPos, latestCheckpoint, makeWorkspace, startDaemon, startSluice, stopDaemon, until, waitForCheckpoint } from './helpers/daemon.ts';
 import { killWhenRecordLands } from './helpers/crash-scenario.ts';
@@ -94,7 +95,8 @@ test('a snapshot asked for is read exactly once across kill -9: one marker, no k
   const tag = `snrk${Date.now() % 1_000_000}`;
   const db = await server.rootConnection();
   await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.big ${TABLE}; CREATE TABLE ${tag}.other ${TABLE}`);
-  await db.query(`${rowsSql(`${tag}.big`, 600, 'b')}; ${rowsSql(`${tag}.other`, 20, 'o')}`);
+  // Large enough that reading it again spans many records (5-row chunks), so both kills land mid-read.
+  await db.query(`${rowsSql(`${tag}.big`, 3000, 'b')}; ${rowsSql(`${tag}.other`, 20, 'o')}`);
   const workspace = makeWorkspace(server, { start: 'latest', routing: `  include: ['${tag}.*']`, intervalSeconds: 0.2, extra: 'snapshot:\n  mode: initial\n  chunkRows: 5\n' });
   const writerDb = await server.rootConnection();
   const writer = new RandomWriter(writerDb);
@@ -108,7 +110,7 @@ test('a snapshot asked for is read exactly once across kill -9: one marker, no k
     // Killed twice while the table is read again: once a record shows rows read, once the instant a record lands.
     for (const [run, kill] of [
       ['at once', async () => daemon.child.kill('SIGKILL')],
-      ['the instant a record lands', async () => assert.ok(await killWhenRecordLands(workspace, daemon, 30_000), 'a record landed')],
+      ['the instant a record lands', async () => assert.ok(await killWhenRecordLands(workspace, daemon, 30_000, (file) => readingAgainIn(file, `${tag}.big`)), 'a record landed')],
     ] as const) {
       await until(`${run}: the read again moves on`, daemon, async () => {
         const entry = await readAgain();
@@ -136,3 +138,14 @@ test('a snapshot asked for is read exactly once across kill -9: one marker, no k
     await db.end();
   }
 });
+
+/** Whether the record in `file` shows `table` being read again and not done yet. */
+function readingAgainIn(file: string, table: string): boolean {
+  try {
+    const record = JSON.parse(readFileSync(file, 'utf8')) as { sources?: Record<string, { position?: { tables?: Record<string, { done?: boolean; request?: string }> } }> };
+    const entry = record.sources?.snapshot?.position?.tables?.[table];
+    return entry?.request !== undefined && entry.done !== true;
+  } catch {
+    return false;
+  }
+}

@@ -109,7 +109,8 @@ export class RandomWriter {
 
   private async write(tables: string[]): Promise<void> {
     const random = prng(11);
-    let next = 1000;
+    // Past every row a test table starts with.
+    let next = 1_000_000;
     while (this.writing) {
       const table = tables[Math.floor(random() * tables.length)]!;
       const id = 1 + Math.floor(random() * 70);
