@@ -91,7 +91,10 @@ if (/testFtp\(/.test(sources)) {
   env[FTP_ENV] = JSON.stringify(endpointsOfFtp(ftp));
   process.stdout.write(`pure-ftpd on 127.0.0.1:${ftp.port} (${TEST_FTP_DIR}), ready in ${Date.now() - ftpStarted} ms\n`);
 }
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
+// --test-force-exit: a file whose test failed half way may leave a generator or a daemon running,
+// whose handles would keep its process, and so the whole run, alive until CI's own time limit; with it
+// the file's process ends once its tests have (and test/helpers/daemon.ts takes its daemons along).
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-force-exit', '--test-concurrency=1', '--test-reporter=spec', ...files], {
   cwd: REPO_ROOT,
   stdio: 'inherit',
   env,

@@ -75,11 +75,25 @@ export function startSluice(args: string[], options: { cwd: string; env?: NodeJS
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  running.add(child);
   const exited = new Promise<DaemonExit>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
+    child.on('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    }),
   );
   return { child, output: () => output, exited };
 }
+
+/**
+ * Every sluice process a test file started and has not seen end. A test that fails half way leaves
+ * its daemon running; the runner ends the file's process anyway (--test-force-exit in run-tests.ts),
+ * and this takes the daemons with it, so that none writes on into the next file's servers.
+ */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
 
 /** Asks the daemon to stop the way systemd does (SIGTERM) and resolves to how it exited. */
 export async function stopDaemon(daemon: RunningDaemon): Promise<DaemonExit> {
