@@ -39,6 +39,13 @@ export interface CrashScenario {
   xaRate?: number;
   /** sink.filesystem and sink.catalog as YAML (indented two spaces); local in the workspace when absent. */
   storage?: (tag: string) => Promise<string>;
+  /** checkpoint.intervalSeconds; default 0.3. A remote state store pays a few round trips per checkpoint. */
+  intervalSeconds?: number;
+  /**
+   * The writer's pause between transactions; default 3 ms. The test is about exactness, not speed: a
+   * daemon whose every commit is WebHDFS round trips must not be outrun by a writer on the same 2 cores.
+   */
+  pauseBetweenTransactionsMs?: number;
   /** checkpoint.store and its keys as YAML (indented two spaces), and the store they name; checkpoint.dir when absent. */
   state?: (tag: string) => { yaml: string; store: StateStore };
   /** Where rows of an open transaction pile up on local disk (the spool, for HDFS); default: the local warehouse's staging. */
@@ -80,7 +87,7 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
       `  include: ['${tag}_shop_*.*', '${tag}_side.*', '${tag}_stmt.*']\n  rules:\n    - match: '^${tag}_shop_\\d+\\.order_\\d+$'\n      target: ods_${tag}.orders\n` +
       `    - match: '^${tag}_side\\.t$'\n      target: ods_${tag}.side\n` +
       `    - match: '^${tag}_stmt\\.t$'\n      target: ods_${tag}.stmt`,
-    intervalSeconds: 0.3,
+    intervalSeconds: scenario.intervalSeconds ?? 0.3,
     ...(scenario.storage ? { storage: await scenario.storage(tag) } : {}),
     ...(scenario.state ? { state: scenario.state(tag) } : {}),
   });
@@ -109,7 +116,7 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<void> {
       if (statementDue && statementTable.statement === undefined) await statementTable.stop();
       if (statementRandom() < 0.05) await statementTable.uncapturedChange();
       if (transactions === 150) await generator.largeTransaction(LARGE_TRANSACTION_ROWS);
-      await sleep(3);
+      await sleep(scenario.pauseBetweenTransactionsMs ?? 3);
     }
   })();
 
