@@ -22,7 +22,7 @@ export const UNIT_TESTS = [
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const { node, version } = await ensureNode(24, process.env.SLUICE_NODE24_DIR ?? NODE_24_DIR, log);
 log(`\n== the unit-level tests under node ${version} (${node})`);
-const units = await run(node, ['--import', 'tsx', '--test', '--test-force-exit', '--test-concurrency=1', '--test-reporter=spec', ...UNIT_TESTS]);
+const units = await run(node, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...UNIT_TESTS]);
 
 log(`\n== the demo under node ${version}`);
 // Its own folder and MariaDB, stopped afterwards: a person's demo in .sluice/demo stays as it is.
