@@ -600,7 +600,13 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaServer> {
   const log4j2 = join(dir, 'log4j2.properties');
   writeLog4j2(log4j2, logFile, '%d{ISO8601} %p %c{1}: %m%n', { 'state.change.logger': 'WARN' });
   const clusterIdFile = join(dir, 'cluster-id');
-  if (!existsSync(clusterIdFile)) writeFileSync(clusterIdFile, randomBytes(16).toString('base64url'));
+  // Base64url may begin with '-', which kafka-storage's argument parser takes for an option (seen: one
+  // start in 64 failed with "--cluster-id: expected one argument"): such an id is drawn again.
+  if (!existsSync(clusterIdFile)) {
+    let id = randomBytes(16).toString('base64url');
+    while (id.startsWith('-')) id = randomBytes(16).toString('base64url');
+    writeFileSync(clusterIdFile, id);
+  }
   const clusterId = readFileSync(clusterIdFile, 'utf8').trim();
 
   let lastError: unknown;
