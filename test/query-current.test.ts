@@ -172,32 +172,27 @@ describe('sluice query: current-state views', () => {
     );
   });
 
-  it('answers sluice query --current without --key from the command line, by the recorded key', () => {
-    const run = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'query', '--config', configFile, '--json', '--current', 'ods.keyed'], {
+  /** `sluice query --json --current ...` run from the command line: (id, amount, note) per row, in its order. */
+  function currentFromCli(...args: string[]): string[][] {
+    const run = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'query', '--config', configFile, '--json', '--current', ...args], {
       encoding: 'utf8',
       timeout: 60_000,
     });
     assert.equal(run.status, 0, run.stderr);
-    const rows = run.stdout
+    return run.stdout
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as Record<string, string>)
-      .map((row) => [row.id, row.amount, row.note]);
+      .map((row) => [row.id!, row.amount!, row.note!]);
+  }
+
+  it('answers sluice query --current without --key from the command line, by the recorded key', () => {
+    const rows = currentFromCli('ods.keyed');
     assert.deepEqual(rows.map((row) => row[0]), ['1', '3', '4', '4', '5'], 'ordered by the recorded key');
-    assert.deepEqual(sorted(rows as string[][]), EXPECTED);
+    assert.deepEqual(sorted(rows), EXPECTED);
   });
 
   it('answers sluice query --current --key from the command line', () => {
-    const run = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'query', '--config', configFile, '--json', '--current', 'ods.orders', '--key', 'id'], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    assert.equal(run.status, 0, run.stderr);
-    const rows = run.stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, string>)
-      .map((row) => [row.id, row.amount, row.note]);
-    assert.deepEqual(sorted(rows as string[][]), EXPECTED);
+    assert.deepEqual(sorted(currentFromCli('ods.orders', '--key', 'id')), EXPECTED);
   });
 });
