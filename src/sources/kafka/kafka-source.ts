@@ -12,7 +12,7 @@ import { isTransient } from '../../core/transient.ts';
 import type { Source, SourceItem } from '../../core/source.ts';
 import type { Route, Router } from '../../routing/router.ts';
 import type { SluiceMetrics } from '../../runtime/metrics.ts';
-import { SourceQueue } from '../binlog/stream/source-queue.ts';
+import { SourceQueue } from '../source-queue.ts';
 import { DeadLetterFile, letterValue } from './dead-letters.ts';
 import { parseExactJson } from './exact-json.ts';
 import { FORMAT_DECODERS, type KafkaFormat } from './formats/format-decoders.ts';

@@ -23,7 +23,7 @@ import { ColumnLookup, type RawTableMap } from './column-lookup.ts';
 import { eventTooLargeError } from './event-too-large.ts';
 import { droppedDatabaseError, rowsMovedBy, rowsMovedError } from './rows-moved.ts';
 import { tableCreatedEmpty } from './table-created.ts';
-import { SourceQueue } from './source-queue.ts';
+import { SourceQueue } from '../../source-queue.ts';
 import type { StreamMerge } from './stream-merge.ts';
 import { classifyStatement } from './statement-dml.ts';
 import { tablesEmptiedBy, truncateMarker } from './table-reset.ts';

@@ -12,7 +12,7 @@ import { describePosition } from '../position/binlog-position.ts';
 import type { TableRef } from '../schema/ddl-statement.ts';
 import type { SchemaTracker } from '../schema/schema-tracker.ts';
 import { anonymousColumnSchemas, columnSchemasFor, hasOptionalMetadata, type TableMapEventLike } from '../schema/table-map-columns.ts';
-import type { SourceQueue } from './source-queue.ts';
+import type { SourceQueue } from '../../source-queue.ts';
 
 /** zongji's description of a table, as a rows event refers to it. */
 export interface RawTableMap {

@@ -1,6 +1,6 @@
-// The bounded hand-over between zongji's event callbacks and the consumer. Nothing is held beyond
-// `limit` items: when the consumer falls behind, the replication socket is paused, so the server's
-// TCP window does the waiting.
+// The bounded hand-over between a source's network callbacks (zongji's binlog events, kafkajs's
+// messages) and the pipeline. Nothing is held beyond `limit` items: when the pipeline falls behind,
+// the socket (or the consumer) is paused, so the server's TCP window does the waiting.
 
 export interface PausableSocket {
   pause(): void;
