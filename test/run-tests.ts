@@ -33,6 +33,13 @@ const existing = await startMariaDb({ dir }).catch(() => undefined);
 await existing?.stop();
 rmSync(dir, { recursive: true, force: true });
 const mariadb = await startMariaDb({ dir });
+const jvms: JvmProcess[] = [];
+let mysql: MySqlServer | undefined;
+let ftp: FtpServer | undefined;
+// A server that fails to start (or Ctrl-C) would otherwise leave the ones started before it running,
+// holding their ports and data folders until someone finds them.
+for (const event of ['uncaughtException', 'unhandledRejection'] as const) process.on(event, (error) => void stopServers().finally(() => { console.error(error); process.exit(1); }));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stopServers().finally(() => process.exit(1)));
 process.stdout.write(`private MariaDB on 127.0.0.1:${mariadb.port} (${dir}), ready in ${Date.now() - started} ms\n`);
 
 const files = process.argv.slice(2).length > 0 ? process.argv.slice(2) : testFiles();
@@ -43,7 +50,6 @@ const runTmp = mkdtempSync(join(tmpdir(), 'sluice-run-'));
 const env: NodeJS.ProcessEnv = { ...process.env, SLUICE_TEST_MARIADB_DIR: dir, TMPDIR: runTmp };
 // The JVM servers are slow to start: once per run, and only when a selected test uses them.
 const sources = files.map((file) => readFileSync(`${REPO_ROOT}/${file}`, 'utf8')).join('\n');
-const jvms: JvmProcess[] = [];
 if (/testHdfs\(|testHiveServer2\(/.test(sources)) {
   const hdfsStarted = Date.now();
   rmSync(TEST_HDFS_DIR, { recursive: true, force: true });
@@ -68,7 +74,6 @@ if (/testKafka\(/.test(sources)) {
   env[KAFKA_ENV] = JSON.stringify(endpointsOfKafka(kafka));
   process.stdout.write(`Kafka 4.1 (KRaft) on ${kafka.brokers.join(',')}, ready in ${Date.now() - kafkaStarted} ms\n`);
 }
-let mysql: MySqlServer | undefined;
 if (/testMysql\(/.test(sources)) {
   const mysqlStarted = Date.now();
   // The first run on a machine fetches MySQL 9.7 from Debian sid (about 56 MB) into .sluice/mysql-9.7.
@@ -81,7 +86,6 @@ if (/testMysql\(/.test(sources)) {
   env[MYSQL_DIR_ENV] = mysqlDir;
   process.stdout.write(`private MySQL 9.7 on 127.0.0.1:${mysql.port} (${mysqlDir}), ready in ${Date.now() - mysqlStarted} ms\n`);
 }
-let ftp: FtpServer | undefined;
 if (/testFtp\(/.test(sources)) {
   const ftpStarted = Date.now();
   // As for MariaDB: stop whatever an earlier run left in the folder, and start on an empty root.
@@ -108,14 +112,18 @@ if (process.argv.length <= 2) {
   const node24Code = await exitCode(spawn(process.execPath, ['--import', 'tsx', 'test/node24.ts'], { cwd: REPO_ROOT, stdio: 'inherit', env }));
   code ||= node24Code;
 }
-for (const jvm of jvms.reverse()) await jvm.stop();
-await ftp?.stop();
-await mysql?.stop();
-await mariadb.stop();
+await stopServers();
 if (code === 0) rmSync(runTmp, { recursive: true, force: true });
 else process.stdout.write(`the tests' workspaces are kept in ${runTmp}\n`);
 process.stdout.write(`test run took ${Math.round((Date.now() - started) / 1000)} s\n`);
 process.exit(code);
+
+async function stopServers(): Promise<void> {
+  for (const stop of [...jvms.reverse().map((jvm) => () => jvm.stop()), () => ftp?.stop(), () => mysql?.stop(), () => mariadb.stop()]) {
+    await Promise.resolve(stop()).catch((error: unknown) => console.error(`stopping a test server: ${(error as Error).message}`));
+  }
+  jvms.length = 0;
+}
 
 function exitCode(process: ChildProcess): Promise<number> {
   return new Promise((resolve) => process.on('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0))));
