@@ -2,11 +2,12 @@
 // event or writing a file, one line per item, so a deploy can gate on it (exit 0 only when all pass).
 import { access, constants, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { HiveServer2Catalog } from '../catalog/hive-server2-catalog.ts';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
-import { loadConfig } from '../config/load.ts';
-import type { SluiceConfig } from '../config/schema.ts';
+import { configSourceKind, loadConfig, loadKafkaConfig } from '../config/load.ts';
+import type { DaemonConfig, KafkaDaemonConfig, SluiceConfig } from '../config/schema.ts';
 import { isSluiceError } from '../core/errors.ts';
 import { WebHdfsFileSystem } from '../filesystem/webhdfs-filesystem.ts';
 import { LOCK_FILE, lockHolder } from '../runtime/state-lock.ts';
@@ -14,6 +15,9 @@ import { HDFS_LOCK_FILE } from '../runtime/hdfs-state-lock.ts';
 import { openStateStore } from '../runtime/open-state-store.ts';
 import { TableGate } from '../checkpoint/table-gate.ts';
 import { BINLOG } from '../pipeline/binlog-to-hive-record.ts';
+import { kafkaHiveRecord } from '../pipeline/kafka-to-hive-record.ts';
+import { splitPartitionKey } from '../sources/kafka/kafka-position.ts';
+import { describeBrokers, readPartitionBounds, retentionGap, type PartitionBounds } from '../sources/kafka/kafka-topics.ts';
 import { describePosition, type BinlogSourceState } from '../sources/binlog/position/binlog-position.ts';
 import { requirePositionAvailable } from '../sources/binlog/position/position-available.ts';
 import { connectMysql } from '../core/mysql-connect.ts';
@@ -47,6 +51,7 @@ export interface CheckReport {
 }
 
 export async function runChecks(configFile: string): Promise<CheckReport> {
+  if ((await configSourceKind(configFile)) === 'kafka') return runKafkaChecks(configFile);
   let config: SluiceConfig;
   try {
     config = await loadConfig(configFile);
@@ -63,6 +68,62 @@ export async function runChecks(configFile: string): Promise<CheckReport> {
   // A preview, not a check: a pattern that matches nothing today may match tables created tomorrow.
   const routing = facts ? await previewRouting(config, sourceConnection(config)).catch((error: Error) => ({ lines: [], warnings: [`the server's tables could not be listed: ${error.message}`] })) : undefined;
   return routing ? { items, routing } : { items };
+}
+
+const KAFKA_ITEMS = ['Kafka reachable', 'topics', 'checkpoint position'] as const;
+
+/** A Kafka loader's config: the brokers and topics instead of the MySQL server, then the same sink and state. */
+async function runKafkaChecks(configFile: string): Promise<CheckReport> {
+  let config: KafkaDaemonConfig;
+  try {
+    config = await loadKafkaConfig(configFile);
+  } catch (error) {
+    return { items: [fail('config', error), ...[...KAFKA_ITEMS, 'warehouse', 'catalog', 'state'].map((name) => skip(name, 'the config is invalid'))] };
+  }
+  const items: CheckItem[] = [{ name: 'config', status: 'ok', detail: configFile }];
+  items.push(...(await checkKafka(config)));
+  items.push(await checkWarehouse(config.sink.filesystem));
+  items.push(await checkCatalog(config.sink.catalog));
+  items.push(config.checkpoint.store === 'hdfs' ? await checkHdfsState(config) : await checkState(config.checkpoint.dir));
+  return { items };
+}
+
+async function checkKafka(config: KafkaDaemonConfig): Promise<CheckItem[]> {
+  const { brokers, clientId, topics, start } = config.source;
+  // One attempt, a short wait: a check reports what it finds now.
+  const kafka = new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING, connectionTimeout: 5000, retry: { retries: 0 } });
+  const where = brokers.join(',');
+  try {
+    const cluster = await describeBrokers(kafka);
+    const items: CheckItem[] = [{ name: 'Kafka reachable', status: 'ok', detail: `${where} (source.brokers): cluster ${cluster.clusterId}, ${cluster.brokers} broker(s)` }];
+    let bounds;
+    try {
+      bounds = await readPartitionBounds(kafka, brokers, topics.map((topic) => topic.name));
+    } catch (error) {
+      return [...items, fail('topics', error), skip('checkpoint position', 'the topics check failed')];
+    }
+    const partitions = topics.map((topic) => `${topic.name} (${[...bounds.keys()].filter((key) => splitPartitionKey(key).topic === topic.name).length} partition(s), ${topic.format})`);
+    items.push({ name: 'topics', status: 'ok', detail: partitions.join(', ') });
+    items.push(await checkKafkaOffsets(config, bounds, start));
+    return items;
+  } catch (error) {
+    return [{ name: 'Kafka reachable', status: 'fail', detail: `${where} (source.brokers): ${(error as Error).message}` }, skip('topics', 'Kafka is not reachable'), skip('checkpoint position', 'Kafka is not reachable')];
+  }
+}
+
+async function checkKafkaOffsets(config: KafkaDaemonConfig, bounds: ReadonlyMap<string, PartitionBounds>, start: string): Promise<CheckItem> {
+  const name = 'checkpoint position';
+  try {
+    const state = openStateStore(config, pino({ level: 'silent' }), { retry: { maxAttempts: 1 } });
+    const record = await new CheckpointStore(state).latest().finally(() => state.close?.());
+    if (!record) return { name, status: 'ok', detail: `no checkpoint yet; each partition starts at its ${start} offset (source.start)` };
+    const offsets = kafkaHiveRecord(record).source.position.offsets;
+    const gap = retentionGap(offsets, bounds);
+    if (gap) return fail(name, gap);
+    return { name, status: 'ok', detail: `checkpoint ${record.id}: ${Object.keys(offsets).length} partition(s) resume at offsets the brokers still hold` };
+  } catch (error) {
+    return fail(name, error);
+  }
 }
 
 async function checkCatalog(catalog: SluiceConfig['sink']['catalog']): Promise<CheckItem> {
@@ -230,7 +291,7 @@ async function checkState(dir: string): Promise<CheckItem> {
 }
 
 /** The state directory on HDFS: a probe file written, read back and deleted there, and nobody holding its lock. */
-async function checkHdfsState(config: SluiceConfig): Promise<CheckItem> {
+async function checkHdfsState(config: DaemonConfig): Promise<CheckItem> {
   // One attempt per NameNode, no retries: a check reports what it finds now.
   const state = openStateStore(config, pino({ level: 'silent' }), { retry: { maxAttempts: 1 }, requestTimeoutMs: 10_000 });
   try {

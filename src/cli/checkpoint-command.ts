@@ -5,12 +5,15 @@ import type { Logger } from 'pino';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { SNAPSHOT, type SnapshotState } from '../sources/snapshot/snapshot-progress.ts';
 import { moveCheckpoint, skipStoppedTable } from '../checkpoint/move-checkpoint.ts';
-import type { SluiceConfig } from '../config/schema.ts';
+import type { DaemonConfig, KafkaDaemonConfig, SluiceConfig } from '../config/schema.ts';
 import { SluiceError } from '../core/errors.ts';
 import { BINLOG, binlogHiveRecord, binlogHiveRecoveries, type BinlogHiveRecord } from '../pipeline/binlog-to-hive-record.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
 import { createLogger } from '../core/logger.ts';
 import { openStateStore } from '../runtime/open-state-store.ts';
+import type { StateStore } from '../core/state-store.ts';
+import { kafkaHiveRecord } from '../pipeline/kafka-to-hive-record.ts';
+import { describeKafkaRecord, describeKafkaSkip, describeNoKafkaRecord } from './kafka-checkpoint-view.ts';
 import { describePosition, describeStart, type BinlogPosition, type BinlogStart } from '../sources/binlog/position/binlog-position.ts';
 import { connectMysql, type MysqlServerOptions } from '../core/mysql-connect.ts';
 import { requirePositionAvailable } from '../sources/binlog/position/position-available.ts';
@@ -60,25 +63,35 @@ export function targetFromOptions(options: TargetOptions): BinlogStart {
   return { kind: 'file', file: options.file, offset };
 }
 
-export async function showCheckpoint(config: SluiceConfig, options: { json?: boolean }): Promise<string> {
+export async function showCheckpoint(config: DaemonConfig, options: { json?: boolean }): Promise<string> {
   const state = openStateStore(config);
   try {
     const dir = state.description;
     const stored = await new CheckpointStore(state).latest();
+    if (config.source.kind === 'kafka') {
+      const record = stored && kafkaHiveRecord(stored);
+      if (options.json) return JSON.stringify(record ?? null, null, 2) + '\n';
+      return (record ? describeKafkaRecord(record, dir) : describeNoKafkaRecord(config as KafkaDaemonConfig, dir, state.configKey)) + (await describeDaemon(state));
+    }
     // In format 1's shape, which scripts know (`jq .source.position`), whatever format the file has.
     const record = stored && binlogHiveRecord(stored);
     const snapshot = stored?.sources[SNAPSHOT] as SnapshotState | undefined;
     // The snapshot's progress beside it, as the record file holds it: a key format 1 never had, so no script breaks.
     if (options.json) return JSON.stringify(record ? { ...record, ...(snapshot ? { sources: { [SNAPSHOT]: snapshot } } : {}) } : null, null, 2) + '\n';
-    const holder = await state.lockHolder();
-    const daemon = `  daemon:          ${holder ? `running (pid ${holder.pid}${holder.host ? ` on host ${holder.host}` : ''})` : 'not running'}\n`;
+    const daemon = await describeDaemon(state);
     if (!record) {
-      return `no checkpoint in ${dir} (${state.configKey}): the first start begins at source.start, ${describeStart(toBinlogStart(config.source.start))}\n` + daemon;
+      return `no checkpoint in ${dir} (${state.configKey}): the first start begins at source.start, ${describeStart(toBinlogStart((config as SluiceConfig).source.start))}\n` + daemon;
     }
     return describeRecord(record, dir) + describeSnapshot(snapshot) + daemon;
   } finally {
     state.close?.();
   }
+}
+
+/** Whether a daemon holds the state's lock, as the last line of `checkpoint show`. */
+async function describeDaemon(state: StateStore): Promise<string> {
+  const holder = await state.lockHolder();
+  return `  daemon:          ${holder ? `running (pid ${holder.pid}${holder.host ? ` on host ${holder.host}` : ''})` : 'not running'}\n`;
 }
 
 function describeSnapshot(state: SnapshotState | undefined): string {
@@ -132,7 +145,7 @@ function describeTables(record: BinlogHiveRecord): string {
  * Runs `change` on the state of a stopped daemon: holding the state lock (so no daemon runs on it
  * meanwhile), with the storage open. Logs go to stderr so that stdout is the command's answer.
  */
-async function changeStoppedState(config: SluiceConfig, change: (state: { store: CheckpointStore; storage: ReturnType<typeof openStorage>; logger: Logger }) => Promise<string>): Promise<string> {
+async function changeStoppedState(config: DaemonConfig, change: (state: { store: CheckpointStore; storage: ReturnType<typeof openStorage>; logger: Logger }) => Promise<string>): Promise<string> {
   const logger = createLogger(config.log.level, 2, config.log.format);
   const state = openStateStore(config, logger);
   const lock = await state.lock().catch((error: unknown) => {
@@ -217,14 +230,25 @@ function listFiles(facts: ServerFacts): string {
   return names.length <= 5 ? names.join(', ') : `${names.length} files, ${names[0]} .. ${names.at(-1)}`;
 }
 
+/** Offsets are not positions `checkpoint set` knows how to find and check on the brokers: said, not half done. */
+export function kafkaCheckpointSetRefused(file: string): SluiceError {
+  return new SluiceError(
+    'SLUICE_CHECKPOINT_TARGET',
+    `checkpoint set moves a binlog position; ${file} is a Kafka loader's (source.kind: kafka), whose partition offsets it cannot move yet. ` +
+      'To read the topics again from source.start, stop the loader and start it on an empty checkpoint.dir (its tables keep their rows: drop them first for a clean copy).',
+    { context: { file } },
+  );
+}
+
 function targetError(message: string): SluiceError {
   return new SluiceError('SLUICE_CHECKPOINT_TARGET', `checkpoint set: ${message}`);
 }
 
 /** `checkpoint skip-table`: a stopped table gives up its missing changes and goes on from where the others stand. */
-export async function skipTable(config: SluiceConfig, table: string): Promise<string> {
+export async function skipTable(config: DaemonConfig, table: string): Promise<string> {
   return changeStoppedState(config, async ({ store, storage, logger }) => {
     const skipped = await skipStoppedTable(store, binlogHiveRecoveries(storage.fs, storage.catalog, store.state, logger), logger, table);
+    if (config.source.kind === 'kafka') return describeKafkaSkip(kafkaHiveRecord(skipped.previous!), kafkaHiveRecord(skipped.record), table);
     const previous = binlogHiveRecord(skipped.previous!);
     const record = binlogHiveRecord(skipped.record);
     const entry = previous.tables!.stopped![table]!;

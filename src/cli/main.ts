@@ -1,7 +1,7 @@
 // The sluice command line. It only wires: each command lives in its own module.
 import { Argument, Command } from 'commander';
 import { configSourceKind, loadConfig, loadKafkaConfig, type ConfigUse } from '../config/load.ts';
-import type { SluiceConfig } from '../config/schema.ts';
+import type { DaemonConfig, SluiceConfig } from '../config/schema.ts';
 import { isSluiceError } from '../core/errors.ts';
 import { localPlaces } from '../config/local-places.ts';
 import { nameDiskError, type LocalPlace } from '../core/local-disk.ts';
@@ -9,7 +9,7 @@ import type { LogFormat } from '../core/log-format.ts';
 import { createLogger } from '../core/logger.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
 import { formatChecks, runChecks } from './check-command.ts';
-import { setCheckpoint, showCheckpoint, skipTable, targetFromOptions, type TargetOptions } from './checkpoint-command.ts';
+import { kafkaCheckpointSetRefused, setCheckpoint, showCheckpoint, skipTable, targetFromOptions, type TargetOptions } from './checkpoint-command.ts';
 import { exitCodeOf } from './exit-codes.ts';
 import { requestSnapshot } from './snapshot-command.ts';
 import { statusCommand } from './status-command.ts';
@@ -32,6 +32,11 @@ function remember<T extends Omit<SluiceConfig, 'source'>>(config: T): T {
 
 async function load(file: string, use: ConfigUse = 'all'): Promise<SluiceConfig> {
   return remember(await loadConfig(file, process.env, use));
+}
+
+/** Either daemon's whole config, by its source.kind: for the commands that read only the state and the sink. */
+async function loadDaemon(file: string): Promise<DaemonConfig> {
+  return (await configSourceKind(file)) === 'kafka' ? remember(await loadKafkaConfig(file)) : load(file);
 }
 
 /** The sink side of any daemon's config (`sluice query`), a Kafka loader's too. */
@@ -145,7 +150,7 @@ program
       'Examples:\n  sluice status --config /etc/sluice/sluice.yaml\n  sluice status --config sluice.yaml --json | jq .lagSeconds\n',
   )
   .action(async (options: { config: string; json?: boolean }) => {
-    const config = await load(options.config);
+    const config = await loadDaemon(options.config);
     const outcome = await statusCommand(config, { json: options.json });
     process.stdout.write(outcome.text);
     process.exitCode = outcome.exitCode;
@@ -178,7 +183,7 @@ checkpoint
   .option('--json', 'print the raw record as JSON (null when there is none)')
   .addHelpText('after', '\nExamples:\n  sluice checkpoint show --config /etc/sluice/sluice.yaml\n  sluice checkpoint show --config sluice.yaml --json | jq .source.position\n')
   .action(async (options: { config: string; json?: boolean }) => {
-    const config = await load(options.config);
+    const config = await loadDaemon(options.config);
     process.stdout.write(await showCheckpoint(config, { json: options.json }));
   });
 
@@ -204,6 +209,7 @@ checkpoint
   )
   .action(async (options: TargetOptions & { config: string }) => {
     const target = targetFromOptions(options);
+    if ((await configSourceKind(options.config)) === 'kafka') throw kafkaCheckpointSetRefused(options.config);
     const config = await load(options.config);
     process.stdout.write(await setCheckpoint(config, target));
   });
@@ -221,7 +227,7 @@ checkpoint
       'Example:\n  systemctl stop sluice\n  sluice checkpoint skip-table ods.orders --config /etc/sluice/sluice.yaml\n  systemctl start sluice\n',
   )
   .action(async (table: string, options: { config: string }) => {
-    const config = await load(options.config);
+    const config = await loadDaemon(options.config);
     process.stdout.write(await skipTable(config, table));
   });
 

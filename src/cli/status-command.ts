@@ -2,9 +2,10 @@
 // whether one runs (its lock) and where it listens (runtime/status-endpoint.ts); when none runs, the
 // screen is the last checkpoint and the exit status 3, "not running" as LSB init scripts and
 // `systemctl status` have it, so a script can tell down from broken (1).
-import type { SluiceConfig } from '../config/schema.ts';
+import type { DaemonConfig } from '../config/schema.ts';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { binlogHiveRecord } from '../pipeline/binlog-to-hive-record.ts';
+import { kafkaHiveRecord } from '../pipeline/kafka-to-hive-record.ts';
 import type { DaemonStatusReport, TableStatus } from '../runtime/daemon-status.ts';
 import type { LockHolder } from '../core/state-store.ts';
 import { openStateStore } from '../runtime/open-state-store.ts';
@@ -18,7 +19,7 @@ export interface StatusOutcome {
   exitCode: number;
 }
 
-export async function statusCommand(config: SluiceConfig, options: { json?: boolean }): Promise<StatusOutcome> {
+export async function statusCommand(config: DaemonConfig, options: { json?: boolean }): Promise<StatusOutcome> {
   const dir = config.checkpoint.dir;
   const state = openStateStore(config);
   let holder: LockHolder | undefined;
@@ -27,7 +28,7 @@ export async function statusCommand(config: SluiceConfig, options: { json?: bool
     if (!holder) {
       if (options.json) {
         const stored = await new CheckpointStore(state).latest();
-        return { text: JSON.stringify({ running: false, checkpoint: (stored && binlogHiveRecord(stored)) ?? null }, null, 2) + '\n', exitCode: EXIT_NOT_RUNNING };
+        return { text: JSON.stringify({ running: false, checkpoint: (stored && (config.source.kind === 'kafka' ? kafkaHiveRecord(stored) : binlogHiveRecord(stored))) ?? null }, null, 2) + '\n', exitCode: EXIT_NOT_RUNNING };
       }
       return { text: `sluice is not running (no daemon holds ${state.description}, ${state.configKey}); it resumes from:\n` + (await showCheckpoint(config, {})), exitCode: EXIT_NOT_RUNNING };
     }

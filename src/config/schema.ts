@@ -431,6 +431,8 @@ export function requireStateNamenodes(hdfs: { namenodes?: unknown } | undefined,
 /** A daemon that reads Kafka topics (`source.kind: kafka`); the rest is the binlog daemon's. */
 export const kafkaConfigSchema = z.strictObject({ source: kafkaSource, ...daemonSettings }).superRefine(checkAcrossKeys);
 export type KafkaDaemonConfig = z.output<typeof kafkaConfigSchema>;
+/** Either daemon's config: the binlog reader's or the Kafka loader's (they differ only in `source`). */
+export type DaemonConfig = SluiceConfig | KafkaDaemonConfig;
 
 /** The validated configuration, defaults filled in and paths absolute (see load.ts). */
 export type SluiceConfig = z.output<typeof sluiceConfigSchema>;

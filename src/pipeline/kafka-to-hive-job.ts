@@ -8,8 +8,6 @@ import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import type { StateStore } from '../core/state-store.ts';
 import { recover } from '../checkpoint/recovery.ts';
 import { TableGate } from '../checkpoint/table-gate.ts';
-import type { CheckpointRecord } from '../core/checkpoint-record.ts';
-import { SluiceError } from '../core/errors.ts';
 import { Router, type RoutingConfig, type RoutingRule } from '../routing/router.ts';
 import type { CaptureConfig, CaptureSettings } from '../routing/capture/capture-transform.ts';
 import { setUpCapture } from './capture-setup.ts';
@@ -21,11 +19,9 @@ import { mysqlTypesOfHiveColumns } from '../sources/kafka/hive-column-types.ts';
 import type { KafkaSourceState } from '../sources/kafka/kafka-position.ts';
 import { KafkaSource, type KafkaSourceOptions } from '../sources/kafka/kafka-source.ts';
 import { binlogHiveRecoveries, HIVE } from './binlog-to-hive-record.ts';
+import { KAFKA, kafkaStateOf } from './kafka-to-hive-record.ts';
 import { newJobId, openHiveSink, type HiveSettings } from './binlog-to-hive-job.ts';
 import { PipelineLoop, type PipelineFigures } from './pipeline-loop.ts';
-
-/** The source's name in the checkpoint record. */
-export const KAFKA = 'kafka';
 
 export interface KafkaToHiveJobOptions extends HiveSettings, Pick<KafkaSourceOptions, 'brokers' | 'clientId' | 'groupId' | 'sessionTimeoutMs' | 'topics' | 'start'> {
   deadLetterFile: string;
@@ -143,18 +139,4 @@ export class KafkaToHiveJob implements StatusProbe {
     if (this.stopRequested) loop.requestStop();
     await loop.run();
   }
-}
-
-/** The Kafka source's state in the newest record; a record of another pipeline is refused by name. */
-function kafkaStateOf(record: CheckpointRecord | undefined): KafkaSourceState | undefined {
-  if (!record) return undefined;
-  const state = record.sources[KAFKA];
-  if (state?.kind !== 'kafka') {
-    throw new SluiceError(
-      'SLUICE_CHECKPOINT_CORRUPT',
-      `checkpoint record ${record.id} (written by ${record.jobId}) is not one of a Kafka -> Hive pipeline: it holds the sources ${Object.keys(record.sources).join(', ') || 'none'}. ` +
-        "Point checkpoint.dir at this daemon's own directory.",
-    );
-  }
-  return state as KafkaSourceState;
 }

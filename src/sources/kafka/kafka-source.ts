@@ -18,6 +18,7 @@ import { parseExactJson } from './exact-json.ts';
 import { FORMAT_DECODERS, type KafkaFormat } from './formats/format-decoders.ts';
 import { MessageRejected, type FormatDecoder, type KafkaRow } from './formats/kafka-row.ts';
 import { ColumnLists, rowCells } from './kafka-cells.ts';
+import { readPartitionBounds, retentionGap, type PartitionBounds } from './kafka-topics.ts';
 import { describeOffsets, partitionKey, splitPartitionKey, type KafkaSourceState, type PartitionOffsets } from './kafka-position.ts';
 
 export interface KafkaTopicSettings {
@@ -56,7 +57,7 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
   /** The next offset of every partition: what has been handed on (queued) so far. */
   private readonly nextOffsets: PartitionOffsets;
   /** Every partition's first offset still in the log, and its end, when the source started. */
-  private readonly bounds = new Map<string, { low: string; high: string }>();
+  private readonly bounds = new Map<string, PartitionBounds>();
   private sequence: bigint;
   private readonly topics: Map<string, { decoder: FormatDecoder; columns: Map<string, ReadonlyMap<string, string>> }>;
   private readonly columnLists = new ColumnLists();
@@ -86,34 +87,9 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
 
   private async connect(): Promise<void> {
     const { options } = this;
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const existing = new Set(await admin.listTopics());
-      const missing = options.topics.filter((topic) => !existing.has(topic.name)).map((topic) => topic.name);
-      if (missing.length > 0) {
-        throw new SluiceError('SLUICE_KAFKA', `the topic(s) ${missing.join(', ')} (source.topics) do not exist on ${options.brokers.join(',')}; create them or fix the names`, {
-          context: { topics: missing },
-        });
-      }
-      for (const topic of options.topics) {
-        for (const { partition, low, high } of await admin.fetchTopicOffsets(topic.name)) this.bounds.set(partitionKey(topic.name, partition), { low, high });
-      }
-    } finally {
-      await admin.disconnect();
-    }
-    // A recorded offset the log no longer holds means messages were deleted unread (retention): say so, never skip them.
-    for (const [key, offset] of Object.entries(this.nextOffsets)) {
-      const bounds = this.bounds.get(key);
-      if (bounds && BigInt(offset) < BigInt(bounds.low)) {
-        throw new SluiceError(
-          'SLUICE_KAFKA',
-          `partition ${key} holds offsets from ${bounds.low} on, and the checkpoint resumes at ${offset}: the messages in between were deleted (retention) before sluice read them. ` +
-            'Copy the affected tables anew, then move the checkpoint past the gap.',
-          { context: { position: `${key}@${offset}` } },
-        );
-      }
-    }
+    for (const [key, bounds] of await readPartitionBounds(this.kafka, options.brokers, options.topics.map((topic) => topic.name))) this.bounds.set(key, bounds);
+    const gap = retentionGap(this.nextOffsets, this.bounds);
+    if (gap) throw gap;
     const consumer = this.kafka.consumer({ groupId: options.groupId, sessionTimeout: options.sessionTimeoutMs, heartbeatInterval: Math.min(3000, Math.floor(options.sessionTimeoutMs / 3)) });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.seekAssigned(consumer, payload.memberAssignment));
