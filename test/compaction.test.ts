@@ -9,7 +9,6 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { pino } from 'pino';
 import type { StorageFormat } from '../src/catalog/catalog.ts';
 import type { BinlogHiveRecord as CheckpointRecord } from '../src/pipeline/binlog-to-hive-record.ts';
-import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
 import { readIntents, type CompactionIntent, type CompactionStep } from '../src/checkpoint/compaction-intent.ts';
 import { recoverBinlogToHive as recover } from '../src/pipeline/binlog-to-hive-record.ts';
 import { parseConfig } from '../src/config/load.ts';
@@ -82,7 +81,7 @@ function linesOf(files: Map<string, Buffer>): string[] {
   const lines: string[] = [];
   for (const content of files.values()) {
     const text = content.toString('latin1');
-    lines.push(...(text.endsWith('\n') ? text.slice(0, -1) : text).split('\n').filter((line, index, all) => line !== '' || all.length > 1));
+    lines.push(...(text.endsWith('\n') ? text.slice(0, -1) : text).split('\n').filter((line, _index, all) => line !== '' || all.length > 1));
   }
   return lines.sort();
 }

@@ -10,7 +10,6 @@
 // no key is refused at the start, naming the fix.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type mysql from 'mysql2/promise';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { exitWithin, fatalLine, gtidBinlogPos, makeWorkspace, startDaemon, startSluice, until, waitForCheckpoint, withDaemon, type RunningDaemon } from './helpers/daemon.ts';

@@ -15,7 +15,7 @@ import { parseInstant } from '../src/core/instant.ts';
 import type { ServerFacts } from '../src/sources/binlog/server/preflight.ts';
 import { findFirstTransactionAt, type BinlogReader } from '../src/sources/binlog/position/timestamp-search.ts';
 import type { BinlogHiveRecord as CheckpointRecord } from '../src/pipeline/binlog-to-hive-record.ts';
-import { type DaemonWorkspace, gtidBinlogPos, latestCheckpoint, makeWorkspace, runUntilCheckpoint, type RunningDaemon, startDaemon, waitForCheckpoint, withDaemon } from './helpers/daemon.ts';
+import { type DaemonWorkspace, gtidBinlogPos, latestCheckpoint, makeWorkspace, type RunningDaemon, startDaemon, waitForCheckpoint, withDaemon } from './helpers/daemon.ts';
 import { gtidExecuted, waitForMySqlCheckpoint } from './helpers/mysql-gtid.ts';
 import { REPO_ROOT, testMariaDb, testMysql } from './helpers/servers.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';

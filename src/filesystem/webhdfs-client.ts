@@ -19,7 +19,6 @@ import {
   firstLine,
   isStandby,
   parseRemoteException,
-  redactUrl,
   webHdfsError,
   type RemoteException,
 } from './webhdfs-errors.ts';

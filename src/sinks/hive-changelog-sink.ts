@@ -7,7 +7,7 @@ import { reconcileHiveType } from '../catalog/type-evolution.ts';
 import { hiveTypeFor } from '../catalog/type-mapping.ts';
 import type { HeldFile, PendingCommit } from './hive-commits.ts';
 import type { CellValue, ChangeEvent, SourceColumn, XaStep } from '../core/change-event.ts';
-import { joinPath, type FileSystem, type FileWriter } from '../filesystem/filesystem.ts';
+import { joinPath, type FileSystem } from '../filesystem/filesystem.ts';
 import { routeKey, type Route } from '../routing/router.ts';
 import {
   formatEventTime,

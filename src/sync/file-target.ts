@@ -6,7 +6,6 @@ import type { CellValue } from '../core/change-event.ts';
 import { joinPath, type FileSystem, type FileWriter } from '../filesystem/filesystem.ts';
 import { SluiceError } from '../core/errors.ts';
 import { writeTextRow } from '../sinks/row-file-format.ts';
-import type { TableShape } from '../sources/table/table-shape.ts';
 import type { ChannelWriter, SyncTarget } from './sync-target.ts';
 import type { PendingRename, SyncState } from './sync-state.ts';
 import type { SyncStateStore } from './sync-state-store.ts';
