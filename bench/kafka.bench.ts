@@ -10,10 +10,10 @@
 // Environment:
 //   BENCH_KAFKA_ROWS        messages in the topic (default 1000000)
 //   BENCH_KAFKA_PARTITIONS  partitions of the topic (default 3)
-//   BENCH_KEEP=1            keeps the loader's files in .sluice/bench-kafka
+//   BENCH_KEEP=1            keeps the loader's workspace (its folder is printed)
 //   BENCH_CPU_PROF=1        profiles the loader (node --cpu-prof) and prints where its time goes
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,7 @@ import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import type { KafkaSourceState } from '../src/sources/kafka/kafka-position.ts';
-import { LOCAL_STORAGE_YAML } from '../test/helpers/daemon-config.ts';
+import { kafkaWorkspace } from '../test/helpers/kafka.ts';
 import { javaBinary, resolveClasspaths, startKafka } from '../test/servers/jvm.ts';
 import { busiestProfile, formatProfile } from './cpu-profile.ts';
 import { RssSampler } from './proc-stats.ts';
@@ -34,7 +34,6 @@ const ROWS = Number(process.env.BENCH_KAFKA_ROWS ?? 1_000_000);
 const PARTITIONS = Number(process.env.BENCH_KAFKA_PARTITIONS ?? 3);
 const KEEP = process.env.BENCH_KEEP === '1';
 const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
-const WORK = join(REPO, '.sluice', 'bench-kafka');
 const TOPIC = 'bench-orders';
 const say = (line: string): void => void process.stdout.write(line + '\n');
 const fmt = (value: number): string => Math.round(value).toLocaleString('en-US');
@@ -59,8 +58,6 @@ function message(id: number): string {
   });
 }
 
-rmSync(WORK, { recursive: true, force: true });
-mkdirSync(WORK, { recursive: true });
 const serverDir = join(REPO, '.sluice', 'bench-kafka-server');
 rmSync(serverDir, { recursive: true, force: true });
 const server = await startKafka({ dir: serverDir });
@@ -111,7 +108,6 @@ try {
   figures.push({ what: 'reference: kafka-producer-perf-test (acks=all)', seconds: ROWS / Number(summary[2]), check: `${fmt(Number(summary[1]))} records of ${recordSize} bytes (${((Date.now() - started) / 1000).toFixed(1)} s with JVM start)`, ok: Number(summary[1]) === ROWS });
 } finally {
   await server.stop();
-  if (!KEEP) rmSync(WORK, { recursive: true, force: true });
 }
 
 const reference = figures[0]!.seconds;
@@ -128,33 +124,14 @@ if (figures.some((figure) => !figure.ok)) process.exitCode = 1;
 
 /** The loader from its start to the checkpoint that covers every offset, then its table read back. */
 async function runLoader(): Promise<Figure> {
-  const dir = join(WORK, 'loader');
-  mkdirSync(dir, { recursive: true });
-  const configFile = join(dir, 'sluice.yaml');
-  writeFileSync(
-    configFile,
-    `source:
-  kind: kafka
-  brokers: [${brokers.join(', ')}]
-  groupId: bench-sluice
-  topics:
-    - name: ${TOPIC}
+  const workspace = kafkaWorkspace(
+    brokers,
+    `    - name: ${TOPIC}
       format: debezium-json
-      columns: { bench.orders: { id: bigint, customer: varchar(64), amount: 'decimal(12,2)', status: varchar(16), note: varchar(255) } }
-routing:
-  rules:
-    - { match: '^bench\\.orders$', target: 'ods.orders' }
-sink:
-${LOCAL_STORAGE_YAML}
-checkpoint:
-  intervalSeconds: 2
-  dir: ./state
-metrics:
-  port: 0
-log:
-  level: warn
-`,
+      columns: { bench.orders: { id: bigint, customer: varchar(64), amount: 'decimal(12,2)', status: varchar(16), note: varchar(255) } }`,
+    { routing: "  rules:\n    - { match: '^bench\\.orders$', target: 'ods.orders' }", intervalSeconds: 2 },
   );
+  const { dir, configFile } = workspace;
   const started = Date.now();
   const profileDir = join(dir, 'profile');
   const profileArgs = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
@@ -164,7 +141,7 @@ log:
   let exited = false;
   child.on('exit', () => (exited = true));
   const rss = new RssSampler(child.pid!);
-  const store = new CheckpointStore(join(dir, 'state'));
+  const store = new CheckpointStore(workspace.stateDir);
   let seconds: number | undefined;
   while (seconds === undefined) {
     if (exited) throw new Error(`the loader exited before it had read the topic:\n${stderr}`);
@@ -179,7 +156,9 @@ log:
   await new Promise((resolve) => (exited ? resolve(undefined) : child.on('exit', resolve)));
   const profile = CPU_PROF ? busiestProfile(profileDir) : undefined;
   if (profile) say(formatProfile(profile.summary, 'CPU profile of the loader'));
-  const check = await checkEveryIdOnce({ catalog: new LocalCatalog(join(dir, 'catalog')), fs: new LocalFileSystem(join(dir, 'warehouse')), database: 'ods', table: 'orders', rows: ROWS, op: 'insert' });
+  const check = await checkEveryIdOnce({ catalog: new LocalCatalog(workspace.catalogDir), fs: new LocalFileSystem(workspace.warehouse), database: 'ods', table: 'orders', rows: ROWS, op: 'insert' });
+  if (KEEP) say(`the loader's workspace is kept in ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
   return { what: 'sluice loader -> committed Hive text files', seconds, peakRssMiB: rss.peakMiB, check: check.text, ok: check.ok };
 }
 
