@@ -35,6 +35,23 @@ test('numbers keep their exact text, past 2^53 and with trailing zeros', () => {
   for (const bad of ['{"a": 1', '{"a": 01}', "{'a': 1}", '{"a": 1} x', '']) assert.throws(() => parseExactJson(bad), Error, bad);
 });
 
+test('strings and structure as JSON.parse reads them: escapes, unicode, no whitespace or much, raw control characters refused', () => {
+  // Numbers aside (kept as text), the parser must read every document as JSON.parse does.
+  const plain = (value: JsonValue): unknown =>
+    value instanceof JsonNumber ? Number(value.text) : Array.isArray(value) ? value.map(plain) : value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)])) : value;
+  const documents = [
+    '{"a":"plain","b":"","c":"tab\\there","d":"\\u00e9\\u4e2d\\ud83d\\ude00","e":"é中😀","f":"a\\\\","g":"\\"q\\"","h":"\\/"}',
+    ' \n\t{ "k" : [ true , false , null , "x\\\\\\"y" ] , "n" : { } , "m" : [ ] } \r\n',
+    '["\\\\","x","\\\\\\\\"]',
+    '"a string alone"',
+  ];
+  for (const text of documents) assert.deepEqual(plain(parseExactJson(text)), JSON.parse(text), text);
+  for (const bad of ['"raw\u0001control"', '"line\nbreak"', '{"a":"unterminated}', '"bad escape \\x"', '["\\"]']) {
+    assert.throws(() => JSON.parse(bad), SyntaxError, `JSON.parse should refuse ${bad}`);
+    assert.throws(() => parseExactJson(bad), Error, bad);
+  }
+});
+
 test('Debezium with the schema: types and semantic values from it', () => {
   const [read, insert] = fixture('debezium-envelope.jsonl').map((message) => rowsOf('debezium-json', message)[0]!);
   assert.equal(read!.op, 'read');

@@ -12,6 +12,8 @@ export type JsonObject = { [key: string]: JsonValue };
 
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const WHITESPACE = /[ \t\n\r]*/y;
+// JSON strings may not hold these raw; JSON.parse names the error.
+const CONTROL = /[\u0000-\u001f]/;
 
 /** Parses `text`; throws a plain Error with the offset when it is not JSON. */
 export function parseExactJson(text: string): JsonValue {
@@ -20,6 +22,9 @@ export function parseExactJson(text: string): JsonValue {
     throw new Error(`${what} at offset ${at}`);
   };
   const skip = (): void => {
+    // Compact JSON (what producers send) has no whitespace: the regex only where some is.
+    const code = text.charCodeAt(at);
+    if (code !== 0x20 && code !== 0x0a && code !== 0x0d && code !== 0x09) return;
     WHITESPACE.lastIndex = at;
     WHITESPACE.exec(text);
     at = WHITESPACE.lastIndex;
@@ -59,9 +64,9 @@ export function parseExactJson(text: string): JsonValue {
       }
     }
     if (c === '"') return string();
-    for (const [word, result] of [['true', true], ['false', false], ['null', null]] as const) {
-      if (text.startsWith(word, at)) return (at += word.length), result;
-    }
+    if (c === 't' && text.startsWith('true', at)) return (at += 4), true;
+    if (c === 'f' && text.startsWith('false', at)) return (at += 5), false;
+    if (c === 'n' && text.startsWith('null', at)) return (at += 4), null;
     NUMBER.lastIndex = at;
     const number = NUMBER.exec(text);
     if (!number) return fail('unexpected character');
@@ -69,17 +74,27 @@ export function parseExactJson(text: string): JsonValue {
     return new JsonNumber(number[0]);
   };
   const string = (): string => {
-    // Find the closing quote past any escapes, then let JSON.parse decode the escapes.
+    // Find the closing quote past any escapes, then let JSON.parse decode the escapes. Most strings
+    // have none: those are the text between the quotes, once it holds no control character.
     const start = at;
+    let escaped = false;
     at++;
     for (;;) {
-      const c = text[at];
-      if (c === undefined) fail('unterminated string');
-      if (c === '\\') at += 2;
-      else if (c === '"') break;
-      else at++;
+      const quote = text.indexOf('"', at);
+      const backslash = text.indexOf('\\', at);
+      if (quote < 0) fail('unterminated string');
+      if (backslash < 0 || backslash > quote) {
+        at = quote;
+        break;
+      }
+      escaped = true;
+      at = backslash + 2;
     }
     at++;
+    if (!escaped) {
+      const content = text.slice(start + 1, at - 1);
+      if (!CONTROL.test(content)) return content;
+    }
     try {
       return JSON.parse(text.slice(start, at)) as string;
     } catch {
