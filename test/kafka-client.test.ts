@@ -67,3 +67,70 @@ test("kafkajs's failures as isTransient reads them: a broker down is transient, 
   const down = new Kafka({ clientId: 'sluice-client-check', brokers: [`127.0.0.1:${await freePort()}`], logLevel: logLevel.NOTHING, retry: { retries: 1, initialRetryTime: 50 } }).admin();
   await assert.rejects(down.connect(), (error: unknown) => (error as Error).name === 'KafkaJSNumberOfRetriesExceeded' && isTransient(error));
 });
+
+test("Kafka 4.1 fences a member that lost its partitions: its offset commit is refused; a commit's metadata is read back", async () => {
+  // What the scale-out in docs/kafka.md stands on. A member that stops heartbeating (here: stuck in
+  // its message handler, as a paused process would be) is dropped from the group once its session
+  // ends, and the partitions go to the other member; the old member's commit then names a member id
+  // and generation the broker no longer has, and is refused, whatever partitions it names.
+  const { brokers } = await testKafka();
+  const kafka = new Kafka({ clientId: 'sluice-client-check', brokers, logLevel: logLevel.NOTHING });
+  const topic = `client-fence-${randomBytes(4).toString('hex')}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic, messages: [0, 1].flatMap((partition) => [{ partition, value: 'a' }, { partition, value: 'b' }]) });
+  await producer.disconnect();
+
+  const groupId = `client-fence-${randomBytes(4).toString('hex')}`;
+  const settings = { groupId, sessionTimeout: 6000, rebalanceTimeout: 6000, heartbeatInterval: 1000 };
+  const stale = kafka.consumer(settings);
+  await stale.connect();
+  await stale.subscribe({ topics: [topic], fromBeginning: true });
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const stuck = new Promise<void>((resolve) => {
+    void stale.run({
+      autoCommit: false,
+      eachMessage: async () => {
+        resolve();
+        await released;
+      },
+    });
+  });
+  await stuck;
+
+  const owner = kafka.consumer(settings);
+  await owner.connect();
+  await owner.subscribe({ topics: [topic], fromBeginning: true });
+  const joined = new Promise<Record<string, number[]>>((resolve) => owner.on(owner.events.GROUP_JOIN, ({ payload }) => resolve(payload.memberAssignment)));
+  void owner.run({ autoCommit: false, eachMessage: async () => undefined });
+  assert.deepEqual((await joined)[topic]?.sort(), [0, 1], 'the member that stopped heartbeating lost both partitions');
+
+  // kafkajs's retrier hands the refusal on as a KafkaJSNonRetriableError that keeps only the protocol
+  // error's message (not its type): these are the messages of ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID
+  // and REBALANCE_IN_PROGRESS (kafkajs/src/protocol/error.js).
+  const fenced = ['Specified group generation id is not valid', 'The coordinator is not aware of this member', 'The group is rebalancing, so a rejoin is needed'];
+  await assert.rejects(
+    stale.commitOffsets([{ topic, partition: 0, offset: '2', metadata: 'stale' }]),
+    (error: Error) => fenced.includes(error.message),
+    "the old member's commit is refused as fenced",
+  );
+
+  await owner.commitOffsets([
+    { topic, partition: 0, offset: '1', metadata: 'sluice:job1:7:/state/loader-1' },
+    { topic, partition: 1, offset: '2', metadata: 'sluice:job1:7:/state/loader-1' },
+  ]);
+  const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
+  assert.deepEqual(
+    committed[0]!.partitions.map((p) => [p.partition, p.offset, p.metadata]).sort(),
+    [
+      [0, '1', 'sluice:job1:7:/state/loader-1'],
+      [1, '2', 'sluice:job1:7:/state/loader-1'],
+    ],
+  );
+  release();
+  await Promise.all([stale.disconnect(), owner.disconnect(), admin.disconnect()]);
+});
