@@ -20,7 +20,7 @@ export function formatRecordReference(reference: RecordReference): string {
 /** The reference in a committed offset's metadata; undefined for metadata sluice did not write (or none). */
 export function parseRecordReference(metadata: string | null | undefined): RecordReference | undefined {
   // The state location may hold colons itself (hdfs://host:port/...): it is everything after the third.
-  const match = /^sluice:([0-9a-z]+):(\d+):(.+)$/.exec(metadata ?? '');
+  const match = /^sluice:([0-9A-Za-z_-]+):(\d+):(.+)$/.exec(metadata ?? '');
   if (!match) return undefined;
   return { jobId: match[1]!, recordId: Number(match[2]), stateDir: match[3]! };
 }
