@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { isTransient } from '../src/core/transient.ts';
+import { FencedCommitter, GroupMembership } from '../src/sources/kafka/fenced-commit.ts';
 import { freePort } from './servers/mariadb.ts';
 import { testKafka } from './helpers/servers.ts';
 
@@ -133,4 +134,77 @@ test("Kafka 4.1 fences a member that lost its partitions: its offset commit is r
   );
   release();
   await Promise.all([stale.disconnect(), owner.disconnect(), admin.disconnect()]);
+});
+
+test("a commit sent with its assignment's generation is refused after a rejoin; kafkajs's own commit is accepted for the partition the member lost", async () => {
+  // kafkajs rejoins by itself and commits with the generation it holds when the request leaves: after
+  // a rebalance that took partition X away, its commit of X is accepted (the broker checks the
+  // generation, not the assignment). FencedCommitter commits with the generation the assignment came
+  // in, so the same commit is refused, and the member's new assignment commits its own partition.
+  const { brokers } = await testKafka();
+  const kafka = new Kafka({ clientId: 'sluice-client-check', brokers, logLevel: logLevel.NOTHING });
+  const topic = `client-gen-${randomBytes(4).toString('hex')}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+  const groupId = `client-gen-${randomBytes(4).toString('hex')}`;
+  const settings = { groupId, sessionTimeout: 6000, rebalanceTimeout: 6000, heartbeatInterval: 500 };
+  const waitFor = async <T>(what: string, probe: () => T | undefined): Promise<T> => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const found = probe();
+      if (found !== undefined) return found;
+      assert.ok(Date.now() < deadline, `${what}: not reached`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+
+  const first = kafka.consumer(settings);
+  const membership = new GroupMembership(first);
+  await first.connect();
+  await first.subscribe({ topics: [topic] });
+  void first.run({ autoCommit: false, eachMessage: async () => undefined });
+  const alone = await waitFor('both partitions, generation known', () => {
+    const current = membership.membership;
+    return current?.assignment[topic]?.length === 2 && current.generationId !== undefined ? current : undefined;
+  });
+
+  const second = kafka.consumer(settings);
+  await second.connect();
+  await second.subscribe({ topics: [topic] });
+  void second.run({ autoCommit: false, eachMessage: async () => undefined });
+  const shared = await waitFor('one partition each, generation known', () => {
+    const current = membership.membership;
+    return current !== alone && current?.assignment[topic]?.length === 1 && current.generationId !== undefined ? current : undefined;
+  });
+  const lost = alone.assignment[topic]!.find((partition) => !shared.assignment[topic]!.includes(partition))!;
+  const kept = shared.assignment[topic]![0]!;
+
+  await first.commitOffsets([{ topic, partition: lost, offset: '7', metadata: 'kafkajs' }]);
+  const afterKafkajs = await admin.fetchOffsets({ groupId, topics: [topic] });
+  assert.deepEqual(
+    afterKafkajs[0]!.partitions.filter((p) => p.partition === lost).map((p) => [p.offset, p.metadata]),
+    [['7', 'kafkajs']],
+    "kafkajs's commit of the partition the member lost was accepted: the danger FencedCommitter exists for",
+  );
+
+  const committer = new FencedCommitter(kafka, groupId);
+  try {
+    const offset = (partition: number, value: string) => ({ topic, partition, offset: value, metadata: `fenced-${value}` });
+    assert.equal(await committer.commit(alone, [offset(lost, '9')]), 'fenced', 'the old assignment commits nothing: the broker refuses its generation');
+    assert.equal(await committer.commit(alone, [offset(kept, '9')]), 'fenced', 'not even the partition it still owns, under the old generation');
+    assert.equal(await committer.commit(shared, [offset(lost, '9')]), 'fenced', 'the new assignment does not hold the lost partition');
+    assert.equal(await committer.commit(shared, [offset(kept, '3')]), 'committed');
+    const after = await admin.fetchOffsets({ groupId, topics: [topic] });
+    assert.deepEqual(
+      after[0]!.partitions.map((p) => [p.partition, p.offset, p.metadata]).sort(),
+      [
+        [kept, '3', 'fenced-3'],
+        [lost, '7', 'kafkajs'],
+      ].sort(),
+    );
+  } finally {
+    await committer.disconnect();
+    await Promise.all([first.disconnect(), second.disconnect(), admin.disconnect()]);
+  }
 });
