@@ -4,11 +4,13 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
+import { recover as recoverWith } from '../src/checkpoint/recovery.ts';
 import { TableGate } from '../src/checkpoint/table-gate.ts';
 import { binlogHiveRecord, recoverBinlogToHive as recover, type BinlogHiveRecord as CheckpointRecord } from '../src/pipeline/binlog-to-hive-record.ts';
 import { executeCommits, type PendingCommit } from '../src/sinks/hive-commits.ts';
 import { isSluiceError } from '../src/core/errors.ts';
 import { HeldXaFiles } from '../src/sinks/xa-held-files.ts';
+import { HiveRecovery } from '../src/sinks/hive-sink.ts';
 import { localWarehouse } from './helpers/local-warehouse.ts';
 import { writeWholeFile } from './helpers/whole-file.ts';
 
@@ -181,4 +183,21 @@ test('a record of format 1, as the previous version wrote it, is read as the bin
   await store.write({ ...read!, id: 4, sources: { counter: { kind: 'counter', position: 1, nextSequence: '2' } }, sinks: { memory: { commits: [] } } });
   const other = (await store.latest())!;
   assert.throws(() => binlogHiveRecord(other), (error: unknown) => isSluiceError(error, 'SLUICE_CHECKPOINT_CORRUPT') && /sources counter and the sinks memory/.test(error.message));
+});
+
+test("recovery of one loader among several deletes its own uncommitted staging and leaves the other loaders' alone", async () => {
+  // Several Kafka loaders write one table (docs/kafka.md, the scale-out): each file name carries its
+  // writer's job id, and a loader's job ids begin with its member name.
+  const { fs, catalog, store } = await fixture();
+  await writeWholeFile(fs, '/ods.db/orders/.data/dt=2026-11-26/0.loader1-mkk2a.3-0.txt', 'loader 1, uncommitted\n');
+  await writeWholeFile(fs, '/ods.db/orders/.data/dt=2026-11-26/0.loader2-mkk2b.5-0.txt', 'loader 2, still being written\n');
+  await writeWholeFile(fs, '/ods.db/orders/.data/dt=2026-11-27/0.loader1-mkk2a.3-1.txt', 'loader 1, uncommitted\n');
+  const recoveries = { hive: new HiveRecovery(fs, catalog, store.state, logger, (jobId) => jobId.startsWith('loader1-')) };
+  await recoverWith(store, recoveries, logger);
+  assert.equal(await fs.status('/ods.db/orders/.data/dt=2026-11-26/0.loader1-mkk2a.3-0.txt'), undefined);
+  assert.equal(await fs.status('/ods.db/orders/.data/dt=2026-11-27/0.loader1-mkk2a.3-1.txt'), undefined);
+  assert.equal((await fs.readFile('/ods.db/orders/.data/dt=2026-11-26/0.loader2-mkk2b.5-0.txt')).toString(), 'loader 2, still being written\n');
+  // Without the scope (one writer per table, the daemons of today), all of it is uncommitted work.
+  await recover(store, fs, catalog, logger);
+  assert.equal(await fs.status('/ods.db/orders/.data'), undefined);
 });

@@ -117,8 +117,8 @@ export class KafkaToHiveJob implements StatusProbe {
       metrics,
       figures: this.figures,
       hooks: {
-        // The group's offsets in Kafka trail the record: for lag monitoring, never read back.
-        betweenCheckpoints: (): Promise<void> => source.commitGroupOffsets(loop.where().committed),
+        // The group's offsets in Kafka trail the record, naming it: for lag monitoring, never read back.
+        betweenCheckpoints: (recordId): Promise<void> => source.commitGroupOffsets(loop.where().committed, { jobId, recordId, stateDir: store.dir }),
       },
     });
     this.loop = loop;

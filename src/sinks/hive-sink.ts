@@ -62,6 +62,12 @@ export class HiveRecovery implements SinkRecovery<HiveCommits> {
     /** Where compaction keeps its intent records (the checkpoints' state store; a directory means the local one). */
     private readonly stateDir: string | StateStore,
     private readonly logger: Logger,
+    /**
+     * Whose staging this recovery may delete: a staging file's name carries its writer's job id
+     * (`<channel>.<jobId>.<checkpoint>-<n>`), and with several loaders writing one table each deletes
+     * only the files of job ids this accepts. Absent: every file (one writer per table, as today).
+     */
+    private readonly ownsJob?: (jobId: string) => boolean,
   ) {}
 
   async recover(pending: HiveCommits | undefined): Promise<void> {
@@ -77,18 +83,35 @@ export class HiveRecovery implements SinkRecovery<HiveCommits> {
       const staging = joinPath(table.location, STAGING_DIR);
       if (!(await fs.status(staging))) continue;
       removed++;
-      if (![...held].some((path) => path.startsWith(`${staging}/`))) await fs.delete(staging, true);
-      else await deleteAllBut(fs, staging, held);
+      const { ownsJob } = this;
+      const keep = (path: string): boolean => held.has(path) || (ownsJob !== undefined && !ownsJob(stagingJobId(path)));
+      // One writer: the held files are known without a listing; several: the listing tells.
+      const keepsAny = ownsJob ? await containsKept(fs, staging, keep) : [...held].some((path) => path.startsWith(`${staging}/`));
+      if (!keepsAny) await fs.delete(staging, true);
+      else await deleteAllBut(fs, staging, keep);
     }
     if (removed > 0) logger.info({ tables: removed }, 'deleted uncommitted staging files');
   }
 }
 
-/** Deletes every file under `dir` that `keep` does not name. */
-async function deleteAllBut(fs: FileSystem, dir: string, keep: ReadonlySet<string>): Promise<void> {
+/** The job id in a staging file's name (`<channel>.<jobId>.<checkpoint>-<n>[.ext]`). */
+function stagingJobId(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1).split('.')[1] ?? '';
+}
+
+/** Whether any file under `dir` is one to keep (else the whole directory goes in one call). */
+async function containsKept(fs: FileSystem, dir: string, keep: (path: string) => boolean): Promise<boolean> {
+  for (const entry of await fs.list(dir)) {
+    if (entry.type === 'directory' ? await containsKept(fs, entry.path, keep) : keep(entry.path)) return true;
+  }
+  return false;
+}
+
+/** Deletes every file under `dir` that `keep` does not accept. */
+async function deleteAllBut(fs: FileSystem, dir: string, keep: (path: string) => boolean): Promise<void> {
   for (const entry of await fs.list(dir)) {
     if (entry.type === 'directory') await deleteAllBut(fs, entry.path, keep);
-    else if (!keep.has(entry.path)) await fs.delete(entry.path, false);
+    else if (!keep(entry.path)) await fs.delete(entry.path, false);
   }
 }
 

@@ -14,6 +14,7 @@ import type { Route, Router } from '../../routing/router.ts';
 import type { SluiceMetrics } from '../../runtime/metrics.ts';
 import { SourceQueue } from '../source-queue.ts';
 import { DeadLetterFile, letterValue } from './dead-letters.ts';
+import { formatRecordReference, type RecordReference } from './group-offset-metadata.ts';
 import { parseExactJson } from './exact-json.ts';
 import { FORMAT_DECODERS, type KafkaFormat } from './formats/format-decoders.ts';
 import { MessageRejected, type FormatDecoder, type KafkaRow } from './formats/kafka-row.ts';
@@ -245,9 +246,13 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
     return this.queue.length;
   }
 
-  /** After a checkpoint: the group's offsets in Kafka follow the record, for lag monitoring only. */
-  async commitGroupOffsets(state: KafkaSourceState): Promise<void> {
-    const offsets = Object.entries(state.position.offsets).map(([key, offset]) => ({ ...splitPartitionKey(key), offset }));
+  /**
+   * After a checkpoint: the group's offsets in Kafka follow the record, for lag monitoring only. Each
+   * names the record it belongs to (group-offset-metadata.ts), so the group tells where its files are.
+   */
+  async commitGroupOffsets(state: KafkaSourceState, record: RecordReference): Promise<void> {
+    const metadata = formatRecordReference(record);
+    const offsets = Object.entries(state.position.offsets).map(([key, offset]) => ({ ...splitPartitionKey(key), offset, metadata }));
     await this.consumer?.commitOffsets(offsets).catch((error: unknown) => this.options.logger.warn({ err: error }, "the consumer group's offsets were not committed (monitoring only; the checkpoint holds the truth)"));
   }
 
