@@ -375,12 +375,13 @@ export const logSettings = z
   })
   .prefault({});
 
-// Existing rows first (docs/snapshot.md). `never` by default: a configuration written before the
-// snapshot existed starts as it did. `initial` reads every captured table on a first start (no
-// checkpoint yet), chunk by chunk while the stream runs; `initial_only` then stops; `when_needed`
-// also reads every table again when the checkpoint's position is purged.
+// Existing rows first (docs/snapshot.md). `initial` by default, as every peer does: a first start
+// (no checkpoint yet) reads every captured table, chunk by chunk while the stream runs; a checkpoint
+// written without a snapshot never starts one (its tables are listed as done). `initial_only` then
+// stops; `when_needed` also reads every table again when the checkpoint's position is purged;
+// `never` streams only, from source.start.
 const snapshot = z.strictObject({
-  mode: z.enum(['never', 'initial', 'initial_only', 'when_needed']).default('never'),
+  mode: z.enum(['never', 'initial', 'initial_only', 'when_needed']).default('initial'),
   chunkRows: z.int().min(1).default(10_000),
   // Bounds one chunk's memory, roughly: the number of rows per chunk follows the rows' size.
   chunkBytes: z.int().min(1024).default(16 * 1024 * 1024),
