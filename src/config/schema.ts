@@ -385,6 +385,13 @@ const snapshot = z.strictObject({
   chunkRows: z.int().min(1).default(10_000),
   // Bounds one chunk's memory, roughly: the number of rows per chunk follows the rows' size.
   chunkBytes: z.int().min(1024).default(16 * 1024 * 1024),
+  // Debezium's signal table (columns id, type, data): an INSERT of an `execute-snapshot` signal seen
+  // in the binlog reads the tables it names again while streaming (sources/snapshot/snapshot-signal.ts).
+  signalTable: nonEmpty.regex(/^[^.*?]+\.[^.*?]+$/, { error: "expected a source table as 'db.table', e.g. 'sluice.signals'" }).optional(),
+}).superRefine((snapshot, ctx) => {
+  if (snapshot.signalTable !== undefined && snapshot.mode === 'never') {
+    ctx.addIssue({ code: 'custom', path: ['signalTable'], message: 'a signal table needs snapshot.mode other than never: with never the daemon reads no table, so a signal could only be dropped' });
+  }
 });
 
 // Everything but the source, which says what kind of daemon a config is: the binlog's or Kafka's.

@@ -25,7 +25,8 @@ import { SluiceError } from '../../core/errors.ts';
 import { readChunk, type Chunk } from './chunk-reader.ts';
 import type { GtidWait } from './gtid-wait.ts';
 import { keyPositions, rowKey } from './row-key.ts';
-import { nextTable, readAgain, SNAPSHOT, type SnapshotProgress, type SnapshotState, type TableSnapshot } from './snapshot-progress.ts';
+import { askedBy, nextTable, readAgain, SNAPSHOT, type AskedBy, type SnapshotProgress, type SnapshotState } from './snapshot-progress.ts';
+import { readSignal } from './snapshot-signal.ts';
 import { keyOrNothing } from './table-added.ts';
 import { SnapshotWatch } from './snapshot-watch.ts';
 import { estimateRows } from './table-estimate.ts';
@@ -51,6 +52,8 @@ export interface SnapshotMergeOptions {
   metrics: SluiceMetrics;
   /** A terminal for the progress line (stderr when it is one); without it the progress is logged. */
   tty?: NodeJS.WriteStream;
+  /** snapshot.signalTable: its inserted rows are signals (snapshot-signal.ts); `isCaptured` checks the tables they name. */
+  signals?: { table: string; isCaptured: (table: string) => boolean };
 }
 
 interface Pending {
@@ -113,6 +116,8 @@ export class SnapshotMerge implements StreamMerge {
   }
 
   onChange(event: ChangeEvent): void {
+    const signals = this.options.signals;
+    if (signals && event.op === 'insert' && `${event.schema}.${event.table}` === signals.table) this.onSignal(event, signals.isCaptured);
     const pending = this.pending;
     if (!pending || `${event.schema}.${event.table}` !== pending.table) return;
     if (event.op === 'truncate') {
@@ -126,6 +131,23 @@ export class SnapshotMerge implements StreamMerge {
     }
     if (event.before) this.noteChanged(pending, rowKey(event.before, positions));
     if (event.after) this.noteChanged(pending, rowKey(event.after, positions));
+  }
+
+  /**
+   * A signal row, at its place in the stream: the tables it names are read again as `sluice
+   * snapshot` would, so the record at its boundary holds the request. An invalid one is skipped.
+   */
+  private onSignal(event: ChangeEvent, isCaptured: (table: string) => boolean): void {
+    const signal = readSignal(event, isCaptured);
+    const where = `${event.position.file}:${event.position.offset}`;
+    if (signal.kind === 'invalid') {
+      this.options.logger.warn({ signal: signal.id, reason: signal.reason, position: where }, `snapshot signal ${signal.id}: ${signal.reason}; skipped, the stream goes on`);
+      return;
+    }
+    for (const table of signal.tables) {
+      this.options.logger.info({ table, signal: signal.id, position: where }, `snapshot: signal ${signal.id} asks to read ${table} again; the other tables stream on`);
+      this.readAgain(table, { signal: signal.id });
+    }
   }
 
   private noteChanged(pending: Pending, key: string): void {
@@ -160,9 +182,9 @@ export class SnapshotMerge implements StreamMerge {
    * marker goes before its first chunk. A read of it under way is dropped. Called between the
    * stream's events: the next boundary records it.
    */
-  readAgain(table: string, request?: string): boolean {
+  readAgain(table: string, asked: AskedBy = {}): boolean {
     if (this.closed) return false;
-    this.progress = readAgain(this.progress, table, request);
+    this.progress = readAgain(this.progress, table, asked);
     this.keys.delete(table);
     this.watch.forget(table);
     if (this.pending?.table === table) this.pending = undefined;
@@ -179,7 +201,7 @@ export class SnapshotMerge implements StreamMerge {
     if (this.closed) return;
     const entry = this.progress.tables[table];
     if (entry?.done) return;
-    this.progress = { ...this.progress, tables: { ...this.progress.tables, [table]: { rows: entry?.rows ?? 0, done: true, ...requestOf(entry) } } };
+    this.progress = { ...this.progress, tables: { ...this.progress.tables, [table]: { rows: entry?.rows ?? 0, done: true, ...askedBy(entry) } } };
     // The statement's own boundary comes next and opens the next table's window.
     if (this.pending?.table === table) this.pending = undefined;
   }
@@ -195,7 +217,7 @@ export class SnapshotMerge implements StreamMerge {
     const [schema, name] = splitTable(table);
     const { reset: _reset, ...rest } = entry;
     this.progress = { ...this.progress, tables: { ...this.progress.tables, [table]: rest } };
-    this.options.logger.info({ table, ...(entry.request !== undefined ? { request: entry.request } : {}) }, 'snapshot: reading the table again from its start, after a truncate marker');
+    this.options.logger.info({ table, ...askedBy(entry) }, 'snapshot: reading the table again from its start, after a truncate marker');
     const marker: MergedChange = { schema, table: name, op: 'truncate', columns: [], before: null, after: null, commitTs: Math.floor(Date.now() / 1000), position: { file: position.file, offset: position.offset } };
     this.ask(position);
     return [marker];
@@ -218,7 +240,7 @@ export class SnapshotMerge implements StreamMerge {
       ...(chunk.last ? { after: chunk.last } : before.after ? { after: before.after } : {}),
       ...(chunk.until ? { until: chunk.until } : {}),
       ...(chunk.end ? { done: true as const } : {}),
-      ...requestOf(before),
+      ...askedBy(before),
     };
     this.progress = { ...this.progress, tables: { ...this.progress.tables, [chunk.table]: table } };
     this.rowsHandedOn = true;
@@ -306,7 +328,7 @@ export class SnapshotMerge implements StreamMerge {
       const entry = this.progress.tables[table];
       if (this.closed || !entry || entry.done) return;
       if (key) this.keys.set(table, key);
-      else this.progress = { ...this.progress, tables: { ...this.progress.tables, [table]: { rows: entry.rows, done: true, ...requestOf(entry) } } };
+      else this.progress = { ...this.progress, tables: { ...this.progress.tables, [table]: { rows: entry.rows, done: true, ...askedBy(entry) } } };
       this.wake();
     });
   }
@@ -325,11 +347,6 @@ export class SnapshotMerge implements StreamMerge {
       );
     };
   }
-}
-
-/** The request a table's read answers stays in its entry, also once done (snapshot-requests.ts). */
-function requestOf(entry: TableSnapshot | undefined): { request?: string } {
-  return entry?.request !== undefined ? { request: entry.request } : {};
 }
 
 function splitTable(qualified: string): [string, string] {
