@@ -21,11 +21,11 @@ import type { BinlogPosition } from '../binlog/position/binlog-position.ts';
 import { isAtOrBefore } from '../binlog/position/position-order.ts';
 import type { MergedChange, StreamMerge } from '../binlog/stream/stream-merge.ts';
 import type { TableKey } from '../table/table-key.ts';
-import { SluiceError } from '../../core/errors.ts';
+import { isSluiceError, SluiceError } from '../../core/errors.ts';
 import { readChunk, type Chunk } from './chunk-reader.ts';
 import type { GtidWait } from './gtid-wait.ts';
 import { keyPositions, rowKey } from './row-key.ts';
-import { askedBy, nextTable, readAgain, SNAPSHOT, type AskedBy, type SnapshotProgress, type SnapshotState } from './snapshot-progress.ts';
+import { askedBy, readAgain, SNAPSHOT, type AskedBy, type SnapshotProgress, type SnapshotState } from './snapshot-progress.ts';
 import { readSignal } from './snapshot-signal.ts';
 import { keyOrNothing } from './table-added.ts';
 import { SnapshotWatch } from './snapshot-watch.ts';
@@ -91,6 +91,12 @@ export class SnapshotMerge implements StreamMerge {
   private readonly keys: Map<string, TableKey>;
   /** A table added while streaming whose key is being read: no chunk until it is known. */
   private keyLoading: string | undefined;
+  /**
+   * Tables without a key, stopped in this run: left out of the turn until asked for again. Their
+   * read stays due in the record, so a start after a key is added reads them.
+   */
+  private readonly keyless = new Set<string>();
+  private stop: (table: string, error: SluiceError) => void = () => undefined;
 
   constructor(private readonly options: SnapshotMergeOptions) {
     this.progress = options.progress;
@@ -99,11 +105,12 @@ export class SnapshotMerge implements StreamMerge {
     this.watch = new SnapshotWatch(options.logger, options.metrics, options.tty);
   }
 
-  attach(wake: () => void, fail: (error: Error) => void, start: BinlogPosition | undefined, hasRoom?: () => boolean): void {
+  attach(wake: () => void, fail: (error: Error) => void, start: BinlogPosition | undefined, hasRoom?: () => boolean, stop?: (table: string, error: SluiceError) => void): void {
     this.wake = wake;
     this.fail = fail;
+    if (stop) this.stop = stop;
     if (hasRoom) this.hasRoom = hasRoom;
-    const next = nextTable(this.progress);
+    const next = this.next();
     // A table read again starts with its marker, which only a boundary of the stream can hand on.
     if (next !== undefined && this.progress.tables[next]!.reset) setImmediate(() => this.wake());
     else this.ask(start);
@@ -156,7 +163,7 @@ export class SnapshotMerge implements StreamMerge {
 
   atBoundary(position: BinlogPosition, statement: string | undefined): MergedChange[] | undefined {
     const pending = this.pending;
-    if (!pending) return this.keyLoading === undefined && nextTable(this.progress) !== undefined && !this.options.held() ? this.open(position) : undefined;
+    if (!pending) return this.keyLoading === undefined && this.next() !== undefined && !this.options.held() ? this.open(position) : undefined;
     if (pending.redo || (statement !== undefined && mentions(statement, pending.table))) {
       this.options.logger.info({ table: pending.table, statement: statement?.slice(0, 200) }, 'snapshot: the table changed while a chunk was read; reading the chunk again');
       this.ask(position);
@@ -186,6 +193,7 @@ export class SnapshotMerge implements StreamMerge {
     if (this.closed) return false;
     this.progress = readAgain(this.progress, table, asked);
     this.keys.delete(table);
+    this.keyless.delete(table);
     this.watch.forget(table);
     if (this.pending?.table === table) this.pending = undefined;
     // Not from inside the stream's call (a statement's): its boundary comes first.
@@ -208,7 +216,7 @@ export class SnapshotMerge implements StreamMerge {
 
   /** The next table's window opens at `position`: first its truncate marker when it is read again. */
   private open(position: BinlogPosition): MergedChange[] {
-    const table = nextTable(this.progress);
+    const table = this.next();
     const entry = table === undefined ? undefined : this.progress.tables[table];
     if (table === undefined || !entry?.reset || !this.keys.has(table)) {
       this.ask(position);
@@ -259,7 +267,7 @@ export class SnapshotMerge implements StreamMerge {
    */
   private ask(low: BinlogPosition | undefined): void {
     if (this.closed) return;
-    const table = nextTable(this.progress);
+    const table = this.next();
     if (table === undefined) {
       const wasReading = this.pending !== undefined || this.watch.started;
       this.pending = undefined;
@@ -321,7 +329,15 @@ export class SnapshotMerge implements StreamMerge {
         key = await keyOrNothing(this.options.connection, table);
       } catch (error) {
         this.keyLoading = undefined;
-        if (!this.closed) this.fail(error as Error);
+        if (this.closed) return;
+        if (!isSluiceError(error, 'SLUICE_TABLE_KEY')) {
+          this.fail(error as Error);
+          return;
+        }
+        // One table that cannot be read stops that table, not the stream.
+        this.keyless.add(table);
+        this.stop(table, keylessLater(table, error));
+        this.wake();
         return;
       }
       this.keyLoading = undefined;
@@ -331,6 +347,11 @@ export class SnapshotMerge implements StreamMerge {
       else this.progress = { ...this.progress, tables: { ...this.progress.tables, [table]: { rows: entry.rows, done: true, ...askedBy(entry) } } };
       this.wake();
     });
+  }
+
+  /** The next table to read: the first not done, leaving out the keyless ones stopped in this run. */
+  private next(): string | undefined {
+    return Object.entries(this.progress.tables).find(([table, entry]) => !entry.done && !this.keyless.has(table))?.[0];
   }
 
   /** What a read at `low` waits for (a thunk, so that a position without GTIDs fails the read, not the stream's call). */
@@ -352,6 +373,18 @@ export class SnapshotMerge implements StreamMerge {
 function splitTable(qualified: string): [string, string] {
   const dot = qualified.indexOf('.');
   return [qualified.slice(0, dot), qualified.slice(dot + 1)];
+}
+
+/** A table read while streaming that has no key: it stops, with the way on. */
+function keylessLater(table: string, cause: SluiceError): SluiceError {
+  return new SluiceError(
+    'SLUICE_TABLE_KEY',
+    `the snapshot cannot read ${table}, which came into the routing while streaming (or was asked to be read again): ${cause.message}. ` +
+      `The table is stopped; the other tables go on. Fix: add a primary key or a unique index over NOT NULL columns to ${table} ` +
+      `(ALTER TABLE ${table} ADD PRIMARY KEY (...)), then restart sluice: its read stays due in the checkpoint, so the start reads it after a truncate marker ` +
+      `(no \`sluice snapshot ${table}\` needed; or leave it out of the routing)`,
+    { cause, context: { ...cause.context, table } },
+  );
 }
 
 /** Whether a statement may change the table: it names it as a word (a rename, an ALTER, a DROP). */

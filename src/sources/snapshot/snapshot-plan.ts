@@ -39,8 +39,15 @@ export async function planSnapshot(connection: mysql.Connection, mode: SnapshotM
   else progress = withAdded(withoutDropped(recorded.position, new Set(existing)), existing);
   const keys = new Map<string, TableKey>();
   // Every key is read before the stream starts: a table without one is refused now, not mid-way.
-  for (const [table, entry] of Object.entries(progress.tables)) if (!entry.done) keys.set(table, await keyAtStart(connection, table, mode));
-  return { progress, fresh: !record || purged, keys };
+  const fresh = !record || purged;
+  for (const [table, entry] of Object.entries(progress.tables)) {
+    if (entry.done) continue;
+    // A first start refuses a table without a key at once; later, such a table (one that came while
+    // streaming) stops when its turn comes, the others going on (snapshot-merge.ts).
+    const key = fresh ? await keyAtStart(connection, table, mode) : await keyOrLater(connection, table);
+    if (key) keys.set(table, key);
+  }
+  return { progress, fresh, keys };
 }
 
 /**
@@ -57,6 +64,15 @@ async function keyAtStart(connection: mysql.Connection, table: string, mode: Sna
       `${error.message}; then start again. Or leave the table out of the routing, or set snapshot.mode: never (snapshot.mode is ${mode}): then no table's existing rows are read, only the stream's changes`,
       { context: { ...error.context, key: 'snapshot.mode' }, cause: error },
     );
+  }
+}
+
+async function keyOrLater(connection: mysql.Connection, table: string): Promise<TableKey | undefined> {
+  try {
+    return await readTableKey(connection, table);
+  } catch (error) {
+    if (isSluiceError(error, 'SLUICE_TABLE_KEY')) return undefined;
+    throw error;
   }
 }
 
