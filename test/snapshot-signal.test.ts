@@ -4,12 +4,13 @@
 // source (also where the changelog drifted from it), the other table is not read again. An invalid
 // signal is logged with its id and reason and skipped; the stream goes on. Killed with SIGKILL right
 // after the signal and the instant a record holding it lands: the request is not lost, one marker.
+// The snapshot's figures on /metrics once a table is done.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type mysql from 'mysql2/promise';
 import { killWhenRecordLands } from './helpers/crash-scenario.ts';
-import { exitWithin, fatalLine, makeWorkspace, startDaemon, stopDaemon, until } from './helpers/daemon.ts';
+import { exitWithin, fatalLine, makeWorkspace, metricsPort, startDaemon, stopDaemon, until } from './helpers/daemon.ts';
 import { testMariaDb } from './helpers/servers.ts';
 import { snapshotState } from './helpers/snapshot-check.ts';
 import { assertCurrentIsSource, assertReadAfterOneMarker, driftFromChangelog, RandomWriter, rowsSql, settled, TABLE } from './helpers/snapshot-later.ts';
@@ -65,6 +66,11 @@ test('an execute-snapshot signal reads the table again after a marker, under wri
     assert.match(output, new RegExp(`snapshot signal bad-table: ${tag}_nothere\\.x: not a source table the routing captures`));
     assert.match(output, new RegExp(`snapshot: signal sig-1 asks to read ${tag}\\.u again`));
     assert.equal(daemon.child.exitCode, null, 'invalid signals never stop the daemon');
+    // The snapshot's figures on /metrics, for t (read once, done): rows, the rows as the total, no rate or time left.
+    const metrics = await (await fetch(`http://127.0.0.1:${await metricsPort(daemon)}/metrics`)).text();
+    for (const [name, value] of [['sluice_snapshot_rows_total', '40'], ['sluice_snapshot_rows_estimated', '40'], ['sluice_snapshot_rows_per_second', '0'], ['sluice_snapshot_eta_seconds', '0']]) {
+      assert.match(metrics, new RegExp(`^${name}\\{source="${tag}\\.t"\\} ${value}$`, 'm'), `${name} of ${tag}.t`);
+    }
   } finally {
     await writer.stop().catch(() => undefined);
     await stopDaemon(daemon);
