@@ -470,6 +470,8 @@ async function daemonRun(source: BenchSource, name: string, range: Range, sink: 
       routing: `  include: ['${BENCH_DATABASE}.*']\n${sink.routingYaml ?? ''}`,
       sink: sink.yaml,
       checkpointSeconds: CHECKPOINT_SECONDS,
+      // The stream's throughput from the start GTID, not a snapshot (bench/snapshot.bench.ts).
+      extra: 'snapshot:\n  mode: never\n',
     }),
   );
   const total = totalOf(expected.counts);

@@ -46,6 +46,9 @@ writeFileSync(
     routing: shopRoutingYaml(),
     sink: LOCAL_STORAGE_YAML,
     checkpointSeconds: 2,
+    // The demo shows the stream's own changes from the start position; the default, initial, would
+    // read the tables' rows as they are now (op read) and stream from the binlog's end.
+    extra: 'snapshot:\n  mode: never\n',
   }),
 );
 

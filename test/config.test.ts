@@ -183,6 +183,15 @@ describe('config', () => {
     assert.match(word.message, /^sluice\.yaml:4:10 source\.start: expected 'earliest', 'latest', \{ file, position \}, \{ gtid \} or \{ timestamp \}, got string 'newest'$/);
   });
 
+  test('snapshot: initial by default; a signal table is db.table and needs a mode other than never', () => {
+    assert.deepEqual(parseConfig(minimal, 'x.yaml', {}).snapshot, { mode: 'initial', chunkRows: 10_000, chunkBytes: 16 * 1024 * 1024 });
+    assert.equal(parseConfig(`${minimal}snapshot:\n  signalTable: ops.signals\n`, 'x.yaml', {}).snapshot.signalTable, 'ops.signals');
+    const never = expectError(() => parseConfig(`${minimal}snapshot:\n  mode: never\n  signalTable: ops.signals\n`, 'x.yaml', {}));
+    assert.match(never.message, /snapshot\.signalTable: a signal table needs snapshot\.mode other than never/);
+    const glob = expectError(() => parseConfig(`${minimal}snapshot:\n  signalTable: 'ops.*'\n`, 'x.yaml', {}));
+    assert.match(glob.message, /snapshot\.signalTable: expected a source table as 'db\.table'/);
+  });
+
   test("source.tls: MySQL's --ssl-mode names, PEM paths relative to the config file and readable, a ca only where it is checked", async () => {
     await writeFile(join(dir, 'ca.pem'), 'not parsed at load');
     const tlsFile = join(dir, 'tls.yaml');

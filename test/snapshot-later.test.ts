@@ -91,7 +91,7 @@ test('a checkpoint written with snapshot.mode: never, then another mode: the tab
     await until('the first checkpoint', daemon, () => latestCheckpoint(workspace));
     await db.query(`INSERT INTO ${tag}.a VALUES (11, 'a11')`);
     await waitForCheckpoint(workspace, await gtidBinlogPos(server), 60_000, daemon);
-    await restartWith(routing, `${routing}\nsnapshot:\n  mode: initial`);
+    await restartWith('snapshot:\n  mode: never', 'snapshot:\n  mode: initial');
     await db.query(`INSERT INTO ${tag}.a VALUES (12, 'a12')`);
     await settled(workspace, server, daemon);
     assert.deepEqual((await snapshotState(workspace))?.position.tables, { [`${tag}.a`]: { rows: 0, done: true } }, 'the tables of the checkpoint, listed as done');

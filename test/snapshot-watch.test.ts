@@ -37,6 +37,27 @@ test('in a pipe: a JSON line every 10 s with rows, rows/s, the estimate and the 
   assert.match(await metrics.registry.metrics(), /sluice_snapshot_rows_estimated\{source="shop.orders"\} 1250/);
 });
 
+test('Prometheus: rows/s and the ETA per table as gauges, set when the progress shows; no ETA sample while unknown; 0 once done', async () => {
+  const metrics = new SluiceMetrics();
+  const watch = new SnapshotWatch(pino({ level: 'silent' }), metrics);
+  const sample = async (name: string, table: string): Promise<string | undefined> =>
+    new RegExp(`^${name}\\{source="${table.replace('.', '\\.')}"\\} (\\S+)$`, 'm').exec(await metrics.registry.metrics())?.[1];
+  watch.begin('shop.orders', 0, 0);
+  watch.estimated('shop.orders', 1000);
+  watch.chunk('shop.orders', 200, false, 10_000);
+  assert.equal(await sample('sluice_snapshot_rows_per_second', 'shop.orders'), '20');
+  assert.equal(await sample('sluice_snapshot_eta_seconds', 'shop.orders'), '40');
+  watch.chunk('shop.orders', 1000, true, 15_000);
+  assert.equal(await sample('sluice_snapshot_rows_per_second', 'shop.orders'), '0');
+  assert.equal(await sample('sluice_snapshot_eta_seconds', 'shop.orders'), '0');
+  // Past a low estimate: the ETA is unknown, so the series has no sample.
+  watch.begin('shop.low', 0, 0);
+  watch.estimated('shop.low', 10);
+  watch.chunk('shop.low', 50, false, 10_000);
+  assert.equal(await sample('sluice_snapshot_rows_per_second', 'shop.low'), '5');
+  assert.equal(await sample('sluice_snapshot_eta_seconds', 'shop.low'), undefined);
+});
+
 test('past a low estimate, or with no estimate, the ETA is unknown rather than a made-up 0', () => {
   const watch = new SnapshotWatch(pino({ level: 'silent' }), new SluiceMetrics());
   watch.begin('a.low', 0, 0);

@@ -375,15 +375,23 @@ export const logSettings = z
   })
   .prefault({});
 
-// Existing rows first (docs/snapshot.md). `never` by default: a configuration written before the
-// snapshot existed starts as it did. `initial` reads every captured table on a first start (no
-// checkpoint yet), chunk by chunk while the stream runs; `initial_only` then stops; `when_needed`
-// also reads every table again when the checkpoint's position is purged.
+// Existing rows first (docs/snapshot.md). `initial` by default, as every peer does: a first start
+// (no checkpoint yet) reads every captured table, chunk by chunk while the stream runs; a checkpoint
+// written without a snapshot never starts one (its tables are listed as done). `initial_only` then
+// stops; `when_needed` also reads every table again when the checkpoint's position is purged;
+// `never` streams only, from source.start.
 const snapshot = z.strictObject({
-  mode: z.enum(['never', 'initial', 'initial_only', 'when_needed']).default('never'),
+  mode: z.enum(['never', 'initial', 'initial_only', 'when_needed']).default('initial'),
   chunkRows: z.int().min(1).default(10_000),
   // Bounds one chunk's memory, roughly: the number of rows per chunk follows the rows' size.
   chunkBytes: z.int().min(1024).default(16 * 1024 * 1024),
+  // Debezium's signal table (columns id, type, data): an INSERT of an `execute-snapshot` signal seen
+  // in the binlog reads the tables it names again while streaming (sources/snapshot/snapshot-signal.ts).
+  signalTable: nonEmpty.regex(/^[^.*?]+\.[^.*?]+$/, { error: "expected a source table as 'db.table', e.g. 'sluice.signals'" }).optional(),
+}).superRefine((snapshot, ctx) => {
+  if (snapshot.signalTable !== undefined && snapshot.mode === 'never') {
+    ctx.addIssue({ code: 'custom', path: ['signalTable'], message: 'a signal table needs snapshot.mode other than never: with never the daemon reads no table, so a signal could only be dropped' });
+  }
 });
 
 // Everything but the source, which says what kind of daemon a config is: the binlog's or Kafka's.

@@ -236,13 +236,13 @@ export const ERROR_CODES: { readonly [Code in ErrorCode]: ErrorCodeDoc } = {
     meaning: 'A table has no key its rows can be read by in a resumable order (no primary key or unique NOT NULL index, a key column of a kind such as FLOAT or ENUM), or a key value does not fit its column.',
     transient: 'no',
     restartHelps: false,
-    action: 'Add a primary key (or a unique index on NOT NULL columns) to the table, or name indexed key columns where the message says.',
+    action: 'Add a primary key (or a unique index on NOT NULL columns) to the table, or name indexed key columns where the message says. At a first start with a snapshot, or leave the table out of the routing, or set `snapshot.mode: never`. A table the snapshot meets while streaming stops alone (the others go on): add the key and restart sluice, which reads it.',
   },
   SLUICE_SNAPSHOT: {
-    meaning: 'The snapshot of existing rows (`snapshot.mode`) cannot read a chunk of a table (on MySQL: also when the server has not committed, within 60 s, transactions the stream already read), cannot resume with the checkpoint it finds (a stopped table would be read again from before rows it handed on), or is asked for on MySQL with gtid_mode=OFF; or `sluice snapshot` names a table the routing does not capture, or runs with `snapshot.mode: never`.',
+    meaning: 'The snapshot of existing rows (`snapshot.mode`) cannot read a chunk of a table (on MySQL: also when the server has not committed, within 60 s, transactions the stream already read), cannot resume with the checkpoint it finds (a stopped table would be read again from before rows it handed on), or is asked for on MySQL with gtid_mode=OFF; or `sluice snapshot` names a table the routing does not capture, or runs with `snapshot.mode: never`; or `snapshot.signalTable` names a table the routing does not capture.',
     transient: { when: 'reading a chunk of rows failed or its wait for the GTID set timed out; a resume conflict or gtid_mode=OFF is not' },
     restartHelps: true,
-    action: 'A failed read or wait: nothing, sluice starts over from its last checkpoint (if the wait repeats, look for a commit stuck on the server). A resume conflict: run `sluice checkpoint skip-table` for the tables the message names. gtid_mode=OFF on MySQL: turn GTIDs on, or set `snapshot.mode: never`. `sluice snapshot`: name a captured source table as db.table, with a snapshot.mode other than never.',
+    action: 'A failed read or wait: nothing, sluice starts over from its last checkpoint (if the wait repeats, look for a commit stuck on the server). A resume conflict: run `sluice checkpoint skip-table` for the tables the message names. gtid_mode=OFF on MySQL: turn GTIDs on, or set `snapshot.mode: never`. `sluice snapshot`: name a captured source table as db.table, with a snapshot.mode other than never. `snapshot.signalTable`: add the table to routing.include, or remove the key.',
   },
   SLUICE_CAPTURE_FILTER: {
     meaning: "A table's row filter (`capture.tables[].filter` or `routing.rules[].filter`) reads a column the table no longer has (a later ALTER TABLE dropped or renamed it).",

@@ -11,7 +11,7 @@ import type { SluiceMetrics } from '../runtime/metrics.ts';
 import { SluiceError } from '../core/errors.ts';
 import { GTID_WAIT_SECONDS } from '../sources/snapshot/gtid-wait.ts';
 import { SnapshotMerge } from '../sources/snapshot/snapshot-merge.ts';
-import { SnapshotRequestWatch } from './snapshot-request-watch.ts';
+import { isCapturedTable, SnapshotRequestWatch } from './snapshot-request-watch.ts';
 import { isDone } from '../sources/snapshot/snapshot-progress.ts';
 import { planSnapshot, requireNoReplayOverSnapshot, type SnapshotMode } from '../sources/snapshot/snapshot-plan.ts';
 
@@ -21,6 +21,8 @@ export interface SnapshotSettings {
   chunkRows: number;
   /** Bytes of values per chunk, roughly: the chunk size follows the rows' size. */
   chunkBytes: number;
+  /** Debezium's signal table, 'db.table': its `execute-snapshot` rows read tables again (snapshot-signal.ts). */
+  signalTable?: string | undefined;
 }
 
 export interface BinlogSnapshot {
@@ -55,6 +57,7 @@ export async function openBinlogSnapshot(options: {
 }): Promise<BinlogSnapshot | undefined> {
   const { settings } = options;
   if (!settings || settings.mode === 'never') return undefined;
+  if (settings.signalTable !== undefined) requireCapturedSignalTable(settings.signalTable, options.router);
   const connection: mysql.Connection = await connectMysql(options.connection, 'source', EXACT_VALUES);
   try {
     await useUtcSession(connection);
@@ -85,6 +88,7 @@ export async function openBinlogSnapshot(options: {
       logger: options.logger,
       metrics: options.metrics,
       ...(options.tty ? { tty: options.tty } : {}),
+      ...(settings.signalTable !== undefined ? { signals: { table: settings.signalTable, isCaptured: (table: string) => isCapturedTable(options.router, table) } } : {}),
     });
     const requests = new SnapshotRequestWatch({ ...options.requests, router: options.router, merge, logger: options.logger });
     requests.start();
@@ -102,6 +106,16 @@ export async function openBinlogSnapshot(options: {
     await connection.end().catch(() => undefined);
     throw error;
   }
+}
+
+/** The stream hands on the changes of captured tables only, so a signal table must be one (as Debezium asks). */
+function requireCapturedSignalTable(table: string, router: Router): void {
+  if (isCapturedTable(router, table)) return;
+  throw new SluiceError(
+    'SLUICE_SNAPSHOT',
+    `snapshot.signalTable ${table} is not captured by the routing, so sluice would never see its signals; add it to routing.include (its rows then land in Hive as any table's), or remove snapshot.signalTable`,
+    { context: { key: 'snapshot.signalTable', table } },
+  );
 }
 
 /**

@@ -13,6 +13,12 @@ import { answers, readSnapshotRequests, removeSnapshotRequest } from '../sources
 /** How often the request directory is looked at. */
 export const REQUEST_POLL_MS = 1000;
 
+/** Whether the routing captures a source table named 'db.table'. */
+export function isCapturedTable(router: Router, table: string): boolean {
+  const dot = table.indexOf('.');
+  return dot > 0 && router.isCaptured(table.slice(0, dot), table.slice(dot + 1));
+}
+
 export class SnapshotRequestWatch {
   /** Requests handed to the merge in this run: each once. */
   private readonly handed = new Set<string>();
@@ -50,14 +56,13 @@ export class SnapshotRequestWatch {
         }
         if (this.handed.has(request.id) || this.timer === undefined) continue;
         this.handed.add(request.id);
-        const dot = request.table.indexOf('.');
-        if (dot < 0 || !router.isCaptured(request.table.slice(0, dot), request.table.slice(dot + 1))) {
+        if (!isCapturedTable(router, request.table)) {
           logger.warn({ table: request.table, request: request.id }, `snapshot request for ${request.table}: the routing does not capture it; request dropped`);
           await removeSnapshotRequest(state, request.id);
           continue;
         }
         logger.info({ table: request.table, request: request.id }, `snapshot: asked to read ${request.table} again (sluice snapshot); the other tables stream on`);
-        merge.readAgain(request.table, request.id);
+        merge.readAgain(request.table, { request: request.id });
       }
     } catch (error) {
       logger.warn({ err: error, dir: state.description }, 'cannot read the snapshot requests; trying again in a second');

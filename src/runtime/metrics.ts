@@ -33,6 +33,18 @@ export class SluiceMetrics {
     labelNames: ['source'] as const,
     registers: [this.registry],
   });
+  readonly snapshotRowsPerSecond = new Gauge({
+    name: 'sluice_snapshot_rows_per_second',
+    help: 'Rows per second the snapshot reads per source table, over the last 10 s, as its progress line shows (updated each second on a terminal, else every 10 s); 0 once done.',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly snapshotEtaSeconds = new Gauge({
+    name: 'sluice_snapshot_eta_seconds',
+    help: "Seconds the snapshot of a source table is expected to take still, from the server's estimate and the rate (no sample while unknown: no rate yet, or past a low estimate); 0 once done.",
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
   readonly unmatchedChanges = new Counter({
     name: 'sluice_unmatched_changes_total',
     help: 'Row changes of captured tables that no routing rule matched, per source table.',

@@ -89,6 +89,16 @@ export function requestFiles(workspace: DaemonWorkspace): string[] {
   }
 }
 
+/** The changelog drifts from the source: changes made with sql_log_bin=0, which no binlog reader sees. */
+export async function driftFromChangelog(server: MariaDbServer, table: string): Promise<void> {
+  const hidden = await server.rootConnection();
+  try {
+    await hidden.query(`SET SESSION sql_log_bin = 0; DELETE FROM ${table} WHERE id <= 5; UPDATE ${table} SET v = 'hidden' WHERE id = 9; INSERT INTO ${table} VALUES (500, 'hidden-new')`);
+  } finally {
+    await hidden.end();
+  }
+}
+
 /** A writer of random updates, inserts and deletes on `tables` (ids 1..70, new ones from 1000), until stopped. */
 export class RandomWriter {
   private writing = false;

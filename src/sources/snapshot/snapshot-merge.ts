@@ -21,11 +21,12 @@ import type { BinlogPosition } from '../binlog/position/binlog-position.ts';
 import { isAtOrBefore } from '../binlog/position/position-order.ts';
 import type { MergedChange, StreamMerge } from '../binlog/stream/stream-merge.ts';
 import type { TableKey } from '../table/table-key.ts';
-import { SluiceError } from '../../core/errors.ts';
+import { isSluiceError, SluiceError } from '../../core/errors.ts';
 import { readChunk, type Chunk } from './chunk-reader.ts';
 import type { GtidWait } from './gtid-wait.ts';
 import { keyPositions, rowKey } from './row-key.ts';
-import { nextTable, readAgain, SNAPSHOT, type SnapshotProgress, type SnapshotState, type TableSnapshot } from './snapshot-progress.ts';
+import { askedBy, readAgain, SNAPSHOT, type AskedBy, type SnapshotProgress, type SnapshotState } from './snapshot-progress.ts';
+import { readSignal } from './snapshot-signal.ts';
 import { keyOrNothing } from './table-added.ts';
 import { SnapshotWatch } from './snapshot-watch.ts';
 import { estimateRows } from './table-estimate.ts';
@@ -51,6 +52,8 @@ export interface SnapshotMergeOptions {
   metrics: SluiceMetrics;
   /** A terminal for the progress line (stderr when it is one); without it the progress is logged. */
   tty?: NodeJS.WriteStream;
+  /** snapshot.signalTable: its inserted rows are signals (snapshot-signal.ts); `isCaptured` checks the tables they name. */
+  signals?: { table: string; isCaptured: (table: string) => boolean };
 }
 
 interface Pending {
@@ -88,6 +91,12 @@ export class SnapshotMerge implements StreamMerge {
   private readonly keys: Map<string, TableKey>;
   /** A table added while streaming whose key is being read: no chunk until it is known. */
   private keyLoading: string | undefined;
+  /**
+   * Tables without a key, stopped in this run: left out of the turn until asked for again. Their
+   * read stays due in the record, so a start after a key is added reads them.
+   */
+  private readonly keyless = new Set<string>();
+  private stop: (table: string, error: SluiceError) => void = () => undefined;
 
   constructor(private readonly options: SnapshotMergeOptions) {
     this.progress = options.progress;
@@ -96,11 +105,12 @@ export class SnapshotMerge implements StreamMerge {
     this.watch = new SnapshotWatch(options.logger, options.metrics, options.tty);
   }
 
-  attach(wake: () => void, fail: (error: Error) => void, start: BinlogPosition | undefined, hasRoom?: () => boolean): void {
+  attach(wake: () => void, fail: (error: Error) => void, start: BinlogPosition | undefined, hasRoom?: () => boolean, stop?: (table: string, error: SluiceError) => void): void {
     this.wake = wake;
     this.fail = fail;
+    if (stop) this.stop = stop;
     if (hasRoom) this.hasRoom = hasRoom;
-    const next = nextTable(this.progress);
+    const next = this.next();
     // A table read again starts with its marker, which only a boundary of the stream can hand on.
     if (next !== undefined && this.progress.tables[next]!.reset) setImmediate(() => this.wake());
     else this.ask(start);
@@ -113,6 +123,8 @@ export class SnapshotMerge implements StreamMerge {
   }
 
   onChange(event: ChangeEvent): void {
+    const signals = this.options.signals;
+    if (signals && event.op === 'insert' && `${event.schema}.${event.table}` === signals.table) this.onSignal(event, signals.isCaptured);
     const pending = this.pending;
     if (!pending || `${event.schema}.${event.table}` !== pending.table) return;
     if (event.op === 'truncate') {
@@ -128,13 +140,30 @@ export class SnapshotMerge implements StreamMerge {
     if (event.after) this.noteChanged(pending, rowKey(event.after, positions));
   }
 
+  /**
+   * A signal row, at its place in the stream: the tables it names are read again as `sluice
+   * snapshot` would, so the record at its boundary holds the request. An invalid one is skipped.
+   */
+  private onSignal(event: ChangeEvent, isCaptured: (table: string) => boolean): void {
+    const signal = readSignal(event, isCaptured);
+    const where = `${event.position.file}:${event.position.offset}`;
+    if (signal.kind === 'invalid') {
+      this.options.logger.warn({ signal: signal.id, reason: signal.reason, position: where }, `snapshot signal ${signal.id}: ${signal.reason}; skipped, the stream goes on`);
+      return;
+    }
+    for (const table of signal.tables) {
+      this.options.logger.info({ table, signal: signal.id, position: where }, `snapshot: signal ${signal.id} asks to read ${table} again; the other tables stream on`);
+      this.readAgain(table, { signal: signal.id });
+    }
+  }
+
   private noteChanged(pending: Pending, key: string): void {
     if (!pending.rowKeys || pending.rowKeys.has(key)) pending.changed.add(key);
   }
 
   atBoundary(position: BinlogPosition, statement: string | undefined): MergedChange[] | undefined {
     const pending = this.pending;
-    if (!pending) return this.keyLoading === undefined && nextTable(this.progress) !== undefined && !this.options.held() ? this.open(position) : undefined;
+    if (!pending) return this.keyLoading === undefined && this.next() !== undefined && !this.options.held() ? this.open(position) : undefined;
     if (pending.redo || (statement !== undefined && mentions(statement, pending.table))) {
       this.options.logger.info({ table: pending.table, statement: statement?.slice(0, 200) }, 'snapshot: the table changed while a chunk was read; reading the chunk again');
       this.ask(position);
@@ -160,10 +189,11 @@ export class SnapshotMerge implements StreamMerge {
    * marker goes before its first chunk. A read of it under way is dropped. Called between the
    * stream's events: the next boundary records it.
    */
-  readAgain(table: string, request?: string): boolean {
+  readAgain(table: string, asked: AskedBy = {}): boolean {
     if (this.closed) return false;
-    this.progress = readAgain(this.progress, table, request);
+    this.progress = readAgain(this.progress, table, asked);
     this.keys.delete(table);
+    this.keyless.delete(table);
     this.watch.forget(table);
     if (this.pending?.table === table) this.pending = undefined;
     // Not from inside the stream's call (a statement's): its boundary comes first.
@@ -179,14 +209,14 @@ export class SnapshotMerge implements StreamMerge {
     if (this.closed) return;
     const entry = this.progress.tables[table];
     if (entry?.done) return;
-    this.progress = { ...this.progress, tables: { ...this.progress.tables, [table]: { rows: entry?.rows ?? 0, done: true, ...requestOf(entry) } } };
+    this.progress = { ...this.progress, tables: { ...this.progress.tables, [table]: { rows: entry?.rows ?? 0, done: true, ...askedBy(entry) } } };
     // The statement's own boundary comes next and opens the next table's window.
     if (this.pending?.table === table) this.pending = undefined;
   }
 
   /** The next table's window opens at `position`: first its truncate marker when it is read again. */
   private open(position: BinlogPosition): MergedChange[] {
-    const table = nextTable(this.progress);
+    const table = this.next();
     const entry = table === undefined ? undefined : this.progress.tables[table];
     if (table === undefined || !entry?.reset || !this.keys.has(table)) {
       this.ask(position);
@@ -195,7 +225,7 @@ export class SnapshotMerge implements StreamMerge {
     const [schema, name] = splitTable(table);
     const { reset: _reset, ...rest } = entry;
     this.progress = { ...this.progress, tables: { ...this.progress.tables, [table]: rest } };
-    this.options.logger.info({ table, ...(entry.request !== undefined ? { request: entry.request } : {}) }, 'snapshot: reading the table again from its start, after a truncate marker');
+    this.options.logger.info({ table, ...askedBy(entry) }, 'snapshot: reading the table again from its start, after a truncate marker');
     const marker: MergedChange = { schema, table: name, op: 'truncate', columns: [], before: null, after: null, commitTs: Math.floor(Date.now() / 1000), position: { file: position.file, offset: position.offset } };
     this.ask(position);
     return [marker];
@@ -218,7 +248,7 @@ export class SnapshotMerge implements StreamMerge {
       ...(chunk.last ? { after: chunk.last } : before.after ? { after: before.after } : {}),
       ...(chunk.until ? { until: chunk.until } : {}),
       ...(chunk.end ? { done: true as const } : {}),
-      ...requestOf(before),
+      ...askedBy(before),
     };
     this.progress = { ...this.progress, tables: { ...this.progress.tables, [chunk.table]: table } };
     this.rowsHandedOn = true;
@@ -237,7 +267,7 @@ export class SnapshotMerge implements StreamMerge {
    */
   private ask(low: BinlogPosition | undefined): void {
     if (this.closed) return;
-    const table = nextTable(this.progress);
+    const table = this.next();
     if (table === undefined) {
       const wasReading = this.pending !== undefined || this.watch.started;
       this.pending = undefined;
@@ -299,16 +329,29 @@ export class SnapshotMerge implements StreamMerge {
         key = await keyOrNothing(this.options.connection, table);
       } catch (error) {
         this.keyLoading = undefined;
-        if (!this.closed) this.fail(error as Error);
+        if (this.closed) return;
+        if (!isSluiceError(error, 'SLUICE_TABLE_KEY')) {
+          this.fail(error as Error);
+          return;
+        }
+        // One table that cannot be read stops that table, not the stream.
+        this.keyless.add(table);
+        this.stop(table, keylessLater(table, error));
+        this.wake();
         return;
       }
       this.keyLoading = undefined;
       const entry = this.progress.tables[table];
       if (this.closed || !entry || entry.done) return;
       if (key) this.keys.set(table, key);
-      else this.progress = { ...this.progress, tables: { ...this.progress.tables, [table]: { rows: entry.rows, done: true, ...requestOf(entry) } } };
+      else this.progress = { ...this.progress, tables: { ...this.progress.tables, [table]: { rows: entry.rows, done: true, ...askedBy(entry) } } };
       this.wake();
     });
+  }
+
+  /** The next table to read: the first not done, leaving out the keyless ones stopped in this run. */
+  private next(): string | undefined {
+    return Object.entries(this.progress.tables).find(([table, entry]) => !entry.done && !this.keyless.has(table))?.[0];
   }
 
   /** What a read at `low` waits for (a thunk, so that a position without GTIDs fails the read, not the stream's call). */
@@ -327,14 +370,21 @@ export class SnapshotMerge implements StreamMerge {
   }
 }
 
-/** The request a table's read answers stays in its entry, also once done (snapshot-requests.ts). */
-function requestOf(entry: TableSnapshot | undefined): { request?: string } {
-  return entry?.request !== undefined ? { request: entry.request } : {};
-}
-
 function splitTable(qualified: string): [string, string] {
   const dot = qualified.indexOf('.');
   return [qualified.slice(0, dot), qualified.slice(dot + 1)];
+}
+
+/** A table read while streaming that has no key: it stops, with the way on. */
+function keylessLater(table: string, cause: SluiceError): SluiceError {
+  return new SluiceError(
+    'SLUICE_TABLE_KEY',
+    `the snapshot cannot read ${table}, which came into the routing while streaming (or was asked to be read again): ${cause.message}. ` +
+      `The table is stopped; the other tables go on. Fix: add a primary key or a unique index over NOT NULL columns to ${table} ` +
+      `(ALTER TABLE ${table} ADD PRIMARY KEY (...)), then restart sluice: its read stays due in the checkpoint, so the start reads it after a truncate marker ` +
+      `(no \`sluice snapshot ${table}\` needed; or leave it out of the routing)`,
+    { cause, context: { ...cause.context, table } },
+  );
 }
 
 /** Whether a statement may change the table: it names it as a word (a rename, an ALTER, a DROP). */

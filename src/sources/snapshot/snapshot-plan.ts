@@ -10,7 +10,7 @@
 // `when_needed` also reads every table again when the record's position is purged (see purged()).
 import type mysql from 'mysql2/promise';
 import type { CheckpointRecord } from '../../core/checkpoint-record.ts';
-import { SluiceError } from '../../core/errors.ts';
+import { isSluiceError, SluiceError } from '../../core/errors.ts';
 import type { Router } from '../../routing/router.ts';
 import { readTableKey, type TableKey } from '../table/table-key.ts';
 import { freshProgress, SNAPSHOT, type SnapshotProgress, type SnapshotState } from './snapshot-progress.ts';
@@ -39,8 +39,41 @@ export async function planSnapshot(connection: mysql.Connection, mode: SnapshotM
   else progress = withAdded(withoutDropped(recorded.position, new Set(existing)), existing);
   const keys = new Map<string, TableKey>();
   // Every key is read before the stream starts: a table without one is refused now, not mid-way.
-  for (const [table, entry] of Object.entries(progress.tables)) if (!entry.done) keys.set(table, await readTableKey(connection, table));
-  return { progress, fresh: !record || purged, keys };
+  const fresh = !record || purged;
+  for (const [table, entry] of Object.entries(progress.tables)) {
+    if (entry.done) continue;
+    // A first start refuses a table without a key at once; later, such a table (one that came while
+    // streaming) stops when its turn comes, the others going on (snapshot-merge.ts).
+    const key = fresh ? await keyAtStart(connection, table, mode) : await keyOrLater(connection, table);
+    if (key) keys.set(table, key);
+  }
+  return { progress, fresh, keys };
+}
+
+/**
+ * `initial` is the default mode, so a user who never asked for a snapshot meets this refusal on a
+ * first start: it names the way to stream without one too.
+ */
+async function keyAtStart(connection: mysql.Connection, table: string, mode: SnapshotMode): Promise<TableKey> {
+  try {
+    return await readTableKey(connection, table);
+  } catch (error) {
+    if (!isSluiceError(error, 'SLUICE_TABLE_KEY')) throw error;
+    throw new SluiceError(
+      'SLUICE_TABLE_KEY',
+      `${error.message}; then start again. Or leave the table out of the routing, or set snapshot.mode: never (snapshot.mode is ${mode}): then no table's existing rows are read, only the stream's changes`,
+      { context: { ...error.context, key: 'snapshot.mode' }, cause: error },
+    );
+  }
+}
+
+async function keyOrLater(connection: mysql.Connection, table: string): Promise<TableKey | undefined> {
+  try {
+    return await readTableKey(connection, table);
+  } catch (error) {
+    if (isSluiceError(error, 'SLUICE_TABLE_KEY')) return undefined;
+    throw error;
+  }
 }
 
 /**

@@ -27,6 +27,8 @@ export interface TableSnapshot {
   reset?: true;
   /** The on-demand request (`sluice snapshot`) that started this read, by its id. */
   request?: string;
+  /** The signal (an `execute-snapshot` row of snapshot.signalTable) that started this read, by its id. */
+  signal?: string;
 }
 
 export interface SnapshotProgress {
@@ -49,12 +51,23 @@ export function freshProgress(tables: readonly string[]): SnapshotProgress {
 }
 
 /** The table read again from its start: a marker first, then every row (see TableSnapshot.reset). */
-export function readAgain(progress: SnapshotProgress, table: string, request?: string): SnapshotProgress {
+export function readAgain(progress: SnapshotProgress, table: string, asked: AskedBy = {}): SnapshotProgress {
   const tables = { ...progress.tables };
   delete tables[table];
   // At the end of the list: the tables already waiting keep their turn.
-  tables[table] = { rows: 0, reset: true, ...(request !== undefined ? { request } : {}) };
+  tables[table] = { rows: 0, reset: true, ...askedBy(asked) };
   return { ...progress, tables };
+}
+
+/** Who asked for a read: a `sluice snapshot` request, or a signal row. */
+export type AskedBy = Pick<TableSnapshot, 'request' | 'signal'>;
+
+/** The request or signal a table's read answers, kept in its entry also once done. */
+export function askedBy(entry: AskedBy | undefined): AskedBy {
+  return {
+    ...(entry?.request !== undefined ? { request: entry.request } : {}),
+    ...(entry?.signal !== undefined ? { signal: entry.signal } : {}),
+  };
 }
 
 export function nextTable(progress: SnapshotProgress): string | undefined {

@@ -74,6 +74,15 @@ export class SnapshotWatch {
     if (estimate !== undefined) this.metrics.snapshotRowsEstimated.set({ source: table }, estimate);
   }
 
+  /** Rows/s and the ETA as Prometheus gauges, at the same moments as the line or log shows them. */
+  private gauges(table: string, f: SnapshotFigures, done: boolean): void {
+    const source = { source: table };
+    this.metrics.snapshotRowsPerSecond.set(source, done ? 0 : f.rowsPerSecond);
+    // Unknown is no sample rather than a made-up number.
+    if (f.etaSeconds === undefined) this.metrics.snapshotEtaSeconds.remove(source);
+    else this.metrics.snapshotEtaSeconds.set(source, Math.round(f.etaSeconds));
+  }
+
   /** The table's figures after a chunk, with `rows` handed on in all. */
   figures(table: string, rows: number, done: boolean, now = Date.now()): SnapshotFigures {
     const watch = this.tables.get(table)!;
@@ -91,6 +100,7 @@ export class SnapshotWatch {
     if (!done && now - watch.shownAt < every) return;
     watch.shownAt = now;
     const f = this.figures(table, rows, done, now);
+    this.gauges(table, f, done);
     if (this.lines) {
       this.lines.draw([progressLine(`snapshot ${table}`, { done: rows, total: f.estimatedRows ?? rows, rowsPerSecond: f.rowsPerSecond, etaSeconds: f.etaSeconds, finished: done }, done ? '' : '~')]);
       if (!done) return;

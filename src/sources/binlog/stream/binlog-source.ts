@@ -134,6 +134,7 @@ export class BinlogSource {
       this.lastBoundary,
       // The same mark the queue resumes a paused socket at: merged rows wait, as the binlog does.
       () => this.queue.length <= this.options.maxQueuedItems / 2,
+      (table, error) => this.stopSource(table, error),
     );
     this.columns.install(zongji, () => {
       const gtidSet = this.lastBoundary?.gtidSet;
@@ -470,6 +471,14 @@ export class BinlogSource {
         this.pushBoundary(zongji, event, undefined, { xid: xa.xid, action: 'rollback' });
         return;
     }
+  }
+
+  /** The merge cannot read a captured source table 'db.table': its target stops, the others go on. */
+  private stopSource(table: string, error: SluiceError): void {
+    const dot = table.indexOf('.');
+    const decision = this.options.router.decide(table.slice(0, dot), table.slice(dot + 1));
+    const at = this.lastBoundary ? `${this.lastBoundary.file}:${this.lastBoundary.offset}` : 'the start';
+    if (decision.kind === 'routed') this.failTarget(decision.target, error, at);
   }
 
   private failTarget(target: Route, error: SluiceError, at: string): void {

@@ -4,6 +4,7 @@
 // there. The rows then take the stream's next sequence numbers, and a second boundary at the same
 // position records that they are in.
 import type { ChangeEvent } from '../../../core/change-event.ts';
+import type { SluiceError } from '../../../core/errors.ts';
 import type { SourceState } from '../../../core/source.ts';
 import type { BinlogPosition } from '../position/binlog-position.ts';
 
@@ -16,9 +17,10 @@ export interface StreamMerge {
    * last boundary, if it rests between transactions (else the next boundary does); `fail` fails the
    * stream (a read of the merge's own failed); `start` is where the stream starts (its last boundary);
    * `hasRoom` says whether the stream's queue has room for more merged rows now (when absent: always),
-   * so that the merge reads no more than the consumer keeps up with.
+   * so that the merge reads no more than the consumer keeps up with. `stop` stops the target of one
+   * captured source table 'db.table' (a table the merge cannot read), the other tables going on.
    */
-  attach(wake: () => void, fail: (error: Error) => void, start: BinlogPosition | undefined, hasRoom?: () => boolean): void;
+  attach(wake: () => void, fail: (error: Error) => void, start: BinlogPosition | undefined, hasRoom?: () => boolean, stop?: (table: string, error: SluiceError) => void): void;
   /** A change the stream hands on (a row's, or a truncate marker), in stream order, before its boundary. */
   onChange(event: ChangeEvent): void;
   /**
