@@ -34,7 +34,8 @@ test('MySQL 9.7: a table renamed into the routing is read after a marker; sluice
     await db.query(`DELETE FROM ${tag}.came WHERE id = 4`);
     await settled(workspace, server, daemon, atEnd);
     assert.equal((await latestCheckpoint(workspace))?.tables?.stopped, undefined, 'no table stopped');
-    assertReadAfterOneMarker(await changesOf(workspace, tag, 'came'), 'came');
+    // As on MariaDB: its marker may come before any change of it made its Hive table, and is then left out.
+    assertReadAfterOneMarker(await changesOf(workspace, tag, 'came'), 'came', true);
 
     // The changelog drifts from the source, then a snapshot asked for under writes.
     const hidden = await server.rootConnection();
