@@ -299,8 +299,34 @@ const hiveServer2Catalog = z
 
 const catalog = z.discriminatedUnion('kind', [localCatalog, hiveServer2Catalog], { error: "expected kind 'local' or 'hiveserver2'" });
 
+// sink.kind: kafka (docs/kafka.md, "Binlog -> Kafka"): change events in Debezium's envelope, one
+// Kafka transaction per checkpoint. Topic names are templates: {prefix}, {db} and {table} (the routed
+// target's database and table, so routing rules name the topics too).
+const topicTemplate = nonEmpty.regex(/^(?:[A-Za-z0-9._-]|\{(?:prefix|db|table)\})+$/, {
+  error: "expected a topic name of letters, digits, '.', '_', '-' and the placeholders {prefix}, {db}, {table}",
+});
+const prefixTemplate = nonEmpty.regex(/^(?:[A-Za-z0-9._-]|\{prefix\})+$/, { error: "expected a topic name of letters, digits, '.', '_', '-' and the placeholder {prefix}" });
+const kafkaSink = z.strictObject({
+  brokers: z.array(nonEmpty.regex(/^[^:\s]+:\d+$/, { error: "expected 'host:port'" })).min(1),
+  clientId: nonEmpty.default('sluice'),
+  // One per daemon, kept across restarts: a restart fences the killed daemon's producer with it.
+  transactionalId: nonEmpty,
+  prefix: nonEmpty.regex(/^[A-Za-z0-9._-]+$/, { error: "expected letters, digits, '.', '_' or '-'" }).default('sluice'),
+  topic: topicTemplate.default('{prefix}.{db}.{table}'),
+  // Debezium's schema change topic is named after the prefix alone.
+  schemaTopic: prefixTemplate.default('{prefix}'),
+  stateTopic: prefixTemplate.default('sluice-state'),
+  partitions: z.int().min(1).default(1),
+  // -1: the broker's default.replication.factor.
+  replicationFactor: z.int().min(-1).default(-1),
+  tombstones: z.boolean().default(true),
+  // The broker aborts a transaction open this long: more than a checkpoint interval (and its pauses).
+  transactionTimeoutMs: z.int().min(1000).default(60000),
+});
+
 const sink = z.strictObject({
-  kind: z.literal('hive').default('hive'),
+  kind: z.enum(['hive', 'kafka']).default('hive'),
+  kafka: kafkaSink.optional(),
   // Hive's delimited text, or Parquet (read by Hive 4; its INT64 timestamps need Hive 4).
   format: z.enum(['text', 'parquet']).default('text'),
   parquet: z
@@ -410,6 +436,7 @@ type DaemonSettings = z.output<z.ZodObject<typeof daemonSettings>>;
 
 /** What no single key can check: an HDFS state store's NameNodes, and a hash mask's salt. */
 function checkAcrossKeys(config: DaemonSettings, ctx: z.RefinementCtx): void {
+  checkKafkaSink(config, ctx);
   requireStateNamenodes(config.checkpoint.hdfs, config.sink.filesystem.kind === 'webhdfs', 'sink.filesystem is not webhdfs', ctx);
   if (config.capture.salt !== undefined) return;
   const hashed = [
@@ -417,6 +444,19 @@ function checkAcrossKeys(config: DaemonSettings, ctx: z.RefinementCtx): void {
     ...config.routing.rules.map((entry, index) => ({ entry, path: ['routing', 'rules', index, 'mask'] })),
   ].find(({ entry }) => Object.values(entry.mask ?? {}).includes('hash'));
   if (hashed) ctx.addIssue({ code: 'custom', path: hashed.path, message: "a 'hash' mask needs capture.salt (a random secret of at least 16 characters)" });
+}
+
+/** sink.kafka goes with sink.kind kafka, which takes no snapshot yet. */
+function checkKafkaSink(config: DaemonSettings, ctx: z.RefinementCtx): void {
+  if (config.sink.kind === 'kafka' && !config.sink.kafka) {
+    ctx.addIssue({ code: 'custom', path: ['sink', 'kafka'], message: "required with kind: kafka: at least brokers and transactionalId, e.g. kafka: { brokers: ['kafka1:9092'], transactionalId: sluice-shop }" });
+  }
+  if (config.sink.kind !== 'kafka' && config.sink.kafka) {
+    ctx.addIssue({ code: 'custom', path: ['sink', 'kind'], message: "sink.kafka is set but the sink is 'hive': set kind: kafka to write to Kafka, or remove sink.kafka" });
+  }
+  if (config.sink.kind === 'kafka' && config.snapshot.mode !== 'never') {
+    ctx.addIssue({ code: 'custom', path: ['snapshot', 'mode'], message: "the Kafka sink takes no snapshot yet: use mode 'never' with sink.kind kafka" });
+  }
 }
 
 export const sluiceConfigSchema = z.strictObject({ source, ...daemonSettings }).superRefine(checkAcrossKeys);

@@ -14,7 +14,7 @@ import type { Route, Router } from '../../routing/router.ts';
 import type { SluiceMetrics } from '../../runtime/metrics.ts';
 import { SourceQueue } from '../binlog/stream/source-queue.ts';
 import { DeadLetterFile, letterValue } from './dead-letters.ts';
-import { parseExactJson } from './exact-json.ts';
+import { parseExactJson } from '../../core/exact-json.ts';
 import { FORMAT_DECODERS, type KafkaFormat } from './formats/format-decoders.ts';
 import { MessageRejected, type FormatDecoder, type KafkaRow } from './formats/kafka-row.ts';
 import { ColumnLists, rowCells } from './kafka-cells.ts';
