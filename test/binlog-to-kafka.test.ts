@@ -36,7 +36,7 @@ test('binlog changes reach Kafka keyed, in the Debezium envelope, with exact val
       `CREATE TABLE ${tag}.items (id BIGINT UNSIGNED PRIMARY KEY, d DECIMAL(30,10), dt DATETIME(6), ts TIMESTAMP(3) NULL, dd DATE, tm TIME(6), ` +
       `f DOUBLE, b VARBINARY(16), j JSON, s VARCHAR(50) CHARACTER SET utf8mb4, y YEAR, i INT); ` +
       `CREATE TABLE ${tag}.pairs (a INT, b VARCHAR(10), v INT, PRIMARY KEY (a, b)); ` +
-      `CREATE TABLE ${tag}.nokey (v INT); CREATE TABLE ${tag}.skipped (v INT)`,
+      `CREATE TABLE ${tag}.nokey (v INT); CREATE TABLE ${tag}.skipped (v INT); CREATE TABLE ${tag}.bulk (id INT PRIMARY KEY, pad VARCHAR(1000))`,
   );
   await setup.end();
   const start = await gtidBinlogPos(server);
@@ -44,7 +44,7 @@ test('binlog changes reach Kafka keyed, in the Debezium envelope, with exact val
   const workspace = makeWorkspace(server, {
     start: `{ gtid: '${start}' }`,
     // items, pairs and nokey to ods_<tag>.<table>; skipped is not captured.
-    routing: `  include: ['${tag}.items', '${tag}.pairs', '${tag}.nokey']\n  rules:\n    - match: '^${tag}\\.(\\w+)$'\n      target: ods_${tag}.$1`,
+    routing: `  include: ['${tag}.items', '${tag}.pairs', '${tag}.nokey', '${tag}.bulk']\n  rules:\n    - match: '^${tag}\\.(\\w+)$'\n      target: ods_${tag}.$1`,
     sinkExtra: kafkaSinkYaml(brokers, names, '    partitions: 2\n'),
   });
   const db = await server.rootConnection(tag);
@@ -60,6 +60,8 @@ test('binlog changes reach Kafka keyed, in the Debezium envelope, with exact val
   await db.query("UPDATE pairs SET v = 2 WHERE a = 1 AND b = 'x'");
   await db.query('INSERT INTO nokey VALUES (7), (8)');
   await db.query('INSERT INTO skipped VALUES (9)');
+  // 3 MB in one transaction: more than a broker takes in one record batch (message.max.bytes, 1 MiB).
+  await db.query("INSERT INTO bulk SELECT seq, REPEAT('x', 1000) FROM seq_1_to_3000");
   await db.query('ALTER TABLE items ADD COLUMN extra VARCHAR(5)');
   await db.query("INSERT INTO items (id, extra) VALUES (4, 'e')");
   await db.query('TRUNCATE TABLE pairs');
@@ -74,7 +76,7 @@ test('binlog changes reach Kafka keyed, in the Debezium envelope, with exact val
   }
 
   const topic = (table: string) => `${names.prefix}.ods_${tag}.${table}`;
-  const messages = await readCommitted(brokers, [topic('items'), topic('pairs'), topic('nokey'), names.prefix]);
+  const messages = await readCommitted(brokers, [topic('items'), topic('pairs'), topic('nokey'), topic('bulk'), names.prefix]);
   const of = (name: string) => messages.filter((message) => message.topic === name);
 
   // items: keyed by id, one partition per key, in order; the key change is delete + tombstone + create.
@@ -148,6 +150,10 @@ test('binlog changes reach Kafka keyed, in the Debezium envelope, with exact val
       [null, 0, n('8')],
     ],
   );
+
+  const bulk = of(topic('bulk'));
+  assert.equal(new Set(bulk.map((message) => message.key)).size, 3000, 'every row of the large transaction, once');
+  assert.equal(bulk.length, 3000);
 
   // The DDL reaches the schema change topic (named by the prefix), with its position.
   const ddl = of(names.prefix)

@@ -249,7 +249,7 @@ const ADD_OPENS = [
   'java.sql/java.sql',
 ].map((p) => `--add-opens=${p}=ALL-UNNAMED`);
 
-function javaBinary(): string {
+export function javaBinary(): string {
   if (process.env.SLUICE_JAVA) return process.env.SLUICE_JAVA;
   if (process.env.JAVA_HOME) return join(process.env.JAVA_HOME, 'bin', 'java');
   return 'java';

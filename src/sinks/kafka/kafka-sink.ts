@@ -36,9 +36,13 @@ export interface KafkaSinkSettings {
 /** What the record keeps of this sink: nothing to carry out; the Kafka transaction is committed by then. */
 export type KafkaSinkCommits = SinkCommits & { commits: [] };
 
-/** Messages buffered before they go out in one request: bounds memory, not the transaction. */
+/**
+ * Messages buffered before they go out in one request: bounds memory, not the transaction. kafkajs
+ * puts a partition's messages of one request into one record batch, which the broker refuses past
+ * its message.max.bytes (1 MiB by default): so well below that.
+ */
 const FLUSH_MESSAGES = 2000;
-const FLUSH_BYTES = 4 * 1024 * 1024;
+const FLUSH_BYTES = 512 * 1024;
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
 
 export function topicOf(template: string, prefix: string, target: Route): string {
