@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isJsonObject, JsonNumber, parseExactJson, type JsonObject, type JsonValue } from '../src/core/exact-json.ts';
-import { exitWithin, fatalLine, gtidBinlogPos, makeWorkspace, startDaemon, stopDaemon } from './helpers/daemon.ts';
+import { exitWithin, fatalLine, gtidBinlogPos, makeWorkspace, metricsPort, startDaemon, stopDaemon, until } from './helpers/daemon.ts';
 import { kafkaSinkNames, kafkaSinkYaml, readCommitted, waitForKafkaCheckpoint, type ReadMessage } from './helpers/kafka-sink.ts';
 import { testKafka, testMariaDb } from './helpers/servers.ts';
 
@@ -71,6 +71,12 @@ test('binlog changes reach Kafka keyed, in the Debezium envelope, with exact val
   const daemon = startDaemon(workspace, server);
   try {
     await waitForKafkaCheckpoint(workspace, daemon, end);
+    // /status shows the binlog position the Kafka transactions have committed up to.
+    const port = await metricsPort(daemon);
+    await until('/status at the end', daemon, async () => {
+      const report = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { source?: { kind: string }; position?: string };
+      return (report.source?.kind === 'mariadb' && report.position?.includes(end)) || undefined;
+    });
   } finally {
     assert.equal((await stopDaemon(daemon)).code, 0, daemon.output().slice(-3000));
   }

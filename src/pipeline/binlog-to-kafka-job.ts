@@ -20,6 +20,7 @@ import { BinlogPipelineSource } from '../sources/binlog/stream/binlog-pipeline-s
 import { BinlogSource } from '../sources/binlog/stream/binlog-source.ts';
 import { availableBinlogStart, newJobId } from './binlog-to-hive-job.ts';
 import { BINLOG } from './binlog-to-hive-record.ts';
+import { binlogLiveStatus, CompactionTracker } from './binlog-live-status.ts';
 import { setUpCapture } from './capture-setup.ts';
 import type { KafkaToHiveJobOptions } from './kafka-to-hive-job.ts';
 import { PipelineLoop, type PipelineFigures } from './pipeline-loop.ts';
@@ -52,8 +53,11 @@ export class BinlogToKafkaJob implements StatusProbe {
     return this.loop ? this.loop.notReadyReason() : 'not streaming from the binlog yet';
   }
 
+  /** Set once streaming starts: what `/status` shows of this run. */
+  private live: (() => LiveStatus) | undefined;
+
   liveStatus(): LiveStatus | undefined {
-    return undefined;
+    return this.live?.();
   }
 
   requestStop(): void {
@@ -126,6 +130,9 @@ export class BinlogToKafkaJob implements StatusProbe {
         },
       });
       this.loop = loop;
+      // No compaction here: the tracker stays empty, as the status page's shape wants one.
+      const compaction = new CompactionTracker(undefined);
+      this.live = () => binlogLiveStatus({ server, facts, where: loop.where(), figures: this.figures, gate: resumed.gate, compaction });
       if (this.stopRequested) loop.requestStop();
       await loop.run();
     } finally {
