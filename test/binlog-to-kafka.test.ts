@@ -7,7 +7,9 @@ import { test } from 'node:test';
 import { isJsonObject, JsonNumber, parseExactJson, type JsonObject, type JsonValue } from '../src/core/exact-json.ts';
 import { exitWithin, fatalLine, gtidBinlogPos, makeWorkspace, metricsPort, startDaemon, stopDaemon, until } from './helpers/daemon.ts';
 import { kafkaSinkNames, kafkaSinkYaml, readCommitted, waitForKafkaCheckpoint, type ReadMessage } from './helpers/kafka-sink.ts';
+import { committedRows, kafkaWorkspace, startKafkaDaemon, waitForOffsets } from './helpers/kafka.ts';
 import { testKafka, testMariaDb } from './helpers/servers.ts';
+import { bySequence } from './helpers/warehouse.ts';
 
 /** A JSON value with numbers as their exact text, for deepEqual. */
 function plain(value: JsonValue): unknown {
@@ -195,4 +197,53 @@ test('a change of an XA transaction stops the Kafka sink by name, and none of it
   const rows = await readCommitted(brokers, [`${names.prefix}.${tag}.t`]);
   // The insert before it is committed or not, as the checkpoints fell (it is read again on the next start); the prepared row never.
   assert.ok(!rows.some((message) => message.key === '{"id":2}'), 'the prepared row is not in Kafka');
+});
+
+test("sluice's own Kafka source reads the sink's messages back into Hive (debezium-json with the topic's columns)", { timeout: 180_000 }, async () => {
+  const server = await testMariaDb();
+  const { brokers } = await testKafka();
+  const tag = `br${Date.now() % 1_000_000}`;
+  const db = await server.rootConnection();
+  await db.query(`CREATE DATABASE ${tag}; CREATE TABLE ${tag}.t (id BIGINT PRIMARY KEY, d DECIMAL(12,3), at DATETIME(6), s VARCHAR(20))`);
+  const start = await gtidBinlogPos(server);
+  await db.query(`INSERT INTO ${tag}.t VALUES (9007199254740993, '123456789.125', '2024-01-02 03:04:05.123456', 'é'), (2, NULL, NULL, NULL)`);
+  await db.query(`UPDATE ${tag}.t SET s = 'two' WHERE id = 2`);
+  await db.query(`DELETE FROM ${tag}.t WHERE id = 2`);
+  await db.query(`TRUNCATE TABLE ${tag}.t`);
+  await db.end();
+  const end = await gtidBinlogPos(server);
+  const names = kafkaSinkNames('br');
+  const capture = makeWorkspace(server, { start: `{ gtid: '${start}' }`, routing: `  include: ['${tag}.*']`, sinkExtra: kafkaSinkYaml(brokers, names) });
+  const writer = startDaemon(capture, server);
+  try {
+    await waitForKafkaCheckpoint(capture, writer, end);
+  } finally {
+    assert.equal((await stopDaemon(writer)).code, 0, writer.output().slice(-3000));
+  }
+  const topic = `${names.prefix}.${tag}.t`;
+  const written = await readCommitted(brokers, [topic]);
+
+  const loader = kafkaWorkspace(
+    brokers,
+    `    - name: ${topic}
+      format: debezium-json
+      columns: { ${tag}.t: { id: bigint, d: 'decimal(12,3)', at: 'datetime(6)', s: varchar(20) } }`,
+  );
+  const daemon = startKafkaDaemon(loader);
+  try {
+    await waitForOffsets(loader, daemon, { [`${topic}:0`]: written.at(-1)!.offset + 1 });
+  } finally {
+    assert.equal((await stopDaemon(daemon)).code, 0, daemon.output().slice(-3000));
+  }
+  const rows = bySequence(await committedRows(loader, tag, 't'));
+  assert.deepEqual(
+    rows.map((row) => [row._op, row.id, row.d, row.at, row.s, row._source].map((value) => (value === null || value === undefined ? null : String(value)))),
+    [
+      ['insert', '9007199254740993', '123456789.125', '2024-01-02 03:04:05.123456', 'é', `${tag}.t`],
+      ['insert', '2', null, null, null, `${tag}.t`],
+      ['update', '2', null, null, 'two', `${tag}.t`],
+      ['delete', '2', null, null, 'two', `${tag}.t`],
+      ['truncate', null, null, null, null, `${tag}.t`],
+    ],
+  );
 });
