@@ -3,8 +3,6 @@
 //   (a) kafka-consumer-perf-test    reads the topic and does nothing with it: the reference
 //   (b) sluice loader               Debezium JSON -> committed local Hive text files, exactly once;
 //                                   timed from its start to the checkpoint that covers every offset
-//   (c) kafka-producer-perf-test    writes as many records of the same size: the reference for a
-//                                   writer into Kafka (binlog -> Kafka), shown for scale
 // With rows/s, the ratio to (a), and peak RSS; (b) counts only once its committed table is read back:
 // every id 1..N once, all inserts. A private Kafka (KRaft) in .sluice/bench-kafka-server, wiped first.
 // Environment:
@@ -68,7 +66,7 @@ try {
   const client = new Kafka({ clientId: 'sluice-bench', brokers, logLevel: logLevel.NOTHING });
   const admin = client.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS }, { topic: 'bench-producer-perf', numPartitions: PARTITIONS }], waitForLeaders: true });
+  await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS }], waitForLeaders: true });
   await admin.disconnect();
 
   // The topic, filled once: keyed by id, so Kafka spreads the ids over the partitions.
@@ -100,12 +98,6 @@ try {
   // (b) sluice.
   figures.push(await runLoader());
 
-  // (c) Kafka's producer, records of the same size.
-  started = Date.now();
-  const produced = await execFileAsync(javaBinary(), ['-Xmx512m', '-cp', classpath, 'org.apache.kafka.tools.ProducerPerformance', '--topic', 'bench-producer-perf', '--num-records', String(ROWS), '--record-size', String(recordSize), '--throughput', '-1', '--producer-props', `bootstrap.servers=${brokers.join(',')}`, 'acks=all'], { maxBuffer: 16 * 1024 * 1024 });
-  const summary = /(\d+) records sent, ([\d.]+) records\/sec/.exec(produced.stdout.trim().split('\n').at(-1) ?? '');
-  if (!summary) throw new Error(`kafka-producer-perf-test printed no summary:\n${produced.stdout.slice(-2000)}`);
-  figures.push({ what: 'reference: kafka-producer-perf-test (acks=all)', seconds: ROWS / Number(summary[2]), check: `${fmt(Number(summary[1]))} records of ${recordSize} bytes (${((Date.now() - started) / 1000).toFixed(1)} s with JVM start)`, ok: Number(summary[1]) === ROWS });
 } finally {
   await server.stop();
 }
@@ -119,7 +111,7 @@ for (const figure of figures) {
       `${figure.peakRssMiB === undefined ? '-'.padStart(9) : `${figure.peakRssMiB.toFixed(0)} MiB`.padStart(9)}  ${figure.ok ? '' : 'FAILED: '}${figure.check}`,
   );
 }
-say('\n(ratios are speed relative to the reference: 0.50x = half as fast; binlog -> Kafka is not built yet, (c) shows what the broker takes)');
+say('\n(ratios are speed relative to the reference: 0.50x = half as fast; `npm run bench:kafka-sink` measures binlog -> Kafka)');
 if (figures.some((figure) => !figure.ok)) process.exitCode = 1;
 
 /** The loader from its start to the checkpoint that covers every offset, then its table read back. */

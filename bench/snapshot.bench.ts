@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
-import { sluiceConfigSchema } from '../src/config/schema.ts';
+import { snapshotSettings } from '../src/config/schema.ts';
 import { daemonConfigYaml, LOCAL_STORAGE_YAML } from '../test/helpers/daemon-config.ts';
 import { serverFolder, startMariaDb } from '../test/servers/mariadb.ts';
 import { busiestProfile, formatProfile } from './cpu-profile.ts';
@@ -41,7 +41,7 @@ const PASSWORD_ENV = 'SLUICE_BENCH_PASSWORD';
 const say = (line: string): void => void process.stdout.write(line + '\n');
 const fmt = (value: number, digits = 0): string => value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 // The defaults a config without a `snapshot.chunkRows`/`chunkBytes` gets, read from the schema itself.
-const SNAPSHOT_DEFAULTS = sluiceConfigSchema.shape.snapshot.parse({});
+const SNAPSHOT_DEFAULTS = snapshotSettings.parse({});
 
 interface Figure {
   what: string;

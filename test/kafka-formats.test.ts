@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SluiceError } from '../src/core/errors.ts';
-import { exactJsonText, JsonNumber, parseExactJson, type JsonValue } from '../src/sources/kafka/exact-json.ts';
+import { exactJsonText, JsonNumber, parseExactJson, type JsonValue } from '../src/core/exact-json.ts';
 import { FORMAT_DECODERS, type KafkaFormat } from '../src/sources/kafka/formats/format-decoders.ts';
 import { MessageRejected, type KafkaRow } from '../src/sources/kafka/formats/kafka-row.ts';
 import { cellOf, rowCells } from '../src/sources/kafka/kafka-cells.ts';

@@ -5,6 +5,8 @@ import type { KafkaDaemonConfig, SluiceConfig } from '../config/schema.ts';
 import { redactConfig } from '../config/load.ts';
 import { BinlogToHiveJob, type HiveSettings } from '../pipeline/binlog-to-hive-job.ts';
 import { KafkaToHiveJob } from '../pipeline/kafka-to-hive-job.ts';
+import { BinlogToKafkaJob } from '../pipeline/binlog-to-kafka-job.ts';
+import { SluiceError } from '../core/errors.ts';
 import { createParquetFormat } from '../sinks/parquet-format.ts';
 import { startHealthServer, type HealthServer } from '../runtime/health-server.ts';
 import { SluiceMetrics } from '../runtime/metrics.ts';
@@ -62,7 +64,7 @@ export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promi
   });
   const storage = openStorage(config, logger);
   let stopping = false;
-  let job: BinlogToHiveJob | KafkaToHiveJob | undefined;
+  let job: BinlogToHiveJob | KafkaToHiveJob | BinlogToKafkaJob | undefined;
   // One registry and one HTTP server for the process, across retries of the job.
   const metrics = new SluiceMetrics();
   metrics.collectProcessMetrics();
@@ -106,7 +108,8 @@ export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promi
         await probeWritable(places);
         if (config.checkpoint.store === 'hdfs') await state.probe();
         // Each attempt starts over from the newest checkpoint: recovery makes that exact.
-        job = config.source.kind === 'kafka' ? kafkaJob(config as KafkaDaemonConfig, storage, state, logger, metrics) : new BinlogToHiveJob({
+        job = config.sink.kind === 'kafka' ? binlogToKafkaJob(config, state, logger, metrics) : undefined;
+        job ??= config.source.kind === 'kafka' ? kafkaJob(config as KafkaDaemonConfig, storage, state, logger, metrics) : new BinlogToHiveJob({
           connection: sourceConnection(config as SluiceConfig),
           serverId: config.source.serverId,
           start: toBinlogStart(config.source.start),
@@ -152,6 +155,24 @@ export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promi
   }
 }
 
+/** The binlog -> Kafka job a `sink.kind: kafka` config describes (docs/kafka.md). */
+function binlogToKafkaJob(config: SluiceConfig | KafkaDaemonConfig, state: StateStore, logger: ReturnType<typeof createLogger>, metrics: SluiceMetrics): BinlogToKafkaJob {
+  if (config.source.kind === 'kafka' || !config.sink.kafka) {
+    throw new SluiceError('SLUICE_CONFIG_INVALID', 'sink.kind kafka takes the binlog as its source: a Kafka source (source.kind kafka) loads into Hive only');
+  }
+  const binlog = config as SluiceConfig;
+  return new BinlogToKafkaJob({
+    connection: sourceConnection(binlog),
+    serverId: binlog.source.serverId,
+    start: toBinlogStart(binlog.source.start),
+    routing: binlog.routing,
+    capture: binlog.capture,
+    kafka: config.sink.kafka,
+    version: packageVersion(),
+    ...loopSettings(config, state, logger, metrics),
+  });
+}
+
 /** The Kafka -> Hive job a `source.kind: kafka` config describes (docs/kafka.md). */
 function kafkaJob(config: KafkaDaemonConfig, storage: ReturnType<typeof openStorage>, state: StateStore, logger: ReturnType<typeof createLogger>, metrics: SluiceMetrics): KafkaToHiveJob {
   const { source } = config;
@@ -166,13 +187,20 @@ function kafkaJob(config: KafkaDaemonConfig, storage: ReturnType<typeof openStor
     routing: config.routing,
     ...hiveSettings(config, storage),
     capture: config.capture,
+    ...loopSettings(config, state, logger, metrics),
+  });
+}
+
+/** What every job's loop takes from `checkpoint:` and `runtime:`. */
+function loopSettings(config: SluiceConfig | KafkaDaemonConfig, state: StateStore, logger: ReturnType<typeof createLogger>, metrics: SluiceMetrics) {
+  return {
     stateDir: state,
     keepCheckpoints: config.checkpoint.keep,
     checkpointIntervalMs: config.checkpoint.intervalSeconds * 1000,
     maxQueuedEvents: config.runtime.maxQueuedEvents,
     logger,
     metrics,
-  });
+  };
 }
 
 /** The Hive sink's settings from `sink:`, the same for every source. */

@@ -299,8 +299,34 @@ const hiveServer2Catalog = z
 
 const catalog = z.discriminatedUnion('kind', [localCatalog, hiveServer2Catalog], { error: "expected kind 'local' or 'hiveserver2'" });
 
+// sink.kind: kafka (docs/kafka.md, "Binlog -> Kafka"): change events in Debezium's envelope, one
+// Kafka transaction per checkpoint. Topic names are templates: {prefix}, {db} and {table} (the routed
+// target's database and table, so routing rules name the topics too).
+const topicTemplate = nonEmpty.regex(/^(?:[A-Za-z0-9._-]|\{(?:prefix|db|table)\})+$/, {
+  error: "expected a topic name of letters, digits, '.', '_', '-' and the placeholders {prefix}, {db}, {table}",
+});
+const prefixTemplate = nonEmpty.regex(/^(?:[A-Za-z0-9._-]|\{prefix\})+$/, { error: "expected a topic name of letters, digits, '.', '_', '-' and the placeholder {prefix}" });
+const kafkaSink = z.strictObject({
+  brokers: z.array(nonEmpty.regex(/^[^:\s]+:\d+$/, { error: "expected 'host:port'" })).min(1),
+  clientId: nonEmpty.default('sluice'),
+  // One per daemon, kept across restarts: a restart fences the killed daemon's producer with it.
+  transactionalId: nonEmpty,
+  prefix: nonEmpty.regex(/^[A-Za-z0-9._-]+$/, { error: "expected letters, digits, '.', '_' or '-'" }).default('sluice'),
+  topic: topicTemplate.default('{prefix}.{db}.{table}'),
+  // Debezium's schema change topic is named after the prefix alone.
+  schemaTopic: prefixTemplate.default('{prefix}'),
+  stateTopic: prefixTemplate.default('sluice-state'),
+  partitions: z.int().min(1).default(1),
+  // -1: the broker's default.replication.factor.
+  replicationFactor: z.int().min(-1).default(-1),
+  tombstones: z.boolean().default(true),
+  // The broker aborts a transaction open this long: more than a checkpoint interval (and its pauses).
+  transactionTimeoutMs: z.int().min(1000).default(60000),
+});
+
 const sink = z.strictObject({
-  kind: z.literal('hive').default('hive'),
+  kind: z.enum(['hive', 'kafka']).default('hive'),
+  kafka: kafkaSink.optional(),
   // Hive's delimited text, or Parquet (read by Hive 4; its INT64 timestamps need Hive 4).
   format: z.enum(['text', 'parquet']).default('text'),
   parquet: z
@@ -375,13 +401,15 @@ export const logSettings = z
   })
   .prefault({});
 
-// Existing rows first (docs/snapshot.md). `initial` by default, as every peer does: a first start
+// Existing rows first (docs/snapshot.md). `initial` by default (`never` with sink.kind kafka, which
+// takes no snapshot yet: see withSnapshotMode), as every peer does: a first start
 // (no checkpoint yet) reads every captured table, chunk by chunk while the stream runs; a checkpoint
 // written without a snapshot never starts one (its tables are listed as done). `initial_only` then
 // stops; `when_needed` also reads every table again when the checkpoint's position is purged;
 // `never` streams only, from source.start.
-const snapshot = z.strictObject({
-  mode: z.enum(['never', 'initial', 'initial_only', 'when_needed']).default('initial'),
+export const SNAPSHOT_MODES = ['never', 'initial', 'initial_only', 'when_needed'] as const;
+export const snapshotSettings = z.strictObject({
+  mode: z.enum(SNAPSHOT_MODES).optional(),
   chunkRows: z.int().min(1).default(10_000),
   // Bounds one chunk's memory, roughly: the number of rows per chunk follows the rows' size.
   chunkBytes: z.int().min(1024).default(16 * 1024 * 1024),
@@ -396,7 +424,7 @@ const snapshot = z.strictObject({
 
 // Everything but the source, which says what kind of daemon a config is: the binlog's or Kafka's.
 const daemonSettings = {
-  snapshot: snapshot.prefault({}),
+  snapshot: snapshotSettings.prefault({}),
   routing: routing.prefault({}),
   capture: capture.prefault({}),
   sink: sink.prefault({}),
@@ -418,6 +446,7 @@ type DaemonSettings = z.output<z.ZodObject<typeof daemonSettings>>;
 
 /** What no single key can check: an HDFS state store's NameNodes, and a hash mask's salt. */
 function checkAcrossKeys(config: DaemonSettings, ctx: z.RefinementCtx): void {
+  checkKafkaSink(config, ctx);
   requireStateNamenodes(config.checkpoint.hdfs, config.sink.filesystem.kind === 'webhdfs', 'sink.filesystem is not webhdfs', ctx);
   if (config.capture.salt !== undefined) return;
   const hashed = [
@@ -427,7 +456,31 @@ function checkAcrossKeys(config: DaemonSettings, ctx: z.RefinementCtx): void {
   if (hashed) ctx.addIssue({ code: 'custom', path: hashed.path, message: "a 'hash' mask needs capture.salt (a random secret of at least 16 characters)" });
 }
 
-export const sluiceConfigSchema = z.strictObject({ source, ...daemonSettings }).superRefine(checkAcrossKeys);
+/** sink.kafka goes with sink.kind kafka, which takes no snapshot yet. */
+function checkKafkaSink(config: DaemonSettings, ctx: z.RefinementCtx): void {
+  if (config.sink.kind === 'kafka' && !config.sink.kafka) {
+    ctx.addIssue({ code: 'custom', path: ['sink', 'kafka'], message: "required with kind: kafka: at least brokers and transactionalId, e.g. kafka: { brokers: ['kafka1:9092'], transactionalId: sluice-shop }" });
+  }
+  if (config.sink.kind !== 'kafka' && config.sink.kafka) {
+    ctx.addIssue({ code: 'custom', path: ['sink', 'kind'], message: "sink.kafka is set but the sink is 'hive': set kind: kafka to write to Kafka, or remove sink.kafka" });
+  }
+  if (config.sink.kind === 'kafka' && config.snapshot.mode !== undefined && config.snapshot.mode !== 'never') {
+    ctx.addIssue({ code: 'custom', path: ['snapshot', 'mode'], message: "the Kafka sink takes no snapshot yet: use mode 'never' with sink.kind kafka (or leave it out)" });
+  }
+  if (config.sink.kind === 'kafka' && config.snapshot.signalTable !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['snapshot', 'signalTable'], message: 'the Kafka sink takes no snapshot yet, so a signal could only be dropped: remove signalTable with sink.kind kafka' });
+  }
+}
+
+/** snapshot.mode left out: `initial`, but `never` where the sink takes no snapshot (Kafka) or the source has no tables to read. */
+function withSnapshotMode<T extends DaemonSettings>(config: T, otherwise: (typeof SNAPSHOT_MODES)[number] = 'initial'): T & { snapshot: { mode: (typeof SNAPSHOT_MODES)[number] } } {
+  return { ...config, snapshot: { ...config.snapshot, mode: config.snapshot.mode ?? (config.sink.kind === 'kafka' ? 'never' : otherwise) } };
+}
+
+export const sluiceConfigSchema = z
+  .strictObject({ source, ...daemonSettings })
+  .superRefine(checkAcrossKeys)
+  .transform((config) => withSnapshotMode(config));
 
 /** checkpoint.hdfs.namenodes may be left out only where the data goes to HDFS too (its NameNodes are taken). */
 export function requireStateNamenodes(hdfs: { namenodes?: unknown } | undefined, dataOnHdfs: boolean, otherwise: string, ctx: z.RefinementCtx): void {
@@ -437,7 +490,10 @@ export function requireStateNamenodes(hdfs: { namenodes?: unknown } | undefined,
 }
 
 /** A daemon that reads Kafka topics (`source.kind: kafka`); the rest is the binlog daemon's. */
-export const kafkaConfigSchema = z.strictObject({ source: kafkaSource, ...daemonSettings }).superRefine(checkAcrossKeys);
+export const kafkaConfigSchema = z
+  .strictObject({ source: kafkaSource, ...daemonSettings })
+  .superRefine(checkAcrossKeys)
+  .transform((config) => withSnapshotMode(config, 'never'));
 export type KafkaDaemonConfig = z.output<typeof kafkaConfigSchema>;
 /** Either daemon's config: the binlog reader's or the Kafka loader's (they differ only in `source`). */
 export type DaemonConfig = SluiceConfig | KafkaDaemonConfig;

@@ -90,20 +90,8 @@ export class BinlogToHiveJob implements StatusProbe {
   }
 
   /** Where this run starts, refused if the server no longer has it. */
-  private async availableStart(server: string, facts: ServerFacts, resumed: GateResume<BinlogSourceState>, configured: BinlogStart): Promise<ResolvedStart> {
-    const { options } = this;
-    const start = await resolveStartOnServer({ connection: options.connection, serverId: options.serverId }, server, facts, resumed.start, configured);
-    if (start.dump && 'gtidSet' in start.dump && start.dump.gtidSet !== '') {
-      // A purged GTID is otherwise only reported by the dump, in the server's words; say it in ours:
-      // the position, how far the server has purged, and what to do.
-      const control = await connectMysql(options.connection);
-      try {
-        await requirePositionAvailable(control, server, facts, start.position);
-      } finally {
-        await control.end().catch(() => undefined);
-      }
-    }
-    return start;
+  private availableStart(server: string, facts: ServerFacts, resumed: GateResume<BinlogSourceState>, configured: BinlogStart): Promise<ResolvedStart> {
+    return availableBinlogStart(this.options, server, facts, resumed.start, configured);
   }
 
   async run(): Promise<void> {
@@ -254,6 +242,28 @@ function explainPurgeForStoppedTables(error: unknown, retrying: GateResume<Binlo
       '(or move the checkpoint with `sluice checkpoint set`, which forgets every stopped table), and copy those tables anew.',
     { cause: error, context: { ...error.context, stoppedTables: retrying.map(([table]) => table) } },
   );
+}
+
+/** Where a run starts (the checkpoint's position, else the configured start), refused if the server no longer has it. */
+export async function availableBinlogStart(
+  options: { connection: MysqlServerOptions; serverId: number },
+  server: string,
+  facts: ServerFacts,
+  recorded: BinlogSourceState | undefined,
+  configured: BinlogStart,
+): Promise<ResolvedStart> {
+  const start = await resolveStartOnServer({ connection: options.connection, serverId: options.serverId }, server, facts, recorded, configured);
+  if (start.dump && 'gtidSet' in start.dump && start.dump.gtidSet !== '') {
+    // A purged GTID is otherwise only reported by the dump, in the server's words; say it in ours:
+    // the position, how far the server has purged, and what to do.
+    const control = await connectMysql(options.connection);
+    try {
+      await requirePositionAvailable(control, server, facts, start.position);
+    } finally {
+      await control.end().catch(() => undefined);
+    }
+  }
+  return start;
 }
 
 /** The Hive sink of a run, taking over what the newest record holds of it (prepared XA files). */

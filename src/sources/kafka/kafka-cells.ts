@@ -5,7 +5,7 @@
 import { parseMysqlType } from '../../catalog/type-mapping.ts';
 import type { CellValue, SourceColumn } from '../../core/change-event.ts';
 import { SluiceError } from '../../core/errors.ts';
-import { exactJsonText, JsonNumber, type JsonObject, type JsonValue } from './exact-json.ts';
+import { exactJsonText, JsonNumber, type JsonObject, type JsonValue } from '../../core/exact-json.ts';
 import type { KafkaRow } from './formats/kafka-row.ts';
 
 /** Integer ranges by MySQL type name: [signed min, signed max, unsigned max]. */

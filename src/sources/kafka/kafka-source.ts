@@ -15,7 +15,7 @@ import type { SluiceMetrics } from '../../runtime/metrics.ts';
 import { SourceQueue } from '../source-queue.ts';
 import { DeadLetterFile, letterValue } from './dead-letters.ts';
 import { formatRecordReference, type RecordReference } from './group-offset-metadata.ts';
-import { parseExactJson } from './exact-json.ts';
+import { parseExactJson } from '../../core/exact-json.ts';
 import { FORMAT_DECODERS, type KafkaFormat } from './formats/format-decoders.ts';
 import { MessageRejected, type FormatDecoder, type KafkaRow } from './formats/kafka-row.ts';
 import { ColumnLists, rowCells } from './kafka-cells.ts';

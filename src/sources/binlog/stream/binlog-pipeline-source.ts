@@ -13,6 +13,8 @@ export class BinlogPipelineSource implements Source<BinlogSourceState, Route> {
     private readonly stream: BinlogSource,
     private readonly from: BinlogDumpStart,
     private readonly logger: Logger,
+    /** A statement at a boundary (DDL), handed on in stream order before its boundary: the Kafka sink's schema topic. */
+    private readonly onStatement?: (statement: { text: string; schema: string; commitTs: number; state: BinlogSourceState }) => void,
   ) {}
 
   start(): void {
@@ -32,6 +34,7 @@ export class BinlogPipelineSource implements Source<BinlogSourceState, Route> {
     if (item.kind !== 'boundary') return item;
     if (item.statement) this.logger.info({ statement: item.statement.slice(0, 500), position: item.position }, 'statement in binlog');
     const state: BinlogSourceState = { kind: 'binlog', position: item.position, nextSequence: item.nextSequence.toString() };
+    if (item.statement && item.statementAt) this.onStatement?.({ text: item.statement, ...item.statementAt, state });
     return { kind: 'boundary', state, ...(item.xa ? { xa: item.xa } : {}), ...(item.also ? { also: item.also } : {}) };
   }
 

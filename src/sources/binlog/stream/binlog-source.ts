@@ -33,7 +33,16 @@ import { parseXaStatement, xidOfEvent, type XaStatement, type XaStep } from './x
 export type SourceItem =
   | { kind: 'change'; event: ChangeEvent }
   /** Every change before this item is part of a committed transaction; resuming at `position` replays none of them. */
-  | { kind: 'boundary'; position: BinlogPosition; nextSequence: bigint; statement?: string; xa?: XaStep; also?: Record<string, SourceState> }
+  | {
+      kind: 'boundary';
+      position: BinlogPosition;
+      nextSequence: bigint;
+      statement?: string;
+      /** The statement's default database and its time (Unix seconds), for sinks that pass DDL on (the Kafka sink's schema topic). */
+      statementAt?: { schema: string; commitTs: number };
+      xa?: XaStep;
+      also?: Record<string, SourceState>;
+    }
   /** Injected by the checkpoint coordinator; travels behind the data like a barrier. */
   | { kind: 'tick' }
   /**
@@ -503,7 +512,14 @@ export class BinlogSource {
     this.lastBoundary = position;
     this.open = false;
     const also = this.options.merge?.statesAt(this.nextSequence);
-    this.push({ kind: 'boundary', position, nextSequence: this.nextSequence, ...(statement ? { statement } : {}), ...(xa ? { xa } : {}), ...(also ? { also } : {}) });
+    this.push({
+      kind: 'boundary',
+      position,
+      nextSequence: this.nextSequence,
+      ...(statement ? { statement, statementAt: { schema: event.schema ?? '', commitTs: Math.floor(event.timestamp / 1000) } } : {}),
+      ...(xa ? { xa } : {}),
+      ...(also ? { also } : {}),
+    });
     if (this.options.merge) this.merge(position, statement);
   }
 

@@ -5,7 +5,7 @@
 // becomes a truncate marker, every other statement is passed by with a log (sluice follows a new
 // column when a row brings it).
 import type { ChangeOp } from '../../../core/change-event.ts';
-import { type JsonObject, type JsonValue } from '../exact-json.ts';
+import { type JsonObject, type JsonValue } from '../../../core/exact-json.ts';
 import { optionalObject, reject, requireInteger, requireObject, requireString, type DecodedMessage, type FormatDecoder, type KafkaRow } from './kafka-row.ts';
 
 const OPS: Record<string, ChangeOp> = { INSERT: 'insert', UPDATE: 'update', DELETE: 'delete' };

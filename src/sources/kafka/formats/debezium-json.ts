@@ -4,7 +4,7 @@
 // when the change was made, ts_ms when Debezium read it. With the schema, the column types come from
 // it, semantic types (io.debezium.time.*, Decimal) decoded to exact text here.
 import type { ChangeOp } from '../../../core/change-event.ts';
-import { isJsonObject, JsonNumber, type JsonObject, type JsonValue } from '../exact-json.ts';
+import { isJsonObject, JsonNumber, type JsonObject, type JsonValue } from '../../../core/exact-json.ts';
 import { clockText, epochDaysText, utcText, zonedToUtcText } from './debezium-time.ts';
 import { describeJson, optionalObject, reject, requireInteger, requireObject, requireString, type DecodedMessage, type FormatDecoder, type KafkaRow } from './kafka-row.ts';
 

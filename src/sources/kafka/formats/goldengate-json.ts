@@ -3,7 +3,7 @@
 // ('2015-11-05 18:45:36.000000'), `pos` the trail position. An update's before image holds what the
 // trail logged (all columns with full supplemental logging, otherwise the key and changed ones).
 import type { ChangeOp } from '../../../core/change-event.ts';
-import type { JsonValue } from '../exact-json.ts';
+import type { JsonValue } from '../../../core/exact-json.ts';
 import { optionalObject, reject, requireObject, requireString, type DecodedMessage, type FormatDecoder } from './kafka-row.ts';
 
 const OPS: Record<string, ChangeOp> = { I: 'insert', U: 'update', D: 'delete', T: 'truncate' };

@@ -2,7 +2,7 @@
 // by column name, or a reason to pass it by (a tombstone, a DDL statement). Turning values into
 // exact cells of typed columns is kafka-cells.ts's job, the same for every format.
 import type { ChangeOp } from '../../../core/change-event.ts';
-import { isJsonObject, JsonNumber, type JsonObject, type JsonValue } from '../exact-json.ts';
+import { isJsonObject, JsonNumber, type JsonObject, type JsonValue } from '../../../core/exact-json.ts';
 
 export interface KafkaRow {
   schema: string;

@@ -4,7 +4,7 @@
 // `table-alter`, `database-*`, with `sql`) and the bootstrap's start/complete markers carry no rows
 // and are passed by with a log.
 import type { ChangeOp } from '../../../core/change-event.ts';
-import type { JsonValue } from '../exact-json.ts';
+import type { JsonValue } from '../../../core/exact-json.ts';
 import { optionalObject, reject, requireInteger, requireObject, requireString, type DecodedMessage, type FormatDecoder } from './kafka-row.ts';
 
 const OPS: Record<string, ChangeOp> = { insert: 'insert', update: 'update', delete: 'delete', 'bootstrap-insert': 'read' };

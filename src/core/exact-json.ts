@@ -1,6 +1,7 @@
 // JSON.parse with every number kept as its text: a Debezium BIGINT or a canal DECIMAL past 2^53 would
 // otherwise come out rounded, and a rounded key is a wrong row, not an error. (Node 20's JSON.parse has
-// no access to a number's source text; this is the small recursive-descent parser that does.)
+// no access to a number's source text; this is the small recursive-descent parser that does.) In core/:
+// the Kafka source parses messages with it, and the Kafka sink writes cells with it.
 
 /** A JSON number exactly as the message spelt it. */
 export class JsonNumber {
@@ -11,6 +12,7 @@ export type JsonValue = null | boolean | string | JsonNumber | JsonValue[] | { [
 export type JsonObject = { [key: string]: JsonValue };
 
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const WHOLE_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 const WHITESPACE = /[ \t\n\r]*/y;
 // JSON strings may not hold these raw; JSON.parse names the error.
 const CONTROL = /[\u0000-\u001f]/;
@@ -117,4 +119,9 @@ export function exactJsonText(value: JsonValue): string {
   if (Array.isArray(value)) return `[${value.map(exactJsonText).join(',')}]`;
   if (isJsonObject(value)) return `{${Object.entries(value).map(([key, item]) => `${JSON.stringify(key)}:${exactJsonText(item)}`).join(',')}}`;
   return JSON.stringify(value);
+}
+
+/** Whether `text` is a JSON number as it stands (MySQL's text of a number may not be: '.5', '1.', 'inf'). */
+export function isJsonNumberText(text: string): boolean {
+  return WHOLE_NUMBER.test(text);
 }

@@ -1,0 +1,141 @@
+// binlog -> routing -> Kafka topics in Debezium's envelope, exactly once for read_committed consumers
+// (docs/kafka.md, "Binlog -> Kafka"). The same loop as binlog -> Hive; the Kafka sink commits one
+// transaction per checkpoint with the position inside it, so the position to resume from is read back
+// from Kafka (the state topic), not from the local record, which only mirrors it.
+import { CheckpointCoordinator } from '../checkpoint/checkpoint-coordinator.ts';
+import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
+import { TableGate } from '../checkpoint/table-gate.ts';
+import type { MysqlServerOptions } from '../core/mysql-connect.ts';
+import { SluiceError } from '../core/errors.ts';
+import { Router } from '../routing/router.ts';
+import type { LiveStatus, StatusProbe } from '../runtime/daemon-status.ts';
+import { SluiceMetrics } from '../runtime/metrics.ts';
+import { KafkaSink, recordOfState, type KafkaSinkSettings } from '../sinks/kafka/kafka-sink.ts';
+import type { BinlogSourceState, BinlogStart } from '../sources/binlog/position/binlog-position.ts';
+import { preflight } from '../sources/binlog/server/preflight.ts';
+import { checkServerIdFree } from '../sources/binlog/server/server-id.ts';
+import { SchemaHistory } from '../sources/binlog/schema/schema-history.ts';
+import { BinlogPipelineSource } from '../sources/binlog/stream/binlog-pipeline-source.ts';
+import { BinlogSource } from '../sources/binlog/stream/binlog-source.ts';
+import { availableBinlogStart, newJobId } from './binlog-to-hive-job.ts';
+import { BINLOG } from './binlog-to-hive-record.ts';
+import { binlogLiveStatus, CompactionTracker } from './binlog-live-status.ts';
+import { setUpCapture } from './capture-setup.ts';
+import type { KafkaToHiveJobOptions } from './kafka-to-hive-job.ts';
+import { PipelineLoop, type PipelineFigures } from './pipeline-loop.ts';
+
+/** The sink's name in the checkpoint record. */
+export const KAFKA_SINK = 'kafka';
+
+/** The loop's settings are the Kafka loader's; the source is the binlog, the sink Kafka. */
+export interface BinlogToKafkaJobOptions
+  extends Pick<KafkaToHiveJobOptions, 'routing' | 'capture' | 'stateDir' | 'keepCheckpoints' | 'checkpointIntervalMs' | 'maxQueuedEvents' | 'logger' | 'metrics'> {
+  connection: MysqlServerOptions;
+  serverId: number;
+  start: BinlogStart;
+  kafka: KafkaSinkSettings;
+  /** sluice's version, in each envelope's source.version. */
+  version: string;
+}
+
+export class BinlogToKafkaJob implements StatusProbe {
+  private stopRequested = false;
+  private loop: PipelineLoop<BinlogSourceState> | undefined;
+  readonly figures: PipelineFigures<BinlogSourceState['position']> = { changesWritten: 0, checkpoints: 0, lastCheckpointAt: undefined, lastPosition: undefined };
+  readonly metrics: SluiceMetrics;
+
+  constructor(private readonly options: BinlogToKafkaJobOptions) {
+    this.metrics = options.metrics ?? new SluiceMetrics();
+  }
+
+  notReadyReason(): string | undefined {
+    return this.loop ? this.loop.notReadyReason() : 'not streaming from the binlog yet';
+  }
+
+  /** Set once streaming starts: what `/status` shows of this run. */
+  private live: (() => LiveStatus) | undefined;
+
+  liveStatus(): LiveStatus | undefined {
+    return this.live?.();
+  }
+
+  requestStop(): void {
+    this.stopRequested = true;
+    this.loop?.requestStop();
+  }
+
+  async run(): Promise<void> {
+    const { options, metrics } = this;
+    const logger = options.logger;
+    const server = `${options.connection.host}:${options.connection.port}`;
+    const facts = await preflight(options.connection);
+    await checkServerIdFree(options.connection, options.serverId);
+    const store = new CheckpointStore(options.stateDir);
+    const sink = new KafkaSink(options.kafka, options.version, logger);
+    try {
+      const state = await sink.open();
+      const local = await store.latest();
+      if (!state && local) {
+        throw new SluiceError(
+          'SLUICE_KAFKA',
+          `the state topic ${options.kafka.stateTopic} (sink.kafka.stateTopic) holds no checkpoint of ${options.kafka.transactionalId} (sink.kafka.transactionalId), ` +
+            `but ${store.dir} holds checkpoint ${local.id}: the topics' truth is gone or another topic or id is named. Fix the names, or start afresh with an empty checkpoint.dir.`,
+          { context: { topic: options.kafka.stateTopic, transactionalId: options.kafka.transactionalId } },
+        );
+      }
+      const record = state && recordOfState(state);
+      const resumed = TableGate.resume<BinlogSourceState>(record, BINLOG);
+      const router = new Router(options.routing, (source, changes) => metrics.unmatchedChanges.inc({ source }, changes));
+      const start = await availableBinlogStart(options, server, facts, resumed.start, options.start);
+      const jobId = newJobId();
+      logger.info({ server, version: facts.version, start: start.description, jobId, transactionalId: options.kafka.transactionalId }, 'starting binlog capture into Kafka');
+      const capture = setUpCapture(options.capture, options.routing.rules, router, logger);
+      const schemaHistory = await SchemaHistory.load(options.stateDir);
+      const coordinator = new CheckpointCoordinator(store, { [KAFKA_SINK]: sink }, jobId, options.keepCheckpoints, Math.max(record?.id ?? 0, local?.id ?? 0));
+      const stream = new BinlogSource({
+        connection: options.connection,
+        serverId: options.serverId,
+        router,
+        maxQueuedItems: options.maxQueuedEvents,
+        firstSequence: start.nextSequence,
+        startPosition: start.position,
+        schemaHistory,
+        trackSchemas: facts.rowMetadata !== 'FULL' || schemaHistory.size > 0,
+        isMariaDb: facts.isMariaDb,
+        logger,
+      });
+      const loop = new PipelineLoop<BinlogSourceState>({
+        sourceName: BINLOG,
+        source: new BinlogPipelineSource(stream, start.dump, logger, (statement) => sink.noteStatement(statement)),
+        sink,
+        coordinator,
+        router,
+        ...(capture.transform ? { capture: capture.transform } : {}),
+        gate: resumed.gate,
+        start: { kind: 'binlog', position: start.position, nextSequence: start.nextSequence.toString() },
+        checkpointed: resumed.start,
+        checkpointIntervalMs: options.checkpointIntervalMs,
+        // One transaction holds every table's messages: one table's cannot be given up alone.
+        onTableError: 'daemon',
+        logger,
+        metrics,
+        figures: this.figures,
+        hooks: {
+          beforeCheckpoint: async () => {
+            await schemaHistory.save();
+            const { boundary, also } = loop.where();
+            sink.prepareRecord(coordinator.pendingId, jobId, { ...also, [BINLOG]: boundary });
+          },
+        },
+      });
+      this.loop = loop;
+      // No compaction here: the tracker stays empty, as the status page's shape wants one.
+      const compaction = new CompactionTracker(undefined);
+      this.live = () => binlogLiveStatus({ server, facts, where: loop.where(), figures: this.figures, gate: resumed.gate, compaction });
+      if (this.stopRequested) loop.requestStop();
+      await loop.run();
+    } finally {
+      await sink.close();
+    }
+  }
+}
