@@ -18,6 +18,9 @@ import { isRetriable, withRetry } from '../core/retry.ts';
 import { openStateStore } from '../runtime/open-state-store.ts';
 import type { StateStore } from '../core/state-store.ts';
 import { exitCodeOf } from './exit-codes.ts';
+import type { SluiceError } from '../core/errors.ts';
+import type { ZooKeeperSettings } from '../config/ha-schema.ts';
+import { electLeader, fenceRenames, type Leadership } from '../runtime/zookeeper-leadership.ts';
 import type { BinlogStart } from '../sources/binlog/position/binlog-position.ts';
 import type { MysqlServerOptions } from '../core/mysql-connect.ts';
 import { parseInstant } from '../core/instant.ts';
@@ -48,19 +51,26 @@ export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promi
   logger.info({ version: packageVersion(), node: process.version, config: redactConfig(config) }, 'sluice starting');
   const places = localPlaces(config);
   const named = (error: unknown): unknown => nameDiskError(error, places);
+  // ha.zookeeper: a standby waits here until ZooKeeper elects it (docs/ha.md).
+  const leader = config.ha.zookeeper ? await electActive(config.ha.zookeeper, logger) : undefined;
   // Before anything reads or writes state: a second daemon on the same state directory stops here.
-  const state = openStateStore(config, logger);
+  const state = openStateStore(config, logger, leader ? { leader } : {});
   const lock = await state.lock().catch((error: unknown) => {
     state.close?.();
+    leader?.close();
     return Promise.reject(named(error));
   });
-  // On HDFS a daemon paused past the lock's lease may find a standby holding it: it must not write
-  // another byte, not even a final checkpoint.
-  void lock.lost?.then((error) => {
+  // On HDFS a daemon paused past the lock's lease may find a standby holding it, and with
+  // ha.zookeeper one may find that another daemon leads: it must not write another byte, not even a
+  // final checkpoint.
+  const standDown = (error: SluiceError): void => {
     logger.fatal({ code: error.code, exitCode: exitCodeOf(error), err: error }, error.message);
     process.exit(exitCodeOf(error));
-  });
+  };
+  void lock.lost?.then(standDown);
+  void leader?.lost.then(standDown);
   const storage = openStorage(config, logger);
+  if (leader) fenceRenames(storage.fs, leader);
   let stopping = false;
   let job: BinlogToHiveJob | KafkaToHiveJob | undefined;
   // One registry and one HTTP server for the process, across retries of the job.
@@ -147,9 +157,19 @@ export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promi
     await storage.catalog.close();
     await lock.release();
     state.close?.();
+    leader?.close();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }
+}
+
+/** Joins the election and waits, as a standby, until this daemon leads. */
+async function electActive(settings: ZooKeeperSettings, logger: ReturnType<typeof createLogger>): Promise<Leadership> {
+  const leader = await electLeader(settings, logger, {
+    onStandby: (active) => logger.info({ active, path: settings.path }, 'standing by: another daemon is active; this one takes over when its ZooKeeper session ends'),
+  });
+  logger.info({ epoch: leader.epoch, node: leader.node, path: settings.path }, 'active: elected in ZooKeeper; resuming from the last checkpoint record');
+  return leader;
 }
 
 /** The Kafka -> Hive job a `source.kind: kafka` config describes (docs/kafka.md). */
