@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { assertSameStream } from './helpers/crash-scenario.ts';
-import { exitWithin, fatalLine, gtidBinlogPos, latestCheckpoint, metricsPort, startDaemon, stopDaemon, until, waitForCheckpoint } from './helpers/daemon.ts';
-import { haPair } from './helpers/ha-pair.ts';
+import { exitWithin, fatalLine, gtidBinlogPos, latestCheckpoint, stopDaemon, until, waitForCheckpoint } from './helpers/daemon.ts';
+import { haPair, isActive } from './helpers/ha-pair.ts';
 import { testHdfs, testZooKeeper } from './helpers/servers.ts';
 
 const SESSION_MS = 3000;
@@ -16,21 +16,14 @@ test('the active daemon paused past its session: the standby takes over and comm
   const zookeeper = await testZooKeeper();
   const pair = await haPair({ hdfs: await testHdfs(), zookeeper: zookeeper.connect, sessionTimeoutMs: SESSION_MS });
   try {
-    const first = pair.host();
-    const a = startDaemon(first, pair.server);
-    await until('A is active', a, () => /"msg":"active: elected in ZooKeeper/.test(a.output()));
-    await metricsPort(a);
-    const second = pair.host();
-    const b = startDaemon(second, pair.server);
-    await until('B stands by', b, () => /"msg":"standing by: another daemon is active/.test(b.output()));
-    await waitForCheckpoint(first, await gtidBinlogPos(pair.server), 60_000, a);
+    const { first, a, second, b } = await pair.startActiveAndStandby();
     await new Promise((resolve) => setTimeout(resolve, 1000));
 
     a.child.kill('SIGSTOP');
     const lastOfA = await latestCheckpoint(first);
     assert.ok(lastOfA, 'A wrote a record before its pause');
     try {
-      await until('B takes over', b, () => /"msg":"active: elected in ZooKeeper/.test(b.output()), 60_000);
+      await until('B takes over', b, () => isActive(b), 60_000);
       // B commits on its own: a record beyond A's, covering changes made after the pause.
       const ofB = await waitForCheckpoint(second, await gtidBinlogPos(pair.server), 60_000, b);
       assert.ok(ofB.id > lastOfA.id, `B wrote record ${ofB.id} after A's ${lastOfA.id}`);

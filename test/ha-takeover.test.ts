@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { assertSameStream, killWhenRecordLands } from './helpers/crash-scenario.ts';
-import { gtidBinlogPos, latestCheckpoint, metricsPort, startDaemon, stopDaemon, until, waitForCheckpoint } from './helpers/daemon.ts';
-import { haPair } from './helpers/ha-pair.ts';
+import { gtidBinlogPos, latestCheckpoint, stopDaemon, until, waitForCheckpoint } from './helpers/daemon.ts';
+import { haPair, isActive } from './helpers/ha-pair.ts';
 import { testHdfs, testZooKeeper } from './helpers/servers.ts';
 
 const SESSION_MS = 4000;
@@ -16,14 +16,7 @@ test('two daemons on one config: SIGKILL the active one mid-workload, the standb
   const zookeeper = await testZooKeeper();
   const pair = await haPair({ hdfs: await testHdfs(), zookeeper: zookeeper.connect, sessionTimeoutMs: SESSION_MS });
   try {
-    const first = pair.host();
-    const a = startDaemon(first, pair.server);
-    await until('A is active', a, () => /"msg":"active: elected in ZooKeeper/.test(a.output()));
-    await metricsPort(a);
-    const second = pair.host();
-    const b = startDaemon(second, pair.server);
-    await until('B stands by', b, () => /"msg":"standing by: another daemon is active/.test(b.output()));
-    await waitForCheckpoint(first, await gtidBinlogPos(pair.server), 60_000, a);
+    const { first, a, second, b } = await pair.startActiveAndStandby();
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.doesNotMatch(b.output(), /"msg":"active/, 'B stands by while A lives');
 
@@ -31,7 +24,7 @@ test('two daemons on one config: SIGKILL the active one mid-workload, the standb
     await a.exited;
     const lastOfA = await latestCheckpoint(first);
     assert.ok(lastOfA, 'A left a record on HDFS');
-    await until('B takes over', b, () => /"msg":"active: elected in ZooKeeper/.test(b.output()), 60_000);
+    await until('B takes over', b, () => isActive(b), 60_000);
     assert.match(b.output(), /"epoch":2,[^\n]*"msg":"active/, 'B leads in the epoch after A');
     await new Promise((resolve) => setTimeout(resolve, 1500));
     await pair.stopWriting();

@@ -13,7 +13,7 @@ import { LocalCatalog } from '../../src/catalog/local-catalog.ts';
 import { WebHdfsFileSystem } from '../../src/filesystem/webhdfs-filesystem.ts';
 import { HdfsStateStore } from '../../src/runtime/hdfs-state-store.ts';
 import { ChangeGenerator } from './change-generator.ts';
-import { gtidBinlogPos, makeWorkspace, type DaemonWorkspace } from './daemon.ts';
+import { gtidBinlogPos, makeWorkspace, metricsPort, startDaemon, until, waitForCheckpoint, type DaemonWorkspace, type RunningDaemon } from './daemon.ts';
 import { testMariaDb, type HdfsEndpoints } from './servers.ts';
 import { bySequence, readCommittedRows, type TableRow } from './warehouse.ts';
 import type { MariaDbServer } from '../servers/mariadb.ts';
@@ -24,6 +24,11 @@ export interface HaPair {
   generator: ChangeGenerator;
   /** A new host's workspace on the shared config. */
   host(): DaemonWorkspace;
+  /**
+   * Starts A, waits until it is active and has written a record of the running workload, then B,
+   * until it stands by.
+   */
+  startActiveAndStandby(): Promise<{ first: DaemonWorkspace; a: RunningDaemon; second: DaemonWorkspace; b: RunningDaemon }>;
   /** Stops the workload and waits for its last transaction. */
   stopWriting(): Promise<void>;
   /** The target table's committed rows, by sequence. */
@@ -54,21 +59,33 @@ export async function haPair(options: { hdfs: HdfsEndpoints; zookeeper: string; 
     }
   })();
   const workspaces: DaemonWorkspace[] = [];
+  const host = (): DaemonWorkspace => {
+    const workspace = makeWorkspace(server, {
+      start: `{ gtid: '${start}' }`,
+      routing: `  include: ['${tag}_shop.*']\n  rules:\n    - match: '^${tag}_shop\\.orders_\\d+$'\n      target: ods_${tag}.orders`,
+      intervalSeconds: options.intervalSeconds ?? 0.5,
+      storage: `  filesystem:\n    kind: webhdfs\n    namenodes: ['${namenode}']\n    warehouse: ${root}/warehouse\n    spoolDir: ./spool\n  catalog:\n    dir: ${sharedCatalog}`,
+      state: { yaml: `  store: hdfs\n  hdfs:\n    dir: ${root}/state`, store: state },
+      extra: `ha:\n  zookeeper:\n    connect: '${options.zookeeper}'\n    path: /sluice-test/${tag}\n    sessionTimeoutMs: ${options.sessionTimeoutMs}\n`,
+    });
+    workspaces.push(workspace);
+    return workspace;
+  };
   return {
     server,
     fs,
     generator,
-    host: () => {
-      const workspace = makeWorkspace(server, {
-        start: `{ gtid: '${start}' }`,
-        routing: `  include: ['${tag}_shop.*']\n  rules:\n    - match: '^${tag}_shop\\.orders_\\d+$'\n      target: ods_${tag}.orders`,
-        intervalSeconds: options.intervalSeconds ?? 0.5,
-        storage: `  filesystem:\n    kind: webhdfs\n    namenodes: ['${namenode}']\n    warehouse: ${root}/warehouse\n    spoolDir: ./spool\n  catalog:\n    dir: ${sharedCatalog}`,
-        state: { yaml: `  store: hdfs\n  hdfs:\n    dir: ${root}/state`, store: state },
-        extra: `ha:\n  zookeeper:\n    connect: '${options.zookeeper}'\n    path: /sluice-test/${tag}\n    sessionTimeoutMs: ${options.sessionTimeoutMs}\n`,
-      });
-      workspaces.push(workspace);
-      return workspace;
+    host,
+    async startActiveAndStandby() {
+      const first = host();
+      const a = startDaemon(first, server);
+      await until('A is active', a, () => isActive(a));
+      await metricsPort(a);
+      const second = host();
+      const b = startDaemon(second, server);
+      await until('B stands by', b, () => /"msg":"standing by: another daemon is active/.test(b.output()));
+      await waitForCheckpoint(first, await gtidBinlogPos(server), 60_000, a);
+      return { first, a, second, b };
     },
     stopWriting: async () => {
       writing = false;
@@ -85,4 +102,9 @@ export async function haPair(options: { hdfs: HdfsEndpoints; zookeeper: string; 
       for (const workspace of workspaces) rmSync(workspace.dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Whether the daemon has logged that ZooKeeper elected it. */
+export function isActive(daemon: RunningDaemon): boolean {
+  return /"msg":"active: elected in ZooKeeper/.test(daemon.output());
 }
