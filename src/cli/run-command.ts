@@ -116,12 +116,12 @@ export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promi
         await probeWritable(places);
         if (config.checkpoint.store === 'hdfs') await state.probe();
         // Each attempt starts over from the newest checkpoint: recovery makes that exact.
-        job = config.source.kind === 'kafka' ? kafkaJob(config as KafkaDaemonConfig, storage, state, logger, metrics) : new BinlogToHiveJob({
+        job = config.source.kind === 'kafka' ? kafkaJob(config as KafkaDaemonConfig, storage, state, logger, metrics, leader) : new BinlogToHiveJob({
           connection: sourceConnection(config as SluiceConfig),
           serverId: config.source.serverId,
           start: toBinlogStart(config.source.start),
           routing: config.routing,
-          ...hiveSettings(config, storage),
+          ...hiveSettings(config, storage, leader),
           capture: config.capture,
           onTableError: config.sink.onTableError,
           stateDir: state,
@@ -173,7 +173,7 @@ async function electActive(settings: ZooKeeperSettings, logger: ReturnType<typeo
 }
 
 /** The Kafka -> Hive job a `source.kind: kafka` config describes (docs/kafka.md). */
-function kafkaJob(config: KafkaDaemonConfig, storage: ReturnType<typeof openStorage>, state: StateStore, logger: ReturnType<typeof createLogger>, metrics: SluiceMetrics): KafkaToHiveJob {
+function kafkaJob(config: KafkaDaemonConfig, storage: ReturnType<typeof openStorage>, state: StateStore, logger: ReturnType<typeof createLogger>, metrics: SluiceMetrics, leader: Leadership | undefined): KafkaToHiveJob {
   const { source } = config;
   return new KafkaToHiveJob({
     brokers: source.brokers,
@@ -184,7 +184,7 @@ function kafkaJob(config: KafkaDaemonConfig, storage: ReturnType<typeof openStor
     start: source.start,
     deadLetterFile: source.deadLetterFile,
     routing: config.routing,
-    ...hiveSettings(config, storage),
+    ...hiveSettings(config, storage, leader),
     capture: config.capture,
     stateDir: state,
     keepCheckpoints: config.checkpoint.keep,
@@ -196,7 +196,7 @@ function kafkaJob(config: KafkaDaemonConfig, storage: ReturnType<typeof openStor
 }
 
 /** The Hive sink's settings from `sink:`, the same for every source. */
-function hiveSettings(config: Pick<SluiceConfig, 'sink'>, storage: ReturnType<typeof openStorage>): HiveSettings {
+function hiveSettings(config: Pick<SluiceConfig, 'sink'>, storage: ReturnType<typeof openStorage>, leader: Leadership | undefined): HiveSettings {
   const { sink } = config;
   return {
     fs: storage.fs,
@@ -207,5 +207,6 @@ function hiveSettings(config: Pick<SluiceConfig, 'sink'>, storage: ReturnType<ty
     rollBytes: sink.rollBytes,
     rollSeconds: sink.rollSeconds,
     formats: { parquet: createParquetFormat(sink.parquet) },
+    ...(leader ? { epoch: leader.epoch } : {}),
   };
 }
