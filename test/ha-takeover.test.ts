@@ -6,11 +6,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { assertSameStream, killWhenRecordLands } from './helpers/crash-scenario.ts';
-import { gtidBinlogPos, latestCheckpoint, stopDaemon, until, waitForCheckpoint } from './helpers/daemon.ts';
+import { gtidBinlogPos, latestCheckpoint, metricsPort, stopDaemon, until, waitForCheckpoint } from './helpers/daemon.ts';
 import { haPair, isActive } from './helpers/ha-pair.ts';
 import { testHdfs, testZooKeeper } from './helpers/servers.ts';
 
 const SESSION_MS = 4000;
+
+async function statusOf(port: number): Promise<{ ha?: unknown }> {
+  return (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { ha?: unknown };
+}
 
 test('two daemons on one config: SIGKILL the active one mid-workload, the standby takes over, every change once', { timeout: 10 * 60_000 }, async (t) => {
   const zookeeper = await testZooKeeper();
@@ -19,6 +23,13 @@ test('two daemons on one config: SIGKILL the active one mid-workload, the standb
     const { first, a, second, b } = await pair.startActiveAndStandby();
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.doesNotMatch(b.output(), /"msg":"active/, 'B stands by while A lives');
+    // The standby answers /ready and /status while it waits; the active one says it is active.
+    const bPort = await metricsPort(b);
+    const ready = await fetch(`http://127.0.0.1:${bPort}/ready`);
+    assert.equal(ready.status, 503);
+    assert.match(await ready.text(), /standby: another daemon is active/);
+    assert.deepEqual((await statusOf(bPort)).ha, { role: 'standby' });
+    assert.deepEqual((await statusOf(await metricsPort(a))).ha, { role: 'active', epoch: 1 });
 
     assert.ok(await killWhenRecordLands(first, a, 30_000), `a record landed while A ran:\n${a.output().slice(-2000)}`);
     await a.exited;
@@ -26,6 +37,10 @@ test('two daemons on one config: SIGKILL the active one mid-workload, the standb
     assert.ok(lastOfA, 'A left a record on HDFS');
     await until('B takes over', b, () => isActive(b), 60_000);
     assert.match(b.output(), /"epoch":2,[^\n]*"msg":"active/, 'B leads in the epoch after A');
+    assert.deepEqual((await statusOf(bPort)).ha, { role: 'active', epoch: 2 });
+    const metrics = await (await fetch(`http://127.0.0.1:${bPort}/metrics`)).text();
+    assert.match(metrics, /^sluice_ha_takeovers_total 1$/m);
+    assert.match(metrics, /^sluice_ha_active 1$/m);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     await pair.stopWriting();
     const lastOfB = await waitForCheckpoint(second, await gtidBinlogPos(pair.server), 120_000, b);
