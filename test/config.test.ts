@@ -158,6 +158,27 @@ describe('config', () => {
     }
   });
 
+  test('ha.zookeeper takes an ensemble, a path and a session timeout, and requires the state on HDFS', () => {
+    const webhdfs = "sink:\n  filesystem:\n    kind: webhdfs\n    namenodes: ['http://nn1:9870']\n";
+    const hdfsState = 'checkpoint:\n  store: hdfs\n  hdfs:\n    dir: /sluice/state/shop\n';
+    const ha = (zookeeper: string) => `ha:\n  zookeeper:\n${zookeeper}`;
+    const config = parseConfig(`${minimal}${webhdfs}${hdfsState}${ha("    connect: 'zk1:2181,zk2:2181'\n    path: /sluice/shop\n")}`, 'sluice.yaml', {});
+    assert.deepEqual(config.ha.zookeeper, { connect: 'zk1:2181,zk2:2181', path: '/sluice/shop', sessionTimeoutMs: 10_000 });
+    assert.equal(parseConfig(minimal, 'sluice.yaml', {}).ha.zookeeper, undefined);
+
+    const cases: [string, string, RegExp][] = [
+      [`${minimal}${ha("    connect: 'zk1:2181'\n    path: /sluice/shop\n")}`, 'ha.zookeeper', /requires checkpoint\.store: hdfs/],
+      [`${minimal}${webhdfs}${hdfsState}${ha("    connect: 'zk1'\n    path: /sluice/shop\n")}`, 'ha.zookeeper.connect', /host:port/],
+      [`${minimal}${webhdfs}${hdfsState}${ha("    connect: 'zk1:2181'\n    path: sluice/shop/\n")}`, 'ha.zookeeper.path', /absolute ZooKeeper path/],
+      [`${minimal}${webhdfs}${hdfsState}${ha("    connect: 'zk1:2181'\n    path: /s\n    sessionTimeoutMs: 10\n")}`, 'ha.zookeeper.sessionTimeoutMs', /1000/],
+    ];
+    for (const [text, key, message] of cases) {
+      const error = expectError(() => parseConfig(text, 'sluice.yaml', {}));
+      assert.equal(error.context.configKey, key, error.message);
+      assert.match(error.message, message);
+    }
+  });
+
   test('a bad regex names routing.rules[0].match with its line', () => {
     const text = `${minimal}routing:\n  rules:\n    - match: '^shop_(\\d+'\n      target: ods.orders\n`;
     const error = expectError(() => parseConfig(text, 'sluice.yaml', {}));

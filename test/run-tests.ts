@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFtp, stopFtp, type FtpServer } from './servers/ftp.ts';
-import { startHdfs, startHiveServer2, startKafka, type JvmProcess } from './servers/jvm.ts';
+import { startHdfs, startHiveServer2, startKafka, startZooKeeper, type JvmProcess } from './servers/jvm.ts';
 import { startMariaDb, stopMariaDb } from './servers/mariadb.ts';
 import { startMySql, type MySqlServer } from './servers/mysql.ts';
 import {
@@ -12,6 +12,7 @@ import {
   endpointsOfHdfs,
   endpointsOfHive,
   endpointsOfKafka,
+  endpointsOfZooKeeper,
   FTP_ENV,
   HDFS_ENV,
   HIVE_ENV,
@@ -24,6 +25,8 @@ import {
   TEST_KAFKA_DIR,
   TEST_MARIADB_DIR,
   TEST_MYSQL_DIR,
+  TEST_ZOOKEEPER_DIR,
+  ZOOKEEPER_ENV,
 } from './helpers/servers.ts';
 
 const started = Date.now();
@@ -73,6 +76,14 @@ if (/testKafka\(/.test(sources)) {
   jvms.push(kafka);
   env[KAFKA_ENV] = JSON.stringify(endpointsOfKafka(kafka));
   process.stdout.write(`Kafka 4.1 (KRaft) on ${kafka.brokers.join(',')}, ready in ${Date.now() - kafkaStarted} ms\n`);
+}
+if (/testZooKeeper\(/.test(sources)) {
+  const zookeeperStarted = Date.now();
+  rmSync(TEST_ZOOKEEPER_DIR, { recursive: true, force: true });
+  const zookeeper = await startZooKeeper({ dir: TEST_ZOOKEEPER_DIR });
+  jvms.push(zookeeper);
+  env[ZOOKEEPER_ENV] = JSON.stringify(endpointsOfZooKeeper(zookeeper));
+  process.stdout.write(`ZooKeeper 3.9 on ${zookeeper.connect}, ready in ${Date.now() - zookeeperStarted} ms\n`);
 }
 if (/testMysql\(/.test(sources)) {
   const mysqlStarted = Date.now();

@@ -10,7 +10,7 @@ import { SluiceError } from '../core/errors.ts';
 import { createParquetFormat } from '../sinks/parquet-format.ts';
 import { startHealthServer, type HealthServer } from '../runtime/health-server.ts';
 import { SluiceMetrics } from '../runtime/metrics.ts';
-import { DaemonStatus } from '../runtime/daemon-status.ts';
+import { DaemonStatus, type HaRole } from '../runtime/daemon-status.ts';
 import { endpointUrl, writeStatusEndpoint } from '../runtime/status-endpoint.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
 import { createLogger } from '../core/logger.ts';
@@ -18,8 +18,10 @@ import { localPlaces } from '../config/local-places.ts';
 import { nameDiskError, probeWritable } from '../core/local-disk.ts';
 import { isRetriable, withRetry } from '../core/retry.ts';
 import { openStateStore } from '../runtime/open-state-store.ts';
-import type { StateStore } from '../core/state-store.ts';
+import type { StateLock, StateStore } from '../core/state-store.ts';
 import { exitCodeOf } from './exit-codes.ts';
+import type { ZooKeeperSettings } from '../config/ha-schema.ts';
+import { electLeader, fenceRenames, type Leadership } from '../runtime/zookeeper-leadership.ts';
 import type { BinlogStart } from '../sources/binlog/position/binlog-position.ts';
 import type { MysqlServerOptions } from '../core/mysql-connect.ts';
 import { parseInstant } from '../core/instant.ts';
@@ -50,26 +52,57 @@ export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promi
   logger.info({ version: packageVersion(), node: process.version, config: redactConfig(config) }, 'sluice starting');
   const places = localPlaces(config);
   const named = (error: unknown): unknown => nameDiskError(error, places);
-  // Before anything reads or writes state: a second daemon on the same state directory stops here.
-  const state = openStateStore(config, logger);
-  const lock = await state.lock().catch((error: unknown) => {
-    state.close?.();
-    return Promise.reject(named(error));
-  });
-  // On HDFS a daemon paused past the lock's lease may find a standby holding it: it must not write
-  // another byte, not even a final checkpoint.
-  void lock.lost?.then((error) => {
-    logger.fatal({ code: error.code, exitCode: exitCodeOf(error), err: error }, error.message);
-    process.exit(exitCodeOf(error));
-  });
-  const storage = openStorage(config, logger);
-  let stopping = false;
   let job: BinlogToHiveJob | KafkaToHiveJob | BinlogToKafkaJob | undefined;
-  // One registry and one HTTP server for the process, across retries of the job.
+  // One registry and one HTTP server for the process, across retries of the job; up before the
+  // election, so that a standby answers /ready (not ready: standing by) and `sluice status`.
   const metrics = new SluiceMetrics();
   metrics.collectProcessMetrics();
-  let health: HealthServer | undefined;
-  let stopStatus = async (): Promise<void> => undefined;
+  let ha: HaRole | undefined = config.ha.zookeeper ? { role: 'standby' } : undefined;
+  const notReadyReason = (): string | undefined => (ha?.role === 'standby' ? 'standby: another daemon is active (ha.zookeeper)' : job ? job.notReadyReason() : 'starting');
+  const serve = () => startHealth(config, metrics, logger, notReadyReason, () => job, ha ? () => ha! : undefined);
+  // A standby serves them while it waits; without ha.zookeeper a second daemon stops at the lock
+  // before it takes a port.
+  const early = ha ? await serve() : undefined;
+  let leader: Leadership | undefined;
+  let state: StateStore | undefined;
+  let lock: StateLock;
+  let served: Awaited<ReturnType<typeof serve>>;
+  try {
+    // ha.zookeeper: a standby waits here until ZooKeeper elects it (docs/ha.md).
+    if (config.ha.zookeeper) {
+      metrics.haActive.set(0);
+      leader = await electActive(config.ha.zookeeper, logger, () => metrics.haTakeovers.inc());
+      ha = { role: 'active', epoch: leader.epoch };
+      metrics.haActive.set(1);
+    }
+    // Before anything reads or writes state: a second daemon on the same state directory stops here.
+    state = openStateStore(config, logger, leader ? { leader } : {});
+    lock = await state.lock();
+    served = early ?? (await serve().catch(async (error: unknown) => {
+      await lock.release();
+      throw error;
+    }));
+  } catch (error) {
+    state?.close?.();
+    leader?.close();
+    await early?.health?.close();
+    await early?.stopStatus();
+    throw named(error);
+  }
+  const { health, stopStatus } = served;
+  const store = state;
+  // On HDFS a daemon paused past the lock's lease may find a standby holding it, and with
+  // ha.zookeeper one may find that another daemon leads: it must not write another byte, not even a
+  // final checkpoint.
+  const standDown = (error: SluiceError): void => {
+    logger.fatal({ code: error.code, exitCode: exitCodeOf(error), err: error }, error.message);
+    process.exit(exitCodeOf(error));
+  };
+  void lock.lost?.then(standDown);
+  void leader?.lost.then(standDown);
+  const storage = openStorage(config, logger);
+  if (leader) fenceRenames(storage.fs, leader);
+  let stopping = false;
   const wake = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -84,40 +117,23 @@ export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promi
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    if (config.metrics.enabled) {
-      const status = new DaemonStatus(metrics, packageVersion());
-      health = await startHealthServer(
-        config.metrics.host,
-        config.metrics.port,
-        metrics,
-        { notReadyReason: () => (job ? job.notReadyReason() : 'starting') },
-        () => status.report(job),
-      );
-      logger.info({ host: config.metrics.host, port: health.port }, 'metrics and health on /metrics, /status, /health, /ready');
-      // For `sluice status`, which knows the state directory but not a port chosen at random.
-      const forget = await writeStatusEndpoint(config.checkpoint.dir, endpointUrl(config.metrics.host, health.port)).catch(() => undefined);
-      stopStatus = async () => {
-        status.stop();
-        await forget?.();
-      };
-    }
     await withRetry(
       async () => {
         // Every local directory is written once before anything else, so a directory sluice may not
         // write fails the start, naming its config key, not the first row; a full one is waited out.
         await probeWritable(places);
-        if (config.checkpoint.store === 'hdfs') await state.probe();
+        if (config.checkpoint.store === 'hdfs') await store.probe();
         // Each attempt starts over from the newest checkpoint: recovery makes that exact.
-        job = config.sink.kind === 'kafka' ? binlogToKafkaJob(config, state, logger, metrics) : undefined;
-        job ??= config.source.kind === 'kafka' ? kafkaJob(config as KafkaDaemonConfig, storage, state, logger, metrics) : new BinlogToHiveJob({
+        job = config.sink.kind === 'kafka' ? binlogToKafkaJob(config, store, logger, metrics) : undefined;
+        job ??= config.source.kind === 'kafka' ? kafkaJob(config as KafkaDaemonConfig, storage, store, logger, metrics, leader) : new BinlogToHiveJob({
           connection: sourceConnection(config as SluiceConfig),
           serverId: config.source.serverId,
           start: toBinlogStart(config.source.start),
           routing: config.routing,
-          ...hiveSettings(config, storage),
+          ...hiveSettings(config, storage, leader),
           capture: config.capture,
           onTableError: config.sink.onTableError,
-          stateDir: state,
+          stateDir: store,
           keepCheckpoints: config.checkpoint.keep,
           checkpointIntervalMs: config.checkpoint.intervalSeconds * 1000,
           maxQueuedEvents: config.runtime.maxQueuedEvents,
@@ -149,7 +165,8 @@ export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promi
     await stopStatus();
     await storage.catalog.close();
     await lock.release();
-    state.close?.();
+    store.close?.();
+    leader?.close();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }
@@ -173,8 +190,46 @@ function binlogToKafkaJob(config: SluiceConfig | KafkaDaemonConfig, state: State
   });
 }
 
+/** Joins the election and waits, as a standby, until this daemon leads; `onTakeover` when it stood by first. */
+async function electActive(settings: ZooKeeperSettings, logger: ReturnType<typeof createLogger>, onTakeover: () => void): Promise<Leadership> {
+  let stoodBy = false;
+  const leader = await electLeader(settings, logger, {
+    onStandby: (active) => {
+      stoodBy = true;
+      logger.info({ active, path: settings.path }, 'standing by: another daemon is active; this one takes over when its ZooKeeper session ends');
+    },
+  });
+  if (stoodBy) onTakeover();
+  logger.info({ epoch: leader.epoch, node: leader.node, path: settings.path }, 'active: elected in ZooKeeper; resuming from the last checkpoint record');
+  return leader;
+}
+
+/** /metrics, /status, /health and /ready when metrics.enabled, and the file that tells `sluice status` their port. */
+async function startHealth(
+  config: SluiceConfig | KafkaDaemonConfig,
+  metrics: SluiceMetrics,
+  logger: ReturnType<typeof createLogger>,
+  notReadyReason: () => string | undefined,
+  job: () => BinlogToHiveJob | KafkaToHiveJob | BinlogToKafkaJob | undefined,
+  ha: (() => HaRole) | undefined,
+): Promise<{ health: HealthServer | undefined; stopStatus: () => Promise<void> }> {
+  if (!config.metrics.enabled) return { health: undefined, stopStatus: async () => undefined };
+  const status = new DaemonStatus(metrics, packageVersion(), ha);
+  const health = await startHealthServer(config.metrics.host, config.metrics.port, metrics, { notReadyReason }, () => status.report(job()));
+  logger.info({ host: config.metrics.host, port: health.port }, 'metrics and health on /metrics, /status, /health, /ready');
+  // For `sluice status`, which knows the state directory but not a port chosen at random.
+  const forget = await writeStatusEndpoint(config.checkpoint.dir, endpointUrl(config.metrics.host, health.port)).catch(() => undefined);
+  return {
+    health,
+    stopStatus: async () => {
+      status.stop();
+      await forget?.();
+    },
+  };
+}
+
 /** The Kafka -> Hive job a `source.kind: kafka` config describes (docs/kafka.md). */
-function kafkaJob(config: KafkaDaemonConfig, storage: ReturnType<typeof openStorage>, state: StateStore, logger: ReturnType<typeof createLogger>, metrics: SluiceMetrics): KafkaToHiveJob {
+function kafkaJob(config: KafkaDaemonConfig, storage: ReturnType<typeof openStorage>, state: StateStore, logger: ReturnType<typeof createLogger>, metrics: SluiceMetrics, leader: Leadership | undefined): KafkaToHiveJob {
   const { source } = config;
   return new KafkaToHiveJob({
     brokers: source.brokers,
@@ -185,7 +240,7 @@ function kafkaJob(config: KafkaDaemonConfig, storage: ReturnType<typeof openStor
     start: source.start,
     deadLetterFile: source.deadLetterFile,
     routing: config.routing,
-    ...hiveSettings(config, storage),
+    ...hiveSettings(config, storage, leader),
     capture: config.capture,
     ...loopSettings(config, state, logger, metrics),
   });
@@ -204,7 +259,7 @@ function loopSettings(config: SluiceConfig | KafkaDaemonConfig, state: StateStor
 }
 
 /** The Hive sink's settings from `sink:`, the same for every source. */
-function hiveSettings(config: Pick<SluiceConfig, 'sink'>, storage: ReturnType<typeof openStorage>): HiveSettings {
+function hiveSettings(config: Pick<SluiceConfig, 'sink'>, storage: ReturnType<typeof openStorage>, leader: Leadership | undefined): HiveSettings {
   const { sink } = config;
   return {
     fs: storage.fs,
@@ -215,5 +270,6 @@ function hiveSettings(config: Pick<SluiceConfig, 'sink'>, storage: ReturnType<ty
     rollBytes: sink.rollBytes,
     rollSeconds: sink.rollSeconds,
     formats: { parquet: createParquetFormat(sink.parquet) },
+    ...(leader ? { epoch: leader.epoch } : {}),
   };
 }

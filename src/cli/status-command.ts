@@ -57,6 +57,7 @@ export function formatStatus(report: DaemonStatusReport, running: string): strin
   const line = (label: string, value: string): string => `  ${(label + ':').padEnd(17)}${value}\n`;
   const last = report.lastCheckpoint;
   let text = `sluice ${report.version}, ${running}, up ${duration(report.uptimeSeconds)}, ${report.ready ? 'ready' : `not ready: ${report.notReadyReason}`}\n`;
+  if (report.ha) text += line('ha', report.ha.role === 'active' ? `active (epoch ${report.ha.epoch})` : 'standby: another daemon is active; this one takes over when its ZooKeeper session ends');
   text += line('source', report.source ? `${report.source.kind} ${report.source.version} at ${report.source.server}` : 'not connected yet');
   text += line('committed up to', report.position ?? '(nothing yet)');
   if (report.readPosition && report.readPosition !== report.position) text += line('read up to', report.readPosition);

@@ -4,6 +4,7 @@
 // is still parsed and receives the defaults of its own keys.
 import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
+import { haSettings } from './ha-schema.ts';
 import { INSTANT_EXAMPLE, parseInstant } from '../core/instant.ts';
 import { LOG_FORMATS } from '../core/log-format.ts';
 import { TLS_MODES } from '../core/mysql-tls.ts';
@@ -431,6 +432,7 @@ const daemonSettings = {
   checkpoint: checkpoint.prefault({}),
   runtime: z.strictObject({ maxQueuedEvents: z.int().min(1).default(10000) }).prefault({}),
   log: logSettings,
+  ha: haSettings,
   metrics: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -448,6 +450,10 @@ type DaemonSettings = z.output<z.ZodObject<typeof daemonSettings>>;
 function checkAcrossKeys(config: DaemonSettings, ctx: z.RefinementCtx): void {
   checkKafkaSink(config, ctx);
   requireStateNamenodes(config.checkpoint.hdfs, config.sink.filesystem.kind === 'webhdfs', 'sink.filesystem is not webhdfs', ctx);
+  // A standby on another host must read the state the active daemon wrote.
+  if (config.ha.zookeeper && config.checkpoint.store !== 'hdfs') {
+    ctx.addIssue({ code: 'custom', path: ['ha', 'zookeeper'], message: 'requires checkpoint.store: hdfs (with checkpoint.hdfs.dir): a standby on another host resumes from the state the active daemon left there' });
+  }
   if (config.capture.salt !== undefined) return;
   const hashed = [
     ...config.capture.tables.map((entry, index) => ({ entry, path: ['capture', 'tables', index, 'mask'] })),

@@ -142,6 +142,18 @@ export const ERROR_CODES: { readonly [Code in ErrorCode]: ErrorCodeDoc } = {
     restartHelps: true,
     action: 'Nothing, if the other daemon was meant to take over: this one exits at once, without a final checkpoint, and a restart waits for the lock. Otherwise find why it could not refresh the lock (a long pause, HDFS unreachable from this host).',
   },
+  SLUICE_HA_FENCED: {
+    meaning: 'With ha.zookeeper: another daemon took over as the active one (its epoch in ZooKeeper is newer than this one\'s), typically because this one was paused or cut off past its session timeout. This daemon wrote nothing after that and stands down.',
+    transient: 'no',
+    restartHelps: true,
+    action: 'Nothing, if the takeover was meant: the daemon exits without a final checkpoint; restarted (systemd), it stands by. Otherwise find why its ZooKeeper session ended (a long pause, a network cut).',
+  },
+  SLUICE_HA_ZOOKEEPER_LOST: {
+    meaning: 'With ha.zookeeper: the daemon could not prove to ZooKeeper that it still leads (ZooKeeper unreachable, or its session expired), so it did not write a checkpoint or commit a file.',
+    transient: { when: 'while ZooKeeper comes back within the session timeout' },
+    restartHelps: true,
+    action: 'Bring ZooKeeper back (ha.zookeeper.connect); the daemon retries from the last checkpoint, and a restarted one stands by until it is elected.',
+  },
   SLUICE_COMMIT_LOST: {
     meaning: 'A commit the checkpoint record names cannot be carried out: its staged file and its target are both gone.',
     transient: 'no',

@@ -32,6 +32,10 @@ export type ErrorCode =
   | 'SLUICE_CHECKPOINT_TARGET'
   | 'SLUICE_STATE_LOCKED'
   | 'SLUICE_STATE_LOCK_LOST'
+  /** ha.zookeeper: another daemon became the active one (a newer epoch): this one stands down. */
+  | 'SLUICE_HA_FENCED'
+  /** ha.zookeeper: ZooKeeper cannot confirm that this daemon still leads (unreachable, session expired). */
+  | 'SLUICE_HA_ZOOKEEPER_LOST'
   | 'SLUICE_COMMIT_LOST'
   | 'SLUICE_FILESYSTEM'
   | 'SLUICE_DISK_FULL'

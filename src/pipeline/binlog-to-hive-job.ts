@@ -34,7 +34,10 @@ import { binlogLiveStatus, CompactionTracker } from './binlog-live-status.ts';
 import { purgedError, startAtEndAfterPurge } from './purged-start.ts';
 
 /** The Hive sink's settings, as the sink takes them. */
-export type HiveSettings = Pick<HiveChangelogSinkOptions, 'fs' | 'catalog' | 'warehouse' | 'format' | 'partition' | 'rollBytes' | 'rollSeconds' | 'formats'>;
+export type HiveSettings = Pick<HiveChangelogSinkOptions, 'fs' | 'catalog' | 'warehouse' | 'format' | 'partition' | 'rollBytes' | 'rollSeconds' | 'formats'> & {
+  /** ha.zookeeper: the epoch this daemon leads in (docs/ha.md); absent without a standby. */
+  epoch?: number;
+};
 
 export interface BinlogToHiveJobOptions extends HiveSettings {
   connection: MysqlServerOptions;
@@ -166,12 +169,12 @@ export class BinlogToHiveJob implements StatusProbe {
         : await this.availableStart(server, facts, resumed, configured).catch((error: unknown) => {
             throw explainPurgeForStoppedTables(error, resumed.retrying);
           });
-    const jobId = newJobId();
+    const jobId = newJobId(options.epoch);
     logger.info({ server, version: facts.version, start: start.description, jobId, ...(snapshot ? { snapshot: snapshot.fresh ? 'starting' : 'resuming' } : {}) }, 'starting binlog capture');
 
     const capture = setUpCapture(options.capture, options.routing.rules, router, logger);
     const sink = openHiveSink(options, jobId, logger, metrics, record, capture.schemaPolicy);
-    const coordinator = new CheckpointCoordinator(store, { [HIVE]: sink }, jobId, options.keepCheckpoints, record?.id ?? 0);
+    const coordinator = new CheckpointCoordinator(store, { [HIVE]: sink }, jobId, options.keepCheckpoints, lastRecordId(record, options.epoch));
     const stream = new BinlogSource({
       connection: options.connection,
       serverId: options.serverId,
@@ -282,7 +285,17 @@ export function openHiveSink(
   );
 }
 
-export function newJobId(): string {
-  // Sortable by start time, unique across restarts and across daemons writing one table.
-  return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+export function newJobId(epoch?: number): string {
+  // Sortable by start time, unique across restarts and across daemons writing one table; a leader's
+  // epoch (ha.zookeeper) at the end, so every record and staging name says who wrote it.
+  return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}${epoch === undefined ? '' : `e${epoch}`}`;
+}
+
+/**
+ * The id the next record follows. A leader (ha.zookeeper) skips one: an old leader paused between its
+ * epoch check and its rename can still put one record in place, with an id at most one past the
+ * newest this leader found, and so never under the name of this leader's records (docs/ha.md).
+ */
+export function lastRecordId(record: { id: number } | undefined, epoch: number | undefined): number {
+  return (record?.id ?? 0) + (epoch === undefined ? 0 : 1);
 }

@@ -20,7 +20,7 @@ import type { KafkaSourceState } from '../sources/kafka/kafka-position.ts';
 import { KafkaSource, type KafkaSourceOptions } from '../sources/kafka/kafka-source.ts';
 import { binlogHiveRecoveries, HIVE } from './binlog-to-hive-record.ts';
 import { KAFKA, kafkaStateOf } from './kafka-to-hive-record.ts';
-import { newJobId, openHiveSink, type HiveSettings } from './binlog-to-hive-job.ts';
+import { lastRecordId, newJobId, openHiveSink, type HiveSettings } from './binlog-to-hive-job.ts';
 import { PipelineLoop, type PipelineFigures } from './pipeline-loop.ts';
 
 export interface KafkaToHiveJobOptions extends HiveSettings, Pick<KafkaSourceOptions, 'brokers' | 'clientId' | 'groupId' | 'sessionTimeoutMs' | 'topics' | 'start'> {
@@ -72,10 +72,10 @@ export class KafkaToHiveJob implements StatusProbe {
     const recorded = kafkaStateOf(record);
     const resumed = TableGate.resume<KafkaSourceState>(record, KAFKA);
     const router = new Router(options.routing, (source, changes) => metrics.unmatchedChanges.inc({ source }, changes));
-    const jobId = newJobId();
+    const jobId = newJobId(options.epoch);
     const capture = setUpCapture(options.capture, options.routing.rules, router, logger);
     const sink = openHiveSink(options, jobId, logger, metrics, record, capture.schemaPolicy);
-    const coordinator = new CheckpointCoordinator(store, { [HIVE]: sink }, jobId, options.keepCheckpoints, record?.id ?? 0);
+    const coordinator = new CheckpointCoordinator(store, { [HIVE]: sink }, jobId, options.keepCheckpoints, lastRecordId(record, options.epoch));
     const start: KafkaSourceState = recorded ?? { kind: 'kafka', position: { offsets: {} }, nextSequence: '0' };
     const source = new KafkaSource({
       brokers: options.brokers,

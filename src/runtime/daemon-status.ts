@@ -60,6 +60,13 @@ export interface DaemonStatusReport {
   snapshot: LiveStatus['snapshot'];
   compaction: LiveStatus['compaction'] | undefined;
   errors: Record<string, number>;
+  /** With ha.zookeeper: whether this daemon is the active one, and its epoch once it is. */
+  ha?: HaRole;
+}
+
+export interface HaRole {
+  role: 'active' | 'standby';
+  epoch?: number;
 }
 
 /** The key in LiveStatus.ahead for every table not named there. */
@@ -77,6 +84,7 @@ export class DaemonStatus {
   constructor(
     private readonly metrics: SluiceMetrics,
     private readonly version: string,
+    private readonly ha?: () => HaRole,
   ) {
     this.timer = setInterval(() => void this.sample(), SAMPLE_EVERY_MS).unref();
   }
@@ -120,6 +128,7 @@ export class DaemonStatus {
       snapshot: live?.snapshot,
       compaction: live?.compaction,
       errors: await labelled(this.metrics.errors, 'code'),
+      ...(this.ha ? { ha: this.ha() } : {}),
     };
   }
 

@@ -44,6 +44,8 @@ export interface HdfsLockPlace {
   /** Writes `name` in `dir` atomically (the store's write). */
   write(name: string, content: string): Promise<void>;
   timing: HdfsLockTiming;
+  /** With ha.zookeeper the election decides who writes: a live holder is an old leader, and loses the lock. */
+  takeOver?: boolean;
 }
 
 interface LockContent {
@@ -86,7 +88,7 @@ export async function acquireHdfsStateLock(place: HdfsLockPlace): Promise<StateL
         if (!(await fs.status(file))) throw error;
       }
       const holder = await readLock(place, file);
-      if (holder && (await isLive(holder, place.timing))) throw lockedError(`${dir} on ${fs.description}`, { pid: holder.content!.pid, host: foreignHost(holder.content!), file }, place.configKey);
+      if (holder && !place.takeOver && (await isLive(holder, place.timing))) throw lockedError(`${dir} on ${fs.description}`, { pid: holder.content!.pid, host: foreignHost(holder.content!), file }, place.configKey);
       // Stale: its process is gone, or it stopped refreshing. Another starter may be taking it over
       // at the same moment; the rename above lets only one of them win the next round.
       const now = await readLock(place, file);

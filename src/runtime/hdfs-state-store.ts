@@ -11,8 +11,8 @@
 //      one.
 //
 // Hidden files are never read; those a crash left (between steps 1 and 3) are deleted by the next
-// lock holder, which is the only writer. Step 3 is where the next step's fencing goes: `beforeRename`
-// will check the leader's epoch in ZooKeeper, so a paused old leader cannot replace a record.
+// lock holder, which is the only writer. Before step 3 `beforeRename` checks the leader's epoch in
+// ZooKeeper (ha.zookeeper), so a paused old leader does not replace a record (docs/ha.md).
 import { randomUUID } from 'node:crypto';
 import { SluiceError, isSluiceError } from '../core/errors.ts';
 import type { LockHolder, StateLock, StateStore } from '../core/state-store.ts';
@@ -27,8 +27,10 @@ export interface HdfsStateStoreOptions {
   dir: string;
   configKey?: string;
   lockTiming?: HdfsLockTiming;
-  /** Runs before every rename into place; the epoch check of the coming ZooKeeper leader election. */
+  /** Runs before every rename into place: the epoch check of the ZooKeeper leader (runtime/zookeeper-leadership.ts). */
   beforeRename?: () => Promise<void>;
+  /** ZooKeeper elected this daemon: a lock held by another (live, paused) process is taken over, not waited for. */
+  takeOverLock?: boolean;
 }
 
 const LEFTOVER = /^\..*\.(tmp|upload)$/;
@@ -158,6 +160,7 @@ export class HdfsStateStore implements StateStore {
       dir: this.dir,
       configKey: this.configKey,
       timing: this.options.lockTiming ?? DEFAULT_LOCK_TIMING,
+      takeOver: this.options.takeOverLock ?? false,
       write: (name, content) => this.write(name, content),
     };
   }

@@ -91,6 +91,16 @@ export class SluiceMetrics {
   });
   /** Set by the job: how far behind the source the committed tables are. */
   lagSeconds: () => number = () => 0;
+  readonly haTakeovers = new Counter({
+    name: 'sluice_ha_takeovers_total',
+    help: 'Times this daemon became the active one after standing by (ha.zookeeper)',
+    registers: [this.registry],
+  });
+  readonly haActive = new Gauge({
+    name: 'sluice_ha_active',
+    help: 'With ha.zookeeper: 1 while this daemon is the active one, 0 while it stands by',
+    registers: [this.registry],
+  });
   readonly replicationLag = new Gauge({
     name: 'sluice_replication_lag_seconds',
     help: 'Now minus the binlog time of the last committed change; 0 when everything read is committed and the stream is idle.',

@@ -25,6 +25,8 @@ export interface OpenStateOptions {
   /** `sluice check` makes one attempt per NameNode and reports what it finds now. */
   retry?: { maxAttempts: number };
   requestTimeoutMs?: number;
+  /** ha.zookeeper: the leader's epoch check before every rename into place, and the lock taken over from whoever held it (ZooKeeper chose this daemon). */
+  leader?: { check(): Promise<void> };
 }
 
 /** The daemon's state store. */
@@ -54,5 +56,5 @@ function openStateStoreOf(checkpoint: CheckpointSettings, data: DataOnHdfs | und
     ...(spoolDir !== undefined ? { spoolDir } : {}),
     ...(options.retry ? { retry: options.retry } : {}),
   });
-  return new HdfsStateStore({ fs, dir: hdfs.dir });
+  return new HdfsStateStore({ fs, dir: hdfs.dir, ...(options.leader ? { beforeRename: () => options.leader!.check(), takeOverLock: true } : {}) });
 }

@@ -4,7 +4,7 @@
 // cannot get one fails: there is no skip.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startHdfs, startHiveServer2, startKafka, type HdfsServer, type HiveServer2, type KafkaServer } from '../servers/jvm.ts';
+import { startHdfs, startHiveServer2, startKafka, startZooKeeper, type HdfsServer, type HiveServer2, type KafkaServer, type ZooKeeperServer } from '../servers/jvm.ts';
 import { startFtp, type FtpServer } from '../servers/ftp.ts';
 import { startMariaDb, type MariaDbServer } from '../servers/mariadb.ts';
 import { startMySql, type MySqlServer } from '../servers/mysql.ts';
@@ -16,6 +16,7 @@ export const TEST_HDFS_DIR = join(REPO_ROOT, '.sluice', 'test-hdfs');
 export const TEST_HIVE_DIR = join(REPO_ROOT, '.sluice', 'test-hive');
 export const TEST_FTP_DIR = join(REPO_ROOT, '.sluice', 'test-ftp');
 export const TEST_KAFKA_DIR = join(REPO_ROOT, '.sluice', 'test-kafka');
+export const TEST_ZOOKEEPER_DIR = join(REPO_ROOT, '.sluice', 'test-zookeeper');
 
 /** What a test may use of a shared HDFS: endpoints only; stopping it is the runner's business. */
 export type HdfsEndpoints = Pick<HdfsServer, 'host' | 'fsDefaultFS' | 'namenodeRpcPort' | 'namenodeHttpPort' | 'webhdfsUrl' | 'datanodePort' | 'datanodeHttpPort'>;
@@ -24,11 +25,14 @@ export type HiveEndpoints = Pick<HiveServer2, 'host' | 'port' | 'authentication'
 export type FtpEndpoints = Pick<FtpServer, 'host' | 'port' | 'user' | 'password' | 'rootDir'>;
 /** A Kafka broker's address: a test makes its own topics (random names), so no two tests share one. */
 export type KafkaEndpoints = Pick<KafkaServer, 'host' | 'port' | 'brokers'>;
+/** A ZooKeeper's address: a test makes its own paths (random names), so no two tests share a znode. */
+export type ZooKeeperEndpoints = Pick<ZooKeeperServer, 'host' | 'port' | 'connect'>;
 
 export const HDFS_ENV = 'SLUICE_TEST_HDFS';
 export const HIVE_ENV = 'SLUICE_TEST_HIVE';
 export const FTP_ENV = 'SLUICE_TEST_FTP';
 export const KAFKA_ENV = 'SLUICE_TEST_KAFKA';
+export const ZOOKEEPER_ENV = 'SLUICE_TEST_ZOOKEEPER';
 /** The data folder of the run's MySQL; a test reuses the server running there (see startMySql). */
 export const MYSQL_DIR_ENV = 'SLUICE_TEST_MYSQL_DIR';
 
@@ -38,6 +42,7 @@ let sharedHdfs: Promise<HdfsEndpoints> | undefined;
 let sharedHive: Promise<HiveEndpoints> | undefined;
 let sharedFtp: Promise<FtpEndpoints> | undefined;
 let sharedKafka: Promise<KafkaEndpoints> | undefined;
+let sharedZooKeeper: Promise<ZooKeeperEndpoints> | undefined;
 
 export function testMariaDb(): Promise<MariaDbServer> {
   sharedMariaDb ??= startMariaDb({ dir: process.env.SLUICE_TEST_MARIADB_DIR ?? TEST_MARIADB_DIR });
@@ -68,6 +73,12 @@ export function testHdfs(): Promise<HdfsEndpoints> {
 export function testKafka(): Promise<KafkaEndpoints> {
   sharedKafka ??= fromEnvOrStart(KAFKA_ENV, async () => stopAtExit(await startKafka({ dir: TEST_KAFKA_DIR })));
   return sharedKafka;
+}
+
+/** A standalone ZooKeeper 3.9 (the leader election of a standby daemon, docs/ha.md). */
+export function testZooKeeper(): Promise<ZooKeeperEndpoints> {
+  sharedZooKeeper ??= fromEnvOrStart(ZOOKEEPER_ENV, async () => stopAtExit(await startZooKeeper({ dir: TEST_ZOOKEEPER_DIR })));
+  return sharedZooKeeper;
 }
 
 /** HiveServer2 with its warehouse on the shared HDFS. */
@@ -102,6 +113,11 @@ export function endpointsOfHive(server: HiveServer2): HiveEndpoints {
 export function endpointsOfKafka(server: KafkaServer): KafkaEndpoints {
   const { host, port, brokers } = server;
   return { host, port, brokers };
+}
+
+export function endpointsOfZooKeeper(server: ZooKeeperServer): ZooKeeperEndpoints {
+  const { host, port, connect } = server;
+  return { host, port, connect };
 }
 
 export function endpointsOfFtp(server: FtpServer): FtpEndpoints {

@@ -1,5 +1,5 @@
 // JVM test servers for the integration tests: HDFS (NameNode + DataNode, WebHDFS), HiveServer2 4.1 with
-// an embedded Derby metastore, and Kafka in KRaft mode. All from Maven Central jars resolved by
+// an embedded Derby metastore, Kafka in KRaft mode and a standalone ZooKeeper 3.9. All from Maven Central jars resolved by
 // test/servers/jvm/pom.xml, all on 127.0.0.1 only, each owning a folder for config, data, logs and a
 // pid file. See test/servers/jvm/README.md for figures and gotchas.
 import { execFile, spawn } from 'node:child_process';
@@ -27,13 +27,14 @@ const execFileAsync = promisify(execFile);
 
 const JVM_DIR = join(dirname(fileURLToPath(import.meta.url)), 'jvm');
 
-export type JvmModule = 'hdfs' | 'kafka' | 'hive';
-const ALL_MODULES: JvmModule[] = ['hdfs', 'kafka', 'hive'];
+export type JvmModule = 'hdfs' | 'kafka' | 'hive' | 'zookeeper';
+const ALL_MODULES: JvmModule[] = ['hdfs', 'kafka', 'hive', 'zookeeper'];
 /** Module folders whose files decide a module's classpath (hive links the re-packed hive-service). */
 const MODULE_INPUTS: Record<JvmModule, string[]> = {
   hdfs: ['hdfs'],
   kafka: ['kafka'],
   hive: ['hive-service', 'hive'],
+  zookeeper: ['zookeeper'],
 };
 
 // --- Classpaths ---------------------------------------------------------------------------------------
@@ -699,6 +700,97 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaServer> {
     } catch (error) {
       lastError = error;
       if (options.port !== undefined || !isBindFailure(spec, join(dir, 'kafka.out'))) throw error;
+    }
+  }
+  throw lastError;
+}
+
+// --- ZooKeeper -------------------------------------------------------------------------------------------
+
+export interface ZooKeeperOptions {
+  /** Folder for zoo.cfg, the snapshots and transaction log, and logs; the data is kept across restarts. */
+  dir: string;
+  /** A fixed client port (a restart in the same folder passes the previous one, so clients reconnect). */
+  port?: number;
+  heap?: string;
+  jvmArgs?: string[];
+  startTimeoutMs?: number;
+}
+
+export interface ZooKeeperServer extends JvmProcess {
+  host: '127.0.0.1';
+  port: number;
+  /** '127.0.0.1:PORT', for a client's connection string. */
+  connect: string;
+}
+
+/** Asks a four-letter word ('srvr') and gives the answer, or undefined when the server does not answer. */
+function fourLetterWord(port: number, word: string, timeoutMs = 2000): Promise<string | undefined> {
+  return new Promise((resolveWord) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let answer = '';
+    const done = (value: string | undefined) => {
+      socket.destroy();
+      resolveWord(value);
+    };
+    socket.setTimeout(timeoutMs, () => done(undefined));
+    socket.once('connect', () => socket.write(word));
+    socket.on('data', (chunk) => (answer += chunk.toString('utf8')));
+    socket.once('end', () => done(answer));
+    socket.once('error', () => done(undefined));
+  });
+}
+
+/**
+ * A standalone ZooKeeper (ZooKeeperServerMain) on 127.0.0.1. tickTime 500 ms lets a test use session
+ * timeouts from 1 s (2 ticks) to 30 s; the AdminServer (Jetty on 8080) is off. Ready when 'srvr' says
+ * 'Mode: standalone' ('ruok' answers imok before the database is loaded, and after a failed load).
+ */
+export async function startZooKeeper(options: ZooKeeperOptions): Promise<ZooKeeperServer> {
+  const dir = resolve(options.dir);
+  const dataDir = join(dir, 'data');
+  mkdirSync(dataDir, { recursive: true });
+  const { zookeeper: classpath } = await resolveClasspaths(['zookeeper']);
+  const logFile = join(dir, 'zookeeper.log');
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = options.port ?? (await freePort());
+    const configFile = join(dir, 'zoo.cfg');
+    writeFileSync(
+      configFile,
+      [
+        'tickTime=500',
+        'minSessionTimeout=1000',
+        'maxSessionTimeout=30000',
+        `dataDir=${dataDir}`,
+        `clientPort=${port}`,
+        'clientPortAddress=127.0.0.1',
+        'admin.enableServer=false',
+        '4lw.commands.whitelist=ruok,srvr',
+        // A test's data is small: no purge task, no preallocated 64 MB transaction logs.
+        'autopurge.purgeInterval=0',
+        'preAllocSize=1024',
+        '',
+      ].join('\n'),
+    );
+    const spec: LaunchSpec = {
+      name: 'zookeeper',
+      dir,
+      classpath,
+      mainClass: 'org.apache.zookeeper.server.ZooKeeperServerMain',
+      args: [configFile],
+      heap: options.heap ?? '128m',
+      jvmArgs: [`-Dorg.slf4j.simpleLogger.logFile=${logFile}`, '-Dorg.slf4j.simpleLogger.showDateTime=true', '-Dzookeeper.jmx.log4j.disable=true', ...(options.jvmArgs ?? [])],
+      logFile,
+    };
+    try {
+      const { pid, outFile } = await startAndWait('ZooKeeper', spec, options.startTimeoutMs ?? 60_000, async () =>
+        /Mode: standalone/.test((await fourLetterWord(port, 'srvr')) ?? '') ? true : undefined,
+      );
+      return { ...processHandle(spec, pid, outFile), host: '127.0.0.1', port, connect: `127.0.0.1:${port}` };
+    } catch (error) {
+      lastError = error;
+      if (options.port !== undefined || !isBindFailure(spec, join(dir, 'zookeeper.out'))) throw error;
     }
   }
   throw lastError;
