@@ -10,6 +10,7 @@ import { withPath } from '../core/local-disk.ts';
 
 // Large enough to keep syscalls rare, small enough that many open files stay cheap.
 const BUFFER_BYTES = 256 * 1024;
+const DONE = Promise.resolve();
 
 export class BufferedFileHandle {
   /** Allocated at the first write, so that an idle open file holds no buffer. */
@@ -24,19 +25,25 @@ export class BufferedFileHandle {
     readonly file: string,
   ) {}
 
-  async write(chunk: Buffer | string): Promise<void> {
-    if (typeof chunk === 'string') {
-      // At most 3 bytes of UTF-8 per UTF-16 unit: a string that may not fit is flushed before, and
-      // one that may not fit an empty buffer goes out as it is.
-      if (chunk.length * 3 > BUFFER_BYTES - this.pendingBytes) {
-        if (chunk.length * 3 > BUFFER_BYTES) return this.writeLarge(Buffer.from(chunk, 'utf8'));
-        await this.flush();
-      }
+  write(chunk: Buffer | string): Promise<void> {
+    // The common write, a row that fits: no promise of its own (this runs once per row).
+    if (typeof chunk === 'string' && chunk.length * 3 <= BUFFER_BYTES - this.pendingBytes) {
       this.buffer ??= Buffer.allocUnsafe(BUFFER_BYTES);
       const length = this.buffer.write(chunk, this.pendingBytes, 'utf8');
       this.pendingBytes += length;
       this.written += length;
-      return;
+      return DONE;
+    }
+    return this.writeFlushing(chunk);
+  }
+
+  private async writeFlushing(chunk: Buffer | string): Promise<void> {
+    if (typeof chunk === 'string') {
+      // At most 3 bytes of UTF-8 per UTF-16 unit: a string that may not fit is flushed before, and
+      // one that may not fit an empty buffer goes out as it is.
+      if (chunk.length * 3 > BUFFER_BYTES) return this.writeLarge(Buffer.from(chunk, 'utf8'));
+      await this.flush();
+      return this.write(chunk);
     }
     if (chunk.length >= BUFFER_BYTES) return this.writeLarge(chunk);
     if (chunk.length > BUFFER_BYTES - this.pendingBytes) await this.flush();

@@ -41,7 +41,16 @@ export const textFormat: RowFileFormat = {
 };
 
 /** One row in Hive's text format; a large one in pieces, so that it is never held as a whole line. */
-export async function writeTextRow(file: Pick<FileWriter, 'write'>, values: readonly CellValue[], hiveTypes: readonly string[], binary = binaryColumns(hiveTypes)): Promise<void> {
-  if (!isLargeRow(values)) return file.write(encodeRowLine(values, binary));
+export function writeTextRow(file: Pick<FileWriter, 'write'>, values: readonly CellValue[], hiveTypes: readonly string[], binary = binaryColumns(hiveTypes)): Promise<void> {
+  // Not async: this runs once per row, and the common row needs no promise beyond the file's.
+  try {
+    if (!isLargeRow(values)) return file.write(encodeRowLine(values, binary));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return writeLargeRow(file, values, hiveTypes);
+}
+
+async function writeLargeRow(file: Pick<FileWriter, 'write'>, values: readonly CellValue[], hiveTypes: readonly string[]): Promise<void> {
   for (const piece of encodeRowPieces(values, hiveTypes)) await file.write(piece);
 }
