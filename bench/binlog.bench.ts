@@ -35,8 +35,9 @@
 //   BENCH_CPU_PROF=1        profile (b), (c), (d) with --cpu-prof into .sluice/bench-prof and print the
 //                           hotspots (timings are then inflated)
 //   BENCH_REFERENCE_COUNT=0 skip the untimed pass that counts the rows mariadb-binlog printed
-//   BENCH_COMPILED=1        compile with tsc into .sluice/bench-dist and run the daemon from there, as
-//                           production does, instead of through tsx (bin/sluice.js without dist/)
+//   BENCH_COMPILED=0        run the daemon through tsx (bin/sluice.js without dist/) instead of compiling
+//                           with tsc into .sluice/bench-dist and running it from there, as production does
+//                           (the default: tsx's loader costs start-up time and ~3% of the daemon's CPU)
 //   BENCH_DAEMON_NODE_ARGS  extra node flags for the daemon, e.g. '--max-old-space-size=96'
 //   BENCH_VARIANTS=0        skip (e), (f) and (g) (they run on MariaDB only)
 //   BENCH_HIVE=0            skip (g) only. On by default: HiveServer2 starts in ~5 s here, and it and
@@ -92,7 +93,7 @@ const KEEP = process.env.BENCH_KEEP === '1';
 /** Extra node flags for the daemon in (c) and (d), e.g. '--max-old-space-size=96' to see how much of its RSS is GC headroom. */
 const DAEMON_NODE_ARGS = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg !== '');
 /** Run the daemon from JavaScript compiled by tsc (as the Docker image and systemd unit do) instead of through tsx. */
-const COMPILED = process.env.BENCH_COMPILED === '1';
+const COMPILED = process.env.BENCH_COMPILED !== '0';
 const COMPILED_DIR = join(SLUICE_DIR, 'bench-dist');
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
 if (!Number.isInteger(REPEAT) || REPEAT < 1) throw new Error(`BENCH_REPEAT must be a positive integer, not ${process.env.BENCH_REPEAT}`);
@@ -337,7 +338,7 @@ function daemonEntry(): string {
 
 async function compile(): Promise<void> {
   rmSync(COMPILED_DIR, { recursive: true, force: true });
-  log(`compiling with tsc into ${COMPILED_DIR} (BENCH_COMPILED=1) ...`);
+  log(`compiling with tsc into ${COMPILED_DIR} (BENCH_COMPILED=0 runs through tsx instead) ...`);
   // tsc emits even when others' work in progress has type errors; only a missing entry point stops the run.
   const result = await run(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(REPO, 'tsconfig.json'), '--outDir', COMPILED_DIR, '--sourceMap', 'false']);
   if (!existsSync(daemonEntry())) throw new Error(`tsc did not produce ${daemonEntry()} (exit ${result.code}):\n${result.stdout.slice(-3000)}`);

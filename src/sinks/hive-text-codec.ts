@@ -72,40 +72,53 @@ const NEEDS_ESCAPE_TEST = /[\\\x01-\x08\n\r]/;
 
 /** One row as Hive's text format: the fields, each escaped, joined by \x01, ending in \n. */
 export function encodeRow(values: readonly CellValue[], hiveTypes: readonly string[]): Buffer {
-  if (values.length !== hiveTypes.length) {
-    throw new SluiceError('SLUICE_SCHEMA_UNSUPPORTED', `a row of ${values.length} values does not fit a table of ${hiveTypes.length} columns`);
+  const line = encodeRowLine(values, binaryColumns(hiveTypes));
+  return typeof line === 'string' ? Buffer.from(line, 'utf8') : line;
+}
+
+/** For each Hive type, whether its values are written as base64 (encodeRowLine's `binary`). */
+export function binaryColumns(hiveTypes: readonly string[]): boolean[] {
+  return hiveTypes.map(isBinaryColumn);
+}
+
+/**
+ * The bytes of encodeRow, as the string whose UTF-8 they are when the row's values are all text (the
+ * common row: the writer then encodes it straight into its buffer), else as the bytes.
+ */
+export function encodeRowLine(values: readonly CellValue[], binary: readonly boolean[]): string | Buffer {
+  if (values.length !== binary.length) {
+    throw new SluiceError('SLUICE_SCHEMA_UNSUPPORTED', `a row of ${values.length} values does not fit a table of ${binary.length} columns`);
   }
-  // The common row is all text: build one string and encode it once. This is the daemon's
-  // hottest loop, and a Buffer per field (then a concat) cost a third of its time.
+  // Build one string and encode it once. This is the daemon's hottest loop, and a Buffer per
+  // field (then a concat) cost a third of its time.
   let line = '';
   for (let index = 0; index < values.length; index++) {
     if (index > 0) line += '\x01';
     const value = values[index];
     if (value === null || value === undefined) {
       line += '\\N';
-    } else if (isBinaryColumn(hiveTypes[index]!)) {
+    } else if (binary[index]) {
       line += (typeof value === 'string' ? Buffer.from(value, 'utf8') : value).toString('base64');
     } else if (typeof value === 'string') {
       // The bytes that need escaping are all ASCII, which never occurs inside a multi-byte UTF-8
       // sequence, so escaping the string is the same as escaping its UTF-8 bytes.
       line += NEEDS_ESCAPE_TEST.test(value) ? value.replace(NEEDS_ESCAPE, escapeChar) : value;
     } else {
-      return encodeRowWithBytes(values, hiveTypes);
+      return encodeRowWithBytes(values, binary);
     }
   }
-  line += '\n';
-  return Buffer.from(line, 'utf8');
+  return line + '\n';
 }
 
 /** The general case: a text column holding raw bytes (not valid UTF-8) is written byte for byte. */
-function encodeRowWithBytes(values: readonly CellValue[], hiveTypes: readonly string[]): Buffer {
+function encodeRowWithBytes(values: readonly CellValue[], binary: readonly boolean[]): Buffer {
   const parts: Buffer[] = [];
   for (let index = 0; index < values.length; index++) {
     if (index > 0) parts.push(FIELD_SEPARATOR);
     const value = values[index];
     if (value === null || value === undefined) {
       parts.push(NULL_FIELD);
-    } else if (isBinaryColumn(hiveTypes[index]!)) {
+    } else if (binary[index]) {
       const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
       parts.push(Buffer.from(bytes.toString('base64'), 'latin1'));
     } else if (typeof value === 'string') {

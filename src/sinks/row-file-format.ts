@@ -4,7 +4,7 @@
 import type { HiveColumn, StorageFormat } from '../catalog/catalog.ts';
 import type { CellValue } from '../core/change-event.ts';
 import type { FileWriter } from '../filesystem/filesystem.ts';
-import { encodeRow, encodeRowPieces, isLargeRow } from './hive-text-codec.ts';
+import { binaryColumns, encodeRowLine, encodeRowPieces, isLargeRow } from './hive-text-codec.ts';
 
 export interface RowFileWriter {
   write(values: readonly CellValue[]): Promise<void>;
@@ -28,8 +28,9 @@ export const textFormat: RowFileFormat = {
   extension: '',
   open(file, columns) {
     const types = columns.map((column) => column.type);
+    const binary = binaryColumns(types);
     return {
-      write: (values) => writeTextRow(file, values, types),
+      write: (values) => writeTextRow(file, values, types, binary),
       get bytesWritten() {
         return file.bytesWritten;
       },
@@ -40,7 +41,16 @@ export const textFormat: RowFileFormat = {
 };
 
 /** One row in Hive's text format; a large one in pieces, so that it is never held as a whole line. */
-export async function writeTextRow(file: Pick<FileWriter, 'write'>, values: readonly CellValue[], hiveTypes: readonly string[]): Promise<void> {
-  if (!isLargeRow(values)) return file.write(encodeRow(values, hiveTypes));
+export function writeTextRow(file: Pick<FileWriter, 'write'>, values: readonly CellValue[], hiveTypes: readonly string[], binary = binaryColumns(hiveTypes)): Promise<void> {
+  // Not async: this runs once per row, and the common row needs no promise beyond the file's.
+  try {
+    if (!isLargeRow(values)) return file.write(encodeRowLine(values, binary));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return writeLargeRow(file, values, hiveTypes);
+}
+
+async function writeLargeRow(file: Pick<FileWriter, 'write'>, values: readonly CellValue[], hiveTypes: readonly string[]): Promise<void> {
   for (const piece of encodeRowPieces(values, hiveTypes)) await file.write(piece);
 }

@@ -1,6 +1,7 @@
 // The one place sluice builds a zongji replica connection (the stream and the short peeks of
 // position/binlog-peek.ts both come here), so that every reader decodes with the same options and
-// the same TableMap fixes (table-map-patches.ts, loaded with this module), reads MySQL's compressed
+// the same TableMap fixes (table-map-patches.ts, loaded with this module) and row readers
+// (rows-event-patches.ts), reads MySQL's compressed
 // transactions (transaction-payload.ts, likewise), and stops the same way.
 import ZongJi from '@vlasky/zongji';
 import type { MysqlServerOptions } from '../../../core/mysql-connect.ts';
@@ -8,6 +9,7 @@ import { readGreeting } from '../../../core/mysql-greeting.ts';
 import { DEFAULT_TLS, mysql2Tls } from '../../../core/mysql-tls.ts';
 import './table-map-patches.ts';
 import './transaction-payload.ts';
+import './rows-event-patches.ts';
 
 /** zongji as sluice uses it: the fields and hooks its typings leave out. */
 export type ZongJiInstance = InstanceType<typeof ZongJi> & {

@@ -1,0 +1,386 @@
+// Reading the row images of rows events: the daemon's hottest loop. zongji 0.9 reads every value
+// through one generic function (lib/common.js readMysqlValue) that dispatches on the column type per
+// cell, pads digits through 32-character strings, builds a DataView per double and copies each
+// DECIMAL; in a CPU profile of the benchmark's decode-only run those took ~30% of the time, the
+// garbage they leave another ~11%.
+//
+// Here the readers of a rows event's columns are chosen once per event from its TableMap (the type,
+// signedness, charset and metadata of each column are fixed by then), and the common types are read
+// straight from the packet buffer. Every value is the one zongji's readMysqlValue returns for the same
+// bytes, with sluice's options (dateStrings, timezone 'Z'): test/row-readers.test.ts checks that
+// byte pattern by byte pattern. Any other type, or other options, goes to zongji's own function.
+import {
+  MYSQL_TYPE_BLOB,
+  MYSQL_TYPE_LONG_BLOB,
+  MYSQL_TYPE_MEDIUM_BLOB,
+  MYSQL_TYPE_STRING,
+  MYSQL_TYPE_TINY_BLOB,
+  MYSQL_TYPE_VARCHAR,
+} from './binlog-type-codes.ts';
+
+const TINY = 1;
+const SHORT = 2;
+const LONG = 3;
+const FLOAT = 4;
+const DOUBLE = 5;
+const LONGLONG = 8;
+const INT24 = 9;
+const DATE = 10;
+const YEAR = 13;
+const DATETIME2 = 18;
+const NEWDECIMAL = 246;
+
+/** zongji's packet reader (lib/reader.js), as far as the readers use it. */
+export interface RowParser {
+  _buffer: Buffer;
+  _offset: number;
+  _packetEnd: number;
+}
+
+/** A column as zongji describes it after the TableMap (lib/binlog_event.js updateColumnInfo, table-map-patches.ts). */
+export interface RowColumn {
+  name: string;
+  type: number;
+  charset: string | null;
+  metadata?: Record<string, number | undefined> | null;
+}
+
+export interface RowColumnSchema {
+  COLUMN_TYPE: string;
+  UNSIGNED?: boolean;
+}
+
+export interface RowTableMap {
+  columns: RowColumn[];
+  columnSchemas: RowColumnSchema[];
+  tableName: string;
+  parentSchema: string;
+}
+
+/** What zongji's readMysqlValue is handed beside the parser. */
+export interface ZongJiReadContext {
+  connection?: { config?: { dateStrings?: unknown; timezone?: unknown } } | null;
+}
+
+type ReadMysqlValue = (parser: RowParser, column: RowColumn, columnSchema: RowColumnSchema, tableMap: RowTableMap, zongji: ZongJiReadContext) => unknown;
+
+/** Reads one non-NULL value at `at` in `buffer` and moves `at` past it. */
+type Reader = (buffer: Buffer, parser: RowParser) => unknown;
+
+// The read offset of the row being read: one variable instead of zongji's getter and setter per
+// value (its parser keeps the offset on the mysql2 packet).
+let at = 0;
+
+const TWO_32 = 0x1_0000_0000;
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+function exactInt64(value: bigint): number | string {
+  return value >= MIN_SAFE && value <= MAX_SAFE ? Number(value) : value.toString();
+}
+
+const TWO_DIGITS = Array.from({ length: 100 }, (_, value) => String(value).padStart(2, '0'));
+
+/** zongji's zeroPad (lib/common.js): the last `size` characters of the number after 32 zeros. */
+function zeroPad(value: number | string, size: number): string {
+  if (size === 2 && typeof value === 'number' && value >= 0 && value < 100 && Number.isInteger(value)) return TWO_DIGITS[value]!;
+  const text = String(value);
+  return text.length >= size ? text.substring(text.length - size) : text.padStart(size, '0');
+}
+
+/** Signed big-endian integer of 1-4 bytes (zongji's readIntBE). */
+function readIntBE(buffer: Buffer, offset: number, length: number): number {
+  switch (length) {
+    case 1:
+      return buffer.readInt8(offset);
+    case 2:
+      return buffer.readInt16BE(offset);
+    case 3:
+      return (buffer.readInt8(offset) << 16) + buffer.readUInt16BE(offset + 1);
+    default:
+      return buffer.readInt32BE(offset);
+  }
+}
+
+function integerReader(type: number, unsigned: boolean): Reader | undefined {
+  switch (type) {
+    case TINY:
+      return unsigned ? (buffer) => buffer[at++] : (buffer) => buffer.readInt8(at++);
+    case SHORT:
+      return unsigned
+        ? (buffer) => {
+            const value = buffer.readUInt16LE(at);
+            at += 2;
+            return value;
+          }
+        : (buffer) => {
+            const value = buffer.readInt16LE(at);
+            at += 2;
+            return value;
+          };
+    case INT24:
+      return unsigned
+        ? (buffer) => {
+            const value = buffer.readUIntLE(at, 3);
+            at += 3;
+            return value;
+          }
+        : (buffer) => {
+            const value = buffer.readIntLE(at, 3);
+            at += 3;
+            return value;
+          };
+    case LONG:
+      return unsigned
+        ? (buffer) => {
+            const value = buffer.readUInt32LE(at);
+            at += 4;
+            return value;
+          }
+        : (buffer) => {
+            const value = buffer.readInt32LE(at);
+            at += 4;
+            return value;
+          };
+    case LONGLONG:
+      // A Number within the safe range, otherwise the exact decimal text (zongji's convention).
+      return unsigned
+        ? (buffer) => {
+            const low = buffer.readUInt32LE(at);
+            const high = buffer.readUInt32LE(at + 4);
+            at += 8;
+            return high < 0x200000 ? high * TWO_32 + low : exactInt64((BigInt(high) << 32n) | BigInt(low));
+          }
+        : (buffer) => {
+            const low = buffer.readUInt32LE(at);
+            const high = buffer.readInt32LE(at + 4);
+            at += 8;
+            if (high > -0x200000 && high < 0x200000) return high * TWO_32 + low;
+            return exactInt64((BigInt(high) << 32n) | BigInt(low));
+          };
+    default:
+      return undefined;
+  }
+}
+
+const LEADING_ZEROS = /^0+(?=\d)/;
+const DECIMAL_BYTES = [0, 1, 1, 2, 2, 3, 3, 4, 4, 4];
+// DECIMAL(65, 30) takes 30 bytes; the sign bit is flipped in this copy, never in the packet.
+const decimalScratch = Buffer.alloc(64);
+
+/** DECIMAL(precision, scale) as zongji's parseNewDecimal spells it: exact text with the full scale. */
+function decimalReader(precision: number, scale: number): Reader {
+  const integral = precision - scale;
+  const wholeIntegral = Math.floor(integral / 9);
+  const wholeFractional = Math.floor(scale / 9);
+  const leadDigits = integral - wholeIntegral * 9;
+  const tailDigits = scale - wholeFractional * 9;
+  const leadBytes = DECIMAL_BYTES[leadDigits]!;
+  const tailBytes = DECIMAL_BYTES[tailDigits]!;
+  const size = wholeIntegral * 4 + leadBytes + wholeFractional * 4 + tailBytes;
+  return (buffer) => {
+    // zongji's copy of a value cut short by the packet's end fails to read; so does this one.
+    if (at + size > buffer.length) throw new RangeError(`a DECIMAL of ${size} bytes runs past the end of the event`);
+    const bytes = decimalScratch;
+    buffer.copy(bytes, 0, at, at + size);
+    at += size;
+    const positive = (bytes[0]! & 0x80) !== 0;
+    bytes[0] = bytes[0]! ^ 0x80;
+    // Negative values are stored with every bit flipped.
+    const mask = positive ? 0 : -1;
+    let pos = 0;
+    let digits = '';
+    if (leadBytes > 0) {
+      digits += (readIntBE(bytes, 0, leadBytes) ^ mask).toString(10);
+      pos = leadBytes;
+    }
+    for (let index = 0; index < wholeIntegral; index++, pos += 4) digits += zeroPad((bytes.readInt32BE(pos) ^ mask).toString(10), 9);
+    // Leading zeros go, one digit stays (zongji's expression, so that even a corrupt value reads the same).
+    if (digits.charCodeAt(0) === 0x30) digits = digits.replace(LEADING_ZEROS, '');
+    let text = (positive ? '' : '-') + (digits === '' ? '0' : digits);
+    if (scale > 0) {
+      text += '.';
+      for (let index = 0; index < wholeFractional; index++, pos += 4) text += zeroPad((bytes.readInt32BE(pos) ^ mask).toString(10), 9);
+      if (tailBytes > 0) text += zeroPad((readIntBE(bytes, pos, tailBytes) ^ mask).toString(10), tailDigits);
+    }
+    return text;
+  };
+}
+
+/** The '.ffffff' of a TIME2/DATETIME2/TIMESTAMP2 value, as zongji's readTemporalFraction and getFractionString make it. */
+function readFraction(buffer: Buffer, precision: number): string {
+  if (!precision) return '';
+  const size = Math.ceil(precision / 2);
+  let fraction = readIntBE(buffer, at, size);
+  at += size;
+  if (precision % 2 !== 0) fraction /= 10;
+  if (fraction < 0) fraction *= -1;
+  return '.' + zeroPad(fraction, precision);
+}
+
+function datetime2Reader(precision: number): Reader {
+  return (buffer) => {
+    const high = buffer.readInt32BE(at);
+    const low = buffer.readInt32BE(at + 1);
+    at += 5;
+    const yearMonth = (high & 0x7fffc000) >> 14;
+    return (
+      zeroPad(Math.floor(yearMonth / 13), 4) +
+      '-' +
+      zeroPad(yearMonth % 13, 2) +
+      '-' +
+      zeroPad((low & 0x3e0000) >> 17, 2) +
+      ' ' +
+      zeroPad((low & 0x1f000) >> 12, 2) +
+      ':' +
+      zeroPad((low & 0xfc0) >> 6, 2) +
+      ':' +
+      zeroPad(low & 0x3f, 2) +
+      readFraction(buffer, precision)
+    );
+  };
+}
+
+function dateReader(): Reader {
+  return (buffer) => {
+    const raw = buffer.readUIntLE(at, 3);
+    at += 3;
+    return zeroPad((raw & 0xfffe00) >> 9, 4) + '-' + zeroPad((raw & 0x1e0) >> 5, 2) + '-' + zeroPad(raw & 0x1f, 2);
+  };
+}
+
+// The charsets zongji decodes as UTF-8 (its ICONV_CHARSET_OVERRIDES; null is its default).
+const UTF8_CHARSETS = new Set<string | null>([null, 'utf8', 'utf8mb3', 'utf8mb4']);
+
+/** Bytes behind a 1-4 byte little-endian length: a Buffer over the packet, or UTF-8 text. */
+function lengthPrefixedReader(lengthSize: number, text: boolean): Reader {
+  return (buffer) => {
+    const length = lengthSize === 1 ? buffer[at]! : buffer.readUIntLE(at, lengthSize);
+    const start = at + lengthSize;
+    at = start + length;
+    return text ? buffer.toString('utf8', start, at) : buffer.subarray(start, at);
+  };
+}
+
+function stringReader(column: RowColumn, schema: RowColumnSchema): Reader | undefined {
+  const type = schema.COLUMN_TYPE;
+  const lengthSize = Number(column.metadata?.max_length) > 255 ? 2 : 1;
+  // zongji gives MariaDB's UUID, INET4, INET6 and VECTOR, and BINARY(n), their own forms.
+  if (type.startsWith('varbin')) return lengthPrefixedReader(lengthSize, false);
+  if (type === 'uuid' || type === 'inet4' || type === 'inet6' || type.startsWith('vector') || type.startsWith('binary')) return undefined;
+  if (!UTF8_CHARSETS.has(column.charset)) return undefined;
+  return lengthPrefixedReader(lengthSize, true);
+}
+
+function blobReader(column: RowColumn): Reader | undefined {
+  const lengthSize = Number(column.metadata?.length_size);
+  if (!(lengthSize >= 1 && lengthSize <= 4)) return undefined;
+  if (column.charset === null) return lengthPrefixedReader(lengthSize, false);
+  return UTF8_CHARSETS.has(column.charset) ? lengthPrefixedReader(lengthSize, true) : undefined;
+}
+
+/** The fast reader of a column, or undefined for zongji's own. */
+function fastReader(column: RowColumn, schema: RowColumnSchema): Reader | undefined {
+  switch (column.type) {
+    case TINY:
+    case SHORT:
+    case INT24:
+    case LONG:
+    case LONGLONG:
+      return integerReader(column.type, schema.UNSIGNED !== undefined ? schema.UNSIGNED : schema.COLUMN_TYPE.includes('unsigned'));
+    case FLOAT:
+      return (buffer) => {
+        const value = buffer.readFloatLE(at);
+        at += 4;
+        return value;
+      };
+    case DOUBLE:
+      return (buffer) => {
+        const value = buffer.readDoubleLE(at);
+        at += 8;
+        return value;
+      };
+    case NEWDECIMAL: {
+      const precision = Number(column.metadata?.precision);
+      const scale = Number(column.metadata?.decimals);
+      if (!Number.isInteger(precision) || !Number.isInteger(scale) || precision < 1 || precision > 65 || scale < 0 || scale > precision) return undefined;
+      return decimalReader(precision, scale);
+    }
+    case DATETIME2: {
+      const precision = Number(column.metadata?.decimals ?? 0);
+      return Number.isInteger(precision) && precision >= 0 && precision <= 6 ? datetime2Reader(precision) : undefined;
+    }
+    case DATE:
+      return dateReader();
+    case YEAR:
+      return (buffer) => buffer[at++]! + 1900;
+    case MYSQL_TYPE_VARCHAR:
+    case MYSQL_TYPE_STRING:
+      return stringReader(column, schema);
+    case MYSQL_TYPE_TINY_BLOB:
+    case MYSQL_TYPE_BLOB:
+    case MYSQL_TYPE_MEDIUM_BLOB:
+    case MYSQL_TYPE_LONG_BLOB:
+      return blobReader(column);
+    default:
+      return undefined;
+  }
+}
+
+/** The rows of one rows event, read as zongji's readRow reads them: one object per image, keyed by column name. */
+export interface RowImageReader {
+  read(parser: RowParser): Record<string, unknown>;
+}
+
+/**
+ * The reader of the row images of a table's rows events with the given columns-present bitmap.
+ * `readMysqlValue` is zongji's own, for the types read here no faster.
+ */
+export function compileRowReader(tableMap: RowTableMap, bitmap: Buffer, zongji: ZongJiReadContext, readMysqlValue: ReadMysqlValue): RowImageReader {
+  const config = zongji.connection?.config;
+  // Other options give other values (Dates, numbers): zongji's function then reads every column.
+  const ownOptions = config?.dateStrings === true && config.timezone === 'Z';
+  const count = tableMap.columns.length;
+  const names: string[] = [];
+  const present: boolean[] = [];
+  const readers: Reader[] = [];
+  // As zongji counts them: every bit set in the bitmap, its padding bits too.
+  let presentCount = 0;
+  for (const byte of bitmap) for (let bits = byte; bits !== 0; bits &= bits - 1) presentCount++;
+  for (let index = 0; index < count; index++) {
+    const column = tableMap.columns[index]!;
+    const schema = tableMap.columnSchemas[index]!;
+    names.push(column.name);
+    const isPresent = (bitmap[index >> 3]! & (1 << (index & 7))) !== 0;
+    present.push(isPresent);
+    const fast = ownOptions ? fastReader(column, schema) : undefined;
+    readers.push(
+      fast ??
+        ((buffer, parser) => {
+          parser._offset = at;
+          const value = readMysqlValue(parser, column, schema, tableMap, zongji);
+          at = parser._offset;
+          return value;
+        }),
+    );
+  }
+  const nullBitmapSize = (presentCount + 7) >> 3;
+  return {
+    read(parser) {
+      const buffer = parser._buffer;
+      const nullStart = parser._offset;
+      at = nullStart + nullBitmapSize;
+      const row: Record<string, unknown> = {};
+      for (let index = 0, nullBit = 0; index < count; index++) {
+        if (!present[index]) {
+          row[names[index]!] = null;
+          continue;
+        }
+        row[names[index]!] = (buffer[nullStart + (nullBit >> 3)]! & (1 << (nullBit & 7))) !== 0 ? null : readers[index]!(buffer, parser);
+        nullBit++;
+      }
+      parser._offset = at;
+      return row;
+    },
+  };
+}

@@ -1,0 +1,210 @@
+// sluice's row readers (src/sources/binlog/decode/row-readers.ts) against zongji's own readMysqlValue:
+// for every type they read, over edge values and random byte patterns, the same value (same type,
+// same text, same number, same bytes), the same read position after it, and NULLs and absent
+// columns as zongji's readRow gives them. The values through a real binlog are in
+// cell-decoder.test.ts and types-end-to-end.test.ts.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { compileRowReader, type RowColumn, type RowColumnSchema, type RowParser, type RowTableMap } from '../src/sources/binlog/decode/row-readers.ts';
+
+const zongjiUrl = import.meta.resolve('@vlasky/zongji');
+const { readMysqlValue } = (await import(new URL('./lib/common.js', zongjiUrl).href)) as {
+  readMysqlValue: (parser: RowParser, column: RowColumn, schema: RowColumnSchema, tableMap: RowTableMap, zongji: object) => unknown;
+};
+const { Parser } = (await import(new URL('./lib/reader.js', zongjiUrl).href)) as { Parser: new () => RowParser & { append(buffer: Buffer): void } };
+
+const ZONGJI = { connection: { config: { dateStrings: true, timezone: 'Z' } }, emit: () => undefined };
+
+interface Case {
+  type: number;
+  columnType: string;
+  charset?: string | null;
+  metadata?: Record<string, number>;
+  unsigned?: boolean;
+  /** Bytes of one value; random ones are made to this size (or by `random`). */
+  size?: number;
+  random?: (seed: () => number) => Buffer;
+  values?: Buffer[];
+}
+
+function rng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 0x1_0000_0000;
+  };
+}
+
+function randomBytes(next: () => number, size: number): Buffer {
+  const bytes = Buffer.alloc(size);
+  for (let index = 0; index < size; index++) bytes[index] = Math.floor(next() * 256);
+  return bytes;
+}
+
+const lengthPrefixed = (lengthSize: number) => (next: () => number) => {
+  const text = randomBytes(next, Math.floor(next() * 40));
+  // Half the time valid UTF-8 with multi-byte characters.
+  const body = next() < 0.5 ? Buffer.from(`v${Math.floor(next() * 1e6)}é😀\x01\\`, 'utf8') : text;
+  const head = Buffer.alloc(lengthSize);
+  head.writeUIntLE(body.length, 0, lengthSize);
+  return Buffer.concat([head, body]);
+};
+
+function decimalBytes(precision: number, scale: number): number {
+  const bytes = [0, 1, 1, 2, 2, 3, 3, 4, 4, 4];
+  const integral = precision - scale;
+  return Math.floor(integral / 9) * 4 + bytes[integral % 9]! + Math.floor(scale / 9) * 4 + bytes[scale % 9]!;
+}
+
+const CASES: Case[] = [
+  { type: 1, columnType: 'tinyint(4)', size: 1 },
+  { type: 1, columnType: 'tinyint(3) unsigned', size: 1 },
+  { type: 2, columnType: 'smallint', size: 2, unsigned: false },
+  { type: 2, columnType: 'smallint', size: 2, unsigned: true },
+  { type: 9, columnType: 'mediumint', size: 3 },
+  { type: 9, columnType: 'mediumint unsigned', size: 3 },
+  { type: 3, columnType: 'int', size: 4 },
+  { type: 3, columnType: 'int unsigned', size: 4 },
+  {
+    type: 8,
+    columnType: 'bigint',
+    size: 8,
+    values: ['0000000000000000', 'ffffffffffffffff', '0000000000002000', 'ffffffffffffdfff', '010000000000e0ff', '000000000000e0ff', 'ffffffffffff1f00', '0000000000000080', 'ffffffffffffff7f'].map((hex) =>
+      Buffer.from(hex, 'hex'),
+    ),
+  },
+  { type: 8, columnType: 'bigint unsigned', size: 8, values: ['ffffffffffffffff', 'ffffffffffff1f00', '0000000000002000', '0000000000000080'].map((hex) => Buffer.from(hex, 'hex')) },
+  { type: 4, columnType: 'float', size: 4, values: [Buffer.from('0000c07f', 'hex'), Buffer.from('00000080', 'hex'), Buffer.from('0000807f', 'hex')] },
+  { type: 5, columnType: 'double', size: 8, values: [Buffer.from('000000000000f87f', 'hex'), Buffer.from('0000000000000080', 'hex'), Buffer.from('010000000000f07f', 'hex')] },
+  ...[
+    [12, 2],
+    [10, 0],
+    [65, 30],
+    [65, 0],
+    [30, 30],
+    [1, 0],
+    [1, 1],
+    [18, 9],
+    [19, 10],
+    [9, 4],
+    [20, 1],
+  ].map(([precision, scale]) => ({ type: 246, columnType: `decimal(${precision},${scale})`, metadata: { precision: precision!, decimals: scale! }, size: decimalBytes(precision!, scale!) })),
+  ...[0, 1, 2, 3, 4, 5, 6].map((decimals) => ({ type: 18, columnType: `datetime(${decimals})`, metadata: { decimals }, size: 5 + Math.ceil(decimals / 2) })),
+  { type: 10, columnType: 'date', size: 3 },
+  { type: 13, columnType: 'year', size: 1 },
+  { type: 15, columnType: 'varchar(64)', charset: 'utf8mb4', metadata: { max_length: 256 }, random: lengthPrefixed(2) },
+  { type: 15, columnType: 'varchar(20)', charset: 'utf8mb3', metadata: { max_length: 60 }, random: lengthPrefixed(1) },
+  { type: 15, columnType: 'varbinary(32)', charset: null, metadata: { max_length: 32 }, random: lengthPrefixed(1) },
+  { type: 15, columnType: 'varbinary(300)', charset: null, metadata: { max_length: 300 }, random: lengthPrefixed(2) },
+  { type: 254, columnType: 'char(10)', charset: 'utf8mb4', metadata: { max_length: 40 }, random: lengthPrefixed(1) },
+  { type: 254, columnType: 'binary(16)', charset: null, metadata: { max_length: 16 }, random: lengthPrefixed(1) },
+  { type: 254, columnType: 'uuid', charset: null, metadata: { max_length: 16 }, random: (next) => Buffer.concat([Buffer.from([16]), randomBytes(next, 16)]) },
+  { type: 15, columnType: 'varchar(10)', charset: 'gbk', metadata: { max_length: 20 }, random: lengthPrefixed(1) },
+  ...[1, 2, 3, 4].map((lengthSize) => ({ type: 252, columnType: 'blob', charset: null, metadata: { length_size: lengthSize }, random: lengthPrefixed(lengthSize) })),
+  { type: 252, columnType: 'text', charset: 'utf8mb4', metadata: { length_size: 2 }, random: lengthPrefixed(2) },
+  { type: 252, columnType: 'longtext', charset: 'utf8mb4', metadata: { length_size: 4 }, random: lengthPrefixed(4) },
+  { type: 252, columnType: 'text', charset: 'ucs2', metadata: { length_size: 2 }, random: (next) => (next() < 0.5 ? Buffer.from([2, 0, 0, 0x41]) : Buffer.from([4, 0, 0, 0x41, 0x26, 0x03])) },
+  // Types the readers leave to zongji: the same path then.
+  { type: 17, columnType: 'timestamp(3)', metadata: { decimals: 3 }, size: 6 },
+  { type: 19, columnType: 'time(2)', metadata: { decimals: 2 }, size: 4 },
+  { type: 16, columnType: 'bit(12)', metadata: { bits: 12 }, size: 2 },
+];
+
+function tableOf(cases: readonly Case[]): RowTableMap {
+  return {
+    tableName: 't',
+    parentSchema: 'd',
+    columns: cases.map((entry, index) => ({ name: `c${index}`, type: entry.type, charset: entry.charset ?? null, metadata: entry.metadata ?? {} })),
+    columnSchemas: cases.map((entry) => ({ COLUMN_TYPE: entry.columnType, ...(entry.unsigned !== undefined ? { UNSIGNED: entry.unsigned } : {}) })),
+  };
+}
+
+function valuesOf(entry: Case, seed: number): Buffer[] {
+  const next = rng(seed);
+  const values = [...(entry.values ?? [])];
+  for (let index = 0; index < 400; index++) values.push(entry.random ? entry.random(next) : randomBytes(next, entry.size!));
+  return values;
+}
+
+function parserOver(bytes: Buffer): RowParser & { append(buffer: Buffer): void } {
+  const parser = new Parser();
+  parser.append(bytes);
+  return parser;
+}
+
+describe('row readers', () => {
+  it('read every value as zongji reads it, and stop where it stops', () => {
+    CASES.forEach((entry, caseIndex) => {
+      const table = tableOf([entry]);
+      const reader = compileRowReader(table, Buffer.from([1]), ZONGJI, readMysqlValue);
+      for (const value of valuesOf(entry, caseIndex + 1)) {
+        // A row: the NULL bitmap byte (not NULL), the value, and a trailing byte that must not be read.
+        const row = Buffer.concat([Buffer.from([0]), value, Buffer.from([0xee])]);
+        const zongjiParser = parserOver(row);
+        zongjiParser._offset = 1;
+        let expected: unknown;
+        let expectedError: unknown;
+        try {
+          expected = readMysqlValue(zongjiParser, table.columns[0]!, table.columnSchemas[0]!, table, ZONGJI);
+        } catch (error) {
+          expectedError = error;
+        }
+        const parser = parserOver(row);
+        if (expectedError) {
+          assert.throws(() => reader.read(parser), `${entry.columnType} ${value.toString('hex')}`);
+          continue;
+        }
+        const got = reader.read(parser).c0;
+        const what = `${entry.columnType} from ${value.toString('hex')}`;
+        assert.equal(typeof got, typeof expected, what);
+        if (Buffer.isBuffer(expected)) assert.ok(Buffer.isBuffer(got) && got.equals(expected), what);
+        else assert.ok(Object.is(got, expected), `${what}: ${String(got)} instead of ${String(expected)}`);
+        assert.equal(parser._offset, zongjiParser._offset, `${what}: read to ${parser._offset} instead of ${zongjiParser._offset}`);
+      }
+    });
+  });
+
+  it('give NULL for NULL and absent columns, and read the rest of the row in order', () => {
+    const cases = CASES.filter((entry) => entry.type !== 254 || entry.columnType !== 'uuid');
+    const table = tableOf(cases);
+    const next = rng(99);
+    for (let round = 0; round < 200; round++) {
+      const bitmap = randomBytes(next, Math.ceil(cases.length / 8));
+      const present = cases.map((_, index) => (bitmap[index >> 3]! & (1 << (index & 7))) !== 0);
+      const presentCount = [...bitmap].reduce((sum, byte) => sum + [...byte.toString(2)].filter((bit) => bit === '1').length, 0);
+      const nulls = randomBytes(next, Math.ceil(presentCount / 8));
+      const parts: Buffer[] = [nulls];
+      let nullBit = 0;
+      const expected: Record<string, unknown> = {};
+      cases.forEach((entry, index) => {
+        const name = `c${index}`;
+        if (!present[index]) {
+          expected[name] = null;
+          return;
+        }
+        const isNull = (nulls[nullBit >> 3]! & (1 << (nullBit & 7))) !== 0;
+        nullBit++;
+        if (isNull) {
+          expected[name] = null;
+          return;
+        }
+        const value = valuesOf(entry, round * 1000 + index)[(entry.values?.length ?? 0) + 1]!;
+        parts.push(value);
+        const own = parserOver(value);
+        expected[name] = readMysqlValue(own, table.columns[index]!, table.columnSchemas[index]!, table, ZONGJI);
+      });
+      const rowBytes = Buffer.concat(parts);
+      const parser = parserOver(Buffer.concat([rowBytes, rowBytes]));
+      const reader = compileRowReader(table, bitmap, ZONGJI, readMysqlValue);
+      for (const _ of [1, 2]) {
+        const row = reader.read(parser);
+        assert.deepEqual(Object.keys(row), Object.keys(expected));
+        for (const [name, value] of Object.entries(expected)) {
+          if (Buffer.isBuffer(value)) assert.ok(Buffer.isBuffer(row[name]) && (row[name] as Buffer).equals(value), name);
+          else assert.ok(Object.is(row[name], value), `${name}: ${String(row[name])} instead of ${String(value)}`);
+        }
+      }
+      assert.equal(parser._offset, rowBytes.length * 2);
+    }
+  });
+});
