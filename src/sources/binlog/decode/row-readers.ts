@@ -356,7 +356,7 @@ export function compileRowReader(tableMap: RowTableMap, bitmap: Buffer, zongji: 
     const fast = ownOptions ? fastReader(column, schema) : undefined;
     readers.push(
       fast ??
-        ((buffer, parser) => {
+        ((_buffer, parser) => {
           parser._offset = at;
           const value = readMysqlValue(parser, column, schema, tableMap, zongji);
           at = parser._offset;
