@@ -15,12 +15,14 @@ import {
   createTableStatement,
   describeFormattedStatement,
   normalizeHiveType,
+  qualifiedName,
   PRIMARY_KEY_PROPERTY,
   primaryKeyFromProperty,
   setPrimaryKeyStatement,
   SHOW_DATABASES,
   showPartitionsStatement,
   showTablesStatement,
+  stringLiteral,
 } from './hive-ddl.ts';
 import { parseDescribeFormatted, parsePartitionName, storageFormatOf, type DescribedTable } from './hive-describe.ts';
 import { formatDefaultFs, fromHiveUri, parseDefaultFs, toHiveUri, type FileSystemName } from './hive-location.ts';
@@ -128,6 +130,13 @@ export class HiveServer2Catalog implements Catalog {
     if (table.primaryKey?.join(',') === key.join(',')) return;
     await this.connection.execute(setPrimaryKeyStatement(database, name, key));
     await this.replaceCurrentView({ ...table, primaryKey: key });
+  }
+
+  async setLocation(database: string, name: string, location: string): Promise<void> {
+    const table = await this.mustGet(database, name);
+    if (table.location === location) return;
+    const uri = toHiveUri(await this.fileSystem(), location);
+    await this.connection.execute(`ALTER TABLE ${qualifiedName(database, name)} SET LOCATION ${stringLiteral(uri)}`);
   }
 
   /**

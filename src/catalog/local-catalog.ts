@@ -89,6 +89,12 @@ export class LocalCatalog implements Catalog {
     await this.store({ ...table, primaryKey: key });
   }
 
+  async setLocation(database: string, name: string, location: string): Promise<void> {
+    const table = await this.mustLoad(database, name);
+    if (table.location === location) return;
+    await this.store({ ...table, location });
+  }
+
   async addPartition(database: string, name: string, partition: PartitionSpec): Promise<void> {
     const table = await this.mustLoad(database, name);
     const key = JSON.stringify(partition.values);
