@@ -89,6 +89,7 @@ program
       ...(options.sql ? { sql: options.sql } : {}),
       ...(options.current ? { current: options.current } : {}),
       ...(key ? { key } : {}),
+      snapshotSuffix: config.sink.materialize.suffix,
       limit: Number(options.limit),
     });
     if (options.json) {
