@@ -86,8 +86,11 @@ describe(`materialized current state (seed ${SEED})`, () => {
       rows.push(encodeRow(ordered, types));
     }
     const location = `${table.location}/dt=${dt}`;
+    // Staged under a hidden name and renamed into place, as the sink commits: a reader sees all of it or none.
+    const name = `0.job.${++batch}-0`;
+    await writeWholeFile(w.fs, `${location}/.${name}`, Buffer.concat(rows));
+    await w.fs.rename(`${location}/.${name}`, `${location}/${name}`);
     await w.catalog.addPartition('ods', 'orders', { values: { dt }, location });
-    await writeWholeFile(w.fs, `${location}/0.job.${++batch}-0`, Buffer.concat(rows));
   }
 
   function expected(): (string | null)[][] {
@@ -173,6 +176,32 @@ describe(`materialized current state (seed ${SEED})`, () => {
       assert.equal((await w.fs.list('/ods.db/orders_snapshot')).length, 2);
     });
   }
+
+  it('never shows a concurrent SELECT a half-written snapshot: each answer is the source at some moment', async () => {
+    const states = [JSON.stringify(expected())];
+    let swapping = true;
+    let queries = 0;
+    const reader = (async () => {
+      while (swapping) {
+        const seen = JSON.stringify(await current());
+        assert.ok(states.includes(seen), `query ${queries} saw a state the source never had`);
+        queries++;
+      }
+    })();
+    let swaps = 0;
+    try {
+      for (let round = 0; round < 8; round++) {
+        await writeBatch(40, 1 + (round % 3));
+        states.push(JSON.stringify(expected()));
+        swaps += (await materializer().run([table], 400 + round)).length;
+      }
+    } finally {
+      swapping = false;
+      await reader;
+    }
+    assert.equal(swaps, 8);
+    assert.ok(queries >= 8, `queries ran during the swaps (${queries})`);
+  });
 
   it('leaves alone a table of the snapshot name that sluice did not make', async () => {
     const other = { ...table, name: 'plain', location: '/ods.db/plain', primaryKey: ['id'] };
