@@ -6,33 +6,12 @@
 // written atomically, or one `ALTER TABLE ... SET LOCATION`) moves the rows and the watermark together.
 //
 // A reader of the current state takes the snapshot plus the changes with `_seq` above its watermark.
+// The names and locations are ../catalog/snapshot-location.ts (the Hive view reads them too).
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Catalog, TableDefinition } from '../catalog/catalog.ts';
-import { joinPath, type FileSystem } from '../filesystem/filesystem.ts';
+import { snapshotTableName, snapshotWatermark } from '../catalog/snapshot-location.ts';
+import type { FileSystem } from '../filesystem/filesystem.ts';
 import { createTableView, qualified, quote, type ViewOptions } from './warehouse-views.ts';
-
-export const DEFAULT_SNAPSHOT_SUFFIX = '_snapshot';
-
-const GENERATION = /\/g-(\d+)-[^/]+$/;
-
-export function snapshotTableName(table: Pick<TableDefinition, 'name'>, suffix: string): string {
-  return `${table.name}${suffix}`;
-}
-
-/** Where the generations of a table's snapshot live. */
-export function snapshotRoot(table: Pick<TableDefinition, 'location'>, suffix: string): string {
-  return `${table.location}${suffix}`;
-}
-
-export function generationLocation(root: string, watermark: bigint, id: string): string {
-  return joinPath(root, `g-${watermark}-${id}`);
-}
-
-/** The highest `_seq` a snapshot table holds the fold of; undefined for a table sluice did not materialize. */
-export function snapshotWatermark(snapshot: Pick<TableDefinition, 'location'>): bigint | undefined {
-  const match = GENERATION.exec(snapshot.location);
-  return match ? BigInt(match[1]!) : undefined;
-}
 
 /**
  * The snapshot's rows, then the changes above `after` (and up to `upTo`): the input of the current-state
@@ -78,3 +57,5 @@ export async function createSnapshotView(
   await createTableView(connection, shaped, catalog, fs, scratch, options);
   return { definition, view: snapshotViewName(table), watermark };
 }
+
+export { DEFAULT_SNAPSHOT_SUFFIX, generationLocation, snapshotRoot, snapshotTableName, snapshotWatermark } from '../catalog/snapshot-location.ts';
