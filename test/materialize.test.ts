@@ -212,6 +212,57 @@ describe(`materialized current state (seed ${SEED})`, () => {
   });
 });
 
+describe('expiry of the changelog partitions a snapshot covers (retentionDays)', () => {
+  it('drops covered partitions of days long enough ago, after the swap, and the current state stays exact', async () => {
+    const w = await localWarehouse('sluice-materialize-expiry-', [
+      { name: 'id', type: 'bigint' },
+      { name: 'note', type: 'string' },
+    ]);
+    try {
+      await w.catalog.setPrimaryKey('ods', 'orders', ['id']);
+      const table = (await w.catalog.getTable('ods', 'orders'))!;
+      const types = table.columns.map((column) => column.type);
+      let seq = 0;
+      const write = async (dt: string, rows: [string, string, string][]): Promise<void> => {
+        const location = `${table.location}/dt=${dt}`;
+        const lines = rows.map(([id, note, op]) => encodeRow([id, note, op, `${dt} 10:00:00`, `0-1-${++seq}`, String(seq), 'shop.orders'], types));
+        await writeWholeFile(w.fs, `${location}/0.job.${seq}-0`, Buffer.concat(lines));
+        await w.catalog.addPartition('ods', 'orders', { values: { dt }, location });
+      };
+      await write('2026-12-01', [['1', 'one', 'insert'], ['2', 'two', 'insert']]);
+      await write('2026-12-05', [['1', 'one!', 'update'], ['3', 'three', 'insert']]);
+      await write('2026-12-12', [['2', 'two', 'delete']]);
+      const run = async (retentionDays: number, checkpoint: number) =>
+        new Materializer({
+          fs: w.fs,
+          catalog: w.catalog,
+          stateDir: w.store.dir,
+          jobId: 'job',
+          settings: { ...DEFAULT_MATERIALIZE, enabled: true, retentionDays },
+          logger,
+          now: () => Date.UTC(2026, 11, 13, 12),
+        }).run([table], checkpoint);
+      const current = async () => sorted((await queryWarehouse({ catalog: w.catalog, fs: w.fs, sql: 'SELECT id, note FROM ods.orders_current' })).rows);
+      const partitions = async () => (await w.catalog.listPartitions('ods', 'orders')).map((partition) => partition.values.dt);
+      // Off by default: nothing goes.
+      assert.equal((await run(0, 1))[0]!.expired, undefined);
+      assert.deepEqual(await partitions(), ['2026-12-01', '2026-12-05', '2026-12-12']);
+      await write('2026-12-12', [['4', 'four', 'insert']]);
+      // Five days: 12-01 and 12-05 ended more than five days before 12-13 12:00, 12-12 did not.
+      const [figures] = await run(5, 2);
+      assert.deepEqual(figures!.expired, ['dt=2026-12-01', 'dt=2026-12-05']);
+      assert.deepEqual(await partitions(), ['2026-12-12']);
+      assert.equal(await w.fs.status('/ods.db/orders/dt=2026-12-01'), undefined, 'the files of an expired partition are gone');
+      assert.deepEqual(await current(), [['1', 'one!'], ['3', 'three'], ['4', 'four']]);
+      // A late change into an expired day comes back as a partition of its own, above the watermark.
+      await write('2026-12-01', [['3', 'three?', 'update']]);
+      assert.deepEqual(await current(), [['1', 'one!'], ['3', 'three?'], ['4', 'four']]);
+    } finally {
+      await rm(w.dir, { recursive: true, force: true });
+    }
+  });
+});
+
 function sorted(rows: (string | null)[][]): (string | null)[][] {
   return [...rows].sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1));
 }

@@ -302,6 +302,9 @@ class RecordingCatalog implements Catalog {
   changeColumnType(): never {
     throw new Error('not used');
   }
+  dropPartition(): never {
+    throw new Error('not used');
+  }
   setLocation(): never {
     throw new Error('not used');
   }

@@ -49,6 +49,8 @@ export interface Catalog {
   /** ALTER TABLE ... ADD IF NOT EXISTS PARTITION. Idempotent. */
   addPartition(database: string, name: string, partition: PartitionSpec): Promise<void>;
   listPartitions(database: string, name: string): Promise<PartitionSpec[]>;
+  /** ALTER TABLE ... DROP IF EXISTS PARTITION: the catalog forgets it; its files are the caller's. Idempotent. */
+  dropPartition(database: string, name: string, values: Record<string, string>): Promise<void>;
   listTables(): Promise<TableDefinition[]>;
   close(): Promise<void>;
 }

@@ -16,6 +16,7 @@ import {
   createTableStatement,
   describeFormattedStatement,
   normalizeHiveType,
+  partitionClause,
   qualifiedName,
   PRIMARY_KEY_PROPERTY,
   primaryKeyFromProperty,
@@ -191,6 +192,10 @@ export class HiveServer2Catalog implements Catalog {
    * (DESCRIBE FORMATTED ... PARTITION) costs a round trip per partition. A partition a user added by
    * hand somewhere else is listed at that default place.
    */
+  async dropPartition(database: string, name: string, values: Record<string, string>): Promise<void> {
+    await this.connection.execute(`ALTER TABLE ${qualifiedName(database, name)} DROP IF EXISTS PARTITION ${partitionClause(values)}`);
+  }
+
   async listPartitions(database: string, name: string): Promise<PartitionSpec[]> {
     const table = await this.mustGet(database, name);
     const rows = await this.connection.query(showPartitionsStatement(database, name));

@@ -102,6 +102,13 @@ export class LocalCatalog implements Catalog {
     await this.store({ ...table, partitions: [...table.partitions, partition] });
   }
 
+  async dropPartition(database: string, name: string, values: Record<string, string>): Promise<void> {
+    const table = await this.mustLoad(database, name);
+    const key = JSON.stringify(values);
+    if (!table.partitions.some((existing) => JSON.stringify(existing.values) === key)) return;
+    await this.store({ ...table, partitions: table.partitions.filter((existing) => JSON.stringify(existing.values) !== key) });
+  }
+
   async listPartitions(database: string, name: string): Promise<PartitionSpec[]> {
     return (await this.mustLoad(database, name)).partitions;
   }

@@ -259,6 +259,8 @@ const materialize = z.strictObject({
   // 'all', or the Hive tables ('db.table') to materialize.
   tables: z.union([z.literal('all'), z.array(nonEmpty.regex(/^[^.\s]+\.[^.\s]+$/, { error: "expected a Hive table as 'db.table'" })).min(1)]).default('all'),
   suffix: z.string().regex(/^\w+$/, { error: 'expected letters, digits and _' }).default('_snapshot'),
+  // 0: off. Else changelog partitions a snapshot covers, of days that ended more than this many days ago, are dropped.
+  retentionDays: z.number().min(0).default(0),
 });
 
 const localCatalog = z.strictObject({ kind: z.literal('local').default('local'), dir: nonEmpty.default('./.sluice/catalog') });

@@ -79,7 +79,7 @@ export class Compactor extends ScheduledTableWork {
     const { fs, catalog, settings, logger } = this.options;
     const started = performance.now();
     const figures: CompactionRunFigures = { partitions: 0, filesIn: 0, filesOut: 0, bytes: 0, durationMs: 0 };
-    const protectedNames = await this.protectedNames();
+    const protectedNames = await committedByKeptRecords(this.options.stateDir, logger, 'compaction');
     if (!protectedNames) return figures;
     const now = this.options.now?.() ?? Date.now();
     let more = false;
@@ -125,40 +125,6 @@ export class Compactor extends ScheduledTableWork {
       logger.info({ ...figures, more }, more ? 'compaction run stopped at maxPartitionsPerRun; the rest waits for the next run' : 'compaction run done');
     }
     return figures;
-  }
-
-  /**
-   * Names of the files that the kept checkpoint records commit. Recovery redoes the newest record's
-   * commits, and a person may fall back to an older kept record: none of their files may vanish into
-   * a merge. Undefined (no run) when a record cannot be read: recovery will name the damage.
-   */
-  private async protectedNames(): Promise<Set<string> | undefined> {
-    const names = new Set<string>();
-    const state = stateStoreOf(this.options.stateDir);
-    let files: string[];
-    try {
-      files = await state.list();
-    } catch (error) {
-      // Not knowing which files the records name (HDFS unreachable, say) is no run, not no protection.
-      this.options.logger.warn({ state: state.description, error: (error as Error).message }, 'compaction skipped: the state directory cannot be listed');
-      return undefined;
-    }
-    for (const file of files.filter((name) => /^checkpoint-\d+\.json$/.test(name))) {
-      let record: StoredRecord;
-      try {
-        const content = await state.read(file);
-        if (content === undefined) continue; // pruned meanwhile: not the newest
-        record = JSON.parse(content.toString('utf8')) as StoredRecord;
-      } catch (error) {
-        this.options.logger.warn({ file, error: (error as Error).message }, 'compaction skipped: a checkpoint record cannot be read');
-        return undefined;
-      }
-      // Every sink's renames: which part of the record is this sink's is the pipeline's naming.
-      for (const pending of Object.values(upgradeRecord(record).sinks ?? {})) {
-        for (const commit of (pending.commits ?? []) as PendingCommit[]) if (commit.kind === 'rename') names.add(baseName(commit.to));
-      }
-    }
-    return names;
   }
 
   private async compactPartition(
@@ -231,4 +197,38 @@ async function concatenate(fs: FileSystem, inputs: readonly FileStatus[], target
     throw error;
   }
   return writer.bytesWritten;
+}
+
+/**
+ * Names of the files that the kept checkpoint records commit. Recovery redoes the newest record's
+ * commits, and a person may fall back to an older kept record: none of their files may vanish into
+ * a merge or an expiry. Undefined (no run) when a record cannot be read: recovery will name the damage.
+ */
+export async function committedByKeptRecords(stateDir: string | StateStore, logger: Logger, work: string): Promise<Set<string> | undefined> {
+  const names = new Set<string>();
+  const state = stateStoreOf(stateDir);
+  let files: string[];
+  try {
+    files = await state.list();
+  } catch (error) {
+    // Not knowing which files the records name (HDFS unreachable, say) is no run, not no protection.
+    logger.warn({ state: state.description, error: (error as Error).message }, `${work} skipped: the state directory cannot be listed`);
+    return undefined;
+  }
+  for (const file of files.filter((name) => /^checkpoint-\d+\.json$/.test(name))) {
+    let record: StoredRecord;
+    try {
+      const content = await state.read(file);
+      if (content === undefined) continue; // pruned meanwhile: not the newest
+      record = JSON.parse(content.toString('utf8')) as StoredRecord;
+    } catch (error) {
+      logger.warn({ file, error: (error as Error).message }, `${work} skipped: a checkpoint record cannot be read`);
+      return undefined;
+    }
+    // Every sink's renames: which part of the record is this sink's is the pipeline's naming.
+    for (const pending of Object.values(upgradeRecord(record).sinks ?? {})) {
+      for (const commit of (pending.commits ?? []) as PendingCommit[]) if (commit.kind === 'rename') names.add(baseName(commit.to));
+    }
+  }
+  return names;
 }

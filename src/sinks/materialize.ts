@@ -17,11 +17,13 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
-import type { Catalog, TableDefinition } from '../catalog/catalog.ts';
+import type { Catalog, PartitionSpec, TableDefinition } from '../catalog/catalog.ts';
 import { completeMaterialization, writeMaterializeIntent, type MaterializeIntent, type MaterializeStepHook } from '../checkpoint/materialize-intent.ts';
 import type { StateStore } from '../core/state-store.ts';
 import { joinPath, type FileSystem, type FileWriter } from '../filesystem/filesystem.ts';
-import { isChangelogTable } from './compaction-plan.ts';
+import { partitionPath } from './changelog-layout.ts';
+import { committedByKeptRecords } from './compaction.ts';
+import { baseName, isChangelogTable, partitionClosed } from './compaction-plan.ts';
 import { currentStateSql } from './current-state-sql.ts';
 import { ScheduledTableWork } from './scheduled-table-work.ts';
 import { createSnapshotView, generationLocation, snapshotAndChanges, snapshotRoot, snapshotTableName, snapshotWatermark } from './snapshot-table.ts';
@@ -36,9 +38,14 @@ export interface MaterializeSettings {
   tables: 'all' | string[];
   /** The snapshot table's name is the changelog table's followed by this. */
   suffix: string;
+  /**
+   * 0: off. Otherwise, after a swap, changelog partitions whose every row the snapshot holds the fold
+   * of (all `_seq` up to its watermark) and whose UTC day ended more than this many days ago are dropped.
+   */
+  retentionDays: number;
 }
 
-export const DEFAULT_MATERIALIZE: MaterializeSettings = { enabled: false, schedule: '41 2 * * *', tables: 'all', suffix: '_snapshot' };
+export const DEFAULT_MATERIALIZE: MaterializeSettings = { enabled: false, schedule: '41 2 * * *', tables: 'all', suffix: '_snapshot', retentionDays: 0 };
 
 export interface MaterializerOptions {
   fs: FileSystem;
@@ -51,6 +58,7 @@ export interface MaterializerOptions {
   logger: Logger;
   /** Tests stop the work at a step to play a crash there. */
   onStep?: MaterializeStepHook;
+  now?: () => number;
 }
 
 export interface MaterializeFigures {
@@ -59,6 +67,8 @@ export interface MaterializeFigures {
   watermark: string;
   rows: number;
   bytes: number;
+  /** The changelog partitions dropped after the swap (retentionDays). */
+  expired?: string[];
   ms: number;
 }
 
@@ -90,6 +100,25 @@ export class Materializer extends ScheduledTableWork {
       if (done) figures.push(done);
     }
     return figures;
+  }
+
+  /**
+   * Drops the partitions the snapshot just swapped in covers (coveredPartitions). Only after the swap,
+   * so the rows are in the snapshot before they leave the changelog. The catalog forgets a partition
+   * first, then its files go: a crash between leaves a directory no reader lists.
+   */
+  private async expire(connection: DuckDBConnection, table: TableDefinition, watermark: bigint): Promise<string[]> {
+    const { fs, catalog, settings, logger, stateDir } = this.options;
+    const protectedNames = await committedByKeptRecords(stateDir, logger, 'expiry');
+    if (!protectedNames) return [];
+    const partitions = await catalog.listPartitions(table.database, table.name);
+    const now = this.options.now?.() ?? Date.now();
+    const covered = await coveredPartitions(connection, table, partitions, watermark, { retentionDays: settings.retentionDays, now, protectedNames, fs });
+    for (const partition of covered) {
+      await catalog.dropPartition(table.database, table.name, partition.values);
+      await fs.delete(partition.location, true);
+    }
+    return covered.map((partition) => partitionPath(partition.values));
   }
 
   private wanted(table: TableDefinition): boolean {
@@ -160,7 +189,15 @@ export class Materializer extends ScheduledTableWork {
         await onStep?.({ step: 'recorded' });
         // 3. Swap, old generations out, record gone.
         await completeMaterialization(intent, fs, catalog, stateDir, onStep);
-        const figures = { table: label, snapshot: `${table.database}.${snapshotName}`, watermark: watermark.toString(), ...written, ms: Math.round(performance.now() - started) };
+        const expired = settings.retentionDays > 0 ? await this.expire(connection, table, watermark) : [];
+        const figures = {
+          table: label,
+          snapshot: `${table.database}.${snapshotName}`,
+          watermark: watermark.toString(),
+          ...written,
+          ...(expired.length > 0 ? { expired } : {}),
+          ms: Math.round(performance.now() - started),
+        };
         logger.info(figures, 'table materialized');
         return figures;
       });
@@ -169,6 +206,33 @@ export class Materializer extends ScheduledTableWork {
       instance.closeSync();
     }
   }
+}
+
+/**
+ * The changelog partitions the snapshot in place covers: every row's `_seq` at most its watermark,
+ * and the partition's UTC day ended more than `retentionDays` ago. Never one holding a file a kept
+ * checkpoint record commits (recovery may redo that rename).
+ */
+async function coveredPartitions(
+  connection: DuckDBConnection,
+  table: TableDefinition,
+  partitions: readonly PartitionSpec[],
+  watermark: bigint,
+  options: { retentionDays: number; now: number; protectedNames: ReadonlySet<string>; fs: FileSystem },
+): Promise<PartitionSpec[]> {
+  const columns = table.partitionColumns.map((column) => quote(column.name));
+  const rows = (await connection.runAndReadAll(`SELECT ${columns.join(', ')}, max("_seq")::VARCHAR FROM ${qualified(table)} GROUP BY ${columns.join(', ')}`)).getRows();
+  const newest = new Map(rows.map((row) => [JSON.stringify(row.slice(0, columns.length).map(String)), BigInt(String(row[columns.length]))]));
+  const covered: PartitionSpec[] = [];
+  for (const partition of partitions) {
+    const top = newest.get(JSON.stringify(table.partitionColumns.map((column) => partition.values[column.name] ?? '')));
+    if (top === undefined || top > watermark) continue;
+    if (!partitionClosed(partition.values, table.partitionColumns[0]!.name, options.now, options.retentionDays * 24)) continue;
+    const names = (await options.fs.list(partition.location)).map((file) => baseName(file.path));
+    if (names.some((name) => options.protectedNames.has(name))) continue;
+    covered.push(partition);
+  }
+  return covered;
 }
 
 /** Text: the kept rows' lines as they were read, a DuckDB chunk at a time. */
