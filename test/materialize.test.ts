@@ -6,10 +6,13 @@
 // current state must equal a model of the source row by row, and equal the view over the whole
 // history. Then a crash is played at every step of the swap: recovery leaves it exact.
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import type { TableDefinition } from '../src/catalog/catalog.ts';
+import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { recoverMaterializations, type MaterializeStep } from '../src/checkpoint/materialize-intent.ts';
 import { queryWarehouse } from '../src/cli/query.ts';
 import type { CellValue } from '../src/core/change-event.ts';
@@ -18,6 +21,7 @@ import { DEFAULT_MATERIALIZE, Materializer } from '../src/sinks/materialize.ts';
 import { snapshotWatermark } from '../src/sinks/snapshot-table.ts';
 import { prng } from './helpers/change-generator.ts';
 import { localWarehouse, type LocalWarehouse } from './helpers/local-warehouse.ts';
+import { REPO_ROOT } from './helpers/servers.ts';
 import { writeWholeFile } from './helpers/whole-file.ts';
 
 const SEED = Number(process.env.SLUICE_CRASH_SEED ?? Date.now() % 1_000_000);
@@ -214,21 +218,8 @@ describe(`materialized current state (seed ${SEED})`, () => {
 
 describe('expiry of the changelog partitions a snapshot covers (retentionDays)', () => {
   it('drops covered partitions of days long enough ago, after the swap, and the current state stays exact', async () => {
-    const w = await localWarehouse('sluice-materialize-expiry-', [
-      { name: 'id', type: 'bigint' },
-      { name: 'note', type: 'string' },
-    ]);
+    const { w, table, write } = await keyedNotes('sluice-materialize-expiry-');
     try {
-      await w.catalog.setPrimaryKey('ods', 'orders', ['id']);
-      const table = (await w.catalog.getTable('ods', 'orders'))!;
-      const types = table.columns.map((column) => column.type);
-      let seq = 0;
-      const write = async (dt: string, rows: [string, string, string][]): Promise<void> => {
-        const location = `${table.location}/dt=${dt}`;
-        const lines = rows.map(([id, note, op]) => encodeRow([id, note, op, `${dt} 10:00:00`, `0-1-${++seq}`, String(seq), 'shop.orders'], types));
-        await writeWholeFile(w.fs, `${location}/0.job.${seq}-0`, Buffer.concat(lines));
-        await w.catalog.addPartition('ods', 'orders', { values: { dt }, location });
-      };
       await write('2026-12-01', [['1', 'one', 'insert'], ['2', 'two', 'insert']]);
       await write('2026-12-05', [['1', 'one!', 'update'], ['3', 'three', 'insert']]);
       await write('2026-12-12', [['2', 'two', 'delete']]);
@@ -262,6 +253,56 @@ describe('expiry of the changelog partitions a snapshot covers (retentionDays)',
     }
   });
 });
+
+describe('sluice materialize', () => {
+  it('folds now from the command line, then has nothing to do; --current reads the snapshot', async () => {
+    const { w, write } = await keyedNotes('sluice-materialize-cli-');
+    try {
+      await write('2026-12-01', [['1', 'one', 'insert'], ['2', 'two', 'insert'], ['1', 'one!', 'update'], ['2', 'two', 'delete'], ['3', 'three', 'read']]);
+      const config = join(w.dir, 'sluice.yaml');
+      await writeFile(
+        config,
+        ['source:', '  host: 127.0.0.1', '  user: nobody', 'sink:', '  filesystem:', '    root: ./warehouse', '  catalog:', '    dir: ./catalog', 'checkpoint:', '  dir: ./state', ''].join('\n'),
+      );
+      const sluice = (...args: string[]) => spawnSync(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), ...args, '--config', config], { encoding: 'utf8', timeout: 60_000 });
+      const first = sluice('materialize');
+      assert.equal(first.status, 0, first.stderr);
+      assert.equal(first.stdout, 'ods.orders_snapshot: 2 rows up to _seq 5\n');
+      const again = sluice('materialize', 'ods.orders');
+      assert.equal(again.status, 0, again.stderr);
+      assert.match(again.stdout, /nothing to materialize/);
+      const unknown = sluice('materialize', 'ods.nope');
+      assert.notEqual(unknown.status, 0);
+      assert.match(unknown.stderr, /ods\.nope is not a table/);
+      const current = sluice('query', '--json', '--current', 'ods.orders');
+      assert.equal(current.status, 0, current.stderr);
+      assert.deepEqual(current.stdout.trim().split('\n').map((line) => JSON.parse(line) as unknown), [{ id: '1', note: 'one!' }, { id: '3', note: 'three' }]);
+      const snapshot = (await new LocalCatalog(join(w.dir, 'catalog')).getTable('ods', 'orders_snapshot'))!;
+      assert.equal(snapshotWatermark(snapshot), 5n);
+    } finally {
+      await rm(w.dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** ods.orders (id, note) keyed by id, and a writer of one committed file of (id, note, op) changes per call, `_seq` numbered on. */
+async function keyedNotes(prefix: string): Promise<{ w: LocalWarehouse; table: TableDefinition; write: (dt: string, rows: [string, string, string][]) => Promise<void> }> {
+  const w = await localWarehouse(prefix, [
+    { name: 'id', type: 'bigint' },
+    { name: 'note', type: 'string' },
+  ]);
+  await w.catalog.setPrimaryKey('ods', 'orders', ['id']);
+  const table = (await w.catalog.getTable('ods', 'orders'))!;
+  const types = table.columns.map((column) => column.type);
+  let seq = 0;
+  const write = async (dt: string, rows: [string, string, string][]): Promise<void> => {
+    const location = `${table.location}/dt=${dt}`;
+    const lines = rows.map(([id, note, op]) => encodeRow([id, note, op, `${dt} 10:00:00`, `0-1-${++seq}`, String(seq), 'shop.orders'], types));
+    await writeWholeFile(w.fs, `${location}/0.job.${seq}-0`, Buffer.concat(lines));
+    await w.catalog.addPartition('ods', 'orders', { values: { dt }, location });
+  };
+  return { w, table, write };
+}
 
 function sorted(rows: (string | null)[][]): (string | null)[][] {
   return [...rows].sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1));
