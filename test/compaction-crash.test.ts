@@ -4,7 +4,6 @@
 // killed at random moments and the instant a compaction record lands; after a final clean run the
 // table must hold exactly the source's change stream, and the closed partitions fewer files.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -14,8 +13,8 @@ import { binlogHiveRecord, type BinlogHiveRecord as CheckpointRecord } from '../
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { ChangeGenerator, prng } from './helpers/change-generator.ts';
 import { assertSameStream } from './helpers/crash-scenario.ts';
-import { gtidBinlogPos, makeWorkspace, metricsPort, startDaemon, waitForCheckpoint, type DaemonWorkspace, type RunningDaemon } from './helpers/daemon.ts';
-import { testMariaDb } from './helpers/servers.ts';
+import type { DaemonWorkspace } from './helpers/daemon.ts';
+import { cleanRun, killOnce, shardedOrders } from './helpers/intent-crash.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
 
 const KILLS = Number(process.env.SLUICE_COMPACTION_KILLS ?? 8);
@@ -26,18 +25,9 @@ const DAY_SECONDS = 86_400;
 
 test(`compaction under ${KILLS} SIGKILLs keeps exactly the source's change stream (seed ${SEED})`, { timeout: 5 * 60_000 }, async () => {
   const started = Date.now();
-  const server = await testMariaDb();
-  const connection = await server.rootConnection();
   const tag = `k${SEED}`;
-  const tables = [`${tag}_shop.order_1`, `${tag}_shop.order_2`];
-  await ChangeGenerator.createTables(connection, tables);
-  const startPosition = await gtidBinlogPos(server);
-  const workspace = makeWorkspace(server, {
-    start: `{ gtid: '${startPosition}' }`,
-    routing: `  include: ['${tag}_shop.*']\n  rules:\n    - match: '^${tag}_shop\\.order_\\d+$'\n      target: ods_${tag}.orders`,
-    intervalSeconds: 0.2,
-    sinkExtra: `  compaction:\n    schedule: '* * * * * *'\n    minFiles: ${MIN_FILES}\n`,
-  });
+  const sharded = await shardedOrders(tag, `  compaction:\n    schedule: '* * * * * *'\n    minFiles: ${MIN_FILES}\n`);
+  const { connection, tables, workspace } = sharded;
   const table = join(workspace.warehouse, `ods_${tag}.db`, 'orders');
 
   // Two closed days (3 and 4 days ago) and today, which stays open.
@@ -84,36 +74,28 @@ test(`compaction under ${KILLS} SIGKILLs keeps exactly the source's change strea
   let sampleLine: string | undefined;
   try {
     for (let kill = 0; kill < KILLS; kill++) {
-      const daemon = startDaemon(workspace, server);
-      daemon.child.stdout!.on('data', (chunk: Buffer) => {
-        sampleLine ??= chunk.toString().split('\n').find((line) => line.includes('"msg":"partition compacted"'));
-      });
       // Three kills in four land the instant a compaction record appears: between the record and the
-      // end of its renames and deletes, the window that random timing alone would rarely hit.
-      if (kill % 4 !== 0 && (await killWhenCompactionRecordLands(workspace, daemon, 6000))) killsAtCompactionRecord++;
-      else await sleep(500 + random() * 2500);
-      daemon.child.kill('SIGKILL');
-      const exit = await daemon.exited;
-      // A compaction record left behind: the kill interrupted a recorded merge, which the next start completes.
-      if (readdirSync(workspace.stateDir).some((name) => /^compaction-.+\.json$/.test(name))) interruptedCompactions++;
-      assert.equal(exit.signal, 'SIGKILL', `daemon died on its own before kill ${kill}:\n${daemon.output().slice(-3000)}`);
-      assert.doesNotMatch(daemon.output(), /"level":(50|60)/, `no error before kill ${kill}:\n${daemon.output().slice(-3000)}`);
+      // end of its renames and deletes. A record left behind: the kill interrupted a recorded merge,
+      // which the next start completes.
+      const killed = await killOnce(sharded, {
+        record: /^compaction-.+\.json$/,
+        atRecord: kill % 4 !== 0,
+        timeoutMs: 6000,
+        otherwiseMs: 500 + random() * 2500,
+        onOutput: (chunk) => (sampleLine ??= chunk.split('\n').find((line) => line.includes('"msg":"partition compacted"'))),
+      });
+      if (killed.atRecord) killsAtCompactionRecord++;
+      if (killed.recordLeft) interruptedCompactions++;
     }
     generating = false;
     await generation;
 
     // A clean run: catch up, let compaction finish its work on the closed partitions, stop.
-    const endPosition = await gtidBinlogPos(server);
-    const last = startDaemon(workspace, server);
-    await metricsPort(last);
-    await waitForCheckpoint(workspace, endPosition, 60_000, last);
-    await waitFor(() => closedPartitions.every((partition) => uncompacted(table, partition, workspace).length < MIN_FILES), 15_000, () =>
-      `closed partitions still hold small files: ${JSON.stringify(closedPartitions.map((p) => uncompacted(table, p, workspace)))}\n${last.output().slice(-3000)}`,
+    await cleanRun(sharded, (last) =>
+      waitFor(() => closedPartitions.every((partition) => uncompacted(table, partition, workspace).length < MIN_FILES), 15_000, () =>
+        `closed partitions still hold small files: ${JSON.stringify(closedPartitions.map((p) => uncompacted(table, p, workspace)))}\n${last.output().slice(-3000)}`,
+      ),
     );
-    last.child.kill('SIGTERM');
-    const exit = await last.exited;
-    assert.equal(exit.code, 0, `clean stop exits 0:\n${last.output().slice(-2000)}`);
-    assert.doesNotMatch(last.output(), /"level":(50|60)/, `no error in the clean run:\n${last.output().slice(-3000)}`);
   } finally {
     generating = false;
     recordWatcher.close();
@@ -179,31 +161,4 @@ async function waitFor(condition: () => boolean, timeoutMs: number, describe: ()
     if (Date.now() > deadline) throw new Error(describe());
     await sleep(100);
   }
-}
-
-/**
- * Kills the daemon as soon as a compaction intent record is renamed into place; false on timeout.
- * The watcher runs in a small process of its own: this one is busy driving the workload, and the
- * daemon completes a small merge within a millisecond or two of writing its record.
- */
-async function killWhenCompactionRecordLands(workspace: DaemonWorkspace, daemon: RunningDaemon, timeoutMs: number): Promise<boolean> {
-  const script = `const { watch } = require('node:fs');
-const watcher = watch(${JSON.stringify(workspace.stateDir)}, (_event, name) => {
-  if (!name || !/^compaction-.+\\.json$/.test(String(name))) return;
-  try { process.kill(${daemon.child.pid}, 'SIGKILL'); } catch {}
-  process.stdout.write('killed\\n');
-  watcher.close();
-  process.exit(0);
-});
-process.stdout.write('ready\\n');
-setTimeout(() => process.exit(1), ${timeoutMs});`;
-  const killer = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let output = '';
-  killer.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await new Promise<void>((resolve) => {
-    const check = () => (output.includes('ready') ? resolve() : setTimeout(check, 5));
-    check();
-  });
-  await new Promise((resolve) => killer.on('exit', resolve));
-  return output.includes('killed');
 }

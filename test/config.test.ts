@@ -70,6 +70,7 @@ describe('config', () => {
       rollSeconds: 3600,
       onTableError: 'table',
       compaction: { enabled: true, schedule: '17 * * * *', closedAfterHours: 2, minFiles: 4, smallFileBytes: 67108864, maxPartitionsPerRun: 4 },
+      materialize: { enabled: false, schedule: '41 2 * * *', tables: 'all', suffix: '_snapshot', retentionDays: 0 },
     });
     assert.deepEqual(config.checkpoint, { intervalSeconds: 10, dir: '/etc/sluice/.sluice/state', keep: 3, store: 'local' });
     assert.equal(config.runtime.maxQueuedEvents, 10000);

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  addColumnsStatement,
   addPartitionStatement,
   changeColumnTypeStatement,
   createTableStatement,
@@ -43,6 +44,10 @@ test('CREATE TABLE is EXTERNAL, partitioned, with the codec\'s storage clause; a
       `${TEXT_STORAGE_DDL} LOCATION 'hdfs://nn:8020/w/ods.db/orders'`,
   );
   assert.throws(() => changeColumnTypeStatement('ods', 'orders', 'id', 'int; DROP TABLE x'), /does not create in Hive/);
+  // CASCADE reaches the partitions; Hive refuses it on a table without any (a materialized snapshot).
+  assert.equal(addColumnsStatement('ods', 'orders', [{ name: 'n', type: 'int' }]), 'ALTER TABLE `ods`.`orders` ADD COLUMNS (`n` int) CASCADE');
+  assert.equal(addColumnsStatement('ods', 'orders_snapshot', [{ name: 'n', type: 'int' }], false), 'ALTER TABLE `ods`.`orders_snapshot` ADD COLUMNS (`n` int)');
+  assert.equal(changeColumnTypeStatement('ods', 'orders_snapshot', 'n', 'bigint', false), 'ALTER TABLE `ods`.`orders_snapshot` CHANGE COLUMN `n` `n` bigint');
   assert.equal(
     addPartitionStatement('ods', 'orders', { dt: '2026-11-25', hr: '03' }, 'hdfs://nn:8020/w/ods.db/orders/dt=2026-11-25/hr=03'),
     "ALTER TABLE `ods`.`orders` ADD IF NOT EXISTS PARTITION (`dt`='2026-11-25', `hr`='03') LOCATION 'hdfs://nn:8020/w/ods.db/orders/dt=2026-11-25/hr=03'",

@@ -1,5 +1,5 @@
 // `sluice query` reads only the tables its SQL names, and needs no MySQL password: the tables are
-// DuckDB views over their committed files (src/cli/query-views.ts).
+// DuckDB views over their committed files (src/sinks/warehouse-views.ts).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';

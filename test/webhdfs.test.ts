@@ -302,6 +302,12 @@ class RecordingCatalog implements Catalog {
   changeColumnType(): never {
     throw new Error('not used');
   }
+  dropPartition(): never {
+    throw new Error('not used');
+  }
+  setLocation(): never {
+    throw new Error('not used');
+  }
   setPrimaryKey(): never {
     throw new Error('not used');
   }

@@ -41,9 +41,16 @@ export interface Catalog {
   changeColumnType(database: string, name: string, column: string, type: string): Promise<void>;
   /** Records the source's primary key with the table (a key the source gained or changed). Idempotent. */
   setPrimaryKey(database: string, name: string, key: string[]): Promise<void>;
+  /**
+   * ALTER TABLE ... SET LOCATION: the table's rows become the files at `location`, in one step
+   * (how a materialized snapshot is swapped in). Idempotent.
+   */
+  setLocation(database: string, name: string, location: string): Promise<void>;
   /** ALTER TABLE ... ADD IF NOT EXISTS PARTITION. Idempotent. */
   addPartition(database: string, name: string, partition: PartitionSpec): Promise<void>;
   listPartitions(database: string, name: string): Promise<PartitionSpec[]>;
+  /** ALTER TABLE ... DROP IF EXISTS PARTITION: the catalog forgets it; its files are the caller's. Idempotent. */
+  dropPartition(database: string, name: string, values: Record<string, string>): Promise<void>;
   listTables(): Promise<TableDefinition[]>;
   close(): Promise<void>;
 }

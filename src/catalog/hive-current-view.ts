@@ -39,7 +39,7 @@ export function currentViewName(table: Pick<TableDefinition, 'name'>, options: C
  * CREATE OR REPLACE VIEW for the table, or undefined where no view can be made: the table records no
  * primary key (the source had none), or it lacks the changelog columns.
  */
-export function currentViewStatement(table: TableDefinition, options: CurrentViewOptions): string | undefined {
+export function currentViewStatement(table: TableDefinition, options: CurrentViewOptions, snapshot?: MaterializedSnapshot): string | undefined {
   const names = new Set(table.columns.map((column) => column.name));
   const metadata = metadataColumns(table.columns.map((column) => column.name));
   const key = table.primaryKey;
@@ -48,15 +48,40 @@ export function currentViewStatement(table: TableDefinition, options: CurrentVie
   const source = table.columns.filter((column) => !metadata.has(column.name)).map((column) => q(column.name));
   const perKey = [...(names.has('_source') ? [q('_source')] : []), ...key.map(q)].join(', ');
   const perSource = names.has('_source') ? `PARTITION BY ${q('_source')}` : '';
+  const rowColumns = [...source, q('_op'), q('_seq'), ...(names.has('_source') ? [q('_source')] : [])];
+  const rows = snapshot === undefined ? qualifiedName(table.database, table.name) : `(${snapshotAndChanges(table, metadata, snapshot)}) ${q('sluice_rows')}`;
   // Truncate markers have NULL source columns: their own key group, never the latest row of a real key.
   const ranked =
-    `SELECT ${[...source, q('_op'), q('_seq')].join(', ')}, ` +
+    `SELECT ${rowColumns.join(', ')}, ` +
     `row_number() OVER (PARTITION BY ${perKey} ORDER BY ${q('_seq')} DESC) AS ${q('sluice_rank')}, ` +
     `max(CASE WHEN ${q('_op')} = 'truncate' THEN ${q('_seq')} END) OVER (${perSource}) AS ${q('sluice_truncated')} ` +
-    `FROM ${qualifiedName(table.database, table.name)}`;
+    `FROM ${rows}`;
   return (
     `CREATE OR REPLACE VIEW ${qualifiedName(table.database, currentViewName(table, options))} AS ` +
     `SELECT ${source.join(', ')} FROM (${ranked}) ${q('ranked')} ` +
     `WHERE ${q('sluice_rank')} = 1 AND ${q('_op')} IN ('insert', 'update', 'read') AND ${q('_seq')} > coalesce(${q('sluice_truncated')}, -1)`
+  );
+}
+
+/** A materialized snapshot of the table (src/sinks/materialize.ts): its definition and the `_seq` it holds the fold of. */
+export interface MaterializedSnapshot {
+  table: TableDefinition;
+  watermark: bigint;
+}
+
+/**
+ * The snapshot's rows and the changes after its watermark, with the changelog's columns and types: a
+ * column added since the snapshot was written is NULL in it, a widened one cast to the new width.
+ * The rule over them is indifferent to a row read twice, so the view stays exact in the moment
+ * between a swap and this view's re-creation, when it still names the older watermark.
+ */
+function snapshotAndChanges(table: TableDefinition, metadata: ReadonlySet<string>, snapshot: MaterializedSnapshot): string {
+  const q = quoteIdentifier;
+  const wanted = table.columns.filter((column) => !metadata.has(column.name) || ['_op', '_seq', '_source'].includes(column.name));
+  const held = new Set(snapshot.table.columns.map((column) => column.name.toLowerCase()));
+  const fromSnapshot = wanted.map((column) => `CAST(${held.has(column.name.toLowerCase()) ? q(column.name) : 'NULL'} AS ${column.type}) AS ${q(column.name)}`);
+  return (
+    `SELECT ${fromSnapshot.join(', ')} FROM ${qualifiedName(snapshot.table.database, snapshot.table.name)} ` +
+    `UNION ALL SELECT ${wanted.map((column) => q(column.name)).join(', ')} FROM ${qualifiedName(table.database, table.name)} WHERE ${q('_seq')} > ${snapshot.watermark}`
   );
 }

@@ -116,13 +116,18 @@ export function primaryKeyFromProperty(value: string | undefined): string[] | un
  * `int`. (Hive 4.1's own fetch task happened to read an ADD COLUMNS column right; other engines don't
  * promise it.)
  */
-export function addColumnsStatement(database: string, table: string, columns: readonly HiveColumn[]): string {
-  return `ALTER TABLE ${qualifiedName(database, table)} ADD COLUMNS (${columnList(columns)}) CASCADE`;
+export function addColumnsStatement(database: string, table: string, columns: readonly HiveColumn[], partitioned = true): string {
+  return `ALTER TABLE ${qualifiedName(database, table)} ADD COLUMNS (${columnList(columns)})${cascade(partitioned)}`;
 }
 
-export function changeColumnTypeStatement(database: string, table: string, column: string, type: string): string {
+export function changeColumnTypeStatement(database: string, table: string, column: string, type: string, partitioned = true): string {
   const name = quoteIdentifier(column);
-  return `ALTER TABLE ${qualifiedName(database, table)} CHANGE COLUMN ${name} ${name} ${columnType({ name: column, type })} CASCADE`;
+  return `ALTER TABLE ${qualifiedName(database, table)} CHANGE COLUMN ${name} ${name} ${columnType({ name: column, type })}${cascade(partitioned)}`;
+}
+
+/** CASCADE is for the partitions' copies of the columns; Hive refuses it on a table without partitions (a materialized snapshot). */
+function cascade(partitioned: boolean): string {
+  return partitioned ? ' CASCADE' : '';
 }
 
 export function addPartitionStatement(database: string, table: string, values: Record<string, string>, locationUri: string): string {

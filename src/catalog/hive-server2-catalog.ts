@@ -6,7 +6,8 @@
 import { SluiceError, isSluiceError } from '../core/errors.ts';
 import type { Catalog, HiveColumn, PartitionSpec, TableDefinition } from './catalog.ts';
 import { HiveConnection, type HiveConnectionOptions } from './hive-connection.ts';
-import { currentViewName, currentViewStatement, DEFAULT_CURRENT_VIEW, type CurrentViewOptions } from './hive-current-view.ts';
+import { currentViewName, currentViewStatement, DEFAULT_CURRENT_VIEW, type CurrentViewOptions, type MaterializedSnapshot } from './hive-current-view.ts';
+import { DEFAULT_SNAPSHOT_SUFFIX, snapshotTableName, snapshotWatermark } from './snapshot-location.ts';
 import {
   addColumnsStatement,
   addPartitionStatement,
@@ -15,12 +16,15 @@ import {
   createTableStatement,
   describeFormattedStatement,
   normalizeHiveType,
+  partitionClause,
+  qualifiedName,
   PRIMARY_KEY_PROPERTY,
   primaryKeyFromProperty,
   setPrimaryKeyStatement,
   SHOW_DATABASES,
   showPartitionsStatement,
   showTablesStatement,
+  stringLiteral,
 } from './hive-ddl.ts';
 import { parseDescribeFormatted, parsePartitionName, storageFormatOf, type DescribedTable } from './hive-describe.ts';
 import { formatDefaultFs, fromHiveUri, parseDefaultFs, toHiveUri, type FileSystemName } from './hive-location.ts';
@@ -35,6 +39,8 @@ export interface HiveServer2CatalogOptions extends HiveConnectionOptions {
   fsDefaultFS?: string;
   /** The current-state view `<table><suffix>` of every table with a recorded primary key (hive-current-view.ts). */
   currentView?: CurrentViewOptions;
+  /** The suffix of materialized snapshot tables (`sink.materialize.suffix`), which the current-state views read. */
+  snapshotSuffix?: string;
 }
 
 // Hive's ErrorMsg codes for "Table not found" and "Database does not exist".
@@ -46,12 +52,14 @@ export class HiveServer2Catalog implements Catalog {
   private readonly connection: HiveConnection;
   private fsName: Promise<FileSystemName> | undefined;
   private readonly currentView: CurrentViewOptions;
+  private readonly snapshotSuffix: string;
   /** Tables whose view this run has made sure of since it started (see addPartition). */
   private readonly viewsChecked = new Set<string>();
 
   constructor(options: HiveServer2CatalogOptions) {
     this.connection = new HiveConnection(options);
     this.currentView = options.currentView ?? DEFAULT_CURRENT_VIEW;
+    this.snapshotSuffix = options.snapshotSuffix ?? DEFAULT_SNAPSHOT_SUFFIX;
     if (options.fsDefaultFS !== undefined) {
       // Parsed now, so that a malformed value fails at start.
       const fs = parseDefaultFs(options.fsDefaultFS);
@@ -94,6 +102,7 @@ export class HiveServer2Catalog implements Catalog {
     }
     const table = this.toDefinition(database, name, described, fs);
     await this.replaceCurrentView(table);
+    await this.replaceViewOverSnapshot(table);
     return table;
   }
 
@@ -103,7 +112,7 @@ export class HiveServer2Catalog implements Catalog {
     const missing = columns.filter((column) => !known.has(column.name.toLowerCase()));
     if (missing.length === 0) return;
     try {
-      await this.connection.execute(addColumnsStatement(database, name, missing));
+      await this.connection.execute(addColumnsStatement(database, name, missing, table.partitionColumns.length > 0));
     } catch (error) {
       // ADD COLUMNS is the one statement that is not idempotent: if it ran before a dropped
       // connection and was sent again, Hive answers "Duplicate column name". What counts is the result.
@@ -119,7 +128,7 @@ export class HiveServer2Catalog implements Catalog {
     const current = table.columns.find((existing) => existing.name === column.toLowerCase());
     if (!current) throw this.error(`table ${database}.${name} has no column ${column}`, database, name);
     if (normalizeHiveType(current.type) === normalizeHiveType(type)) return;
-    await this.connection.execute(changeColumnTypeStatement(database, name, column, type));
+    await this.connection.execute(changeColumnTypeStatement(database, name, column, type, table.partitionColumns.length > 0));
     await this.replaceCurrentView(await this.mustGet(database, name));
   }
 
@@ -130,18 +139,40 @@ export class HiveServer2Catalog implements Catalog {
     await this.replaceCurrentView({ ...table, primaryKey: key });
   }
 
+  async setLocation(database: string, name: string, location: string): Promise<void> {
+    const table = await this.mustGet(database, name);
+    if (table.location === location) return;
+    const uri = toHiveUri(await this.fileSystem(), location);
+    await this.connection.execute(`ALTER TABLE ${qualifiedName(database, name)} SET LOCATION ${stringLiteral(uri)}`);
+    await this.replaceViewOverSnapshot({ ...table, location });
+  }
+
+  /** A materialized snapshot swapped in (or made): the view of its changelog table reads it from now on. */
+  private async replaceViewOverSnapshot(snapshot: TableDefinition): Promise<void> {
+    if (!snapshot.name.endsWith(this.snapshotSuffix) || snapshotWatermark(snapshot) === undefined) return;
+    const base = await this.getTable(snapshot.database, snapshot.name.slice(0, -this.snapshotSuffix.length));
+    if (base) await this.replaceCurrentView(base);
+  }
+
   /**
    * CREATE OR REPLACE VIEW `<table>_current` (hive-current-view.ts), in step with the table's columns.
    * Nothing for a table without a recorded key, and nothing over a table of that name: a view of that
    * name is taken as sluice's (the name is the table's own with the configured suffix).
    */
   private async replaceCurrentView(table: TableDefinition): Promise<void> {
-    const statement = this.currentView.enabled ? currentViewStatement(table, this.currentView) : undefined;
+    const statement = this.currentView.enabled ? currentViewStatement(table, this.currentView, await this.snapshotOf(table)) : undefined;
     if (statement) {
       const existing = await this.lookUp(table.database, currentViewName(table, this.currentView));
       if (typeof existing === 'string' || existing.tableType === 'VIRTUAL_VIEW') await this.connection.execute(statement);
     }
     this.viewsChecked.add(`${table.database}.${table.name}`.toLowerCase());
+  }
+
+  private async snapshotOf(table: TableDefinition): Promise<MaterializedSnapshot | undefined> {
+    if (!table.primaryKey || table.primaryKey.length === 0) return undefined;
+    const snapshot = await this.getTable(table.database, snapshotTableName(table, this.snapshotSuffix));
+    const watermark = snapshot && snapshotWatermark(snapshot);
+    return snapshot && watermark !== undefined ? { table: snapshot, watermark } : undefined;
   }
 
   async addPartition(database: string, name: string, partition: PartitionSpec): Promise<void> {
@@ -161,6 +192,10 @@ export class HiveServer2Catalog implements Catalog {
    * (DESCRIBE FORMATTED ... PARTITION) costs a round trip per partition. A partition a user added by
    * hand somewhere else is listed at that default place.
    */
+  async dropPartition(database: string, name: string, values: Record<string, string>): Promise<void> {
+    await this.connection.execute(`ALTER TABLE ${qualifiedName(database, name)} DROP IF EXISTS PARTITION ${partitionClause(values)}`);
+  }
+
   async listPartitions(database: string, name: string): Promise<PartitionSpec[]> {
     const table = await this.mustGet(database, name);
     const rows = await this.connection.query(showPartitionsStatement(database, name));

@@ -89,11 +89,24 @@ export class LocalCatalog implements Catalog {
     await this.store({ ...table, primaryKey: key });
   }
 
+  async setLocation(database: string, name: string, location: string): Promise<void> {
+    const table = await this.mustLoad(database, name);
+    if (table.location === location) return;
+    await this.store({ ...table, location });
+  }
+
   async addPartition(database: string, name: string, partition: PartitionSpec): Promise<void> {
     const table = await this.mustLoad(database, name);
     const key = JSON.stringify(partition.values);
     if (table.partitions.some((existing) => JSON.stringify(existing.values) === key)) return;
     await this.store({ ...table, partitions: [...table.partitions, partition] });
+  }
+
+  async dropPartition(database: string, name: string, values: Record<string, string>): Promise<void> {
+    const table = await this.mustLoad(database, name);
+    const key = JSON.stringify(values);
+    if (!table.partitions.some((existing) => JSON.stringify(existing.values) === key)) return;
+    await this.store({ ...table, partitions: table.partitions.filter((existing) => JSON.stringify(existing.values) !== key) });
   }
 
   async listPartitions(database: string, name: string): Promise<PartitionSpec[]> {

@@ -145,7 +145,7 @@ function describeTables(record: BinlogHiveRecord): string {
  * Runs `change` on the state of a stopped daemon: holding the state lock (so no daemon runs on it
  * meanwhile), with the storage open. Logs go to stderr so that stdout is the command's answer.
  */
-async function changeStoppedState(config: DaemonConfig, change: (state: { store: CheckpointStore; storage: ReturnType<typeof openStorage>; logger: Logger }) => Promise<string>): Promise<string> {
+export async function changeStoppedState(config: Pick<DaemonConfig, 'checkpoint' | 'sink' | 'log'>, change: (state: { store: CheckpointStore; storage: ReturnType<typeof openStorage>; logger: Logger }) => Promise<string>): Promise<string> {
   const logger = createLogger(config.log.level, 2, config.log.format);
   const state = openStateStore(config, logger);
   const lock = await state.lock().catch((error: unknown) => {

@@ -94,6 +94,7 @@ program
       ...(options.sql ? { sql: options.sql } : {}),
       ...(options.current ? { current: options.current } : {}),
       ...(key ? { key } : {}),
+      snapshotSuffix: config.sink.materialize.suffix,
       limit: Number(options.limit),
     });
     if (options.json) {
@@ -170,6 +171,22 @@ program
   .action(async (table: string, options: { config: string }) => {
     const config = await load(options.config, 'sink');
     process.stdout.write(await requestSnapshot(config, table));
+  });
+
+program
+  .command('materialize')
+  .description("Fold each changelog table's current state into its snapshot table now (sink.materialize), with the daemon stopped.")
+  .argument('[tables...]', "tables as 'db.table' (default: sink.materialize.tables)")
+  .requiredOption('-c, --config <file>', 'configuration file (YAML) of the daemon')
+  .addHelpText(
+    'after',
+    '\nHolds the state lock, so it refuses while the daemon runs (which materializes on its schedule).\n' +
+      'See docs/current-state.md.\n\nExample:\n  sluice materialize ods.orders --config /etc/sluice/sluice.yaml\n',
+  )
+  .action(async (tables: string[], options: { config: string }) => {
+    const config = await loadSinkSide(options.config);
+    const { materializeNow } = await import('./materialize-command.ts');
+    process.stdout.write(await materializeNow(config, tables));
   });
 
 const checkpoint = program

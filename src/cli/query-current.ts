@@ -1,7 +1,7 @@
 // The current-state view of a changelog table in `sluice query`: `db.t_current` holds, per primary key
 // (and per `_source`: shards merged into one table are different rows), the row with the highest
 // `_seq`, unless that row is a delete or a truncate marker of its `_source` with a higher `_seq` covers
-// it; the source columns only. It is a DuckDB view over the table's own view (query-views.ts), so it
+// it; the source columns only. It is a DuckDB view over the table's own view (../sinks/warehouse-views.ts), so it
 // reads the same committed files and nothing else.
 //
 // The key: the source's primary key as sluice records it with the table (the local catalog's JSON,
@@ -12,7 +12,9 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { TableDefinition } from '../catalog/catalog.ts';
 import { SluiceError } from '../core/errors.ts';
 import { METADATA_COLUMNS } from '../sinks/changelog-layout.ts';
-import { qualified, quote, tablesNamedIn } from './query-views.ts';
+import { currentStateSql } from '../sinks/current-state-sql.ts';
+import { snapshotAndChanges } from '../sinks/snapshot-table.ts';
+import { qualified, quote, tablesNamedIn } from '../sinks/warehouse-views.ts';
 
 export const CURRENT_SUFFIX = '_current';
 
@@ -34,8 +36,17 @@ export function currentViewsNamedIn(sql: string, tables: TableDefinition[]): Tab
   return tablesNamedIn(sql, candidates).map((candidate) => candidate.base);
 }
 
-/** Creates `db.t_current` over the view `db.t`, which must exist already. */
-export async function createCurrentView(connection: DuckDBConnection, table: TableDefinition, given: string[] | undefined): Promise<void> {
+/** A materialized snapshot of the table (sinks/snapshot-table.ts): its DuckDB view, and the `_seq` it holds the fold of. */
+export interface SnapshotSource {
+  view: string;
+  watermark: bigint;
+}
+
+/**
+ * Creates `db.t_current` over the view `db.t`, which must exist already; with a snapshot, over the
+ * snapshot plus the changes after its watermark, so the window runs over the keys' latest rows only.
+ */
+export async function createCurrentView(connection: DuckDBConnection, table: TableDefinition, given: string[] | undefined, snapshot?: SnapshotSource): Promise<void> {
   const key = keyOf(table, given);
   const name = `${table.database}.${currentName(table)}`;
   const columnNames = new Set(table.columns.map((column) => column.name));
@@ -61,18 +72,10 @@ export async function createCurrentView(connection: DuckDBConnection, table: Tab
       { context: { table: `${table.database}.${table.name}` } },
     );
   }
-  // Without a _source column (tables written before it existed) every row is of one source.
-  const source = columnNames.has('_source') ? [quote('_source')] : [];
-  const perKey = [...source, ...key.map(quote)].join(', ');
-  const perSource = source.length > 0 ? `PARTITION BY ${source[0]}` : '';
-  // Truncate markers have NULL source columns: their own key group, never the latest row of a real key.
-  const ranked =
-    `SELECT *, row_number() OVER (PARTITION BY ${perKey} ORDER BY "_seq" DESC) AS "__sluice_rank", ` +
-    `max(CASE WHEN "_op" = 'truncate' THEN "_seq" END) OVER (${perSource}) AS "__sluice_truncated" FROM ${qualified(table)}`;
+  const select = sourceColumns.map((column) => quote(column.name)).join(', ');
+  const from = snapshot === undefined ? qualified(table) : `(${snapshotAndChanges(snapshot.view, table, snapshot.watermark)})`;
   await connection.run(
-    `CREATE VIEW ${quote(table.database)}.${quote(currentName(table))} AS ` +
-      `SELECT ${sourceColumns.map((column) => quote(column.name)).join(', ')} FROM (${ranked}) ` +
-      `WHERE "__sluice_rank" = 1 AND "_op" IN ('insert', 'update', 'read') AND "_seq" > coalesce("__sluice_truncated", -1)`,
+    `CREATE VIEW ${quote(table.database)}.${quote(currentName(table))} AS ` + currentStateSql({ from, key, hasSource: columnNames.has('_source'), select }),
   );
 }
 

@@ -1,13 +1,14 @@
 // `sluice query`: look at what landed, the way Hive would see it. The catalog's tables become DuckDB
-// views over their committed files (query-views.ts), made only for the tables the SQL names, so a
+// views over their committed files (../sinks/warehouse-views.ts), made only for the tables the SQL names, so a
 // count(*) of a small table never touches a large one; then the SQL runs in an in-memory DuckDB.
-import { DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { Catalog, TableDefinition } from '../catalog/catalog.ts';
 import { SluiceError } from '../core/errors.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
 import { shortestFloat32 } from '../sources/binlog/decode/cell-decoder.ts';
-import { createCurrentView, currentName, currentViewsNamedIn, keyOf } from './query-current.ts';
-import { createTableView, qualified, quote, tablesNamedIn, withScratch } from './query-views.ts';
+import { createSnapshotView, DEFAULT_SNAPSHOT_SUFFIX } from '../sinks/snapshot-table.ts';
+import { createCurrentView, currentName, currentViewsNamedIn, keyOf, type SnapshotSource } from './query-current.ts';
+import { createTableView, qualified, quote, tablesNamedIn, withScratch } from '../sinks/warehouse-views.ts';
 
 export interface QueryOptions {
   catalog: Catalog;
@@ -20,6 +21,8 @@ export interface QueryOptions {
   current?: string;
   /** The key columns the current-state views partition by, instead of the one the catalog records. */
   key?: string[];
+  /** The suffix of materialized snapshot tables (`sink.materialize.suffix`), which the current-state views read. */
+  snapshotSuffix?: string;
   /** Rows of `table` to show when no `sql` is given (default 100); SQL carries its own LIMIT. */
   limit?: number;
   /** Collect the local files DuckDB opened while running the SQL (DuckDB's FileSystem log), into `filesOpened`. */
@@ -46,7 +49,7 @@ export async function queryWarehouse(options: QueryOptions): Promise<QueryResult
   try {
     return await withScratch(async (scratch) => {
       for (const table of tables) await createTableView(connection, table, options.catalog, options.fs, scratch);
-      for (const table of current) await createCurrentView(connection, table, options.key);
+      for (const table of current) await createCurrentView(connection, table, options.key, await snapshotOf(connection, table, options, scratch));
       if (options.traceFiles) await connection.run("CALL enable_logging('FileSystem')");
       const sql = options.sql ?? (options.current !== undefined ? currentSql(current[0]!, keyOf(current[0]!, options.key) ?? []) : defaultSql(tables[0]!));
       const limit = options.sql === undefined ? (options.limit ?? DEFAULT_LIMIT) : undefined;
@@ -83,6 +86,16 @@ async function tablesToLoad(options: QueryOptions): Promise<{ tables: TableDefin
   const named = tablesNamedIn(options.sql ?? '', all);
   const current = currentViewsNamedIn(options.sql ?? '', all);
   return { tables: [...named, ...current.filter((table) => !named.includes(table))], current };
+}
+
+/**
+ * The table's materialized snapshot, which its current-state view reads with the changes after it.
+ * Not with a `--key` other than the recorded one: the snapshot was folded per the recorded key.
+ */
+async function snapshotOf(connection: DuckDBConnection, table: TableDefinition, options: QueryOptions, scratch: () => Promise<string>): Promise<SnapshotSource | undefined> {
+  const given = options.key;
+  if (given !== undefined && given.length > 0 && given.join(',') !== (table.primaryKey ?? []).join(',')) return undefined;
+  return createSnapshotView(connection, table, options.catalog, options.fs, scratch, options.snapshotSuffix ?? DEFAULT_SNAPSHOT_SUFFIX);
 }
 
 async function findTable(catalog: Catalog, name: string): Promise<TableDefinition> {

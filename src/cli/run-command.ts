@@ -138,6 +138,7 @@ export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promi
           checkpointIntervalMs: config.checkpoint.intervalSeconds * 1000,
           maxQueuedEvents: config.runtime.maxQueuedEvents,
           compaction: config.sink.compaction,
+          materialize: config.sink.materialize,
           snapshot: config.snapshot,
           logger,
           metrics,

@@ -234,22 +234,34 @@ const filesystem = z.discriminatedUnion('kind', [localFileSystem, webHdfsFileSys
   error: "expected kind 'local' or 'webhdfs'",
 });
 
+// node-cron: 5 fields, or 6 with seconds first; evaluated in UTC, like the partitions.
+const cronSchedule = nonEmpty.superRefine((pattern, ctx) => {
+  const result = validateDetailed(pattern);
+  if (!result.valid) {
+    ctx.addIssue({ code: 'custom', message: `expected a cron expression such as '17 * * * *': ${result.errors.map((error) => error.message).join('; ')}` });
+  }
+});
+
 // Compaction of closed partitions: small committed files merged into files of up to rollBytes.
 const compaction = z.strictObject({
   enabled: z.boolean().default(true),
-  // node-cron: 5 fields, or 6 with seconds first; evaluated in UTC, like the partitions.
-  schedule: nonEmpty
-    .superRefine((pattern, ctx) => {
-      const result = validateDetailed(pattern);
-      if (!result.valid) {
-        ctx.addIssue({ code: 'custom', message: `expected a cron expression such as '17 * * * *': ${result.errors.map((error) => error.message).join('; ')}` });
-      }
-    })
-    .default('17 * * * *'),
+  schedule: cronSchedule.default('17 * * * *'),
   closedAfterHours: z.number().min(0).default(2),
   minFiles: z.int().min(2).default(4),
   smallFileBytes: z.int().min(1).default(67108864),
   maxPartitionsPerRun: z.int().min(1).default(4),
+});
+
+// Materialized current state (docs/current-state.md): each changelog table with a primary key folded
+// into <table><suffix> on a schedule, which the current-state views read with the changes after it.
+const materialize = z.strictObject({
+  enabled: z.boolean().default(false),
+  schedule: cronSchedule.default('41 2 * * *'),
+  // 'all', or the Hive tables ('db.table') to materialize.
+  tables: z.union([z.literal('all'), z.array(nonEmpty.regex(/^[^.\s]+\.[^.\s]+$/, { error: "expected a Hive table as 'db.table'" })).min(1)]).default('all'),
+  suffix: z.string().regex(/^\w+$/, { error: 'expected letters, digits and _' }).default('_snapshot'),
+  // 0: off. Else changelog partitions a snapshot covers, of days that ended more than this many days ago, are dropped.
+  retentionDays: z.number().min(0).default(0),
 });
 
 const localCatalog = z.strictObject({ kind: z.literal('local').default('local'), dir: nonEmpty.default('./.sluice/catalog') });
@@ -349,6 +361,7 @@ const sink = z.strictObject({
   // long checkpoint interval does not make one endless file. 0 turns it off.
   rollSeconds: z.number().min(0).default(3600),
   compaction: compaction.prefault({}),
+  materialize: materialize.prefault({}),
   // A change Hive cannot follow (or a value that cannot be decoded exactly) stops its table, and the
   // other tables go on; 'daemon' stops everything instead. Either way nothing is lost while the
   // binlog still holds the table's changes: a restart after the fix writes them.

@@ -15,6 +15,7 @@ import { setUpCapture } from './capture-setup.ts';
 import type { LiveStatus, StatusProbe } from '../runtime/daemon-status.ts';
 import { SluiceMetrics } from '../runtime/metrics.ts';
 import { Compactor, type CompactionSettings } from '../sinks/compaction.ts';
+import { Materializer, type MaterializeSettings } from '../sinks/materialize.ts';
 import type { HiveChangelogSinkOptions } from '../sinks/hive-changelog-sink.ts';
 import type { HiveCommits } from '../sinks/hive-commits.ts';
 import { HiveSink } from '../sinks/hive-sink.ts';
@@ -56,6 +57,8 @@ export interface BinlogToHiveJobOptions extends HiveSettings {
   maxQueuedEvents: number;
   /** Compaction of closed partitions (`sink.compaction`); none when absent or disabled. */
   compaction?: CompactionSettings;
+  /** Materialized current state (`sink.materialize`); none when absent or disabled. */
+  materialize?: MaterializeSettings;
   /** Existing rows first (`snapshot`); none when absent or `never`. */
   snapshot?: SnapshotSettings;
   logger: Logger;
@@ -196,6 +199,10 @@ export class BinlogToHiveJob implements StatusProbe {
       ? new Compactor({ fs: options.fs, catalog: options.catalog, stateDir: options.stateDir, jobId, rollBytes: options.rollBytes, settings: options.compaction, logger })
       : undefined;
     const compaction = new CompactionTracker(compactor);
+    // Materialization too, after compaction: both fold or merge committed files only.
+    const materializer = options.materialize?.enabled
+      ? new Materializer({ fs: options.fs, catalog: options.catalog, stateDir: options.stateDir, jobId, settings: options.materialize, logger })
+      : undefined;
     const loop = new PipelineLoop<BinlogSourceState>({
       sourceName: BINLOG,
       source: new BinlogPipelineSource(stream, start.dump, logger),
@@ -215,18 +222,26 @@ export class BinlogToHiveJob implements StatusProbe {
       hooks: {
         // The columns of every change up to the boundary must be known on a restart from it.
         beforeCheckpoint: () => schemaHistory.save(),
-        betweenCheckpoints: (lastCheckpointId) => compaction.runIfDue(lastCheckpointId),
-        written: (target) => compactor?.noteTarget(target),
+        betweenCheckpoints: async (lastCheckpointId) => {
+          await compaction.runIfDue(lastCheckpointId);
+          await materializer?.runIfDue(lastCheckpointId);
+        },
+        written: (target) => {
+          compactor?.noteTarget(target);
+          materializer?.noteTarget(target);
+        },
       },
     });
     this.loop = loop;
     this.live = () => binlogLiveStatus({ server, facts, where: loop.where(), figures: this.figures, gate, compaction });
     if (this.stopRequested) loop.requestStop();
     compactor?.start();
+    materializer?.start();
     try {
       await loop.run();
     } finally {
       compactor?.stop();
+      materializer?.stop();
     }
   }
 }

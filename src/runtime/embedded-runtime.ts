@@ -26,15 +26,15 @@ export function openStorage(config: Pick<SluiceConfig, 'sink' | 'log'>, logger?:
   const { fs, warehouse } = openFileSystem(config.sink.filesystem, logger ?? createLogger(config.log.level, 2, config.log.format));
   return {
     fs,
-    catalog: openCatalog(config.sink.catalog),
+    catalog: openCatalog(config.sink.catalog, config.sink.materialize.suffix),
     warehouse,
   };
 }
 
-function openCatalog(catalog: SluiceConfig['sink']['catalog']): Catalog {
+function openCatalog(catalog: SluiceConfig['sink']['catalog'], snapshotSuffix: string): Catalog {
   if (catalog.kind === 'local') return new LocalCatalog(catalog.dir);
   const { kind: _kind, ...options } = catalog;
-  return new HiveServer2Catalog(options);
+  return new HiveServer2Catalog({ ...options, snapshotSuffix });
 }
 
 function openFileSystem(filesystem: SluiceConfig['sink']['filesystem'], logger: Logger): { fs: FileSystem; warehouse: string } {

@@ -2,16 +2,12 @@
 // `sink.rollBytes`. It runs inside the job's loop, right after a checkpoint commit, when a node-cron
 // schedule has said it is due: so no commit runs meanwhile, and the stream waits for it (hence
 // `maxPartitionsPerRun`). The commit protocol of a merge is in ../checkpoint/compaction-intent.ts.
-//
-// Only tables this run of the daemon has written to are compacted: a catalog such as Hive's metastore
-// lists tables that other writers (another sluice, another tool) own, and their files are not ours
-// to delete. A table idle since the start waits for its next change.
+// Only tables this run of the daemon has written to are compacted (scheduled-table-work.ts).
 //
 // Two rules keep it exactly-once next to the checkpoint protocol:
 // - files that a kept checkpoint record commits are never inputs: recovery redoes the newest record's
 //   renames, and a rename whose staging file and target are both gone is SLUICE_COMMIT_LOST;
 // - output names are new (`c.<jobId>.<checkpointId>-<n>`), like every sink file, so no name is reused.
-import { createTask, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Catalog, PartitionSpec, TableDefinition } from '../catalog/catalog.ts';
 import type { StateStore } from '../core/state-store.ts';
@@ -20,7 +16,6 @@ import { upgradeRecord, type StoredRecord } from '../checkpoint/checkpoint-recor
 import type { PendingCommit } from './hive-commits.ts';
 import { completeCompaction, writeIntent, type CompactionIntent, type CompactionStepHook } from '../checkpoint/compaction-intent.ts';
 import { joinPath, type FileStatus, type FileSystem } from '../filesystem/filesystem.ts';
-import { routeKey, type Route } from '../routing/router.ts';
 import { partitionPath } from './changelog-layout.ts';
 import {
   baseName,
@@ -30,6 +25,7 @@ import {
   planPartition,
   type CompactionSettings,
 } from './compaction-plan.ts';
+import { ScheduledTableWork } from './scheduled-table-work.ts';
 import { STAGING_DIR } from './hive-changelog-sink.ts';
 import { mergeParquetFiles, ParquetMergeRefused } from './parquet-merge.ts';
 
@@ -62,56 +58,19 @@ export interface CompactionRunFigures {
   durationMs: number;
 }
 
-export class Compactor {
-  private due = false;
-  private task: ScheduledTask | undefined;
+export class Compactor extends ScheduledTableWork {
   private fileIndex = 0;
   private runIndex = 0;
   /** Tables whose format cannot be compacted yet, logged once per run of the daemon. */
   private readonly skippedTables = new Set<string>();
-  /** The tables this run writes to; the router hands out one Route object per source table. */
-  private readonly seenRoutes = new WeakSet<Route>();
-  private readonly tables = new Map<string, Route>();
 
-  constructor(private readonly options: CompactorOptions) {}
-
-  /** Starts the schedule; each time it fires, the next checkpoint compacts. */
-  start(): void {
-    this.task = createTask(this.options.settings.schedule, () => void (this.due = true), {
-      name: 'sluice-compaction',
-      // Partitions are UTC days, so the schedule is UTC too: the same config acts the same under any TZ.
-      timezone: 'Etc/UTC',
-      // The loop may be busy for a while; a missed tick only means the flag was already set.
-      suppressMissedWarning: true,
-    });
-    void this.task.start();
-  }
-
-  stop(): void {
-    void this.task?.destroy();
-    this.task = undefined;
-  }
-
-  /** Called for every change written (so: cheap); its table becomes one that compaction looks at. */
-  noteTarget(route: Route): void {
-    if (this.seenRoutes.has(route)) return;
-    this.seenRoutes.add(route);
-    this.tables.set(routeKey(route), route);
-  }
-
-  /** Marks a run as due now (the schedule does this; so can tests and operators). */
-  requestRun(): void {
-    this.due = true;
-  }
-
-  get isDue(): boolean {
-    return this.due;
+  constructor(private readonly options: CompactorOptions) {
+    super(options.settings.schedule, 'sluice-compaction');
   }
 
   /** Called by the loop right after a checkpoint commit (or a tick with nothing to commit). */
   async runIfDue(checkpointId: number): Promise<CompactionRunFigures | undefined> {
-    if (!this.due) return undefined;
-    this.due = false;
+    if (!this.takeDue()) return undefined;
     return this.run(checkpointId);
   }
 
@@ -120,11 +79,11 @@ export class Compactor {
     const { fs, catalog, settings, logger } = this.options;
     const started = performance.now();
     const figures: CompactionRunFigures = { partitions: 0, filesIn: 0, filesOut: 0, bytes: 0, durationMs: 0 };
-    const protectedNames = await this.protectedNames();
+    const protectedNames = await committedByKeptRecords(this.options.stateDir, logger, 'compaction');
     if (!protectedNames) return figures;
     const now = this.options.now?.() ?? Date.now();
     let more = false;
-    tables: for (const route of [...this.tables.values()].sort((a, b) => (routeKey(a) < routeKey(b) ? -1 : 1))) {
+    tables: for (const route of this.writtenTables()) {
       const table = await catalog.getTable(route.database, route.table);
       if (!table || !isChangelogTable(table)) continue;
       const label = `${table.database}.${table.name}`;
@@ -166,40 +125,6 @@ export class Compactor {
       logger.info({ ...figures, more }, more ? 'compaction run stopped at maxPartitionsPerRun; the rest waits for the next run' : 'compaction run done');
     }
     return figures;
-  }
-
-  /**
-   * Names of the files that the kept checkpoint records commit. Recovery redoes the newest record's
-   * commits, and a person may fall back to an older kept record: none of their files may vanish into
-   * a merge. Undefined (no run) when a record cannot be read: recovery will name the damage.
-   */
-  private async protectedNames(): Promise<Set<string> | undefined> {
-    const names = new Set<string>();
-    const state = stateStoreOf(this.options.stateDir);
-    let files: string[];
-    try {
-      files = await state.list();
-    } catch (error) {
-      // Not knowing which files the records name (HDFS unreachable, say) is no run, not no protection.
-      this.options.logger.warn({ state: state.description, error: (error as Error).message }, 'compaction skipped: the state directory cannot be listed');
-      return undefined;
-    }
-    for (const file of files.filter((name) => /^checkpoint-\d+\.json$/.test(name))) {
-      let record: StoredRecord;
-      try {
-        const content = await state.read(file);
-        if (content === undefined) continue; // pruned meanwhile: not the newest
-        record = JSON.parse(content.toString('utf8')) as StoredRecord;
-      } catch (error) {
-        this.options.logger.warn({ file, error: (error as Error).message }, 'compaction skipped: a checkpoint record cannot be read');
-        return undefined;
-      }
-      // Every sink's renames: which part of the record is this sink's is the pipeline's naming.
-      for (const pending of Object.values(upgradeRecord(record).sinks ?? {})) {
-        for (const commit of (pending.commits ?? []) as PendingCommit[]) if (commit.kind === 'rename') names.add(baseName(commit.to));
-      }
-    }
-    return names;
   }
 
   private async compactPartition(
@@ -272,4 +197,38 @@ async function concatenate(fs: FileSystem, inputs: readonly FileStatus[], target
     throw error;
   }
   return writer.bytesWritten;
+}
+
+/**
+ * Names of the files that the kept checkpoint records commit. Recovery redoes the newest record's
+ * commits, and a person may fall back to an older kept record: none of their files may vanish into
+ * a merge or an expiry. Undefined (no run) when a record cannot be read: recovery will name the damage.
+ */
+export async function committedByKeptRecords(stateDir: string | StateStore, logger: Logger, work: string): Promise<Set<string> | undefined> {
+  const names = new Set<string>();
+  const state = stateStoreOf(stateDir);
+  let files: string[];
+  try {
+    files = await state.list();
+  } catch (error) {
+    // Not knowing which files the records name (HDFS unreachable, say) is no run, not no protection.
+    logger.warn({ state: state.description, error: (error as Error).message }, `${work} skipped: the state directory cannot be listed`);
+    return undefined;
+  }
+  for (const file of files.filter((name) => /^checkpoint-\d+\.json$/.test(name))) {
+    let record: StoredRecord;
+    try {
+      const content = await state.read(file);
+      if (content === undefined) continue; // pruned meanwhile: not the newest
+      record = JSON.parse(content.toString('utf8')) as StoredRecord;
+    } catch (error) {
+      logger.warn({ file, error: (error as Error).message }, `${work} skipped: a checkpoint record cannot be read`);
+      return undefined;
+    }
+    // Every sink's renames: which part of the record is this sink's is the pipeline's naming.
+    for (const pending of Object.values(upgradeRecord(record).sinks ?? {})) {
+      for (const commit of (pending.commits ?? []) as PendingCommit[]) if (commit.kind === 'rename') names.add(baseName(commit.to));
+    }
+  }
+  return names;
 }

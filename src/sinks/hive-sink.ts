@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import type { Catalog, TableDefinition } from '../catalog/catalog.ts';
 import { recoverCompactions } from '../checkpoint/compaction-intent.ts';
+import { recoverMaterializations } from '../checkpoint/materialize-intent.ts';
 import type { ChangeEvent, XaStep } from '../core/change-event.ts';
 import type { Sink, SinkRecovery } from '../core/sink.ts';
 import type { StateStore } from '../core/state-store.ts';
@@ -75,6 +76,8 @@ export class HiveRecovery implements SinkRecovery<HiveCommits> {
     if (pending) await executeCommits(pending.commits, fs, catalog);
     // A recorded compaction is finished before staging goes: its merged files are staged there.
     await recoverCompactions(this.stateDir, fs, logger);
+    // A recorded materialization is swapped in (its files are in their own directory, not in staging).
+    await recoverMaterializations(this.stateDir, fs, catalog, logger);
     const held = HeldXaFiles.paths(pending?.preparedXa);
     let removed = 0;
     for (const table of await catalog.listTables()) {

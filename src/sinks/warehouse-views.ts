@@ -69,8 +69,26 @@ export function tablesNamedIn<T extends TableDefinition>(sql: string, tables: T[
   });
 }
 
+export interface ViewOptions {
+  /**
+   * Text tables only: each row's line as written, in the column `__sluice_line` (NULL in the view of a
+   * Parquet table), so a fold can write out the rows it keeps byte for byte.
+   */
+  rawLine?: boolean;
+}
+
+/** The column `rawLine` adds. */
+export const RAW_LINE = '__sluice_line';
+
 /** Creates `db.table` as a view over the table's committed files. `scratch` holds copies of non-local files. */
-export async function createTableView(connection: DuckDBConnection, table: TableDefinition, catalog: Catalog, fs: FileSystem, scratch: () => Promise<string>): Promise<void> {
+export async function createTableView(
+  connection: DuckDBConnection,
+  table: TableDefinition,
+  catalog: Catalog,
+  fs: FileSystem,
+  scratch: () => Promise<string>,
+  options: ViewOptions = {},
+): Promise<void> {
   const parts: string[] = [];
   const locations =
     table.partitionColumns.length === 0
@@ -87,9 +105,10 @@ export async function createTableView(connection: DuckDBConnection, table: Table
     const partitions = table.partitionColumns.map((column, index) => `${literal(values[index] ?? '')}::VARCHAR AS ${quote(column.name)}`);
     const longestFile = Math.max(...statuses.map((status) => status.length));
     const select = table.format === 'parquet' ? await parquetSelect(connection, table, paths) : textSelect(table, paths, longestFile);
-    parts.push(`SELECT ${[...select.columns, ...partitions].join(', ')} FROM ${select.from}`);
+    const line = options.rawLine ? [table.format === 'parquet' ? `NULL::VARCHAR AS ${quote(RAW_LINE)}` : `coalesce(line, '') AS ${quote(RAW_LINE)}`] : [];
+    parts.push(`SELECT ${[...select.columns, ...partitions, ...line].join(', ')} FROM ${select.from}`);
   }
-  if (parts.length === 0) parts.push(`SELECT ${allColumns(table, () => 'NULL').join(', ')} WHERE false`);
+  if (parts.length === 0) parts.push(`SELECT ${[...allColumns(table, () => 'NULL'), ...(options.rawLine ? [`NULL::VARCHAR AS ${quote(RAW_LINE)}`] : [])].join(', ')} WHERE false`);
   await connection.run(`CREATE SCHEMA IF NOT EXISTS ${quote(table.database)}`);
   await connection.run(`CREATE VIEW ${qualified(table)} AS ${parts.join(' UNION ALL ')}`);
 }
@@ -152,7 +171,7 @@ function textSelect(table: TableDefinition, paths: string[], longestFile: number
   const lines =
     `read_csv(${fileList(paths)}, columns={'line': 'VARCHAR'}, delim='\x02\x02', quote='', escape='', comment='', ` +
     `header=false, auto_detect=false, new_line='\\n', skip=0${sizes})`;
-  return { columns, from: `(SELECT ${FIELDS} AS f FROM ${lines})` };
+  return { columns, from: `(SELECT line, ${FIELDS} AS f FROM ${lines})` };
 }
 
 async function parquetSelect(connection: DuckDBConnection, table: TableDefinition, paths: string[]): Promise<{ columns: string[]; from: string }> {
