@@ -7,22 +7,39 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
+import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
+import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
+import { memberJobId, memberOfJob, ownedByMember } from '../src/sources/kafka/group-member.ts';
 import { parseRecordReference } from '../src/sources/kafka/group-offset-metadata.ts';
 import type { KafkaSourceState } from '../src/sources/kafka/kafka-position.ts';
 import { stopDaemon, until } from './helpers/daemon.ts';
 import { connectProducer, createTopic, kafkaWorkspace, startKafkaDaemon } from './helpers/kafka.ts';
 import { REPO_ROOT, testKafka } from './helpers/servers.ts';
 
-test("a loader's committed group offsets name the checkpoint record they belong to", async () => {
+/** canal's fixture messages on two partitions of a new topic, and a loader's workspace (of `member`, if given) for it. */
+async function canalTopicAndLoader(prefix: string, member?: string) {
   const { brokers } = await testKafka();
-  const topic = await createTopic(brokers, 'group-meta', 2);
+  const topic = await createTopic(brokers, prefix, 2);
   const producer = await connectProducer(brokers);
   const messages = readFileSync(join(REPO_ROOT, 'test/fixtures/kafka/canal-flat.jsonl'), 'utf8').trim().split('\n');
   await producer.send({ topic, messages: messages.map((value, index) => ({ partition: index % 2, value })) });
   await producer.disconnect();
-  const workspace = kafkaWorkspace(brokers, `    - { name: ${topic}, format: canal-json }`);
+  const workspace = kafkaWorkspace(brokers, `    - { name: ${topic}, format: canal-json }`, member ? { member } : {});
   const groupId = /groupId: (\S+)/.exec(readFileSync(workspace.configFile, 'utf8'))![1]!;
+  return { brokers, topic, messages, workspace, groupId };
+}
+
+test("a group member's job id begins with its name; a single loader's names none", () => {
+  assert.equal(memberOfJob(memberJobId('loader-1', 'mkk2l0x3a1b2c3')), 'loader-1');
+  assert.equal(memberOfJob(memberJobId('a', 'mkk2l0x3a1b2c3')), 'a');
+  assert.equal(memberOfJob('mkk2l0x3a1b2c3'), undefined);
+  const owns = ownedByMember('loader');
+  assert.deepEqual(['loader-x1', 'loader-1-x1', 'loader1-x1', 'x1'].map(owns), [true, false, false, false], 'loader-1 is not loader');
+});
+
+test("a loader's committed group offsets name the checkpoint record they belong to", async () => {
+  const { brokers, topic, messages, workspace, groupId } = await canalTopicAndLoader('group-meta');
   const ends = { [`${topic}:0`]: String(Math.ceil(messages.length / 2)), [`${topic}:1`]: String(Math.floor(messages.length / 2)) };
 
   const admin = new Kafka({ clientId: 'sluice-test', brokers, logLevel: logLevel.NOTHING }).admin();
@@ -42,6 +59,55 @@ test("a loader's committed group offsets name the checkpoint record they belong 
     const record = await new CheckpointStore(stateDir).read(recordId);
     assert.equal(record.jobId, jobId);
     assert.deepEqual((record.sources.kafka as KafkaSourceState).position.offsets, ends, 'the named record holds the committed offsets');
+  } finally {
+    await stopDaemon(daemon);
+    await admin.disconnect();
+  }
+});
+
+test('a member of a group of loaders writes files under its own name and, starting again, deletes only its own staging', async () => {
+  const { brokers, topic, messages, workspace, groupId } = await canalTopicAndLoader('group-member', 'loader-1');
+  const admin = new Kafka({ clientId: 'sluice-test', brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  const fs = new LocalFileSystem(workspace.warehouse);
+  let daemon = startKafkaDaemon(workspace);
+  try {
+    const metadata = await until('group offsets at the end of both partitions', daemon, async () => {
+      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const partitions = offsets?.partitions ?? [];
+      const total = partitions.reduce((sum, p) => sum + Number(p.offset), 0);
+      return partitions.length === 2 && total === messages.length ? partitions[0]!.metadata : undefined;
+    });
+    const { jobId } = parseRecordReference(metadata)!;
+    assert.equal(memberOfJob(jobId), 'loader-1', `the record's job id names the member: ${jobId}`);
+    await stopDaemon(daemon);
+
+    const tables = await new LocalCatalog(workspace.catalogDir).listTables();
+    assert.ok(tables.length > 0);
+    const written: string[] = [];
+    const listFiles = async (dir: string): Promise<void> => {
+      for (const entry of await fs.list(dir)) {
+        if (entry.type === 'directory') await listFiles(entry.path);
+        else written.push(entry.path.slice(entry.path.lastIndexOf('/') + 1));
+      }
+    };
+    for (const table of tables) await listFiles(table.location);
+    assert.ok(written.length > 0);
+    assert.deepEqual(written.filter((name) => memberOfJob(name.split('.')[1] ?? '') !== 'loader-1'), [], 'every file names loader-1');
+
+    // Staging of a run of this member that died, and of another member still writing the same table.
+    const staging = `${tables[0]!.location}/.data`;
+    const ours = `${staging}/0.${memberJobId('loader-1', 'mkk2l0x3a1b2c3')}.9-0.parquet`;
+    const theirs = `${staging}/0.${memberJobId('loader-2', 'mkk2l0x3a1b2c3')}.9-0.parquet`;
+    for (const path of [ours, theirs]) {
+      const file = await fs.create(path);
+      await file.write('staged');
+      await file.close();
+    }
+    daemon = startKafkaDaemon(workspace);
+    await until('the restarted loader reading Kafka', daemon, () => daemon.output().includes('starting Kafka capture') || undefined);
+    assert.equal(await fs.status(ours), undefined, "this member's uncommitted staging is deleted");
+    assert.ok(await fs.status(theirs), "another member's staging is left alone");
   } finally {
     await stopDaemon(daemon);
     await admin.disconnect();

@@ -18,6 +18,8 @@ import { DeadLetterFile } from '../sources/kafka/dead-letters.ts';
 import { mysqlTypesOfHiveColumns } from '../sources/kafka/hive-column-types.ts';
 import type { KafkaSourceState } from '../sources/kafka/kafka-position.ts';
 import { KafkaSource, type KafkaSourceOptions } from '../sources/kafka/kafka-source.ts';
+import { memberJobId, ownedByMember } from '../sources/kafka/group-member.ts';
+import { HiveRecovery } from '../sinks/hive-sink.ts';
 import { binlogHiveRecoveries, HIVE } from './binlog-to-hive-record.ts';
 import { KAFKA, kafkaStateOf } from './kafka-to-hive-record.ts';
 import { newJobId, openHiveSink, type HiveSettings } from './binlog-to-hive-job.ts';
@@ -25,6 +27,8 @@ import { PipelineLoop, type PipelineFigures } from './pipeline-loop.ts';
 
 export interface KafkaToHiveJobOptions extends HiveSettings, Pick<KafkaSourceOptions, 'brokers' | 'clientId' | 'groupId' | 'sessionTimeoutMs' | 'topics' | 'start'> {
   deadLetterFile: string;
+  /** `source.group.member`: this loader's name among several in the group; absent, the only loader. */
+  member?: string;
   /** Rules may carry capture settings (columns, masks, a row filter) for the tables they route. */
   routing: Omit<RoutingConfig, 'rules'> & { rules: (RoutingRule & CaptureSettings)[] };
   /** What is captured of each table (`capture`); everything when absent. */
@@ -68,11 +72,14 @@ export class KafkaToHiveJob implements StatusProbe {
     const { options, metrics } = this;
     const logger = options.logger;
     const store = new CheckpointStore(options.stateDir);
-    const record = await recover(store, binlogHiveRecoveries(options.fs, options.catalog, store.dir, logger), logger);
+    const { member } = options;
+    // A member deletes only its own staging: the other loaders' files in the same tables are theirs.
+    const recoveries = member === undefined ? binlogHiveRecoveries(options.fs, options.catalog, store.dir, logger) : { [HIVE]: new HiveRecovery(options.fs, options.catalog, store.dir, logger, ownedByMember(member)) };
+    const record = await recover(store, recoveries, logger);
     const recorded = kafkaStateOf(record);
     const resumed = TableGate.resume<KafkaSourceState>(record, KAFKA);
     const router = new Router(options.routing, (source, changes) => metrics.unmatchedChanges.inc({ source }, changes));
-    const jobId = newJobId();
+    const jobId = member === undefined ? newJobId() : memberJobId(member, newJobId());
     const capture = setUpCapture(options.capture, options.routing.rules, router, logger);
     const sink = openHiveSink(options, jobId, logger, metrics, record, capture.schemaPolicy);
     const coordinator = new CheckpointCoordinator(store, { [HIVE]: sink }, jobId, options.keepCheckpoints, record?.id ?? 0);
@@ -97,7 +104,7 @@ export class KafkaToHiveJob implements StatusProbe {
       logger,
       metrics,
     });
-    logger.info({ brokers: options.brokers, topics: options.topics.map((topic) => topic.name), groupId: options.groupId, jobId, resumeAt: source.describe(start) }, 'starting Kafka capture');
+    logger.info({ brokers: options.brokers, topics: options.topics.map((topic) => topic.name), groupId: options.groupId, ...(member === undefined ? {} : { member }), jobId, resumeAt: source.describe(start) }, 'starting Kafka capture');
     const loop: PipelineLoop<KafkaSourceState> = new PipelineLoop<KafkaSourceState>({
       sourceName: KAFKA,
       source,
