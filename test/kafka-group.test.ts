@@ -13,9 +13,20 @@ import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { memberJobId, memberOfJob, ownedByMember } from '../src/sources/kafka/group-member.ts';
 import { parseRecordReference } from '../src/sources/kafka/group-offset-metadata.ts';
 import type { KafkaSourceState } from '../src/sources/kafka/kafka-position.ts';
-import { stopDaemon, until } from './helpers/daemon.ts';
-import { connectProducer, createTopic, kafkaWorkspace, startKafkaDaemon } from './helpers/kafka.ts';
+import { killWhenRecordLands } from './helpers/crash-scenario.ts';
+import { stopDaemon, until, type RunningDaemon } from './helpers/daemon.ts';
+import { committedRows, connectProducer, createTopic, kafkaWorkspace, startKafkaDaemon } from './helpers/kafka.ts';
+import { bySequence } from './helpers/warehouse.ts';
 import { REPO_ROOT, testKafka } from './helpers/servers.ts';
+
+const newestRecord = (stateDir: string) => new CheckpointStore(stateDir).latest().catch(() => undefined);
+
+/** Every file under `dir`, at any depth. */
+async function filesUnder(fs: LocalFileSystem, dir: string): Promise<string[]> {
+  const files: string[] = [];
+  for (const entry of await fs.list(dir)) files.push(...(entry.type === 'directory' ? await filesUnder(fs, entry.path) : [entry.path]));
+  return files;
+}
 
 /** canal's fixture messages on two partitions of a new topic, and a loader's workspace (of `member`, if given) for it. */
 async function canalTopicAndLoader(prefix: string, member?: string) {
@@ -84,14 +95,7 @@ test('a member of a group of loaders writes files under its own name and, starti
 
     const tables = await new LocalCatalog(workspace.catalogDir).listTables();
     assert.ok(tables.length > 0);
-    const written: string[] = [];
-    const listFiles = async (dir: string): Promise<void> => {
-      for (const entry of await fs.list(dir)) {
-        if (entry.type === 'directory') await listFiles(entry.path);
-        else written.push(entry.path.slice(entry.path.lastIndexOf('/') + 1));
-      }
-    };
-    for (const table of tables) await listFiles(table.location);
+    const written = (await Promise.all(tables.map((table) => filesUnder(fs, table.location)))).flat().map((path) => path.slice(path.lastIndexOf('/') + 1));
     assert.ok(written.length > 0);
     assert.deepEqual(written.filter((name) => memberOfJob(name.split('.')[1] ?? '') !== 'loader-1'), [], 'every file names loader-1');
 
@@ -112,4 +116,63 @@ test('a member of a group of loaders writes files under its own name and, starti
     await stopDaemon(daemon);
     await admin.disconnect();
   }
+});
+
+test("in group mode a record counts only once the group's offsets name it: one killed before its group commit is never renamed, and its messages are read again", async () => {
+  const { brokers } = await testKafka();
+  const topic = await createTopic(brokers, 'group-commit', 2);
+  const workspace = kafkaWorkspace(brokers, `    - { name: ${topic}, format: canal-json }`, { member: 'loader-1', intervalSeconds: 0.2 });
+  const groupId = /groupId: (\S+)/.exec(readFileSync(workspace.configFile, 'utf8'))![1]!;
+  const MESSAGES = 1200;
+  const message = (id: number) => ({
+    partition: id % 2,
+    value: JSON.stringify({ data: [{ id: String(id), tag: `m${id}` }], database: 'grp', table: 'items', es: 1764892800000 + id, isDdl: false, mysqlType: { id: 'bigint', tag: 'varchar(32)' }, old: null, type: 'INSERT' }),
+  });
+  const producer = await connectProducer(brokers);
+  const producing = (async () => {
+    for (let id = 0; id < MESSAGES; id += 20) {
+      await producer.send({ topic, messages: Array.from({ length: 20 }, (_, n) => message(id + n)) });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+
+  const discarded: string[] = [];
+  let daemon: RunningDaemon = startKafkaDaemon(workspace);
+  const admin = new Kafka({ clientId: 'sluice-test', brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    // Killed the instant a record lands: before its group commit, most of the time; the group's
+    // offsets tell whether the record counts.
+    for (let kill = 0; kill < 6 && discarded.length < 2; kill++) {
+      await until('a first checkpoint of this run', daemon, () => (daemon.output().includes('reading Kafka partitions') ? newestRecord(workspace.stateDir) : undefined));
+      assert.ok(await killWhenRecordLands(workspace, daemon, 60_000), `no checkpoint landed:\n${daemon.output().slice(-3000)}`);
+      await daemon.exited;
+      const newest = (await newestRecord(workspace.stateDir))!;
+      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const named = (offsets?.partitions ?? []).some((p) => { const r = parseRecordReference(p.metadata); return r?.jobId === newest.jobId && r.recordId === newest.id; });
+      if (!named) discarded.push(`.${newest.jobId}.${newest.id}-`);
+      daemon = startKafkaDaemon(workspace);
+    }
+    assert.ok(discarded.length > 0, 'at least one kill came between a record and its group commit');
+    await producing;
+    await producer.disconnect();
+    await until('group offsets at the end of both partitions', daemon, async () => {
+      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0) === MESSAGES || undefined;
+    }, 120_000);
+  } finally {
+    await stopDaemon(daemon);
+    await admin.disconnect();
+  }
+
+  const rows = bySequence(await committedRows(workspace, 'grp', 'items'));
+  assert.equal(new Set(rows.map((row) => String(row._seq))).size, rows.length, 'no sequence number twice');
+  assert.deepEqual(rows.map((row) => Number(row.id)).sort((a, b) => a - b), Array.from({ length: MESSAGES }, (_, id) => id), 'every message exactly once');
+  for (const partition of [0, 1]) {
+    const ids = rows.filter((row) => String(row._position).startsWith(`${topic}-${partition}:`)).map((row) => Number(row.id));
+    assert.deepEqual(ids, [...ids].sort((a, b) => a - b), `partition ${partition} in its order`);
+  }
+  const table = (await new LocalCatalog(workspace.catalogDir).getTable('grp', 'items'))!;
+  const names = (await filesUnder(new LocalFileSystem(workspace.warehouse), table.location)).filter((path) => !path.includes('/.data/'));
+  for (const never of discarded) assert.deepEqual(names.filter((name) => name.includes(never)), [], `no file of the uncommitted checkpoint (${never}) was renamed into place`);
 });

@@ -19,6 +19,8 @@ import { mysqlTypesOfHiveColumns } from '../sources/kafka/hive-column-types.ts';
 import type { KafkaSourceState } from '../sources/kafka/kafka-position.ts';
 import { KafkaSource, type KafkaSourceOptions } from '../sources/kafka/kafka-source.ts';
 import { memberJobId, ownedByMember } from '../sources/kafka/group-member.ts';
+import { namesRecord, readCommittedGroupOffsets } from '../sources/kafka/group-offsets.ts';
+import type { CheckpointRecord } from '../core/checkpoint-record.ts';
 import { HiveRecovery } from '../sinks/hive-sink.ts';
 import { binlogHiveRecoveries, HIVE } from './binlog-to-hive-record.ts';
 import { KAFKA, kafkaStateOf } from './kafka-to-hive-record.ts';
@@ -75,15 +77,24 @@ export class KafkaToHiveJob implements StatusProbe {
     const { member } = options;
     // A member deletes only its own staging: the other loaders' files in the same tables are theirs.
     const recoveries = member === undefined ? binlogHiveRecoveries(options.fs, options.catalog, store.dir, logger) : { [HIVE]: new HiveRecovery(options.fs, options.catalog, store.dir, logger, ownedByMember(member)) };
-    const record = await recover(store, recoveries, logger);
+    // Group mode: the group's committed offsets are the commit point, so they say where the partitions
+    // stand and whether this loader's newest record ever counted (docs/kafka.md, consumer groups).
+    const group = member === undefined ? undefined : await readCommittedGroupOffsets(options.brokers, options.clientId, options.groupId, options.topics.map((topic) => topic.name));
+    const record = await recover(store, recoveries, logger, group && ((newest) => namesRecord(group, newest)));
     const recorded = kafkaStateOf(record);
     const resumed = TableGate.resume<KafkaSourceState>(record, KAFKA);
     const router = new Router(options.routing, (source, changes) => metrics.unmatchedChanges.inc({ source }, changes));
     const jobId = member === undefined ? newJobId() : memberJobId(member, newJobId());
     const capture = setUpCapture(options.capture, options.routing.rules, router, logger);
     const sink = openHiveSink(options, jobId, logger, metrics, record, capture.schemaPolicy);
-    const coordinator = new CheckpointCoordinator(store, { [HIVE]: sink }, jobId, options.keepCheckpoints, record?.id ?? 0);
-    const start: KafkaSourceState = recorded ?? { kind: 'kafka', position: { offsets: {} }, nextSequence: '0' };
+    const reference = (recordId: number) => ({ jobId, recordId, stateDir: store.dir });
+    const commitPoint = group && ((written: CheckpointRecord) => source.commitRecord(kafkaStateOf(written)!, reference(written.id)));
+    const coordinator = new CheckpointCoordinator(store, { [HIVE]: sink }, jobId, options.keepCheckpoints, record?.id ?? 0, commitPoint);
+    // In group mode the sequence goes on past the newest record's even when that record never counted:
+    // its numbers were never visible, and larger stays later.
+    const start: KafkaSourceState = group
+      ? { kind: 'kafka', position: { offsets: group.offsets }, nextSequence: recorded?.nextSequence ?? '0' }
+      : (recorded ?? { kind: 'kafka', position: { offsets: {} }, nextSequence: '0' });
     const source = new KafkaSource({
       brokers: options.brokers,
       clientId: options.clientId,
@@ -114,7 +125,7 @@ export class KafkaToHiveJob implements StatusProbe {
       ...(capture.transform ? { capture: capture.transform } : {}),
       gate: resumed.gate,
       start,
-      checkpointed: recorded,
+      checkpointed: group && record ? start : recorded,
       checkpointIntervalMs: options.checkpointIntervalMs,
       // A table's retry from where it stopped needs the same sequence numbers on a second read, and
       // partitions interleave differently each time: until that holds, a table's error stops the daemon
@@ -125,7 +136,8 @@ export class KafkaToHiveJob implements StatusProbe {
       figures: this.figures,
       hooks: {
         // The group's offsets in Kafka trail the record, naming it: for lag monitoring, never read back.
-        betweenCheckpoints: (recordId): Promise<void> => source.commitGroupOffsets(loop.where().committed, { jobId, recordId, stateDir: store.dir }),
+        // (In group mode they were committed before the renames, as the commit point.)
+        ...(group ? {} : { betweenCheckpoints: (recordId: number): Promise<void> => source.commitGroupOffsets(loop.where().committed, reference(recordId)) }),
       },
     });
     this.loop = loop;
