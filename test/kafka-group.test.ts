@@ -15,7 +15,7 @@ import { parseRecordReference } from '../src/sources/kafka/group-offset-metadata
 import type { KafkaSourceState } from '../src/sources/kafka/kafka-position.ts';
 import { killWhenRecordLands } from './helpers/crash-scenario.ts';
 import { stopDaemon, until, type RunningDaemon } from './helpers/daemon.ts';
-import { committedRows, connectProducer, createTopic, kafkaWorkspace, startKafkaDaemon } from './helpers/kafka.ts';
+import { committedRows, connectProducer, createTopic, kafkaWorkspace, startKafkaDaemon, type KafkaWorkspace } from './helpers/kafka.ts';
 import { bySequence } from './helpers/warehouse.ts';
 import { REPO_ROOT, testKafka } from './helpers/servers.ts';
 
@@ -118,28 +118,57 @@ test('a member of a group of loaders writes files under its own name and, starti
   }
 });
 
-test("in group mode a record counts only once the group's offsets name it: one killed before its group commit is never renamed, and its messages are read again", async () => {
+const KEYED_MESSAGES = 1200;
+
+/**
+ * A group-mode loader on a new topic of two partitions, and a producer writing one INSERT per
+ * message (key = id, partition = id mod 2) throughout, in batches of 20 every 100 ms.
+ */
+async function groupModeLoaderUnderLoad(prefix: string) {
   const { brokers } = await testKafka();
-  const topic = await createTopic(brokers, 'group-commit', 2);
+  const topic = await createTopic(brokers, prefix, 2);
   const workspace = kafkaWorkspace(brokers, `    - { name: ${topic}, format: canal-json }`, { member: 'loader-1', intervalSeconds: 0.2 });
   const groupId = /groupId: (\S+)/.exec(readFileSync(workspace.configFile, 'utf8'))![1]!;
-  const MESSAGES = 1200;
   const message = (id: number) => ({
     partition: id % 2,
     value: JSON.stringify({ data: [{ id: String(id), tag: `m${id}` }], database: 'grp', table: 'items', es: 1764892800000 + id, isDdl: false, mysqlType: { id: 'bigint', tag: 'varchar(32)' }, old: null, type: 'INSERT' }),
   });
   const producer = await connectProducer(brokers);
   const producing = (async () => {
-    for (let id = 0; id < MESSAGES; id += 20) {
+    for (let id = 0; id < KEYED_MESSAGES; id += 20) {
       await producer.send({ topic, messages: Array.from({ length: 20 }, (_, n) => message(id + n)) });
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    await producer.disconnect();
   })();
-
-  const discarded: string[] = [];
-  let daemon: RunningDaemon = startKafkaDaemon(workspace);
   const admin = new Kafka({ clientId: 'sluice-test', brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
+  const groupOffsets = async () => (await admin.fetchOffsets({ groupId, topics: [topic] }))[0]?.partitions ?? [];
+  /** After the producer: until the group's offsets stand at the end of both partitions. */
+  const caughtUp = async (daemon: RunningDaemon) => {
+    await producing;
+    await until('group offsets at the end of both partitions', daemon, async () => (await groupOffsets()).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0) === KEYED_MESSAGES || undefined, 120_000);
+  };
+  return { topic, workspace, groupOffsets, caughtUp, admin };
+}
+
+/** Every message in Hive once, each partition in its order, no `_seq` twice; the committed files' paths. */
+async function expectEveryMessageOnce(workspace: KafkaWorkspace, topic: string): Promise<string[]> {
+  const rows = bySequence(await committedRows(workspace, 'grp', 'items'));
+  assert.equal(new Set(rows.map((row) => String(row._seq))).size, rows.length, 'no sequence number twice');
+  assert.deepEqual(rows.map((row) => Number(row.id)).sort((a, b) => a - b), Array.from({ length: KEYED_MESSAGES }, (_, id) => id), 'every message exactly once');
+  for (const partition of [0, 1]) {
+    const ids = rows.filter((row) => String(row._position).startsWith(`${topic}-${partition}:`)).map((row) => Number(row.id));
+    assert.deepEqual(ids, [...ids].sort((a, b) => a - b), `partition ${partition} in its order`);
+  }
+  const table = (await new LocalCatalog(workspace.catalogDir).getTable('grp', 'items'))!;
+  return (await filesUnder(new LocalFileSystem(workspace.warehouse), table.location)).filter((path) => !path.includes('/.data/'));
+}
+
+test("in group mode a record counts only once the group's offsets name it: one killed before its group commit is never renamed, and its messages are read again", async () => {
+  const { topic, workspace, groupOffsets, caughtUp, admin } = await groupModeLoaderUnderLoad('group-commit');
+  const discarded: string[] = [];
+  let daemon: RunningDaemon = startKafkaDaemon(workspace);
   try {
     // Killed the instant a record lands: before its group commit, most of the time; the group's
     // offsets tell whether the record counts.
@@ -148,31 +177,45 @@ test("in group mode a record counts only once the group's offsets name it: one k
       assert.ok(await killWhenRecordLands(workspace, daemon, 60_000), `no checkpoint landed:\n${daemon.output().slice(-3000)}`);
       await daemon.exited;
       const newest = (await newestRecord(workspace.stateDir))!;
-      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      const named = (offsets?.partitions ?? []).some((p) => { const r = parseRecordReference(p.metadata); return r?.jobId === newest.jobId && r.recordId === newest.id; });
+      const named = (await groupOffsets()).some((p) => {
+        const reference = parseRecordReference(p.metadata);
+        return reference?.jobId === newest.jobId && reference.recordId === newest.id;
+      });
       if (!named) discarded.push(`.${newest.jobId}.${newest.id}-`);
       daemon = startKafkaDaemon(workspace);
     }
     assert.ok(discarded.length > 0, 'at least one kill came between a record and its group commit');
-    await producing;
-    await producer.disconnect();
-    await until('group offsets at the end of both partitions', daemon, async () => {
-      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0) === MESSAGES || undefined;
-    }, 120_000);
+    await caughtUp(daemon);
   } finally {
     await stopDaemon(daemon);
     await admin.disconnect();
   }
-
-  const rows = bySequence(await committedRows(workspace, 'grp', 'items'));
-  assert.equal(new Set(rows.map((row) => String(row._seq))).size, rows.length, 'no sequence number twice');
-  assert.deepEqual(rows.map((row) => Number(row.id)).sort((a, b) => a - b), Array.from({ length: MESSAGES }, (_, id) => id), 'every message exactly once');
-  for (const partition of [0, 1]) {
-    const ids = rows.filter((row) => String(row._position).startsWith(`${topic}-${partition}:`)).map((row) => Number(row.id));
-    assert.deepEqual(ids, [...ids].sort((a, b) => a - b), `partition ${partition} in its order`);
-  }
-  const table = (await new LocalCatalog(workspace.catalogDir).getTable('grp', 'items'))!;
-  const names = (await filesUnder(new LocalFileSystem(workspace.warehouse), table.location)).filter((path) => !path.includes('/.data/'));
+  const names = await expectEveryMessageOnce(workspace, topic);
   for (const never of discarded) assert.deepEqual(names.filter((name) => name.includes(never)), [], `no file of the uncommitted checkpoint (${never}) was renamed into place`);
+});
+
+test('a group-mode loader stopped (SIGSTOP) past its session and woken: its group membership ended meanwhile, and every message is still in Hive once', async (t) => {
+  const { topic, workspace, caughtUp, admin } = await groupModeLoaderUnderLoad('group-stop');
+  const daemon = startKafkaDaemon(workspace);
+  try {
+    await until('a first checkpoint', daemon, () => (daemon.output().includes('reading Kafka partitions') ? newestRecord(workspace.stateDir) : undefined));
+    daemon.child.kill('SIGSTOP');
+    // Past the session (6 s): the broker removes the member; its next group commit is refused, or it
+    // rejoins first and commits as the new member.
+    await new Promise((resolve) => setTimeout(resolve, 9000));
+    daemon.child.kill('SIGCONT');
+    await caughtUp(daemon);
+    const output = daemon.output();
+    t.diagnostic(
+      output.includes('refused checkpoint')
+        ? 'the group commit was refused (fenced); the job started again'
+        : output.includes('sent this member no heartbeat')
+          ? 'no heartbeat of the new generation in time; the job started again'
+          : 'the loader rejoined before its next group commit',
+    );
+  } finally {
+    await stopDaemon(daemon);
+    await admin.disconnect();
+  }
+  await expectEveryMessageOnce(workspace, topic);
 });

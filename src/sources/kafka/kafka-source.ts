@@ -282,11 +282,18 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
 
   /** The assignment this member reads, once its generation is known (from the first heartbeat after the join). */
   private async currentMembership() {
-    const deadline = Date.now() + this.options.sessionTimeoutMs;
-    for (;;) {
+    // Counted in waits, not by the clock: a process stopped meanwhile (SIGSTOP) must still wait for
+    // the heartbeat of the join it makes when it wakes.
+    for (let waits = 0; ; waits++) {
       const membership = this.membership?.membership;
       if (membership?.generationId !== undefined) return membership;
-      if (Date.now() > deadline) throw this.kafkaError(new Error('no heartbeat since the group assigned the partitions'), 'cannot commit the group offsets');
+      if (waits * 100 > this.options.sessionTimeoutMs) {
+        // Retriable: the job starts again from the group's committed offsets, this record not counted.
+        throw new SluiceError('SLUICE_KAFKA', `Kafka ${this.options.brokers.join(',')}: the consumer group ${this.options.groupId} (source.groupId) sent this member no heartbeat since it assigned the partitions, so its generation is unknown and the checkpoint's offsets cannot be committed`, {
+          retriable: true,
+          context: { groupId: this.options.groupId },
+        });
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
