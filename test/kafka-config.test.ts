@@ -64,3 +64,24 @@ test('a misspelt format or key names its line and path', async () => {
     return true;
   });
 });
+
+test('source.group.member names one loader of several; a name that cannot go into a file name is refused at its line', async () => {
+  const topics = `  topics:
+    - name: orders
+      format: debezium-json
+`;
+  const good = await loadKafkaConfig(configFile(`source:\n  kind: kafka\n  brokers: [kafka1:9092]\n  group: { member: loader-1 }\n${topics}`));
+  assert.deepEqual(good.source.group, { member: 'loader-1' });
+  assert.equal((await loadKafkaConfig(configFile(`source:\n  kind: kafka\n  brokers: [kafka1:9092]\n${topics}`))).source.group, undefined, 'absent: the only loader');
+  for (const [group, expected] of [
+    ['{ member: loader.1 }', /:4:\d+ source\.group\.member: expected 1-40 letters, digits, _ or -/],
+    ['{ member: "a/b" }', /:4:\d+ source\.group\.member: expected 1-40 letters, digits, _ or -/],
+    ['{ name: loader1 }', /:4:\d+ source\.group\.name: unknown key/],
+  ] as const) {
+    await assert.rejects(loadKafkaConfig(configFile(`source:\n  kind: kafka\n  brokers: [kafka1:9092]\n  group: ${group}\n${topics}`)), (error: unknown) => {
+      assert.ok(isSluiceError(error, 'SLUICE_CONFIG_INVALID'), String(error));
+      assert.match(error.message, expected);
+      return true;
+    });
+  }
+});

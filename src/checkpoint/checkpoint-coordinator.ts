@@ -25,6 +25,12 @@ export class CheckpointCoordinator {
     private readonly jobId: string,
     private readonly keep: number,
     lastId: number,
+    /**
+     * A commit point beyond the record, when another system decides whether the checkpoint counts
+     * (a Kafka consumer group's fenced offset commit, docs/kafka.md): after the record is written,
+     * before any sink commits. A throw leaves the commits undone, for recovery to judge.
+     */
+    private readonly atRecord?: (record: CheckpointRecord) => Promise<void>,
   ) {
     this.lastId = lastId;
   }
@@ -54,6 +60,7 @@ export class CheckpointCoordinator {
     };
     await this.store.write(record);
     this.lastId = id;
+    await this.atRecord?.(record);
     for (const [name, sink] of Object.entries(this.sinks)) await sink.commit(pending[name]!);
     await this.store.prune(this.keep);
     const commits = Object.values(pending).reduce((sum, entry) => sum + entry.commits.length, 0);

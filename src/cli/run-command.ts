@@ -236,6 +236,7 @@ function kafkaJob(config: KafkaDaemonConfig, storage: ReturnType<typeof openStor
     brokers: source.brokers,
     clientId: source.clientId,
     groupId: source.groupId,
+    ...(source.group ? { member: source.group.member } : {}),
     sessionTimeoutMs: source.sessionTimeoutMs,
     topics: source.topics,
     start: source.start,

@@ -89,6 +89,10 @@ const kafkaSource = z.strictObject({
   brokers: z.array(nonEmpty.regex(/^[^:\s]+:\d+$/, { error: "expected 'host:port'" })).min(1),
   clientId: nonEmpty.default('sluice'),
   groupId: nonEmpty.default('sluice'),
+  // One of several loaders sharing the group's partitions (docs/kafka.md, consumer groups): its name
+  // begins its job ids and file names. Absent: one loader reads every partition of the topics.
+  // Letters, digits, `_` and `-`: a systemd instance name, safe in a file name and in offset metadata.
+  group: z.strictObject({ member: nonEmpty.regex(/^[A-Za-z0-9_-]{1,40}$/, { error: 'expected 1-40 letters, digits, _ or -' }) }).optional(),
   topics: z.array(kafkaTopic).min(1),
   // Where a partition the checkpoint does not name starts.
   start: z.enum(['earliest', 'latest']).default('earliest'),

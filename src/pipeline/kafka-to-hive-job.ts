@@ -18,6 +18,10 @@ import { DeadLetterFile } from '../sources/kafka/dead-letters.ts';
 import { mysqlTypesOfHiveColumns } from '../sources/kafka/hive-column-types.ts';
 import type { KafkaSourceState } from '../sources/kafka/kafka-position.ts';
 import { KafkaSource, type KafkaSourceOptions } from '../sources/kafka/kafka-source.ts';
+import { memberJobId, ownedByMember } from '../sources/kafka/group-member.ts';
+import { namesRecord, readCommittedGroupOffsets } from '../sources/kafka/group-offsets.ts';
+import type { CheckpointRecord } from '../core/checkpoint-record.ts';
+import { HiveRecovery } from '../sinks/hive-sink.ts';
 import { binlogHiveRecoveries, HIVE } from './binlog-to-hive-record.ts';
 import { KAFKA, kafkaStateOf } from './kafka-to-hive-record.ts';
 import { lastRecordId, newJobId, openHiveSink, type HiveSettings } from './binlog-to-hive-job.ts';
@@ -25,6 +29,8 @@ import { PipelineLoop, type PipelineFigures } from './pipeline-loop.ts';
 
 export interface KafkaToHiveJobOptions extends HiveSettings, Pick<KafkaSourceOptions, 'brokers' | 'clientId' | 'groupId' | 'sessionTimeoutMs' | 'topics' | 'start'> {
   deadLetterFile: string;
+  /** `source.group.member`: this loader's name among several in the group; absent, the only loader. */
+  member?: string;
   /** Rules may carry capture settings (columns, masks, a row filter) for the tables they route. */
   routing: Omit<RoutingConfig, 'rules'> & { rules: (RoutingRule & CaptureSettings)[] };
   /** What is captured of each table (`capture`); everything when absent. */
@@ -68,15 +74,27 @@ export class KafkaToHiveJob implements StatusProbe {
     const { options, metrics } = this;
     const logger = options.logger;
     const store = new CheckpointStore(options.stateDir);
-    const record = await recover(store, binlogHiveRecoveries(options.fs, options.catalog, store.dir, logger), logger);
+    const { member } = options;
+    // A member deletes only its own staging: the other loaders' files in the same tables are theirs.
+    const recoveries = member === undefined ? binlogHiveRecoveries(options.fs, options.catalog, store.dir, logger) : { [HIVE]: new HiveRecovery(options.fs, options.catalog, store.dir, logger, ownedByMember(member)) };
+    // Group mode: the group's committed offsets are the commit point, so they say where the partitions
+    // stand and whether this loader's newest record ever counted (docs/kafka.md, consumer groups).
+    const group = member === undefined ? undefined : await readCommittedGroupOffsets(options.brokers, options.clientId, options.groupId, options.topics.map((topic) => topic.name));
+    const record = await recover(store, recoveries, logger, group && ((newest) => namesRecord(group, newest)));
     const recorded = kafkaStateOf(record);
     const resumed = TableGate.resume<KafkaSourceState>(record, KAFKA);
     const router = new Router(options.routing, (source, changes) => metrics.unmatchedChanges.inc({ source }, changes));
-    const jobId = newJobId(options.epoch);
+    const jobId = member === undefined ? newJobId(options.epoch) : memberJobId(member, newJobId(options.epoch));
     const capture = setUpCapture(options.capture, options.routing.rules, router, logger);
     const sink = openHiveSink(options, jobId, logger, metrics, record, capture.schemaPolicy);
-    const coordinator = new CheckpointCoordinator(store, { [HIVE]: sink }, jobId, options.keepCheckpoints, lastRecordId(record, options.epoch));
-    const start: KafkaSourceState = recorded ?? { kind: 'kafka', position: { offsets: {} }, nextSequence: '0' };
+    const reference = (recordId: number) => ({ jobId, recordId, stateDir: store.dir });
+    const commitPoint = group && ((written: CheckpointRecord) => source.commitRecord(kafkaStateOf(written)!, reference(written.id)));
+    const coordinator = new CheckpointCoordinator(store, { [HIVE]: sink }, jobId, options.keepCheckpoints, lastRecordId(record, options.epoch), commitPoint);
+    // In group mode the sequence goes on past the newest record's even when that record never counted:
+    // its numbers were never visible, and larger stays later.
+    const start: KafkaSourceState = group
+      ? { kind: 'kafka', position: { offsets: group.offsets }, nextSequence: recorded?.nextSequence ?? '0' }
+      : (recorded ?? { kind: 'kafka', position: { offsets: {} }, nextSequence: '0' });
     const source = new KafkaSource({
       brokers: options.brokers,
       clientId: options.clientId,
@@ -97,7 +115,7 @@ export class KafkaToHiveJob implements StatusProbe {
       logger,
       metrics,
     });
-    logger.info({ brokers: options.brokers, topics: options.topics.map((topic) => topic.name), groupId: options.groupId, jobId, resumeAt: source.describe(start) }, 'starting Kafka capture');
+    logger.info({ brokers: options.brokers, topics: options.topics.map((topic) => topic.name), groupId: options.groupId, ...(member === undefined ? {} : { member }), jobId, resumeAt: source.describe(start) }, 'starting Kafka capture');
     const loop: PipelineLoop<KafkaSourceState> = new PipelineLoop<KafkaSourceState>({
       sourceName: KAFKA,
       source,
@@ -107,7 +125,7 @@ export class KafkaToHiveJob implements StatusProbe {
       ...(capture.transform ? { capture: capture.transform } : {}),
       gate: resumed.gate,
       start,
-      checkpointed: recorded,
+      checkpointed: group && record ? start : recorded,
       checkpointIntervalMs: options.checkpointIntervalMs,
       // A table's retry from where it stopped needs the same sequence numbers on a second read, and
       // partitions interleave differently each time: until that holds, a table's error stops the daemon
@@ -118,7 +136,8 @@ export class KafkaToHiveJob implements StatusProbe {
       figures: this.figures,
       hooks: {
         // The group's offsets in Kafka trail the record, naming it: for lag monitoring, never read back.
-        betweenCheckpoints: (recordId): Promise<void> => source.commitGroupOffsets(loop.where().committed, { jobId, recordId, stateDir: store.dir }),
+        // (In group mode they were committed before the renames, as the commit point.)
+        ...(group ? {} : { betweenCheckpoints: (recordId: number): Promise<void> => source.commitGroupOffsets(loop.where().committed, reference(recordId)) }),
       },
     });
     this.loop = loop;

@@ -19,7 +19,7 @@ export interface KafkaWorkspace extends DaemonWorkspace {
 }
 
 /** `topics`: the YAML list under source.topics, indented by four spaces. */
-export function kafkaWorkspace(brokers: string[], topics: string, options: { routing?: string; intervalSeconds?: number } = {}): KafkaWorkspace {
+export function kafkaWorkspace(brokers: string[], topics: string, options: { routing?: string; intervalSeconds?: number; member?: string } = {}): KafkaWorkspace {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-'));
   const configFile = join(dir, 'sluice.yaml');
   writeFileSync(
@@ -30,7 +30,7 @@ export function kafkaWorkspace(brokers: string[], topics: string, options: { rou
   groupId: sluice-test-${randomBytes(4).toString('hex')}
   deadLetterFile: ./dead-letters.jsonl
   sessionTimeoutMs: 6000
-  topics:
+${options.member ? `  group: { member: ${options.member} }\n` : ''}  topics:
 ${topics}
 routing:
 ${options.routing ?? "  include: ['*.*']"}

@@ -15,6 +15,7 @@ import type { SluiceMetrics } from '../../runtime/metrics.ts';
 import { SourceQueue } from '../source-queue.ts';
 import { DeadLetterFile, letterValue } from './dead-letters.ts';
 import { formatRecordReference, type RecordReference } from './group-offset-metadata.ts';
+import { FencedCommitter, GroupMembership } from './fenced-commit.ts';
 import { parseExactJson } from '../../core/exact-json.ts';
 import { FORMAT_DECODERS, type KafkaFormat } from './formats/format-decoders.ts';
 import { MessageRejected, type FormatDecoder, type KafkaRow } from './formats/kafka-row.ts';
@@ -68,6 +69,8 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
   /** The target tables' column types, looked up once each (a table sluice creates takes its types from the first message). */
   private readonly targetTypes = new Map<string, ReadonlyMap<string, string> | undefined>();
   private stopping = false;
+  private membership: GroupMembership | undefined;
+  private committer: FencedCommitter | undefined;
 
   constructor(private readonly options: KafkaSourceOptions) {
     this.kafka = new Kafka({ clientId: options.clientId, brokers: options.brokers, logLevel: logLevel.NOTHING });
@@ -95,6 +98,7 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
     if (gap) throw gap;
     const consumer = this.kafka.consumer({ groupId: options.groupId, sessionTimeout: options.sessionTimeoutMs, heartbeatInterval: Math.min(3000, Math.floor(options.sessionTimeoutMs / 3)) });
     this.consumer = consumer;
+    this.membership = new GroupMembership(consumer);
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.seekAssigned(consumer, payload.memberAssignment));
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart && !this.stopping) this.queue.fail(this.kafkaError(payload.error, 'the consumer stopped'));
@@ -256,8 +260,47 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
     await this.consumer?.commitOffsets(offsets).catch((error: unknown) => this.options.logger.warn({ err: error }, "the consumer group's offsets were not committed (monitoring only; the checkpoint holds the truth)"));
   }
 
+  /**
+   * Group mode's commit point (docs/kafka.md): every offset of the record, each naming it, in one
+   * OffsetCommit as the assignment the partitions came in. Refused (the partitions went to another
+   * member, or this member's generation is over): a retriable error, and the record's commits are
+   * never done; the next run starts from what the group has committed.
+   */
+  async commitRecord(state: KafkaSourceState, record: RecordReference): Promise<void> {
+    const metadata = formatRecordReference(record);
+    const offsets = Object.entries(state.position.offsets).map(([key, offset]) => ({ ...splitPartitionKey(key), offset, metadata }));
+    const membership = await this.currentMembership();
+    this.committer ??= new FencedCommitter(this.kafka, this.options.groupId);
+    if ((await this.committer.commit(membership, offsets)) === 'committed') return;
+    throw new SluiceError(
+      'SLUICE_KAFKA',
+      `the consumer group ${this.options.groupId} (source.groupId) refused checkpoint ${record.recordId}'s offsets: this member no longer owns all of ${describeOffsets(state.position.offsets)} (a rebalance). ` +
+        "Its files are not committed; the loader starts again from the group's committed offsets.",
+      { retriable: true, context: { groupId: this.options.groupId, checkpoint: record.recordId } },
+    );
+  }
+
+  /** The assignment this member reads, once its generation is known (from the first heartbeat after the join). */
+  private async currentMembership() {
+    // Counted in waits, not by the clock: a process stopped meanwhile (SIGSTOP) must still wait for
+    // the heartbeat of the join it makes when it wakes.
+    for (let waits = 0; ; waits++) {
+      const membership = this.membership?.membership;
+      if (membership?.generationId !== undefined) return membership;
+      if (waits * 100 > this.options.sessionTimeoutMs) {
+        // Retriable: the job starts again from the group's committed offsets, this record not counted.
+        throw new SluiceError('SLUICE_KAFKA', `Kafka ${this.options.brokers.join(',')}: the consumer group ${this.options.groupId} (source.groupId) sent this member no heartbeat since it assigned the partitions, so its generation is unknown and the checkpoint's offsets cannot be committed`, {
+          retriable: true,
+          context: { groupId: this.options.groupId },
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
+    await this.committer?.disconnect().catch(() => undefined);
     await this.consumer?.disconnect().catch(() => undefined);
   }
 
