@@ -1,4 +1,4 @@
-// Purging a MariaDB's binlog up to a file, for tests of a purged checkpoint position.
+// Purging a server's binlog up to a file (MariaDB or MySQL), for tests of a purged checkpoint position.
 import assert from 'node:assert/strict';
 import type mysql from 'mysql2/promise';
 
