@@ -17,6 +17,7 @@ import { TableGate } from '../checkpoint/table-gate.ts';
 import { BINLOG } from '../pipeline/binlog-to-hive-record.ts';
 import { kafkaHiveRecord } from '../pipeline/kafka-to-hive-record.ts';
 import { splitPartitionKey } from '../sources/kafka/kafka-position.ts';
+import { withPrefix } from '../sinks/kafka/kafka-sink.ts';
 import { describeBrokers, readPartitionBounds, retentionGap, type PartitionBounds } from '../sources/kafka/kafka-topics.ts';
 import { describePosition, type BinlogSourceState } from '../sources/binlog/position/binlog-position.ts';
 import { requirePositionAvailable } from '../sources/binlog/position/position-available.ts';
@@ -62,8 +63,9 @@ export async function runChecks(configFile: string): Promise<CheckReport> {
   const facts = await checkServer(config, items);
   items.push(facts ? await checkServerId(config) : skip('server id', 'the server checks failed'));
   items.push(facts ? await checkPosition(config, facts) : skip('checkpoint position', 'the server checks failed'));
-  items.push(await checkWarehouse(config.sink.filesystem));
-  items.push(await checkCatalog(config.sink.catalog));
+  // A Kafka sink writes no files and registers no tables: its brokers replace the warehouse and catalog.
+  if (config.sink.kafka && config.sink.kind === 'kafka') items.push(await checkKafkaSink(config.sink.kafka));
+  else items.push(await checkWarehouse(config.sink.filesystem), await checkCatalog(config.sink.catalog));
   items.push(config.checkpoint.store === 'hdfs' ? await checkHdfsState(config) : await checkState(config.checkpoint.dir));
   // A preview, not a check: a pattern that matches nothing today may match tables created tomorrow.
   const routing = facts ? await previewRouting(config, sourceConnection(config)).catch((error: Error) => ({ lines: [], warnings: [`the server's tables could not be listed: ${error.message}`] })) : undefined;
@@ -108,6 +110,24 @@ async function checkKafka(config: KafkaDaemonConfig): Promise<CheckItem[]> {
     return items;
   } catch (error) {
     return [{ name: 'Kafka reachable', status: 'fail', detail: `${where} (source.brokers): ${(error as Error).message}` }, skip('topics', 'Kafka is not reachable'), skip('checkpoint position', 'Kafka is not reachable')];
+  }
+}
+
+/** The brokers a binlog -> Kafka daemon writes to, and its state topic (created on first use, so its absence is no failure). */
+async function checkKafkaSink(sink: NonNullable<SluiceConfig['sink']['kafka']>): Promise<CheckItem> {
+  const name = 'Kafka sink';
+  const where = `${sink.brokers.join(',')} (sink.kafka.brokers)`;
+  const stateTopic = withPrefix(sink.stateTopic, sink.prefix);
+  // One attempt, a short wait: a check reports what it finds now.
+  const kafka = new Kafka({ clientId: sink.clientId, brokers: sink.brokers, logLevel: logLevel.NOTHING, connectionTimeout: 5000, retry: { retries: 0 } });
+  try {
+    const cluster = await describeBrokers(kafka, [stateTopic]);
+    const state = cluster.existing.includes(stateTopic)
+      ? `state topic ${stateTopic} exists`
+      : `state topic ${stateTopic} does not exist yet (created at the first start, sink.kafka.stateTopic)`;
+    return { name, status: 'ok', detail: `${where}: cluster ${cluster.clusterId}, ${cluster.brokers} broker(s); ${state}` };
+  } catch (error) {
+    return { name, status: 'fail', detail: `${where}: ${(error as Error).message}` };
   }
 }
 
