@@ -7,12 +7,14 @@ import { pino } from 'pino';
 import { HiveServer2Catalog } from '../catalog/hive-server2-catalog.ts';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { configSourceKind, loadConfig, loadKafkaConfig } from '../config/load.ts';
+import type { ZooKeeperSettings } from '../config/ha-schema.ts';
 import type { DaemonConfig, KafkaDaemonConfig, SluiceConfig } from '../config/schema.ts';
 import { isSluiceError } from '../core/errors.ts';
 import { WebHdfsFileSystem } from '../filesystem/webhdfs-filesystem.ts';
 import { LOCK_FILE, lockHolder } from '../runtime/state-lock.ts';
 import { HDFS_LOCK_FILE } from '../runtime/hdfs-state-lock.ts';
 import { openStateStore } from '../runtime/open-state-store.ts';
+import { readElection } from '../runtime/zookeeper-leadership.ts';
 import { TableGate } from '../checkpoint/table-gate.ts';
 import { BINLOG } from '../pipeline/binlog-to-hive-record.ts';
 import { kafkaHiveRecord } from '../pipeline/kafka-to-hive-record.ts';
@@ -67,10 +69,14 @@ export async function runChecks(configFile: string): Promise<CheckReport> {
   if (config.sink.kafka && config.sink.kind === 'kafka') items.push(await checkKafkaSink(config.sink.kafka));
   else items.push(await checkWarehouse(config.sink.filesystem), await checkCatalog(config.sink.catalog));
   items.push(config.checkpoint.store === 'hdfs' ? await checkHdfsState(config) : await checkState(config.checkpoint.dir));
+  if (config.ha.zookeeper) items.push(await checkZooKeeper(config.ha.zookeeper));
   // A preview, not a check: a pattern that matches nothing today may match tables created tomorrow.
   const routing = facts ? await previewRouting(config, sourceConnection(config)).catch((error: Error) => ({ lines: [], warnings: [`the server's tables could not be listed: ${error.message}`] })) : undefined;
   return routing ? { items, routing } : { items };
 }
+
+/** A check reports what it finds now: ZooKeeper answers within this or counts as unreachable. */
+const ZOOKEEPER_CHECK_MS = 5000;
 
 const KAFKA_ITEMS = ['Kafka reachable', 'topics', 'checkpoint position'] as const;
 
@@ -87,6 +93,7 @@ async function runKafkaChecks(configFile: string): Promise<CheckReport> {
   items.push(await checkWarehouse(config.sink.filesystem));
   items.push(await checkCatalog(config.sink.catalog));
   items.push(config.checkpoint.store === 'hdfs' ? await checkHdfsState(config) : await checkState(config.checkpoint.dir));
+  if (config.ha.zookeeper) items.push(await checkZooKeeper(config.ha.zookeeper));
   return { items };
 }
 
@@ -326,6 +333,19 @@ async function checkHdfsState(config: DaemonConfig): Promise<CheckItem> {
     return fail('state', error);
   } finally {
     state.close?.();
+  }
+}
+
+/** The standby's election (ha.zookeeper): reachable, who is active, the epoch; read only, see readElection. */
+async function checkZooKeeper(settings: ZooKeeperSettings): Promise<CheckItem> {
+  const name = 'ZooKeeper';
+  try {
+    const { active, standby, epoch } = await readElection(settings, ZOOKEEPER_CHECK_MS);
+    const who = active ? `daemon ${active} is active, ${standby} standing by` : 'no daemon is active (the first to start leads)';
+    const when = epoch === undefined ? 'no epoch yet (no daemon has led here)' : `epoch ${epoch}`;
+    return { name, status: 'ok', detail: `${settings.connect} (ha.zookeeper.connect), path ${settings.path}: ${who}; ${when}` };
+  } catch (error) {
+    return fail(name, error);
   }
 }
 
