@@ -27,6 +27,8 @@ import { connectMysql } from '../core/mysql-connect.ts';
 import { preflight, type ServerFacts } from '../sources/binlog/server/preflight.ts';
 import { resolveStartOnServer } from '../sources/binlog/position/resolve-start.ts';
 import { checkServerIdFree } from '../sources/binlog/server/server-id.ts';
+import { tablesRefusedAtStart } from '../sources/snapshot/snapshot-plan.ts';
+import { Router } from '../routing/router.ts';
 import { previewRouting, type RoutingPreview } from './routing-preview.ts';
 import { sourceConnection, toBinlogStart } from './run-command.ts';
 
@@ -64,7 +66,8 @@ export async function runChecks(configFile: string): Promise<CheckReport> {
   const items: CheckItem[] = [{ name: 'config', status: 'ok', detail: configFile }];
   const facts = await checkServer(config, items);
   items.push(facts ? await checkServerId(config) : skip('server id', 'the server checks failed'));
-  items.push(facts ? await checkPosition(config, facts) : skip('checkpoint position', 'the server checks failed'));
+  const position = facts ? await checkPosition(config, facts) : { item: skip('checkpoint position', 'the server checks failed'), checkpointed: undefined };
+  items.push(position.item);
   // A Kafka sink writes no files and registers no tables: its brokers replace the warehouse and catalog.
   if (config.sink.kafka && config.sink.kind === 'kafka') items.push(await checkKafkaSink(config.sink.kafka));
   else items.push(await checkWarehouse(config.sink.filesystem), await checkCatalog(config.sink.catalog));
@@ -72,6 +75,7 @@ export async function runChecks(configFile: string): Promise<CheckReport> {
   if (config.ha.zookeeper) items.push(await checkZooKeeper(config.ha.zookeeper));
   // A preview, not a check: a pattern that matches nothing today may match tables created tomorrow.
   const routing = facts ? await previewRouting(config, sourceConnection(config)).catch((error: Error) => ({ lines: [], warnings: [`the server's tables could not be listed: ${error.message}`] })) : undefined;
+  if (routing && position.checkpointed === false) routing.warnings.push(...(await snapshotKeyWarnings(config)));
   return routing ? { items, routing } : { items };
 }
 
@@ -235,13 +239,16 @@ async function checkServerId(config: SluiceConfig): Promise<CheckItem> {
   }
 }
 
-async function checkPosition(config: SluiceConfig, facts: ServerFacts): Promise<CheckItem> {
+/** The item, and whether a checkpoint record exists (undefined when the state could not be read). */
+async function checkPosition(config: SluiceConfig, facts: ServerFacts): Promise<{ item: CheckItem; checkpointed: boolean | undefined }> {
   const name = 'checkpoint position';
+  let checkpointed: boolean | undefined;
   const connection = sourceConnection(config);
   const server = `${connection.host}:${connection.port}`;
   try {
     const state = openStateStore(config, pino({ level: 'silent' }), { retry: { maxAttempts: 1 } });
     const record = await new CheckpointStore(state).latest().finally(() => state.close?.());
+    checkpointed = record !== undefined;
     // A start reads from the earliest stopped table's position when there is one (see TableGate).
     const resumed = TableGate.resume<BinlogSourceState>(record, BINLOG);
     // Without a checkpoint the first start uses source.start; that position must be there too.
@@ -257,12 +264,32 @@ async function checkPosition(config: SluiceConfig, facts: ServerFacts): Promise<
         : stopped.length > 0
           ? `checkpoint ${record.id}, with the stopped table(s) ${stopped.join(', ')} to catch up from ${describePosition(position)}`
           : `checkpoint ${record.id} at ${describePosition(position)}`;
-      return { name, status: 'ok', detail: `${what}: ${why}` };
+      return { item: { name, status: 'ok', detail: `${what}: ${why}` }, checkpointed };
     } finally {
       await control.end().catch(() => undefined);
     }
   } catch (error) {
-    return fail(name, error);
+    return { item: fail(name, error), checkpointed };
+  }
+}
+
+/**
+ * Unless snapshot.mode is never, a first start reads every captured table by its key and refuses one
+ * without: said now, a WARN per table, as the preview warns of what a start would do.
+ */
+async function snapshotKeyWarnings(config: SluiceConfig): Promise<string[]> {
+  const { mode } = config.snapshot;
+  if (mode === 'never') return [];
+  try {
+    const control = await connectMysql(sourceConnection(config));
+    try {
+      const refused = await tablesRefusedAtStart(control, mode, new Router(config.routing));
+      return refused.map((error) => `snapshot.mode ${mode}, no checkpoint yet: the first start would refuse this table: ${error.message} [${error.code}]`);
+    } finally {
+      await control.end().catch(() => undefined);
+    }
+  } catch (error) {
+    return [`the captured tables' keys could not be read (snapshot.mode ${mode}): ${(error as Error).message}`];
   }
 }
 
