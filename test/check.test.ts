@@ -79,6 +79,54 @@ describe('sluice check', () => {
     assert.equal(lines.at(-1), 'all 10 checks passed');
   });
 
+  test('with snapshot.mode initial and no checkpoint yet, warns of each captured table a first start would refuse for want of a key', async () => {
+    const root = await server.rootConnection();
+    await root.query(
+      'DROP DATABASE IF EXISTS check_keys; CREATE DATABASE check_keys; ' +
+        'CREATE TABLE check_keys.keyed (id INT PRIMARY KEY); ' +
+        'CREATE TABLE check_keys.unique_nn (u INT NOT NULL, v INT, UNIQUE KEY (u)); ' +
+        'CREATE TABLE check_keys.loose (a INT, b INT); ' +
+        'CREATE TABLE check_keys.nullable_unique (u INT NULL, UNIQUE KEY (u))',
+    );
+    const [[head]] = (await root.query('SHOW MASTER STATUS')) as unknown as [[{ File: string; Position: number }]];
+    await root.end();
+    const routing = "  include: ['check_keys.*']\n  exclude: ['check_keys.nullable_unique']";
+    const initial = makeWorkspace(server, { start: 'latest', routing: "  include: ['check_keys.*']", extra: 'snapshot:\n  mode: initial\n' });
+    const result = check(server, initial.configFile);
+    assert.equal(result.status, 0, 'a warning, not a failure: ' + result.stdout);
+    const warned = result.stdout.split('\n').filter((line) => line.startsWith('WARN  snapshot.mode'));
+    assert.deepEqual(
+      warned.map((line) => /would refuse this table: (\S+) has no primary key/.exec(line)?.[1]),
+      ['check_keys.loose', 'check_keys.nullable_unique'],
+      result.stdout,
+    );
+    assert.match(
+      warned[0]!,
+      /^WARN {2}snapshot\.mode initial, no checkpoint yet: the first start would refuse this table: check_keys\.loose has no primary key or unique index over whole NOT NULL columns.*ADD PRIMARY KEY.*set snapshot\.mode: never.*\[SLUICE_TABLE_KEY\]$/,
+    );
+    assert.equal(result.stdout.trim().split('\n').at(-1), 'all 10 checks passed');
+
+    // A table the routing leaves out is not read.
+    const narrowed = makeWorkspace(server, { start: 'latest', routing, extra: 'snapshot:\n  mode: initial_only\n' });
+    const narrow = check(server, narrowed.configFile);
+    assert.deepEqual(narrow.stdout.split('\n').filter((line) => line.startsWith('WARN  snapshot.mode')).map((line) => /refuse this table: (\S+) /.exec(line)?.[1]), ['check_keys.loose'], narrow.stdout);
+
+    // snapshot.mode never reads no table; a checkpoint means the first start is past.
+    const never = check(server, makeWorkspace(server, { start: 'latest', routing: "  include: ['check_keys.*']" }).configFile);
+    assert.doesNotMatch(never.stdout, /WARN {2}snapshot\.mode/, never.stdout);
+    await new CheckpointStore(initial.stateDir).write({
+      format: 1,
+      id: 1,
+      jobId: 'test',
+      createdAt: new Date().toISOString(),
+      source: { kind: 'binlog', position: { file: head.File, offset: Number(head.Position) }, nextSequence: '1' },
+      commits: [],
+    });
+    const resumed = check(server, initial.configFile);
+    assert.match(resumed.line('checkpoint position'), /^ok {4}checkpoint position: checkpoint 1 /, resumed.stdout);
+    assert.doesNotMatch(resumed.stdout, /WARN {2}snapshot\.mode/, resumed.stdout);
+  });
+
   test('a user without REPLICATION CLIENT fails the grants line, naming the grant', async () => {
     const root = await server.rootConnection();
     await root.query("CREATE OR REPLACE USER 'nomonitor'@'127.0.0.1' IDENTIFIED BY 'pw'; GRANT REPLICATION SLAVE, SELECT ON *.* TO 'nomonitor'@'127.0.0.1'");

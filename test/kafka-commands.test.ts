@@ -1,14 +1,18 @@
 // The one-shot commands with a Kafka loader's config (source.kind: kafka), against the real broker:
 // `check` probes the brokers, the topics and the recorded offsets instead of a MySQL server;
 // `checkpoint show` and `status` print where each partition resumes; `checkpoint set` refuses, naming why.
+// With a binlog source and sink.kind kafka, `check` probes the sink's brokers and state topic instead of
+// a warehouse and a catalog.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { stopDaemon } from './helpers/daemon.ts';
+import { Kafka, logLevel } from 'kafkajs';
+import { makeWorkspace, stopDaemon } from './helpers/daemon.ts';
 import { connectProducer, createTopic, kafkaWorkspace, startKafkaDaemon, waitForOffsets, type KafkaWorkspace } from './helpers/kafka.ts';
-import { REPO_ROOT, testKafka } from './helpers/servers.ts';
+import { kafkaSinkNames, kafkaSinkYaml } from './helpers/kafka-sink.ts';
+import { REPO_ROOT, testKafka, testMariaDb } from './helpers/servers.ts';
 
 function sluice(workspace: KafkaWorkspace, ...args: string[]): { code: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), ...args, '--config', workspace.configFile], { cwd: workspace.dir, encoding: 'utf8', timeout: 60_000 });
@@ -70,4 +74,41 @@ test('check names a topic the brokers lack and brokers that do not answer', asyn
   assert.equal(down.code, 1);
   assert.match(down.stdout, /FAIL  Kafka reachable: 127\.0\.0\.1:1 \(source\.brokers\): /);
   assert.match(down.stdout, /ok    warehouse: /);
+});
+
+test("check with sink.kind kafka probes the sink's brokers and state topic instead of a warehouse and a catalog", async () => {
+  const server = await testMariaDb();
+  const { brokers } = await testKafka();
+  const names = kafkaSinkNames('chk');
+  const workspace = makeWorkspace(server, { start: 'latest', routing: "  include: ['check_kafka_sink.*']", sinkExtra: kafkaSinkYaml(brokers, names) });
+  const check = () => {
+    const result = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/sluice.js'), 'check', '--config', workspace.configFile], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, SLUICE_TEST_PASSWORD: server.password },
+    });
+    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  };
+  const where = `${brokers.join(',')} \\(sink\\.kafka\\.brokers\\): cluster \\S+, 1 broker\\(s\\)`;
+
+  const fresh = check();
+  assert.equal(fresh.code, 0, fresh.stdout + fresh.stderr);
+  assert.match(fresh.stdout, new RegExp(`^ok {4}Kafka sink: ${where}; state topic ${names.stateTopic} does not exist yet \\(created at the first start, sink\\.kafka\\.stateTopic\\)$`, 'm'));
+  assert.doesNotMatch(fresh.stdout, /^\S+ +(warehouse|catalog):/m, 'a Kafka sink has no warehouse or catalog to check');
+  assert.match(fresh.stdout, /^ok {4}MySQL reachable: /m);
+  assert.match(fresh.stdout, /all 9 checks passed\n$/);
+
+  const admin = new Kafka({ clientId: 'sluice-test', brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: names.stateTopic, numPartitions: 1 }], waitForLeaders: true });
+  await admin.disconnect();
+  const present = check();
+  assert.equal(present.code, 0, present.stdout + present.stderr);
+  assert.match(present.stdout, new RegExp(`^ok {4}Kafka sink: ${where}; state topic ${names.stateTopic} exists$`, 'm'));
+
+  writeFileSync(workspace.configFile, readFileSync(workspace.configFile, 'utf8').replace(/brokers: \[.*\]/, 'brokers: [127.0.0.1:1]'));
+  const down = check();
+  assert.equal(down.code, 1, down.stdout);
+  assert.match(down.stdout, /^FAIL {2}Kafka sink: 127\.0\.0\.1:1 \(sink\.kafka\.brokers\): /m);
+  assert.match(down.stdout, /^ok {4}state: /m);
 });

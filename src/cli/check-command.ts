@@ -7,16 +7,19 @@ import { pino } from 'pino';
 import { HiveServer2Catalog } from '../catalog/hive-server2-catalog.ts';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts';
 import { configSourceKind, loadConfig, loadKafkaConfig } from '../config/load.ts';
+import type { ZooKeeperSettings } from '../config/ha-schema.ts';
 import type { DaemonConfig, KafkaDaemonConfig, SluiceConfig } from '../config/schema.ts';
 import { isSluiceError } from '../core/errors.ts';
 import { WebHdfsFileSystem } from '../filesystem/webhdfs-filesystem.ts';
 import { LOCK_FILE, lockHolder } from '../runtime/state-lock.ts';
 import { HDFS_LOCK_FILE } from '../runtime/hdfs-state-lock.ts';
 import { openStateStore } from '../runtime/open-state-store.ts';
+import { readElection } from '../runtime/zookeeper-leadership.ts';
 import { TableGate } from '../checkpoint/table-gate.ts';
 import { BINLOG } from '../pipeline/binlog-to-hive-record.ts';
 import { kafkaHiveRecord } from '../pipeline/kafka-to-hive-record.ts';
 import { splitPartitionKey } from '../sources/kafka/kafka-position.ts';
+import { withPrefix } from '../sinks/kafka/kafka-sink.ts';
 import { describeBrokers, readPartitionBounds, retentionGap, type PartitionBounds } from '../sources/kafka/kafka-topics.ts';
 import { describePosition, type BinlogSourceState } from '../sources/binlog/position/binlog-position.ts';
 import { requirePositionAvailable } from '../sources/binlog/position/position-available.ts';
@@ -24,6 +27,8 @@ import { connectMysql } from '../core/mysql-connect.ts';
 import { preflight, type ServerFacts } from '../sources/binlog/server/preflight.ts';
 import { resolveStartOnServer } from '../sources/binlog/position/resolve-start.ts';
 import { checkServerIdFree } from '../sources/binlog/server/server-id.ts';
+import { tablesRefusedAtStart } from '../sources/snapshot/snapshot-plan.ts';
+import { Router } from '../routing/router.ts';
 import { previewRouting, type RoutingPreview } from './routing-preview.ts';
 import { sourceConnection, toBinlogStart } from './run-command.ts';
 
@@ -61,14 +66,21 @@ export async function runChecks(configFile: string): Promise<CheckReport> {
   const items: CheckItem[] = [{ name: 'config', status: 'ok', detail: configFile }];
   const facts = await checkServer(config, items);
   items.push(facts ? await checkServerId(config) : skip('server id', 'the server checks failed'));
-  items.push(facts ? await checkPosition(config, facts) : skip('checkpoint position', 'the server checks failed'));
-  items.push(await checkWarehouse(config.sink.filesystem));
-  items.push(await checkCatalog(config.sink.catalog));
+  const position = facts ? await checkPosition(config, facts) : { item: skip('checkpoint position', 'the server checks failed'), checkpointed: undefined };
+  items.push(position.item);
+  // A Kafka sink writes no files and registers no tables: its brokers replace the warehouse and catalog.
+  if (config.sink.kafka && config.sink.kind === 'kafka') items.push(await checkKafkaSink(config.sink.kafka));
+  else items.push(await checkWarehouse(config.sink.filesystem), await checkCatalog(config.sink.catalog));
   items.push(config.checkpoint.store === 'hdfs' ? await checkHdfsState(config) : await checkState(config.checkpoint.dir));
+  if (config.ha.zookeeper) items.push(await checkZooKeeper(config.ha.zookeeper));
   // A preview, not a check: a pattern that matches nothing today may match tables created tomorrow.
   const routing = facts ? await previewRouting(config, sourceConnection(config)).catch((error: Error) => ({ lines: [], warnings: [`the server's tables could not be listed: ${error.message}`] })) : undefined;
+  if (routing && position.checkpointed === false) routing.warnings.push(...(await snapshotKeyWarnings(config)));
   return routing ? { items, routing } : { items };
 }
+
+/** A check reports what it finds now: ZooKeeper answers within this or counts as unreachable. */
+const ZOOKEEPER_CHECK_MS = 5000;
 
 const KAFKA_ITEMS = ['Kafka reachable', 'topics', 'checkpoint position'] as const;
 
@@ -85,6 +97,7 @@ async function runKafkaChecks(configFile: string): Promise<CheckReport> {
   items.push(await checkWarehouse(config.sink.filesystem));
   items.push(await checkCatalog(config.sink.catalog));
   items.push(config.checkpoint.store === 'hdfs' ? await checkHdfsState(config) : await checkState(config.checkpoint.dir));
+  if (config.ha.zookeeper) items.push(await checkZooKeeper(config.ha.zookeeper));
   return { items };
 }
 
@@ -108,6 +121,24 @@ async function checkKafka(config: KafkaDaemonConfig): Promise<CheckItem[]> {
     return items;
   } catch (error) {
     return [{ name: 'Kafka reachable', status: 'fail', detail: `${where} (source.brokers): ${(error as Error).message}` }, skip('topics', 'Kafka is not reachable'), skip('checkpoint position', 'Kafka is not reachable')];
+  }
+}
+
+/** The brokers a binlog -> Kafka daemon writes to, and its state topic (created on first use, so its absence is no failure). */
+async function checkKafkaSink(sink: NonNullable<SluiceConfig['sink']['kafka']>): Promise<CheckItem> {
+  const name = 'Kafka sink';
+  const where = `${sink.brokers.join(',')} (sink.kafka.brokers)`;
+  const stateTopic = withPrefix(sink.stateTopic, sink.prefix);
+  // One attempt, a short wait: a check reports what it finds now.
+  const kafka = new Kafka({ clientId: sink.clientId, brokers: sink.brokers, logLevel: logLevel.NOTHING, connectionTimeout: 5000, retry: { retries: 0 } });
+  try {
+    const cluster = await describeBrokers(kafka, [stateTopic]);
+    const state = cluster.existing.includes(stateTopic)
+      ? `state topic ${stateTopic} exists`
+      : `state topic ${stateTopic} does not exist yet (created at the first start, sink.kafka.stateTopic)`;
+    return { name, status: 'ok', detail: `${where}: cluster ${cluster.clusterId}, ${cluster.brokers} broker(s); ${state}` };
+  } catch (error) {
+    return { name, status: 'fail', detail: `${where}: ${(error as Error).message}` };
   }
 }
 
@@ -208,13 +239,16 @@ async function checkServerId(config: SluiceConfig): Promise<CheckItem> {
   }
 }
 
-async function checkPosition(config: SluiceConfig, facts: ServerFacts): Promise<CheckItem> {
+/** The item, and whether a checkpoint record exists (undefined when the state could not be read). */
+async function checkPosition(config: SluiceConfig, facts: ServerFacts): Promise<{ item: CheckItem; checkpointed: boolean | undefined }> {
   const name = 'checkpoint position';
+  let checkpointed: boolean | undefined;
   const connection = sourceConnection(config);
   const server = `${connection.host}:${connection.port}`;
   try {
     const state = openStateStore(config, pino({ level: 'silent' }), { retry: { maxAttempts: 1 } });
     const record = await new CheckpointStore(state).latest().finally(() => state.close?.());
+    checkpointed = record !== undefined;
     // A start reads from the earliest stopped table's position when there is one (see TableGate).
     const resumed = TableGate.resume<BinlogSourceState>(record, BINLOG);
     // Without a checkpoint the first start uses source.start; that position must be there too.
@@ -230,12 +264,32 @@ async function checkPosition(config: SluiceConfig, facts: ServerFacts): Promise<
         : stopped.length > 0
           ? `checkpoint ${record.id}, with the stopped table(s) ${stopped.join(', ')} to catch up from ${describePosition(position)}`
           : `checkpoint ${record.id} at ${describePosition(position)}`;
-      return { name, status: 'ok', detail: `${what}: ${why}` };
+      return { item: { name, status: 'ok', detail: `${what}: ${why}` }, checkpointed };
     } finally {
       await control.end().catch(() => undefined);
     }
   } catch (error) {
-    return fail(name, error);
+    return { item: fail(name, error), checkpointed };
+  }
+}
+
+/**
+ * Unless snapshot.mode is never, a first start reads every captured table by its key and refuses one
+ * without: said now, a WARN per table, as the preview warns of what a start would do.
+ */
+async function snapshotKeyWarnings(config: SluiceConfig): Promise<string[]> {
+  const { mode } = config.snapshot;
+  if (mode === 'never') return [];
+  try {
+    const control = await connectMysql(sourceConnection(config));
+    try {
+      const refused = await tablesRefusedAtStart(control, mode, new Router(config.routing));
+      return refused.map((error) => `snapshot.mode ${mode}, no checkpoint yet: the first start would refuse this table: ${error.message} [${error.code}]`);
+    } finally {
+      await control.end().catch(() => undefined);
+    }
+  } catch (error) {
+    return [`the captured tables' keys could not be read (snapshot.mode ${mode}): ${(error as Error).message}`];
   }
 }
 
@@ -306,6 +360,19 @@ async function checkHdfsState(config: DaemonConfig): Promise<CheckItem> {
     return fail('state', error);
   } finally {
     state.close?.();
+  }
+}
+
+/** The standby's election (ha.zookeeper): reachable, who is active, the epoch; read only, see readElection. */
+async function checkZooKeeper(settings: ZooKeeperSettings): Promise<CheckItem> {
+  const name = 'ZooKeeper';
+  try {
+    const { active, standby, epoch } = await readElection(settings, ZOOKEEPER_CHECK_MS);
+    const who = active ? `daemon ${active} is active, ${standby} standing by` : 'no daemon is active (the first to start leads)';
+    const when = epoch === undefined ? 'no epoch yet (no daemon has led here)' : `epoch ${epoch}`;
+    return { name, status: 'ok', detail: `${settings.connect} (ha.zookeeper.connect), path ${settings.path}: ${who}; ${when}` };
+  } catch (error) {
+    return fail(name, error);
   }
 }
 

@@ -112,8 +112,10 @@ program
     'after',
     '\nPrints one line per check and exits 0 when all pass, 1 otherwise. Then previews the routing on the\n' +
       "server's tables: which go to which Hive table, which are left out, and a WARN line for each include,\n" +
-      'exclude or rule that matches no table (warnings do not change the exit status). Reads no event and\n' +
-      'writes no file.\n\n' +
+      'exclude or rule that matches no table, and, before a first start that reads the tables\n' +
+      '(snapshot.mode other than never), for each captured table without a key (warnings do not change\n' +
+      'the exit status). With sink.kind kafka the sink\'s brokers are checked instead of the warehouse and\n' +
+      'catalog; with ha.zookeeper, the election (read only). Reads no event and writes no file.\n\n' +
       'Examples:\n  sluice check --config /etc/sluice/sluice.yaml\n  sluice check -c /etc/sluice/sluice.yaml && systemctl restart sluice   # gate a deploy on it\n',
   )
   .action(async (options: { config: string }) => {

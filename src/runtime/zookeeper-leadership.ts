@@ -203,3 +203,71 @@ export function fenceRenames(fs: FileSystem, leader: Pick<Leadership, 'check'>):
     await rename(from, to);
   };
 }
+
+export interface ElectionState {
+  /** The active daemon as its election node says ('pid 4711 on host db2'), or undefined when none leads. */
+  active: string | undefined;
+  /** Daemons queued behind it (standing by). */
+  standby: number;
+  /** The epoch counter, or undefined when no daemon has ever led under the path. */
+  epoch: number | undefined;
+}
+
+/**
+ * What `sluice check` shows of the election under ha.zookeeper.path, read only: it creates no node
+ * (not even the path) and never raises the epoch, so a check beside a running pair changes nothing.
+ */
+export async function readElection(settings: ZooKeeperSettings, timeoutMs: number): Promise<ElectionState> {
+  const client = zookeeper.createClient(settings.connect, { sessionTimeout: settings.sessionTimeoutMs, spinDelay: 200, retries: 0 });
+  const where = `ZooKeeper ${settings.connect} (ha.zookeeper.connect)`;
+  client.connect();
+  try {
+    await withTimeout(
+      new Promise<void>((resolve) => client.once('connected', () => resolve())),
+      timeoutMs,
+    ).catch((error: unknown) => {
+      throw new SluiceError('SLUICE_HA_ZOOKEEPER_LOST', `${where} did not answer within ${timeoutMs} ms: check the address and that the ensemble runs`, {
+        retriable: true,
+        cause: error,
+        context: { configKey: 'ha.zookeeper.connect' },
+      });
+    });
+    // A path no daemon has used yet has no nodes: that is "none", not an error.
+    const absent = <T>(error: unknown, none: T): T => {
+      if (isZk(error, ZkException.NO_NODE)) return none;
+      throw error;
+    };
+    const data = (path: string): Promise<string | undefined> =>
+      call<Buffer>((done) => client.getData(path, (error, value) => done(error, value))).then(
+        (value) => value?.toString('utf8'),
+        (error: unknown) => absent(error, undefined),
+      );
+    return await withTimeout(
+      (async () => {
+        const electionDir = `${settings.path}/election`;
+        const children = (await call<string[]>((done) => client.getChildren(electionDir, done)).catch((error: unknown) => absent<string[]>(error, []))).sort();
+        const first = children[0];
+        const epoch = await data(`${settings.path}/epoch`);
+        return {
+          active: first === undefined ? undefined : describeMember(first, await data(`${electionDir}/${first}`)),
+          standby: Math.max(0, children.length - 1),
+          epoch: epoch === undefined ? undefined : Number(epoch) || 0,
+        };
+      })(),
+      timeoutMs,
+    );
+  } finally {
+    client.close();
+  }
+}
+
+/** An election node's content ({"host","pid"}, written by electLeader) in words, or its name. */
+function describeMember(name: string, content: string | undefined): string {
+  try {
+    const { host, pid } = JSON.parse(content ?? '') as { host?: string; pid?: number };
+    if (pid !== undefined) return `pid ${pid} on host ${host ?? '?'} (${name})`;
+  } catch {
+    // Not ours to read: the node's name says enough.
+  }
+  return name;
+}

@@ -49,6 +49,11 @@ export function topicOf(template: string, prefix: string, target: Route): string
   return template.replaceAll('{prefix}', prefix).replaceAll('{db}', target.database).replaceAll('{table}', target.table);
 }
 
+/** The schema or state topic's name: its template with `{prefix}` filled in. */
+export function withPrefix(template: string, prefix: string): string {
+  return template.replaceAll('{prefix}', prefix);
+}
+
 export class KafkaSink implements Sink<Route, KafkaSinkCommits> {
   private readonly kafka: Kafka;
   private readonly producer: Producer;
@@ -68,7 +73,7 @@ export class KafkaSink implements Sink<Route, KafkaSinkCommits> {
     version: string,
     private readonly logger: Logger,
   ) {
-    const expand = (template: string): string => template.replaceAll('{prefix}', settings.prefix);
+    const expand = (template: string): string => withPrefix(template, settings.prefix);
     this.settings = { ...settings, schemaTopic: expand(settings.schemaTopic), stateTopic: expand(settings.stateTopic) };
     this.kafka = new Kafka({ clientId: settings.clientId, brokers: settings.brokers, logLevel: logLevel.NOTHING });
     this.producer = this.kafka.producer({ transactionalId: settings.transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: settings.transactionTimeoutMs });

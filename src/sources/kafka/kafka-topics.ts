@@ -10,13 +10,17 @@ export interface PartitionBounds {
   high: string;
 }
 
-/** The cluster the brokers belong to, for `sluice check`: its id and how many brokers answer for it. */
-export async function describeBrokers(kafka: Kafka): Promise<{ clusterId: string; brokers: number }> {
+/**
+ * The cluster the brokers belong to, for `sluice check`: its id, how many brokers answer for it, and
+ * which of `topics` exist there.
+ */
+export async function describeBrokers(kafka: Kafka, topics: string[] = []): Promise<{ clusterId: string; brokers: number; existing: string[] }> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const cluster = await admin.describeCluster();
-    return { clusterId: cluster.clusterId, brokers: cluster.brokers.length };
+    const listed = topics.length > 0 ? new Set(await admin.listTopics()) : new Set<string>();
+    return { clusterId: cluster.clusterId, brokers: cluster.brokers.length, existing: topics.filter((topic) => listed.has(topic)) };
   } finally {
     await admin.disconnect();
   }

@@ -51,6 +51,22 @@ export async function planSnapshot(connection: mysql.Connection, mode: SnapshotM
 }
 
 /**
+ * Each captured table a first start would refuse for want of a key, with the daemon's own words:
+ * `sluice check` lists them all beforehand (a start stops at the first).
+ */
+export async function tablesRefusedAtStart(connection: mysql.Connection, mode: SnapshotMode, router: Router): Promise<SluiceError[]> {
+  if (mode === 'never') return [];
+  const refused: SluiceError[] = [];
+  for (const table of await capturedTables(connection, router)) {
+    await keyAtStart(connection, table, mode).catch((error: unknown) => {
+      if (!isSluiceError(error, 'SLUICE_TABLE_KEY')) throw error;
+      refused.push(error);
+    });
+  }
+  return refused;
+}
+
+/**
  * `initial` is the default mode, so a user who never asked for a snapshot meets this refusal on a
  * first start: it names the way to stream without one too.
  */
