@@ -82,6 +82,12 @@ describe('epoch-named state on a real HDFS (ha.zookeeper)', () => {
     await plain.save();
     assert.deepEqual(await state.list(), [SCHEMA_HISTORY_FILE]);
     assert.equal((await SchemaHistory.load(state)).size, 5);
+
+    // The daemon passes no epoch: the history takes its leader's from the state store.
+    const daemon = await SchemaHistory.load(new HdfsStateStore({ fs, dir: `${root}/history`, epoch: 6 }));
+    daemon.record({ table: 'db.z', from: at(700), state: 'dropped' });
+    await daemon.save();
+    assert.deepEqual(await state.list(), [schemaHistoryFile(6)]);
   });
 
   test("an old leader's late compaction intent is discarded, not completed beside the new leader's compaction", async () => {

@@ -163,7 +163,7 @@ export class BinlogToHiveJob implements StatusProbe {
     const { options, metrics } = this;
     const logger = options.logger;
     const gate = resumed.gate;
-    const schemaHistory = await SchemaHistory.load(options.stateDir, options.epoch);
+    const schemaHistory = await SchemaHistory.load(options.stateDir);
     // A first start with a snapshot streams from the binlog's end: the snapshot reads what came before.
     const configured: BinlogStart = snapshot?.fresh ? { kind: 'latest' } : options.start;
     const start =

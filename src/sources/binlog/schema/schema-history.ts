@@ -76,10 +76,11 @@ export class SchemaHistory {
 
   /**
    * From the state store (a directory means the local one); empty on a first start. `epoch` is the
-   * ha.zookeeper leader's: saves go to that epoch's file.
+   * ha.zookeeper leader's (the store's own by default): saves go to that epoch's file.
    */
   static async load(state: string | StateStore, epoch?: number): Promise<SchemaHistory> {
     const store = stateStoreOf(state);
+    epoch ??= store.epoch;
     const name = await newestHistoryName(store);
     const history = new SchemaHistory(store, epoch, name ?? schemaHistoryFile(epoch));
     const content = name === undefined ? undefined : await store.read(name);
