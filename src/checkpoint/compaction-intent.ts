@@ -11,6 +11,16 @@
 // any instant therefore leaves a partition with the old files or the new ones, never both, never
 // neither. (A reader listing the partition between the renames and the deletes sees both for that
 // moment; the state on disk converges as soon as the step, or recovery, finishes.)
+//
+// Under ha.zookeeper an intent carries its writer's epoch. HDFS has no conditional rename, so an old
+// leader paused between its epoch check and the intent's rename can put one intent in place after a
+// new leader took over and ran this recovery (docs/ha.md); the old leader's next rename fails its
+// check, so nothing of that compaction went into a partition, and the new leader's staging cleanup
+// already deleted its merged files. Completing it later could fail for inputs the new leader has
+// compacted since, or put its merged files beside the new leader's. So a leader that has finished
+// recovery records its epoch (compactions-recovered.json): every intent it found is then completed,
+// and an intent of an older epoch found later can only be a late one. It is discarded: its staged
+// files and its record deleted, the partition left as it is.
 import type { Logger } from 'pino';
 import { SluiceError } from '../core/errors.ts';
 import type { StateStore } from '../core/state-store.ts';
@@ -31,6 +41,8 @@ export interface CompactionIntent {
   inputs: string[];
   /** Staged merged files and where they go in the partition. */
   outputs: { from: string; to: string }[];
+  /** ha.zookeeper: the epoch of the leader that wrote it. */
+  epoch?: number;
 }
 
 /** Where the steps of completing a compaction stand; tests stop the work at each to play a crash. */
@@ -44,6 +56,8 @@ export type CompactionStep =
 export type CompactionStepHook = (step: CompactionStep) => void | Promise<void>;
 
 const INTENT_FILE = /^compaction-(.+)\.json$/;
+/** The epoch of the last leader that finished recovering compactions (not matched by INTENT_FILE). */
+export const RECOVERED_EPOCH_FILE = 'compactions-recovered.json';
 
 /** The intent's name in the state store. */
 export function intentName(id: string): string {
@@ -56,7 +70,8 @@ export function intentFile(state: string | StateStore, id: string): string {
 }
 
 export async function writeIntent(state: string | StateStore, intent: CompactionIntent): Promise<void> {
-  await writeStoredRecord(stateStoreOf(state), intentName(intent.id), intent);
+  const store = stateStoreOf(state);
+  await writeStoredRecord(store, intentName(intent.id), store.epoch === undefined ? intent : { ...intent, epoch: store.epoch });
 }
 
 /** Every intent record in the state store, oldest name first. */
@@ -139,12 +154,41 @@ async function rollBack(intent: CompactionIntent, missing: string[], fs: FileSys
 export async function recoverCompactions(state: string | StateStore, fs: FileSystem, logger: Logger): Promise<number> {
   const store = stateStoreOf(state);
   const intents = await readIntents(store);
+  const recovered = await recoveredEpoch(store);
   for (const intent of intents) {
+    if (recovered !== undefined && intent.epoch !== undefined && intent.epoch < recovered) {
+      await discardLateIntent(intent, fs, store, logger, recovered);
+      continue;
+    }
     await completeCompaction(intent, fs, store, logger);
     logger.info(
       { compaction: intent.id, table: intent.table, partition: intent.partition, filesIn: intent.inputs.length, filesOut: intent.outputs.length },
       'recovered: recorded compaction completed',
     );
   }
+  // Only after every intent found is completed: from now on an older epoch's intent is a late one.
+  if (store.epoch !== undefined && (recovered === undefined || recovered < store.epoch)) {
+    await writeStoredRecord(store, RECOVERED_EPOCH_FILE, { epoch: store.epoch });
+  }
   return intents.length;
+}
+
+async function recoveredEpoch(store: StateStore): Promise<number | undefined> {
+  if ((await store.read(RECOVERED_EPOCH_FILE)) === undefined) return undefined;
+  const { epoch } = await readStoredRecord<{ epoch: number }>(store, RECOVERED_EPOCH_FILE, 'compaction recovery record');
+  return epoch;
+}
+
+/**
+ * An old leader's late intent: its merged files never went into the partition (the rename after the
+ * intent's fails its epoch check), so the inputs are the whole truth. Only its staged files and its
+ * record go; the outputs' final names are left alone.
+ */
+async function discardLateIntent(intent: CompactionIntent, fs: FileSystem, store: StateStore, logger: Logger, recovered: number): Promise<void> {
+  for (const output of intent.outputs) await fs.delete(output.from, false);
+  await store.remove(intentName(intent.id));
+  logger.warn(
+    { compaction: intent.id, epoch: intent.epoch, recoveredEpoch: recovered, table: intent.table, partition: intent.partition },
+    "compaction discarded: an old leader's intent written after a newer leader had recovered; the original files stay",
+  );
 }

@@ -13,6 +13,8 @@ export interface StateStore {
   readonly configKey: string;
   /** The directory's path (local, or on HDFS). */
   readonly dir: string;
+  /** ha.zookeeper: the epoch of the leader writing through this store (docs/ha.md); absent without a standby. */
+  readonly epoch?: number;
   /** The names of the files in the directory, none when it does not exist yet; hidden names (temp files) left out. */
   list(): Promise<string[]>;
   /** A file's content, undefined when it does not exist. */

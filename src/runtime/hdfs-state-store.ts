@@ -29,6 +29,8 @@ export interface HdfsStateStoreOptions {
   lockTiming?: HdfsLockTiming;
   /** Runs before every rename into place: the epoch check of the ZooKeeper leader (runtime/zookeeper-leadership.ts). */
   beforeRename?: () => Promise<void>;
+  /** The leader's epoch (ha.zookeeper), stamped on the records that must not lose to a late write of an older epoch. */
+  epoch?: number;
   /** ZooKeeper elected this daemon: a lock held by another (live, paused) process is taken over, not waited for. */
   takeOverLock?: boolean;
 }
@@ -39,12 +41,14 @@ export class HdfsStateStore implements StateStore {
   readonly description: string;
   readonly configKey: string;
   readonly dir: string;
+  readonly epoch?: number;
   private readonly fs: WebHdfsFileSystem;
 
   constructor(private readonly options: HdfsStateStoreOptions) {
     this.fs = options.fs;
     this.dir = options.dir.replace(/\/+$/, '') || '/';
     this.configKey = options.configKey ?? 'checkpoint.hdfs.dir';
+    if (options.epoch !== undefined) this.epoch = options.epoch;
     this.description = `hdfs:${this.dir} on ${this.fs.description}`;
   }
 

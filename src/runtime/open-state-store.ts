@@ -26,7 +26,7 @@ export interface OpenStateOptions {
   retry?: { maxAttempts: number };
   requestTimeoutMs?: number;
   /** ha.zookeeper: the leader's epoch check before every rename into place, and the lock taken over from whoever held it (ZooKeeper chose this daemon). */
-  leader?: { check(): Promise<void> };
+  leader?: { check(): Promise<void>; readonly epoch: number };
 }
 
 /** The daemon's state store. */
@@ -56,5 +56,5 @@ function openStateStoreOf(checkpoint: CheckpointSettings, data: DataOnHdfs | und
     ...(spoolDir !== undefined ? { spoolDir } : {}),
     ...(options.retry ? { retry: options.retry } : {}),
   });
-  return new HdfsStateStore({ fs, dir: hdfs.dir, ...(options.leader ? { beforeRename: () => options.leader!.check(), takeOverLock: true } : {}) });
+  return new HdfsStateStore({ fs, dir: hdfs.dir, ...(options.leader ? { beforeRename: () => options.leader!.check(), takeOverLock: true, epoch: options.leader.epoch } : {}) });
 }

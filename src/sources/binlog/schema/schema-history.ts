@@ -4,6 +4,12 @@
 // a restart decodes an old event with the columns that held when it was written, as Debezium's
 // schema history does. Kept in the state directory with the checkpoints' atomic-write rule, and
 // written before any checkpoint that moves past what it records.
+//
+// Under ha.zookeeper the file carries the writer's epoch in its name (schema-history.e<epoch>.json)
+// and a reader takes the highest epoch's: HDFS has no conditional rename, so an old leader paused
+// between its epoch check and its rename can still put one late file in place, and that file must
+// not win over the one the new leader wrote (docs/ha.md). Older epochs' files are deleted only after
+// the writer's own is in place. Without an epoch the name is schema-history.json, as before.
 import { SluiceError } from '../../../core/errors.ts';
 import { storedPath } from '../../../core/json-records.ts';
 import type { StateStore } from '../../../core/state-store.ts';
@@ -13,6 +19,20 @@ import { isAtOrBefore, isSamePosition } from '../position/position-order.ts';
 import type { TableSchema } from './table-columns.ts';
 
 export const SCHEMA_HISTORY_FILE = 'schema-history.json';
+
+const EPOCH_FILE = /^schema-history\.e(\d+)\.json$/;
+
+/** The history's name for a writer of `epoch` (ha.zookeeper), today's name without one. */
+export function schemaHistoryFile(epoch?: number): string {
+  return epoch === undefined ? SCHEMA_HISTORY_FILE : `schema-history.e${epoch}.json`;
+}
+
+/** The epoch in a history file's name: -1 for today's name (written before ha.zookeeper, or without it), undefined for other files. */
+function epochOfFile(name: string): number | undefined {
+  if (name === SCHEMA_HISTORY_FILE) return -1;
+  const match = EPOCH_FILE.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
 
 interface EntryBase {
   /** tableKey(): 'db.table' in lower case. */
@@ -43,16 +63,27 @@ export class SchemaHistory {
   /** Saves run one after the other: the checkpoint loop and the source both save. */
   private saving: Promise<void> = Promise.resolve();
 
+  /** The file loaded from (the highest epoch's), or the one to be written on a first start. */
   readonly file: string;
 
-  private constructor(private readonly state: StateStore) {
-    this.file = storedPath(state, SCHEMA_HISTORY_FILE);
+  private constructor(
+    private readonly state: StateStore,
+    private readonly epoch: number | undefined,
+    loadedName: string,
+  ) {
+    this.file = storedPath(state, loadedName);
   }
 
-  /** From the state store (a directory means the local one); empty on a first start. */
-  static async load(state: string | StateStore): Promise<SchemaHistory> {
-    const history = new SchemaHistory(stateStoreOf(state));
-    const content = await history.state.read(SCHEMA_HISTORY_FILE);
+  /**
+   * From the state store (a directory means the local one); empty on a first start. `epoch` is the
+   * ha.zookeeper leader's (the store's own by default): saves go to that epoch's file.
+   */
+  static async load(state: string | StateStore, epoch?: number): Promise<SchemaHistory> {
+    const store = stateStoreOf(state);
+    epoch ??= store.epoch;
+    const name = await newestHistoryName(store);
+    const history = new SchemaHistory(store, epoch, name ?? schemaHistoryFile(epoch));
+    const content = name === undefined ? undefined : await store.read(name);
     if (content === undefined) return history;
     const text = content.toString('utf8');
     let parsed: HistoryFile;
@@ -126,8 +157,15 @@ export class SchemaHistory {
     const content: HistoryFile = { format: 1, entries: [...this.byTable.values()].flat() };
     // Serialized before the first await: entries recorded meanwhile are saved next time.
     const text = JSON.stringify(content, null, 1) + '\n';
-    await this.state.write(SCHEMA_HISTORY_FILE, text);
+    const own = schemaHistoryFile(this.epoch);
+    await this.state.write(own, text);
     this.savedVersion = version;
+    // Only now that the writer's own file is in place: the others' (older epochs', today's name from
+    // before ha.zookeeper, or epoch files when it was turned off) would otherwise be all there is.
+    for (const name of await this.state.list()) {
+      const epoch = epochOfFile(name);
+      if (name !== own && epoch !== undefined && (this.epoch === undefined || epoch < this.epoch)) await this.state.remove(name);
+    }
   }
 
   private append(entry: HistoryEntry): void {
@@ -135,6 +173,16 @@ export class SchemaHistory {
     if (entries) entries.push(entry);
     else this.byTable.set(entry.table, [entry]);
   }
+}
+
+/** The history file of the highest epoch in the store (today's name counts lowest), undefined when there is none. */
+async function newestHistoryName(state: StateStore): Promise<string | undefined> {
+  let newest: { name: string; epoch: number } | undefined;
+  for (const name of await state.list()) {
+    const epoch = epochOfFile(name);
+    if (epoch !== undefined && (!newest || epoch > newest.epoch)) newest = { name, epoch };
+  }
+  return newest?.name;
 }
 
 function lastIndexAt(entries: readonly HistoryEntry[], at: BinlogPosition): number {
