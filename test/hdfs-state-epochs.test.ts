@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { readIntents, recoverCompactions, RECOVERED_EPOCH_FILE, writeIntent, type CompactionIntent } from '../src/checkpoint/compaction-intent.ts';
+import { MATERIALIZATIONS_RECOVERED_FILE, recoverMaterializations, writeMaterializeIntent, type MaterializeIntent } from '../src/checkpoint/materialize-intent.ts';
+import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { WebHdfsFileSystem } from '../src/filesystem/webhdfs-filesystem.ts';
+import { fenceCatalogWrites, fenceRenames } from '../src/runtime/zookeeper-leadership.ts';
 import { HdfsStateStore } from '../src/runtime/hdfs-state-store.ts';
 import { SCHEMA_HISTORY_FILE, SchemaHistory, schemaHistoryFile } from '../src/sources/binlog/schema/schema-history.ts';
 import { testHdfs } from './helpers/servers.ts';
@@ -22,12 +25,14 @@ const at = (offset: number) => ({ file: 'm.000001', offset, gtidSet: `0-1-${offs
 describe('epoch-named state on a real HDFS (ha.zookeeper)', () => {
   let fs: WebHdfsFileSystem;
   let spoolDir: string;
+  let namenode: string;
   const root = `/sluice-test/epochs-${randomUUID().slice(0, 8)}`;
 
   before(async () => {
     const hdfs = await testHdfs();
     spoolDir = mkdtempSync(join(tmpdir(), 'sluice-epochs-spool-'));
-    fs = new WebHdfsFileSystem({ namenodes: [`http://127.0.0.1:${hdfs.namenodeHttpPort}`], logger: pino({ level: 'silent' }), spoolDir, requestTimeoutMs: 20_000 });
+    namenode = `http://127.0.0.1:${hdfs.namenodeHttpPort}`;
+    fs = new WebHdfsFileSystem({ namenodes: [namenode], logger: pino({ level: 'silent' }), spoolDir, requestTimeoutMs: 20_000 });
   });
 
   after(async () => {
@@ -128,5 +133,55 @@ describe('epoch-named state on a real HDFS (ha.zookeeper)', () => {
     assert.equal(await fs.status(`${staging}/c.j3.2-0`), undefined);
     assert.deepEqual(await readIntents(leaderOf(5)), []);
     assert.deepEqual(JSON.parse((await leaderOf(5).read(RECOVERED_EPOCH_FILE))!.toString('utf8')), { epoch: 5 });
+  });
+
+  test("an old leader's late materialization intent is discarded: the table is not swapped back to its older snapshot", async () => {
+    const dir = `${root}/materialize`;
+    const generations = `${root}/warehouse/ods.db/t_snapshot`;
+    const catalog = new LocalCatalog(mkdtempSync(join(tmpdir(), 'sluice-epochs-catalog-')));
+    const leaderOf = (epoch: number) => new HdfsStateStore({ fs, dir, epoch });
+    const silent = pino({ level: 'silent' });
+    const intent = (id: string, generation: string, previous?: string): MaterializeIntent => ({
+      format: 1, kind: 'materialize', id, createdAt: new Date().toISOString(), table: 'ods.t', root: generations,
+      snapshot: { database: 'ods', name: 't_snapshot', columns: [{ name: 'id', type: 'bigint' }], partitionColumns: [], format: 'text', location: `${generations}/${generation}` },
+      ...(previous ? { previous: `${generations}/${previous}` } : {}),
+    });
+    const writeGeneration = (generation: string) => writeWholeFile(fs, `${generations}/${generation}/part-0`, '1\n');
+    await writeGeneration('g-10-a');
+
+    // Epoch 3 recorded a materialization in time and died; epoch 4's recovery swaps it in.
+    await writeMaterializeIntent(leaderOf(3), intent('j3.1-0', 'g-10-a'));
+    await recoverMaterializations(leaderOf(4), fs, catalog, silent);
+    assert.equal((await catalog.getTable('ods', 't_snapshot'))?.location, `${generations}/g-10-a`);
+
+    // Epoch 4 materializes again (g-20-b) and records it; the paused old leader's intent for an older
+    // fold (g-15-c) lands late. Epoch 5 completes epoch 4's and discards the late one.
+    await writeGeneration('g-20-b');
+    await writeGeneration('g-15-c');
+    await writeMaterializeIntent(leaderOf(4), intent('j4.2-0', 'g-20-b', 'g-10-a'));
+    await writeMaterializeIntent(leaderOf(3), intent('j3.2-0', 'g-15-c', 'g-10-a'));
+    await recoverMaterializations(leaderOf(5), fs, catalog, silent);
+    assert.equal((await catalog.getTable('ods', 't_snapshot'))?.location, `${generations}/g-20-b`);
+    assert.equal(await fs.status(`${generations}/g-15-c`), undefined, "the late intent's generation is deleted");
+    assert.deepEqual((await leaderOf(5).list()).filter((name) => name.startsWith('materialize-')), []);
+    assert.deepEqual(JSON.parse((await leaderOf(5).read(MATERIALIZATIONS_RECOVERED_FILE))!.toString('utf8')), { epoch: 5 });
+  });
+
+  test("a fenced leader's catalog writes and deletes are refused before they reach the catalog or HDFS", async () => {
+    const catalog = new LocalCatalog(mkdtempSync(join(tmpdir(), 'sluice-epochs-catalog-')));
+    const definition = { database: 'ods', name: 'u', columns: [{ name: 'id', type: 'bigint' }], partitionColumns: [], format: 'text' as const, location: `${root}/warehouse/ods.db/u` };
+    await catalog.createTable(definition);
+    const path = `${root}/fenced/file`;
+    await writeWholeFile(fs, path, 'x\n');
+    const fencedFs = new WebHdfsFileSystem({ namenodes: [namenode], logger: pino({ level: 'silent' }), spoolDir, requestTimeoutMs: 20_000 });
+    const fenced = { check: async () => Promise.reject(new Error('fenced: another daemon leads')) };
+    fenceCatalogWrites(catalog, fenced);
+    fenceRenames(fencedFs, fenced);
+    await assert.rejects(catalog.setLocation('ods', 'u', `${root}/elsewhere`), /fenced/);
+    await assert.rejects(catalog.addColumns('ods', 'u', [{ name: 'v', type: 'string' }]), /fenced/);
+    await assert.rejects(fencedFs.delete(path, false), /fenced/);
+    assert.deepEqual(await catalog.getTable('ods', 'u'), definition);
+    assert.ok(await fs.status(path), 'the file is still there');
+    fencedFs.close();
   });
 });

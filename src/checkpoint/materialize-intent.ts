@@ -11,6 +11,14 @@
 // leaves the old snapshot in place and the new directory as garbage, which the next completed
 // materialization deletes. The generation just replaced is kept until the next one: a query that
 // listed its files a moment before the swap still finds them.
+//
+// Under ha.zookeeper an intent carries its writer's epoch, as a compaction intent does
+// (compaction-intent.ts): an old leader paused between its epoch check and the intent's rename can put
+// one intent in place after a new leader recovered; its own swap then fails its check (catalog writes
+// and deletes are fenced, runtime/zookeeper-leadership.ts). Completing it later would swap the table
+// back to an older snapshot, whose changelog partitions retentionDays may have dropped since. So once a
+// leader has completed every intent it found it records its epoch, and an older epoch's intent found
+// after that is discarded: its generation deleted (no table points to it), its record removed.
 import type { Logger } from 'pino';
 import type { Catalog, TableDefinition } from '../catalog/catalog.ts';
 import { normalizeHiveType } from '../catalog/hive-ddl.ts';
@@ -34,6 +42,8 @@ export interface MaterializeIntent {
   root: string;
   /** The generation being replaced, kept until the next swap; absent at the first. */
   previous?: string;
+  /** ha.zookeeper: the epoch of the leader that wrote it. */
+  epoch?: number;
 }
 
 export type MaterializeStep = { step: 'staged' } | { step: 'recorded' } | { step: 'swapped' } | { step: 'cleaned' } | { step: 'done' };
@@ -41,13 +51,16 @@ export type MaterializeStep = { step: 'staged' } | { step: 'recorded' } | { step
 export type MaterializeStepHook = (step: MaterializeStep) => void | Promise<void>;
 
 const INTENT_FILE = /^materialize-(.+)\.json$/;
+/** The epoch of the last leader that finished recovering materializations (not matched by INTENT_FILE). */
+export const MATERIALIZATIONS_RECOVERED_FILE = 'materializations-recovered.json';
 
 export function materializeIntentName(id: string): string {
   return `materialize-${id}.json`;
 }
 
 export async function writeMaterializeIntent(state: string | StateStore, intent: MaterializeIntent): Promise<void> {
-  await writeStoredRecord(stateStoreOf(state), materializeIntentName(intent.id), intent);
+  const store = stateStoreOf(state);
+  await writeStoredRecord(store, materializeIntentName(intent.id), store.epoch === undefined ? intent : { ...intent, epoch: store.epoch });
 }
 
 /** Step 3: the swap, the old generations deleted, the record deleted. Idempotent. */
@@ -100,6 +113,7 @@ export async function completeMaterialization(
 export async function recoverMaterializations(state: string | StateStore, fs: FileSystem, catalog: Catalog, logger: Logger): Promise<number> {
   const store = stateStoreOf(state);
   const names = (await store.list()).filter((entry) => INTENT_FILE.test(entry)).sort();
+  const recovered = await recoveredEpoch(store);
   for (const name of names) {
     const intent = await readStoredRecord<MaterializeIntent>(store, name, 'materialization record');
     if (intent.format !== 1 || intent.kind !== 'materialize' || typeof intent.snapshot?.location !== 'string') {
@@ -107,8 +121,34 @@ export async function recoverMaterializations(state: string | StateStore, fs: Fi
         context: { file: name },
       });
     }
+    if (recovered !== undefined && intent.epoch !== undefined && intent.epoch < recovered) {
+      await discardLateIntent(intent, fs, catalog, store, logger, recovered);
+      continue;
+    }
     await completeMaterialization(intent, fs, catalog, store);
     logger.info({ materialization: intent.id, table: intent.table, location: intent.snapshot.location }, 'recovered: recorded materialization completed');
   }
+  // Only after every intent found is completed: from now on an older epoch's intent is a late one.
+  if (store.epoch !== undefined && (recovered === undefined || recovered < store.epoch)) {
+    await writeStoredRecord(store, MATERIALIZATIONS_RECOVERED_FILE, { epoch: store.epoch });
+  }
   return names.length;
+}
+
+async function recoveredEpoch(store: StateStore): Promise<number | undefined> {
+  if ((await store.read(MATERIALIZATIONS_RECOVERED_FILE)) === undefined) return undefined;
+  const { epoch } = await readStoredRecord<{ epoch: number }>(store, MATERIALIZATIONS_RECOVERED_FILE, 'materialization recovery record');
+  return epoch;
+}
+
+/** An old leader's late intent: its generation goes (unless the table points there after all), then its record. */
+async function discardLateIntent(intent: MaterializeIntent, fs: FileSystem, catalog: Catalog, store: StateStore, logger: Logger, recovered: number): Promise<void> {
+  const { snapshot } = intent;
+  const current = await catalog.getTable(snapshot.database, snapshot.name);
+  if (current?.location !== snapshot.location) await fs.delete(snapshot.location, true);
+  await store.remove(materializeIntentName(intent.id));
+  logger.warn(
+    { materialization: intent.id, epoch: intent.epoch, recoveredEpoch: recovered, table: intent.table, location: snapshot.location },
+    "materialization discarded: an old leader's intent written after a newer leader had recovered; the snapshot table stays where it is",
+  );
 }

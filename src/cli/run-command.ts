@@ -21,7 +21,7 @@ import { openStateStore } from '../runtime/open-state-store.ts';
 import type { StateLock, StateStore } from '../core/state-store.ts';
 import { exitCodeOf } from './exit-codes.ts';
 import type { ZooKeeperSettings } from '../config/ha-schema.ts';
-import { electLeader, fenceRenames, type Leadership } from '../runtime/zookeeper-leadership.ts';
+import { electLeader, fenceCatalogWrites, fenceRenames, type Leadership } from '../runtime/zookeeper-leadership.ts';
 import type { BinlogStart } from '../sources/binlog/position/binlog-position.ts';
 import type { MysqlServerOptions } from '../core/mysql-connect.ts';
 import { parseInstant } from '../core/instant.ts';
@@ -101,7 +101,10 @@ export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promi
   void lock.lost?.then(standDown);
   void leader?.lost.then(standDown);
   const storage = openStorage(config, logger);
-  if (leader) fenceRenames(storage.fs, leader);
+  if (leader) {
+    fenceRenames(storage.fs, leader);
+    fenceCatalogWrites(storage.catalog, leader);
+  }
   let stopping = false;
   const wake = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import type { ZooKeeperSettings } from '../config/ha-schema.ts';
 import { SluiceError } from '../core/errors.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
+import type { Catalog } from '../catalog/catalog.ts';
 
 const { CreateMode, Event, Exception: ZkException, State } = zookeeper;
 
@@ -193,8 +194,10 @@ function zooKeeperLost(what: string, where: string, cause?: unknown): SluiceErro
 }
 
 /**
- * Makes every rename of a file system wait for the leader's check: a data file's commit (staged
- * name to final name) is such a rename, so a paused old leader cannot commit once another leads.
+ * Makes every rename and delete of a file system wait for the leader's check: a data file's commit
+ * (staged name to final name) is such a rename, and a materialization's cleanup deletes the
+ * generations the table no longer points to, so a paused old leader can neither commit nor delete
+ * once another leads.
  */
 export function fenceRenames(fs: FileSystem, leader: Pick<Leadership, 'check'>): void {
   const rename = fs.rename.bind(fs);
@@ -202,7 +205,25 @@ export function fenceRenames(fs: FileSystem, leader: Pick<Leadership, 'check'>):
     await leader.check();
     await rename(from, to);
   };
+  const remove = fs.delete.bind(fs);
+  fs.delete = async (path, recursive) => {
+    await leader.check();
+    return remove(path, recursive);
+  };
 }
+
+/** The catalog's writes wait for the leader's check too: a materialization's swap is one (no rename), and so is a schema change's ALTER. */
+export function fenceCatalogWrites(catalog: Catalog, leader: Pick<Leadership, 'check'>): void {
+  for (const method of CATALOG_WRITES) {
+    const write = (catalog[method] as (...args: unknown[]) => Promise<unknown>).bind(catalog);
+    (catalog as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
+      await leader.check();
+      return write(...args);
+    };
+  }
+}
+
+const CATALOG_WRITES = ['createTable', 'addColumns', 'changeColumnType', 'setPrimaryKey', 'setLocation', 'addPartition', 'dropPartition'] as const satisfies readonly (keyof Catalog)[];
 
 export interface ElectionState {
   /** The active daemon as its election node says ('pid 4711 on host db2'), or undefined when none leads. */
