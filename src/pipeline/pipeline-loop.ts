@@ -140,6 +140,8 @@ export class PipelineLoop<S extends SourceState> {
 
   async run(): Promise<void> {
     const { source, sink, coordinator, logger, metrics, figures } = this.options;
+    // Counted once per change: a plain tally, exact in the counter whenever it is read.
+    const changesRead = metrics.tally(metrics.changesRead);
     source.start();
     this.started = true;
     this.lastTickHandledAt = Date.now();
@@ -166,7 +168,7 @@ export class PipelineLoop<S extends SourceState> {
           }
           this.options.hooks?.written?.(decision.target);
           figures.changesWritten++;
-          metrics.changesRead.inc();
+          changesRead.add();
           this.lastChangeTs = item.event.commitTs;
           continue;
         }

@@ -18,7 +18,7 @@ import {
   type PartitionScheme,
 } from './changelog-layout.ts';
 import { SluiceError } from '../core/errors.ts';
-import type { SluiceMetrics } from '../runtime/metrics.ts';
+import type { SluiceMetrics, Tally } from '../runtime/metrics.ts';
 import type { SchemaPolicy } from '../config/schema.ts';
 import { textFormat, type RowFileFormat, type RowFileWriter } from './row-file-format.ts';
 import { HeldXaFiles } from './xa-held-files.ts';
@@ -73,6 +73,10 @@ export class HiveChangelogSink {
   private fileIndex = 0;
   rowsWritten = 0;
   private readonly xa: HeldXaFiles;
+  /** The table the last row went to (cleared when a table is discarded). */
+  private lastTarget: Route | undefined;
+  private lastTable: TableWriter | undefined;
+  private readonly nextFileIndex = (): number => this.fileIndex++;
 
   constructor(private readonly options: HiveChangelogSinkOptions) {
     this.xa = new HeldXaFiles(options.preparedXa);
@@ -80,16 +84,19 @@ export class HiveChangelogSink {
 
   /** Writes one change into staging for the target table; nothing is visible until the checkpoint commits. */
   async write(target: Route, event: ChangeEvent, checkpointId: number): Promise<void> {
-    const key = routeKey(target);
-    let table = this.tables.get(key);
+    // The router hands out one Route object per target, and rows come in runs of one table.
+    let table = target === this.lastTarget ? this.lastTable : this.tables.get(routeKey(target));
     if (!table) {
+      const key = routeKey(target);
       // A truncate marker says the rows before it are gone: a table not created yet has none, and
       // a marker has no columns to create one with.
       if (event.op === 'truncate' && !(await this.options.catalog.getTable(target.database, target.table))) return;
       table = await TableWriter.open(target, event.columns, this.options);
       this.tables.set(key, table);
     }
-    await table.write(event, checkpointId, () => this.fileIndex++);
+    this.lastTarget = target;
+    this.lastTable = table;
+    await table.write(event, checkpointId, this.nextFileIndex);
     this.rowsWritten++;
   }
 
@@ -152,6 +159,8 @@ export class HiveChangelogSink {
     const key = routeKey(target);
     const table = this.tables.get(key);
     this.tables.delete(key);
+    this.lastTarget = undefined;
+    this.lastTable = undefined;
     await table?.discard(this.options.fs);
     // Held files of XA transactions prepared before the table's point stay: no later read brings
     // their rows back, and they are the changes before that point the table keeps.
@@ -173,9 +182,9 @@ class TableWriter {
   private readonly metadataOffset: number;
   /** The table's own partitioning, which may predate the current configuration. */
   private readonly scheme: PartitionScheme;
-  // Label lookups resolved once: these are bumped for every row.
-  private readonly rowsCounter;
-  private readonly bytesCounter;
+  // Bumped for every row: plain tallies, added to the counters whenever they are read.
+  private readonly rowsCounter: Tally | undefined;
+  private readonly bytesCounter: Tally | undefined;
 
   private constructor(
     private definition: TableDefinition,
@@ -193,8 +202,8 @@ class TableWriter {
     const [day, hour] = definition.partitionColumns;
     this.scheme = { granularity: hour ? 'hour' : 'day', dayColumn: day?.name ?? options.partition.dayColumn, hourColumn: hour?.name ?? options.partition.hourColumn };
     const table = `${definition.database}.${definition.name}`;
-    this.rowsCounter = options.metrics?.rowsWritten.labels({ table });
-    this.bytesCounter = options.metrics?.bytesWritten.labels({ table });
+    this.rowsCounter = options.metrics?.tally(options.metrics.rowsWritten, { table });
+    this.bytesCounter = options.metrics?.tally(options.metrics.bytesWritten, { table });
   }
 
   static async open(target: Route, columns: readonly SourceColumn[], options: HiveChangelogSinkOptions): Promise<TableWriter> {
@@ -230,7 +239,7 @@ class TableWriter {
     values[base + 1] = this.eventTimeOf(event.commitTs);
     values[base + 2] = event.position.gtid ?? `${event.position.file}:${event.position.offset}`;
     values[base + 3] = event.sequence.toString();
-    values[base + 4] = `${event.schema}.${event.table}`;
+    values[base + 4] = this.sourceNameOf(event.schema, event.table);
     const set = this.setOf(event.xid);
     let file = set.open.get(this.partitionPathOf(event.commitTs));
     if (file && file.layoutVersion !== this.layoutVersion) {
@@ -240,11 +249,25 @@ class TableWriter {
     file ??= await this.fileFor(set, partitionValues(event.commitTs, this.scheme), checkpointId, nextFileIndex, event.sequence);
     const bytesBefore = file.writer.bytesWritten;
     await file.writer.write(values);
-    this.rowsCounter?.inc();
-    this.bytesCounter?.inc(file.writer.bytesWritten - bytesBefore);
+    this.rowsCounter?.add();
+    this.bytesCounter?.add(file.writer.bytesWritten - bytesBefore);
     if (file.writer.bytesWritten >= this.options.rollBytes || this.tooOld(file)) await this.roll(file);
   }
 
+
+  // Several source tables may feed one table, but in runs: the name is built once per run.
+  private lastSourceSchema: string | undefined;
+  private lastSourceTable: string | undefined;
+  private lastSourceName = '';
+
+  private sourceNameOf(schema: string, table: string): string {
+    if (schema !== this.lastSourceSchema || table !== this.lastSourceTable) {
+      this.lastSourceSchema = schema;
+      this.lastSourceTable = table;
+      this.lastSourceName = `${schema}.${table}`;
+    }
+    return this.lastSourceName;
+  }
 
   // A binlog timestamp has whole seconds, and a stream has long runs of the same second: format once.
   private lastTs = Number.NaN;
