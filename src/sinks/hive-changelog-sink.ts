@@ -18,6 +18,7 @@ import {
   type PartitionScheme,
 } from './changelog-layout.ts';
 import { SluiceError } from '../core/errors.ts';
+import { SETTLED } from '../core/settled.ts';
 import type { SluiceMetrics, Tally } from '../runtime/metrics.ts';
 import type { SchemaPolicy } from '../config/schema.ts';
 import { textFormat, type RowFileFormat, type RowFileWriter } from './row-file-format.ts';
@@ -82,12 +83,28 @@ export class HiveChangelogSink {
     this.xa = new HeldXaFiles(options.preparedXa);
   }
 
-  /** Writes one change into staging for the target table; nothing is visible until the checkpoint commits. */
-  async write(target: Route, event: ChangeEvent, checkpointId: number): Promise<void> {
+  /**
+   * Writes one change into staging for the target table; nothing is visible until the checkpoint commits.
+   * Returns SETTLED when the row is written already: not async, for the common row (see core/settled.ts).
+   */
+  write(target: Route, event: ChangeEvent, checkpointId: number): Promise<void> {
     // The router hands out one Route object per target, and rows come in runs of one table.
-    let table = target === this.lastTarget ? this.lastTable : this.tables.get(routeKey(target));
+    if (target !== this.lastTarget) return this.writeOpening(target, event, checkpointId);
+    const written = this.lastTable!.write(event, checkpointId, this.nextFileIndex);
+    if (written !== SETTLED) return written.then(this.countRow);
+    this.rowsWritten++;
+    return SETTLED;
+  }
+
+  private readonly countRow = (): void => {
+    this.rowsWritten++;
+  };
+
+  /** A row for another table than the last one: its writer, opened (and its table created) if need be. */
+  private async writeOpening(target: Route, event: ChangeEvent, checkpointId: number): Promise<void> {
+    const key = routeKey(target);
+    let table = this.tables.get(key);
     if (!table) {
-      const key = routeKey(target);
       // A truncate marker says the rows before it are gone: a table not created yet has none, and
       // a marker has no columns to create one with.
       if (event.op === 'truncate' && !(await this.options.catalog.getTable(target.database, target.table))) return;
@@ -225,9 +242,34 @@ class TableWriter {
     return new TableWriter(definition, options);
   }
 
-  async write(event: ChangeEvent, checkpointId: number, nextFileIndex: () => number): Promise<void> {
+  /** Not async: the common row (layout known, its file open) costs no promise (see core/settled.ts). */
+  write(event: ChangeEvent, checkpointId: number, nextFileIndex: () => number): Promise<void> {
+    try {
+      const layout = this.layoutByColumns.get(event.columns);
+      const file = layout && this.setOf(event.xid).open.get(this.partitionPathOf(event.commitTs));
+      if (!file || file.layoutVersion !== this.layoutVersion) return this.writeOpening(event, checkpointId, nextFileIndex);
+      return this.writeRow(file, this.valuesOf(event, layout));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** A row whose layout is new, or whose file is to be opened (or rolled for a new layout) first. */
+  private async writeOpening(event: ChangeEvent, checkpointId: number, nextFileIndex: () => number): Promise<void> {
     const layout =
       this.layoutByColumns.get(event.columns) ?? (await this.layoutFor(event.columns, describeEventPosition(event), this.options.schemaPolicy?.(event) ?? 'evolve'));
+    const set = this.setOf(event.xid);
+    let file = set.open.get(this.partitionPathOf(event.commitTs));
+    if (file && file.layoutVersion !== this.layoutVersion) {
+      await this.roll(file);
+      file = undefined;
+    }
+    file ??= await this.fileFor(set, partitionValues(event.commitTs, this.scheme), checkpointId, nextFileIndex, event.sequence);
+    await this.writeRow(file, this.valuesOf(event, layout));
+  }
+
+  /** The table's row: the event's values in the table's column order, then the metadata columns. */
+  private valuesOf(event: ChangeEvent, layout: readonly number[]): CellValue[] {
     const image = event.after ?? event.before ?? [];
     const values: CellValue[] = new Array(this.hiveTypes.length);
     for (let index = 0; index < layout.length; index++) {
@@ -240,20 +282,23 @@ class TableWriter {
     values[base + 2] = event.position.gtid ?? `${event.position.file}:${event.position.offset}`;
     values[base + 3] = event.sequence.toString();
     values[base + 4] = this.sourceNameOf(event.schema, event.table);
-    const set = this.setOf(event.xid);
-    let file = set.open.get(this.partitionPathOf(event.commitTs));
-    if (file && file.layoutVersion !== this.layoutVersion) {
-      await this.roll(file);
-      file = undefined;
-    }
-    file ??= await this.fileFor(set, partitionValues(event.commitTs, this.scheme), checkpointId, nextFileIndex, event.sequence);
-    const bytesBefore = file.writer.bytesWritten;
-    await file.writer.write(values);
-    this.rowsCounter?.add();
-    this.bytesCounter?.add(file.writer.bytesWritten - bytesBefore);
-    if (file.writer.bytesWritten >= this.options.rollBytes || this.tooOld(file)) await this.roll(file);
+    return values;
   }
 
+  private writeRow(file: StagedFile, values: CellValue[]): Promise<void> {
+    const bytesBefore = file.writer.bytesWritten;
+    const written = file.writer.write(values);
+    // Counted once the file has the row, as its size then tells the bytes.
+    if (written !== SETTLED) return written.then(() => this.afterRow(file, bytesBefore));
+    return this.afterRow(file, bytesBefore);
+  }
+
+  private afterRow(file: StagedFile, bytesBefore: number): Promise<void> {
+    this.rowsCounter?.add();
+    this.bytesCounter?.add(file.writer.bytesWritten - bytesBefore);
+    if (file.writer.bytesWritten >= this.options.rollBytes || this.tooOld(file)) return this.roll(file);
+    return SETTLED;
+  }
 
   // Several source tables may feed one table, but in runs: the name is built once per run.
   private lastSourceSchema: string | undefined;
