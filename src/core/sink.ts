@@ -9,7 +9,10 @@ export interface SinkCommits {
 }
 
 export interface Sink<Target, C extends SinkCommits = SinkCommits> {
-  /** Writes one change for a target into staging; nothing is visible until a checkpoint commits it. */
+  /**
+   * Writes one change for a target into staging; nothing is visible until a checkpoint commits it.
+   * Returns SETTLED (core/settled.ts) when the change is written already, which the loop need not await.
+   */
   write(target: Target, event: ChangeEvent, checkpointId: number): Promise<void>;
   /** Closes and uploads staging; returns what the record must hold for `commit` (and recovery) to finish. */
   preCommit(): Promise<C>;

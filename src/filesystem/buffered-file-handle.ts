@@ -7,10 +7,10 @@
 // copied twice. In the daemon's CPU profile the per-row Buffers and their concatenation took ~8%.
 import type { FileHandle } from 'node:fs/promises';
 import { withPath } from '../core/local-disk.ts';
+import { SETTLED } from '../core/settled.ts';
 
 // Large enough to keep syscalls rare, small enough that many open files stay cheap.
 const BUFFER_BYTES = 256 * 1024;
-const DONE = Promise.resolve();
 
 export class BufferedFileHandle {
   /** Allocated at the first write, so that an idle open file holds no buffer. */
@@ -32,7 +32,7 @@ export class BufferedFileHandle {
       const length = this.buffer.write(chunk, this.pendingBytes, 'utf8');
       this.pendingBytes += length;
       this.written += length;
-      return DONE;
+      return SETTLED;
     }
     return this.writeFlushing(chunk);
   }

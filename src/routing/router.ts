@@ -72,14 +72,23 @@ export class Router {
   }
 
   decide(schema: string, table: string): RouteDecision {
+    // Asked once per row, and rows come in runs of one table: the last answer needs no name built.
+    if (schema === this.lastSchema && table === this.lastTable) return this.lastDecision!;
     const name = `${schema}.${table}`;
     let decision = this.decisions.get(name);
     if (!decision) {
       decision = this.compute(schema, name);
       this.decisions.set(name, decision);
     }
+    this.lastSchema = schema;
+    this.lastTable = table;
+    this.lastDecision = decision;
     return decision;
   }
+
+  private lastSchema: string | undefined;
+  private lastTable: string | undefined;
+  private lastDecision: RouteDecision | undefined;
 
   /** Records one change of a table no rule matched. */
   countUnmatched(schema: string, table: string, changes = 1): void {

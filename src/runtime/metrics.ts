@@ -2,24 +2,55 @@
 // one), so tests and several jobs in one process never mix their numbers.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/**
+ * A count bumped once per row, kept in a plain number and added to its Prometheus counter each time the
+ * counter is read (its `collect`, which /metrics and every `get()` run first): exact whenever it is
+ * looked at, without prom-client's per-call label and value checks on the hot path.
+ */
+export class Tally {
+  private pending = 0;
+  /** Touched since the last flush: an `add(0)` still makes the series appear, as `inc(0)` did. */
+  private touched = false;
+
+  constructor(private readonly counter: { inc(value: number): void }) {}
+
+  add(value = 1): void {
+    this.pending += value;
+    this.touched = true;
+  }
+
+  flush(): void {
+    if (!this.touched) return;
+    const value = this.pending;
+    this.pending = 0;
+    this.touched = false;
+    this.counter.inc(value);
+  }
+}
+
 export class SluiceMetrics {
   readonly registry = new Registry();
-  readonly changesRead = new Counter({
+  /** The tallies of each counter, by their labels: one per series, however often asked for. */
+  private readonly tallies = new Map<Counter<string>, Map<string, Tally>>();
+  readonly changesRead: Counter<string> = new Counter({
     name: 'sluice_changes_read_total',
     help: 'Row changes read from the binlog and routed to a target table.',
     registers: [this.registry],
+    collect: () => this.flushTallies(this.changesRead),
   });
-  readonly rowsWritten = new Counter({
+  readonly rowsWritten: Counter<'table'> = new Counter({
     name: 'sluice_rows_written_total',
     help: 'Rows written to staging, per target table (visible once their checkpoint commits).',
     labelNames: ['table'] as const,
     registers: [this.registry],
+    collect: () => this.flushTallies(this.rowsWritten),
   });
-  readonly bytesWritten = new Counter({
+  readonly bytesWritten: Counter<'table'> = new Counter({
     name: 'sluice_bytes_written_total',
     help: 'Bytes written to staging files, per target table.',
     labelNames: ['table'] as const,
     registers: [this.registry],
+    collect: () => this.flushTallies(this.bytesWritten),
   });
   readonly snapshotRows = new Counter({
     name: 'sluice_snapshot_rows_total',
@@ -109,6 +140,29 @@ export class SluiceMetrics {
       this.replicationLag.set(this.lagSeconds());
     },
   });
+
+  /**
+   * The hot-path tally of one series of a counter made with `collect: () => this.flushTallies(...)`
+   * (changesRead, rowsWritten, bytesWritten).
+   */
+  tally(counter: Counter<string>, labels?: Record<string, string>): Tally {
+    let series = this.tallies.get(counter);
+    if (!series) {
+      series = new Map();
+      this.tallies.set(counter, series);
+    }
+    const key = labels ? JSON.stringify(labels) : '';
+    let tally = series.get(key);
+    if (!tally) {
+      tally = new Tally(labels ? counter.labels(labels) : counter);
+      series.set(key, tally);
+    }
+    return tally;
+  }
+
+  private flushTallies(counter: Counter<string>): void {
+    for (const tally of this.tallies.get(counter)?.values() ?? []) tally.flush();
+  }
 
   /**
    * prom-client's process and Node figures (process_resident_memory_bytes, process_start_time_seconds,

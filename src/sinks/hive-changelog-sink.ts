@@ -18,7 +18,8 @@ import {
   type PartitionScheme,
 } from './changelog-layout.ts';
 import { SluiceError } from '../core/errors.ts';
-import type { SluiceMetrics } from '../runtime/metrics.ts';
+import { SETTLED } from '../core/settled.ts';
+import type { SluiceMetrics, Tally } from '../runtime/metrics.ts';
 import type { SchemaPolicy } from '../config/schema.ts';
 import { textFormat, type RowFileFormat, type RowFileWriter } from './row-file-format.ts';
 import { HeldXaFiles } from './xa-held-files.ts';
@@ -73,13 +74,34 @@ export class HiveChangelogSink {
   private fileIndex = 0;
   rowsWritten = 0;
   private readonly xa: HeldXaFiles;
+  /** The table the last row went to (cleared when a table is discarded). */
+  private lastTarget: Route | undefined;
+  private lastTable: TableWriter | undefined;
+  private readonly nextFileIndex = (): number => this.fileIndex++;
 
   constructor(private readonly options: HiveChangelogSinkOptions) {
     this.xa = new HeldXaFiles(options.preparedXa);
   }
 
-  /** Writes one change into staging for the target table; nothing is visible until the checkpoint commits. */
-  async write(target: Route, event: ChangeEvent, checkpointId: number): Promise<void> {
+  /**
+   * Writes one change into staging for the target table; nothing is visible until the checkpoint commits.
+   * Returns SETTLED when the row is written already: not async, for the common row (see core/settled.ts).
+   */
+  write(target: Route, event: ChangeEvent, checkpointId: number): Promise<void> {
+    // The router hands out one Route object per target, and rows come in runs of one table.
+    if (target !== this.lastTarget) return this.writeOpening(target, event, checkpointId);
+    const written = this.lastTable!.write(event, checkpointId, this.nextFileIndex);
+    if (written !== SETTLED) return written.then(this.countRow);
+    this.rowsWritten++;
+    return SETTLED;
+  }
+
+  private readonly countRow = (): void => {
+    this.rowsWritten++;
+  };
+
+  /** A row for another table than the last one: its writer, opened (and its table created) if need be. */
+  private async writeOpening(target: Route, event: ChangeEvent, checkpointId: number): Promise<void> {
     const key = routeKey(target);
     let table = this.tables.get(key);
     if (!table) {
@@ -89,7 +111,9 @@ export class HiveChangelogSink {
       table = await TableWriter.open(target, event.columns, this.options);
       this.tables.set(key, table);
     }
-    await table.write(event, checkpointId, () => this.fileIndex++);
+    this.lastTarget = target;
+    this.lastTable = table;
+    await table.write(event, checkpointId, this.nextFileIndex);
     this.rowsWritten++;
   }
 
@@ -152,6 +176,8 @@ export class HiveChangelogSink {
     const key = routeKey(target);
     const table = this.tables.get(key);
     this.tables.delete(key);
+    this.lastTarget = undefined;
+    this.lastTable = undefined;
     await table?.discard(this.options.fs);
     // Held files of XA transactions prepared before the table's point stay: no later read brings
     // their rows back, and they are the changes before that point the table keeps.
@@ -173,9 +199,9 @@ class TableWriter {
   private readonly metadataOffset: number;
   /** The table's own partitioning, which may predate the current configuration. */
   private readonly scheme: PartitionScheme;
-  // Label lookups resolved once: these are bumped for every row.
-  private readonly rowsCounter;
-  private readonly bytesCounter;
+  // Bumped for every row: plain tallies, added to the counters whenever they are read.
+  private readonly rowsCounter: Tally | undefined;
+  private readonly bytesCounter: Tally | undefined;
 
   private constructor(
     private definition: TableDefinition,
@@ -193,8 +219,8 @@ class TableWriter {
     const [day, hour] = definition.partitionColumns;
     this.scheme = { granularity: hour ? 'hour' : 'day', dayColumn: day?.name ?? options.partition.dayColumn, hourColumn: hour?.name ?? options.partition.hourColumn };
     const table = `${definition.database}.${definition.name}`;
-    this.rowsCounter = options.metrics?.rowsWritten.labels({ table });
-    this.bytesCounter = options.metrics?.bytesWritten.labels({ table });
+    this.rowsCounter = options.metrics?.tally(options.metrics.rowsWritten, { table });
+    this.bytesCounter = options.metrics?.tally(options.metrics.bytesWritten, { table });
   }
 
   static async open(target: Route, columns: readonly SourceColumn[], options: HiveChangelogSinkOptions): Promise<TableWriter> {
@@ -216,9 +242,34 @@ class TableWriter {
     return new TableWriter(definition, options);
   }
 
-  async write(event: ChangeEvent, checkpointId: number, nextFileIndex: () => number): Promise<void> {
+  /** Not async: the common row (layout known, its file open) costs no promise (see core/settled.ts). */
+  write(event: ChangeEvent, checkpointId: number, nextFileIndex: () => number): Promise<void> {
+    try {
+      const layout = this.layoutByColumns.get(event.columns);
+      const file = layout && this.setOf(event.xid).open.get(this.partitionPathOf(event.commitTs));
+      if (!file || file.layoutVersion !== this.layoutVersion) return this.writeOpening(event, checkpointId, nextFileIndex);
+      return this.writeRow(file, this.valuesOf(event, layout));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** A row whose layout is new, or whose file is to be opened (or rolled for a new layout) first. */
+  private async writeOpening(event: ChangeEvent, checkpointId: number, nextFileIndex: () => number): Promise<void> {
     const layout =
       this.layoutByColumns.get(event.columns) ?? (await this.layoutFor(event.columns, describeEventPosition(event), this.options.schemaPolicy?.(event) ?? 'evolve'));
+    const set = this.setOf(event.xid);
+    let file = set.open.get(this.partitionPathOf(event.commitTs));
+    if (file && file.layoutVersion !== this.layoutVersion) {
+      await this.roll(file);
+      file = undefined;
+    }
+    file ??= await this.fileFor(set, partitionValues(event.commitTs, this.scheme), checkpointId, nextFileIndex, event.sequence);
+    await this.writeRow(file, this.valuesOf(event, layout));
+  }
+
+  /** The table's row: the event's values in the table's column order, then the metadata columns. */
+  private valuesOf(event: ChangeEvent, layout: readonly number[]): CellValue[] {
     const image = event.after ?? event.before ?? [];
     const values: CellValue[] = new Array(this.hiveTypes.length);
     for (let index = 0; index < layout.length; index++) {
@@ -230,21 +281,38 @@ class TableWriter {
     values[base + 1] = this.eventTimeOf(event.commitTs);
     values[base + 2] = event.position.gtid ?? `${event.position.file}:${event.position.offset}`;
     values[base + 3] = event.sequence.toString();
-    values[base + 4] = `${event.schema}.${event.table}`;
-    const set = this.setOf(event.xid);
-    let file = set.open.get(this.partitionPathOf(event.commitTs));
-    if (file && file.layoutVersion !== this.layoutVersion) {
-      await this.roll(file);
-      file = undefined;
-    }
-    file ??= await this.fileFor(set, partitionValues(event.commitTs, this.scheme), checkpointId, nextFileIndex, event.sequence);
-    const bytesBefore = file.writer.bytesWritten;
-    await file.writer.write(values);
-    this.rowsCounter?.inc();
-    this.bytesCounter?.inc(file.writer.bytesWritten - bytesBefore);
-    if (file.writer.bytesWritten >= this.options.rollBytes || this.tooOld(file)) await this.roll(file);
+    values[base + 4] = this.sourceNameOf(event.schema, event.table);
+    return values;
   }
 
+  private writeRow(file: StagedFile, values: CellValue[]): Promise<void> {
+    const bytesBefore = file.writer.bytesWritten;
+    const written = file.writer.write(values);
+    // Counted once the file has the row, as its size then tells the bytes.
+    if (written !== SETTLED) return written.then(() => this.afterRow(file, bytesBefore));
+    return this.afterRow(file, bytesBefore);
+  }
+
+  private afterRow(file: StagedFile, bytesBefore: number): Promise<void> {
+    this.rowsCounter?.add();
+    this.bytesCounter?.add(file.writer.bytesWritten - bytesBefore);
+    if (file.writer.bytesWritten >= this.options.rollBytes || this.tooOld(file)) return this.roll(file);
+    return SETTLED;
+  }
+
+  // Several source tables may feed one table, but in runs: the name is built once per run.
+  private lastSourceSchema: string | undefined;
+  private lastSourceTable: string | undefined;
+  private lastSourceName = '';
+
+  private sourceNameOf(schema: string, table: string): string {
+    if (schema !== this.lastSourceSchema || table !== this.lastSourceTable) {
+      this.lastSourceSchema = schema;
+      this.lastSourceTable = table;
+      this.lastSourceName = `${schema}.${table}`;
+    }
+    return this.lastSourceName;
+  }
 
   // A binlog timestamp has whole seconds, and a stream has long runs of the same second: format once.
   private lastTs = Number.NaN;
