@@ -92,8 +92,18 @@ export class LocalFileSystem implements FileSystem {
     const result: FileStatus[] = [];
     for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
       const child = `${path.replace(/\/$/, '')}/${entry.name}`;
-      if (entry.isDirectory()) result.push({ path: child, type: 'directory', length: 0 });
-      else result.push({ path: child, type: 'file', length: (await stat(this.local(child))).size });
+      if (entry.isDirectory()) {
+        result.push({ path: child, type: 'directory', length: 0 });
+        continue;
+      }
+      // A file renamed or deleted between the listing and its stat (a commit moving a staged file,
+      // while `sluice query` lists the partition) is not there any more: passed by, as HDFS's listing,
+      // one request, would not have shown it.
+      const status = await stat(this.local(child)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw this.wrap(error, `cannot read ${child}`, child);
+      });
+      if (status) result.push({ path: child, type: 'file', length: status.size });
     }
     return result;
   }
