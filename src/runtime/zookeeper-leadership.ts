@@ -19,6 +19,7 @@ import type { ZooKeeperSettings } from '../config/ha-schema.ts';
 import { SluiceError } from '../core/errors.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
 import type { Catalog } from '../catalog/catalog.ts';
+import { guardHandshake, handshakeTimeoutMs } from './zookeeper-handshake.ts';
 
 const { CreateMode, Event, Exception: ZkException, State } = zookeeper;
 
@@ -42,6 +43,7 @@ export interface ElectOptions {
 /** Connects, joins the election and resolves once this daemon leads (a standby waits here). */
 export async function electLeader(settings: ZooKeeperSettings, logger: Logger, options: ElectOptions = {}): Promise<Leadership> {
   const client = zookeeper.createClient(settings.connect, { sessionTimeout: settings.sessionTimeoutMs, spinDelay: 200, retries: 2 });
+  guardHandshake(client, handshakeTimeoutMs(settings.sessionTimeoutMs, settings.connect));
   const where = `ZooKeeper ${settings.connect} (ha.zookeeper.connect), path ${settings.path}`;
   let reportLost: (error: SluiceError) => void = () => undefined;
   // After close() (a clean stop) the node's deletion is our own doing, not a loss.
