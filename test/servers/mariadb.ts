@@ -120,8 +120,16 @@ export function serverFolder(folder: string, name: 'mariadb' | 'mysql') {
 export function readRunningPid(pidFile: string): number | undefined {
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  return isProcessAlive(pid) ? pid : undefined;
+  if (!Number.isInteger(pid) || pid <= 0 || !isProcessAlive(pid)) return undefined;
+  // A pid file outlives a kill -9, and with the kernel's default pid_max of 32768 a long test run
+  // hands its pid to another process: only a server started with this very pid file is ours to stop.
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return pid; // no /proc: trust the pid file
+  }
+  return cmdline.includes(`--pid-file=${resolve(pidFile)}`) ? pid : undefined;
 }
 
 function handle(dir: string, binlogDir: string, socket: string, port: number, pidFile: string): MariaDbServer {
