@@ -115,7 +115,8 @@ program
       'exclude or rule that matches no table, and, before a first start that reads the tables\n' +
       '(snapshot.mode other than never), for each captured table without a key (warnings do not change\n' +
       'the exit status). With sink.kind kafka the sink\'s brokers are checked instead of the warehouse and\n' +
-      'catalog; with ha.zookeeper, the election (read only). Reads no event and writes no file.\n\n' +
+      'catalog; with ha.zookeeper, the election (read only). Reads no event and writes no file, but for\n' +
+      'checkpoint.store hdfs: a probe file in the state directory, read back and deleted at once.\n\n' +
       'Examples:\n  sluice check --config /etc/sluice/sluice.yaml\n  sluice check -c /etc/sluice/sluice.yaml && systemctl restart sluice   # gate a deploy on it\n',
   )
   .action(async (options: { config: string }) => {
