@@ -140,8 +140,7 @@ export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promi
           keepCheckpoints: config.checkpoint.keep,
           checkpointIntervalMs: config.checkpoint.intervalSeconds * 1000,
           maxQueuedEvents: config.runtime.maxQueuedEvents,
-          compaction: config.sink.compaction,
-          materialize: config.sink.materialize,
+          ...maintenanceSettings(config),
           snapshot: config.snapshot,
           logger,
           metrics,
@@ -247,8 +246,14 @@ function kafkaJob(config: KafkaDaemonConfig, storage: ReturnType<typeof openStor
     routing: config.routing,
     ...hiveSettings(config, storage, leader),
     capture: config.capture,
+    ...maintenanceSettings(config),
     ...loopSettings(config, state, logger, metrics),
   });
+}
+
+/** Compaction and materialization of the Hive tables (`sink.compaction`, `sink.materialize`), the same for every source. */
+function maintenanceSettings(config: Pick<SluiceConfig, 'sink'>) {
+  return { compaction: config.sink.compaction, materialize: config.sink.materialize };
 }
 
 /** What every job's loop takes from `checkpoint:` and `runtime:`. */

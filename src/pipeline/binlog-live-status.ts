@@ -3,34 +3,10 @@
 import type { TableGate } from '../checkpoint/table-gate.ts';
 import type { SourceState } from '../core/source.ts';
 import { ALL_OTHERS, type LiveStatus } from '../runtime/daemon-status.ts';
-import type { Compactor } from '../sinks/compaction.ts';
 import { describePosition, type BinlogSourceState } from '../sources/binlog/position/binlog-position.ts';
 import type { ServerFacts } from '../sources/binlog/server/preflight.ts';
 import { SNAPSHOT, type SnapshotState } from '../sources/snapshot/snapshot-progress.ts';
 import type { PipelineFigures } from './pipeline-loop.ts';
-
-/** Runs compaction for the loop and remembers what the status page shows of it. */
-export class CompactionTracker {
-  private running = false;
-  private lastRun: LiveStatus['compaction']['lastRun'];
-
-  constructor(private readonly compactor: Compactor | undefined) {}
-
-  async runIfDue(checkpointId: number): Promise<void> {
-    if (!this.compactor?.isDue) return;
-    this.running = true;
-    try {
-      const figures = await this.compactor.runIfDue(checkpointId);
-      if (figures) this.lastRun = { at: new Date().toISOString(), partitions: figures.partitions, filesIn: figures.filesIn, filesOut: figures.filesOut, durationMs: figures.durationMs };
-    } finally {
-      this.running = false;
-    }
-  }
-
-  state(): LiveStatus['compaction'] {
-    return { enabled: this.compactor !== undefined, due: this.compactor?.isDue ?? false, running: this.running, lastRun: this.lastRun };
-  }
-}
 
 export function binlogLiveStatus(parts: {
   server: string;
@@ -38,7 +14,7 @@ export function binlogLiveStatus(parts: {
   where: { committed: BinlogSourceState; boundary: BinlogSourceState; also: Record<string, SourceState> | undefined };
   figures: PipelineFigures;
   gate: TableGate<BinlogSourceState>;
-  compaction: CompactionTracker;
+  compaction: LiveStatus['compaction'];
 }): LiveStatus {
   const { where, figures, gate } = parts;
   const stopped: LiveStatus['stopped'] = {};
@@ -56,7 +32,7 @@ export function binlogLiveStatus(parts: {
     stopped,
     ahead,
     snapshot: snapshotStatus(where.also?.[SNAPSHOT] as SnapshotState | undefined),
-    compaction: parts.compaction.state(),
+    compaction: parts.compaction,
   };
 }
 

@@ -14,8 +14,8 @@ import type { CaptureConfig, CaptureSettings } from '../routing/capture/capture-
 import { setUpCapture } from './capture-setup.ts';
 import type { LiveStatus, StatusProbe } from '../runtime/daemon-status.ts';
 import { SluiceMetrics } from '../runtime/metrics.ts';
-import { Compactor, type CompactionSettings } from '../sinks/compaction.ts';
-import { Materializer, type MaterializeSettings } from '../sinks/materialize.ts';
+import type { CompactionSettings } from '../sinks/compaction.ts';
+import type { MaterializeSettings } from '../sinks/materialize.ts';
 import type { HiveChangelogSinkOptions } from '../sinks/hive-changelog-sink.ts';
 import type { HiveCommits } from '../sinks/hive-commits.ts';
 import { HiveSink } from '../sinks/hive-sink.ts';
@@ -31,7 +31,8 @@ import { checkServerIdFree } from '../sources/binlog/server/server-id.ts';
 import { BINLOG, HIVE, recoverBinlogToHive } from './binlog-to-hive-record.ts';
 import { PipelineLoop, type PipelineFigures } from './pipeline-loop.ts';
 import { openBinlogSnapshot, type BinlogSnapshot, type SnapshotSettings } from './binlog-snapshot.ts';
-import { binlogLiveStatus, CompactionTracker } from './binlog-live-status.ts';
+import { binlogLiveStatus } from './binlog-live-status.ts';
+import { TableMaintenance } from './table-maintenance.ts';
 import { purgedError, startAtEndAfterPurge } from './purged-start.ts';
 
 /** The Hive sink's settings, as the sink takes them. */
@@ -193,16 +194,9 @@ export class BinlogToHiveJob implements StatusProbe {
       ...(snapshot ? { merge: snapshot.merge } : {}),
       logger,
     });
-    // Compaction runs in the loop, between checkpoints, when its schedule has made it due: no
-    // commit runs meanwhile. The stream waits for it; maxPartitionsPerRun bounds the wait.
-    const compactor = options.compaction?.enabled
-      ? new Compactor({ fs: options.fs, catalog: options.catalog, stateDir: options.stateDir, jobId, rollBytes: options.rollBytes, settings: options.compaction, logger })
-      : undefined;
-    const compaction = new CompactionTracker(compactor);
-    // Materialization too, after compaction: both fold or merge committed files only.
-    const materializer = options.materialize?.enabled
-      ? new Materializer({ fs: options.fs, catalog: options.catalog, stateDir: options.stateDir, jobId, settings: options.materialize, logger })
-      : undefined;
+    // Compaction and materialization run in the loop, between checkpoints, when due: no commit runs
+    // meanwhile. The stream waits for them; maxPartitionsPerRun bounds the wait.
+    const maintenance = new TableMaintenance(options, jobId, logger);
     const loop = new PipelineLoop<BinlogSourceState>({
       sourceName: BINLOG,
       source: new BinlogPipelineSource(stream, start.dump, logger),
@@ -222,26 +216,18 @@ export class BinlogToHiveJob implements StatusProbe {
       hooks: {
         // The columns of every change up to the boundary must be known on a restart from it.
         beforeCheckpoint: () => schemaHistory.save(),
-        betweenCheckpoints: async (lastCheckpointId) => {
-          await compaction.runIfDue(lastCheckpointId);
-          await materializer?.runIfDue(lastCheckpointId);
-        },
-        written: (target) => {
-          compactor?.noteTarget(target);
-          materializer?.noteTarget(target);
-        },
+        betweenCheckpoints: (lastCheckpointId) => maintenance.runIfDue(lastCheckpointId),
+        written: (target) => maintenance.noteTarget(target),
       },
     });
     this.loop = loop;
-    this.live = () => binlogLiveStatus({ server, facts, where: loop.where(), figures: this.figures, gate, compaction });
+    this.live = () => binlogLiveStatus({ server, facts, where: loop.where(), figures: this.figures, gate, compaction: maintenance.compactionStatus() });
     if (this.stopRequested) loop.requestStop();
-    compactor?.start();
-    materializer?.start();
+    maintenance.start();
     try {
       await loop.run();
     } finally {
-      compactor?.stop();
-      materializer?.stop();
+      maintenance.stop();
     }
   }
 }

@@ -19,7 +19,8 @@ import { BinlogPipelineSource } from '../sources/binlog/stream/binlog-pipeline-s
 import { BinlogSource } from '../sources/binlog/stream/binlog-source.ts';
 import { availableBinlogStart, newJobId } from './binlog-to-hive-job.ts';
 import { BINLOG } from './binlog-to-hive-record.ts';
-import { binlogLiveStatus, CompactionTracker } from './binlog-live-status.ts';
+import { binlogLiveStatus } from './binlog-live-status.ts';
+import { NO_COMPACTION } from './table-maintenance.ts';
 import { setUpCapture } from './capture-setup.ts';
 import type { KafkaToHiveJobOptions } from './kafka-to-hive-job.ts';
 import { PipelineLoop, type PipelineFigures } from './pipeline-loop.ts';
@@ -129,9 +130,7 @@ export class BinlogToKafkaJob implements StatusProbe {
         },
       });
       this.loop = loop;
-      // No compaction here: the tracker stays empty, as the status page's shape wants one.
-      const compaction = new CompactionTracker(undefined);
-      this.live = () => binlogLiveStatus({ server, facts, where: loop.where(), figures: this.figures, gate: resumed.gate, compaction });
+      this.live = () => binlogLiveStatus({ server, facts, where: loop.where(), figures: this.figures, gate: resumed.gate, compaction: NO_COMPACTION });
       if (this.stopRequested) loop.requestStop();
       await loop.run();
     } finally {

@@ -26,6 +26,9 @@ import { binlogHiveRecoveries, HIVE } from './binlog-to-hive-record.ts';
 import { KAFKA, kafkaStateOf } from './kafka-to-hive-record.ts';
 import { lastRecordId, newJobId, openHiveSink, type HiveSettings } from './binlog-to-hive-job.ts';
 import { PipelineLoop, type PipelineFigures } from './pipeline-loop.ts';
+import { TableMaintenance } from './table-maintenance.ts';
+import type { CompactionSettings } from '../sinks/compaction.ts';
+import type { MaterializeSettings } from '../sinks/materialize.ts';
 
 export interface KafkaToHiveJobOptions extends HiveSettings, Pick<KafkaSourceOptions, 'brokers' | 'clientId' | 'groupId' | 'sessionTimeoutMs' | 'topics' | 'start'> {
   deadLetterFile: string;
@@ -40,6 +43,10 @@ export interface KafkaToHiveJobOptions extends HiveSettings, Pick<KafkaSourceOpt
   keepCheckpoints: number;
   checkpointIntervalMs: number;
   maxQueuedEvents: number;
+  /** Compaction of closed partitions (`sink.compaction`); a single loader only. */
+  compaction?: CompactionSettings;
+  /** Materialized current state (`sink.materialize`); a single loader only. */
+  materialize?: MaterializeSettings;
   logger: Logger;
   metrics?: SluiceMetrics;
 }
@@ -116,6 +123,12 @@ export class KafkaToHiveJob implements StatusProbe {
       metrics,
     });
     logger.info({ brokers: options.brokers, topics: options.topics.map((topic) => topic.name), groupId: options.groupId, ...(member === undefined ? {} : { member }), jobId, resumeAt: source.describe(start) }, 'starting Kafka capture');
+    const maintenance = new TableMaintenance(member === undefined ? options : { ...options, compaction: undefined, materialize: undefined }, jobId, logger);
+    if (member !== undefined && (options.compaction?.enabled || options.materialize?.enabled)) {
+      // Every member writes the same tables: one member's compaction or materialization could fold
+      // away a file another member commits meanwhile. Until one member is chosen to do it, none does.
+      logger.warn({ member }, 'sink.compaction and sink.materialize do not run in group mode (source.group.member): several loaders write the same tables');
+    }
     const loop: PipelineLoop<KafkaSourceState> = new PipelineLoop<KafkaSourceState>({
       sourceName: KAFKA,
       source,
@@ -137,7 +150,11 @@ export class KafkaToHiveJob implements StatusProbe {
       hooks: {
         // The group's offsets in Kafka trail the record, naming it: for lag monitoring, never read back.
         // (In group mode they were committed before the renames, as the commit point.)
-        ...(group ? {} : { betweenCheckpoints: (recordId: number): Promise<void> => source.commitGroupOffsets(loop.where().committed, reference(recordId)) }),
+        betweenCheckpoints: async (recordId: number): Promise<void> => {
+          if (!group) await source.commitGroupOffsets(loop.where().committed, reference(recordId));
+          await maintenance.runIfDue(recordId);
+        },
+        written: (target) => maintenance.noteTarget(target),
       },
     });
     this.loop = loop;
@@ -152,10 +169,15 @@ export class KafkaToHiveJob implements StatusProbe {
         stopped: {},
         ahead: {},
         snapshot: undefined,
-        compaction: { enabled: false, due: false, running: false, lastRun: undefined },
+        compaction: maintenance.compactionStatus(),
       };
     };
     if (this.stopRequested) loop.requestStop();
-    await loop.run();
+    maintenance.start();
+    try {
+      await loop.run();
+    } finally {
+      maintenance.stop();
+    }
   }
 }
