@@ -9,7 +9,7 @@ import { SluiceError } from '../src/core/errors.ts';
 import { exactJsonText, JsonNumber, parseExactJson, type JsonValue } from '../src/core/exact-json.ts';
 import { FORMAT_DECODERS, type KafkaFormat } from '../src/sources/kafka/formats/format-decoders.ts';
 import { MessageRejected, type KafkaRow } from '../src/sources/kafka/formats/kafka-row.ts';
-import { cellOf, rowCells } from '../src/sources/kafka/kafka-cells.ts';
+import { cellOf, ColumnLists, rowCells } from '../src/sources/kafka/kafka-cells.ts';
 import { REPO_ROOT } from './helpers/servers.ts';
 
 const fixture = (name: string): JsonValue[] =>
@@ -153,4 +153,32 @@ test('a value that does not fit its column is an error naming table, column and 
     () => rowCells({ ...row, after: { id: '1', extra: '2' } }, new Map([['id', 'int']]), 'base64', 'items-0@8'),
     (error: unknown) => error instanceof SluiceError && error.code === 'SLUICE_KAFKA_COLUMNS_UNKNOWN' && /column extra/.test(error.message),
   );
+});
+
+test("each format's primary key, where the message names it, marks the key columns; a key naming an unknown column marks none", () => {
+  const keyOf = (format: KafkaFormat, message: string, key?: string): readonly string[] | undefined => {
+    const decoded = FORMAT_DECODERS[format].decode(parseExactJson(message), key === undefined ? undefined : parseExactJson(key));
+    return decoded.kind === 'rows' ? decoded.rows[0]!.key : undefined;
+  };
+  // canal: pkNames, as in the fixture.
+  assert.deepEqual(rowsOf('canal-json', fixture('canal-flat.jsonl')[0]!)[0]!.key, ['id']);
+  assert.equal(keyOf('canal-json', '{"type":"INSERT","database":"s","table":"t","es":5,"data":[{"id":"1"}],"pkNames":null}'), undefined);
+  // Maxwell: primary_key_columns (output_primary_key_columns), else its message key's pk.* fields.
+  const maxwell = '{"database":"test","table":"m","type":"insert","ts":1,"data":{"id":1,"k2":"a","v":2}';
+  assert.deepEqual(keyOf('maxwell-json', `${maxwell},"primary_key_columns":["id","k2"]}`), ['id', 'k2']);
+  assert.deepEqual(keyOf('maxwell-json', `${maxwell}}`, '{"database":"test","table":"m","pk.id":1,"pk.k2":"a"}'), ['id', 'k2']);
+  assert.equal(keyOf('maxwell-json', `${maxwell}}`), undefined);
+  // GoldenGate: primary_keys (includePrimaryKeys=true).
+  assert.deepEqual(keyOf('goldengate-json', '{"table":"Q.T","op_type":"I","op_ts":"2015-11-05 18:45:36","after":{"ID":1},"primary_keys":["ID"]}'), ['ID']);
+  // Debezium: the message key's fields, with its schema envelope or without.
+  const debezium = '{"op":"c","after":{"id":1,"v":2},"source":{"db":"d","table":"t","ts_ms":1}}';
+  assert.deepEqual(keyOf('debezium-json', debezium, '{"id":1}'), ['id']);
+  assert.deepEqual(keyOf('debezium-json', debezium, '{"schema":{"type":"struct","fields":[{"type":"int32","field":"id"}]},"payload":{"id":1}}'), ['id']);
+  assert.equal(keyOf('debezium-json', debezium), undefined);
+
+  const lists = new ColumnLists();
+  const types = new Map([['ID', 'int'], ['v', 'int']]);
+  assert.deepEqual(lists.of(types, ['id']).map((column) => [column.name, column.primaryKey ?? false]), [['ID', true], ['v', false]]);
+  assert.deepEqual(lists.of(types, ['id', 'gone']).map((column) => column.primaryKey ?? false), [false, false]);
+  assert.deepEqual(lists.of(types).map((column) => column.primaryKey ?? false), [false, false]);
 });

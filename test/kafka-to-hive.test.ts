@@ -12,6 +12,7 @@ import { REPO_ROOT, testKafka } from './helpers/servers.ts';
 import { runQueryCli } from './helpers/query-cli.ts';
 import type { MariaDbServer } from './servers/mariadb.ts';
 import { bySequence } from './helpers/warehouse.ts';
+import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 
 const fixture = (name: string): string[] => readFileSync(join(REPO_ROOT, 'test/fixtures/kafka', name), 'utf8').trim().split('\n');
 
@@ -190,4 +191,38 @@ test('a second loader in the same consumer group is refused by name, rather than
     if (b && b.child.exitCode === null) await stopDaemon(b);
     if (a.child.exitCode === null) await stopDaemon(a);
   }
+});
+
+test("the key a message names (canal's pkNames, Debezium's message key) is the table's key: the current state needs no --key, and the loader materializes it on schedule", async () => {
+  const { brokers } = await testKafka();
+  const canal = await createTopic(brokers, 'canal-key');
+  const debezium = await createTopic(brokers, 'dbz-key');
+  const producer = await connectProducer(brokers);
+  await producer.send({ topic: canal, messages: fixture('canal-flat.jsonl').map((value) => ({ value })) });
+  const plain = fixture('debezium-plain.jsonl');
+  // The connector keys each message by the row's primary key; the truncate marker has no key.
+  await producer.send({ topic: debezium, messages: plain.map((value) => ({ key: /"op": ?"t"/.test(value) ? null : `{"id": ${/"id": ?(\d+)/.exec(value)![1]}}`, value })) });
+  await producer.disconnect();
+  const workspace = kafkaWorkspace(
+    brokers,
+    `    - { name: ${canal}, format: canal-json }
+    - name: ${debezium}
+      format: debezium-json
+      columns: { inventory.customers: { id: int, first_name: varchar(255), last_name: varchar(255), email: varchar(255) } }`,
+    { sink: "  materialize:\n    enabled: true\n    schedule: '* * * * * *'\n" },
+  );
+  const daemon = startKafkaDaemon(workspace);
+  const catalog = new LocalCatalog(workspace.catalogDir);
+  try {
+    await waitForOffsets(workspace, daemon, { [`${canal}:0`]: 4, [`${debezium}:0`]: 5 });
+    await until('the loader materialized shop.fruit', daemon, async () => ((await catalog.getTable('shop', 'fruit_snapshot')) ? true : undefined));
+  } finally {
+    assert.deepEqual(await stopDaemon(daemon), { code: 0, signal: null }, 'SIGTERM: a final checkpoint, exit 0');
+  }
+  assert.deepEqual((await catalog.getTable('shop', 'fruit'))!.primaryKey, ['id']);
+  assert.deepEqual((await catalog.getTable('inventory', 'customers'))!.primaryKey, ['id']);
+  const password = { password: '' } as MariaDbServer;
+  assert.deepEqual(await runQueryCli(workspace, password, 'SELECT id, name FROM shop.fruit_current ORDER BY id'), [{ id: '1', name: 'green apple' }]);
+  // The customers' stream ends with a truncate: nothing stands.
+  assert.deepEqual(await runQueryCli(workspace, password, 'SELECT id FROM inventory.customers_current'), []);
 });

@@ -19,7 +19,7 @@ export interface KafkaWorkspace extends DaemonWorkspace {
 }
 
 /** `topics`: the YAML list under source.topics, indented by four spaces. */
-export function kafkaWorkspace(brokers: string[], topics: string, options: { routing?: string; intervalSeconds?: number; member?: string } = {}): KafkaWorkspace {
+export function kafkaWorkspace(brokers: string[], topics: string, options: { routing?: string; intervalSeconds?: number; member?: string; sink?: string } = {}): KafkaWorkspace {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-'));
   const configFile = join(dir, 'sluice.yaml');
   writeFileSync(
@@ -36,7 +36,7 @@ routing:
 ${options.routing ?? "  include: ['*.*']"}
 sink:
 ${LOCAL_STORAGE_YAML}
-checkpoint:
+${options.sink ?? ''}checkpoint:
   intervalSeconds: ${options.intervalSeconds ?? 0.5}
   dir: ./state
 metrics:

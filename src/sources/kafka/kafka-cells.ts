@@ -98,12 +98,15 @@ function describeValue(value: JsonValue): string {
 export class ColumnLists {
   private readonly lists = new Map<string, readonly SourceColumn[]>();
 
-  of(types: ReadonlyMap<string, string>): readonly SourceColumn[] {
-    const key = [...types].map(([name, type]) => `${name}\u0000${type}`).join('\u0001');
-    let list = this.lists.get(key);
+  /** `primaryKey` marks its columns, matched without regard to case; a key naming a column `types` lacks marks none. */
+  of(types: ReadonlyMap<string, string>, primaryKey?: readonly string[]): readonly SourceColumn[] {
+    const listKey = [...types].map(([name, type]) => `${name}\u0000${type}`).join('\u0001') + (primaryKey ? `\u0002${primaryKey.join('\u0001')}` : '');
+    let list = this.lists.get(listKey);
     if (!list) {
-      list = Object.freeze([...types].map(([name, mysqlType]) => ({ name, mysqlType, charset: null })));
-      this.lists.set(key, list);
+      const names = new Set([...types.keys()].map((name) => name.toLowerCase()));
+      const key = primaryKey && primaryKey.every((name) => names.has(name.toLowerCase())) ? new Set(primaryKey.map((name) => name.toLowerCase())) : undefined;
+      list = Object.freeze([...types].map(([name, mysqlType]) => ({ name, mysqlType, charset: null, ...(key?.has(name.toLowerCase()) ? { primaryKey: true as const } : {}) })));
+      this.lists.set(listKey, list);
     }
     return list;
   }

@@ -16,7 +16,7 @@ import { SourceQueue } from '../source-queue.ts';
 import { DeadLetterFile, letterValue } from './dead-letters.ts';
 import { formatRecordReference, type RecordReference } from './group-offset-metadata.ts';
 import { FencedCommitter, GroupMembership } from './fenced-commit.ts';
-import { parseExactJson } from '../../core/exact-json.ts';
+import { parseExactJson, type JsonValue } from '../../core/exact-json.ts';
 import { FORMAT_DECODERS, type KafkaFormat } from './formats/format-decoders.ts';
 import { MessageRejected, type FormatDecoder, type KafkaRow } from './formats/kafka-row.ts';
 import { ColumnLists, rowCells } from './kafka-cells.ts';
@@ -145,7 +145,7 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
     // Not yet sought (the join is still under way), or handed on already: the seek brings it again.
     if (expected === undefined || BigInt(message.offset) < BigInt(expected)) return;
     const where = `${topic}-${partition}@${message.offset}`;
-    const decoded = this.decode(topic, message.value, where);
+    const decoded = this.decode(topic, message.value, message.key, where);
     if (decoded.kind === 'rejected') {
       await this.options.deadLetters.write({ topic, partition, offset: message.offset, reason: decoded.reason, key: message.key?.toString('utf8') ?? null, ...letterValue(message.value) });
       this.options.metrics.kafkaDeadLetters.inc({ topic });
@@ -173,7 +173,7 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
     }
   }
 
-  private decode(topic: string, value: Buffer | null, where: string): { kind: 'rows'; rows: KafkaRow[] } | { kind: 'skip' | 'rejected'; reason: string } {
+  private decode(topic: string, value: Buffer | null, key: Buffer | null, where: string): { kind: 'rows'; rows: KafkaRow[] } | { kind: 'skip' | 'rejected'; reason: string } {
     // A tombstone (null value) follows a Debezium delete for log compaction; it changes no row.
     if (value === null || value.length === 0) return { kind: 'skip', reason: 'tombstone (no value)' };
     let json;
@@ -183,7 +183,7 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
       return { kind: 'rejected', reason: `not JSON: ${(error as Error).message}` };
     }
     try {
-      return this.topics.get(topic)!.decoder.decode(json);
+      return this.topics.get(topic)!.decoder.decode(json, parsedKey(key));
     } catch (error) {
       if (error instanceof MessageRejected) return { kind: 'rejected', reason: error.message };
       throw new SluiceError('SLUICE_KAFKA', `${where}: ${(error as Error).message}`, { cause: error });
@@ -211,7 +211,7 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
         );
       }
       const cells = rowCells(row, types, this.topics.get(topic)!.decoder.bytes, where);
-      this.queue.push({ kind: 'change', event: { ...base, columns: this.columnLists.of(types), ...cells, sequence: this.sequence++ } });
+      this.queue.push({ kind: 'change', event: { ...base, columns: this.columnLists.of(types, row.key), ...cells, sequence: this.sequence++ } });
     } catch (error) {
       if (!(error instanceof SluiceError)) throw error;
       this.queue.push({ kind: 'table-failed', target: decision.target, error, at: where });
@@ -310,5 +310,15 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
 
   describeChange(event: ChangeEvent): string {
     return `${event.position.file}@${event.position.offset}`;
+  }
+}
+
+/** A message key as JSON, when it is JSON (Debezium's and Maxwell's are); anything else says nothing of the table's key. */
+function parsedKey(key: Buffer | null): JsonValue | undefined {
+  if (key === null || key.length === 0 || (key[0] !== 0x7b && key[0] !== 0x5b)) return undefined;
+  try {
+    return parseExactJson(key.toString('utf8'));
+  } catch {
+    return undefined;
   }
 }

@@ -6,7 +6,7 @@
 // column when a row brings it).
 import type { ChangeOp } from '../../../core/change-event.ts';
 import { type JsonObject, type JsonValue } from '../../../core/exact-json.ts';
-import { optionalObject, reject, requireInteger, requireObject, requireString, type DecodedMessage, type FormatDecoder, type KafkaRow } from './kafka-row.ts';
+import { columnNames, optionalObject, reject, requireInteger, requireObject, requireString, type DecodedMessage, type FormatDecoder, type KafkaRow } from './kafka-row.ts';
 
 const OPS: Record<string, ChangeOp> = { INSERT: 'insert', UPDATE: 'update', DELETE: 'delete' };
 
@@ -28,9 +28,10 @@ export const canalJson: FormatDecoder = {
     if (op === 'update' && old.length !== data.length) reject(`an UPDATE with ${data.length} rows in data and ${old.length} in old`);
     const mysqlTypes = optionalObject(object.mysqlType, 'mysqlType');
     const types = mysqlTypes ? new Map(Object.entries(mysqlTypes).map(([name, value]) => [name, requireString(value, `mysqlType.${name}`).toLowerCase()])) : undefined;
+    const key = columnNames(object.pkNames);
     const rows = data.map((item, index): KafkaRow => {
       const image = requireObject(item, `data[${index}]`);
-      const row: KafkaRow = { schema, table, op, before: null, after: null, commitMs, ...(types ? { types } : {}) };
+      const row: KafkaRow = { schema, table, op, before: null, after: null, commitMs, ...(types ? { types } : {}), ...(key ? { key } : {}) };
       if (op === 'insert') row.after = image;
       else if (op === 'delete') row.before = image;
       else {

@@ -18,7 +18,7 @@ interface DebeziumColumn {
 
 export const debeziumJson: FormatDecoder = {
   bytes: 'base64',
-  decode(message: JsonValue): DecodedMessage {
+  decode(message: JsonValue, key?: JsonValue): DecodedMessage {
     const outer = requireObject(message, 'the message');
     const enveloped = 'payload' in outer && 'schema' in outer;
     const payload = enveloped ? requireObject(outer.payload, 'payload') : outer;
@@ -35,6 +35,8 @@ export const debeziumJson: FormatDecoder = {
     if (op === 'delete' && !before) reject("op 'd' without a before image");
     const row: KafkaRow = { schema, table, op, before: null, after: null, commitMs };
     if (op === 'truncate') return { kind: 'rows', rows: [row] };
+    const named = debeziumKeyColumns(key);
+    if (named) row.key = named;
     if (enveloped) {
       const columns = schemaColumns(requireObject(outer.schema, 'schema'));
       before = before && normalizeRow(before, columns);
@@ -161,4 +163,13 @@ function decimalText(value: JsonValue, scale: number, column: string): string {
   const digits = (negative ? -unscaled : unscaled).toString().padStart(scale + 1, '0');
   const text = scale > 0 ? `${digits.slice(0, -scale)}.${digits.slice(-scale)}` : digits;
   return negative ? `-${text}` : text;
+}
+
+/** The message key's fields, which are the table's primary key columns (with or without its schema envelope). */
+function debeziumKeyColumns(key: JsonValue | undefined): readonly string[] | undefined {
+  if (!isJsonObject(key)) return undefined;
+  const struct = 'payload' in key && 'schema' in key ? key.payload : key;
+  if (!isJsonObject(struct)) return undefined;
+  const names = Object.keys(struct);
+  return names.length > 0 ? names : undefined;
 }

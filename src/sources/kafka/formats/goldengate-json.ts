@@ -4,7 +4,7 @@
 // trail logged (all columns with full supplemental logging, otherwise the key and changed ones).
 import type { ChangeOp } from '../../../core/change-event.ts';
 import type { JsonValue } from '../../../core/exact-json.ts';
-import { optionalObject, reject, requireObject, requireString, type DecodedMessage, type FormatDecoder } from './kafka-row.ts';
+import { columnNames, optionalObject, reject, requireObject, requireString, type DecodedMessage, type FormatDecoder } from './kafka-row.ts';
 
 const OPS: Record<string, ChangeOp> = { I: 'insert', U: 'update', D: 'delete', T: 'truncate' };
 
@@ -27,7 +27,9 @@ export const goldenGateJson: FormatDecoder = {
     if ((op === 'insert' || op === 'update') && !after) reject(`op_type ${opType} without an after image`);
     if (op === 'delete' && !before) reject('op_type D without a before image');
     if (op === 'truncate') return { kind: 'rows', rows: [{ schema, table, op, before: null, after: null, commitMs }] };
-    return { kind: 'rows', rows: [{ schema, table, op, before: op === 'insert' ? null : before, after: op === 'delete' ? null : after, commitMs }] };
+    // includePrimaryKeys=true in the formatter's properties adds the key's column names.
+    const key = columnNames(object.primary_keys);
+    return { kind: 'rows', rows: [{ schema, table, op, before: op === 'insert' ? null : before, after: op === 'delete' ? null : after, commitMs, ...(key ? { key } : {}) }] };
   },
 };
 

@@ -14,6 +14,12 @@ export interface KafkaRow {
   commitMs: number;
   /** MySQL types of the columns as the message states them (Debezium's schema, canal's mysqlType), in column order. */
   types?: ReadonlyMap<string, string>;
+  /**
+   * The table's primary key columns, where the message names them (canal's pkNames, Maxwell's
+   * primary_key_columns, GoldenGate's primary_keys, the fields of Debezium's message key): they let
+   * the sink record the key, which the current-state view and the materialization need.
+   */
+  key?: readonly string[];
 }
 
 export type DecodedMessage = { kind: 'rows'; rows: KafkaRow[] } | { kind: 'skip'; reason: string };
@@ -21,8 +27,8 @@ export type DecodedMessage = { kind: 'rows'; rows: KafkaRow[] } | { kind: 'skip'
 export interface FormatDecoder {
   /** How the format writes binary column values in JSON text. */
   readonly bytes: 'base64' | 'latin1';
-  /** Throws MessageRejected when the message lacks what the format needs. */
-  decode(value: JsonValue): DecodedMessage;
+  /** Throws MessageRejected when the message lacks what the format needs. `key` is the message's key, parsed when it is JSON. */
+  decode(value: JsonValue, key?: JsonValue): DecodedMessage;
 }
 
 /** A message that is JSON but not of its topic's format: it goes to the dead letters with `reason`. */
@@ -51,6 +57,12 @@ export function requireInteger(value: JsonValue | undefined, what: string): numb
   const text = value instanceof JsonNumber ? value.text : typeof value === 'string' ? value : undefined;
   if (text === undefined || !/^-?\d+$/.test(text) || !Number.isSafeInteger(Number(text))) reject(`${what} is ${describeJson(value)}, expected an integer`);
   return Number(text);
+}
+
+/** A list of column names (a key's), or undefined when absent, empty or not a list of non-empty strings. */
+export function columnNames(value: JsonValue | undefined): readonly string[] | undefined {
+  if (!Array.isArray(value) || value.length === 0) return undefined;
+  return value.every((name) => typeof name === 'string' && name !== '') ? (value as string[]) : undefined;
 }
 
 export function describeJson(value: JsonValue | undefined): string {
