@@ -210,6 +210,11 @@ export interface Range {
   expected: Expected;
 }
 
+/** Every change of the load, from the GTID before it to the one after it. */
+export function wholeLoad(figures: LoadFigures): Range {
+  return { startGtid: figures.gtid.start, endGtid: figures.gtid.end, expected: { counts: figures.counts, ids: figures.ids } };
+}
+
 export async function daemonRun(source: BenchSource, name: string, range: Range, sink: SinkSetup): Promise<DaemonFigures> {
   const { server, flavor } = source;
   const { startGtid, endGtid, expected } = range;

@@ -55,10 +55,10 @@ import { WebHdfsFileSystem } from '../src/filesystem/webhdfs-filesystem.ts';
 import { startHdfs, startHiveServer2, type HdfsServer, type HiveServer2 } from '../test/servers/jvm.ts';
 import { children, fmt, log, table } from './bench-process.ts';
 import { load, type LoadFigures } from './binlog-load.ts';
-import { compile, daemonRun, decodeOnly, localSink, reference, type DaemonFigures, type Range, type SinkSetup } from './binlog-measures.ts';
+import { compile, daemonRun, decodeOnly, localSink, reference, wholeLoad, type DaemonFigures, type Range, type SinkSetup } from './binlog-measures.ts';
 import { CHECKPOINT_SECONDS, COMPILED, CPU_PROF, DAEMON_NODE_ARGS, KEEP, LARGE_ROWS, PROFILE_DIR, REFERENCE_COUNT, SLUICE_DIR, SMALL_ROWS, WORK_DIR } from './binlog-settings.ts';
 import { mib, pidFromFile } from './proc-stats.ts';
-import { sourceFlavor, sourceKindsSetting, stopLeftover, type SourceFlavor } from './source-servers.ts';
+import { sourceFlavor, sourceKindsSetting, startFresh, stopLeftover, type SourceFlavor } from './source-servers.ts';
 import { BENCH_DATABASE, BENCH_TABLE, subtractChecksum } from './workload.ts';
 
 const HDFS_DIR = join(SLUICE_DIR, 'bench-hdfs');
@@ -195,15 +195,12 @@ interface SourceRuns {
 
 /** Starts a fresh private server of this kind, loads the workload, and runs every measure on it BENCH_REPEAT times. */
 async function benchSource(flavor: SourceFlavor): Promise<SourceRuns> {
-  // A fresh server every run: stop one a crashed run left behind, then wipe its folder.
-  await stopLeftover(flavor);
-  rmSync(flavor.dir, { recursive: true, force: true });
-  const source = await flavor.start(log);
-  log(`private ${flavor.label} on 127.0.0.1:${source.server.port} in ${flavor.dir}`);
+  // A fresh server every run.
+  const source = await startFresh(flavor, log);
   try {
     const figures = await load(source);
     log(`  ${flavor.label} is ${figures.serverVersion}`);
-    const all: Range = { startGtid: figures.gtid.start, endGtid: figures.gtid.end, expected: { counts: figures.counts, ids: figures.ids } };
+    const all = wholeLoad(figures);
     const largeOnly: Range = {
       startGtid: figures.gtid.beforeLarge,
       endGtid: figures.gtid.end,
