@@ -44,57 +44,26 @@
 //                           (g) with its read-back add 45-60 s at full size to the MariaDB part of ~3-3.5 min;
 //                           the MySQL part adds ~2-3 min
 //   BENCH_KEEP=1            keep the servers and the daemon workspaces afterwards
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { Catalog } from '../src/catalog/catalog.ts';
 import { HiveServer2Catalog } from '../src/catalog/hive-server2-catalog.ts';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
-import { CheckpointStore } from '../src/checkpoint/checkpoint-store.ts';
-import { binlogHiveRecord } from '../src/pipeline/binlog-to-hive-record.ts';
-import type { FileSystem } from '../src/filesystem/filesystem.ts';
-import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { WebHdfsFileSystem } from '../src/filesystem/webhdfs-filesystem.ts';
-import { daemonConfigYaml } from '../test/helpers/daemon-config.ts';
 import { startHdfs, startHiveServer2, type HdfsServer, type HiveServer2 } from '../test/servers/jvm.ts';
-import type { MariaDbServer } from '../test/servers/mariadb.ts';
-import { cpuSeconds, mib, pidFromFile, RssSampler } from './proc-stats.ts';
-import { busiestProfile, formatProfile, type ProfileSummary } from './cpu-profile.ts';
-import type { DecodeWorkerInput, DecodeWorkerOutput } from './decode-worker.ts';
-import { sourceFlavor, sourceKindsSetting, stopLeftover, type BenchSource, type SourceFlavor } from './source-servers.ts';
-import { verifyCommitted, type Expected, type VerifyResult } from './verify.ts';
-import { BENCH_DATABASE, BENCH_TABLE, BENCH_TABLE_DDL, subtractChecksum, totalOf, WorkloadWriter, type IdChecksum, type OpCounts } from './workload.ts';
+import { children, fmt, log, table } from './bench-process.ts';
+import { load, type LoadFigures } from './binlog-load.ts';
+import { compile, daemonRun, decodeOnly, localSink, reference, wholeLoad, type DaemonFigures, type Range, type SinkSetup } from './binlog-measures.ts';
+import { CHECKPOINT_SECONDS, COMPILED, CPU_PROF, DAEMON_NODE_ARGS, KEEP, LARGE_ROWS, PROFILE_DIR, REFERENCE_COUNT, SLUICE_DIR, SMALL_ROWS, WORK_DIR } from './binlog-settings.ts';
+import { mib, pidFromFile } from './proc-stats.ts';
+import { sourceFlavor, sourceKindsSetting, startFresh, stopLeftover, type SourceFlavor } from './source-servers.ts';
+import { BENCH_DATABASE, BENCH_TABLE, subtractChecksum } from './workload.ts';
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
-const SLUICE_DIR = join(REPO, '.sluice');
 const HDFS_DIR = join(SLUICE_DIR, 'bench-hdfs');
 const HIVE_DIR = join(SLUICE_DIR, 'bench-hive');
-const WORK_DIR = join(SLUICE_DIR, 'bench-work');
-const PROFILE_DIR = join(SLUICE_DIR, 'bench-prof');
 const RESULT_FILE = join(SLUICE_DIR, 'bench-result.json');
-
-function rowsSetting(name: string): number | undefined {
-  const text = process.env[name];
-  if (text === undefined || text === '') return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1000) throw new Error(`${name} must be an integer >= 1000, not ${text}`);
-  return value;
-}
-const SCALE = rowsSetting('BENCH_ROWS');
-const SMALL_ROWS = Math.floor((rowsSetting('BENCH_SMALL_ROWS') ?? SCALE ?? 500_000) / 1000) * 1000;
-const LARGE_ROWS = rowsSetting('BENCH_LARGE_ROWS') ?? SCALE ?? 1_000_000;
-const CHECKPOINT_SECONDS = Number(process.env.BENCH_CHECKPOINT_SECONDS ?? 2);
-const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
-const REFERENCE_COUNT = process.env.BENCH_REFERENCE_COUNT !== '0';
-const KEEP = process.env.BENCH_KEEP === '1';
-/** Extra node flags for the daemon in (c) and (d), e.g. '--max-old-space-size=96' to see how much of its RSS is GC headroom. */
-const DAEMON_NODE_ARGS = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg !== '');
-/** Run the daemon from JavaScript compiled by tsc (as the Docker image and systemd unit do) instead of through tsx. */
-const COMPILED = process.env.BENCH_COMPILED !== '0';
-const COMPILED_DIR = join(SLUICE_DIR, 'bench-dist');
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
 if (!Number.isInteger(REPEAT) || REPEAT < 1) throw new Error(`BENCH_REPEAT must be a positive integer, not ${process.env.BENCH_REPEAT}`);
 const SOURCES = sourceKindsSetting(process.env.BENCH_SERVERS).map((kind) => sourceFlavor(kind, SLUICE_DIR));
@@ -103,277 +72,6 @@ const HIVE = VARIANTS && process.env.BENCH_HIVE !== '0';
 /** Tells this run's HDFS paths and Hive databases from those of a run that crashed with its servers up. */
 const RUN_ID = Date.now().toString(36);
 const RSS_LIMIT_MIB = 256;
-const PASSWORD_ENV = 'SLUICE_BENCH_PASSWORD';
-
-const children = new Set<ChildProcess>();
-const log = (text: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const fmt = (value: number, digits = 0): string => value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-
-// ---- processes ---------------------------------------------------------------------------------
-
-function track(child: ChildProcess): ChildProcess {
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-interface RunResult {
-  code: number | null;
-  seconds: number;
-  stdout: string;
-  stderr: string;
-  /** With `sampleRss`: the largest VmRSS/VmHWM seen by 100 ms samples (a short run may end between two). */
-  peakRssMiB?: number;
-}
-
-function run(command: string, args: string[], options: { stdoutToNull?: boolean; env?: NodeJS.ProcessEnv; cwd?: string; sampleRss?: boolean } = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const devNull = options.stdoutToNull ? openSync('/dev/null', 'w') : undefined;
-    const started = performance.now();
-    const child = track(
-      spawn(command, args, { stdio: ['ignore', devNull ?? 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd ?? REPO }),
-    );
-    const sampler = options.sampleRss && child.pid !== undefined ? new RssSampler(child.pid) : undefined;
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      if (stderr.length > 100_000) stderr = stderr.slice(-50_000);
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      const seconds = (performance.now() - started) / 1000;
-      sampler?.stop();
-      if (devNull !== undefined) closeSync(devNull);
-      resolve({ code, seconds, stdout, stderr, ...(sampler ? { peakRssMiB: sampler.peakMiB } : {}) });
-    });
-  });
-}
-
-// ---- server and load ---------------------------------------------------------------------------
-
-function binlogFiles(server: MariaDbServer): { name: string; path: string; bytes: number }[] {
-  return readdirSync(server.binlogDir)
-    .filter((name) => /^mysql-bin\.\d+$/.test(name))
-    .sort()
-    .map((name) => ({ name, path: join(server.binlogDir, name), bytes: statSync(join(server.binlogDir, name)).size }));
-}
-
-interface LoadFigures {
-  /** SELECT VERSION() of the source server. */
-  serverVersion: string;
-  smallTransactions: number;
-  smallRows: number;
-  smallSeconds: number;
-  largeRows: number;
-  largeSeconds: number;
-  counts: OpCounts;
-  total: number;
-  /** The ids of the small transactions' changes (workload.ts). */
-  smallIds: IdChecksum;
-  /** The ids of all changes. */
-  ids: IdChecksum;
-  largeFirstId: number;
-  gtid: { start: string; beforeLarge: string; end: string };
-  binlog: { files: string[]; bytes: number };
-}
-
-async function load(source: BenchSource): Promise<LoadFigures> {
-  const { server } = source;
-  const connection = await server.rootConnection();
-  try {
-    const [versionRows] = await connection.query('SELECT VERSION() AS version');
-    const serverVersion = (versionRows as { version: string }[])[0]!.version;
-    await connection.query(`CREATE DATABASE ${BENCH_DATABASE}`);
-    await connection.query(BENCH_TABLE_DDL);
-    const start = await source.position();
-    const writer = new WorkloadWriter(connection);
-
-    log(`loading ${fmt(SMALL_ROWS)} row changes in ${fmt(SMALL_ROWS / 1000)} transactions of 1000 ...`);
-    let started = performance.now();
-    for (let index = 0; index < SMALL_ROWS / 1000; index++) await writer.smallTransaction();
-    const smallSeconds = (performance.now() - started) / 1000;
-    const smallCounts = { ...writer.counts };
-    const smallIds = structuredClone(writer.ids);
-    log(`  ${fmt(totalOf(smallCounts))} changes (${fmt(smallCounts.insert)} inserts, ${fmt(smallCounts.update)} updates, ${fmt(smallCounts.delete)} deletes) in ${smallSeconds.toFixed(1)} s`);
-    const beforeLarge = await source.position();
-
-    log(`loading one transaction of ${fmt(LARGE_ROWS)} inserts (multi-row INSERTs of 5000 rows inside one BEGIN..COMMIT) ...`);
-    started = performance.now();
-    const largeFirstId = await writer.largeTransaction(LARGE_ROWS);
-    const largeSeconds = (performance.now() - started) / 1000;
-    log(`  ${fmt(LARGE_ROWS)} inserts committed in ${largeSeconds.toFixed(1)} s`);
-    const end = await source.position();
-    const files = binlogFiles(server);
-    const bytes = files.reduce((sum, file) => sum + file.bytes, 0);
-    log(`load took ${(smallSeconds + largeSeconds).toFixed(1)} s; GTID ${start} -> ${beforeLarge} -> ${end}; binlog ${files.map((file) => file.name).join(', ')} (${fmt(bytes / 1048576, 1)} MiB)`);
-    return {
-      serverVersion,
-      smallTransactions: SMALL_ROWS / 1000,
-      smallRows: totalOf(smallCounts),
-      smallSeconds,
-      largeRows: LARGE_ROWS,
-      largeSeconds,
-      counts: { ...writer.counts },
-      total: totalOf(writer.counts),
-      smallIds,
-      ids: structuredClone(writer.ids),
-      largeFirstId,
-      gtid: { start, beforeLarge, end },
-      binlog: { files: files.map((file) => file.name), bytes },
-    };
-  } finally {
-    await connection.end();
-  }
-}
-
-// ---- (a) the reference ---------------------------------------------------------------------------
-
-interface Measure {
-  rows: number;
-  seconds: number;
-  rowsPerSecond: number;
-  peakRssMiB?: number;
-}
-
-const measure = (rows: number, seconds: number): Measure => ({ rows, seconds: Math.round(seconds * 1000) / 1000, rowsPerSecond: Math.round(rows / seconds) });
-
-const ROW_LINES = "^### (INSERT INTO|UPDATE|DELETE FROM) ";
-
-async function reference(source: BenchSource, figures: LoadFigures, count: boolean): Promise<{ local: Measure & { countedRows?: number }; remote: Measure }> {
-  const { server, flavor } = source;
-  const [tool, ...toolArgs] = source.tool;
-  const name = flavor.toolName;
-  const files = binlogFiles(server).map((file) => file.path);
-  const args = ['--no-defaults', '--base64-output=decode-rows', '-v'];
-  log(`(a) ${name} ${args.join(' ')} <${files.length} binlog files> > /dev/null ...`);
-  const local = await run(tool!, [...toolArgs, ...args, ...files], { stdoutToNull: true, sampleRss: true });
-  if (local.code !== 0) throw new Error(`${name} exited with ${local.code}: ${local.stderr.slice(-2000)}`);
-  const localMeasure: Measure & { countedRows?: number } = { ...measure(figures.total, local.seconds), peakRssMiB: local.peakRssMiB ?? 0 };
-  log(`  ${local.seconds.toFixed(2)} s, ${fmt(localMeasure.rowsPerSecond)} rows/s`);
-  if (count) {
-    // Untimed: proves the native decoder really decoded every row change (the binlog holds no other rows).
-    const counted = await run('sh', ['-c', `"$@" | grep -cE '${ROW_LINES}'`, 'sh', ...source.tool, ...args, ...files]);
-    localMeasure.countedRows = Number(counted.stdout.trim());
-    log(`  (untimed check: ${name} printed ${fmt(localMeasure.countedRows)} row changes; the load wrote ${fmt(figures.total)})`);
-  }
-
-  // Over the replication protocol from the server, as sluice reads it (same decoding, plus the dump thread and the socket).
-  const first = figures.binlog.files[0]!;
-  const remoteArgs = [...args, '--read-from-remote-server', `--socket=${server.socket}`, '--user=root', '--to-last-log', first];
-  log(`(a2) ${name} ${remoteArgs.slice(0, -1).join(' ')} ${first} > /dev/null ...`);
-  const remote = await run(tool!, [...toolArgs, ...remoteArgs], { stdoutToNull: true, sampleRss: true });
-  if (remote.code !== 0) throw new Error(`${name} -R exited with ${remote.code}: ${remote.stderr.slice(-2000)}`);
-  const remoteMeasure: Measure = { ...measure(figures.total, remote.seconds), peakRssMiB: remote.peakRssMiB ?? 0 };
-  log(`  ${remote.seconds.toFixed(2)} s, ${fmt(remoteMeasure.rowsPerSecond)} rows/s`);
-  return { local: localMeasure, remote: remoteMeasure };
-}
-
-// ---- (b) decoding only -------------------------------------------------------------------------------
-
-// Node writes one profile per thread (tsx's module hooks run in a thread of their own), so each
-// measure gets a folder and the busiest profile in it is the one summarized.
-function nodeArgs(profileName: string): string[] {
-  if (!CPU_PROF) return [];
-  const dir = join(PROFILE_DIR, profileName);
-  mkdirSync(dir, { recursive: true });
-  return ['--cpu-prof', `--cpu-prof-dir=${dir}`];
-}
-
-function profileSummary(profileName: string): ProfileSummary | undefined {
-  const best = CPU_PROF ? busiestProfile(join(PROFILE_DIR, profileName)) : undefined;
-  if (!best) return undefined;
-  console.log(formatProfile(best.summary, `CPU profile ${best.file}`));
-  return best.summary;
-}
-
-async function decodeOnly(source: BenchSource, figures: LoadFigures, profileName: string): Promise<{ measure: Measure; output: DecodeWorkerOutput; peakRssMiB: number; profile?: ProfileSummary }> {
-  const { server } = source;
-  const input: DecodeWorkerInput = {
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    password: server.password,
-    serverId: 200_000 + Math.floor(Math.random() * 100_000),
-    startGtid: figures.gtid.start,
-    endGtid: figures.gtid.end,
-    expectedChanges: figures.total,
-    include: `${BENCH_DATABASE}.*`,
-    maxQueuedItems: 10_000,
-  };
-  log(`(b${source.flavor.kind === 'mariadb' ? '' : `, ${source.flavor.label}`}) sluice BinlogSource from GTID ${input.startGtid}, counting change items ...`);
-  const child = track(
-    spawn(process.execPath, ['--import', 'tsx', ...nodeArgs(profileName), join(REPO, 'bench/decode-worker.ts'), JSON.stringify(input)], {
-      cwd: REPO,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-  );
-  const sampler = new RssSampler(child.pid!);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  sampler.stop();
-  if (code !== 0) throw new Error(`decode worker exited with ${code}:\n${stderr.slice(-3000)}`);
-  const output = JSON.parse(stdout.trim().split('\n').at(-1)!) as DecodeWorkerOutput;
-  if (output.changes !== figures.total) throw new Error(`decode worker saw ${output.changes} changes, expected ${figures.total}`);
-  for (const op of ['insert', 'update', 'delete'] as const) {
-    if (output.ops[op] !== figures.counts[op]) throw new Error(`decode worker saw ${output.ops[op]} ${op}s, expected ${figures.counts[op]}`);
-  }
-  if (!source.covers(output.lastGtid, figures.gtid.end) || !source.covers(figures.gtid.end, output.lastGtid ?? '')) throw new Error(`decode worker ended at GTID ${output.lastGtid}, expected ${figures.gtid.end}`);
-  const result = measure(output.changes, output.seconds);
-  log(`  ${output.seconds.toFixed(2)} s (first change after ${output.firstChangeSeconds.toFixed(2)} s), ${fmt(result.rowsPerSecond)} rows/s, peak RSS ${fmt(output.maxRssMiB, 1)} MiB`);
-  const profile = profileSummary(profileName);
-  return { measure: result, output, peakRssMiB: Math.max(output.maxRssMiB, mib(sampler.peakHwmKiB)), ...(profile ? { profile } : {}) };
-}
-
-// ---- (c), (d) the daemon -------------------------------------------------------------------------
-
-function daemonEntry(): string {
-  return COMPILED ? join(COMPILED_DIR, 'src/cli/main.js') : join(REPO, 'bin/sluice.js');
-}
-
-async function compile(): Promise<void> {
-  rmSync(COMPILED_DIR, { recursive: true, force: true });
-  log(`compiling with tsc into ${COMPILED_DIR} (BENCH_COMPILED=0 runs through tsx instead) ...`);
-  // tsc emits even when others' work in progress has type errors; only a missing entry point stops the run.
-  const result = await run(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(REPO, 'tsconfig.json'), '--outDir', COMPILED_DIR, '--sourceMap', 'false']);
-  if (!existsSync(daemonEntry())) throw new Error(`tsc did not produce ${daemonEntry()} (exit ${result.code}):\n${result.stdout.slice(-3000)}`);
-  log(`  compiled in ${result.seconds.toFixed(1)} s${result.code === 0 ? '' : ` (tsc exit ${result.code}: type errors, emitted anyway)`}`);
-}
-
-/** Where a daemon run writes: the `sink:` section of its config, and how to read back what it committed. */
-interface SinkSetup {
-  /** For the table and the logs: 'local disk, text', 'WebHDFS + HiveServer2, Parquet'. */
-  description: string;
-  format: 'text' | 'parquet';
-  /** YAML lines under `sink:` (indented by two). */
-  yaml: string;
-  /** YAML lines under `routing:` after include (indented by two), e.g. a rule that renames the Hive database. */
-  routingYaml?: string;
-  /** The Hive database the table lands in. */
-  database: string;
-  /** The catalog and file system the daemon used, opened anew from the bench process, for the read-back. */
-  open(workspace: string): { catalog: Catalog; fs: FileSystem; close(): Promise<void> };
-  /** Server processes whose CPU time the run is charged with (HDFS, HiveServer2). */
-  servers: { name: string; pid: number }[];
-  /** Deletes what the run wrote outside its workspace (its HDFS warehouse), after a good read-back. */
-  cleanup?(): Promise<void>;
-}
-
-function localSink(format: 'text' | 'parquet'): SinkSetup {
-  return {
-    description: `local disk, ${format === 'text' ? 'text' : 'Parquet'}`,
-    format,
-    yaml: ['  filesystem:', '    root: ./warehouse', '  catalog:', '    dir: ./catalog', `  format: ${format}`].join('\n'),
-    database: BENCH_DATABASE,
-    open: (workspace) => ({ catalog: new LocalCatalog(join(workspace, 'catalog')), fs: new LocalFileSystem(join(workspace, 'warehouse')), close: async () => {} }),
-    servers: [],
-  };
-}
 
 const silentLogger = pino({ level: 'silent' });
 
@@ -418,185 +116,6 @@ function hdfsSink(name: string, format: 'text' | 'parquet', hdfs: HdfsServer, hi
         fs.close();
       }
     },
-  };
-}
-
-interface DaemonFigures {
-  sink: string;
-  measure: Measure;
-  /** Spawn to the 'starting binlog capture' log line: node + tsx start, config, preflight, recovery. */
-  startupSeconds: number;
-  /** From that line to the checkpoint that covers the end position. */
-  streamSeconds: number;
-  streamRowsPerSecond: number;
-  /** Spawn to the covering checkpoint's 'checkpoint committed' line: its files renamed into place and its partitions added, so Hive sees every row. */
-  visibleSeconds?: number;
-  /** Checkpoints up to the covering one. */
-  checkpoints: number;
-  checkpointId: number;
-  /** The checkpoints' own time (close and upload the files, write the record, rename, add partitions), summed; the stream waits meanwhile. */
-  commitSeconds: number;
-  maxCommitSeconds: number;
-  /** CPU time of the daemon, of the source server (mariadbd or mysqld), and of each JVM server, from spawn to the covering checkpoint. */
-  cpuSeconds: { daemon: number; mariadbd?: number; mysqld?: number; servers: Record<string, number> };
-  /** Largest VmRSS seen by the 100 ms sampler, and the kernel's high-water mark (VmHWM) before SIGTERM. */
-  peakRssMiB: number;
-  peakHwmMiB: number;
-  rssSamples: number;
-  exitCode: number | null;
-  verify: VerifyResult;
-  profile?: ProfileSummary;
-}
-
-interface Range {
-  startGtid: string;
-  endGtid: string;
-  expected: Expected;
-}
-
-async function daemonRun(source: BenchSource, name: string, range: Range, sink: SinkSetup): Promise<DaemonFigures> {
-  const { server, flavor } = source;
-  const { startGtid, endGtid, expected } = range;
-  const dir = join(WORK_DIR, name);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const configFile = join(dir, 'sluice.yaml');
-  writeFileSync(
-    configFile,
-    daemonConfigYaml({
-      server,
-      passwordEnv: PASSWORD_ENV,
-      serverId: 300_000 + Math.floor(Math.random() * 100_000),
-      start: `{ gtid: '${startGtid}' }`,
-      routing: `  include: ['${BENCH_DATABASE}.*']\n${sink.routingYaml ?? ''}`,
-      sink: sink.yaml,
-      checkpointSeconds: CHECKPOINT_SECONDS,
-      // The stream's throughput from the start GTID, not a snapshot (bench/snapshot.bench.ts).
-      extra: 'snapshot:\n  mode: never\n',
-    }),
-  );
-  const total = totalOf(expected.counts);
-  log(`(${name}) sluice run, ${sink.description}: GTID ${startGtid} -> ${endGtid}, ${fmt(total)} changes, checkpoint every ${CHECKPOINT_SECONDS} s ...`);
-  const serverPid = pidFromFile(flavor.pidFile);
-  const cpuBefore = { server: cpuSeconds(serverPid) ?? 0, servers: sink.servers.map((entry) => cpuSeconds(entry.pid) ?? 0) };
-  const started = performance.now();
-  const child = track(
-    spawn(process.execPath, [...DAEMON_NODE_ARGS, ...nodeArgs(`daemon-${name}`), daemonEntry(), 'run', '--config', configFile], {
-      cwd: dir,
-      env: { ...process.env, [PASSWORD_ENV]: server.password },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-  );
-  const sampler = new RssSampler(child.pid!);
-  let output = '';
-  let partial = '';
-  let startupAt: number | undefined;
-  // Each 'checkpoint committed' line: its id, its duration, and when it came (after the renames and partitions).
-  const committed: { id: number; durationMs: number; at: number }[] = [];
-  const onLine = (line: string): void => {
-    if (line.includes('"starting binlog capture"')) startupAt ??= performance.now();
-    if (line.includes('"checkpoint committed"')) {
-      committed.push({ id: Number(/"checkpoint":(\d+)/.exec(line)?.[1] ?? 0), durationMs: Number(/"durationMs":(\d+)/.exec(line)?.[1] ?? 0), at: performance.now() });
-    }
-  };
-  const onData = (chunk: Buffer): void => {
-    const text = chunk.toString();
-    output = (output + text).slice(-200_000);
-    const lines = (partial + text).split('\n');
-    partial = lines.pop() ?? '';
-    lines.forEach(onLine);
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  let exitCode: number | null | undefined;
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve((exitCode = code))));
-
-  const store = new CheckpointStore(join(dir, 'state'));
-  let reachedAt: number;
-  let checkpointId: number;
-  const deadline = Date.now() + 15 * 60_000;
-  for (;;) {
-    const stored = await store.latest().catch(() => undefined);
-    const record = stored && binlogHiveRecord(stored);
-    if (record && source.covers(record.source.position.gtidSet, endGtid)) {
-      reachedAt = performance.now();
-      checkpointId = record.id;
-      break;
-    }
-    if (exitCode !== undefined) throw new Error(`daemon exited with ${exitCode} before reaching ${endGtid}:\n${output.slice(-3000)}`);
-    if (Date.now() > deadline) throw new Error(`no checkpoint reached ${endGtid} (newest ${JSON.stringify(record?.source.position)}):\n${output.slice(-3000)}`);
-    await sleep(25);
-  }
-  sampler.stop();
-  const cpu: DaemonFigures['cpuSeconds'] = {
-    daemon: Math.round(sampler.cpuSeconds * 100) / 100,
-    servers: Object.fromEntries(sink.servers.map((entry, index) => [entry.name, Math.round(((cpuSeconds(entry.pid) ?? 0) - cpuBefore.servers[index]!) * 100) / 100])),
-  };
-  // Named by the process (mariadbd, mysqld), so a result file's figures say which server they are.
-  cpu[flavor.processName] = Math.round(((cpuSeconds(serverPid) ?? 0) - cpuBefore.server) * 100) / 100;
-  // The record counts from the moment it is written (reachedAt); its renames and partitions follow.
-  // Wait for them too (its log line), so the time until Hive sees the rows is known.
-  const visibleDeadline = Date.now() + 60_000;
-  while (!committed.some((entry) => entry.id >= checkpointId) && exitCode === undefined && Date.now() < visibleDeadline) await sleep(10);
-  const visibleAt = committed.find((entry) => entry.id >= checkpointId)?.at;
-  child.kill('SIGTERM');
-  const killTimer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  await exited;
-  clearTimeout(killTimer);
-  // Up to the covering checkpoint: the one SIGTERM makes on the way out is not part of the run.
-  const counted = committed.filter((entry) => entry.id <= checkpointId);
-  const checkpoints = counted.length;
-  const commitMs = counted.reduce((sum, entry) => sum + entry.durationMs, 0);
-  const maxCommitMs = Math.max(0, ...counted.map((entry) => entry.durationMs));
-
-  const seconds = (reachedAt - started) / 1000;
-  const startupSeconds = ((startupAt ?? started) - started) / 1000;
-  const streamSeconds = seconds - startupSeconds;
-  const result = measure(total, seconds);
-  const visibleSeconds = visibleAt === undefined ? undefined : Math.round(visibleAt - started) / 1000;
-  log(
-    `  checkpoint ${checkpointId} covers ${endGtid} after ${seconds.toFixed(2)} s (committed, renames and partitions done: ${visibleSeconds?.toFixed(2) ?? '?'} s; startup ${startupSeconds.toFixed(2)} s, ` +
-      `${checkpoints} checkpoints taking ${(commitMs / 1000).toFixed(2)} s), ${fmt(result.rowsPerSecond)} rows/s; ` +
-      `peak RSS ${fmt(mib(sampler.peakRssKiB), 1)} MiB (VmHWM ${fmt(mib(sampler.peakHwmKiB), 1)} MiB); ` +
-      `CPU: daemon ${cpu.daemon.toFixed(1)} s, ${flavor.processName} ${(cpu[flavor.processName] ?? 0).toFixed(1)} s${Object.entries(cpu.servers).map(([what, value]) => `, ${what} ${value.toFixed(1)} s`).join('')}; exit ${exitCode}`,
-  );
-  log(`  reading the committed rows back (${sink.description}) and checking them ...`);
-  const storage = sink.open(dir);
-  let verify: VerifyResult;
-  try {
-    verify = await verifyCommitted({ catalog: storage.catalog, fs: storage.fs, database: sink.database, table: BENCH_TABLE, expected });
-  } finally {
-    await storage.close();
-  }
-  log(
-    `  ${verify.ok ? 'OK' : 'WRONG'}: ${fmt(verify.rows)} rows in ${verify.files} ${verify.format} files (${fmt(verify.bytes / 1048576, 1)} MiB), ` +
-      `${fmt(verify.counts.insert)}/${fmt(verify.counts.update)}/${fmt(verify.counts.delete)} insert/update/delete, ids ${verify.checksumOk ? 'match' : 'DIFFER'}; ` +
-      `checked in ${verify.seconds.toFixed(1)} s (${verify.readSeconds.toFixed(1)} s of it fetching the files)` +
-      (verify.ok ? '' : `\n    ${verify.problemCount} problems, first: \n    ${verify.problems.join('\n    ')}`),
-  );
-  const profile = profileSummary(`daemon-${name}`);
-  if (!KEEP && verify.ok) {
-    await sink.cleanup?.();
-    rmSync(dir, { recursive: true, force: true });
-  }
-  return {
-    sink: sink.description,
-    measure: result,
-    startupSeconds: Math.round(startupSeconds * 1000) / 1000,
-    streamSeconds: Math.round(streamSeconds * 1000) / 1000,
-    streamRowsPerSecond: Math.round(total / streamSeconds),
-    ...(visibleSeconds !== undefined ? { visibleSeconds } : {}),
-    checkpoints,
-    checkpointId,
-    commitSeconds: Math.round(commitMs) / 1000,
-    maxCommitSeconds: maxCommitMs / 1000,
-    cpuSeconds: cpu,
-    peakRssMiB: mib(sampler.peakRssKiB),
-    peakHwmMiB: mib(sampler.peakHwmKiB),
-    rssSamples: sampler.samples,
-    exitCode: exitCode ?? null,
-    verify,
-    ...(profile ? { profile } : {}),
   };
 }
 
@@ -656,17 +175,6 @@ async function stopServers(): Promise<void> {
 }
 
 // ---- report -------------------------------------------------------------------------------------
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows
-    .map((row, index) => {
-      const line = row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('   ');
-      return index === 0 ? `${line}\n${'-'.repeat(line.length)}` : line;
-    })
-    .join('\n');
-}
-
 /** The median run by rows/s (the lower middle one for an even count). */
 function median<T>(runs: T[], rate: (run: T) => number): T {
   return [...runs].sort((x, y) => rate(x) - rate(y))[Math.floor((runs.length - 1) / 2)]!;
@@ -687,15 +195,12 @@ interface SourceRuns {
 
 /** Starts a fresh private server of this kind, loads the workload, and runs every measure on it BENCH_REPEAT times. */
 async function benchSource(flavor: SourceFlavor): Promise<SourceRuns> {
-  // A fresh server every run: stop one a crashed run left behind, then wipe its folder.
-  await stopLeftover(flavor);
-  rmSync(flavor.dir, { recursive: true, force: true });
-  const source = await flavor.start(log);
-  log(`private ${flavor.label} on 127.0.0.1:${source.server.port} in ${flavor.dir}`);
+  // A fresh server every run.
+  const source = await startFresh(flavor, log);
   try {
     const figures = await load(source);
     log(`  ${flavor.label} is ${figures.serverVersion}`);
-    const all: Range = { startGtid: figures.gtid.start, endGtid: figures.gtid.end, expected: { counts: figures.counts, ids: figures.ids } };
+    const all = wholeLoad(figures);
     const largeOnly: Range = {
       startGtid: figures.gtid.beforeLarge,
       endGtid: figures.gtid.end,

@@ -2,6 +2,7 @@
 // private server lives, its native decoder (the reference), and how its GTID positions are read and
 // compared. Everything else (the workload, sluice's decoding, the daemon, the read-back) is the same
 // code for both, so their figures sit side by side.
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { gtidBinlogPos, gtidSeq } from '../test/helpers/daemon.ts';
 import { gtidExecuted } from '../test/helpers/mysql-gtid.ts';
@@ -72,6 +73,15 @@ export function sourceFlavor(kind: SourceKind, sluiceDir: string): SourceFlavor 
 
 export async function stopLeftover(flavor: SourceFlavor): Promise<void> {
   await stopMariaDb(flavor.pidFile);
+}
+
+/** A fresh private server of this kind: one a crashed run left behind is stopped and its folder wiped first. */
+export async function startFresh(flavor: SourceFlavor, log: (line: string) => void): Promise<BenchSource> {
+  await stopLeftover(flavor);
+  rmSync(flavor.dir, { recursive: true, force: true });
+  const source = await flavor.start(log);
+  log(`private ${flavor.label} on 127.0.0.1:${source.server.port} in ${flavor.dir}`);
+  return source;
 }
 
 /** 'uuid:1-5:7-9,uuid2:1-3' -> the highest transaction number per server UUID (a tag, as in 'uuid:tag:1-3', counts as the UUID's). */

@@ -27,14 +27,27 @@ const execFileAsync = promisify(execFile);
 
 const JVM_DIR = join(dirname(fileURLToPath(import.meta.url)), 'jvm');
 
-export type JvmModule = 'hdfs' | 'kafka' | 'hive' | 'zookeeper';
+/** The test servers, and the peers `npm run bench:peers` measures (bench/peers/, in the same Maven reactor). */
+export type JvmModule = 'hdfs' | 'kafka' | 'hive' | 'zookeeper' | 'peers-canal' | 'peers-debezium';
 const ALL_MODULES: JvmModule[] = ['hdfs', 'kafka', 'hive', 'zookeeper'];
-/** Module folders whose files decide a module's classpath (hive links the re-packed hive-service). */
+const PEERS = '../../../bench/peers';
+/** Each module's folder, relative to JVM_DIR (as the parent pom lists it). */
+const MODULE_DIR: Record<JvmModule, string> = {
+  hdfs: 'hdfs',
+  kafka: 'kafka',
+  hive: 'hive',
+  zookeeper: 'zookeeper',
+  'peers-canal': `${PEERS}/canal`,
+  'peers-debezium': `${PEERS}/debezium`,
+};
+/** Module folders whose files decide a module's classpath (hive links the re-packed hive-service; the peers their shared harness). */
 const MODULE_INPUTS: Record<JvmModule, string[]> = {
   hdfs: ['hdfs'],
   kafka: ['kafka'],
   hive: ['hive-service', 'hive'],
   zookeeper: ['zookeeper'],
+  'peers-canal': [`${PEERS}/common`, `${PEERS}/canal`],
+  'peers-debezium': [`${PEERS}/common`, `${PEERS}/debezium`],
 };
 
 // --- Classpaths ---------------------------------------------------------------------------------------
@@ -67,7 +80,7 @@ function moduleHash(module: JvmModule): string {
 }
 
 function stampFile(module: JvmModule): string {
-  return join(JVM_DIR, module, 'target', 'sluice-classpath.json');
+  return join(JVM_DIR, MODULE_DIR[module], 'target', 'sluice-classpath.json');
 }
 
 function readStamp(module: JvmModule, hash: string): string | undefined {
@@ -125,7 +138,7 @@ export async function resolveClasspaths(modules: JvmModule[] = ALL_MODULES): Pro
       await withLock(join(JVM_DIR, '.maven-lock'), async () => {
         const todo = stale();
         if (todo.length === 0) return;
-        const args = ['-B', '-q', '-f', join(JVM_DIR, 'pom.xml'), '-pl', todo.join(','), '-am', 'package'];
+        const args = ['-B', '-q', '-f', join(JVM_DIR, 'pom.xml'), '-pl', todo.map((m) => MODULE_DIR[m]).join(','), '-am', 'package'];
         try {
           await execFileAsync('mvn', args, { cwd: JVM_DIR, maxBuffer: 64 * 1024 * 1024 });
         } catch (error) {
@@ -135,8 +148,8 @@ export async function resolveClasspaths(modules: JvmModule[] = ALL_MODULES): Pro
           );
         }
         for (const module of todo) {
-          const deps = readFileSync(join(JVM_DIR, module, 'target', 'classpath.txt'), 'utf8').trim();
-          const classes = join(JVM_DIR, module, 'target', 'classes'); // launcher classes, if the module has any
+          const deps = readFileSync(join(JVM_DIR, MODULE_DIR[module], 'target', 'classpath.txt'), 'utf8').trim();
+          const classes = join(JVM_DIR, MODULE_DIR[module], 'target', 'classes'); // launcher classes, if the module has any
           const classpath = [existsSync(classes) ? classes : '', deps].filter(Boolean).join(':');
           mkdirSync(dirname(stampFile(module)), { recursive: true });
           writeFileSync(stampFile(module), JSON.stringify({ hash: hashes.get(module), classpath }) + '\n');
