@@ -189,6 +189,7 @@ function binlogToKafkaJob(config: SluiceConfig | KafkaDaemonConfig, state: State
     capture: binlog.capture,
     kafka: config.sink.kafka,
     version: packageVersion(),
+    snapshot: binlog.snapshot,
     ...loopSettings(config, state, logger, metrics),
   });
 }

@@ -479,7 +479,7 @@ function checkAcrossKeys(config: DaemonSettings, ctx: z.RefinementCtx): void {
   if (hashed) ctx.addIssue({ code: 'custom', path: hashed.path, message: "a 'hash' mask needs capture.salt (a random secret of at least 16 characters)" });
 }
 
-/** sink.kafka goes with sink.kind kafka, which takes no snapshot yet. */
+/** sink.kafka goes with sink.kind kafka, which takes every snapshot mode but when_needed. */
 function checkKafkaSink(config: DaemonSettings, ctx: z.RefinementCtx): void {
   if (config.sink.kind === 'kafka' && !config.sink.kafka) {
     ctx.addIssue({ code: 'custom', path: ['sink', 'kafka'], message: "required with kind: kafka: at least brokers and transactionalId, e.g. kafka: { brokers: ['kafka1:9092'], transactionalId: sluice-shop }" });
@@ -487,17 +487,14 @@ function checkKafkaSink(config: DaemonSettings, ctx: z.RefinementCtx): void {
   if (config.sink.kind !== 'kafka' && config.sink.kafka) {
     ctx.addIssue({ code: 'custom', path: ['sink', 'kind'], message: "sink.kafka is set but the sink is 'hive': set kind: kafka to write to Kafka, or remove sink.kafka" });
   }
-  if (config.sink.kind === 'kafka' && config.snapshot.mode !== undefined && config.snapshot.mode !== 'never') {
-    ctx.addIssue({ code: 'custom', path: ['snapshot', 'mode'], message: "the Kafka sink takes no snapshot yet: use mode 'never' with sink.kind kafka (or leave it out)" });
-  }
-  if (config.sink.kind === 'kafka' && config.snapshot.signalTable !== undefined) {
-    ctx.addIssue({ code: 'custom', path: ['snapshot', 'signalTable'], message: 'the Kafka sink takes no snapshot yet, so a signal could only be dropped: remove signalTable with sink.kind kafka' });
+  if (config.sink.kind === 'kafka' && config.snapshot.mode === 'when_needed') {
+    ctx.addIssue({ code: 'custom', path: ['snapshot', 'mode'], message: "when_needed is not built for the Kafka sink yet: use initial, initial_only or never with sink.kind kafka" });
   }
 }
 
-/** snapshot.mode left out: `initial`, but `never` where the sink takes no snapshot (Kafka) or the source has no tables to read. */
+/** snapshot.mode left out: `initial`, but `never` where the source has no tables to read (Kafka). */
 function withSnapshotMode<T extends DaemonSettings>(config: T, otherwise: (typeof SNAPSHOT_MODES)[number] = 'initial'): T & { snapshot: { mode: (typeof SNAPSHOT_MODES)[number] } } {
-  return { ...config, snapshot: { ...config.snapshot, mode: config.snapshot.mode ?? (config.sink.kind === 'kafka' ? 'never' : otherwise) } };
+  return { ...config, snapshot: { ...config.snapshot, mode: config.snapshot.mode ?? otherwise } };
 }
 
 export const sluiceConfigSchema = z

@@ -34,11 +34,10 @@ export interface BinlogSnapshot {
 }
 
 export async function openBinlogSnapshot(options: {
-  settings: SnapshotSettings | undefined;
-  connection: MysqlServerOptions;
-  isMariaDb: boolean;
-  /** gtid_mode=ON (MySQL), or MariaDB: the snapshot on MySQL needs it. */
-  hasGtid: boolean;
+  /** The job's `snapshot` settings (none: no snapshot) and the source it reads the tables from. */
+  job: { snapshot?: SnapshotSettings | undefined; connection: MysqlServerOptions };
+  /** What preflight found; hasGtid: gtid_mode=ON (MySQL), or MariaDB: the snapshot on MySQL needs it. */
+  facts: { isMariaDb: boolean; hasGtid: boolean };
   /** host:port, for messages. */
   server: string;
   record: CheckpointRecord | undefined;
@@ -55,10 +54,11 @@ export async function openBinlogSnapshot(options: {
   /** Where the progress line goes when the user watches on a terminal. */
   tty?: NodeJS.WriteStream;
 }): Promise<BinlogSnapshot | undefined> {
-  const { settings } = options;
+  const settings = options.job.snapshot;
+  const { isMariaDb, hasGtid } = options.facts;
   if (!settings || settings.mode === 'never') return undefined;
   if (settings.signalTable !== undefined) requireCapturedSignalTable(settings.signalTable, options.router);
-  const connection: mysql.Connection = await connectMysql(options.connection, 'source', EXACT_VALUES);
+  const connection: mysql.Connection = await connectMysql(options.job.connection, 'source', EXACT_VALUES);
   try {
     await useUtcSession(connection);
     const plan = await planSnapshot(connection, settings.mode, options.record, options.router, options.purged);
@@ -67,7 +67,7 @@ export async function openBinlogSnapshot(options: {
       return undefined;
     }
     requireNoReplayOverSnapshot(plan, options.retrying);
-    if (!options.isMariaDb && !options.hasGtid) {
+    if (!isMariaDb && !hasGtid) {
       // Nothing to read (a checkpoint that streamed without a snapshot): as before the snapshot existed.
       if (isDone(plan.progress)) {
         await connection.end().catch(() => undefined);
@@ -77,8 +77,8 @@ export async function openBinlogSnapshot(options: {
     }
     const merge = new SnapshotMerge({
       connection,
-      isMariaDb: options.isMariaDb,
-      ...(options.isMariaDb ? {} : { waitForGtids: { server: options.server, timeoutSeconds: GTID_WAIT_SECONDS } }),
+      isMariaDb,
+      ...(isMariaDb ? {} : { waitForGtids: { server: options.server, timeoutSeconds: GTID_WAIT_SECONDS } }),
       progress: plan.progress,
       keys: plan.keys,
       chunkRows: settings.chunkRows,

@@ -125,10 +125,8 @@ export class BinlogToHiveJob implements StatusProbe {
       options.snapshot?.mode === 'when_needed' && record && resumed.start ? await purgedError(() => this.availableStart(server, facts, resumed, options.start)) : undefined;
     if (purged) logger.warn({ err: purged }, "the checkpoint's position is purged on the server; snapshot.mode when_needed: the stream starts at the binlog's end and every captured table is read again");
     const snapshot = await openBinlogSnapshot({
-      settings: options.snapshot,
-      connection: options.connection,
-      isMariaDb: facts.isMariaDb,
-      hasGtid: facts.hasGtid,
+      job: options,
+      facts,
       server,
       record,
       purged: purged !== undefined,

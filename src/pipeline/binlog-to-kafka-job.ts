@@ -22,6 +22,7 @@ import { BINLOG } from './binlog-to-hive-record.ts';
 import { binlogLiveStatus } from './binlog-live-status.ts';
 import { NO_COMPACTION } from './table-maintenance.ts';
 import { setUpCapture } from './capture-setup.ts';
+import { openBinlogSnapshot, type BinlogSnapshot, type SnapshotSettings } from './binlog-snapshot.ts';
 import type { KafkaToHiveJobOptions } from './kafka-to-hive-job.ts';
 import { PipelineLoop, type PipelineFigures } from './pipeline-loop.ts';
 
@@ -37,6 +38,8 @@ export interface BinlogToKafkaJobOptions
   kafka: KafkaSinkSettings;
   /** sluice's version, in each envelope's source.version. */
   version: string;
+  /** Existing rows first (`snapshot`), as `r` messages; none when absent or `never`. */
+  snapshot?: SnapshotSettings;
 }
 
 export class BinlogToKafkaJob implements StatusProbe {
@@ -73,6 +76,7 @@ export class BinlogToKafkaJob implements StatusProbe {
     await checkServerIdFree(options.connection, options.serverId);
     const store = new CheckpointStore(options.stateDir);
     const sink = new KafkaSink(options.kafka, options.version, logger);
+    let snapshot: BinlogSnapshot | undefined;
     try {
       const state = await sink.open();
       const local = await store.latest();
@@ -87,7 +91,24 @@ export class BinlogToKafkaJob implements StatusProbe {
       const record = state && recordOfState(state);
       const resumed = TableGate.resume<BinlogSourceState>(record, BINLOG);
       const router = new Router(options.routing, (source, changes) => metrics.unmatchedChanges.inc({ source }, changes));
-      const start = await availableBinlogStart(options, server, facts, resumed.start, options.start);
+      // The snapshot's progress rides in the record in Kafka, committed in the same transaction as the
+      // rows it read: a restart reads on from the last committed chunk, as for the Hive sink.
+      snapshot = await openBinlogSnapshot({
+        job: options,
+        facts,
+        server,
+        record,
+        purged: false,
+        router,
+        requests: { store },
+        retrying: resumed.retrying,
+        held: () => resumed.gate.stoppedTables.size > 0 || resumed.gate.catchingUp,
+        onDone: () => (this.loop ? this.loop.requestStopBehindQueued() : this.requestStop()),
+        logger,
+        metrics,
+      });
+      // A first start with a snapshot streams from the binlog's end: the snapshot reads what came before.
+      const start = await availableBinlogStart(options, server, facts, resumed.start, snapshot?.fresh ? { kind: 'latest' } : options.start);
       const jobId = newJobId();
       logger.info({ server, version: facts.version, start: start.description, jobId, transactionalId: options.kafka.transactionalId }, 'starting binlog capture into Kafka');
       const capture = setUpCapture(options.capture, options.routing.rules, router, logger);
@@ -103,6 +124,7 @@ export class BinlogToKafkaJob implements StatusProbe {
         schemaHistory,
         trackSchemas: facts.rowMetadata !== 'FULL' || schemaHistory.size > 0,
         isMariaDb: facts.isMariaDb,
+        ...(snapshot ? { merge: snapshot.merge } : {}),
         logger,
       });
       const loop = new PipelineLoop<BinlogSourceState>({
@@ -114,6 +136,7 @@ export class BinlogToKafkaJob implements StatusProbe {
         ...(capture.transform ? { capture: capture.transform } : {}),
         gate: resumed.gate,
         start: { kind: 'binlog', position: start.position, nextSequence: start.nextSequence.toString() },
+        ...(snapshot ? { startAlso: snapshot.statesAt(start.nextSequence) } : {}),
         checkpointed: resumed.start,
         checkpointIntervalMs: options.checkpointIntervalMs,
         // One transaction holds every table's messages: one table's cannot be given up alone.
@@ -134,6 +157,7 @@ export class BinlogToKafkaJob implements StatusProbe {
       if (this.stopRequested) loop.requestStop();
       await loop.run();
     } finally {
+      await snapshot?.close();
       await sink.close();
     }
   }
