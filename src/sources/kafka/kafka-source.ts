@@ -165,8 +165,9 @@ export class KafkaSource implements Source<KafkaSourceState, Route>, ConsumerRea
 
   private async read({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
     await this.roomInQueue(heartbeat);
-    // This loop ended (a rebalance, a stop) while the message waited: the next loop's seek brings it again.
-    if (this.stopping) return;
+    // This loop ended (a rebalance, a stop, a failure) while the message waited: the next loop's seek
+    // brings it again, and it is not written to the dead letters by a loop that will not record it.
+    if (this.stopping || this.queue.failed) return;
     const key = partitionKey(topic, partition);
     const expected = this.nextOffsets[key];
     // Not yet sought (the join is still under way), or handed on already: the seek brings it again.
