@@ -11,18 +11,12 @@ import { killWhenRecordLands } from './helpers/crash-scenario.ts';
 import { stopDaemon, until, type RunningDaemon } from './helpers/daemon.ts';
 import { committedRows, connectProducer, createTopic, kafkaWorkspace, startKafkaDaemon, waitForOffsets } from './helpers/kafka.ts';
 import { testKafka } from './helpers/servers.ts';
-import { bySequence } from './helpers/warehouse.ts';
+import { KeyedCanalWorkload } from './helpers/kafka-workload.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const PARTITIONS = 3;
 const MESSAGES = 3000;
 const KILLS = 6;
-
-interface ExpectedRow {
-  op: string;
-  id: string;
-  tag: string;
-}
 
 test('every message is in Hive exactly once across SIGKILLs at random moments', async () => {
   const { brokers } = await testKafka();
@@ -31,46 +25,8 @@ test('every message is in Hive exactly once across SIGKILLs at random moments', 
   const workspace = kafkaWorkspace(brokers, `    - { name: ${topic}, format: canal-json }`, { routing: "  rules:\n    - { match: '^shop\\.(.*)$', target: 'ods.$1' }", intervalSeconds: 0.3 });
 
   // The producer: each key stays in one partition (id mod 3), so its changes keep their order.
-  const expected: ExpectedRow[][] = Array.from({ length: PARTITIONS }, () => []);
-  const live = new Set<number>();
-  let nextId = 1;
-  const message = (index: number): { partition: number; value: string } => {
-    const partition = index % PARTITIONS;
-    const keys = [...live].filter((id) => id % PARTITIONS === partition);
-    const roll = random();
-    const type = keys.length < 5 || roll < 0.5 ? 'INSERT' : roll < 0.8 ? 'UPDATE' : 'DELETE';
-    const count = 1 + Math.floor(random() * 3);
-    const data: Record<string, string>[] = [];
-    const old: Record<string, string>[] = [];
-    for (let row = 0; row < count; row++) {
-      let id: number;
-      if (type === 'INSERT') {
-        while ((nextId % PARTITIONS) !== partition) nextId++;
-        id = nextId++;
-        live.add(id);
-      } else {
-        const candidates = keys.filter((key) => !data.some((d) => d.id === String(key)));
-        if (candidates.length === 0) break;
-        id = candidates[Math.floor(random() * candidates.length)]!;
-        if (type === 'DELETE') live.delete(id);
-      }
-      const tag = `${index}.${row}`;
-      data.push({ id: String(id), tag });
-      old.push({ tag: 'before' });
-      expected[partition]!.push({ op: type.toLowerCase(), id: String(id), tag });
-    }
-    const value = {
-      data,
-      database: 'shop',
-      table: 'items',
-      es: 1764892800000 + index,
-      isDdl: false,
-      mysqlType: { id: 'bigint', tag: 'varchar(32)' },
-      old: type === 'UPDATE' ? old : null,
-      type,
-    };
-    return { partition, value: JSON.stringify(value) };
-  };
+  const workload = new KeyedCanalWorkload(PARTITIONS, random);
+  const message = (index: number) => workload.message(index);
 
   const producer = await connectProducer(brokers);
   let producedAll = false;
@@ -112,13 +68,5 @@ test('every message is in Hive exactly once across SIGKILLs at random moments', 
     await stopDaemon(daemon);
   }
 
-  const rows = bySequence(await committedRows(workspace, 'ods', 'items'));
-  assert.equal(new Set(rows.map((row) => String(row._seq))).size, rows.length, 'no sequence number twice');
-  for (let partition = 0; partition < PARTITIONS; partition++) {
-    const actual = rows
-      .filter((row) => String(row._position).startsWith(`${topic}-${partition}:`))
-      .map((row) => ({ op: String(row._op), id: String(row.id), tag: String(row.tag) }));
-    assert.equal(actual.length, expected[partition]!.length, `partition ${partition}: rows in Hive`);
-    assert.deepEqual(actual, expected[partition], `partition ${partition}: every row once, in order`);
-  }
+  workload.assertLoaded(await committedRows(workspace, 'ods', 'items'), topic);
 });

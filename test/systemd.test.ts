@@ -6,7 +6,8 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseConfig } from '../src/config/load.ts';
+import { parseConfig, parseYamlWith } from '../src/config/load.ts';
+import { kafkaConfigSchema } from '../src/config/schema.ts';
 import { REPO_ROOT } from './helpers/servers.ts';
 
 const UNIT = readFileSync(join(REPO_ROOT, 'systemd/sluice.service'), 'utf8');
@@ -97,22 +98,49 @@ test('a production tree (compiled dist/, no devDependencies) runs the CLI withou
   assert.match(show.stdout, /no checkpoint in \/var\/lib\/sluice\/state/);
 });
 
-test('the batch-copy template unit is valid, as hardened, and restarts (resumes) on failure but not on a config error', (t) => {
-  const template = readFileSync(join(REPO_ROOT, 'systemd/sluice-sync@.service'), 'utf8');
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-systemd-sync-'));
-  const file = join(dir, 'sluice-sync@orders.service');
+/**
+ * A template unit (`sluice-sync@`), checked as an instance of it: `systemd-analyze verify` finds nothing,
+ * and `security` rates it below the measured exposure. Returns its directives by name.
+ */
+function checkTemplate(t: { diagnostic(message: string): void }, name: string, instance: string): (directive: string) => string[] {
+  const template = readFileSync(join(REPO_ROOT, `systemd/${name}@.service`), 'utf8');
+  const file = join(mkdtempSync(join(tmpdir(), `sluice-systemd-${name}-`)), `${name}@${instance}.service`);
   writeFileSync(file, template.replace(/^ExecStart=\/usr\/bin\/node \/opt\/sluice\/bin\/sluice\.js /m, `ExecStart=${process.execPath} ${join(REPO_ROOT, 'bin/sluice.js')} `));
   const verify = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8' });
   assert.equal(verify.status, 0, verify.stdout + verify.stderr);
-  assert.deepEqual((verify.stdout + verify.stderr).split('\n').filter((line) => line.includes('sluice-sync@')), []);
+  assert.deepEqual((verify.stdout + verify.stderr).split('\n').filter((line) => line.includes(`${name}@`)), []);
   const security = execFileSync('systemd-analyze', ['security', '--offline=yes', '--no-pager', file], { encoding: 'utf8' });
-  const match = /Overall exposure level for sluice-sync@orders\.service: (\d+\.\d+) (\w+)/.exec(security);
+  const match = new RegExp(`Overall exposure level for ${name}@${instance}\\.service: (\\d+\\.\\d+) (\\w+)`).exec(security);
   assert.ok(match, security);
   t.diagnostic(`systemd-analyze security: exposure ${match[1]} ${match[2]}`);
   assert.ok(Number(match[1]) <= MAX_EXPOSURE);
-  const line = (name: string): string[] => [...template.matchAll(new RegExp(`^${name}=(.*)$`, 'gm'))].map((m) => m[1]!);
+  return (directive) => [...template.matchAll(new RegExp(`^${directive}=(.*)$`, 'gm'))].map((m) => m[1]!);
+}
+
+test('the batch-copy template unit is valid, as hardened, and restarts (resumes) on failure but not on a config error', (t) => {
+  const line = checkTemplate(t, 'sluice-sync', 'orders');
   assert.deepEqual(line('ExecStart'), ['/usr/bin/node /opt/sluice/bin/sluice.js sync --job /etc/sluice/jobs/%i.yaml --no-progress']);
   assert.deepEqual(line('Restart'), ['on-failure']);
   assert.deepEqual(line('RestartPreventExitStatus'), ['78']);
   assert.deepEqual(line('User'), ['sluice']);
+});
+
+test('the Kafka loader template unit is valid, as hardened, and its one config makes each instance a group member with state of its own', (t) => {
+  const line = checkTemplate(t, 'sluice-loader', 'loader-1');
+  assert.deepEqual(line('ExecStart'), ['/usr/bin/node /opt/sluice/bin/sluice.js run --config /etc/sluice/loader.yaml']);
+  assert.ok(line('Environment').includes('SLUICE_LOADER=%i'));
+  assert.deepEqual(line('Restart'), ['on-failure']);
+  assert.deepEqual(line('RestartPreventExitStatus'), ['78']);
+  assert.deepEqual(line('KillSignal'), ['SIGTERM']);
+  assert.deepEqual(line('User'), ['sluice']);
+
+  const text = readFileSync(join(REPO_ROOT, 'systemd/loader.yaml'), 'utf8');
+  const [one, two] = ['loader-1', 'loader-2'].map((name) => parseYamlWith(kafkaConfigSchema, text, '/etc/sluice/loader.yaml', { SLUICE_LOADER: name }));
+  assert.equal(one!.source.group?.member, 'loader-1');
+  assert.equal(two!.source.group?.member, 'loader-2');
+  assert.equal(one!.source.groupId, two!.source.groupId, 'one group');
+  assert.equal(one!.checkpoint.store, 'hdfs');
+  assert.equal(one!.checkpoint.hdfs?.dir, '/sluice/loaders/loader-1');
+  assert.equal(two!.checkpoint.hdfs?.dir, '/sluice/loaders/loader-2', 'a state directory per loader, under one parent');
+  assert.equal(one!.checkpoint.dir, '/var/lib/sluice/loaders/loader-1', 'the local directory is the unit\'s StateDirectory of the instance');
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { SluiceError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/atomic-file.ts';
 import { listDirectory } from '../core/json-records.ts';
+import { withCatalogLock } from './local-catalog-lock.ts';
 import type { Catalog, HiveColumn, PartitionSpec, TableDefinition } from './catalog.ts';
 
 interface StoredTable extends TableDefinition {
@@ -14,7 +15,8 @@ interface StoredTable extends TableDefinition {
 
 export class LocalCatalog implements Catalog {
   readonly description: string;
-  // One writer per process, and sinks call in order; the cache saves a read per partition.
+  // Reads come from the cache, which saves a read per partition; every change reads the document
+  // afresh under the catalog's lock, since other processes (several Kafka loaders) may change it too.
   private readonly cache = new Map<string, StoredTable>();
 
   constructor(private readonly dir: string) {
@@ -25,10 +27,10 @@ export class LocalCatalog implements Catalog {
     return join(this.dir, database, `${name}.json`);
   }
 
-  private async load(database: string, name: string): Promise<StoredTable | undefined> {
+  private async load(database: string, name: string, fresh = false): Promise<StoredTable | undefined> {
     const key = `${database}.${name}`;
     const cached = this.cache.get(key);
-    if (cached) return cached;
+    if (cached && !fresh) return cached;
     const file = this.fileOf(database, name);
     let text: string;
     try {
@@ -62,51 +64,61 @@ export class LocalCatalog implements Catalog {
   async createTable(definition: TableDefinition): Promise<TableDefinition> {
     const existing = await this.getTable(definition.database, definition.name);
     if (existing) return existing;
-    await this.store({ ...definition, partitions: [] });
-    return definition;
+    return withCatalogLock(this.dir, async () => {
+      // Another process may have created it since the look above.
+      const created = await this.load(definition.database, definition.name, true);
+      if (created) return (await this.getTable(definition.database, definition.name))!;
+      await this.store({ ...definition, partitions: [] });
+      return definition;
+    });
   }
 
-  async addColumns(database: string, name: string, columns: HiveColumn[]): Promise<void> {
-    const table = await this.mustLoad(database, name);
-    const known = new Set(table.columns.map((column) => column.name));
-    const missing = columns.filter((column) => !known.has(column.name));
-    if (missing.length === 0) return;
-    await this.store({ ...table, columns: [...table.columns, ...missing] });
+  /** Reads the table afresh under the lock, and stores what `change` makes of it (undefined: nothing to change). */
+  private change(database: string, name: string, change: (table: StoredTable) => StoredTable | undefined): Promise<void> {
+    return withCatalogLock(this.dir, async () => {
+      const changed = change(await this.mustLoad(database, name, true));
+      if (changed) await this.store(changed);
+    });
   }
 
-  async changeColumnType(database: string, name: string, column: string, type: string): Promise<void> {
-    const table = await this.mustLoad(database, name);
-    if (!table.columns.some((existing) => existing.name === column)) {
-      throw new SluiceError('SLUICE_CATALOG', `table ${database}.${name} has no column ${column}`, { context: { table: `${database}.${name}` } });
-    }
-    const columns = table.columns.map((existing) => (existing.name === column ? { ...existing, type } : existing));
-    await this.store({ ...table, columns });
+  addColumns(database: string, name: string, columns: HiveColumn[]): Promise<void> {
+    return this.change(database, name, (table) => {
+      const known = new Set(table.columns.map((column) => column.name));
+      const missing = columns.filter((column) => !known.has(column.name));
+      return missing.length === 0 ? undefined : { ...table, columns: [...table.columns, ...missing] };
+    });
   }
 
-  async setPrimaryKey(database: string, name: string, key: string[]): Promise<void> {
-    const table = await this.mustLoad(database, name);
-    if (table.primaryKey?.join(',') === key.join(',')) return;
-    await this.store({ ...table, primaryKey: key });
+  changeColumnType(database: string, name: string, column: string, type: string): Promise<void> {
+    return this.change(database, name, (table) => {
+      if (!table.columns.some((existing) => existing.name === column)) {
+        throw new SluiceError('SLUICE_CATALOG', `table ${database}.${name} has no column ${column}`, { context: { table: `${database}.${name}` } });
+      }
+      return { ...table, columns: table.columns.map((existing) => (existing.name === column ? { ...existing, type } : existing)) };
+    });
   }
 
-  async setLocation(database: string, name: string, location: string): Promise<void> {
-    const table = await this.mustLoad(database, name);
-    if (table.location === location) return;
-    await this.store({ ...table, location });
+  setPrimaryKey(database: string, name: string, key: string[]): Promise<void> {
+    return this.change(database, name, (table) => (table.primaryKey?.join(',') === key.join(',') ? undefined : { ...table, primaryKey: key }));
+  }
+
+  setLocation(database: string, name: string, location: string): Promise<void> {
+    return this.change(database, name, (table) => (table.location === location ? undefined : { ...table, location }));
   }
 
   async addPartition(database: string, name: string, partition: PartitionSpec): Promise<void> {
-    const table = await this.mustLoad(database, name);
     const key = JSON.stringify(partition.values);
-    if (table.partitions.some((existing) => JSON.stringify(existing.values) === key)) return;
-    await this.store({ ...table, partitions: [...table.partitions, partition] });
+    const has = (table: StoredTable) => table.partitions.some((existing) => JSON.stringify(existing.values) === key);
+    // Every checkpoint names its partitions again: the cached copy answers most of them.
+    if (has(await this.mustLoad(database, name))) return;
+    await this.change(database, name, (table) => (has(table) ? undefined : { ...table, partitions: [...table.partitions, partition] }));
   }
 
-  async dropPartition(database: string, name: string, values: Record<string, string>): Promise<void> {
-    const table = await this.mustLoad(database, name);
+  dropPartition(database: string, name: string, values: Record<string, string>): Promise<void> {
     const key = JSON.stringify(values);
-    if (!table.partitions.some((existing) => JSON.stringify(existing.values) === key)) return;
-    await this.store({ ...table, partitions: table.partitions.filter((existing) => JSON.stringify(existing.values) !== key) });
+    return this.change(database, name, (table) =>
+      table.partitions.some((existing) => JSON.stringify(existing.values) === key) ? { ...table, partitions: table.partitions.filter((existing) => JSON.stringify(existing.values) !== key) } : undefined,
+    );
   }
 
   async listPartitions(database: string, name: string): Promise<PartitionSpec[]> {
@@ -126,8 +138,8 @@ export class LocalCatalog implements Catalog {
     return tables;
   }
 
-  private async mustLoad(database: string, name: string): Promise<StoredTable> {
-    const table = await this.load(database, name);
+  private async mustLoad(database: string, name: string, fresh = false): Promise<StoredTable> {
+    const table = await this.load(database, name, fresh);
     if (!table) {
       throw new SluiceError('SLUICE_CATALOG', `table ${database}.${name} does not exist in ${this.description}`, {
         context: { table: `${database}.${name}` },

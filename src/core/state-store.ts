@@ -25,6 +25,8 @@ export interface StateStore {
   remove(name: string): Promise<void>;
   /** The same kind of store on a subdirectory (a batch job's state under checkpoint.dir/<job name>). */
   child(name: string): StateStore;
+  /** The same kind of store on another directory: another Kafka loader's, which a partition's next owner reads (docs/kafka.md). */
+  elsewhere(dir: string): StateStore;
   /** Takes the lock that makes this process the only writer; refuses (SLUICE_STATE_LOCKED) while a live process holds it. */
   lock(): Promise<StateLock>;
   /** The live holder of the lock, undefined when it is free or stale. */

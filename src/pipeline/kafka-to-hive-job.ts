@@ -20,6 +20,10 @@ import type { KafkaSourceState } from '../sources/kafka/kafka-position.ts';
 import { KafkaSource, type KafkaSourceOptions } from '../sources/kafka/kafka-source.ts';
 import { memberJobId, ownedByMember } from '../sources/kafka/group-member.ts';
 import { namesRecord, readCommittedGroupOffsets } from '../sources/kafka/group-offsets.ts';
+import { GroupConsumer, isRebalance } from '../sources/kafka/group-consumer.ts';
+import type { Membership } from '../sources/kafka/fenced-commit.ts';
+import { partitionKey, type PartitionOffsets } from '../sources/kafka/kafka-position.ts';
+import { takeOverPartitions } from './kafka-group-handover.ts';
 import type { CheckpointRecord } from '../core/checkpoint-record.ts';
 import { HiveRecovery } from '../sinks/hive-sink.ts';
 import { binlogHiveRecoveries, HIVE } from './binlog-to-hive-record.ts';
@@ -78,6 +82,38 @@ export class KafkaToHiveJob implements StatusProbe {
   }
 
   async run(): Promise<void> {
+    const { options } = this;
+    const consumer = new GroupConsumer({ brokers: options.brokers, clientId: options.clientId, groupId: options.groupId, sessionTimeoutMs: options.sessionTimeoutMs, topics: options.topics.map((topic) => topic.name) });
+    try {
+      if (options.member === undefined) return await this.runLoop(consumer, undefined);
+      if (options.compaction?.enabled || options.materialize?.enabled) {
+        // Every member writes the same tables: one member's compaction or materialization could fold
+        // away a file another member commits meanwhile. Until one member is chosen to do it, none does.
+        options.logger.warn({ member: options.member }, 'sink.compaction and sink.materialize do not run in group mode (source.group.member): several loaders write the same tables');
+      }
+      // Group mode: one loop per assignment, all on this consumer (group-consumer.ts). A rebalance ends
+      // the loop (its uncommitted staging is never committed: the next loop's recovery deletes it), and
+      // the next loop reads the new assignment.
+      await consumer.start();
+      let membership: Membership | undefined;
+      for (;;) {
+        membership = await consumer.nextAssignment(membership, () => this.stopRequested);
+        if (!membership || this.stopRequested) return;
+        try {
+          return await this.runLoop(consumer, membership);
+        } catch (error) {
+          if (!isRebalance(error) || this.stopRequested) throw error;
+          this.loop = undefined;
+          options.logger.info({ reason: (error as Error).message }, 'the consumer group rebalanced: this loop ends uncommitted; the next reads the new assignment');
+        }
+      }
+    } finally {
+      await consumer.stop();
+    }
+  }
+
+  /** One loop: a single loader's whole run, or a group member's run on one assignment (`membership`). */
+  private async runLoop(consumer: GroupConsumer, membership: Membership | undefined): Promise<void> {
     const { options, metrics } = this;
     const logger = options.logger;
     const store = new CheckpointStore(options.stateDir);
@@ -86,9 +122,15 @@ export class KafkaToHiveJob implements StatusProbe {
     const recoveries = member === undefined ? binlogHiveRecoveries(options.fs, options.catalog, store.dir, logger) : { [HIVE]: new HiveRecovery(options.fs, options.catalog, store.dir, logger, ownedByMember(member)) };
     // Group mode: the group's committed offsets are the commit point, so they say where the partitions
     // stand and whether this loader's newest record ever counted (docs/kafka.md, consumer groups).
+    // Read after the join: the old owners of these partitions can commit nothing more.
     const group = member === undefined ? undefined : await readCommittedGroupOffsets(options.brokers, options.clientId, options.groupId, options.topics.map((topic) => topic.name));
     const record = await recover(store, recoveries, logger, group && ((newest) => namesRecord(group, newest)));
     const recorded = kafkaStateOf(record);
+    const assigned = membership ? Object.entries(membership.assignment).flatMap(([topic, partitions]) => partitions.map((partition) => partitionKey(topic, partition))) : [];
+    // Another loader's record that an assigned partition's offset names: its commits first, and the
+    // sequence above its numbers. In group mode the sequence goes on past this loader's newest record
+    // too, counted or not: a discarded record's numbers were never visible, and larger stays later.
+    const firstSequence = group ? await takeOverPartitions(assigned, group, { fs: options.fs, catalog: options.catalog, store, own: record, logger }) : BigInt(recorded?.nextSequence ?? '0');
     const resumed = TableGate.resume<KafkaSourceState>(record, KAFKA);
     const router = new Router(options.routing, (source, changes) => metrics.unmatchedChanges.inc({ source }, changes));
     const jobId = member === undefined ? newJobId(options.epoch) : memberJobId(member, newJobId(options.epoch));
@@ -100,13 +142,15 @@ export class KafkaToHiveJob implements StatusProbe {
     // In group mode the sequence goes on past the newest record's even when that record never counted:
     // its numbers were never visible, and larger stays later.
     const start: KafkaSourceState = group
-      ? { kind: 'kafka', position: { offsets: group.offsets }, nextSequence: recorded?.nextSequence ?? '0' }
+      ? { kind: 'kafka', position: { offsets: offsetsOf(group.offsets, assigned) }, nextSequence: firstSequence.toString() }
       : (recorded ?? { kind: 'kafka', position: { offsets: {} }, nextSequence: '0' });
     const source = new KafkaSource({
       brokers: options.brokers,
       clientId: options.clientId,
       groupId: options.groupId,
       sessionTimeoutMs: options.sessionTimeoutMs,
+      consumer,
+      ...(membership ? { membership } : {}),
       topics: options.topics,
       start: options.start,
       offsets: start.position.offsets,
@@ -124,11 +168,6 @@ export class KafkaToHiveJob implements StatusProbe {
     });
     logger.info({ brokers: options.brokers, topics: options.topics.map((topic) => topic.name), groupId: options.groupId, ...(member === undefined ? {} : { member }), jobId, resumeAt: source.describe(start) }, 'starting Kafka capture');
     const maintenance = new TableMaintenance(member === undefined ? options : { ...options, compaction: undefined, materialize: undefined }, jobId, logger);
-    if (member !== undefined && (options.compaction?.enabled || options.materialize?.enabled)) {
-      // Every member writes the same tables: one member's compaction or materialization could fold
-      // away a file another member commits meanwhile. Until one member is chosen to do it, none does.
-      logger.warn({ member }, 'sink.compaction and sink.materialize do not run in group mode (source.group.member): several loaders write the same tables');
-    }
     const loop: PipelineLoop<KafkaSourceState> = new PipelineLoop<KafkaSourceState>({
       sourceName: KAFKA,
       source,
@@ -138,7 +177,7 @@ export class KafkaToHiveJob implements StatusProbe {
       ...(capture.transform ? { capture: capture.transform } : {}),
       gate: resumed.gate,
       start,
-      checkpointed: group && record ? start : recorded,
+      checkpointed: group ? start : recorded,
       checkpointIntervalMs: options.checkpointIntervalMs,
       // A table's retry from where it stopped needs the same sequence numbers on a second read, and
       // partitions interleave differently each time: until that holds, a table's error stops the daemon
@@ -180,4 +219,9 @@ export class KafkaToHiveJob implements StatusProbe {
       maintenance.stop();
     }
   }
+}
+
+/** The committed offsets of the assigned partitions (those with none start at `source.start`). */
+function offsetsOf(committed: PartitionOffsets, partitions: readonly string[]): PartitionOffsets {
+  return Object.fromEntries(partitions.filter((key) => committed[key] !== undefined).map((key) => [key, committed[key]!]));
 }

@@ -108,6 +108,10 @@ export class HdfsStateStore implements StateStore {
     return new HdfsStateStore({ ...this.options, dir: this.pathOf(name) });
   }
 
+  elsewhere(dir: string): StateStore {
+    return new HdfsStateStore({ ...this.options, dir });
+  }
+
   async lock(): Promise<StateLock> {
     const lock = await acquireHdfsStateLock(this.lockPlace());
     try {

@@ -47,6 +47,10 @@ export class LocalStateStore implements StateStore {
     return new LocalStateStore(join(this.dir, name), this.configKey);
   }
 
+  elsewhere(dir: string): StateStore {
+    return new LocalStateStore(dir, this.configKey);
+  }
+
   lock(): Promise<StateLock> {
     return acquireStateLock(this.dir);
   }

@@ -88,10 +88,10 @@ export class HiveRecovery implements SinkRecovery<HiveCommits> {
       removed++;
       const { ownsJob } = this;
       const keep = (path: string): boolean => held.has(path) || (ownsJob !== undefined && !ownsJob(stagingJobId(path)));
-      // One writer: the held files are known without a listing; several: the listing tells.
-      const keepsAny = ownsJob ? await containsKept(fs, staging, keep) : [...held].some((path) => path.startsWith(`${staging}/`));
-      if (!keepsAny) await fs.delete(staging, true);
-      else await deleteAllBut(fs, staging, keep);
+      // Several writers: file by file, never the directory, since another loader may be creating its
+      // staging in it at this very moment. One writer: the whole directory when it holds nothing to keep.
+      if (ownsJob || [...held].some((path) => path.startsWith(`${staging}/`))) await deleteAllBut(fs, staging, keep);
+      else await fs.delete(staging, true);
     }
     if (removed > 0) logger.info({ tables: removed }, 'deleted uncommitted staging files');
   }
@@ -100,14 +100,6 @@ export class HiveRecovery implements SinkRecovery<HiveCommits> {
 /** The job id in a staging file's name (`<channel>.<jobId>.<checkpoint>-<n>[.ext]`). */
 function stagingJobId(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1).split('.')[1] ?? '';
-}
-
-/** Whether any file under `dir` is one to keep (else the whole directory goes in one call). */
-async function containsKept(fs: FileSystem, dir: string, keep: (path: string) => boolean): Promise<boolean> {
-  for (const entry of await fs.list(dir)) {
-    if (entry.type === 'directory' ? await containsKept(fs, entry.path, keep) : keep(entry.path)) return true;
-  }
-  return false;
 }
 
 /** Deletes every file under `dir` that `keep` does not accept. */

@@ -18,34 +18,67 @@ export interface KafkaWorkspace extends DaemonWorkspace {
   deadLetterFile: string;
 }
 
-/** `topics`: the YAML list under source.topics, indented by four spaces. */
-export function kafkaWorkspace(brokers: string[], topics: string, options: { routing?: string; intervalSeconds?: number; member?: string; sink?: string } = {}): KafkaWorkspace {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-'));
-  const configFile = join(dir, 'sluice.yaml');
-  writeFileSync(
-    configFile,
-    `source:
+interface LoaderConfig {
+  brokers: string[];
+  groupId: string;
+  /** The YAML list under source.topics, indented by four spaces. */
+  topics: string;
+  routing?: string;
+  intervalSeconds?: number;
+  member?: string;
+  /** Lines added under `sink:` (indented by two spaces, each ending in a newline). */
+  sink?: string;
+  /** Paths relative to the daemon's working directory. */
+  stateDir: string;
+  deadLetterFile: string;
+}
+
+/** A loader's config on the embedded warehouse and catalog of its working directory (./warehouse, ./catalog). */
+function loaderConfigYaml(config: LoaderConfig): string {
+  return `source:
   kind: kafka
-  brokers: [${brokers.join(', ')}]
-  groupId: sluice-test-${randomBytes(4).toString('hex')}
-  deadLetterFile: ./dead-letters.jsonl
+  brokers: [${config.brokers.join(', ')}]
+  groupId: ${config.groupId}
+  deadLetterFile: ${config.deadLetterFile}
   sessionTimeoutMs: 6000
-${options.member ? `  group: { member: ${options.member} }\n` : ''}  topics:
-${topics}
+${config.member ? `  group: { member: ${config.member} }\n` : ''}  topics:
+${config.topics}
 routing:
-${options.routing ?? "  include: ['*.*']"}
+${config.routing ?? "  include: ['*.*']"}
 sink:
 ${LOCAL_STORAGE_YAML}
-${options.sink ?? ''}checkpoint:
-  intervalSeconds: ${options.intervalSeconds ?? 0.5}
-  dir: ./state
+${config.sink ?? ''}checkpoint:
+  intervalSeconds: ${config.intervalSeconds ?? 0.5}
+  dir: ${config.stateDir}
 metrics:
   port: 0
 log:
   format: json
-`,
-  );
+`;
+}
+
+const newGroupId = () => `sluice-test-${randomBytes(4).toString('hex')}`;
+
+/** `topics`: the YAML list under source.topics, indented by four spaces. */
+export function kafkaWorkspace(brokers: string[], topics: string, options: { routing?: string; intervalSeconds?: number; member?: string; sink?: string } = {}): KafkaWorkspace {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-'));
+  const configFile = join(dir, 'sluice.yaml');
+  writeFileSync(configFile, loaderConfigYaml({ brokers, groupId: newGroupId(), topics, ...options, stateDir: './state', deadLetterFile: './dead-letters.jsonl' }));
   return { dir, configFile, stateDir: join(dir, 'state'), warehouse: join(dir, 'warehouse'), catalogDir: join(dir, 'catalog'), deadLetterFile: join(dir, 'dead-letters.jsonl') };
+}
+
+/**
+ * Loaders of one consumer group in group mode (one per member), as docs/kafka.md sets them up: one
+ * warehouse and catalog, and each loader's state in its own directory under one parent (./state/<member>).
+ */
+export function kafkaLoaderGroup(brokers: string[], topics: string, members: string[], options: { routing?: string; intervalSeconds?: number } = {}): KafkaWorkspace[] {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-group-'));
+  const groupId = newGroupId();
+  return members.map((member) => {
+    const configFile = join(dir, `${member}.yaml`);
+    writeFileSync(configFile, loaderConfigYaml({ brokers, groupId, topics, ...options, member, stateDir: `./state/${member}`, deadLetterFile: `./dead-letters-${member}.jsonl` }));
+    return { dir, configFile, stateDir: join(dir, 'state', member), warehouse: join(dir, 'warehouse'), catalogDir: join(dir, 'catalog'), deadLetterFile: join(dir, `dead-letters-${member}.jsonl`) };
+  });
 }
 
 export function startKafkaDaemon(workspace: KafkaWorkspace): RunningDaemon {

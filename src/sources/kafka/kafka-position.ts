@@ -1,6 +1,7 @@
 // Where a Kafka source stands: for every partition it reads, the offset of the next message to hand
-// on. The checkpoint record holds it; a start seeks every partition there, whatever offsets the
-// consumer group has committed in Kafka (those are for monitoring, committed after the record).
+// on. The checkpoint record holds it; a single loader's start seeks every partition there, whatever
+// offsets the consumer group has committed in Kafka (for it those are for monitoring, committed after
+// the record). In group mode the group's committed offsets are the commit point (docs/kafka.md).
 import type { SourceState } from '../../core/source.ts';
 
 /** `topic:partition` -> the next offset to read (a decimal string: offsets are 64-bit). */

@@ -1,10 +1,12 @@
 // Kafka topics as a pipeline source (core/source.ts). Each message is a transaction of its own: its
 // rows (a canal message may hold several), then a boundary whose state holds every partition's next
-// offset, so a checkpoint lands between messages. The consumer joins the group for its assignment,
-// but the offsets it reads from are the checkpoint's: every assigned partition is sought to the
-// recorded offset (or the configured start), and a message below the offset already handed on is
-// passed by, so a fetch that raced the seek cannot hand a message on twice.
-import { Kafka, logLevel, type Consumer, type EachMessagePayload } from 'kafkajs';
+// offset, so a checkpoint lands between messages. The consumer (group-consumer.ts, the job's) joins
+// the group for the assignment, but the offsets this source reads from are its start state's: the
+// checkpoint's for a single loader, the group's committed ones in group mode (docs/kafka.md). Every
+// assigned partition is sought there (or to the configured start), and a message below the offset
+// already handed on is passed by, so a fetch that raced the seek cannot hand a message on twice. In
+// group mode a source reads one assignment: the group's next join ends it (a rebalance).
+import type { EachMessagePayload } from 'kafkajs';
 import type { Logger } from 'pino';
 import { NO_COLUMNS, type ChangeEvent } from '../../core/change-event.ts';
 import { SluiceError } from '../../core/errors.ts';
@@ -15,7 +17,8 @@ import type { SluiceMetrics } from '../../runtime/metrics.ts';
 import { SourceQueue } from '../source-queue.ts';
 import { DeadLetterFile, letterValue } from './dead-letters.ts';
 import { formatRecordReference, type RecordReference } from './group-offset-metadata.ts';
-import { FencedCommitter, GroupMembership } from './fenced-commit.ts';
+import type { Membership } from './fenced-commit.ts';
+import { HEARTBEAT_WHILE_WAITING_MS, rebalanced, type ConsumerReader, type GroupConsumer } from './group-consumer.ts';
 import { parseExactJson, type JsonValue } from '../../core/exact-json.ts';
 import { FORMAT_DECODERS, type KafkaFormat } from './formats/format-decoders.ts';
 import { MessageRejected, type FormatDecoder, type KafkaRow } from './formats/kafka-row.ts';
@@ -35,10 +38,17 @@ export interface KafkaSourceOptions {
   clientId: string;
   groupId: string;
   sessionTimeoutMs: number;
+  /** The group's consumer, the job's: it outlives this source when a rebalance starts a new loop. */
+  consumer: GroupConsumer;
+  /**
+   * Group mode: the assignment this source reads, and nothing else; a later join of the group ends
+   * the source (a rebalance). Absent: the only loader, which reads every partition of its topics.
+   */
+  membership?: Membership;
   topics: KafkaTopicSettings[];
   /** Where a partition the checkpoint does not name starts. */
   start: 'earliest' | 'latest';
-  /** The recorded offsets (empty on a first start). */
+  /** The recorded offsets (empty on a first start); in group mode those of the assigned partitions only. */
   offsets: PartitionOffsets;
   firstSequence: bigint;
   router: Router;
@@ -52,12 +62,7 @@ export interface KafkaSourceOptions {
 
 type Item = SourceItem<KafkaSourceState, Route>;
 
-/** Within the shortest session timeout brokers allow (6 s), with room to spare. */
-const HEARTBEAT_WHILE_WAITING_MS = 1000;
-
-export class KafkaSource implements Source<KafkaSourceState, Route> {
-  private readonly kafka: Kafka;
-  private consumer: Consumer | undefined;
+export class KafkaSource implements Source<KafkaSourceState, Route>, ConsumerReader {
   private readonly queue: SourceQueue<Item>;
   /** The next offset of every partition: what has been handed on (queued) so far. */
   private readonly nextOffsets: PartitionOffsets;
@@ -69,11 +74,8 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
   /** The target tables' column types, looked up once each (a table sluice creates takes its types from the first message). */
   private readonly targetTypes = new Map<string, ReadonlyMap<string, string> | undefined>();
   private stopping = false;
-  private membership: GroupMembership | undefined;
-  private committer: FencedCommitter | undefined;
 
   constructor(private readonly options: KafkaSourceOptions) {
-    this.kafka = new Kafka({ clientId: options.clientId, brokers: options.brokers, logLevel: logLevel.NOTHING });
     this.nextOffsets = { ...options.offsets };
     this.sequence = options.firstSequence;
     this.topics = new Map(
@@ -93,35 +95,58 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
 
   private async connect(): Promise<void> {
     const { options } = this;
-    for (const [key, bounds] of await readPartitionBounds(this.kafka, options.brokers, options.topics.map((topic) => topic.name))) this.bounds.set(key, bounds);
+    for (const [key, bounds] of await readPartitionBounds(options.consumer.kafka, options.brokers, options.topics.map((topic) => topic.name))) this.bounds.set(key, bounds);
     const gap = retentionGap(this.nextOffsets, this.bounds);
     if (gap) throw gap;
-    const consumer = this.kafka.consumer({ groupId: options.groupId, sessionTimeout: options.sessionTimeoutMs, heartbeatInterval: Math.min(3000, Math.floor(options.sessionTimeoutMs / 3)) });
-    this.consumer = consumer;
-    this.membership = new GroupMembership(consumer);
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.seekAssigned(consumer, payload.memberAssignment));
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart && !this.stopping) this.queue.fail(this.kafkaError(payload.error, 'the consumer stopped'));
+    if (this.stopping) return;
+    options.consumer.attach(this);
+    const { membership } = options;
+    if (!membership) {
+      // The only loader: the consumer joins now, and each join seeks what it assigns.
+      await options.consumer.start();
+      return;
+    }
+    // Group mode: the consumer joined before this loop, and the assignment is the one it read.
+    if (options.consumer.membership !== membership) this.queue.fail(rebalanced(options.groupId, 'the group rejoined while this loader took over its partitions'));
+    else this.seekAssigned(membership.assignment);
+  }
+
+  joined(membership: Membership): void {
+    if (this.stopping) return;
+    if (!this.options.membership) this.seekAssigned(membership.assignment);
+    // Any new join ends the loop, even one that assigns the same partitions: another member may
+    // have read and committed them in between (this one paused past its session).
+    else if (membership !== this.options.membership) this.queue.fail(rebalanced(this.options.groupId, `this member now reads ${describeAssignment(membership.assignment)}`));
+  }
+
+  crashed(error: unknown): void {
+    if (!this.stopping) this.queue.fail(this.kafkaError(error, 'the consumer stopped'));
+  }
+
+  /** A message for this loop. A failure of ours (a full disk under the dead letters, a bug) fails the source: thrown to kafkajs, it would restart the consumer and try the message again, forever and out of sight. */
+  take(payload: EachMessagePayload): Promise<void> {
+    return this.read(payload).catch((error: unknown) => {
+      this.queue.fail(error as Error);
+      // Group mode: a heartbeat found the group rebalancing (the source has failed as rebalanced); on to
+      // kafkajs, which rejoins at once.
+      if (this.options.membership && (error as Error).name?.startsWith('KafkaJS')) throw error;
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics: options.topics.map((topic) => topic.name) });
-    // A failure of ours (a full disk under the dead letters, a bug) fails the source: thrown to kafkajs,
-    // it would restart the consumer and try the message again, forever and out of sight.
-    await consumer.run({ autoCommit: false, eachMessage: (payload) => this.take(payload).catch((error: unknown) => this.queue.fail(error as Error)) });
   }
 
   /** Each assigned partition from where this source stands, not from the group's committed offset. */
-  private seekAssigned(consumer: Consumer, assignment: Record<string, number[]>): void {
-    // One loader per group for now: another member reading some partitions would commit them from a
-    // checkpoint of its own, and a later owner would not know where (docs/kafka.md, consumer groups).
+  private seekAssigned(assignment: Record<string, number[]>): void {
+    const { consumer } = this.options;
+    // A single loader reads every partition: another member reading some would commit them from a
+    // checkpoint of its own, which this loader never looks at (docs/kafka.md, consumer groups). In
+    // group mode the group's offsets are the commit point, and each member reads what it is given.
     const assigned = new Set(Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((partition) => partitionKey(topic, partition))));
     const elsewhere = [...this.bounds.keys()].filter((key) => !assigned.has(key));
-    if (elsewhere.length > 0) {
+    if (elsewhere.length > 0 && !this.options.membership) {
       this.queue.fail(
         new SluiceError(
           'SLUICE_KAFKA',
           `the consumer group ${this.options.groupId} (source.groupId) gave this daemon ${assigned.size} of ${this.bounds.size} partitions: another member reads ${elsewhere.join(', ')}. ` +
-            'Several loaders in one group are not supported yet; give each loader its own groupId (and its own checkpoint.dir).',
+            'To share the partitions among several loaders, give each one source.group.member (group mode, docs/kafka.md); otherwise give each loader its own groupId (and its own checkpoint.dir).',
           { context: { groupId: this.options.groupId, partitions: elsewhere } },
         ),
       );
@@ -132,14 +157,17 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
         const key = partitionKey(topic, partition);
         const bounds = this.bounds.get(key);
         this.nextOffsets[key] ??= (this.options.start === 'latest' ? bounds?.high : bounds?.low) ?? '0';
-        consumer.seek({ topic, partition, offset: this.nextOffsets[key]! });
+        consumer.seek(topic, partition, this.nextOffsets[key]!);
       }
     }
     this.options.logger.info({ offsets: describeOffsets(this.nextOffsets) }, 'reading Kafka partitions from the checkpoint');
   }
 
-  private async take({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
+  private async read({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
     await this.roomInQueue(heartbeat);
+    // This loop ended (a rebalance, a stop, a failure) while the message waited: the next loop's seek
+    // brings it again, and it is not written to the dead letters by a loop that will not record it.
+    if (this.stopping || this.queue.failed) return;
     const key = partitionKey(topic, partition);
     const expected = this.nextOffsets[key];
     // Not yet sought (the join is still under way), or handed on already: the seek brings it again.
@@ -169,7 +197,12 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.queue.room(), new Promise((resolve) => (timer = setTimeout(resolve, HEARTBEAT_WHILE_WAITING_MS)))]);
       clearTimeout(timer);
-      await heartbeat();
+      await heartbeat().catch((error: unknown) => {
+        // Group mode: the group is rebalancing (or dropped this member): this loop's assignment is
+        // over. Thrown on, so that kafkajs rejoins at once.
+        if (this.options.membership) this.queue.fail(rebalanced(this.options.groupId, (error as Error).message));
+        throw error;
+      });
     }
   }
 
@@ -257,7 +290,7 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
   async commitGroupOffsets(state: KafkaSourceState, record: RecordReference): Promise<void> {
     const metadata = formatRecordReference(record);
     const offsets = Object.entries(state.position.offsets).map(([key, offset]) => ({ ...splitPartitionKey(key), offset, metadata }));
-    await this.consumer?.commitOffsets(offsets).catch((error: unknown) => this.options.logger.warn({ err: error }, "the consumer group's offsets were not committed (monitoring only; the checkpoint holds the truth)"));
+    await this.options.consumer.commitOffsets(offsets).catch((error: unknown) => this.options.logger.warn({ err: error }, "the consumer group's offsets were not committed (monitoring only; the checkpoint holds the truth)"));
   }
 
   /**
@@ -269,23 +302,22 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
   async commitRecord(state: KafkaSourceState, record: RecordReference): Promise<void> {
     const metadata = formatRecordReference(record);
     const offsets = Object.entries(state.position.offsets).map(([key, offset]) => ({ ...splitPartitionKey(key), offset, metadata }));
-    const membership = await this.currentMembership();
-    this.committer ??= new FencedCommitter(this.kafka, this.options.groupId);
-    if ((await this.committer.commit(membership, offsets)) === 'committed') return;
-    throw new SluiceError(
-      'SLUICE_KAFKA',
-      `the consumer group ${this.options.groupId} (source.groupId) refused checkpoint ${record.recordId}'s offsets: this member no longer owns all of ${describeOffsets(state.position.offsets)} (a rebalance). ` +
-        "Its files are not committed; the loader starts again from the group's committed offsets.",
-      { retriable: true, context: { groupId: this.options.groupId, checkpoint: record.recordId } },
+    const membership = await this.generationKnown();
+    if ((await this.options.consumer.commitFenced(membership, offsets)) === 'committed') return;
+    throw rebalanced(
+      this.options.groupId,
+      `it refused checkpoint ${record.recordId}'s offsets: this member no longer owns all of ${describeOffsets(state.position.offsets)}. ` +
+        "Its files are not committed; the loader reads its partitions again from the group's committed offsets.",
     );
   }
 
-  /** The assignment this member reads, once its generation is known (from the first heartbeat after the join). */
-  private async currentMembership() {
+  /** The assignment this source reads (the group's latest, for a single loader), once its generation is known (from the first heartbeat after the join). */
+  private async generationKnown(): Promise<Membership> {
     // Counted in waits, not by the clock: a process stopped meanwhile (SIGSTOP) must still wait for
     // the heartbeat of the join it makes when it wakes.
     for (let waits = 0; ; waits++) {
-      const membership = this.membership?.membership;
+      const membership = this.options.membership ?? this.options.consumer.membership;
+      if (this.options.membership && this.options.consumer.membership !== membership) throw rebalanced(this.options.groupId, 'the group rejoined before this checkpoint was committed');
       if (membership?.generationId !== undefined) return membership;
       if (waits * 100 > this.options.sessionTimeoutMs) {
         // Retriable: the job starts again from the group's committed offsets, this record not counted.
@@ -298,10 +330,10 @@ export class KafkaSource implements Source<KafkaSourceState, Route> {
     }
   }
 
+  /** Ends this source's reading; the consumer is the job's, and stays. */
   async stop(): Promise<void> {
     this.stopping = true;
-    await this.committer?.disconnect().catch(() => undefined);
-    await this.consumer?.disconnect().catch(() => undefined);
+    this.options.consumer.detach(this);
   }
 
   describe(state: KafkaSourceState): string {
@@ -321,4 +353,9 @@ function parsedKey(key: Buffer | null): JsonValue | undefined {
   } catch {
     return undefined;
   }
+}
+
+function describeAssignment(assignment: Record<string, number[]>): string {
+  const keys = Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((partition) => partitionKey(topic, partition)));
+  return keys.length === 0 ? 'no partition' : keys.sort().join(', ');
 }
