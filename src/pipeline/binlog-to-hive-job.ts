@@ -12,15 +12,14 @@ import { isSluiceError, SluiceError } from '../core/errors.ts';
 import { Router, type RoutingConfig, type RoutingRule } from '../routing/router.ts';
 import type { CaptureConfig, CaptureSettings } from '../routing/capture/capture-transform.ts';
 import { setUpCapture } from './capture-setup.ts';
-import type { LiveStatus, StatusProbe } from '../runtime/daemon-status.ts';
-import { SluiceMetrics } from '../runtime/metrics.ts';
+import type { SluiceMetrics } from '../runtime/metrics.ts';
 import type { CompactionSettings } from '../sinks/compaction.ts';
 import type { MaterializeSettings } from '../sinks/materialize.ts';
 import type { HiveChangelogSinkOptions } from '../sinks/hive-changelog-sink.ts';
 import type { HiveCommits } from '../sinks/hive-commits.ts';
 import { HiveSink } from '../sinks/hive-sink.ts';
 import { BinlogPipelineSource } from '../sources/binlog/stream/binlog-pipeline-source.ts';
-import { describePosition, type BinlogPosition, type BinlogSourceState, type BinlogStart } from '../sources/binlog/position/binlog-position.ts';
+import { describePosition, type BinlogSourceState, type BinlogStart } from '../sources/binlog/position/binlog-position.ts';
 import { connectMysql, type MysqlServerOptions } from '../core/mysql-connect.ts';
 import { BinlogSource } from '../sources/binlog/stream/binlog-source.ts';
 import { requirePositionAvailable } from '../sources/binlog/position/position-available.ts';
@@ -29,7 +28,8 @@ import { resolveStartOnServer, type ResolvedStart } from '../sources/binlog/posi
 import { SchemaHistory } from '../sources/binlog/schema/schema-history.ts';
 import { checkServerIdFree } from '../sources/binlog/server/server-id.ts';
 import { BINLOG, HIVE, recoverBinlogToHive } from './binlog-to-hive-record.ts';
-import { PipelineLoop, type PipelineFigures } from './pipeline-loop.ts';
+import { PipelineJob } from './pipeline-job.ts';
+import { PipelineLoop } from './pipeline-loop.ts';
 import { openBinlogSnapshot, type BinlogSnapshot, type SnapshotSettings } from './binlog-snapshot.ts';
 import { binlogLiveStatus } from './binlog-live-status.ts';
 import { TableMaintenance } from './table-maintenance.ts';
@@ -68,32 +68,10 @@ export interface BinlogToHiveJobOptions extends HiveSettings {
   progressTty?: NodeJS.WriteStream;
 }
 
-export type JobFigures = PipelineFigures<BinlogPosition>;
 
-export class BinlogToHiveJob implements StatusProbe {
-  private stopRequested = false;
-  private loop: PipelineLoop<BinlogSourceState> | undefined;
-  /** Set once streaming starts: what `/status` shows of this run. */
-  private live: (() => LiveStatus) | undefined;
-  readonly figures: JobFigures = { changesWritten: 0, checkpoints: 0, lastCheckpointAt: undefined, lastPosition: undefined };
-  readonly metrics: SluiceMetrics;
-
+export class BinlogToHiveJob extends PipelineJob<BinlogSourceState> {
   constructor(private readonly options: BinlogToHiveJobOptions) {
-    this.metrics = options.metrics ?? new SluiceMetrics();
-  }
-
-  notReadyReason(): string | undefined {
-    return this.loop ? this.loop.notReadyReason() : 'not streaming from the binlog yet';
-  }
-
-  liveStatus(): LiveStatus | undefined {
-    return this.live?.();
-  }
-
-  /** Asks for a clean stop: the job ends at the next transaction boundary with a final checkpoint. */
-  requestStop(): void {
-    this.stopRequested = true;
-    this.loop?.requestStop();
+    super(options.metrics, 'not streaming from the binlog yet');
   }
 
   /** Where this run starts, refused if the server no longer has it. */
@@ -218,9 +196,7 @@ export class BinlogToHiveJob implements StatusProbe {
         written: (target) => maintenance.noteTarget(target),
       },
     });
-    this.loop = loop;
-    this.live = () => binlogLiveStatus({ server, facts, where: loop.where(), figures: this.figures, gate, compaction: maintenance.compactionStatus() });
-    if (this.stopRequested) loop.requestStop();
+    this.attach(loop, () => binlogLiveStatus({ server, facts, where: loop.where(), figures: this.figures, gate, compaction: maintenance.compactionStatus() }));
     maintenance.start();
     try {
       await loop.run();

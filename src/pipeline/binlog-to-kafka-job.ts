@@ -8,8 +8,6 @@ import { TableGate } from '../checkpoint/table-gate.ts';
 import type { MysqlServerOptions } from '../core/mysql-connect.ts';
 import { SluiceError } from '../core/errors.ts';
 import { Router } from '../routing/router.ts';
-import type { LiveStatus, StatusProbe } from '../runtime/daemon-status.ts';
-import { SluiceMetrics } from '../runtime/metrics.ts';
 import { KafkaSink, recordOfState, type KafkaSinkSettings } from '../sinks/kafka/kafka-sink.ts';
 import type { BinlogSourceState, BinlogStart } from '../sources/binlog/position/binlog-position.ts';
 import { preflight } from '../sources/binlog/server/preflight.ts';
@@ -24,7 +22,8 @@ import { NO_COMPACTION } from './table-maintenance.ts';
 import { setUpCapture } from './capture-setup.ts';
 import { openBinlogSnapshot, type BinlogSnapshot, type SnapshotSettings } from './binlog-snapshot.ts';
 import type { KafkaToHiveJobOptions } from './kafka-to-hive-job.ts';
-import { PipelineLoop, type PipelineFigures } from './pipeline-loop.ts';
+import { PipelineJob } from './pipeline-job.ts';
+import { PipelineLoop } from './pipeline-loop.ts';
 
 /** The sink's name in the checkpoint record. */
 export const KAFKA_SINK = 'kafka';
@@ -42,30 +41,9 @@ export interface BinlogToKafkaJobOptions
   snapshot?: SnapshotSettings;
 }
 
-export class BinlogToKafkaJob implements StatusProbe {
-  private stopRequested = false;
-  private loop: PipelineLoop<BinlogSourceState> | undefined;
-  readonly figures: PipelineFigures<BinlogSourceState['position']> = { changesWritten: 0, checkpoints: 0, lastCheckpointAt: undefined, lastPosition: undefined };
-  readonly metrics: SluiceMetrics;
-
+export class BinlogToKafkaJob extends PipelineJob<BinlogSourceState> {
   constructor(private readonly options: BinlogToKafkaJobOptions) {
-    this.metrics = options.metrics ?? new SluiceMetrics();
-  }
-
-  notReadyReason(): string | undefined {
-    return this.loop ? this.loop.notReadyReason() : 'not streaming from the binlog yet';
-  }
-
-  /** Set once streaming starts: what `/status` shows of this run. */
-  private live: (() => LiveStatus) | undefined;
-
-  liveStatus(): LiveStatus | undefined {
-    return this.live?.();
-  }
-
-  requestStop(): void {
-    this.stopRequested = true;
-    this.loop?.requestStop();
+    super(options.metrics, 'not streaming from the binlog yet');
   }
 
   async run(): Promise<void> {
@@ -152,9 +130,7 @@ export class BinlogToKafkaJob implements StatusProbe {
           },
         },
       });
-      this.loop = loop;
-      this.live = () => binlogLiveStatus({ server, facts, where: loop.where(), figures: this.figures, gate: resumed.gate, compaction: NO_COMPACTION });
-      if (this.stopRequested) loop.requestStop();
+      this.attach(loop, () => binlogLiveStatus({ server, facts, where: loop.where(), figures: this.figures, gate: resumed.gate, compaction: NO_COMPACTION }));
       await loop.run();
     } finally {
       await snapshot?.close();

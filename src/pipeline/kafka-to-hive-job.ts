@@ -11,8 +11,7 @@ import { TableGate } from '../checkpoint/table-gate.ts';
 import { Router, type RoutingConfig, type RoutingRule } from '../routing/router.ts';
 import type { CaptureConfig, CaptureSettings } from '../routing/capture/capture-transform.ts';
 import { setUpCapture } from './capture-setup.ts';
-import type { LiveStatus, StatusProbe } from '../runtime/daemon-status.ts';
-import { SluiceMetrics } from '../runtime/metrics.ts';
+import type { SluiceMetrics } from '../runtime/metrics.ts';
 import { METADATA_COLUMNS } from '../sinks/changelog-layout.ts';
 import { DeadLetterFile } from '../sources/kafka/dead-letters.ts';
 import { mysqlTypesOfHiveColumns } from '../sources/kafka/hive-column-types.ts';
@@ -29,7 +28,8 @@ import { HiveRecovery } from '../sinks/hive-sink.ts';
 import { binlogHiveRecoveries, HIVE } from './binlog-to-hive-record.ts';
 import { KAFKA, kafkaStateOf } from './kafka-to-hive-record.ts';
 import { lastRecordId, newJobId, openHiveSink, type HiveSettings } from './binlog-to-hive-job.ts';
-import { PipelineLoop, type PipelineFigures } from './pipeline-loop.ts';
+import { PipelineJob } from './pipeline-job.ts';
+import { PipelineLoop } from './pipeline-loop.ts';
 import { TableMaintenance } from './table-maintenance.ts';
 import type { CompactionSettings } from '../sinks/compaction.ts';
 import type { MaterializeSettings } from '../sinks/materialize.ts';
@@ -55,30 +55,9 @@ export interface KafkaToHiveJobOptions extends HiveSettings, Pick<KafkaSourceOpt
   metrics?: SluiceMetrics;
 }
 
-export class KafkaToHiveJob implements StatusProbe {
-  private stopRequested = false;
-  private loop: PipelineLoop<KafkaSourceState> | undefined;
-  readonly figures: PipelineFigures<KafkaSourceState['position']> = { changesWritten: 0, checkpoints: 0, lastCheckpointAt: undefined, lastPosition: undefined };
-  readonly metrics: SluiceMetrics;
-
+export class KafkaToHiveJob extends PipelineJob<KafkaSourceState> {
   constructor(private readonly options: KafkaToHiveJobOptions) {
-    this.metrics = options.metrics ?? new SluiceMetrics();
-  }
-
-  notReadyReason(): string | undefined {
-    return this.loop ? this.loop.notReadyReason() : 'not reading Kafka yet';
-  }
-
-  /** Set once the loop runs: what `/status` shows of this run. */
-  private live: (() => LiveStatus) | undefined;
-
-  liveStatus(): LiveStatus | undefined {
-    return this.live?.();
-  }
-
-  requestStop(): void {
-    this.stopRequested = true;
-    this.loop?.requestStop();
+    super(options.metrics, 'not reading Kafka yet');
   }
 
   async run(): Promise<void> {
@@ -196,8 +175,7 @@ export class KafkaToHiveJob implements StatusProbe {
         written: (target) => maintenance.noteTarget(target),
       },
     });
-    this.loop = loop;
-    this.live = () => {
+    this.attach(loop, () => {
       const { committed, boundary } = loop.where();
       const last = this.figures.lastCheckpointId;
       return {
@@ -210,8 +188,7 @@ export class KafkaToHiveJob implements StatusProbe {
         snapshot: undefined,
         compaction: maintenance.compactionStatus(),
       };
-    };
-    if (this.stopRequested) loop.requestStop();
+    });
     maintenance.start();
     try {
       await loop.run();
