@@ -23,6 +23,7 @@ import type { SluiceMetrics, Tally } from '../runtime/metrics.ts';
 import type { SchemaPolicy } from '../config/schema.ts';
 import { textFormat, type RowFileFormat, type RowFileWriter } from './row-file-format.ts';
 import { HeldXaFiles } from './xa-held-files.ts';
+import { keyIndexes, movesKey, splitKeyMove } from './key-move.ts';
 
 export const STAGING_DIR = '.data';
 
@@ -191,6 +192,8 @@ class TableWriter {
   /** Each XA transaction's files, until its XA PREPARE. */
   private readonly xaSets = new Map<string, FileSet>();
   private readonly layoutByColumns = new WeakMap<readonly SourceColumn[], number[]>();
+  /** Per column list, where the recorded key's columns are (key-move.ts); renewed when the key changes. */
+  private keyByColumns = new WeakMap<readonly SourceColumn[], readonly number[]>();
   private hiveTypes: string[];
   /** Bumped whenever the table's columns change, so that open files are rolled. */
   private layoutVersion = 0;
@@ -246,6 +249,7 @@ class TableWriter {
   write(event: ChangeEvent, checkpointId: number, nextFileIndex: () => number): Promise<void> {
     try {
       const layout = this.layoutByColumns.get(event.columns);
+      if (layout && event.op === 'update' && this.movesKey(event)) return this.writeKeyMove(event, checkpointId, nextFileIndex);
       const file = layout && this.setOf(event.xid).open.get(this.partitionPathOf(event.commitTs));
       if (!file || file.layoutVersion !== this.layoutVersion) return this.writeOpening(event, checkpointId, nextFileIndex);
       return this.writeRow(file, this.valuesOf(event, layout));
@@ -258,6 +262,8 @@ class TableWriter {
   private async writeOpening(event: ChangeEvent, checkpointId: number, nextFileIndex: () => number): Promise<void> {
     const layout =
       this.layoutByColumns.get(event.columns) ?? (await this.layoutFor(event.columns, describeEventPosition(event), this.options.schemaPolicy?.(event) ?? 'evolve'));
+    // Only now is the key known that this column list records (layoutFor follows a key change).
+    if (event.op === 'update' && this.movesKey(event)) return this.writeKeyMove(event, checkpointId, nextFileIndex);
     const set = this.setOf(event.xid);
     let file = set.open.get(this.partitionPathOf(event.commitTs));
     if (file && file.layoutVersion !== this.layoutVersion) {
@@ -266,6 +272,23 @@ class TableWriter {
     }
     file ??= await this.fileFor(set, partitionValues(event.commitTs, this.scheme), checkpointId, nextFileIndex, event.sequence);
     await this.writeRow(file, this.valuesOf(event, layout));
+  }
+
+  /** Whether an update changed the row's primary key (key-move.ts). */
+  private movesKey(event: ChangeEvent): boolean {
+    let key = this.keyByColumns.get(event.columns);
+    if (!key) {
+      key = keyIndexes(event.columns, this.definition.primaryKey);
+      this.keyByColumns.set(event.columns, key);
+    }
+    return movesKey(event, key);
+  }
+
+  /** A key move, as the old key's delete and the new key's update (neither is a move again). */
+  private async writeKeyMove(event: ChangeEvent, checkpointId: number, nextFileIndex: () => number): Promise<void> {
+    const [deleted, updated] = splitKeyMove(event);
+    await this.write(deleted, checkpointId, nextFileIndex);
+    await this.write(updated, checkpointId, nextFileIndex);
   }
 
   /** The table's row: the event's values in the table's column order, then the metadata columns. */
@@ -377,6 +400,7 @@ class TableWriter {
     await this.options.catalog.setPrimaryKey(database, name, key);
     this.options.logger.info({ table: `${database}.${name}`, from: this.definition.primaryKey ?? null, to: key }, 'primary key recorded');
     this.definition = { ...this.definition, primaryKey: key };
+    this.keyByColumns = new WeakMap();
   }
 
   private async addColumns(added: HiveColumn[]): Promise<void> {
