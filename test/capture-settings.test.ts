@@ -158,7 +158,7 @@ test('the transform: a row filter on inserts, deletes, snapshot reads and update
   const stays = apply('update', 'paid', 'shipped')!;
   assert.deepEqual([stays.op, stays.after?.[1]], ['update', 'shipped']);
   const enters = apply('update', 'draft', 'paid')!;
-  assert.deepEqual([enters.op, enters.after?.[1]], ['update', 'paid'], 'a row entering the filter appears');
+  assert.deepEqual([enters.op, enters.after?.[1], enters.before], ['update', 'paid', null], 'a row entering the filter appears; the row as it was, which did not pass, is dropped (no delete of an old key is written from it)');
   const leaves = apply('update', 'paid', 'draft')!;
   assert.deepEqual([leaves.op, leaves.after, leaves.before?.[1]], ['delete', null, 'paid'], 'a row leaving it is deleted, as it was');
   const marker: ChangeEvent = { ...event('truncate', null, null), columns: [] };

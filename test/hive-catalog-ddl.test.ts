@@ -117,6 +117,8 @@ test('locations: a path becomes a URI on fs.defaultFS, and a URI on another file
   assert.equal(fromHiveUri(fs, 'hdfs://nn.example:8020/w/ods.db/orders', 'it'), '/w/ods.db/orders');
   assert.throws(() => fromHiveUri(fs, 's3a://bucket/w/orders', 'table ods.orders'), /table ods\.orders is at s3a:\/\/bucket\/w\/orders, which is not on hdfs:\/\/nn\.example:8020/);
   assert.throws(() => parseDefaultFs('namenode:8020'), /not a file system URI/);
+  // A warehouse on local disk: Hive reports 'file:/path' (Hadoop's Path drops the empty authority).
+  assert.equal(fromHiveUri(parseDefaultFs('file:///'), 'file:/w/ods.db/orders', 'it'), '/w/ods.db/orders');
 });
 
 test('Kerberos is refused up front as not supported yet, and so is NOSASL over http', () => {

@@ -1,5 +1,5 @@
-// Materialization under SIGKILL: the real daemon streams a random workload (inserts, updates,
-// deletes, schema changes, TRUNCATE and DROP+CREATE of two shards merged into one table) while a
+// Materialization under SIGKILL: the real daemon streams a random workload (inserts, updates, some
+// of which change the primary key, deletes, schema changes, TRUNCATE and DROP+CREATE of two shards merged into one table) while a
 // schedule that fires every second folds it into `orders_snapshot` after checkpoints. The daemon is
 // killed at random moments and the instant a materialization record lands; after a final clean run
 // the current state `sluice query` gives (the snapshot plus the changes after it) must be the source
@@ -26,7 +26,7 @@ test(`materialization under ${KILLS} SIGKILLs keeps the current state exact (see
   const tag = `m${SEED}`;
   const sharded = await shardedOrders(tag, `  materialize:\n    enabled: true\n    schedule: '* * * * * *'\n`);
   const { connection, tables, workspace } = sharded;
-  const generator = new ChangeGenerator(connection, tables, SEED, { schemaChangeRate: 0.03, tableResetRate: 0.02 });
+  const generator = new ChangeGenerator(connection, tables, SEED, { schemaChangeRate: 0.03, tableResetRate: 0.02, keyChangeRate: 0.2 });
   const random = prng(SEED + 1);
   let generating = true;
   const generation = (async () => {
@@ -115,9 +115,10 @@ test(`materialization under ${KILLS} SIGKILLs keeps the current state exact (see
   assert.ok(generations.length <= 2, `at most the current generation and the one before it are kept: ${generations.join(', ')}`);
   console.log(
     `materialize crash test: ${KILLS} kills (${killsAtRecord} the instant a record landed, ${interrupted} left a record for recovery), ` +
-      `${generator.log.length} changes, ${generator.schemaChanges.length} schema changes, ${generator.tableResets.length} tables emptied; ` +
+      `${generator.log.length} changes, ${generator.keyChanges} key changes, ${generator.schemaChanges.length} schema changes, ${generator.tableResets.length} tables emptied; ` +
       `${materialized.rows.length} current rows, ${compared} text values compared; ${Math.round((Date.now() - started) / 1000)} s\n` +
       `a materialization log line: ${sampleLine}`,
   );
+  assert.ok(generator.keyChanges > 0, 'updates changed primary keys');
   assert.ok(killsAtRecord >= 1, 'at least one kill landed the instant a materialization record appeared');
 });

@@ -1,5 +1,6 @@
 // What sluice needs of a table catalog: Hive's metastore in production (through HiveServer2), a local
 // JSON catalog in the embedded default.
+import type { MetadataNames } from '../config/metadata-columns.ts';
 
 export interface HiveColumn {
   name: string;
@@ -22,6 +23,11 @@ export interface TableDefinition {
    * current-state view groups by. Absent: the source table had none, or sluice did not know it.
    */
   primaryKey?: string[];
+  /**
+   * A changelog table's metadata column names where they are not the defaults (metadata-names.ts):
+   * recorded when sluice creates the table, read by every reader of those columns.
+   */
+  metadataNames?: MetadataNames;
 }
 
 export interface PartitionSpec {

@@ -8,6 +8,7 @@
 // re-created (CREATE OR REPLACE) whenever the table's columns change: ADD COLUMNS, a widened type.
 import type { TableDefinition } from './catalog.ts';
 import { qualifiedName, quoteIdentifier } from './hive-ddl.ts';
+import { metadataNamesOf, metadataNameSet, type MetadataNames } from './metadata-names.ts';
 
 export interface CurrentViewOptions {
   /** Off: no view is made (an existing one is left as it is). */
@@ -21,14 +22,14 @@ export const DEFAULT_CURRENT_VIEW: CurrentViewOptions = { enabled: true, suffix:
 /**
  * The metadata columns, which the view leaves out: in a changelog table (sinks/changelog-layout.ts,
  * checked by the sink before it writes) they are one run from `_op` to `_source` (`_seq` in tables
- * from before `_source`), after the source columns and before any added since. Found by position, as
- * the catalog layer does not import the sink's layout; `_op`, `_seq` and `_source` are named in the
- * view's SQL anyway.
+ * from before `_source`), after the source columns and before any added since, under the names the
+ * table records (metadata-names.ts).
  */
-function metadataColumns(names: readonly string[]): Set<string> {
-  const start = names.indexOf('_op');
-  const end = names.includes('_source') ? names.indexOf('_source') : names.indexOf('_seq');
-  return new Set(start >= 0 && end > start ? names.slice(start, end + 1) : []);
+function metadataColumns(columns: readonly string[], names: MetadataNames): Set<string> {
+  const start = columns.indexOf(names.op);
+  const end = columns.includes(names.source) ? columns.indexOf(names.source) : columns.indexOf(names.seq);
+  const known = metadataNameSet(names);
+  return new Set(start >= 0 && end > start ? columns.slice(start, end + 1).filter((name) => known.has(name)) : []);
 }
 
 export function currentViewName(table: Pick<TableDefinition, 'name'>, options: CurrentViewOptions): string {
@@ -41,25 +42,27 @@ export function currentViewName(table: Pick<TableDefinition, 'name'>, options: C
  */
 export function currentViewStatement(table: TableDefinition, options: CurrentViewOptions, snapshot?: MaterializedSnapshot): string | undefined {
   const names = new Set(table.columns.map((column) => column.name));
-  const metadata = metadataColumns(table.columns.map((column) => column.name));
+  const m = metadataNamesOf(table);
+  const metadata = metadataColumns(table.columns.map((column) => column.name), m);
   const key = table.primaryKey;
-  if (!key || key.length === 0 || metadata.size === 0 || !key.every((column) => names.has(column)) || !names.has('_op') || !names.has('_seq')) return undefined;
+  if (!key || key.length === 0 || metadata.size === 0 || !key.every((column) => names.has(column)) || !names.has(m.op) || !names.has(m.seq)) return undefined;
   const q = quoteIdentifier;
+  const [op, seq, bySource] = [q(m.op), q(m.seq), names.has(m.source) ? q(m.source) : undefined];
   const source = table.columns.filter((column) => !metadata.has(column.name)).map((column) => q(column.name));
-  const perKey = [...(names.has('_source') ? [q('_source')] : []), ...key.map(q)].join(', ');
-  const perSource = names.has('_source') ? `PARTITION BY ${q('_source')}` : '';
-  const rowColumns = [...source, q('_op'), q('_seq'), ...(names.has('_source') ? [q('_source')] : [])];
-  const rows = snapshot === undefined ? qualifiedName(table.database, table.name) : `(${snapshotAndChanges(table, metadata, snapshot)}) ${q('sluice_rows')}`;
+  const perKey = [...(bySource ? [bySource] : []), ...key.map(q)].join(', ');
+  const perSource = bySource ? `PARTITION BY ${bySource}` : '';
+  const rowColumns = [...source, op, seq, ...(bySource ? [bySource] : [])];
+  const rows = snapshot === undefined ? qualifiedName(table.database, table.name) : `(${snapshotAndChanges(table, metadata, m, snapshot)}) ${q('sluice_rows')}`;
   // Truncate markers have NULL source columns: their own key group, never the latest row of a real key.
   const ranked =
     `SELECT ${rowColumns.join(', ')}, ` +
-    `row_number() OVER (PARTITION BY ${perKey} ORDER BY ${q('_seq')} DESC) AS ${q('sluice_rank')}, ` +
-    `max(CASE WHEN ${q('_op')} = 'truncate' THEN ${q('_seq')} END) OVER (${perSource}) AS ${q('sluice_truncated')} ` +
+    `row_number() OVER (PARTITION BY ${perKey} ORDER BY ${seq} DESC) AS ${q('sluice_rank')}, ` +
+    `max(CASE WHEN ${op} = 'truncate' THEN ${seq} END) OVER (${perSource}) AS ${q('sluice_truncated')} ` +
     `FROM ${rows}`;
   return (
     `CREATE OR REPLACE VIEW ${qualifiedName(table.database, currentViewName(table, options))} AS ` +
     `SELECT ${source.join(', ')} FROM (${ranked}) ${q('ranked')} ` +
-    `WHERE ${q('sluice_rank')} = 1 AND ${q('_op')} IN ('insert', 'update', 'read') AND ${q('_seq')} > coalesce(${q('sluice_truncated')}, -1)`
+    `WHERE ${q('sluice_rank')} = 1 AND ${op} IN ('insert', 'update', 'read') AND ${seq} > coalesce(${q('sluice_truncated')}, -1)`
   );
 }
 
@@ -75,13 +78,13 @@ export interface MaterializedSnapshot {
  * The rule over them is indifferent to a row read twice, so the view stays exact in the moment
  * between a swap and this view's re-creation, when it still names the older watermark.
  */
-function snapshotAndChanges(table: TableDefinition, metadata: ReadonlySet<string>, snapshot: MaterializedSnapshot): string {
+function snapshotAndChanges(table: TableDefinition, metadata: ReadonlySet<string>, names: MetadataNames, snapshot: MaterializedSnapshot): string {
   const q = quoteIdentifier;
-  const wanted = table.columns.filter((column) => !metadata.has(column.name) || ['_op', '_seq', '_source'].includes(column.name));
+  const wanted = table.columns.filter((column) => !metadata.has(column.name) || [names.op, names.seq, names.source].includes(column.name));
   const held = new Set(snapshot.table.columns.map((column) => column.name.toLowerCase()));
   const fromSnapshot = wanted.map((column) => `CAST(${held.has(column.name.toLowerCase()) ? q(column.name) : 'NULL'} AS ${column.type}) AS ${q(column.name)}`);
   return (
     `SELECT ${fromSnapshot.join(', ')} FROM ${qualifiedName(snapshot.table.database, snapshot.table.name)} ` +
-    `UNION ALL SELECT ${wanted.map((column) => q(column.name)).join(', ')} FROM ${qualifiedName(table.database, table.name)} WHERE ${q('_seq')} > ${snapshot.watermark}`
+    `UNION ALL SELECT ${wanted.map((column) => q(column.name)).join(', ')} FROM ${qualifiedName(table.database, table.name)} WHERE ${q(names.seq)} > ${snapshot.watermark}`
   );
 }

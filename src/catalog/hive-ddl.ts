@@ -3,6 +3,7 @@
 import { SluiceError } from '../core/errors.ts';
 import type { HiveColumn, StorageFormat, TableDefinition } from './catalog.ts';
 import { TEXT_STORAGE_DDL } from './hive-text-table.ts';
+import { METADATA_NAMES_PROPERTY, metadataNamesProperty } from './metadata-names.ts';
 
 /** `name` as a Hive identifier: in backticks, a backtick inside doubled (HiveLexer's Identifier rule). */
 export function quoteIdentifier(name: string): string {
@@ -84,8 +85,16 @@ export function createTableStatement(definition: TableDefinition, locationUri: s
   return (
     `CREATE EXTERNAL TABLE IF NOT EXISTS ${qualifiedName(definition.database, definition.name)} (${columnList(definition.columns)})` +
     `${partitioned} ${storageClause(definition.format)} LOCATION ${stringLiteral(locationUri)}` +
-    (definition.primaryKey ? ` TBLPROPERTIES (${primaryKeyProperty(definition.primaryKey)})` : '')
+    tableProperties(definition)
   );
+}
+
+function tableProperties(definition: TableDefinition): string {
+  const properties = [
+    ...(definition.primaryKey ? [primaryKeyProperty(definition.primaryKey)] : []),
+    ...(definition.metadataNames ? [`${stringLiteral(METADATA_NAMES_PROPERTY)}=${stringLiteral(metadataNamesProperty(definition.metadataNames))}`] : []),
+  ];
+  return properties.length > 0 ? ` TBLPROPERTIES (${properties.join(', ')})` : '';
 }
 
 /** The table property that records the source's primary key: column names, comma-separated. */

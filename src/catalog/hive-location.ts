@@ -39,7 +39,9 @@ export function toHiveUri(fs: FileSystemName, path: string): string {
  * cluster, s3a://, file://) is an error that names both, since sluice could not write there.
  */
 export function fromHiveUri(fs: FileSystemName, uri: string, what: string): string {
-  const match = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(\/[^?#]*)?$/i.exec(uri.trim());
+  // Hadoop's Path prints a URI without an authority as 'file:/path' (a warehouse on local disk).
+  const full = uri.trim().replace(/^([a-z][a-z0-9+.-]*):\/(?!\/)/i, '$1:///');
+  const match = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(\/[^?#]*)?$/i.exec(full);
   if (!match) {
     if (uri.startsWith('/')) return normalizePath(uri);
     throw new SluiceError('SLUICE_CATALOG', `${what} is at '${uri}', which is not a URI sluice understands`, { context: { location: uri } });

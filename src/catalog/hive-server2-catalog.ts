@@ -29,6 +29,7 @@ import {
 import { parseDescribeFormatted, parsePartitionName, storageFormatOf, type DescribedTable } from './hive-describe.ts';
 import { formatDefaultFs, fromHiveUri, parseDefaultFs, toHiveUri, type FileSystemName } from './hive-location.ts';
 import { describeHiveLayout, describeWantedLayout, layoutMisfits, storageMisfit } from './hive-table-fit.ts';
+import { METADATA_NAMES_PROPERTY, metadataNamesFromProperty, type MetadataNames } from './metadata-names.ts';
 
 export interface HiveServer2CatalogOptions extends HiveConnectionOptions {
   /**
@@ -301,6 +302,7 @@ export class HiveServer2Catalog implements Catalog {
       format,
       location: fromHiveUri(fs, described.location, `table ${database}.${name}`),
       ...primaryKeyOf(described),
+      ...metadataNamesOfDescribed(described),
     };
   }
 
@@ -318,6 +320,11 @@ export class HiveServer2Catalog implements Catalog {
 function primaryKeyOf(described: DescribedTable): { primaryKey?: string[] } {
   const key = primaryKeyFromProperty(described.tableParameters[PRIMARY_KEY_PROPERTY]);
   return key ? { primaryKey: key } : {};
+}
+
+function metadataNamesOfDescribed(described: DescribedTable): { metadataNames?: MetadataNames } {
+  const names = metadataNamesFromProperty(described.tableParameters[METADATA_NAMES_PROPERTY]);
+  return names ? { metadataNames: names } : {};
 }
 
 /**

@@ -11,14 +11,12 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { TableDefinition } from '../catalog/catalog.ts';
 import { SluiceError } from '../core/errors.ts';
-import { METADATA_COLUMNS } from '../sinks/changelog-layout.ts';
+import { metadataNamesOf, metadataNameSet } from '../catalog/metadata-names.ts';
 import { currentStateSql } from '../sinks/current-state-sql.ts';
 import { snapshotAndChanges } from '../sinks/snapshot-table.ts';
 import { qualified, quote, tablesNamedIn } from '../sinks/warehouse-views.ts';
 
 export const CURRENT_SUFFIX = '_current';
-
-const METADATA = new Set(METADATA_COLUMNS.map((column) => column.name));
 
 export function currentName(table: TableDefinition): string {
   return `${table.name}${CURRENT_SUFFIX}`;
@@ -50,8 +48,10 @@ export async function createCurrentView(connection: DuckDBConnection, table: Tab
   const key = keyOf(table, given);
   const name = `${table.database}.${currentName(table)}`;
   const columnNames = new Set(table.columns.map((column) => column.name));
-  if (!columnNames.has('_op') || !columnNames.has('_seq')) {
-    throw new SluiceError('SLUICE_QUERY', `${name} cannot be made: ${table.database}.${table.name} is not a changelog table (it has no _op and _seq columns)`, {
+  const names = metadataNamesOf(table);
+  const metadata = metadataNameSet(names);
+  if (!columnNames.has(names.op) || !columnNames.has(names.seq)) {
+    throw new SluiceError('SLUICE_QUERY', `${name} cannot be made: ${table.database}.${table.name} is not a changelog table (it has no ${names.op} and ${names.seq} columns)`, {
       context: { table: `${table.database}.${table.name}` },
     });
   }
@@ -63,7 +63,7 @@ export async function createCurrentView(connection: DuckDBConnection, table: Tab
       { context: { table: `${table.database}.${table.name}` } },
     );
   }
-  const sourceColumns = table.columns.filter((column) => !METADATA.has(column.name));
+  const sourceColumns = table.columns.filter((column) => !metadata.has(column.name));
   const unknown = key.filter((column) => !sourceColumns.some((source) => source.name === column));
   if (unknown.length > 0) {
     throw new SluiceError(
@@ -75,7 +75,7 @@ export async function createCurrentView(connection: DuckDBConnection, table: Tab
   const select = sourceColumns.map((column) => quote(column.name)).join(', ');
   const from = snapshot === undefined ? qualified(table) : `(${snapshotAndChanges(snapshot.view, table, snapshot.watermark)})`;
   await connection.run(
-    `CREATE VIEW ${quote(table.database)}.${quote(currentName(table))} AS ` + currentStateSql({ from, key, hasSource: columnNames.has('_source'), select }),
+    `CREATE VIEW ${quote(table.database)}.${quote(currentName(table))} AS ` + currentStateSql({ from, key, hasSource: columnNames.has(names.source), select, names }),
   );
 }
 

@@ -3,6 +3,7 @@
 // count(*) of a small table never touches a large one; then the SQL runs in an in-memory DuckDB.
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { Catalog, TableDefinition } from '../catalog/catalog.ts';
+import { metadataNamesOf } from '../catalog/metadata-names.ts';
 import { SluiceError } from '../core/errors.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
 import { shortestFloat32 } from '../sources/binlog/decode/cell-decoder.ts';
@@ -119,7 +120,8 @@ function currentSql(table: TableDefinition, key: string[]): string {
 
 function defaultSql(table: TableDefinition): string {
   // Changelog tables carry _seq, which orders the changes; other tables come in file order.
-  const order = table.columns.some((column) => column.name === '_seq') ? ' ORDER BY _seq' : '';
+  const seq = metadataNamesOf(table).seq;
+  const order = table.columns.some((column) => column.name === seq) ? ` ORDER BY ${quote(seq)}` : '';
   return `SELECT * FROM ${qualified(table)}${order}`;
 }
 

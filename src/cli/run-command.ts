@@ -281,6 +281,7 @@ function hiveSettings(config: Pick<SluiceConfig, 'sink'>, storage: ReturnType<ty
     rollBytes: sink.rollBytes,
     rollSeconds: sink.rollSeconds,
     formats: { parquet: createParquetFormat(sink.parquet) },
+    ...(sink.metadataColumns ? { metadataColumns: sink.metadataColumns } : {}),
     ...(leader ? { epoch: leader.epoch } : {}),
   };
 }

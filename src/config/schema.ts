@@ -8,6 +8,7 @@ import { haSettings } from './ha-schema.ts';
 import { INSTANT_EXAMPLE, parseInstant } from '../core/instant.ts';
 import { LOG_FORMATS } from '../core/log-format.ts';
 import { TLS_MODES } from '../core/mysql-tls.ts';
+import { HIVE_RESERVED_WORDS, METADATA_ROLES, resolveMetadataNames, type MetadataNames, type MetadataRole } from './metadata-columns.ts';
 import { FilterSyntaxError, parseRowFilter, type RowFilterExpression } from './row-filter-syntax.ts';
 
 // Never replicated, whatever include/exclude say: they hold grants and server state, not business data.
@@ -103,6 +104,12 @@ const kafkaSource = z.strictObject({
   deadLetterFile: nonEmpty.default('./.sluice/dead-letters.jsonl'),
 });
 
+// A Hive identifier that needs no backticks: a lower-case letter, then letters, digits and `_`; not a reserved word.
+const hiveIdentifier = nonEmpty.max(128).superRefine((name, ctx) => {
+  if (!/^[a-z][a-z0-9_]*$/.test(name)) ctx.addIssue({ code: 'custom', message: `'${name}' is not a Hive identifier that needs no backticks: expected a lower-case letter, then lower-case letters, digits and _` });
+  else if (HIVE_RESERVED_WORDS.has(name)) ctx.addIssue({ code: 'custom', message: `'${name}' is a reserved word in HiveQL (it would need backticks): choose another name` });
+});
+
 // What of a table's rows is captured (docs/configuration.md, "What is captured"), on a capture.tables
 // entry or a routing rule. Column names and globs are matched without regard to case, as MySQL does.
 const columnGlob = nonEmpty.regex(/^[^.\s]+$/, { error: "expected a column name or glob such as 'email' or 'card_*'" });
@@ -140,9 +147,16 @@ const captureSettings = {
   schemaChanges: z.enum(SCHEMA_POLICIES).optional(),
 };
 
+// Other names for the metadata columns of the tables a sink or rule creates (docs/row-format.md):
+// HiveQL wants a leading `_` in backticks, so each is an identifier that needs none. Checked against
+// each other and the partition columns at start (checkMetadataNames), against the source's columns
+// when a table is opened, and against the names a table was created with (a table keeps its names).
+const metadataColumns = z.strictObject(Object.fromEntries(METADATA_ROLES.map((role) => [role, hiveIdentifier.optional()])) as Record<MetadataRole, z.ZodOptional<typeof hiveIdentifier>>);
+
 const rule = z
   .strictObject({
     ...captureSettings,
+    metadataColumns: metadataColumns.optional(),
     match: nonEmpty.superRefine((pattern, ctx) => {
       try {
         new RegExp(pattern);
@@ -358,6 +372,7 @@ const sink = z.strictObject({
   // Hive identifiers, and never the name of a source column (Hive refuses such a table).
   dayColumn: nonEmpty.regex(/^[a-z_][a-z0-9_]*$/, { error: 'expected a lower-case Hive column name' }).default('dt'),
   hourColumn: nonEmpty.regex(/^[a-z_][a-z0-9_]*$/, { error: 'expected a lower-case Hive column name' }).default('hr'),
+  metadataColumns: metadataColumns.optional(),
   filesystem: filesystem.prefault({}),
   catalog: catalog.prefault({}),
   rollBytes: z.int().min(1).default(134217728),
@@ -466,6 +481,7 @@ type DaemonSettings = z.output<z.ZodObject<typeof daemonSettings>>;
 /** What no single key can check: an HDFS state store's NameNodes, and a hash mask's salt. */
 function checkAcrossKeys(config: DaemonSettings, ctx: z.RefinementCtx): void {
   checkKafkaSink(config, ctx);
+  checkMetadataNames(config, ctx);
   requireStateNamenodes(config.checkpoint.hdfs, config.sink.filesystem.kind === 'webhdfs', 'sink.filesystem is not webhdfs', ctx);
   // A standby on another host must read the state the active daemon wrote.
   if (config.ha.zookeeper && config.checkpoint.store !== 'hdfs') {
@@ -477,6 +493,32 @@ function checkAcrossKeys(config: DaemonSettings, ctx: z.RefinementCtx): void {
     ...config.routing.rules.map((entry, index) => ({ entry, path: ['routing', 'rules', index, 'mask'] })),
   ].find(({ entry }) => Object.values(entry.mask ?? {}).includes('hash'));
   if (hashed) ctx.addIssue({ code: 'custom', path: hashed.path, message: "a 'hash' mask needs capture.salt (a random secret of at least 16 characters)" });
+}
+
+/**
+ * The metadata column names each rule's tables get (the rule's, else the sink's, else the defaults)
+ * must differ from each other and from the partition columns: Hive refuses a table with a column twice.
+ */
+function checkMetadataNames(config: DaemonSettings, ctx: z.RefinementCtx): void {
+  const { sink } = config;
+  const partitions = new Map([[sink.dayColumn, 'sink.dayColumn'], ...(sink.partition === 'hour' ? [[sink.hourColumn, 'sink.hourColumn'] as const] : [])]);
+  const sets: { path: (string | number)[]; own: Partial<MetadataNames> | undefined }[] = [
+    { path: ['sink', 'metadataColumns'], own: sink.metadataColumns },
+    ...config.routing.rules.map((entry, index) => ({ path: ['routing', 'rules', index, 'metadataColumns'], own: entry.metadataColumns })),
+  ];
+  for (const { path, own } of sets) {
+    if (own === undefined) continue;
+    const names = resolveMetadataNames(sink.metadataColumns, own);
+    const seen = new Map<string, MetadataRole>();
+    for (const role of METADATA_ROLES) {
+      const name = names[role];
+      const where = own[role] !== undefined ? [...path, role] : ['sink', 'metadataColumns', role];
+      const other = seen.get(name);
+      if (other !== undefined) ctx.addIssue({ code: 'custom', path: where, message: `'${name}' is also the name of the ${other} column: each metadata column needs a name of its own` });
+      else if (partitions.has(name)) ctx.addIssue({ code: 'custom', path: where, message: `'${name}' is the partition column (${partitions.get(name)}): choose another name` });
+      seen.set(name, role);
+    }
+  }
 }
 
 /** sink.kafka goes with sink.kind kafka, which takes every snapshot mode but when_needed. */

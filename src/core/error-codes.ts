@@ -202,6 +202,12 @@ export const ERROR_CODES: { readonly [Code in ErrorCode]: ErrorCodeDoc } = {
     restartHelps: true,
     action: 'The table stops and the others go on; see "One table that cannot be followed" in docs/when-things-go-wrong.md.',
   },
+  SLUICE_METADATA_NAMES_CHANGED: {
+    meaning: 'A changelog table exists with other metadata column names than `sink.metadataColumns` (or its routing rule\'s `metadataColumns`) now gives it; sluice does not rename the columns of an existing table.',
+    transient: 'no',
+    restartHelps: false,
+    action: 'Set the key back to the names the message says the table has (a routing rule of its own may keep them for that table), or route its changes to a new table.',
+  },
   SLUICE_SCHEMA_HISTORY: {
     meaning: "The columns of a table at a binlog position cannot be known (the schema history cannot be read, or the server's view cannot be read back).",
     transient: { when: 'the connection to the server was lost or a lock timed out' },

@@ -15,6 +15,7 @@ import { setUpCapture } from './capture-setup.ts';
 import type { SluiceMetrics } from '../runtime/metrics.ts';
 import type { CompactionSettings } from '../sinks/compaction.ts';
 import type { MaterializeSettings } from '../sinks/materialize.ts';
+import type { MetadataNames } from '../config/metadata-columns.ts';
 import type { HiveChangelogSinkOptions } from '../sinks/hive-changelog-sink.ts';
 import type { HiveCommits } from '../sinks/hive-commits.ts';
 import { HiveSink } from '../sinks/hive-sink.ts';
@@ -37,6 +38,8 @@ import { purgedError, startAtEndAfterPurge } from './purged-start.ts';
 
 /** The Hive sink's settings, as the sink takes them. */
 export type HiveSettings = Pick<HiveChangelogSinkOptions, 'fs' | 'catalog' | 'warehouse' | 'format' | 'partition' | 'rollBytes' | 'rollSeconds' | 'formats'> & {
+  /** sink.metadataColumns: the metadata column names of new tables, where not the defaults. */
+  metadataColumns?: Partial<MetadataNames>;
   /** ha.zookeeper: the epoch this daemon leads in (docs/ha.md); absent without a standby. */
   epoch?: number;
 };
@@ -152,8 +155,8 @@ export class BinlogToHiveJob extends PipelineJob<BinlogSourceState> {
     const jobId = newJobId(options.epoch);
     logger.info({ server, version: facts.version, start: start.description, jobId, ...(snapshot ? { snapshot: snapshot.fresh ? 'starting' : 'resuming' } : {}) }, 'starting binlog capture');
 
-    const capture = setUpCapture(options.capture, options.routing.rules, router, logger);
-    const sink = openHiveSink(options, jobId, logger, metrics, record, capture.schemaPolicy);
+    const capture = setUpCapture(options.capture, options.routing.rules, router, logger, options.metadataColumns);
+    const sink = openHiveSink(options, jobId, logger, metrics, record, capture);
     const coordinator = new CheckpointCoordinator(store, { [HIVE]: sink }, jobId, options.keepCheckpoints, lastRecordId(record, options.epoch));
     const stream = new BinlogSource({
       connection: options.connection,
@@ -251,11 +254,11 @@ export function openHiveSink(
   logger: Logger,
   metrics: SluiceMetrics,
   record: CheckpointRecord | undefined,
-  schemaPolicy?: HiveChangelogSinkOptions['schemaPolicy'],
+  capture?: Pick<HiveChangelogSinkOptions, 'schemaPolicy' | 'metadataNames'>,
 ): HiveSink {
   const { formats, fs, catalog, warehouse, format, partition, rollBytes, rollSeconds } = settings;
   return new HiveSink(
-    { ...(formats ? { formats } : {}), ...(schemaPolicy ? { schemaPolicy } : {}), fs, catalog, warehouse, format, partition, rollBytes, rollSeconds, channel: 0, jobId, logger, metrics },
+    { ...(formats ? { formats } : {}), ...(capture?.schemaPolicy ? { schemaPolicy: capture.schemaPolicy } : {}), ...(capture?.metadataNames ? { metadataNames: capture.metadataNames } : {}), fs, catalog, warehouse, format, partition, rollBytes, rollSeconds, channel: 0, jobId, logger, metrics },
     record?.sinks[HIVE] as HiveCommits | undefined,
   );
 }

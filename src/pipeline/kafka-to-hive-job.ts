@@ -12,7 +12,7 @@ import { Router, type RoutingConfig, type RoutingRule } from '../routing/router.
 import type { CaptureConfig, CaptureSettings } from '../routing/capture/capture-transform.ts';
 import { setUpCapture } from './capture-setup.ts';
 import type { SluiceMetrics } from '../runtime/metrics.ts';
-import { METADATA_COLUMNS } from '../sinks/changelog-layout.ts';
+import { metadataNamesOf, metadataNameSet } from '../catalog/metadata-names.ts';
 import { DeadLetterFile } from '../sources/kafka/dead-letters.ts';
 import { mysqlTypesOfHiveColumns } from '../sources/kafka/hive-column-types.ts';
 import type { KafkaSourceState } from '../sources/kafka/kafka-position.ts';
@@ -113,8 +113,8 @@ export class KafkaToHiveJob extends PipelineJob<KafkaSourceState> {
     const resumed = TableGate.resume<KafkaSourceState>(record, KAFKA);
     const router = new Router(options.routing, (source, changes) => metrics.unmatchedChanges.inc({ source }, changes));
     const jobId = member === undefined ? newJobId(options.epoch) : memberJobId(member, newJobId(options.epoch));
-    const capture = setUpCapture(options.capture, options.routing.rules, router, logger);
-    const sink = openHiveSink(options, jobId, logger, metrics, record, capture.schemaPolicy);
+    const capture = setUpCapture(options.capture, options.routing.rules, router, logger, options.metadataColumns);
+    const sink = openHiveSink(options, jobId, logger, metrics, record, capture);
     const reference = (recordId: number) => ({ jobId, recordId, stateDir: store.dir });
     const commitPoint = group && ((written: CheckpointRecord) => source.commitRecord(kafkaStateOf(written)!, reference(written.id)));
     const coordinator = new CheckpointCoordinator(store, { [HIVE]: sink }, jobId, options.keepCheckpoints, lastRecordId(record, options.epoch), commitPoint);
@@ -137,8 +137,8 @@ export class KafkaToHiveJob extends PipelineJob<KafkaSourceState> {
       router,
       targetColumns: async (target) => {
         const table = await options.catalog.getTable(target.database, target.table);
-        const metadata = new Set(METADATA_COLUMNS.map((column) => column.name));
-        return table && mysqlTypesOfHiveColumns(table.columns.filter((column) => !metadata.has(column.name)));
+        const metadata = table && metadataNameSet(metadataNamesOf(table));
+        return table && metadata && mysqlTypesOfHiveColumns(table.columns.filter((column) => !metadata.has(column.name)));
       },
       deadLetters: new DeadLetterFile(options.deadLetterFile),
       maxQueuedItems: options.maxQueuedEvents,

@@ -1,6 +1,7 @@
 // The layout of a changelog table in Hive: the source's columns, then what sluice adds to every row
 // so that a reader can tell what happened, when, where in the binlog, and in which order.
 import type { HiveColumn } from '../catalog/catalog.ts';
+import { DEFAULT_METADATA_NAMES, METADATA_ROLES, type MetadataNames } from '../catalog/metadata-names.ts';
 
 export const METADATA_COLUMNS: readonly HiveColumn[] = [
   /**
@@ -18,6 +19,11 @@ export const METADATA_COLUMNS: readonly HiveColumn[] = [
   /** The source 'db.table' the row came from (several shards may feed one table). */
   { name: '_source', type: 'string' },
 ];
+
+/** The metadata columns under the names a table has (catalog/metadata-names.ts); METADATA_COLUMNS under the defaults. */
+export function metadataColumns(names: MetadataNames = DEFAULT_METADATA_NAMES): HiveColumn[] {
+  return METADATA_ROLES.map((role, index) => ({ name: names[role], type: METADATA_COLUMNS[index]!.type }));
+}
 
 export type PartitionGranularity = 'day' | 'hour';
 

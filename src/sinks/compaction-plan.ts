@@ -2,7 +2,7 @@
 // runner (compaction.ts) lists, merges and commits.
 import type { StorageFormat, TableDefinition } from '../catalog/catalog.ts';
 import type { FileStatus } from '../filesystem/filesystem.ts';
-import { METADATA_COLUMNS } from './changelog-layout.ts';
+import { metadataNamesOf, metadataNameSet } from '../catalog/metadata-names.ts';
 
 /** `sink.compaction` in the configuration. */
 export interface CompactionSettings {
@@ -48,7 +48,7 @@ export function partitionClosed(values: Record<string, string>, dayColumn: strin
 /** A table sluice writes: the changelog's metadata columns and a partition column. */
 export function isChangelogTable(table: TableDefinition): boolean {
   const names = new Set(table.columns.map((column) => column.name));
-  return table.partitionColumns.length > 0 && METADATA_COLUMNS.every((column) => names.has(column.name));
+  return table.partitionColumns.length > 0 && [...metadataNameSet(metadataNamesOf(table))].every((name) => names.has(name));
 }
 
 /**

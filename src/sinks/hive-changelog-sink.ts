@@ -11,7 +11,7 @@ import { joinPath, type FileSystem } from '../filesystem/filesystem.ts';
 import { routeKey, type Route } from '../routing/router.ts';
 import {
   formatEventTime,
-  METADATA_COLUMNS,
+  metadataColumns,
   partitionColumns,
   partitionPath,
   partitionValues,
@@ -23,6 +23,8 @@ import type { SluiceMetrics, Tally } from '../runtime/metrics.ts';
 import type { SchemaPolicy } from '../config/schema.ts';
 import { textFormat, type RowFileFormat, type RowFileWriter } from './row-file-format.ts';
 import { HeldXaFiles } from './xa-held-files.ts';
+import { keyIndexes, movesKey, splitKeyMove } from './key-move.ts';
+import { DEFAULT_METADATA_NAMES, isDefaultNames, METADATA_ROLES, metadataNamesOf, metadataNameSet, type MetadataNames } from '../catalog/metadata-names.ts';
 
 export const STAGING_DIR = '.data';
 
@@ -47,9 +49,19 @@ export interface HiveChangelogSinkOptions {
   metrics?: SluiceMetrics;
   /** The prepared XA transactions the newest checkpoint record holds files for. */
   preparedXa?: Record<string, HeldFile[]>;
+  /** The metadata column names a new table gets, and the config key that says so; the defaults when absent. */
+  metadataNames?: (target: Route, event: ChangeEvent) => ConfiguredMetadataNames;
   /** What a schema change of the event's source table does to its Hive table; `evolve` when absent. */
   schemaPolicy?: (event: ChangeEvent) => SchemaPolicy;
 }
+
+export interface ConfiguredMetadataNames {
+  names: MetadataNames;
+  /** The config key the names come from (`sink.metadataColumns`, `routing.rules[2].metadataColumns`), for errors. */
+  key: string;
+}
+
+const DEFAULT_CONFIGURED: ConfiguredMetadataNames = { names: DEFAULT_METADATA_NAMES, key: 'sink.metadataColumns' };
 
 /** The files a table is writing for one stream of rows: the ordinary one, or one XA transaction's. */
 interface FileSet {
@@ -108,7 +120,7 @@ export class HiveChangelogSink {
       // A truncate marker says the rows before it are gone: a table not created yet has none, and
       // a marker has no columns to create one with.
       if (event.op === 'truncate' && !(await this.options.catalog.getTable(target.database, target.table))) return;
-      table = await TableWriter.open(target, event.columns, this.options);
+      table = await TableWriter.open(target, event, this.options);
       this.tables.set(key, table);
     }
     this.lastTarget = target;
@@ -191,12 +203,16 @@ class TableWriter {
   /** Each XA transaction's files, until its XA PREPARE. */
   private readonly xaSets = new Map<string, FileSet>();
   private readonly layoutByColumns = new WeakMap<readonly SourceColumn[], number[]>();
+  /** Per column list, where the recorded key's columns are (key-move.ts); renewed when the key changes. */
+  private keyByColumns = new WeakMap<readonly SourceColumn[], readonly number[]>();
   private hiveTypes: string[];
   /** Bumped whenever the table's columns change, so that open files are rolled. */
   private layoutVersion = 0;
   private readonly format: RowFileFormat;
   /** Where the metadata columns start; stable, since ADD COLUMNS appends after them. */
   private readonly metadataOffset: number;
+  /** The names of the table's metadata columns (recorded with it: catalog/metadata-names.ts). */
+  private readonly metadataSet: ReadonlySet<string>;
   /** The table's own partitioning, which may predate the current configuration. */
   private readonly scheme: PartitionScheme;
   // Bumped for every row: plain tallies, added to the counters whenever they are read.
@@ -206,6 +222,8 @@ class TableWriter {
   private constructor(
     private definition: TableDefinition,
     private readonly options: HiveChangelogSinkOptions,
+    /** The config key that names the metadata columns of this table, for errors. */
+    private readonly metadataKey: string,
   ) {
     this.hiveTypes = definition.columns.map((column) => column.type);
     const format = definition.format === 'text' ? textFormat : options.formats?.[definition.format];
@@ -215,7 +233,9 @@ class TableWriter {
       });
     }
     this.format = format;
-    this.metadataOffset = definition.columns.findIndex((column) => column.name === METADATA_COLUMNS[0]!.name);
+    const names = metadataNamesOf(definition);
+    this.metadataSet = metadataNameSet(names);
+    this.metadataOffset = definition.columns.findIndex((column) => column.name === names.op);
     const [day, hour] = definition.partitionColumns;
     this.scheme = { granularity: hour ? 'hour' : 'day', dayColumn: day?.name ?? options.partition.dayColumn, hourColumn: hour?.name ?? options.partition.hourColumn };
     const table = `${definition.database}.${definition.name}`;
@@ -223,29 +243,34 @@ class TableWriter {
     this.bytesCounter = options.metrics?.tally(options.metrics.bytesWritten, { table });
   }
 
-  static async open(target: Route, columns: readonly SourceColumn[], options: HiveChangelogSinkOptions): Promise<TableWriter> {
+  static async open(target: Route, event: ChangeEvent, options: HiveChangelogSinkOptions): Promise<TableWriter> {
+    const { columns } = event;
+    const configured = options.metadataNames?.(target, event) ?? DEFAULT_CONFIGURED;
     const existing = await options.catalog.getTable(target.database, target.table);
-    const definition =
-      existing ??
-      (await options.catalog.createTable({
-        database: target.database,
-        name: target.table,
-        columns: [...columns.map(toHiveColumn), ...METADATA_COLUMNS],
-        partitionColumns: partitionColumns(options.partition),
-        format: options.format,
-        location: joinPath(options.warehouse, `${target.database}.db`, target.table),
-        ...primaryKeyOf(columns),
-      }));
+    const wanted: TableDefinition = {
+      database: target.database,
+      name: target.table,
+      columns: [...columns.map(toHiveColumn), ...metadataColumns(configured.names)],
+      partitionColumns: partitionColumns(options.partition),
+      format: options.format,
+      location: joinPath(options.warehouse, `${target.database}.db`, target.table),
+      ...primaryKeyOf(columns),
+      ...(isDefaultNames(configured.names) ? {} : { metadataNames: configured.names }),
+    };
+    // Before the table is made: a table with a column twice is no table at all.
+    requireNoClash(existing ?? wanted, columns, options.partition, configured.key);
+    const definition = existing ?? (await options.catalog.createTable(wanted));
     requireChangelogLayout(definition);
-    requireNoClash(definition, columns, options.partition);
+    requireSameMetadataNames(definition, configured);
     if (!existing) options.logger.info({ table: routeKey(target), location: definition.location }, 'table created');
-    return new TableWriter(definition, options);
+    return new TableWriter(definition, options, configured.key);
   }
 
   /** Not async: the common row (layout known, its file open) costs no promise (see core/settled.ts). */
   write(event: ChangeEvent, checkpointId: number, nextFileIndex: () => number): Promise<void> {
     try {
       const layout = this.layoutByColumns.get(event.columns);
+      if (layout && event.op === 'update' && this.movesKey(event)) return this.writeKeyMove(event, checkpointId, nextFileIndex);
       const file = layout && this.setOf(event.xid).open.get(this.partitionPathOf(event.commitTs));
       if (!file || file.layoutVersion !== this.layoutVersion) return this.writeOpening(event, checkpointId, nextFileIndex);
       return this.writeRow(file, this.valuesOf(event, layout));
@@ -258,6 +283,8 @@ class TableWriter {
   private async writeOpening(event: ChangeEvent, checkpointId: number, nextFileIndex: () => number): Promise<void> {
     const layout =
       this.layoutByColumns.get(event.columns) ?? (await this.layoutFor(event.columns, describeEventPosition(event), this.options.schemaPolicy?.(event) ?? 'evolve'));
+    // Only now is the key known that this column list records (layoutFor follows a key change).
+    if (event.op === 'update' && this.movesKey(event)) return this.writeKeyMove(event, checkpointId, nextFileIndex);
     const set = this.setOf(event.xid);
     let file = set.open.get(this.partitionPathOf(event.commitTs));
     if (file && file.layoutVersion !== this.layoutVersion) {
@@ -266,6 +293,23 @@ class TableWriter {
     }
     file ??= await this.fileFor(set, partitionValues(event.commitTs, this.scheme), checkpointId, nextFileIndex, event.sequence);
     await this.writeRow(file, this.valuesOf(event, layout));
+  }
+
+  /** Whether an update changed the row's primary key (key-move.ts). */
+  private movesKey(event: ChangeEvent): boolean {
+    let key = this.keyByColumns.get(event.columns);
+    if (!key) {
+      key = keyIndexes(event.columns, this.definition.primaryKey);
+      this.keyByColumns.set(event.columns, key);
+    }
+    return movesKey(event, key);
+  }
+
+  /** A key move, as the old key's delete and the new key's update (neither is a move again). */
+  private async writeKeyMove(event: ChangeEvent, checkpointId: number, nextFileIndex: () => number): Promise<void> {
+    const [deleted, updated] = splitKeyMove(event);
+    await this.write(deleted, checkpointId, nextFileIndex);
+    await this.write(updated, checkpointId, nextFileIndex);
   }
 
   /** The table's row: the event's values in the table's column order, then the metadata columns. */
@@ -349,7 +393,7 @@ class TableWriter {
   private async layoutFor(columns: readonly SourceColumn[], position: string, policy: SchemaPolicy): Promise<number[]> {
     const cached = this.layoutByColumns.get(columns);
     if (cached) return cached;
-    requireNoClash(this.definition, columns, this.options.partition);
+    requireNoClash(this.definition, columns, this.options.partition, this.metadataKey);
     // A truncate marker has no columns (NO_COLUMNS): it is no schema change.
     if (policy === 'exception' && columns.length > 0) this.requireUnchanged(columns, position);
     const known = new Set(this.definition.columns.map((column) => column.name));
@@ -359,7 +403,7 @@ class TableWriter {
     const redirected = await this.followTypeChanges(columns, position, policy);
     const byName = new Map(columns.map((column, index) => [redirected.get(column.name.toLowerCase()) ?? column.name.toLowerCase(), index]));
     const layout = this.definition.columns.map((column) =>
-      METADATA_COLUMNS.some((meta) => meta.name === column.name) ? -1 : (byName.get(column.name) ?? -1),
+      this.metadataSet.has(column.name) ? -1 : (byName.get(column.name) ?? -1),
     );
     this.layoutByColumns.set(columns, layout);
     return layout;
@@ -377,6 +421,7 @@ class TableWriter {
     await this.options.catalog.setPrimaryKey(database, name, key);
     this.options.logger.info({ table: `${database}.${name}`, from: this.definition.primaryKey ?? null, to: key }, 'primary key recorded');
     this.definition = { ...this.definition, primaryKey: key };
+    this.keyByColumns = new WeakMap();
   }
 
   private async addColumns(added: HiveColumn[]): Promise<void> {
@@ -391,7 +436,7 @@ class TableWriter {
   /** `exception`: the source's columns must be the table's, name for name and type for type. */
   private requireUnchanged(columns: readonly SourceColumn[], position: string): void {
     const { database, name } = this.definition;
-    const sourceColumns = this.definition.columns.filter((column) => !METADATA_COLUMNS.some((meta) => meta.name === column.name));
+    const sourceColumns = this.definition.columns.filter((column) => !this.metadataSet.has(column.name));
     const incoming = new Map(columns.map((column) => [column.name.toLowerCase(), hiveTypeFor(column.mysqlType)]));
     const added = [...incoming.keys()].filter((column) => !sourceColumns.some((existing) => existing.name === column));
     const dropped = sourceColumns.filter((column) => !incoming.has(column.name)).map((column) => column.name);
@@ -569,15 +614,16 @@ class TableWriter {
 /** A table that exists but is not a sluice changelog table is never written into. */
 function requireChangelogLayout(definition: TableDefinition): void {
   const names = definition.columns.map((column) => column.name);
-  const start = names.indexOf(METADATA_COLUMNS[0]!.name);
-  const fits = start >= 0 && METADATA_COLUMNS.every((column, index) => names[start + index] === column.name) && definition.partitionColumns.length > 0;
+  const metadata = metadataColumns(metadataNamesOf(definition));
+  const start = names.indexOf(metadata[0]!.name);
+  const fits = start >= 0 && metadata.every((column, index) => names[start + index] === column.name) && definition.partitionColumns.length > 0;
   if (fits) return;
   const table = `${definition.database}.${definition.name}`;
   throw new SluiceError(
     'SLUICE_CATALOG',
     `table ${table} exists but is not a sluice changelog table: it has columns (${names.join(', ')}) partitioned by ` +
       `(${definition.partitionColumns.map((column) => column.name).join(', ') || 'nothing'}); sluice needs the source columns followed by ` +
-      `(${METADATA_COLUMNS.map((column) => column.name).join(', ')}) and a partition column. Route the changes to another table, or drop this one.`,
+      `(${metadata.map((column) => column.name).join(', ')}) and a partition column. Route the changes to another table, or drop this one.`,
     { context: { table } },
   );
 }
@@ -585,11 +631,13 @@ function requireChangelogLayout(definition: TableDefinition): void {
 /**
  * A source column may not share its name with a partition column or a metadata column: Hive refuses
  * the table, and the values would shadow each other. Stop with a way out rather than guess.
+ * `metadataKey`: the config key that names the metadata columns of new tables.
  */
-function requireNoClash(definition: TableDefinition, columns: readonly SourceColumn[], scheme: PartitionScheme): void {
+function requireNoClash(definition: TableDefinition, columns: readonly SourceColumn[], scheme: PartitionScheme, metadataKey: string): void {
+  const names = metadataNamesOf(definition);
   const reserved = new Map<string, string>([
     ...definition.partitionColumns.map((column) => [column.name, `the partition column (sink.${column.name === scheme.hourColumn ? 'hourColumn' : 'dayColumn'})`] as [string, string]),
-    ...METADATA_COLUMNS.map((column) => [column.name, 'a metadata column sluice adds'] as [string, string]),
+    ...METADATA_ROLES.map((role) => [names[role], `the metadata column sluice adds as ${metadataKey}.${role}`] as [string, string]),
   ]);
   for (const column of columns) {
     const clash = reserved.get(column.name.toLowerCase());
@@ -597,11 +645,30 @@ function requireNoClash(definition: TableDefinition, columns: readonly SourceCol
       throw new SluiceError(
         'SLUICE_SCHEMA_UNSUPPORTED',
         `source column '${column.name}' of the table feeding ${definition.database}.${definition.name} has the name of ${clash}. ` +
-          'Choose another name for the partition column (sink.dayColumn / sink.hourColumn) for new tables, or exclude the table.',
+          `Choose another name for the partition column (sink.dayColumn / sink.hourColumn) or the metadata column (${metadataKey}) for new tables, or exclude the table.`,
         { context: { table: `${definition.database}.${definition.name}`, sourceColumn: column.name } },
       );
     }
   }
+}
+
+/**
+ * A table keeps the metadata column names it was created with: its views, snapshot and readers know
+ * them by the record. A configuration that names them otherwise now is refused for that table, not
+ * followed into a table whose columns no longer say what they are.
+ */
+function requireSameMetadataNames(definition: TableDefinition, configured: ConfiguredMetadataNames): void {
+  const has = metadataNamesOf(definition);
+  const differ = METADATA_ROLES.filter((role) => has[role] !== configured.names[role]);
+  if (differ.length === 0) return;
+  const table = `${definition.database}.${definition.name}`;
+  throw new SluiceError(
+    'SLUICE_METADATA_NAMES_CHANGED',
+    `table ${table} was created with the metadata columns ${METADATA_ROLES.map((role) => has[role]).join(', ')}, and ${configured.key} now names ` +
+      `${differ.map((role) => `${role} '${configured.names[role]}' (the table has '${has[role]}')`).join(', ')}. sluice does not rename the columns of an ` +
+      `existing table. Set ${configured.key} back to the table's names for it (a routing rule of its own may keep them), or route its changes to a new table.`,
+    { context: { table, key: configured.key } },
+  );
 }
 
 function describeEventPosition(event: ChangeEvent): string {

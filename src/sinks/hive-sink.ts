@@ -10,7 +10,7 @@ import type { Sink, SinkRecovery } from '../core/sink.ts';
 import type { StateStore } from '../core/state-store.ts';
 import { joinPath, type FileSystem } from '../filesystem/filesystem.ts';
 import type { Route } from '../routing/router.ts';
-import { METADATA_COLUMNS } from './changelog-layout.ts';
+import { metadataNamesOf, metadataNameSet } from '../catalog/metadata-names.ts';
 import { executeCommits, type HiveCommits } from './hive-commits.ts';
 import { HiveChangelogSink, STAGING_DIR, type HiveChangelogSinkOptions } from './hive-changelog-sink.ts';
 import { HeldXaFiles } from './xa-held-files.ts';
@@ -112,5 +112,5 @@ async function deleteAllBut(fs: FileSystem, dir: string, keep: (path: string) =>
 
 function isChangelogTable(table: TableDefinition): boolean {
   const names = new Set(table.columns.map((column) => column.name));
-  return METADATA_COLUMNS.every((column) => names.has(column.name));
+  return [...metadataNameSet(metadataNamesOf(table))].every((name) => names.has(name));
 }

@@ -25,6 +25,7 @@ import { partitionPath } from './changelog-layout.ts';
 import { committedByKeptRecords } from './compaction.ts';
 import { baseName, isChangelogTable, partitionClosed } from './compaction-plan.ts';
 import { currentStateSql } from './current-state-sql.ts';
+import { metadataNamesOf } from '../catalog/metadata-names.ts';
 import { ScheduledTableWork } from './scheduled-table-work.ts';
 import { createSnapshotView, generationLocation, snapshotAndChanges, snapshotRoot, snapshotTableName, snapshotWatermark } from './snapshot-table.ts';
 import { createTableView, qualified, quote, RAW_LINE, withScratch } from './warehouse-views.ts';
@@ -159,7 +160,9 @@ export class Materializer extends ScheduledTableWork {
         await createTableView(connection, table, catalog, fs, scratch, { rawLine: true });
         const previous = await createSnapshotView(connection, table, catalog, fs, scratch, settings.suffix, { rawLine: true });
         const after = previous?.watermark ?? -1n;
-        const top = (await connection.runAndReadAll(`SELECT max("_seq")::VARCHAR FROM ${qualified(table)} WHERE "_seq" > ${after}`)).getRows()[0]?.[0];
+        const metadata = metadataNamesOf(table);
+        const seq = quote(metadata.seq);
+        const top = (await connection.runAndReadAll(`SELECT max(${seq})::VARCHAR FROM ${qualified(table)} WHERE ${seq} > ${after}`)).getRows()[0]?.[0];
         if (top === null || top === undefined) return undefined;
         const watermark = BigInt(String(top));
         const id = `${jobId}.${checkpointId}-${this.runIndex++}`;
@@ -167,7 +170,7 @@ export class Materializer extends ScheduledTableWork {
         const location = generationLocation(root, watermark, id);
         const names = new Set(table.columns.map((column) => column.name));
         const select = table.format === 'text' ? quote(RAW_LINE) : table.columns.map((column) => quote(column.name)).join(', ');
-        const fold = currentStateSql({ from: `(${snapshotAndChanges(previous?.view, table, after, watermark)})`, key: table.primaryKey!, hasSource: names.has('_source'), select });
+        const fold = currentStateSql({ from: `(${snapshotAndChanges(previous?.view, table, after, watermark)})`, key: table.primaryKey!, hasSource: names.has(metadata.source), select, names: metadata });
         // 1. The new generation, in a directory no table points to.
         const written =
           table.format === 'text'
@@ -181,7 +184,15 @@ export class Materializer extends ScheduledTableWork {
           id,
           createdAt: new Date().toISOString(),
           table: label,
-          snapshot: { database: table.database, name: snapshotName, columns: table.columns, partitionColumns: [], format: table.format, location },
+          snapshot: {
+            database: table.database,
+            name: snapshotName,
+            columns: table.columns,
+            partitionColumns: [],
+            format: table.format,
+            location,
+            ...(table.metadataNames ? { metadataNames: table.metadataNames } : {}),
+          },
           root,
           ...(previous ? { previous: previous.definition.location } : {}),
         };
@@ -221,7 +232,7 @@ async function coveredPartitions(
   options: { retentionDays: number; now: number; protectedNames: ReadonlySet<string>; fs: FileSystem },
 ): Promise<PartitionSpec[]> {
   const columns = table.partitionColumns.map((column) => quote(column.name));
-  const rows = (await connection.runAndReadAll(`SELECT ${columns.join(', ')}, max("_seq")::VARCHAR FROM ${qualified(table)} GROUP BY ${columns.join(', ')}`)).getRows();
+  const rows = (await connection.runAndReadAll(`SELECT ${columns.join(', ')}, max(${quote(metadataNamesOf(table).seq)})::VARCHAR FROM ${qualified(table)} GROUP BY ${columns.join(', ')}`)).getRows();
   const newest = new Map(rows.map((row) => [JSON.stringify(row.slice(0, columns.length).map(String)), BigInt(String(row[columns.length]))]));
   const covered: PartitionSpec[] = [];
   for (const partition of partitions) {

@@ -9,6 +9,7 @@
 // The names and locations are ../catalog/snapshot-location.ts (the Hive view reads them too).
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Catalog, TableDefinition } from '../catalog/catalog.ts';
+import { metadataNamesOf } from '../catalog/metadata-names.ts';
 import { snapshotTableName, snapshotWatermark } from '../catalog/snapshot-location.ts';
 import type { FileSystem } from '../filesystem/filesystem.ts';
 import { createTableView, qualified, quote, type ViewOptions } from './warehouse-views.ts';
@@ -19,7 +20,8 @@ import { createTableView, qualified, quote, type ViewOptions } from './warehouse
  * The snapshot has no partition columns: BY NAME fills them with NULL.
  */
 export function snapshotAndChanges(snapshotView: string | undefined, table: TableDefinition, after: bigint, upTo?: bigint): string {
-  const range = `"_seq" > ${after}` + (upTo === undefined ? '' : ` AND "_seq" <= ${upTo}`);
+  const seq = quote(metadataNamesOf(table).seq);
+  const range = `${seq} > ${after}` + (upTo === undefined ? '' : ` AND ${seq} <= ${upTo}`);
   const changes = `SELECT * FROM ${qualified(table)} WHERE ${range}`;
   return snapshotView === undefined ? changes : `SELECT * FROM ${snapshotView} UNION ALL BY NAME ${changes}`;
 }

@@ -83,6 +83,13 @@ export interface ChangeGeneratorOptions {
    * is prepared) or end the prepared one (COMMIT twice as often as ROLLBACK); 0: no XA.
    */
   xaRate?: number;
+  /**
+   * Share of updates that also move the row to a fresh primary key, expected as the old key's delete
+   * and the new key's update (sinks/key-move.ts); 0 (the default) never does, and draws nothing from
+   * the seed, so the workloads of the tests without it stay as they were. For current-state tests: the
+   * two rows share one `_seq`, which a stream comparison by sequence number does not expect.
+   */
+  keyChangeRate?: number;
   /** Opens the second connection the XA transactions run on; needed when xaRate > 0. */
   openConnection?: () => Promise<mysql.Connection>;
 }
@@ -111,6 +118,9 @@ export class ChangeGenerator {
   /** The tables emptied, in order, and how, for the test's report. */
   readonly tableResets: { table: string; kind: TableResetKind }[] = [];
   private readonly xaRate: number;
+  private readonly keyChangeRate: number;
+  /** Updates that moved a row to another key, for the test's report. */
+  keyChanges = 0;
   private xaConnection: mysql.Connection | undefined;
   private prepared: PreparedXa | undefined;
   private xaCount = 0;
@@ -127,6 +137,7 @@ export class ChangeGenerator {
     this.schemaChangeRate = options.schemaChangeRate ?? 0;
     this.tableResetRate = options.tableResetRate ?? 0;
     this.xaRate = options.xaRate ?? 0;
+    this.keyChangeRate = options.keyChangeRate ?? 0;
     this.openConnection = options.openConnection;
     for (const table of tables) this.columns.set(table, [...SOURCE_COLUMNS]);
   }
@@ -314,6 +325,18 @@ export class ChangeGenerator {
             staged.set(`${table}#${row[KEY]}`, row);
             pending.push({ source: table, op: 'insert', row });
           }
+        } else if (fresh && this.keyChangeRate > 0 && this.random() < this.keyChangeRate) {
+          const old = staged.get(`${table}#${fresh[KEY]}`)!;
+          const moved: SourceRow = { ...fresh, [KEY]: String(this.nextId++) };
+          const assignments = Object.keys(moved);
+          await this.connection.query(`UPDATE ${table} SET ${assignments.map((name) => `\`${name}\` = ?`).join(', ')} WHERE id = ?`, [
+            ...assignments.map((name) => moved[name]),
+            old[KEY],
+          ]);
+          staged.delete(`${table}#${old[KEY]}`);
+          staged.set(`${table}#${moved[KEY]}`, moved);
+          pending.push({ source: table, op: 'delete', row: old }, { source: table, op: 'update', row: moved });
+          this.keyChanges++;
         } else if (fresh) {
           const assignments = Object.keys(fresh).filter((name) => name !== KEY);
           await this.connection.query(`UPDATE ${table} SET ${assignments.map((name) => `\`${name}\` = ?`).join(', ')} WHERE id = ?`, [

@@ -161,20 +161,25 @@ export class CaptureTransform {
     const plan = table.columnsFor(event.columns, event);
     let op = event.op;
     let after = event.after;
+    let before = event.before;
     const passes = plan.predicate;
     if (passes) {
       if (op === 'insert' || op === 'read') {
         if (after === null || !passes(after)) return undefined;
       } else if (op === 'delete') {
-        if (event.before === null || !passes(event.before)) return undefined;
+        if (before === null || !passes(before)) return undefined;
       } else if (after === null || !passes(after)) {
-        if (event.before === null || !passes(event.before)) return undefined;
+        if (before === null || !passes(before)) return undefined;
         op = 'delete';
         after = null;
+      } else if (before !== null && !passes(before)) {
+        // Entering the filter: the row as it was did not pass, so it is written nowhere (not even as
+        // the delete of its old key, should the update also change the key: sinks/key-move.ts).
+        before = null;
       }
     }
-    if (plan.identity) return op === event.op ? event : { ...event, op, after };
-    return { ...event, op, columns: plan.columns, before: project(event.before, plan), after: project(after, plan) };
+    if (plan.identity) return op === event.op && before === event.before ? event : { ...event, op, before, after };
+    return { ...event, op, columns: plan.columns, before: project(before, plan), after: project(after, plan) };
   }
 
   /** What a schema change of this source table does to its Hive table: `evolve` unless its settings say. */
