@@ -39,6 +39,7 @@
 //                           with tsc into .sluice/bench-dist and running it from there, as production does
 //                           (the default: tsx's loader costs start-up time and ~3% of the daemon's CPU)
 //   BENCH_DAEMON_NODE_ARGS  extra node flags for the daemon, e.g. '--max-old-space-size=96'
+//   BENCH_DAEMON_YAML       YAML appended to the daemon's config (c)-(g), e.g. 'runtime:\n  maxQueuedEvents: 10000'
 //   BENCH_VARIANTS=0        skip (e), (f) and (g) (they run on MariaDB only)
 //   BENCH_HIVE=0            skip (g) only. On by default: HiveServer2 starts in ~5 s here, and it and
 //                           (g) with its read-back add 45-60 s at full size to the MariaDB part of ~3-3.5 min;
@@ -472,7 +473,7 @@ async function daemonRun(source: BenchSource, name: string, range: Range, sink: 
       sink: sink.yaml,
       checkpointSeconds: CHECKPOINT_SECONDS,
       // The stream's throughput from the start GTID, not a snapshot (bench/snapshot.bench.ts).
-      extra: 'snapshot:\n  mode: never\n',
+      extra: 'snapshot:\n  mode: never\n' + (process.env.BENCH_DAEMON_YAML ? `${process.env.BENCH_DAEMON_YAML}\n` : ''),
     }),
   );
   const total = totalOf(expected.counts);

@@ -447,7 +447,7 @@ const daemonSettings = {
   capture: capture.prefault({}),
   sink: sink.prefault({}),
   checkpoint: checkpoint.prefault({}),
-  runtime: z.strictObject({ maxQueuedEvents: z.int().min(1).default(10000) }).prefault({}),
+  runtime: z.strictObject({ maxQueuedEvents: z.int().min(1).default(1000) }).prefault({}),
   log: logSettings,
   ha: haSettings,
   metrics: z
