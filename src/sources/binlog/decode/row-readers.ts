@@ -327,9 +327,13 @@ function fastReader(column: RowColumn, schema: RowColumnSchema): Reader | undefi
   }
 }
 
-/** The rows of one rows event, read as zongji's readRow reads them: one object per image, keyed by column name. */
+/**
+ * The rows of one rows event, read as zongji's readRow reads them, except that an image is an array
+ * in the TableMap's column order instead of an object keyed by column name: BinlogSource turns it
+ * into the change's cells in place, so an image costs one array instead of an object and an array.
+ */
 export interface RowImageReader {
-  read(parser: RowParser): Record<string, unknown>;
+  read(parser: RowParser): unknown[];
 }
 
 /**
@@ -341,7 +345,6 @@ export function compileRowReader(tableMap: RowTableMap, bitmap: Buffer, zongji: 
   // Other options give other values (Dates, numbers): zongji's function then reads every column.
   const ownOptions = config?.dateStrings === true && config.timezone === 'Z';
   const count = tableMap.columns.length;
-  const names: string[] = [];
   const present: boolean[] = [];
   const readers: Reader[] = [];
   // As zongji counts them: every bit set in the bitmap, its padding bits too.
@@ -350,7 +353,6 @@ export function compileRowReader(tableMap: RowTableMap, bitmap: Buffer, zongji: 
   for (let index = 0; index < count; index++) {
     const column = tableMap.columns[index]!;
     const schema = tableMap.columnSchemas[index]!;
-    names.push(column.name);
     const isPresent = (bitmap[index >> 3]! & (1 << (index & 7))) !== 0;
     present.push(isPresent);
     const fast = ownOptions ? fastReader(column, schema) : undefined;
@@ -370,13 +372,13 @@ export function compileRowReader(tableMap: RowTableMap, bitmap: Buffer, zongji: 
       const buffer = parser._buffer;
       const nullStart = parser._offset;
       at = nullStart + nullBitmapSize;
-      const row: Record<string, unknown> = {};
+      const row: unknown[] = new Array(count);
       for (let index = 0, nullBit = 0; index < count; index++) {
         if (!present[index]) {
-          row[names[index]!] = null;
+          row[index] = null;
           continue;
         }
-        row[names[index]!] = (buffer[nullStart + (nullBit >> 3)]! & (1 << (nullBit & 7))) !== 0 ? null : readers[index]!(buffer, parser);
+        row[index] = (buffer[nullStart + (nullBit >> 3)]! & (1 << (nullBit & 7))) !== 0 ? null : readers[index]!(buffer, parser);
         nullBit++;
       }
       parser._offset = at;
