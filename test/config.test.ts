@@ -65,7 +65,7 @@ describe('config', () => {
       hourColumn: 'hr',
       filesystem: { kind: 'local', root: '/etc/sluice/.sluice/warehouse' },
       catalog: { kind: 'local', dir: '/etc/sluice/.sluice/catalog' },
-      parquet: { rowGroupRows: 1_000_000, rowGroupBytes: 8 * 1024 * 1024, codec: 'SNAPPY' },
+      parquet: { rowGroupRows: 1_000_000, rowGroupBytes: 2 * 1024 * 1024, codec: 'SNAPPY' },
       rollBytes: 134217728,
       rollSeconds: 3600,
       onTableError: 'table',
