@@ -224,18 +224,19 @@ function datetime2Reader(precision: number): Reader {
     const low = buffer.readInt32BE(at + 1);
     at += 5;
     const yearMonth = (high & 0x7fffc000) >> 14;
+    // Every field but the year is masked below 100: its two digits come from the table.
     return (
       zeroPad(Math.floor(yearMonth / 13), 4) +
       '-' +
-      zeroPad(yearMonth % 13, 2) +
+      TWO_DIGITS[yearMonth % 13]! +
       '-' +
-      zeroPad((low & 0x3e0000) >> 17, 2) +
+      TWO_DIGITS[(low & 0x3e0000) >> 17]! +
       ' ' +
-      zeroPad((low & 0x1f000) >> 12, 2) +
+      TWO_DIGITS[(low & 0x1f000) >> 12]! +
       ':' +
-      zeroPad((low & 0xfc0) >> 6, 2) +
+      TWO_DIGITS[(low & 0xfc0) >> 6]! +
       ':' +
-      zeroPad(low & 0x3f, 2) +
+      TWO_DIGITS[low & 0x3f]! +
       readFraction(buffer, precision)
     );
   };
