@@ -35,7 +35,7 @@
 //   BENCH_CPU_PROF=1        profile (b), (c), (d) with --cpu-prof into .sluice/bench-prof and print the
 //                           hotspots (timings are then inflated)
 //   BENCH_REFERENCE_COUNT=0 skip the untimed pass that counts the rows mariadb-binlog printed
-//   BENCH_COMPILED=0        run the daemon through tsx (bin/sluice.js without dist/) instead of compiling
+//   BENCH_COMPILED=0        run the daemon and (b) through tsx (bin/sluice.js without dist/) instead of compiling
 //                           with tsc into .sluice/bench-dist and running it from there, as production does
 //                           (the default: tsx's loader costs start-up time and ~3% of the daemon's CPU)
 //   BENCH_DAEMON_NODE_ARGS  extra node flags for the daemon, e.g. '--max-old-space-size=96'
@@ -308,7 +308,8 @@ async function decodeOnly(source: BenchSource, figures: LoadFigures, profileName
   };
   log(`(b${source.flavor.kind === 'mariadb' ? '' : `, ${source.flavor.label}`}) sluice BinlogSource from GTID ${input.startGtid}, counting change items ...`);
   const child = track(
-    spawn(process.execPath, ['--import', 'tsx', ...nodeArgs(profileName), join(REPO, 'bench/decode-worker.ts'), JSON.stringify(input)], {
+    // From the tsc build, as the daemon runs, unless BENCH_COMPILED=0: tsx's loader cost (b) ~5% of its profile.
+    spawn(process.execPath, [...(COMPILED ? [] : ['--import', 'tsx']), ...nodeArgs(profileName), COMPILED ? join(COMPILED_DIR, 'bench/decode-worker.js') : join(REPO, 'bench/decode-worker.ts'), JSON.stringify(input)], {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
