@@ -253,13 +253,22 @@ function dateReader(): Reader {
 // The charsets zongji decodes as UTF-8 (its ICONV_CHARSET_OVERRIDES; null is its default).
 const UTF8_CHARSETS = new Set<string | null>([null, 'utf8', 'utf8mb3', 'utf8mb4']);
 
+// Buffer's own utf8Slice, which toString('utf8', start, end) calls after checking its arguments:
+// ~20% less per string, two strings a row in the benchmark. Feature-tested: it is not documented.
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice?: (this: Buffer, start: number, end: number) => string }).utf8Slice;
+
+function utf8Text(buffer: Buffer, start: number, end: number): string {
+  // toString clamps a range past the end (a length corrupt or cut short); utf8Slice would throw.
+  return utf8Slice !== undefined && end <= buffer.length ? utf8Slice.call(buffer, start, end) : buffer.toString('utf8', start, end);
+}
+
 /** Bytes behind a 1-4 byte little-endian length: a Buffer over the packet, or UTF-8 text. */
 function lengthPrefixedReader(lengthSize: number, text: boolean): Reader {
   return (buffer) => {
     const length = lengthSize === 1 ? buffer[at]! : buffer.readUIntLE(at, lengthSize);
     const start = at + lengthSize;
     at = start + length;
-    return text ? buffer.toString('utf8', start, at) : buffer.subarray(start, at);
+    return text ? utf8Text(buffer, start, at) : buffer.subarray(start, at);
   };
 }
 
