@@ -107,7 +107,8 @@ export async function decodeOnly(source: BenchSource, figures: LoadFigures, prof
   };
   log(`(b${source.flavor.kind === 'mariadb' ? '' : `, ${source.flavor.label}`}) sluice BinlogSource from GTID ${input.startGtid}, counting change items ...`);
   const child = track(
-    spawn(process.execPath, ['--import', 'tsx', ...nodeArgs(profileName), join(REPO, 'bench/decode-worker.ts'), JSON.stringify(input)], {
+    // From the tsc build, as the daemon runs, unless BENCH_COMPILED=0: tsx's loader cost (b) ~5% of its profile.
+    spawn(process.execPath, [...(COMPILED ? [] : ['--import', 'tsx']), ...nodeArgs(profileName), COMPILED ? join(COMPILED_DIR, 'bench/decode-worker.js') : join(REPO, 'bench/decode-worker.ts'), JSON.stringify(input)], {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
@@ -127,7 +128,7 @@ export async function decodeOnly(source: BenchSource, figures: LoadFigures, prof
   }
   if (!source.covers(output.lastGtid, figures.gtid.end) || !source.covers(figures.gtid.end, output.lastGtid ?? '')) throw new Error(`decode worker ended at GTID ${output.lastGtid}, expected ${figures.gtid.end}`);
   const result = measure(output.changes, output.seconds);
-  log(`  ${output.seconds.toFixed(2)} s (first change after ${output.firstChangeSeconds.toFixed(2)} s), ${fmt(result.rowsPerSecond)} rows/s, peak RSS ${fmt(output.maxRssMiB, 1)} MiB`);
+  log(`  ${output.seconds.toFixed(2)} s (first change after ${output.firstChangeSeconds.toFixed(2)} s), ${fmt(result.rowsPerSecond)} rows/s, peak RSS ${fmt(output.maxRssMiB, 1)} MiB, CPU ${output.cpuSeconds.toFixed(1)} s`);
   const profile = profileSummary(profileName);
   return { measure: result, output, peakRssMiB: Math.max(output.maxRssMiB, mib(sampler.peakHwmKiB)), ...(profile ? { profile } : {}) };
 }
@@ -233,7 +234,7 @@ export async function daemonRun(source: BenchSource, name: string, range: Range,
       sink: sink.yaml,
       checkpointSeconds: CHECKPOINT_SECONDS,
       // The stream's throughput from the start GTID, not a snapshot (bench/snapshot.bench.ts).
-      extra: 'snapshot:\n  mode: never\n',
+      extra: 'snapshot:\n  mode: never\n' + (process.env.BENCH_DAEMON_YAML ? `${process.env.BENCH_DAEMON_YAML}\n` : ''),
     }),
   );
   const total = totalOf(expected.counts);

@@ -35,11 +35,12 @@
 //   BENCH_CPU_PROF=1        profile (b), (c), (d) with --cpu-prof into .sluice/bench-prof and print the
 //                           hotspots (timings are then inflated)
 //   BENCH_REFERENCE_COUNT=0 skip the untimed pass that counts the rows mariadb-binlog printed
-//   BENCH_COMPILED=0        run the daemon through tsx (bin/sluice.js without dist/) instead of compiling
+//   BENCH_COMPILED=0        run the daemon and (b) through tsx (bin/sluice.js without dist/) instead of compiling
 //                           with tsc into .sluice/bench-dist and running it from there, as production does
 //                           (the default: tsx's loader costs start-up time and ~3% of the daemon's CPU)
 //   BENCH_DAEMON_NODE_ARGS  extra node flags for the daemon, e.g. '--max-old-space-size=96'
-//   BENCH_VARIANTS=0        skip (e), (f) and (g) (they run on MariaDB only)
+//   BENCH_DAEMON_YAML       YAML appended to the daemon's config (c)-(g), e.g. 'runtime:\n  maxQueuedEvents: 10000'
+//   BENCH_VARIANTS=0        skip (e), (f) and (g) (they run on MariaDB only); BENCH_VARIANTS=e runs (e) alone (no JVMs)
 //   BENCH_HIVE=0            skip (g) only. On by default: HiveServer2 starts in ~5 s here, and it and
 //                           (g) with its read-back add 45-60 s at full size to the MariaDB part of ~3-3.5 min;
 //                           the MySQL part adds ~2-3 min
@@ -68,7 +69,9 @@ const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
 if (!Number.isInteger(REPEAT) || REPEAT < 1) throw new Error(`BENCH_REPEAT must be a positive integer, not ${process.env.BENCH_REPEAT}`);
 const SOURCES = sourceKindsSetting(process.env.BENCH_SERVERS).map((kind) => sourceFlavor(kind, SLUICE_DIR));
 const VARIANTS = process.env.BENCH_VARIANTS !== '0' && SOURCES.some((flavor) => flavor.kind === 'mariadb');
-const HIVE = VARIANTS && process.env.BENCH_HIVE !== '0';
+/** Parquet on local disk only: no HDFS, no HiveServer2. */
+const LOCAL_VARIANT_ONLY = process.env.BENCH_VARIANTS === 'e';
+const HIVE = VARIANTS && !LOCAL_VARIANT_ONLY && process.env.BENCH_HIVE !== '0';
 /** Tells this run's HDFS paths and Hive databases from those of a run that crashed with its servers up. */
 const RUN_ID = Date.now().toString(36);
 const RSS_LIMIT_MIB = 256;
@@ -221,6 +224,7 @@ async function benchSource(flavor: SourceFlavor): Promise<SourceRuns> {
       runs.larges.push(await daemonRun(source, `${prefix}d${suffix}`, largeOnly, localSink('text')));
       if (!variants) continue;
       runs.variantRuns.e.push(await daemonRun(source, `e${suffix}`, all, localSink('parquet')));
+      if (LOCAL_VARIANT_ONLY) continue;
       // The JVMs start here, after every local measure of the first round, and run until the end.
       const hdfs = await ensureHdfs();
       runs.variantRuns.f.push(await daemonRun(source, `f${suffix}`, all, hdfsSink(`f${suffix.replace('-', '')}`, 'text', hdfs)));
@@ -433,7 +437,7 @@ async function main(): Promise<void> {
   log(
     `sluice binlog benchmark on ${SOURCES.map((flavor) => flavor.label).join(', then ')}: ${fmt(SMALL_ROWS)} changes in 1000-row transactions + one ${fmt(LARGE_ROWS)}-row transaction` +
       `${REPEAT > 1 ? `, each measure ${REPEAT} times` : ''}; ` +
-      `${VARIANTS ? `then (e) (f)${HIVE ? ' (g)' : ''} over all changes on MariaDB` : 'no variants'}; ` +
+      `${VARIANTS ? `then (e)${LOCAL_VARIANT_ONLY ? '' : ' (f)'}${HIVE ? ' (g)' : ''} over all changes on MariaDB` : 'no variants'}; ` +
       `load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}`,
   );
   rmSync(WORK_DIR, { recursive: true, force: true });

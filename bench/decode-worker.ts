@@ -27,6 +27,8 @@ export interface DecodeWorkerOutput {
   firstChangeSeconds: number;
   lastGtid: string | undefined;
   maxRssMiB: number;
+  /** User + system CPU seconds of the process from start() to the last boundary (steadier than the wall time on a shared machine). */
+  cpuSeconds: number;
   ops: Record<string, number>;
 }
 
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
   let lastGtid: string | undefined;
   let firstChangeAt = 0;
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   source.start({ gtidSet: input.startGtid });
   // Read until every expected change has come, then to the boundary that closes the last transaction.
   for (;;) {
@@ -67,6 +70,7 @@ async function main(): Promise<void> {
     ticks++;
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStarted);
   await source.stop();
   const output: DecodeWorkerOutput = {
     changes,
@@ -76,6 +80,7 @@ async function main(): Promise<void> {
     firstChangeSeconds: (firstChangeAt - started) / 1000,
     lastGtid,
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
     ops,
   };
   process.stdout.write(JSON.stringify(output) + '\n');

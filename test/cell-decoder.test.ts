@@ -11,7 +11,7 @@ import { isSluiceError, SluiceError } from '../src/core/errors.ts';
 import { Router } from '../src/routing/router.ts';
 import { readSingleByteTextAsBytes } from '../src/sources/binlog/decode/table-map-patches.ts';
 import { BinlogSource } from '../src/sources/binlog/stream/binlog-source.ts';
-import { shortestFloat32, toCellValue } from '../src/sources/binlog/decode/cell-decoder.ts';
+import { cellDecoderFor, shortestFloat32, toCellValue } from '../src/sources/binlog/decode/cell-decoder.ts';
 import { applyServerCollations, builtInCollations, readServerCollations, type CollationCharsets } from '../src/sources/binlog/decode/collations.ts';
 import { isSingleByteCharset } from '../src/sources/binlog/decode/single-byte-charsets.ts';
 import type { MariaDbServer } from './servers/mariadb.ts';
@@ -381,6 +381,9 @@ async function checkTable(table: string, columns: Column[], describedBy: 'inform
       const raw = entry.rows.get(row)![column.name];
       const want = expected.get(row)![column.name];
       const where = `${table}.${column.name} row ${row} (${column.values[row] ?? 'NULL'}), zongji gave ${Buffer.isBuffer(raw) ? `0x${raw.toString('hex')}` : JSON.stringify(raw)}`;
+      // The per-column decoder the stream uses gives the same value, or the same error.
+      const decoded = outcome(() => cellDecoderFor(source)(raw));
+      if (!sameOutcome(decoded, outcome(() => toCellValue(raw, source)))) failures.push(`${where}: cellDecoderFor gave ${describeOutcome(decoded)}, toCellValue did not`);
       let got;
       try {
         got = toCellValue(raw, source);
@@ -420,6 +423,55 @@ async function checkTable(table: string, columns: Column[], describedBy: 'inform
   }
   assert.deepEqual(failures, []);
 }
+
+type Outcome = { value: unknown } | { error: string };
+
+function outcome(decode: () => unknown): Outcome {
+  try {
+    return { value: decode() };
+  } catch (error) {
+    return { error: `${(error as SluiceError).code ?? ''} ${(error as Error).message}` };
+  }
+}
+
+function sameOutcome(a: Outcome, b: Outcome): boolean {
+  if ('error' in a || 'error' in b) return 'error' in a && 'error' in b && a.error === b.error;
+  if (Buffer.isBuffer(a.value) || Buffer.isBuffer(b.value)) return Buffer.isBuffer(a.value) && Buffer.isBuffer(b.value) && a.value.equals(b.value);
+  return Object.is(a.value, b.value);
+}
+
+function describeOutcome(result: Outcome): string {
+  return 'error' in result ? `error ${result.error}` : Buffer.isBuffer(result.value) ? `0x${result.value.toString('hex')}` : `${typeof result.value} ${String(result.value)}`;
+}
+
+describe('cellDecoderFor', () => {
+  it('gives what toCellValue gives, value or error, for every kind of input to every kind of column', () => {
+    const types = [
+      'int', 'bigint unsigned', 'tinyint(1)', 'decimal(12,2)', 'float', 'double', 'bit(8)', 'year', 'date', 'datetime(6)', 'timestamp', 'time(3)',
+      'varchar(10)', 'text', 'json', "set('a','b')", "enum('a','b')", 'varbinary(8)', 'blob', 'uuid', 'inet4', 'inet6', 'point', 'geometry', 'no such type',
+    ];
+    const charsets = [null, 'utf8mb4', 'utf8mb3', 'latin1', 'gbk', 'ucs2', 'utf32', 'koi8r'];
+    const raws: unknown[] = [
+      null, undefined, 0, -0, 1, -1, 1900, 2024, 2 ** 53, -(2 ** 53), 1.5, 0.1, Math.fround(0.1), Number.NaN, Number.POSITIVE_INFINITY, 12n,
+      '', '42', '-42', '18446744073709551615', '12.50', '-0.01', '1e5', '12.', 'abc', 'h\ufffdllo', '2024-01-02 03:04:05.123456', '0000-00-00',
+      Buffer.alloc(0), Buffer.from([0xff]), Buffer.from('hello'), Buffer.from([0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]), Buffer.alloc(16, 7),
+      new Date(0), { x: 1, y: 2 }, [{ x: 1, y: 2 }],
+    ];
+    const differences: string[] = [];
+    for (const mysqlType of types) {
+      for (const charset of charsets) {
+        const column: SourceColumn = { name: 'c', mysqlType, charset };
+        const decoder = cellDecoderFor(column);
+        for (const raw of raws) {
+          const fast = outcome(() => decoder(raw));
+          const slow = outcome(() => toCellValue(raw, column));
+          if (!sameOutcome(fast, slow)) differences.push(`${mysqlType} ${charset} ${String(raw)}: ${describeOutcome(fast)} instead of ${describeOutcome(slow)}`);
+        }
+      }
+    }
+    assert.deepEqual(differences, []);
+  });
+});
 
 describe('cell decoder against a real MariaDB binlog', { timeout: 180_000 }, () => {
   before(async () => {

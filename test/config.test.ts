@@ -65,7 +65,7 @@ describe('config', () => {
       hourColumn: 'hr',
       filesystem: { kind: 'local', root: '/etc/sluice/.sluice/warehouse' },
       catalog: { kind: 'local', dir: '/etc/sluice/.sluice/catalog' },
-      parquet: { rowGroupRows: 1_000_000, rowGroupBytes: 8 * 1024 * 1024, codec: 'SNAPPY' },
+      parquet: { rowGroupRows: 1_000_000, rowGroupBytes: 2 * 1024 * 1024, codec: 'SNAPPY' },
       rollBytes: 134217728,
       rollSeconds: 3600,
       onTableError: 'table',
@@ -73,7 +73,7 @@ describe('config', () => {
       materialize: { enabled: false, schedule: '41 2 * * *', tables: 'all', suffix: '_snapshot', retentionDays: 0 },
     });
     assert.deepEqual(config.checkpoint, { intervalSeconds: 10, dir: '/etc/sluice/.sluice/state', keep: 3, store: 'local' });
-    assert.equal(config.runtime.maxQueuedEvents, 10000);
+    assert.equal(config.runtime.maxQueuedEvents, 1000);
     assert.deepEqual(config.log, { level: 'info', format: 'auto' });
     assert.deepEqual(config.metrics, { enabled: true, host: '127.0.0.1', port: 9464 });
   });

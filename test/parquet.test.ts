@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { after, before, describe, it } from 'node:test';
 import { DuckDBBlobValue, DuckDBDecimalValue, DuckDBInstance, DuckDBTimestampValue, type DuckDBConnection } from '@duckdb/node-api';
 import { pino } from 'pino';
@@ -486,6 +488,42 @@ describe('parquetFormat, bounded memory', () => {
       const count = Number(groups.getRowObjects()[0]!.g);
       t.diagnostic(`${count} row groups`);
       assert.ok(count > 3, `several row groups (${count})`);
+    } finally {
+      duck.closeSync();
+      instance.closeSync();
+    }
+  });
+
+  it('holds a binary value, not the packet buffer it is a view into, while its row group fills', async () => {
+    // A binlog value of a binary column is a view into the packet it came in. A row group buffers
+    // tens of thousands of rows: holding the views held every packet they came from.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const columns: HiveColumn[] = [{ name: 'b', type: 'binary' }];
+    const writer = parquetFormat.open(await local.create('/views.parquet'), columns);
+    const packets: WeakRef<ArrayBufferLike>[] = [];
+    // In a function of its own, so that no variable of this one holds the last packet.
+    const fill = async (): Promise<void> => {
+      for (let index = 0; index < 8; index++) {
+        const packet = Buffer.alloc(1024 * 1024, index);
+        packets.push(new WeakRef(packet.buffer));
+        await writer.write([packet.subarray(100, 100 + index)]);
+      }
+    };
+    await fill();
+    // A WeakRef's target stays alive until the task that made it ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    assert.equal(packets.filter((packet) => packet.deref() !== undefined).length, 0, 'packets alive while their rows wait in the row group');
+    await writer.close();
+    const instance = await DuckDBInstance.create(':memory:');
+    const duck = await instance.connect();
+    try {
+      const reader = await duck.runAndReadAll(`SELECT b FROM read_parquet('${join(dir, 'views.parquet')}')`);
+      assert.deepEqual(
+        reader.getRowObjects().map((row) => Buffer.from((row.b as DuckDBBlobValue).bytes).toString('hex')),
+        packets.map((_, index) => Buffer.alloc(index, index).toString('hex')),
+      );
     } finally {
       duck.closeSync();
       instance.closeSync();

@@ -50,7 +50,7 @@ export class TableGate<S extends SourceState = SourceState> {
   }
 
   /** Whether the change with this sequence number, routed to `table`, is to be written. */
-  admits(table: string, sequence: bigint): boolean {
+  admits(table: string, sequence: bigint | number): boolean {
     if (this.stopped.has(table)) return false;
     const from = this.fromByTable.get(table) ?? this.othersFrom;
     return from === undefined || sequence >= sequenceOf(from);

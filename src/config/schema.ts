@@ -363,8 +363,8 @@ const sink = z.strictObject({
   parquet: z
     .strictObject({
       rowGroupRows: z.int().min(1).default(1_000_000),
-      // Bounds the memory of each open Parquet file (about 3x this while a group fills).
-      rowGroupBytes: z.int().min(64 * 1024).default(8 * 1024 * 1024),
+      // Bounds the memory of each open Parquet file (many times this while a group fills: parquet-format.ts).
+      rowGroupBytes: z.int().min(64 * 1024).default(2 * 1024 * 1024),
       codec: z.enum(['SNAPPY', 'UNCOMPRESSED']).default('SNAPPY'),
     })
     .prefault({}),
@@ -462,7 +462,7 @@ const daemonSettings = {
   capture: capture.prefault({}),
   sink: sink.prefault({}),
   checkpoint: checkpoint.prefault({}),
-  runtime: z.strictObject({ maxQueuedEvents: z.int().min(1).default(10000) }).prefault({}),
+  runtime: z.strictObject({ maxQueuedEvents: z.int().min(1).default(1000) }).prefault({}),
   log: logSettings,
   ha: haSettings,
   metrics: z

@@ -57,9 +57,11 @@ export interface ChangeEvent {
   /**
    * Orders every change of the stream (a 64-bit counter). It is recorded with each
    * checkpoint and counted on from there, so a replay after a crash gives the same numbers and later
-   * changes always get larger ones.
+   * changes always get larger ones. A source may hand it out as a number while it is a safe integer
+   * (below 2^53: exact, and the same decimal text), sparing a BigInt per change; compare it with
+   * `<`/`>=` or its text, never with `===` against a bigint.
    */
-  sequence: bigint;
+  sequence: bigint | number;
   /**
    * The XA transaction the change belongs to: its rows are prepared, not committed, and land only
    * once XA COMMIT comes (see sources/binlog/xa-statement.ts).

@@ -78,7 +78,7 @@ interface StagedFile {
   finalPath: string;
   partition: Record<string, string>;
   set: FileSet;
-  firstSequence: bigint;
+  firstSequence: bigint | number;
 }
 
 export class HiveChangelogSink {
@@ -528,7 +528,7 @@ class TableWriter {
     file.set.closed.push(file);
   }
 
-  private async fileFor(set: FileSet, partition: Record<string, string>, checkpointId: number, nextFileIndex: () => number, firstSequence: bigint): Promise<StagedFile> {
+  private async fileFor(set: FileSet, partition: Record<string, string>, checkpointId: number, nextFileIndex: () => number, firstSequence: bigint | number): Promise<StagedFile> {
     const path = partitionPath(partition);
     const current = set.open.get(path);
     if (current) return current;

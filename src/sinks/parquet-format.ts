@@ -49,11 +49,12 @@ export interface ParquetFormatOptions {
   rowGroupRows?: number;
   /**
    * ... or once its values add up to this many bytes (as PLAIN encoding would store them,
-   * uncompressed). This bounds the memory of each open file: JavaScript values take about three
-   * times their encoded size while a group fills, and encoding a group makes as much garbage again.
-   * Measured: 1M rows of 10 columns written with 8 MiB groups run in a 64 MiB V8 old space, with
-   * 16 MiB groups in 128 MiB. Snappy compresses a typical 8 MiB group to 1-3 MiB on disk.
-   * Default 8 MiB.
+   * uncompressed). This bounds the memory of each open file: JavaScript values take many times
+   * their encoded size while a group fills (up to 17x measured: 138 MiB of heap for an 8 MiB group
+   * of test/helpers/wide-rows.ts), and encoding a group makes garbage again, which V8 lets the heap
+   * grow by before it collects. The daemon's peak RSS over the benchmark's 1M changes in Parquet:
+   * 430 MiB with 8 MiB groups, 419 with 4, 279 with 2 (docs/benchmarks.md), files 0.6% larger.
+   * Snappy compresses a 2 MiB group to about half a MiB on disk. Default 2 MiB.
    */
   rowGroupBytes?: number;
   /** Default SNAPPY. */
@@ -61,7 +62,7 @@ export interface ParquetFormatOptions {
 }
 
 const DEFAULT_ROW_GROUP_ROWS = 1_000_000;
-const DEFAULT_ROW_GROUP_BYTES = 8 * 1024 * 1024;
+const DEFAULT_ROW_GROUP_BYTES = 2 * 1024 * 1024;
 const PAGE_BYTES = 1024 * 1024;
 const FIRST_ROW_GROUP_BYTES = 1024 * 1024;
 // A writer's encode buffer grows to the size of a row group; past this it is let go after each flush.
@@ -308,7 +309,9 @@ class ParquetRowFileWriter implements RowFileWriter {
         parsed[index] = physical;
         bytes += plan.fixedBytes ?? 4 + (typeof physical === 'string' ? physical.length : (physical as Uint8Array).byteLength);
       } else if (plan.bytes === 'as-is') {
-        parsed[index] = value;
+        // A binlog value is a view into the packet it came in (64 KiB or more): buffered as it is,
+        // a row group of views held every packet its rows came from. A copy holds the value alone.
+        parsed[index] = value.byteLength < value.buffer.byteLength ? Buffer.from(value) : value;
         bytes += 4 + value.byteLength;
       } else {
         throw valueError(this.hiveColumns[index]!.name, this.hiveColumns[index]!.type, `0x${value.subarray(0, 40).toString('hex')}`, 'bytes arrived where text was expected');
@@ -398,5 +401,5 @@ export function createParquetFormat(options: ParquetFormatOptions = {}): RowFile
   };
 }
 
-/** Parquet with the default row groups (1M rows or 8 MiB) and SNAPPY pages. */
+/** Parquet with the default row groups (1M rows or 2 MiB) and SNAPPY pages. */
 export const parquetFormat: RowFileFormat = createParquetFormat();

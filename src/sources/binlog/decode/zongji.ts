@@ -9,7 +9,7 @@ import { readGreeting } from '../../../core/mysql-greeting.ts';
 import { DEFAULT_TLS, mysql2Tls } from '../../../core/mysql-tls.ts';
 import './table-map-patches.ts';
 import './transaction-payload.ts';
-import './rows-event-patches.ts';
+import { readRowsAsArrays } from './rows-event-patches.ts';
 
 /** zongji as sluice uses it: the fields and hooks its typings leave out. */
 export type ZongJiInstance = InstanceType<typeof ZongJi> & {
@@ -50,6 +50,8 @@ export function createZongJi(connection: MysqlServerOptions): ZongJiInstance {
     jsonStrings: true,
   };
   const zongji = new ZongJi(options as ConstructorParameters<typeof ZongJi>[0]) as ZongJiInstance;
+  // Row images as arrays in column order: BinlogSource turns them into cells in place (stream/row-cells.ts).
+  readRowsAsArrays(zongji);
   // source.tls for both of zongji's connections. mysql2 knows no 'preferred' (TLS or fail), and
   // zongji builds its connections from fixed options at start(), so the server's greeting is read
   // first. The certificate files are read then too, so a renewed one is used by the next start.
