@@ -108,8 +108,9 @@ describe('caching_sha2_password on MySQL 9.7', () => {
           const row = new Promise<unknown>((resolve, reject) => {
             zongji.on('error', reject);
             zongji.on('binlog', (event: unknown) => {
-              const rows = event as { getEventName(): string; rows?: { v: unknown }[] };
-              if (rows.getEventName() === 'writerows') resolve(rows.rows?.[0]?.v);
+              // sluice's zongji hands row images over in column order (id, v), not keyed by name.
+              const rows = event as { getEventName(): string; rows?: unknown[][] };
+              if (rows.getEventName() === 'writerows') resolve(rows.rows?.[0]?.[1]);
             });
           });
           const ready = new Promise((resolve) => zongji.once('ready', resolve));
