@@ -434,8 +434,8 @@ export const logSettings = z
   })
   .prefault({});
 
-// Existing rows first (docs/snapshot.md). `initial` by default (`never` with sink.kind kafka, which
-// takes no snapshot yet: see withSnapshotMode), as every peer does: a first start
+// Existing rows first (docs/snapshot.md). `initial` by default (`never` for a Kafka source, which has
+// no tables to read: see withSnapshotMode), as every peer does: a first start
 // (no checkpoint yet) reads every captured table, chunk by chunk while the stream runs; a checkpoint
 // written without a snapshot never starts one (its tables are listed as done). `initial_only` then
 // stops; `when_needed` also reads every table again when the checkpoint's position is purged;
