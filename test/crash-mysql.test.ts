@@ -1,9 +1,10 @@
 // The crash test with Oracle MySQL 9.7 as the source (test/servers/mysql.ts), on the embedded
-// default, in text and in Parquet: the scenario of helpers/crash-scenario.ts as on MariaDB (random
+// default: the scenario of helpers/crash-scenario.ts as on MariaDB (random
 // and record-landing SIGKILLs, schema changes, TRUNCATE and DROP + CREATE, XA transactions, which
 // MySQL logs as an XA PREPARE group and a later XA COMMIT of their own, statement-format sessions, a
-// large transaction, SIGTERM inside one), with MySQL's GTID sets. Modest in `npm test`;
-// `npm run soak:crash` runs it long.
+// large transaction, SIGTERM inside one), with MySQL's GTID sets. Modest in `npm test`, and in text
+// only there, as the MariaDB run is (Parquet under kills stays in `npm test` through crash-hive);
+// `npm run soak:crash` runs it long, in text and in Parquet.
 import { test } from 'node:test';
 import { runCrashScenario } from './helpers/crash-scenario.ts';
 import { localCrashStorage, type CrashFormat } from './helpers/local-crash-storage.ts';
@@ -12,7 +13,7 @@ import { mysqlSource } from './helpers/source-server.ts';
 
 const KILLS = Number(process.env.SLUICE_CRASH_MYSQL_KILLS ?? 10);
 const SEED = Number(process.env.SLUICE_CRASH_SEED ?? Date.now() % 1_000_000);
-const FORMATS = (process.env.SLUICE_CRASH_MYSQL_FORMATS ?? 'text,parquet').split(',') as CrashFormat[];
+const FORMATS = (process.env.SLUICE_CRASH_MYSQL_FORMATS ?? 'text').split(',') as CrashFormat[];
 
 for (const [index, format] of FORMATS.entries()) {
   // A table set of its own for each format, apart from the MariaDB run's with the same seed.

@@ -137,6 +137,8 @@ describe('huge events', () => {
       assert.deepEqual(landed, [
         ['1', ...blobValues, 'insert'],
         ['2', ...textValues, 'insert'],
+        // The UPDATE moved the row's key: the old key's delete (its before image), then the new key's update.
+        ['1', ...blobValues, 'delete'],
         ['3', ...blobValues, 'update'],
         // The many-row event: each of its 30,000 rows once, with the source's bytes.
         [many.n, many.digest.toLowerCase(), many.n, null, null, 'many'],
