@@ -103,7 +103,7 @@ export class ColumnLists {
     const listKey = [...types].map(([name, type]) => `${name}\u0000${type}`).join('\u0001') + (primaryKey ? `\u0002${primaryKey.join('\u0001')}` : '');
     let list = this.lists.get(listKey);
     if (!list) {
-      const names = new Set([...types.keys()].map((name) => name.toLowerCase()));
+      const names = lowerCaseNames(types);
       const key = primaryKey && primaryKey.every((name) => names.has(name.toLowerCase())) ? new Set(primaryKey.map((name) => name.toLowerCase())) : undefined;
       list = Object.freeze([...types].map(([name, mysqlType]) => ({ name, mysqlType, charset: null, ...(key?.has(name.toLowerCase()) ? { primaryKey: true as const } : {}) })));
       this.lists.set(listKey, list);

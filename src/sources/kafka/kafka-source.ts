@@ -216,7 +216,8 @@ export class KafkaSource implements Source<KafkaSourceState, Route>, ConsumerRea
       return { kind: 'rejected', reason: `not JSON: ${(error as Error).message}` };
     }
     try {
-      return this.topics.get(topic)!.decoder.decode(json, parsedKey(key));
+      const { decoder } = this.topics.get(topic)!;
+      return decoder.decode(json, decoder.readsKey ? parsedKey(key) : undefined);
     } catch (error) {
       if (error instanceof MessageRejected) return { kind: 'rejected', reason: error.message };
       throw new SluiceError('SLUICE_KAFKA', `${where}: ${(error as Error).message}`, { cause: error });

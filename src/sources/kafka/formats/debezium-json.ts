@@ -18,6 +18,8 @@ interface DebeziumColumn {
 
 export const debeziumJson: FormatDecoder = {
   bytes: 'base64',
+  // The message key holds the row's primary key columns.
+  readsKey: true,
   decode(message: JsonValue, key?: JsonValue): DecodedMessage {
     const outer = requireObject(message, 'the message');
     const enveloped = 'payload' in outer && 'schema' in outer;

@@ -27,7 +27,9 @@ export type DecodedMessage = { kind: 'rows'; rows: KafkaRow[] } | { kind: 'skip'
 export interface FormatDecoder {
   /** How the format writes binary column values in JSON text. */
   readonly bytes: 'base64' | 'latin1';
-  /** Throws MessageRejected when the message lacks what the format needs. `key` is the message's key, parsed when it is JSON. */
+  /** Whether `decode` reads the message key: only then is each message's key parsed. */
+  readonly readsKey?: true;
+  /** Throws MessageRejected when the message lacks what the format needs. `key` is the message's key, parsed when it is JSON and `readsKey`. */
   decode(value: JsonValue, key?: JsonValue): DecodedMessage;
 }
 

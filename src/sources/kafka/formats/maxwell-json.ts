@@ -13,6 +13,8 @@ const NO_ROWS = new Set(['bootstrap-start', 'bootstrap-complete', 'table-create'
 export const maxwellJson: FormatDecoder = {
   // Maxwell writes BINARY/BLOB columns base64-encoded.
   bytes: 'base64',
+  // Its hash key names the primary key columns (pk.<column>) when the message does not.
+  readsKey: true,
   decode(message: JsonValue, key?: JsonValue): DecodedMessage {
     const object = requireObject(message, 'the message');
     const type = requireString(object.type, 'type');
