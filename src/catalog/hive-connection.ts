@@ -2,7 +2,7 @@
 // call (hive-driver waits forever when the client's authentication does not match the server's, and
 // when a connection drops under a pending call), one transparent reconnect when the connection or the
 // session is gone, statements one at a time, and errors that name the server and the statement.
-import hive from 'hive-driver';
+import type HiveDriver from 'hive-driver';
 import { SluiceError } from '../core/errors.ts';
 import { withRetry } from '../core/retry.ts';
 import { isTransient } from '../core/transient.ts';
@@ -57,10 +57,17 @@ const DEFAULT_STATEMENT_TIMEOUT_MS = 300_000;
 const FETCH_SIZE = 10_000;
 const MAX_STATEMENT_IN_MESSAGE = 2_000;
 
-const { TCLIService, TCLIService_types: types } = hive.thrift;
-type HiveClientInstance = InstanceType<typeof hive.HiveClient>;
+// hive-driver (with thrift) is loaded at the first connection, not with the daemon: a daemon on the
+// local catalog never needs it. Everything below that uses it runs after connect().
+let hive: typeof HiveDriver;
+let types: typeof HiveDriver.thrift.TCLIService_types;
+async function loadHiveDriver(): Promise<void> {
+  hive ??= (await import('hive-driver')).default;
+  types ??= hive.thrift.TCLIService_types;
+}
+type HiveClientInstance = InstanceType<typeof HiveDriver.HiveClient>;
 type HiveSessionInstance = Awaited<ReturnType<HiveClientInstance['openSession']>>;
-type Transport = Parameters<InstanceType<typeof hive.auth.NoSaslAuthentication>['authenticate']>[0];
+type Transport = Parameters<InstanceType<typeof HiveDriver.auth.NoSaslAuthentication>['authenticate']>[0];
 
 /** The connection is gone (socket closed or failed, or the server forgot the session). */
 class ConnectionLost extends Error {}
@@ -255,7 +262,8 @@ export class HiveConnection {
   private async connect(): Promise<Live> {
     const { host, port, transport = 'binary', authentication, user = 'sluice', password, tls } = this.options;
     const timeoutMs = this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    const client = new hive.HiveClient(TCLIService, types);
+    await loadHiveDriver();
+    const client = new hive.HiveClient(hive.thrift.TCLIService, types);
     let dead = false;
     let reject: (error: ConnectionLost) => void = () => undefined;
     const lost = new Promise<never>((_, rejectLost) => {

@@ -1,4 +1,6 @@
-// The sluice command line. It only wires: each command lives in its own module.
+// The sluice command line. It only wires: each command lives in its own module, imported when that
+// command runs, so that a command loads only the libraries it uses (a daemon restart, `--version` or
+// `status` does not wait for DuckDB, kafkajs or the Hive driver to load).
 import { Argument, Command } from 'commander';
 import { configSourceKind, loadConfig, loadKafkaConfig, type ConfigUse } from '../config/load.ts';
 import type { DaemonConfig, SluiceConfig } from '../config/schema.ts';
@@ -8,12 +10,8 @@ import { nameDiskError, type LocalPlace } from '../core/local-disk.ts';
 import type { LogFormat } from '../core/log-format.ts';
 import { createLogger } from '../core/logger.ts';
 import { openStorage } from '../runtime/embedded-runtime.ts';
-import { formatChecks, runChecks } from './check-command.ts';
-import { kafkaCheckpointSetRefused, setCheckpoint, showCheckpoint, skipTable, targetFromOptions, type TargetOptions } from './checkpoint-command.ts';
+import type { TargetOptions } from './checkpoint-command.ts';
 import { exitCodeOf } from './exit-codes.ts';
-import { requestSnapshot } from './snapshot-command.ts';
-import { statusCommand } from './status-command.ts';
-import { runDaemon } from './run-command.ts';
 import { packageVersion } from './version.ts';
 import { describeCommand } from './command-reference.ts';
 import { renderManPage } from './man-page.ts';
@@ -57,6 +55,7 @@ program
   .requiredOption('-c, --config <file>', 'configuration file (YAML)')
   .addHelpText('after', '\nExample:\n  sluice run --config /etc/sluice/sluice.yaml\n')
   .action(async (options: { config: string }) => {
+    const { runDaemon } = await import('./run-command.ts');
     // A Kafka daemon's config has a source of its own kind; the other commands read the binlog's.
     if ((await configSourceKind(options.config)) === 'kafka') return runDaemon(remember(await loadKafkaConfig(options.config)));
     const config = await load(options.config);
@@ -120,6 +119,7 @@ program
       'Examples:\n  sluice check --config /etc/sluice/sluice.yaml\n  sluice check -c /etc/sluice/sluice.yaml && systemctl restart sluice   # gate a deploy on it\n',
   )
   .action(async (options: { config: string }) => {
+    const { formatChecks, runChecks } = await import('./check-command.ts');
     const report = await runChecks(options.config);
     process.stdout.write(formatChecks(report));
     if (report.items.some((item) => item.status !== 'ok')) process.exitCode = 1;
@@ -155,6 +155,7 @@ program
   )
   .action(async (options: { config: string; json?: boolean }) => {
     const config = await loadDaemon(options.config);
+    const { statusCommand } = await import('./status-command.ts');
     const outcome = await statusCommand(config, { json: options.json });
     process.stdout.write(outcome.text);
     process.exitCode = outcome.exitCode;
@@ -173,6 +174,7 @@ program
   )
   .action(async (table: string, options: { config: string }) => {
     const config = await load(options.config, 'sink');
+    const { requestSnapshot } = await import('./snapshot-command.ts');
     process.stdout.write(await requestSnapshot(config, table));
   });
 
@@ -204,6 +206,7 @@ checkpoint
   .addHelpText('after', '\nExamples:\n  sluice checkpoint show --config /etc/sluice/sluice.yaml\n  sluice checkpoint show --config sluice.yaml --json | jq .source.position\n')
   .action(async (options: { config: string; json?: boolean }) => {
     const config = await loadDaemon(options.config);
+    const { showCheckpoint } = await import('./checkpoint-command.ts');
     process.stdout.write(await showCheckpoint(config, { json: options.json }));
   });
 
@@ -228,6 +231,7 @@ checkpoint
       "  sluice checkpoint set --config /etc/sluice/sluice.yaml --latest\n  systemctl start sluice\n",
   )
   .action(async (options: TargetOptions & { config: string }) => {
+    const { kafkaCheckpointSetRefused, setCheckpoint, targetFromOptions } = await import('./checkpoint-command.ts');
     const target = targetFromOptions(options);
     if ((await configSourceKind(options.config)) === 'kafka') throw kafkaCheckpointSetRefused(options.config);
     const config = await load(options.config);
@@ -248,6 +252,7 @@ checkpoint
   )
   .action(async (table: string, options: { config: string }) => {
     const config = await loadDaemon(options.config);
+    const { skipTable } = await import('./checkpoint-command.ts');
     process.stdout.write(await skipTable(config, table));
   });
 

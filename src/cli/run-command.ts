@@ -3,9 +3,11 @@
 // which is safe too: the next start recovers from the last checkpoint.
 import type { KafkaDaemonConfig, SluiceConfig } from '../config/schema.ts';
 import { redactConfig } from '../config/load.ts';
-import { BinlogToHiveJob, type HiveSettings } from '../pipeline/binlog-to-hive-job.ts';
-import { KafkaToHiveJob } from '../pipeline/kafka-to-hive-job.ts';
-import { BinlogToKafkaJob } from '../pipeline/binlog-to-kafka-job.ts';
+// The jobs and ZooKeeper's client are imported when the config asks for them: a binlog -> Hive
+// daemon does not load kafkajs, node-zookeeper-client or another job's code at every start.
+import type { BinlogToHiveJob, HiveSettings } from '../pipeline/binlog-to-hive-job.ts';
+import type { KafkaToHiveJob } from '../pipeline/kafka-to-hive-job.ts';
+import type { BinlogToKafkaJob } from '../pipeline/binlog-to-kafka-job.ts';
 import { SluiceError } from '../core/errors.ts';
 import { createParquetFormat } from '../sinks/parquet-format.ts';
 import { startHealthServer, type HealthServer } from '../runtime/health-server.ts';
@@ -21,7 +23,7 @@ import { openStateStore } from '../runtime/open-state-store.ts';
 import type { StateLock, StateStore } from '../core/state-store.ts';
 import { exitCodeOf } from './exit-codes.ts';
 import type { ZooKeeperSettings } from '../config/ha-schema.ts';
-import { electLeader, fenceCatalogWrites, fenceRenames, type Leadership } from '../runtime/zookeeper-leadership.ts';
+import type { Leadership } from '../runtime/zookeeper-leadership.ts';
 import type { BinlogStart } from '../sources/binlog/position/binlog-position.ts';
 import type { MysqlServerOptions } from '../core/mysql-connect.ts';
 import { parseInstant } from '../core/instant.ts';
@@ -102,6 +104,7 @@ export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promi
   void leader?.lost.then(standDown);
   const storage = openStorage(config, logger);
   if (leader) {
+    const { fenceCatalogWrites, fenceRenames } = await import('../runtime/zookeeper-leadership.ts');
     fenceRenames(storage.fs, leader);
     fenceCatalogWrites(storage.catalog, leader);
   }
@@ -119,6 +122,29 @@ export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promi
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  const binlogToHiveJob = async (): Promise<BinlogToHiveJob> => {
+    const { BinlogToHiveJob } = await import('../pipeline/binlog-to-hive-job.ts');
+    const binlog = config as SluiceConfig;
+    return new BinlogToHiveJob({
+      connection: sourceConnection(binlog),
+      serverId: binlog.source.serverId,
+      start: toBinlogStart(binlog.source.start),
+      routing: config.routing,
+      ...hiveSettings(config, storage, leader),
+      capture: config.capture,
+      onTableError: config.sink.onTableError,
+      stateDir: store,
+      keepCheckpoints: config.checkpoint.keep,
+      checkpointIntervalMs: config.checkpoint.intervalSeconds * 1000,
+      maxQueuedEvents: config.runtime.maxQueuedEvents,
+      ...maintenanceSettings(config),
+      snapshot: config.snapshot,
+      logger,
+      metrics,
+      // The log goes to stdout: a terminal on stderr shows the snapshot's progress line instead of its periodic log lines.
+      ...(process.stderr.isTTY ? { progressTty: process.stderr } : {}),
+    });
+  };
   try {
     await withRetry(
       async () => {
@@ -127,26 +153,8 @@ export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promi
         await probeWritable(places);
         if (config.checkpoint.store === 'hdfs') await store.probe();
         // Each attempt starts over from the newest checkpoint: recovery makes that exact.
-        job = config.sink.kind === 'kafka' ? binlogToKafkaJob(config, store, logger, metrics) : undefined;
-        job ??= config.source.kind === 'kafka' ? kafkaJob(config as KafkaDaemonConfig, storage, store, logger, metrics, leader) : new BinlogToHiveJob({
-          connection: sourceConnection(config as SluiceConfig),
-          serverId: config.source.serverId,
-          start: toBinlogStart(config.source.start),
-          routing: config.routing,
-          ...hiveSettings(config, storage, leader),
-          capture: config.capture,
-          onTableError: config.sink.onTableError,
-          stateDir: store,
-          keepCheckpoints: config.checkpoint.keep,
-          checkpointIntervalMs: config.checkpoint.intervalSeconds * 1000,
-          maxQueuedEvents: config.runtime.maxQueuedEvents,
-          ...maintenanceSettings(config),
-          snapshot: config.snapshot,
-          logger,
-          metrics,
-          // The log goes to stdout: a terminal on stderr shows the snapshot's progress line instead of its periodic log lines.
-          ...(process.stderr.isTTY ? { progressTty: process.stderr } : {}),
-        });
+        job = config.sink.kind === 'kafka' ? await binlogToKafkaJob(config, store, logger, metrics) : undefined;
+        job ??= config.source.kind === 'kafka' ? await kafkaJob(config as KafkaDaemonConfig, storage, store, logger, metrics, leader) : await binlogToHiveJob();
         if (stopping) job.requestStop();
         try {
           await job.run();
@@ -176,11 +184,12 @@ export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promi
 }
 
 /** The binlog -> Kafka job a `sink.kind: kafka` config describes (docs/kafka.md). */
-function binlogToKafkaJob(config: SluiceConfig | KafkaDaemonConfig, state: StateStore, logger: ReturnType<typeof createLogger>, metrics: SluiceMetrics): BinlogToKafkaJob {
+async function binlogToKafkaJob(config: SluiceConfig | KafkaDaemonConfig, state: StateStore, logger: ReturnType<typeof createLogger>, metrics: SluiceMetrics): Promise<BinlogToKafkaJob> {
   if (config.source.kind === 'kafka' || !config.sink.kafka) {
     throw new SluiceError('SLUICE_CONFIG_INVALID', 'sink.kind kafka takes the binlog as its source: a Kafka source (source.kind kafka) loads into Hive only');
   }
   const binlog = config as SluiceConfig;
+  const { BinlogToKafkaJob } = await import('../pipeline/binlog-to-kafka-job.ts');
   return new BinlogToKafkaJob({
     connection: sourceConnection(binlog),
     serverId: binlog.source.serverId,
@@ -197,6 +206,7 @@ function binlogToKafkaJob(config: SluiceConfig | KafkaDaemonConfig, state: State
 /** Joins the election and waits, as a standby, until this daemon leads; `onTakeover` when it stood by first. */
 async function electActive(settings: ZooKeeperSettings, logger: ReturnType<typeof createLogger>, onTakeover: () => void): Promise<Leadership> {
   let stoodBy = false;
+  const { electLeader } = await import('../runtime/zookeeper-leadership.ts');
   const leader = await electLeader(settings, logger, {
     onStandby: (active) => {
       stoodBy = true;
@@ -233,8 +243,9 @@ async function startHealth(
 }
 
 /** The Kafka -> Hive job a `source.kind: kafka` config describes (docs/kafka.md). */
-function kafkaJob(config: KafkaDaemonConfig, storage: ReturnType<typeof openStorage>, state: StateStore, logger: ReturnType<typeof createLogger>, metrics: SluiceMetrics, leader: Leadership | undefined): KafkaToHiveJob {
+async function kafkaJob(config: KafkaDaemonConfig, storage: ReturnType<typeof openStorage>, state: StateStore, logger: ReturnType<typeof createLogger>, metrics: SluiceMetrics, leader: Leadership | undefined): Promise<KafkaToHiveJob> {
   const { source } = config;
+  const { KafkaToHiveJob } = await import('../pipeline/kafka-to-hive-job.ts');
   return new KafkaToHiveJob({
     brokers: source.brokers,
     clientId: source.clientId,

@@ -15,7 +15,7 @@
 // written by DuckDB with the types `sluice query` reads them as.
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import type { Catalog, PartitionSpec, TableDefinition } from '../catalog/catalog.ts';
 import { completeMaterialization, writeMaterializeIntent, type MaterializeIntent, type MaterializeStepHook } from '../checkpoint/materialize-intent.ts';
@@ -153,6 +153,8 @@ export class Materializer extends ScheduledTableWork {
       });
       return undefined;
     }
+    // DuckDB's native module is loaded at the first fold, not with the daemon: most never fold.
+    const { DuckDBInstance } = await import('@duckdb/node-api');
     const instance = await DuckDBInstance.create(':memory:');
     const connection = await instance.connect();
     try {
