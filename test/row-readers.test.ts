@@ -24,6 +24,8 @@ interface Case {
   /** Bytes of one value; random ones are made to this size (or by `random`). */
   size?: number;
   random?: (seed: () => number) => Buffer;
+  /** Values a server writes (random bytes rarely are, for DECIMAL and the fractions), made to this. */
+  valid?: (seed: () => number) => Buffer;
   values?: Buffer[];
 }
 
@@ -54,6 +56,61 @@ function decimalBytes(precision: number, scale: number): number {
   const bytes = [0, 1, 1, 2, 2, 3, 3, 4, 4, 4];
   const integral = precision - scale;
   return Math.floor(integral / 9) * 4 + bytes[integral % 9]! + Math.floor(scale / 9) * 4 + bytes[scale % 9]!;
+}
+
+function randomDigits(next: () => number, count: number): string {
+  // Runs of zeros and nines half the time: the edges of each group.
+  const style = next();
+  let digits = '';
+  for (let index = 0; index < count; index++) digits += style < 0.2 ? '0' : style < 0.3 ? '9' : String(Math.floor(next() * 10));
+  // Fewer digits than the column holds, often.
+  const kept = Math.floor(next() * (count + 1));
+  return next() < 0.5 ? '0'.repeat(count - kept) + digits.slice(count - kept) : digits;
+}
+
+/** A DECIMAL(precision, scale) as the server stores it (decimal2bin), from random digits. */
+function validDecimal(precision: number, scale: number): (next: () => number) => Buffer {
+  const bytesOf = [0, 1, 1, 2, 2, 3, 3, 4, 4, 4];
+  return (next) => {
+    const integral = precision - scale;
+    const whole = randomDigits(next, integral);
+    const fraction = randomDigits(next, scale);
+    const groups: [string, number][] = [];
+    const lead = integral % 9;
+    if (lead > 0) groups.push([whole.slice(0, lead), bytesOf[lead]!]);
+    for (let at = lead; at < integral; at += 9) groups.push([whole.slice(at, at + 9), 4]);
+    for (let at = 0; at + 9 <= scale; at += 9) groups.push([fraction.slice(at, at + 9), 4]);
+    if (scale % 9 > 0) groups.push([fraction.slice(scale - (scale % 9)), bytesOf[scale % 9]!]);
+    const bytes = Buffer.concat(
+      groups.map(([digits, size]) => {
+        const group = Buffer.alloc(size);
+        group.writeUIntBE(Number(digits), 0, size);
+        return group;
+      }),
+    );
+    const negative = next() < 0.4;
+    if (negative) for (let index = 0; index < bytes.length; index++) bytes[index] = bytes[index]! ^ 0xff;
+    bytes[0] = bytes[0]! ^ 0x80;
+    return bytes;
+  };
+}
+
+/** A DATETIME2 of the given precision as the server stores it, from random fields. */
+function validDatetime(decimals: number): (next: () => number) => Buffer {
+  return (next) => {
+    const pick = (limit: number): number => Math.floor(next() * limit);
+    const yearMonth = pick(10000) * 13 + pick(13);
+    const packed = (((yearMonth * 32 + pick(32)) * 32 + pick(24)) * 64 + pick(60)) * 64 + pick(60);
+    const head = Buffer.alloc(5);
+    head.writeUIntBE(packed + 0x80_0000_0000, 0, 5);
+    const size = Math.ceil(decimals / 2);
+    if (size === 0) return head;
+    const fraction = Buffer.alloc(size);
+    const limit = 10 ** decimals;
+    const value = next() < 0.2 ? limit - 1 : next() < 0.2 ? 0 : pick(limit);
+    fraction.writeUIntBE(decimals % 2 === 0 ? value : value * 10, 0, size);
+    return Buffer.concat([head, fraction]);
+  };
 }
 
 const CASES: Case[] = [
@@ -88,8 +145,20 @@ const CASES: Case[] = [
     [19, 10],
     [9, 4],
     [20, 1],
-  ].map(([precision, scale]) => ({ type: 246, columnType: `decimal(${precision},${scale})`, metadata: { precision: precision!, decimals: scale! }, size: decimalBytes(precision!, scale!) })),
-  ...[0, 1, 2, 3, 4, 5, 6].map((decimals) => ({ type: 18, columnType: `datetime(${decimals})`, metadata: { decimals }, size: 5 + Math.ceil(decimals / 2) })),
+    [15, 0],
+    [16, 0],
+    [24, 3],
+    [40, 12],
+    [11, 4],
+    [13, 5],
+  ].map(([precision, scale]) => ({
+    type: 246,
+    columnType: `decimal(${precision},${scale})`,
+    metadata: { precision: precision!, decimals: scale! },
+    size: decimalBytes(precision!, scale!),
+    valid: validDecimal(precision!, scale!),
+  })),
+  ...[0, 1, 2, 3, 4, 5, 6].map((decimals) => ({ type: 18, columnType: `datetime(${decimals})`, metadata: { decimals }, size: 5 + Math.ceil(decimals / 2), valid: validDatetime(decimals) })),
   { type: 10, columnType: 'date', size: 3 },
   { type: 13, columnType: 'year', size: 1 },
   { type: 15, columnType: 'varchar(64)', charset: 'utf8mb4', metadata: { max_length: 256 }, random: lengthPrefixed(2) },
@@ -123,6 +192,7 @@ function valuesOf(entry: Case, seed: number): Buffer[] {
   const next = rng(seed);
   const values = [...(entry.values ?? [])];
   for (let index = 0; index < 400; index++) values.push(entry.random ? entry.random(next) : randomBytes(next, entry.size!));
+  if (entry.valid) for (let index = 0; index < 2000; index++) values.push(entry.valid(next));
   return values;
 }
 

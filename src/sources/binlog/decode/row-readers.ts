@@ -178,31 +178,126 @@ function decimalReader(precision: number, scale: number): Reader {
   const leadBytes = DECIMAL_BYTES[leadDigits]!;
   const tailBytes = DECIMAL_BYTES[tailDigits]!;
   const size = wholeIntegral * 4 + leadBytes + wholeFractional * 4 + tailBytes;
+  const exact = exactDecimal(leadBytes, leadDigits, wholeIntegral, wholeFractional, tailBytes, tailDigits);
   return (buffer) => {
     // zongji's copy of a value cut short by the packet's end fails to read; so does this one.
     if (at + size > buffer.length) throw new RangeError(`a DECIMAL of ${size} bytes runs past the end of the event`);
-    const bytes = decimalScratch;
-    buffer.copy(bytes, 0, at, at + size);
+    const start = at;
     at += size;
-    const positive = (bytes[0]! & 0x80) !== 0;
-    bytes[0] = bytes[0]! ^ 0x80;
-    // Negative values are stored with every bit flipped.
-    const mask = positive ? 0 : -1;
-    let pos = 0;
-    let digits = '';
+    return exact(buffer, start) ?? zongjiDecimal(buffer, start, size, leadBytes, wholeIntegral, wholeFractional, tailBytes, tailDigits, scale);
+  };
+}
+
+/**
+ * zongji's own spelling, for any bytes: groups read as signed integers, zero-padded by cutting,
+ * leading zeros stripped by its RegExp. Only a value no server writes (a digit group out of its
+ * range) comes here: exactDecimal reads every other one to the same text.
+ */
+function zongjiDecimal(
+  buffer: Buffer,
+  start: number,
+  size: number,
+  leadBytes: number,
+  wholeIntegral: number,
+  wholeFractional: number,
+  tailBytes: number,
+  tailDigits: number,
+  scale: number,
+): string {
+  const bytes = decimalScratch;
+  buffer.copy(bytes, 0, start, start + size);
+  const positive = (bytes[0]! & 0x80) !== 0;
+  bytes[0] = bytes[0]! ^ 0x80;
+  // Negative values are stored with every bit flipped.
+  const mask = positive ? 0 : -1;
+  let pos = 0;
+  let digits = '';
+  if (leadBytes > 0) {
+    digits += (readIntBE(bytes, 0, leadBytes) ^ mask).toString(10);
+    pos = leadBytes;
+  }
+  for (let index = 0; index < wholeIntegral; index++, pos += 4) digits += zeroPad((bytes.readInt32BE(pos) ^ mask).toString(10), 9);
+  // Leading zeros go, one digit stays (zongji's expression, so that even a corrupt value reads the same).
+  if (digits.charCodeAt(0) === 0x30) digits = digits.replace(LEADING_ZEROS, '');
+  let text = (positive ? '' : '-') + (digits === '' ? '0' : digits);
+  if (scale > 0) {
+    text += '.';
+    for (let index = 0; index < wholeFractional; index++, pos += 4) text += zeroPad((bytes.readInt32BE(pos) ^ mask).toString(10), 9);
+    if (tailBytes > 0) text += zeroPad((readIntBE(bytes, pos, tailBytes) ^ mask).toString(10), tailDigits);
+  }
+  return text;
+}
+
+const POWERS_OF_TEN = Array.from({ length: 10 }, (_, power) => 10 ** power);
+const ZEROS = Array.from({ length: 10 }, (_, count) => '0'.repeat(count));
+// '.0'-'.9', '.00'-'.99', '.000'-'.999': the fraction of the common scales in one piece.
+const DOT_TAILS = [[], ...[1, 2, 3].map((digits) => Array.from({ length: 10 ** digits }, (_, value) => '.' + String(value).padStart(digits, '0')))];
+
+function padded(value: number, digits: number): string {
+  const text = String(value);
+  return text.length >= digits ? text : ZEROS[digits - text.length] + text;
+}
+
+/**
+ * A DECIMAL read straight from the packet (no copy, no per-group strings where the integral part
+ * fits a double exactly), or undefined when a digit group is out of its range, which only corrupt
+ * bytes give: zongjiDecimal then spells those as zongji does. For in-range groups zongji's text is
+ * sign, the integral digits without leading zeros (one at least), and each fractional group
+ * zero-padded to its width, which is what this builds.
+ */
+function exactDecimal(
+  leadBytes: number,
+  leadDigits: number,
+  wholeIntegral: number,
+  wholeFractional: number,
+  tailBytes: number,
+  tailDigits: number,
+): (buffer: Buffer, start: number) => string | undefined {
+  const leadLimit = POWERS_OF_TEN[leadDigits]!;
+  const tailLimit = POWERS_OF_TEN[tailDigits]!;
+  // Integral parts up to 15 digits are below 2^53: one number, one String().
+  const integralFits = leadDigits + 9 * wholeIntegral <= 15;
+  const dotTails = wholeFractional === 0 ? DOT_TAILS[tailDigits] : undefined;
+  return (buffer, start) => {
+    // The sign bit is set for positive values, and every bit of a negative one is flipped: after
+    // these XORs the groups are plain big-endian unsigned integers.
+    const flip = (buffer[start]! & 0x80) !== 0 ? 0 : 0xff;
+    const firstFlip = flip ^ 0x80;
+    let pos = start;
+    let integralValue = 0;
+    let integralText = '';
     if (leadBytes > 0) {
-      digits += (readIntBE(bytes, 0, leadBytes) ^ mask).toString(10);
-      pos = leadBytes;
+      let lead = buffer[pos++]! ^ firstFlip;
+      for (let index = 1; index < leadBytes; index++) lead = lead * 256 + (buffer[pos++]! ^ flip);
+      if (lead >= leadLimit) return undefined;
+      integralValue = lead;
     }
-    for (let index = 0; index < wholeIntegral; index++, pos += 4) digits += zeroPad((bytes.readInt32BE(pos) ^ mask).toString(10), 9);
-    // Leading zeros go, one digit stays (zongji's expression, so that even a corrupt value reads the same).
-    if (digits.charCodeAt(0) === 0x30) digits = digits.replace(LEADING_ZEROS, '');
-    let text = (positive ? '' : '-') + (digits === '' ? '0' : digits);
-    if (scale > 0) {
-      text += '.';
-      for (let index = 0; index < wholeFractional; index++, pos += 4) text += zeroPad((bytes.readInt32BE(pos) ^ mask).toString(10), 9);
-      if (tailBytes > 0) text += zeroPad((readIntBE(bytes, pos, tailBytes) ^ mask).toString(10), tailDigits);
+    for (let index = 0; index < wholeIntegral; index++) {
+      const group = ((buffer[pos]! ^ (pos === start ? firstFlip : flip)) * 0x100_0000 + (buffer[pos + 1]! ^ flip) * 0x1_0000 + (buffer[pos + 2]! ^ flip) * 0x100 + (buffer[pos + 3]! ^ flip));
+      pos += 4;
+      if (group >= 1_000_000_000) return undefined;
+      if (integralFits) integralValue = integralValue * 1_000_000_000 + group;
+      else if (integralText !== '') integralText += padded(group, 9);
+      else if (integralValue !== 0) integralText = String(integralValue) + padded(group, 9);
+      else integralValue = group;
     }
+    let text = (flip === 0 ? '' : '-') + (integralText !== '' ? integralText : String(integralValue));
+    if (wholeFractional === 0 && tailBytes === 0) return text;
+    let fraction = dotTails !== undefined ? '' : '.';
+    for (let index = 0; index < wholeFractional; index++) {
+      const group = ((buffer[pos]! ^ (pos === start ? firstFlip : flip)) * 0x100_0000 + (buffer[pos + 1]! ^ flip) * 0x1_0000 + (buffer[pos + 2]! ^ flip) * 0x100 + (buffer[pos + 3]! ^ flip));
+      pos += 4;
+      if (group >= 1_000_000_000) return undefined;
+      fraction += padded(group, 9);
+    }
+    if (tailBytes > 0) {
+      let tail = buffer[pos]! ^ (pos === start ? firstFlip : flip);
+      for (let index = 1; index < tailBytes; index++) tail = tail * 256 + (buffer[pos + index]! ^ flip);
+      if (tail >= tailLimit) return undefined;
+      if (dotTails !== undefined) return text + dotTails[tail]!;
+      fraction += padded(tail, tailDigits);
+    }
+    text += fraction;
     return text;
   };
 }
@@ -218,27 +313,60 @@ function readFraction(buffer: Buffer, precision: number): string {
   return '.' + zeroPad(fraction, precision);
 }
 
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, value) => String(value).padStart(3, '0'));
+
+/** The fraction of an even precision in one or two pieces from the tables, else readFraction's. */
+function fractionText(buffer: Buffer, precision: number): string {
+  if (precision === 0 || precision % 2 !== 0) return readFraction(buffer, precision);
+  const size = precision / 2;
+  const fraction = readIntBE(buffer, at, size);
+  // A negative or too large fraction (corrupt bytes) is spelled by zongji's rules.
+  if (fraction < 0 || fraction >= POWERS_OF_TEN[precision]!) return readFraction(buffer, precision);
+  at += size;
+  if (precision === 2) return DOT_TAILS[2]![fraction]!;
+  if (precision === 4) return DOT_TAILS[2]![Math.floor(fraction / 100)]! + TWO_DIGITS[fraction % 100]!;
+  return DOT_TAILS[3]![Math.floor(fraction / 1000)]! + THREE_DIGITS[fraction % 1000]!;
+}
+
+/**
+ * Texts of dates, made once per distinct value: a table's dates repeat, and a lookup costs less than
+ * the five short strings each would be built from. Bounded: a cache that fills up starts again.
+ */
+class TextCache {
+  private readonly texts = new Map<number, string>();
+
+  constructor(private readonly make: (key: number) => string) {}
+
+  get(key: number): string {
+    let text = this.texts.get(key);
+    if (text === undefined) {
+      if (this.texts.size >= 20_000) this.texts.clear();
+      text = this.make(key);
+      this.texts.set(key, text);
+    }
+    return text;
+  }
+}
+
+// DATETIME2's 17 bits of year * 13 + month and 5 of day, with the space before the time.
+const datetimeDates = new TextCache((key) => {
+  const yearMonth = key >> 5;
+  return zeroPad(Math.floor(yearMonth / 13), 4) + '-' + TWO_DIGITS[yearMonth % 13]! + '-' + TWO_DIGITS[key & 0x1f]! + ' ';
+});
+// DATE's three bytes.
+const dates = new TextCache((raw) => zeroPad((raw & 0xfffe00) >> 9, 4) + '-' + zeroPad((raw & 0x1e0) >> 5, 2) + '-' + zeroPad(raw & 0x1f, 2));
+// 'HH:MM:' of DATETIME2's 5 bits of hour and 6 of minute (times hardly repeat: no cache, a table).
+const HOURS_MINUTES = Array.from({ length: 1 << 11 }, (_, key) => TWO_DIGITS[key >> 6]! + ':' + TWO_DIGITS[key & 0x3f]! + ':');
+
 function datetime2Reader(precision: number): Reader {
   return (buffer) => {
     const high = buffer.readInt32BE(at);
     const low = buffer.readInt32BE(at + 1);
     at += 5;
     const yearMonth = (high & 0x7fffc000) >> 14;
-    // Every field but the year is masked below 100: its two digits come from the table.
-    return (
-      zeroPad(Math.floor(yearMonth / 13), 4) +
-      '-' +
-      TWO_DIGITS[yearMonth % 13]! +
-      '-' +
-      TWO_DIGITS[(low & 0x3e0000) >> 17]! +
-      ' ' +
-      TWO_DIGITS[(low & 0x1f000) >> 12]! +
-      ':' +
-      TWO_DIGITS[(low & 0xfc0) >> 6]! +
-      ':' +
-      TWO_DIGITS[low & 0x3f]! +
-      readFraction(buffer, precision)
-    );
+    // Every field but the year is masked below 100: its two digits come from the tables.
+    const text = datetimeDates.get(yearMonth * 32 + ((low & 0x3e0000) >> 17)) + HOURS_MINUTES[(low >> 6) & 0x7ff]! + TWO_DIGITS[low & 0x3f]!;
+    return precision === 0 ? text : text + fractionText(buffer, precision);
   };
 }
 
@@ -246,7 +374,7 @@ function dateReader(): Reader {
   return (buffer) => {
     const raw = buffer.readUIntLE(at, 3);
     at += 3;
-    return zeroPad((raw & 0xfffe00) >> 9, 4) + '-' + zeroPad((raw & 0x1e0) >> 5, 2) + '-' + zeroPad(raw & 0x1f, 2);
+    return dates.get(raw);
   };
 }
 
