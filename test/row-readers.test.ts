@@ -2,10 +2,14 @@
 // for every type they read, over edge values and random byte patterns, the same value (same type,
 // same text, same number, same bytes), the same read position after it, and NULLs and absent
 // columns as zongji's readRow gives them (by position: an image is an array in column order). The
-// values through a real binlog are in cell-decoder.test.ts and types-end-to-end.test.ts.
+// values through a real binlog are in cell-decoder.test.ts and types-end-to-end.test.ts. Readers that
+// give the cells themselves (for the columns of the changes) against zongji's value through the
+// column's decoder: the same cell or the same error.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileRowReader, type RowColumn, type RowColumnSchema, type RowParser, type RowTableMap } from '../src/sources/binlog/decode/row-readers.ts';
+import type { SourceColumn } from '../src/core/change-event.ts';
+import { cellDecoderFor } from '../src/sources/binlog/decode/cell-decoder.ts';
+import { compileRowReader, UndecodableCell, type RowColumn, type RowColumnSchema, type RowParser, type RowTableMap } from '../src/sources/binlog/decode/row-readers.ts';
 
 const zongjiUrl = import.meta.resolve('@vlasky/zongji');
 const { readMysqlValue } = (await import(new URL('./lib/common.js', zongjiUrl).href)) as {
@@ -277,5 +281,82 @@ describe('row readers', () => {
       }
       assert.equal(parser._offset, rowBytes.length * 2);
     }
+  });
+});
+
+// The columns of the changes the images become, for readers that give the cells themselves: the
+// column each case describes, and others whose decoders take each shortcut (and some none), so that
+// every reader meets every decoder.
+const CELL_COLUMNS: SourceColumn[] = [
+  { name: 'c', mysqlType: 'bigint', charset: null },
+  { name: 'c', mysqlType: 'int unsigned', charset: null },
+  { name: 'c', mysqlType: 'decimal(12,2)', charset: null },
+  { name: 'c', mysqlType: 'float', charset: null },
+  { name: 'c', mysqlType: 'double', charset: null },
+  { name: 'c', mysqlType: 'year', charset: null },
+  { name: 'c', mysqlType: 'datetime(6)', charset: null },
+  { name: 'c', mysqlType: 'date', charset: null },
+  { name: 'c', mysqlType: 'varchar(20)', charset: 'utf8mb4' },
+  { name: 'c', mysqlType: 'text', charset: 'latin1' },
+  { name: 'c', mysqlType: "set('a','b')", charset: 'utf8mb4' },
+  { name: 'c', mysqlType: 'varbinary(20)', charset: null },
+  { name: 'c', mysqlType: 'bit(8)', charset: null },
+  { name: 'c', mysqlType: 'no such type', charset: null },
+];
+
+function outcome(run: () => unknown): { value?: unknown; error?: string } {
+  try {
+    return { value: run() };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}
+
+describe('row readers that give the cells', () => {
+  it('give for every value what the column decoder gives for zongji\'s value: the same cell or the same error', () => {
+    CASES.forEach((entry, caseIndex) => {
+      const table = tableOf([entry]);
+      const own: SourceColumn = { name: 'c', mysqlType: entry.columnType.toLowerCase(), charset: entry.charset ?? null };
+      for (const cellColumn of [own, ...CELL_COLUMNS]) {
+        const decoder = cellDecoderFor(cellColumn);
+        const reader = compileRowReader(table, Buffer.from([1]), ZONGJI, readMysqlValue, [cellColumn]);
+        for (const value of valuesOf(entry, caseIndex + 1).slice(0, 600)) {
+          const row = Buffer.concat([Buffer.from([0]), value, Buffer.from([0xee])]);
+          const zongjiParser = parserOver(row);
+          zongjiParser._offset = 1;
+          const raw = outcome(() => readMysqlValue(zongjiParser, table.columns[0]!, table.columnSchemas[0]!, table, ZONGJI));
+          const what = `${entry.columnType} read for ${cellColumn.mysqlType} from ${value.toString('hex')}`;
+          const parser = parserOver(row);
+          if (raw.error !== undefined) {
+            assert.throws(() => reader.read(parser), what);
+            continue;
+          }
+          const expected = outcome(() => decoder(raw.value));
+          const got = reader.read(parser)[0];
+          const cell = reader.cells[0] ? outcome(() => (got instanceof UndecodableCell ? decoder(got.raw) : got)) : outcome(() => decoder(got));
+          if (expected.error !== undefined) assert.equal(cell.error, expected.error, what);
+          else if (Buffer.isBuffer(expected.value)) assert.ok(Buffer.isBuffer(cell.value) && cell.value.equals(expected.value), what);
+          else assert.ok(Object.is(cell.value, expected.value), `${what}: ${String(cell.value)} instead of ${String(expected.value)}`);
+          assert.equal(parser._offset, zongjiParser._offset, what);
+        }
+      }
+    });
+  });
+
+  it('give the cells of the columns whose decoders take the shortcut, and zongji\'s values of the others', () => {
+    const shortcuts = (columnType: string, cellColumn: SourceColumn): boolean => {
+      const entry = CASES.find((candidate) => candidate.columnType === columnType)!;
+      return compileRowReader(tableOf([entry]), Buffer.from([1]), ZONGJI, readMysqlValue, [cellColumn]).cells[0]!;
+    };
+    assert.ok(shortcuts('int', { name: 'c', mysqlType: 'int', charset: null }));
+    assert.ok(shortcuts('decimal(12,2)', { name: 'c', mysqlType: 'decimal(12,2)', charset: null }));
+    assert.ok(shortcuts('double', { name: 'c', mysqlType: 'double', charset: null }));
+    assert.ok(shortcuts('datetime(6)', { name: 'c', mysqlType: 'datetime(6)', charset: null }));
+    assert.ok(shortcuts('varchar(64)', { name: 'c', mysqlType: 'varchar(64)', charset: 'utf8mb4' }));
+    assert.ok(shortcuts('varbinary(32)', { name: 'c', mysqlType: 'varbinary(32)', charset: null }));
+    assert.ok(!shortcuts('int', { name: 'c', mysqlType: 'varchar(64)', charset: 'utf8mb4' }));
+    assert.ok(!shortcuts('varchar(64)', { name: 'c', mysqlType: "set('a')", charset: 'utf8mb4' }));
+    assert.ok(!shortcuts('varchar(64)', { name: 'c', mysqlType: 'varchar(64)', charset: 'latin1' }));
+    assert.ok(!shortcuts('timestamp(3)', { name: 'c', mysqlType: 'timestamp(3)', charset: null }));
   });
 });
