@@ -2,10 +2,14 @@
 // for every type they read, over edge values and random byte patterns, the same value (same type,
 // same text, same number, same bytes), the same read position after it, and NULLs and absent
 // columns as zongji's readRow gives them (by position: an image is an array in column order). The
-// values through a real binlog are in cell-decoder.test.ts and types-end-to-end.test.ts.
+// values through a real binlog are in cell-decoder.test.ts and types-end-to-end.test.ts. Readers that
+// give the cells themselves (for the columns of the changes) against zongji's value through the
+// column's decoder: the same cell or the same error.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileRowReader, type RowColumn, type RowColumnSchema, type RowParser, type RowTableMap } from '../src/sources/binlog/decode/row-readers.ts';
+import type { SourceColumn } from '../src/core/change-event.ts';
+import { cellDecoderFor } from '../src/sources/binlog/decode/cell-decoder.ts';
+import { compileRowReader, UndecodableCell, type RowColumn, type RowColumnSchema, type RowParser, type RowTableMap } from '../src/sources/binlog/decode/row-readers.ts';
 
 const zongjiUrl = import.meta.resolve('@vlasky/zongji');
 const { readMysqlValue } = (await import(new URL('./lib/common.js', zongjiUrl).href)) as {
@@ -24,6 +28,8 @@ interface Case {
   /** Bytes of one value; random ones are made to this size (or by `random`). */
   size?: number;
   random?: (seed: () => number) => Buffer;
+  /** Values a server writes (random bytes rarely are, for DECIMAL and the fractions), made to this. */
+  valid?: (seed: () => number) => Buffer;
   values?: Buffer[];
 }
 
@@ -54,6 +60,61 @@ function decimalBytes(precision: number, scale: number): number {
   const bytes = [0, 1, 1, 2, 2, 3, 3, 4, 4, 4];
   const integral = precision - scale;
   return Math.floor(integral / 9) * 4 + bytes[integral % 9]! + Math.floor(scale / 9) * 4 + bytes[scale % 9]!;
+}
+
+function randomDigits(next: () => number, count: number): string {
+  // Runs of zeros and nines half the time: the edges of each group.
+  const style = next();
+  let digits = '';
+  for (let index = 0; index < count; index++) digits += style < 0.2 ? '0' : style < 0.3 ? '9' : String(Math.floor(next() * 10));
+  // Fewer digits than the column holds, often.
+  const kept = Math.floor(next() * (count + 1));
+  return next() < 0.5 ? '0'.repeat(count - kept) + digits.slice(count - kept) : digits;
+}
+
+/** A DECIMAL(precision, scale) as the server stores it (decimal2bin), from random digits. */
+function validDecimal(precision: number, scale: number): (next: () => number) => Buffer {
+  const bytesOf = [0, 1, 1, 2, 2, 3, 3, 4, 4, 4];
+  return (next) => {
+    const integral = precision - scale;
+    const whole = randomDigits(next, integral);
+    const fraction = randomDigits(next, scale);
+    const groups: [string, number][] = [];
+    const lead = integral % 9;
+    if (lead > 0) groups.push([whole.slice(0, lead), bytesOf[lead]!]);
+    for (let at = lead; at < integral; at += 9) groups.push([whole.slice(at, at + 9), 4]);
+    for (let at = 0; at + 9 <= scale; at += 9) groups.push([fraction.slice(at, at + 9), 4]);
+    if (scale % 9 > 0) groups.push([fraction.slice(scale - (scale % 9)), bytesOf[scale % 9]!]);
+    const bytes = Buffer.concat(
+      groups.map(([digits, size]) => {
+        const group = Buffer.alloc(size);
+        group.writeUIntBE(Number(digits), 0, size);
+        return group;
+      }),
+    );
+    const negative = next() < 0.4;
+    if (negative) for (let index = 0; index < bytes.length; index++) bytes[index] = bytes[index]! ^ 0xff;
+    bytes[0] = bytes[0]! ^ 0x80;
+    return bytes;
+  };
+}
+
+/** A DATETIME2 of the given precision as the server stores it, from random fields. */
+function validDatetime(decimals: number): (next: () => number) => Buffer {
+  return (next) => {
+    const pick = (limit: number): number => Math.floor(next() * limit);
+    const yearMonth = pick(10000) * 13 + pick(13);
+    const packed = (((yearMonth * 32 + pick(32)) * 32 + pick(24)) * 64 + pick(60)) * 64 + pick(60);
+    const head = Buffer.alloc(5);
+    head.writeUIntBE(packed + 0x80_0000_0000, 0, 5);
+    const size = Math.ceil(decimals / 2);
+    if (size === 0) return head;
+    const fraction = Buffer.alloc(size);
+    const limit = 10 ** decimals;
+    const value = next() < 0.2 ? limit - 1 : next() < 0.2 ? 0 : pick(limit);
+    fraction.writeUIntBE(decimals % 2 === 0 ? value : value * 10, 0, size);
+    return Buffer.concat([head, fraction]);
+  };
 }
 
 const CASES: Case[] = [
@@ -88,8 +149,20 @@ const CASES: Case[] = [
     [19, 10],
     [9, 4],
     [20, 1],
-  ].map(([precision, scale]) => ({ type: 246, columnType: `decimal(${precision},${scale})`, metadata: { precision: precision!, decimals: scale! }, size: decimalBytes(precision!, scale!) })),
-  ...[0, 1, 2, 3, 4, 5, 6].map((decimals) => ({ type: 18, columnType: `datetime(${decimals})`, metadata: { decimals }, size: 5 + Math.ceil(decimals / 2) })),
+    [15, 0],
+    [16, 0],
+    [24, 3],
+    [40, 12],
+    [11, 4],
+    [13, 5],
+  ].map(([precision, scale]) => ({
+    type: 246,
+    columnType: `decimal(${precision},${scale})`,
+    metadata: { precision: precision!, decimals: scale! },
+    size: decimalBytes(precision!, scale!),
+    valid: validDecimal(precision!, scale!),
+  })),
+  ...[0, 1, 2, 3, 4, 5, 6].map((decimals) => ({ type: 18, columnType: `datetime(${decimals})`, metadata: { decimals }, size: 5 + Math.ceil(decimals / 2), valid: validDatetime(decimals) })),
   { type: 10, columnType: 'date', size: 3 },
   { type: 13, columnType: 'year', size: 1 },
   { type: 15, columnType: 'varchar(64)', charset: 'utf8mb4', metadata: { max_length: 256 }, random: lengthPrefixed(2) },
@@ -123,6 +196,7 @@ function valuesOf(entry: Case, seed: number): Buffer[] {
   const next = rng(seed);
   const values = [...(entry.values ?? [])];
   for (let index = 0; index < 400; index++) values.push(entry.random ? entry.random(next) : randomBytes(next, entry.size!));
+  if (entry.valid) for (let index = 0; index < 2000; index++) values.push(entry.valid(next));
   return values;
 }
 
@@ -207,5 +281,82 @@ describe('row readers', () => {
       }
       assert.equal(parser._offset, rowBytes.length * 2);
     }
+  });
+});
+
+// The columns of the changes the images become, for readers that give the cells themselves: the
+// column each case describes, and others whose decoders take each shortcut (and some none), so that
+// every reader meets every decoder.
+const CELL_COLUMNS: SourceColumn[] = [
+  { name: 'c', mysqlType: 'bigint', charset: null },
+  { name: 'c', mysqlType: 'int unsigned', charset: null },
+  { name: 'c', mysqlType: 'decimal(12,2)', charset: null },
+  { name: 'c', mysqlType: 'float', charset: null },
+  { name: 'c', mysqlType: 'double', charset: null },
+  { name: 'c', mysqlType: 'year', charset: null },
+  { name: 'c', mysqlType: 'datetime(6)', charset: null },
+  { name: 'c', mysqlType: 'date', charset: null },
+  { name: 'c', mysqlType: 'varchar(20)', charset: 'utf8mb4' },
+  { name: 'c', mysqlType: 'text', charset: 'latin1' },
+  { name: 'c', mysqlType: "set('a','b')", charset: 'utf8mb4' },
+  { name: 'c', mysqlType: 'varbinary(20)', charset: null },
+  { name: 'c', mysqlType: 'bit(8)', charset: null },
+  { name: 'c', mysqlType: 'no such type', charset: null },
+];
+
+function outcome(run: () => unknown): { value?: unknown; error?: string } {
+  try {
+    return { value: run() };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}
+
+describe('row readers that give the cells', () => {
+  it('give for every value what the column decoder gives for zongji\'s value: the same cell or the same error', () => {
+    CASES.forEach((entry, caseIndex) => {
+      const table = tableOf([entry]);
+      const own: SourceColumn = { name: 'c', mysqlType: entry.columnType.toLowerCase(), charset: entry.charset ?? null };
+      for (const cellColumn of [own, ...CELL_COLUMNS]) {
+        const decoder = cellDecoderFor(cellColumn);
+        const reader = compileRowReader(table, Buffer.from([1]), ZONGJI, readMysqlValue, [cellColumn]);
+        for (const value of valuesOf(entry, caseIndex + 1).slice(0, 600)) {
+          const row = Buffer.concat([Buffer.from([0]), value, Buffer.from([0xee])]);
+          const zongjiParser = parserOver(row);
+          zongjiParser._offset = 1;
+          const raw = outcome(() => readMysqlValue(zongjiParser, table.columns[0]!, table.columnSchemas[0]!, table, ZONGJI));
+          const what = `${entry.columnType} read for ${cellColumn.mysqlType} from ${value.toString('hex')}`;
+          const parser = parserOver(row);
+          if (raw.error !== undefined) {
+            assert.throws(() => reader.read(parser), what);
+            continue;
+          }
+          const expected = outcome(() => decoder(raw.value));
+          const got = reader.read(parser)[0];
+          const cell = reader.cells[0] ? outcome(() => (got instanceof UndecodableCell ? decoder(got.raw) : got)) : outcome(() => decoder(got));
+          if (expected.error !== undefined) assert.equal(cell.error, expected.error, what);
+          else if (Buffer.isBuffer(expected.value)) assert.ok(Buffer.isBuffer(cell.value) && cell.value.equals(expected.value), what);
+          else assert.ok(Object.is(cell.value, expected.value), `${what}: ${String(cell.value)} instead of ${String(expected.value)}`);
+          assert.equal(parser._offset, zongjiParser._offset, what);
+        }
+      }
+    });
+  });
+
+  it('give the cells of the columns whose decoders take the shortcut, and zongji\'s values of the others', () => {
+    const shortcuts = (columnType: string, cellColumn: SourceColumn): boolean => {
+      const entry = CASES.find((candidate) => candidate.columnType === columnType)!;
+      return compileRowReader(tableOf([entry]), Buffer.from([1]), ZONGJI, readMysqlValue, [cellColumn]).cells[0]!;
+    };
+    assert.ok(shortcuts('int', { name: 'c', mysqlType: 'int', charset: null }));
+    assert.ok(shortcuts('decimal(12,2)', { name: 'c', mysqlType: 'decimal(12,2)', charset: null }));
+    assert.ok(shortcuts('double', { name: 'c', mysqlType: 'double', charset: null }));
+    assert.ok(shortcuts('datetime(6)', { name: 'c', mysqlType: 'datetime(6)', charset: null }));
+    assert.ok(shortcuts('varchar(64)', { name: 'c', mysqlType: 'varchar(64)', charset: 'utf8mb4' }));
+    assert.ok(shortcuts('varbinary(32)', { name: 'c', mysqlType: 'varbinary(32)', charset: null }));
+    assert.ok(!shortcuts('int', { name: 'c', mysqlType: 'varchar(64)', charset: 'utf8mb4' }));
+    assert.ok(!shortcuts('varchar(64)', { name: 'c', mysqlType: "set('a')", charset: 'utf8mb4' }));
+    assert.ok(!shortcuts('varchar(64)', { name: 'c', mysqlType: 'varchar(64)', charset: 'latin1' }));
+    assert.ok(!shortcuts('timestamp(3)', { name: 'c', mysqlType: 'timestamp(3)', charset: null }));
   });
 });

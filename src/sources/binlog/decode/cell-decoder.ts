@@ -96,6 +96,15 @@ function familyOf(column: SourceColumn): { family: Family; name: string } {
   return entry;
 }
 
+/** familyOf, or undefined for a type the decoder does not know. */
+function knownFamilyOf(column: SourceColumn): { family: Family; name: string } | undefined {
+  try {
+    return familyOf(column);
+  } catch {
+    return undefined;
+  }
+}
+
 function unsupported(column: SourceColumn, why: string): SluiceError {
   return new SluiceError('SLUICE_SCHEMA_UNSUPPORTED', `column ${column.name} (${column.mysqlType}): ${why}`, {
     context: { columnName: column.name, mysqlType: column.mysqlType },
@@ -145,9 +154,7 @@ export function toCellValue(raw: unknown, column: SourceColumn): CellValue {
       if (typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 0) return String(raw);
       throw unexpected(column, raw);
     case 'year':
-      // zongji adds 1900 to the stored byte, so the zero year (stored as 0) comes out as 1900, which
-      // YEAR cannot hold (its range is 1901..2155 and 0000).
-      if (typeof raw === 'number' && Number.isInteger(raw)) return raw === 1900 || raw === 0 ? '0000' : String(raw);
+      if (typeof raw === 'number' && Number.isInteger(raw)) return yearText(raw);
       throw unexpected(column, raw);
     case 'temporal':
       // With dateStrings the text is built from the binlog fields (TIMESTAMP rendered in UTC): exact,
@@ -203,14 +210,10 @@ export type CellDecoder = (raw: unknown) => CellValue;
  */
 export function cellDecoderFor(column: SourceColumn): CellDecoder {
   const general: CellDecoder = (raw) => toCellValue(raw, column);
-  let family: Family;
-  let name: string;
-  try {
-    ({ family, name } = familyOf(column));
-  } catch {
-    // An unknown type: toCellValue throws for every value but NULL, as it always did.
-    return general;
-  }
+  // An unknown type: toCellValue throws for every value but NULL, as it always did.
+  const known = knownFamilyOf(column);
+  if (!known) return general;
+  const { family, name } = known;
   switch (family) {
     case 'integer':
       return (raw) => (typeof raw === 'number' && Number.isSafeInteger(raw) ? String(raw) : general(raw));
@@ -231,6 +234,62 @@ export function cellDecoderFor(column: SourceColumn): CellDecoder {
     default:
       return general;
   }
+}
+
+const decodersByColumns = new WeakMap<readonly SourceColumn[], readonly CellDecoder[]>();
+
+/** The decoders of a column list, built at its first use. */
+export function cellDecodersOf(columns: readonly SourceColumn[]): readonly CellDecoder[] {
+  let decoders = decodersByColumns.get(columns);
+  if (!decoders) {
+    decoders = columns.map(cellDecoderFor);
+    decodersByColumns.set(columns, decoders);
+  }
+  return decoders;
+}
+
+/**
+ * What cellDecoderFor(column) makes of the value types zongji's readers give, for a reader that can
+ * give the cell itself in one step (row-readers.ts): 'integer' turns a safe integer into String()
+ * and keeps integer text, 'decimal' keeps text isDecimalText accepts, 'float' and 'double' print the
+ * number (shortestFloat32, shortestDouble), 'year' gives yearText, 'string' keeps a string (temporal
+ * text, text in a Unicode charset), 'binary' keeps a Buffer. undefined: the column's values take no
+ * such shortcut. Every other value type still goes through the decoder.
+ */
+export type CellShortcut = 'integer' | 'decimal' | 'float' | 'double' | 'year' | 'string' | 'binary';
+
+export function cellShortcutOf(column: SourceColumn): CellShortcut | undefined {
+  const known = knownFamilyOf(column);
+  if (!known) return undefined;
+  const { family, name } = known;
+  switch (family) {
+    case 'integer':
+    case 'decimal':
+    case 'float':
+    case 'double':
+    case 'year':
+    case 'binary':
+      return family;
+    case 'temporal':
+      return 'string';
+    case 'text':
+      return name !== 'set' && UNICODE_CHARSETS.has(charsetOf(column)) ? 'string' : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** A DECIMAL's text as the decoder keeps it (anything else is an error it raises). */
+export function isDecimalText(text: string): boolean {
+  return DECIMAL_TEXT.test(text);
+}
+
+/**
+ * zongji adds 1900 to YEAR's stored byte, so the zero year (stored as 0) comes out as 1900, which
+ * YEAR cannot hold (its range is 1901..2155 and 0000).
+ */
+export function yearText(raw: number): string {
+  return raw === 1900 || raw === 0 ? '0000' : String(raw);
 }
 
 // ---- numbers -------------------------------------------------------------------------------------

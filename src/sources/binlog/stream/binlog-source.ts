@@ -3,7 +3,7 @@
 // is built and patched in decode/ (zongji.ts, table-map-patches.ts); the columns of a table's rows
 // come from column-lookup.ts.
 import type { Logger } from 'pino';
-import type { ChangeEvent, ChangeOp, SourcePosition } from '../../../core/change-event.ts';
+import type { ChangeEvent, ChangeOp, SourceColumn, SourcePosition } from '../../../core/change-event.ts';
 import type { SourceState } from '../../../core/source.ts';
 import { connectMysql, type MysqlServerOptions } from '../../../core/mysql-connect.ts';
 import { isTableScopedError, SluiceError } from '../../../core/errors.ts';
@@ -11,6 +11,7 @@ import { routeKey, type Route, type Router } from '../../../routing/router.ts';
 import { builtInCollations, readServerCollations, type CollationCharsets } from '../decode/collations.ts';
 import { patchTableMap } from '../decode/table-map-patches.ts';
 import { replayTransactionPayload, type TransactionPayloadEvent } from '../decode/transaction-payload.ts';
+import { decodeCellsWith } from '../decode/rows-event-patches.ts';
 import { createZongJi, stopZongji, type ZongJiInstance } from '../decode/zongji.ts';
 import { addMysqlGtid, advanceMariadbGtidPosition, type BinlogPosition } from '../position/binlog-position.ts';
 import type { BinlogDumpStart } from '../position/dump-start.ts';
@@ -152,6 +153,8 @@ export class BinlogSource {
       // zongji's position inside a transaction is the one before it: an event start, which SHOW BINLOG EVENTS can read from.
       return { file: zongji.options.filename ?? this.currentFile, offset: zongji.options.position ?? 0, ...(gtidSet !== undefined ? { gtidSet } : {}) };
     });
+    // The readers give a routed table's cells themselves where they can (row-readers.ts).
+    decodeCellsWith(zongji, (tableMap) => this.cellColumnsOf(tableMap as unknown as RawTableMap));
     zongji.on('binlog', (event: unknown) => {
       try {
         this.onBinlogEvent(zongji, event as BinlogEventLike);
@@ -301,6 +304,17 @@ export class BinlogSource {
     }
   }
 
+  /** The columns of a table's changes for the row readers, for a routed table whose columns can be known. */
+  private cellColumnsOf(tableMap: RawTableMap): readonly SourceColumn[] | undefined {
+    if (this.options.router.decide(tableMap.parentSchema, tableMap.tableName).kind !== 'routed') return undefined;
+    try {
+      return this.columns.columnsOf(tableMap);
+    } catch {
+      // onRows meets the same error and stops the table.
+      return undefined;
+    }
+  }
+
   private onRows(zongji: ZongJiInstance, event: BinlogEventLike, name: string): void {
     const tableMap = event.tableMap?.[event.tableId ?? -1] as RawTableMap | undefined;
     if (!tableMap) return;
@@ -337,7 +351,7 @@ export class BinlogSource {
     const xid = this.xa;
     try {
       const columns = this.columns.columnsOf(tableMap);
-      const decoders = cellDecoders(columns);
+      const decoders = cellDecoders(event, columns);
       for (let index = 0; index < rows.length; index++) {
         const row = rows[index];
         // An update's row is {before, after}; the others' is the image (row-cells.ts).

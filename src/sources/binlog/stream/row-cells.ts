@@ -3,18 +3,15 @@
 // list (a TableMap's), and the array is turned into the cells in place: the per-row loop neither
 // dispatches on a column's type nor allocates a second array.
 import type { CellValue, SourceColumn } from '../../../core/change-event.ts';
-import { cellDecoderFor, type CellDecoder } from '../decode/cell-decoder.ts';
+import { cellDecodersOf, type CellDecoder } from '../decode/cell-decoder.ts';
+import { rowCellDecoders } from '../decode/rows-event-patches.ts';
 
-const decodersByColumns = new WeakMap<readonly SourceColumn[], readonly CellDecoder[]>();
-
-/** The decoders of a column list, built at its first row. */
-export function cellDecoders(columns: readonly SourceColumn[]): readonly CellDecoder[] {
-  let decoders = decodersByColumns.get(columns);
-  if (!decoders) {
-    decoders = columns.map(cellDecoderFor);
-    decodersByColumns.set(columns, decoders);
-  }
-  return decoders;
+/**
+ * The decoders of a rows event's images, aligned with its columns: null for a column whose reader
+ * already gave the cell itself (row-readers.ts), so that the per-row loop skips it.
+ */
+export function cellDecoders(event: object, columns: readonly SourceColumn[]): readonly (CellDecoder | null)[] {
+  return rowCellDecoders(event, columns) ?? cellDecodersOf(columns);
 }
 
 /**
@@ -22,11 +19,13 @@ export function cellDecoders(columns: readonly SourceColumn[]): readonly CellDec
  * array, taken over: a column it lacks (the table has more columns than the event) decodes from
  * undefined, as a value zongji could not read. Throws what toCellValue throws.
  */
-export function imageCells(image: unknown, decoders: readonly CellDecoder[]): CellValue[] {
+export function imageCells(image: unknown, decoders: readonly (CellDecoder | null)[]): CellValue[] {
   const values = image as unknown[];
   for (let index = 0; index < decoders.length; index++) {
+    const decoder = decoders[index]!;
+    if (decoder === null) continue;
     const raw = values[index];
-    values[index] = raw === null ? null : decoders[index]!(raw);
+    values[index] = raw === null ? null : decoder(raw);
   }
   // A column of the event the column list does not have is not part of the change.
   if (values.length > decoders.length) values.length = decoders.length;
