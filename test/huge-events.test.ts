@@ -70,7 +70,9 @@ const TABLE_DIGEST_SQL = {
   duckdb:
     'SELECT id, md5(b) AS b_md5, octet_length(b) AS b_len, md5(t) AS t_md5, strlen(t) AS t_len, _op, _seq FROM huge.t ' +
     "UNION ALL SELECT count(DISTINCT _seq), md5(string_agg(CAST(id AS VARCHAR) || ':' || hex(v), ',' ORDER BY id)), count(*), NULL, NULL, 'many', NULL FROM huge.m " +
-    'ORDER BY _seq',
+    // A key move's delete and update share the event's one _seq (sinks/key-move.ts): _op orders the
+    // two ('delete' before 'update'), which the files need not.
+    'ORDER BY _seq, _op',
 };
 // The many-row event, digested alike on both sides: every id with the hex of its bytes, in id order.
 const MANY_DIGEST_MARIADB = "SELECT MD5(GROUP_CONCAT(id, ':', HEX(v) ORDER BY id SEPARATOR ',')) AS digest, COUNT(*) AS n FROM huge.m";
