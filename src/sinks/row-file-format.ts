@@ -3,8 +3,10 @@
 // changes (ADD COLUMNS, a widened type), the sink closes the file and starts another.
 import type { HiveColumn, StorageFormat } from '../catalog/catalog.ts';
 import type { CellValue } from '../core/change-event.ts';
-import type { FileWriter } from '../filesystem/filesystem.ts';
+import { SETTLED } from '../core/settled.ts';
+import type { FileWriter, WriteBuffer } from '../filesystem/filesystem.ts';
 import { binaryColumns, encodeRowLine, encodeRowPieces, isLargeRow } from './hive-text-codec.ts';
+import { encodeRowInto } from './hive-text-into.ts';
 
 export interface RowFileWriter {
   write(values: readonly CellValue[]): Promise<void>;
@@ -29,8 +31,9 @@ export const textFormat: RowFileFormat = {
   open(file, columns) {
     const types = columns.map((column) => column.type);
     const binary = binaryColumns(types);
+    const buffer = file.writeBuffer;
     return {
-      write: (values) => writeTextRow(file, values, types, binary),
+      write: buffer ? (values) => writeTextRowInto(buffer, file, values, types, binary) : (values) => writeTextRow(file, values, types, binary),
       get bytesWritten() {
         return file.bytesWritten;
       },
@@ -41,7 +44,7 @@ export const textFormat: RowFileFormat = {
 };
 
 /** One row in Hive's text format; a large one in pieces, so that it is never held as a whole line. */
-export function writeTextRow(file: Pick<FileWriter, 'write'>, values: readonly CellValue[], hiveTypes: readonly string[], binary = binaryColumns(hiveTypes)): Promise<void> {
+export function writeTextRow(file: Pick<FileWriter, 'write'>, values: readonly CellValue[], hiveTypes: readonly string[], binary: readonly boolean[] = binaryColumns(hiveTypes)): Promise<void> {
   // Not async: this runs once per row, and the common row needs no promise beyond the file's.
   try {
     if (!isLargeRow(values)) return file.write(encodeRowLine(values, binary));
@@ -49,6 +52,28 @@ export function writeTextRow(file: Pick<FileWriter, 'write'>, values: readonly C
     return Promise.reject(error);
   }
   return writeLargeRow(file, values, hiveTypes);
+}
+
+/**
+ * One row in Hive's text format, encoded straight into the file's buffer (hive-text-into.ts); one
+ * that does not fit what is left of it after a flush (a large row) goes through writeTextRow.
+ */
+function writeTextRowInto(buffer: WriteBuffer, file: Pick<FileWriter, 'write'>, values: readonly CellValue[], hiveTypes: readonly string[], binary: readonly boolean[]): Promise<void> {
+  try {
+    const end = encodeRowInto(values, binary, buffer.bytes, buffer.at, buffer.bytes.length);
+    if (end < 0) return writeTextRowFlushing(buffer, file, values, hiveTypes, binary);
+    buffer.advance(end);
+    return SETTLED;
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+async function writeTextRowFlushing(buffer: WriteBuffer, file: Pick<FileWriter, 'write'>, values: readonly CellValue[], hiveTypes: readonly string[], binary: readonly boolean[]): Promise<void> {
+  await buffer.flush();
+  const end = encodeRowInto(values, binary, buffer.bytes, buffer.at, buffer.bytes.length);
+  if (end >= 0) buffer.advance(end);
+  else await writeTextRow(file, values, hiveTypes, binary);
 }
 
 async function writeLargeRow(file: Pick<FileWriter, 'write'>, values: readonly CellValue[], hiveTypes: readonly string[]): Promise<void> {
