@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import type { CellValue } from '../src/core/change-event.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { binaryColumns, encodeRow } from '../src/sinks/hive-text-codec.ts';
-import { encodeRowInto } from '../src/sinks/hive-text-into.ts';
+import { encodeRowInto, RepeatedColumns } from '../src/sinks/hive-text-into.ts';
 import { textFormat } from '../src/sinks/row-file-format.ts';
 
 function encodedInto(values: CellValue[], types: string[]): Buffer {
@@ -106,6 +106,32 @@ describe('hive text rows encoded in place', () => {
     }
   });
 
+  it('gives the same bytes when columns keep their last value\'s bytes, whatever each row holds in them', () => {
+    const binary = binaryColumns(TYPES);
+    // Repeating columns of every kind: text, binary, and ones whose values change every row or never.
+    const repeated = new RepeatedColumns([0, 1, 2, 5, 7]);
+    const choices: CellValue[] = ['insert', 'update', '2024-01-01 00:00:00', '\\N\x01é😀', '', null, Buffer.from('raw\n'), 'insert'.slice(0, 3) + 'ert'];
+    const out = Buffer.alloc(1 << 16);
+    let at = 0;
+    const expected: Buffer[] = [];
+    for (let index = 0; index < 3000; index++) {
+      const row = randomRow(12);
+      for (const column of [0, 1, 5, 7]) if (random() < 0.8) row[column] = pick(choices);
+      if (random() < 0.3) row[2] = pick([Buffer.from([1, 2, 3]), null]);
+      const end = encodeRowInto(row, binary, out, at, out.length, repeated);
+      if (end < 0) {
+        // Full: the row gives -1 (the cache still right: it maps values to their bytes) and fits an empty buffer.
+        at = 0;
+        expected.length = 0;
+        index--;
+        continue;
+      }
+      expected.push(encodeRow(row, TYPES));
+      at = end;
+      assert.ok(out.subarray(0, at).equals(Buffer.concat(expected)), JSON.stringify(row));
+    }
+  });
+
   it('refuses a row of another width than the table, as encodeRow does', () => {
     const out = Buffer.alloc(64);
     assert.throws(() => encodeRowInto(['1', '2'], [false], out, 0, out.length), (error: Error & { code?: string }) => error.code === 'SLUICE_SCHEMA_UNSUPPORTED');
@@ -117,13 +143,17 @@ describe('hive text rows encoded in place', () => {
       const fs = new LocalFileSystem(root);
       const columns = TYPES.map((type, index) => ({ name: `c${index}`, type }));
       const rows: CellValue[][] = [];
-      for (let index = 0; index < 6000; index++) rows.push(randomRow(index % 500 === 0 ? 2000 : 40));
+      for (let index = 0; index < 6000; index++) {
+        const row = randomRow(index % 500 === 0 ? 2000 : 40);
+        if (index % 7 !== 0) row[6] = `2024-01-0${Math.floor(index / 1000)} 00:00:00`;
+        rows.push(row);
+      }
       // A row over the 256 KiB buffer (not split in pieces), and one over 1 MiB (in pieces), amid small rows.
       rows.splice(1000, 0, ['1', 'é'.repeat(200_000), Buffer.alloc(10, 1), null, Buffer.alloc(0), '', '2024-01-01 00:00:00', '\n']);
       rows.splice(3000, 0, ['2', 'x\x01'.repeat(600_000), Buffer.alloc(300_000, 0xfe), '€', null, 'b', '', '']);
       const file = await fs.create('/data/file');
       assert.ok(file.writeBuffer, 'the local file system gives its buffer to encoders');
-      const writer = textFormat.open(file, columns);
+      const writer = textFormat.open(file, columns, [1, 5, 6]);
       for (const row of rows) await writer.write(row);
       const expected = Buffer.concat(rows.map((row) => encodeRow(row, TYPES)));
       assert.equal(writer.bytesWritten, expected.length);

@@ -29,11 +29,45 @@ const BASE64_PAD = 0x3d;
 const NATIVE_BASE64_FROM = 1024;
 
 /**
+ * Text columns whose value is mostly the same as the row before's (the changelog's `_op`, `_ts`,
+ * `_pos`, `_source`, a third of a narrow row's bytes): for each, the last value and its bytes, copied
+ * instead of encoded again. A value that differs is encoded and kept (one small Buffer).
+ */
+export class RepeatedColumns {
+  private readonly last: CellValue[] = [];
+  private readonly bytes: Buffer[] = [];
+  /** By column index: whether the column is one of them. */
+  readonly has: boolean[] = [];
+
+  constructor(indexes: readonly number[]) {
+    for (const index of indexes) this.has[index] = true;
+  }
+
+  /** textInto, or the bytes of the column's last value when `text` is that value. */
+  textInto(index: number, text: string, out: Buffer, at: number, end: number): number {
+    if (text === this.last[index]) {
+      const bytes = this.bytes[index]!;
+      const length = bytes.length;
+      if (at + length >= end) return -1;
+      for (let offset = 0; offset < length; offset++) out[at++] = bytes[offset]!;
+      return at;
+    }
+    const start = at;
+    at = textInto(text, out, at, end);
+    if (at >= 0) {
+      this.last[index] = text;
+      this.bytes[index] = Buffer.from(out.subarray(start, at));
+    }
+    return at;
+  }
+}
+
+/**
  * Writes encodeRow(values, types)'s bytes into `out` from `at`, and returns the offset past them, or
  * -1 when the row may not fit before `end` (`out` past `at` may then hold part of it). `binary`:
  * binaryColumns(types).
  */
-export function encodeRowInto(values: readonly CellValue[], binary: readonly boolean[], out: Buffer, at: number, end: number): number {
+export function encodeRowInto(values: readonly CellValue[], binary: readonly boolean[], out: Buffer, at: number, end: number, repeated?: RepeatedColumns): number {
   if (values.length !== binary.length) {
     throw new SluiceError('SLUICE_SCHEMA_UNSUPPORTED', `a row of ${values.length} values does not fit a table of ${binary.length} columns`);
   }
@@ -48,7 +82,7 @@ export function encodeRowInto(values: readonly CellValue[], binary: readonly boo
     } else if (binary[index]) {
       at = base64Into(typeof value === 'string' ? Buffer.from(value, 'utf8') : value, out, at, end);
     } else if (typeof value === 'string') {
-      at = textInto(value, out, at, end);
+      at = repeated?.has[index] ? repeated.textInto(index, value, out, at, end) : textInto(value, out, at, end);
     } else {
       at = bytesInto(value, out, at, end);
     }

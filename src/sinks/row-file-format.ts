@@ -6,7 +6,7 @@ import type { CellValue } from '../core/change-event.ts';
 import { SETTLED } from '../core/settled.ts';
 import type { FileWriter, WriteBuffer } from '../filesystem/filesystem.ts';
 import { binaryColumns, encodeRowLine, encodeRowPieces, isLargeRow } from './hive-text-codec.ts';
-import { encodeRowInto } from './hive-text-into.ts';
+import { encodeRowInto, RepeatedColumns } from './hive-text-into.ts';
 
 export interface RowFileWriter {
   write(values: readonly CellValue[]): Promise<void>;
@@ -21,19 +21,24 @@ export interface RowFileFormat {
   readonly name: StorageFormat;
   /** Appended to data file names ('' for Hive text, '.parquet'). */
   readonly extension: string;
-  open(file: FileWriter, columns: readonly HiveColumn[]): RowFileWriter;
+  /**
+   * `repeating`: the indexes of columns whose value is mostly the same row after row (the changelog's
+   * metadata columns), which a format may keep encoded.
+   */
+  open(file: FileWriter, columns: readonly HiveColumn[], repeating?: readonly number[]): RowFileWriter;
 }
 
 /** Hive's default delimited text (LazySimpleSerDe with escaping). */
 export const textFormat: RowFileFormat = {
   name: 'text',
   extension: '',
-  open(file, columns) {
+  open(file, columns, repeating) {
     const types = columns.map((column) => column.type);
     const binary = binaryColumns(types);
     const buffer = file.writeBuffer;
+    if (buffer) return new TextRowWriter(file, buffer, types, binary, repeating ? new RepeatedColumns(repeating) : undefined);
     return {
-      write: buffer ? (values) => writeTextRowInto(buffer, file, values, types, binary) : (values) => writeTextRow(file, values, types, binary),
+      write: (values) => writeTextRow(file, values, types, binary),
       get bytesWritten() {
         return file.bytesWritten;
       },
@@ -42,6 +47,56 @@ export const textFormat: RowFileFormat = {
     };
   },
 };
+
+/**
+ * Rows encoded straight into the file's buffer (hive-text-into.ts); a row that does not fit what is
+ * left of it after a flush (a large row) goes through writeTextRow.
+ */
+class TextRowWriter implements RowFileWriter {
+  constructor(
+    private readonly file: FileWriter,
+    private readonly buffer: WriteBuffer,
+    private readonly types: readonly string[],
+    private readonly binary: readonly boolean[],
+    private readonly repeated: RepeatedColumns | undefined,
+  ) {}
+
+  get bytesWritten(): number {
+    return this.file.bytesWritten;
+  }
+
+  /** Not async: the common row costs no promise (see core/settled.ts). */
+  write(values: readonly CellValue[]): Promise<void> {
+    try {
+      if (this.encode(values)) return SETTLED;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.writeFlushing(values);
+  }
+
+  private encode(values: readonly CellValue[]): boolean {
+    const { buffer } = this;
+    const bytes = buffer.bytes;
+    const end = encodeRowInto(values, this.binary, bytes, buffer.at, bytes.length, this.repeated);
+    if (end < 0) return false;
+    buffer.advance(end);
+    return true;
+  }
+
+  private async writeFlushing(values: readonly CellValue[]): Promise<void> {
+    await this.buffer.flush();
+    if (!this.encode(values)) await writeTextRow(this.file, values, this.types, this.binary);
+  }
+
+  close(): Promise<void> {
+    return this.file.close();
+  }
+
+  abort(): Promise<void> {
+    return this.file.abort();
+  }
+}
 
 /** One row in Hive's text format; a large one in pieces, so that it is never held as a whole line. */
 export function writeTextRow(file: Pick<FileWriter, 'write'>, values: readonly CellValue[], hiveTypes: readonly string[], binary: readonly boolean[] = binaryColumns(hiveTypes)): Promise<void> {
@@ -52,28 +107,6 @@ export function writeTextRow(file: Pick<FileWriter, 'write'>, values: readonly C
     return Promise.reject(error);
   }
   return writeLargeRow(file, values, hiveTypes);
-}
-
-/**
- * One row in Hive's text format, encoded straight into the file's buffer (hive-text-into.ts); one
- * that does not fit what is left of it after a flush (a large row) goes through writeTextRow.
- */
-function writeTextRowInto(buffer: WriteBuffer, file: Pick<FileWriter, 'write'>, values: readonly CellValue[], hiveTypes: readonly string[], binary: readonly boolean[]): Promise<void> {
-  try {
-    const end = encodeRowInto(values, binary, buffer.bytes, buffer.at, buffer.bytes.length);
-    if (end < 0) return writeTextRowFlushing(buffer, file, values, hiveTypes, binary);
-    buffer.advance(end);
-    return SETTLED;
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
-
-async function writeTextRowFlushing(buffer: WriteBuffer, file: Pick<FileWriter, 'write'>, values: readonly CellValue[], hiveTypes: readonly string[], binary: readonly boolean[]): Promise<void> {
-  await buffer.flush();
-  const end = encodeRowInto(values, binary, buffer.bytes, buffer.at, buffer.bytes.length);
-  if (end >= 0) buffer.advance(end);
-  else await writeTextRow(file, values, hiveTypes, binary);
 }
 
 async function writeLargeRow(file: Pick<FileWriter, 'write'>, values: readonly CellValue[], hiveTypes: readonly string[]): Promise<void> {
