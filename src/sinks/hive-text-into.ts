@@ -99,7 +99,10 @@ function textInto(text: string, out: Buffer, at: number, end: number): number {
   if (at + 3 * length >= end) return -1;
   for (let index = 0; index < length; index++) {
     const code = text.charCodeAt(index);
-    if (code < 0x80) {
+    if (code > 0x0d && code < 0x80 && code !== ESCAPE) {
+      // The common character, printable ASCII: no table look-up.
+      out[at++] = code;
+    } else if (code < 0x80) {
       const escaped = ESCAPED[code]!;
       if (escaped === 0) {
         out[at++] = code;
