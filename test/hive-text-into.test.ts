@@ -110,7 +110,7 @@ describe('hive text rows encoded in place', () => {
     const binary = binaryColumns(TYPES);
     // Repeating columns of every kind: text, binary, and ones whose values change every row or never.
     const repeated = new RepeatedColumns([0, 1, 2, 5, 7]);
-    const choices: CellValue[] = ['insert', 'update', '2024-01-01 00:00:00', '\\N\x01é😀', '', null, Buffer.from('raw\n'), 'insert'.slice(0, 3) + 'ert'];
+    const choices: CellValue[] = ['insert', 'update', '2024-01-01 00:00:00', '\\N\x01é😀', '', null, Buffer.from('raw\n'), 'insert'.slice(0, 3) + 'ert', '€\n'.repeat(60), '€\n'.repeat(60) + 'a'];
     const out = Buffer.alloc(1 << 16);
     let at = 0;
     const expected: Buffer[] = [];

@@ -31,36 +31,45 @@ const NATIVE_BASE64_FROM = 1024;
 /**
  * Text columns whose value is mostly the same as the row before's (the changelog's `_op`, `_ts`,
  * `_pos`, `_source`, a third of a narrow row's bytes): for each, the last value and its bytes, copied
- * instead of encoded again. A value that differs is encoded and kept (one small Buffer).
+ * instead of encoded again. A value that differs is encoded and its bytes kept in the column's own
+ * small buffer (no allocation, so a column that changes every row costs little more than before).
  */
 export class RepeatedColumns {
-  private readonly last: CellValue[] = [];
-  private readonly bytes: Buffer[] = [];
+  private readonly last: (string | undefined)[] = [];
+  private readonly kept: Buffer[] = [];
+  private readonly keptLength: number[] = [];
   /** By column index: whether the column is one of them. */
   readonly has: boolean[] = [];
 
   constructor(indexes: readonly number[]) {
-    for (const index of indexes) this.has[index] = true;
+    for (const index of indexes) {
+      this.has[index] = true;
+      this.kept[index] = Buffer.allocUnsafe(KEPT_BYTES);
+    }
   }
 
   /** textInto, or the bytes of the column's last value when `text` is that value. */
   textInto(index: number, text: string, out: Buffer, at: number, end: number): number {
+    const kept = this.kept[index]!;
     if (text === this.last[index]) {
-      const bytes = this.bytes[index]!;
-      const length = bytes.length;
+      const length = this.keptLength[index]!;
       if (at + length >= end) return -1;
-      for (let offset = 0; offset < length; offset++) out[at++] = bytes[offset]!;
+      for (let offset = 0; offset < length; offset++) out[at++] = kept[offset]!;
       return at;
     }
     const start = at;
     at = textInto(text, out, at, end);
-    if (at >= 0) {
-      this.last[index] = text;
-      this.bytes[index] = Buffer.from(out.subarray(start, at));
-    }
+    const length = at - start;
+    // A longer value (or none that fitted) is not kept: the next row encodes it again.
+    this.last[index] = at >= 0 && length <= KEPT_BYTES ? text : undefined;
+    for (let offset = 0; offset < length && offset < KEPT_BYTES; offset++) kept[offset] = out[start + offset]!;
+    this.keptLength[index] = length;
     return at;
   }
 }
+
+// The bytes kept per repeating column: a GTID, a binlog file and offset, a table name.
+const KEPT_BYTES = 256;
 
 /**
  * Writes encodeRow(values, types)'s bytes into `out` from `at`, and returns the offset past them, or
