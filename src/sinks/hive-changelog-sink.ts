@@ -559,9 +559,7 @@ class TableWriter {
     const finalPath = joinPath(this.definition.location, path, name);
     const writer = this.format.open(await this.options.fs.create(stagingPath), this.definition.columns, this.repeating);
     const file: StagedFile = { writer, layoutVersion: this.layoutVersion, expired: false, expiry: undefined, stagingPath, finalPath, partition, set, firstSequence };
-    const { rollSeconds } = this.options;
-    // unref: an open file never keeps the process alive.
-    if (rollSeconds > 0) file.expiry = setTimeout(() => (file.expired = true), rollSeconds * 1000).unref();
+    if (this.options.rollSeconds > 0) expireAfter(file, this.options.rollSeconds * 1000);
     set.open.set(path, file);
     return file;
   }
@@ -637,6 +635,18 @@ class TableWriter {
     // a table may stay stopped for long: do not keep its dead files around until then.
     for (const path of staged) await fs.delete(path, false).catch(() => undefined);
   }
+}
+
+// The longest delay setTimeout takes: a longer one fires at once (Node's TimeoutOverflowWarning).
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Sets `file.expired` once `ms` have passed, in steps setTimeout can take; unref'd, an open file never keeps the process alive. */
+function expireAfter(file: StagedFile, ms: number): void {
+  const step = Math.min(ms, MAX_TIMER_MS);
+  file.expiry = setTimeout(() => {
+    if (ms > step) expireAfter(file, ms - step);
+    else file.expired = true;
+  }, step).unref();
 }
 
 /** A table that exists but is not a sluice changelog table is never written into. */
