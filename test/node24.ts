@@ -15,7 +15,7 @@ import { REPO_ROOT } from './helpers/servers.ts';
  * daemon; the demo below runs that daemon (binlog, routing, local warehouse, query) under Node 24 too.
  */
 export const UNIT_TESTS = [
-  'checkpoint', 'compaction', 'config', 'docker', 'docs-links', 'hive-catalog-ddl', 'hive-text-codec', 'kafka-config', 'kafka-formats', 'pipeline-loop', 'query', 'materialize', 'query-current', 'query-views',
+  'checkpoint', 'compaction', 'config', 'docker', 'docs-links', 'hive-catalog-ddl', 'hive-text-codec', 'hive-text-into', 'kafka-config', 'kafka-formats', 'pipeline-loop', 'query', 'materialize', 'query-current', 'query-views',
   'kafka-sink-config', 'local-filesystem', 'routing', 'schema-history', 'sink-roll', 'source-queue', 'sync-barrier', 'sync-job-config', 'sync-progress', 'table-gate', 'table-reset', 'type-evolution', 'type-mapping',
 ].map((name) => `test/${name}.test.ts`);
 

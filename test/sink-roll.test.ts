@@ -71,6 +71,12 @@ test('a file rolls once it has been open rollSeconds; every row is committed onc
   assert.deepEqual(ids, ['1', '2', '3', '4', '5', '6']);
 });
 
+test('an age past the longest timer (24.8 days) does not roll every file at once', async () => {
+  const { files, ids } = await writeAndCommit(1 << 30, 3_000_000, 5);
+  assert.equal(files.length, 1, files.join(', '));
+  assert.deepEqual(ids, ['1', '2', '3', '4', '5', '6']);
+});
+
 test('without size or age limits one file holds the checkpoint', async () => {
   const { files } = await writeAndCommit(1 << 30, 0, 0);
   assert.equal(files.length, 1);

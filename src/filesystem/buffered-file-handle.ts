@@ -8,11 +8,12 @@
 import type { FileHandle } from 'node:fs/promises';
 import { withPath } from '../core/local-disk.ts';
 import { SETTLED } from '../core/settled.ts';
+import type { WriteBuffer } from './filesystem.ts';
 
 // Large enough to keep syscalls rare, small enough that many open files stay cheap.
 const BUFFER_BYTES = 256 * 1024;
 
-export class BufferedFileHandle {
+export class BufferedFileHandle implements WriteBuffer {
   /** Allocated at the first write, so that an idle open file holds no buffer. */
   private buffer: Buffer | undefined;
   private pendingBytes = 0;
@@ -24,6 +25,20 @@ export class BufferedFileHandle {
     readonly handle: FileHandle,
     readonly file: string,
   ) {}
+
+  get bytes(): Buffer {
+    return (this.buffer ??= Buffer.allocUnsafe(BUFFER_BYTES));
+  }
+
+  get at(): number {
+    return this.pendingBytes;
+  }
+
+  /** Bytes an encoder wrote into `bytes` from `at` up to `end` (hive-text-into.ts): the row is written. */
+  advance(end: number): void {
+    this.written += end - this.pendingBytes;
+    this.pendingBytes = end;
+  }
 
   write(chunk: Buffer | string): Promise<void> {
     // The common write, a row that fits: no promise of its own (this runs once per row).

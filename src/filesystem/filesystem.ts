@@ -41,6 +41,23 @@ export interface FileWriter {
   /** Closes without caring about the content (the file is about to be deleted). */
   abort(): Promise<void>;
   readonly stream?: Writable;
+  /** The writer's own buffer, where an encoder may write rows in place (see WriteBuffer); absent: only `write`. */
+  readonly writeBuffer?: WriteBuffer;
+}
+
+/**
+ * A file's buffer, open to an encoder that writes its bytes in place: no string or Buffer per row,
+ * and nothing copied twice. Bytes go in at `at`, up to `bytes.length`; `advance` takes them.
+ */
+export interface WriteBuffer {
+  /** The buffer (the same one until the next flush). */
+  readonly bytes: Buffer;
+  /** Where the next bytes go. */
+  readonly at: number;
+  /** Takes the bytes written from `at` up to `end` as written to the file. */
+  advance(end: number): void;
+  /** Hands what is buffered to the file, so that `bytes` is empty (`at` 0) again. */
+  flush(): Promise<void>;
 }
 
 export function joinPath(...parts: string[]): string {

@@ -131,6 +131,10 @@ class LocalFileWriter implements FileWriter {
     return this.buffer.written;
   }
 
+  get writeBuffer(): BufferedFileHandle {
+    return this.buffer;
+  }
+
   write(chunk: Buffer | string): Promise<void> {
     return this.buffer.write(chunk);
   }

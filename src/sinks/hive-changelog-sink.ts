@@ -73,7 +73,12 @@ interface StagedFile {
   writer: RowFileWriter;
   /** The table's column layout when the file was opened; a file never changes layout. */
   layoutVersion: number;
-  openedAt: number;
+  /**
+   * Set once the file has been open rollSeconds, by a timer: the age is asked after every row, and a
+   * clock read per row was ~1% of the daemon's CPU.
+   */
+  expired: boolean;
+  expiry: NodeJS.Timeout | undefined;
   stagingPath: string;
   finalPath: string;
   partition: Record<string, string>;
@@ -269,7 +274,7 @@ class TableWriter {
   /** Not async: the common row (layout known, its file open) costs no promise (see core/settled.ts). */
   write(event: ChangeEvent, checkpointId: number, nextFileIndex: () => number): Promise<void> {
     try {
-      const layout = this.layoutByColumns.get(event.columns);
+      const layout = event.columns === this.lastColumns ? this.lastLayout : this.layoutOf(event.columns);
       if (layout && event.op === 'update' && this.movesKey(event)) return this.writeKeyMove(event, checkpointId, nextFileIndex);
       const file = layout && this.setOf(event.xid).open.get(this.partitionPathOf(event.commitTs));
       if (!file || file.layoutVersion !== this.layoutVersion) return this.writeOpening(event, checkpointId, nextFileIndex);
@@ -277,6 +282,19 @@ class TableWriter {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  // Rows come in runs of one column list (one per TableMap): its layout, without the WeakMap per row.
+  private lastColumns: readonly SourceColumn[] | undefined;
+  private lastLayout: number[] | undefined;
+
+  private layoutOf(columns: readonly SourceColumn[]): number[] | undefined {
+    const layout = this.layoutByColumns.get(columns);
+    if (layout) {
+      this.lastColumns = columns;
+      this.lastLayout = layout;
+    }
+    return layout;
   }
 
   /** A row whose layout is new, or whose file is to be opened (or rolled for a new layout) first. */
@@ -312,6 +330,12 @@ class TableWriter {
     await this.write(updated, checkpointId, nextFileIndex);
   }
 
+  /** The metadata columns whose value stays the same over a run of rows: all but the sequence (see valuesOf). */
+  private get repeating(): number[] {
+    const base = this.metadataOffset;
+    return [base, base + 1, base + 2, base + 4];
+  }
+
   /** The table's row: the event's values in the table's column order, then the metadata columns. */
   private valuesOf(event: ChangeEvent, layout: readonly number[]): CellValue[] {
     const image = event.after ?? event.before ?? [];
@@ -340,7 +364,7 @@ class TableWriter {
   private afterRow(file: StagedFile, bytesBefore: number): Promise<void> {
     this.rowsCounter?.add();
     this.bytesCounter?.add(file.writer.bytesWritten - bytesBefore);
-    if (file.writer.bytesWritten >= this.options.rollBytes || this.tooOld(file)) return this.roll(file);
+    if (file.writer.bytesWritten >= this.options.rollBytes || file.expired) return this.roll(file);
     return SETTLED;
   }
 
@@ -507,10 +531,6 @@ class TableWriter {
     return redirected;
   }
 
-  private tooOld(file: StagedFile): boolean {
-    return this.options.rollSeconds > 0 && performance.now() - file.openedAt >= this.options.rollSeconds * 1000;
-  }
-
   private setOf(xid: string | undefined): FileSet {
     if (xid === undefined) return this.main;
     let set = this.xaSets.get(xid);
@@ -524,6 +544,7 @@ class TableWriter {
   /** Closes a file early (size, age, layout change); it stays staged until the checkpoint. */
   private async roll(file: StagedFile): Promise<void> {
     file.set.open.delete(partitionPath(file.partition));
+    clearTimeout(file.expiry);
     await file.writer.close();
     file.set.closed.push(file);
   }
@@ -536,8 +557,9 @@ class TableWriter {
     const name = `${channel}.${jobId}.${checkpointId}-${nextFileIndex()}${this.format.extension}`;
     const stagingPath = joinPath(this.definition.location, STAGING_DIR, path, name);
     const finalPath = joinPath(this.definition.location, path, name);
-    const writer = this.format.open(await this.options.fs.create(stagingPath), this.definition.columns);
-    const file: StagedFile = { writer, layoutVersion: this.layoutVersion, openedAt: performance.now(), stagingPath, finalPath, partition, set, firstSequence };
+    const writer = this.format.open(await this.options.fs.create(stagingPath), this.definition.columns, this.repeating);
+    const file: StagedFile = { writer, layoutVersion: this.layoutVersion, expired: false, expiry: undefined, stagingPath, finalPath, partition, set, firstSequence };
+    if (this.options.rollSeconds > 0) expireAfter(file, this.options.rollSeconds * 1000);
     set.open.set(path, file);
     return file;
   }
@@ -545,6 +567,7 @@ class TableWriter {
   /** Closes (durably) every file of the set and returns them, the set emptied. */
   private static async closeAll(set: FileSet): Promise<StagedFile[]> {
     for (const file of set.open.values()) {
+      clearTimeout(file.expiry);
       await file.writer.close();
       set.closed.push(file);
     }
@@ -595,7 +618,10 @@ class TableWriter {
 
   async abort(): Promise<void> {
     for (const set of this.sets) {
-      for (const file of set.open.values()) await file.writer.abort();
+      for (const file of set.open.values()) {
+        clearTimeout(file.expiry);
+        await file.writer.abort();
+      }
       set.open.clear();
       set.closed.length = 0;
     }
@@ -609,6 +635,18 @@ class TableWriter {
     // a table may stay stopped for long: do not keep its dead files around until then.
     for (const path of staged) await fs.delete(path, false).catch(() => undefined);
   }
+}
+
+// The longest delay setTimeout takes: a longer one fires at once (Node's TimeoutOverflowWarning).
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Sets `file.expired` once `ms` have passed, in steps setTimeout can take; unref'd, an open file never keeps the process alive. */
+function expireAfter(file: StagedFile, ms: number): void {
+  const step = Math.min(ms, MAX_TIMER_MS);
+  file.expiry = setTimeout(() => {
+    if (ms > step) expireAfter(file, ms - step);
+    else file.expired = true;
+  }, step).unref();
 }
 
 /** A table that exists but is not a sluice changelog table is never written into. */
