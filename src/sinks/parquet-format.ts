@@ -32,6 +32,7 @@ import { SluiceError } from '../core/errors.ts';
 import type { FileWriter } from '../filesystem/filesystem.ts';
 import { columnKind, createColumnBuffer, lazyColumn, type ColumnBuffer, type ParsedValue } from './parquet-columns.ts';
 import type { RowFileFormat, RowFileWriter } from './row-file-format.ts';
+import { snappyCompress } from './snappy-compress.ts';
 import {
   booleanParser,
   dateParser,
@@ -268,6 +269,8 @@ class ParquetRowFileWriter implements RowFileWriter {
       writer: this.sink,
       schema: [{ name: 'hive_schema', num_children: this.plans.length }, ...this.plans.map((plan) => plan.element)],
       codec: options.codec ?? 'SNAPPY',
+      // The same bytes as hyparquet-writer's own, without its garbage (snappy-compress.ts).
+      compressors: { SNAPPY: snappyCompress },
       createdBy: CREATED_BY,
     });
   }
