@@ -29,6 +29,7 @@ import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { HiveColumn } from '../catalog/catalog.ts';
 import type { CellValue } from '../core/change-event.ts';
 import { SluiceError } from '../core/errors.ts';
+import { SETTLED } from '../core/settled.ts';
 import type { FileWriter } from '../filesystem/filesystem.ts';
 import { columnKind, createColumnBuffer, lazyColumn, type ColumnBuffer, type ParsedValue } from './parquet-columns.ts';
 import type { RowFileFormat, RowFileWriter } from './row-file-format.ts';
@@ -286,7 +287,19 @@ class ParquetRowFileWriter implements RowFileWriter {
     return this.reported;
   }
 
-  async write(values: readonly CellValue[]): Promise<void> {
+  write(values: readonly CellValue[]): Promise<void> {
+    // Not async: the common row only goes into the column buffers, and needs no promise of its own
+    // nor an await in the sink (core/settled.ts).
+    try {
+      if (!this.buffer(values)) return SETTLED;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.writeRowGroup();
+  }
+
+  /** Parses one row into the column buffers; true when the row group is full. */
+  private buffer(values: readonly CellValue[]): boolean {
     if (this.state !== 'open') {
       throw new SluiceError('SLUICE_FILESYSTEM', `write to ${this.file.path}, which is ${this.state === 'closed' ? 'closed' : 'unusable after an earlier error'}`, {
         context: { file: this.file.path },
@@ -331,7 +344,7 @@ class ParquetRowFileWriter implements RowFileWriter {
     // The first row group is kept small: until one is encoded, the compression ratio (so the size
     // estimate the sink rolls by) is a guess, and bytesWritten cannot take back an overestimate.
     const groupBytes = this.estimatedFlushed === 0 ? Math.min(this.rowGroupBytes, FIRST_ROW_GROUP_BYTES) : this.rowGroupBytes;
-    if (this.rows >= this.rowGroupRows || this.pendingBytes >= groupBytes) await this.writeRowGroup();
+    return this.rows >= this.rowGroupRows || this.pendingBytes >= groupBytes;
   }
 
   /** Encodes the buffered rows as one row group and hands its bytes to the FileWriter. */
