@@ -241,7 +241,8 @@ class BytesColumn implements ColumnBuffer {
         continue;
       }
       if (start !== viewStart || end !== viewEnd) {
-        view = this.bytes.subarray(start, end);
+        // A plain Uint8Array: a Buffer's subarray() is a heavier object, made per value here.
+        view = new Uint8Array(this.bytes.buffer, this.bytes.byteOffset + start, end - start);
         viewStart = start;
         viewEnd = end;
       }
