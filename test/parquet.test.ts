@@ -230,6 +230,37 @@ describe('parquetFormat, read back by DuckDB', () => {
       assert.deepEqual(await statistics('groups-of-3.parquet', group), await statistics(`group-${group}-alone.parquet`, 0), `row group ${group}`);
     }
 
+    // DECIMAL bytes are made by the writer and encoded unannotated: the statistics must still be the
+    // signed values (two's complement bytes compared unsigned would put -3.50 above 2.25).
+    const decimals: HiveColumn[] = [{ name: 'd', type: 'decimal(12,2)' }, { name: 'e', type: 'decimal(38,10)' }];
+    const decimalRows: CellValue[][] = [
+      ['1.00', '-5'],
+      ['-3.50', '12345678901234567890.5'],
+      ['2.25', null],
+      ['-0.01', '-9999999999999999999999999999.9999999999'],
+      [null, '0.0000000001'],
+      ['9999999999.99', '-1'],
+    ];
+    await writeRows(local, '/decimal-groups.parquet', decimals, decimalRows, createParquetFormat({ rowGroupRows: 3 }));
+    const decimalStatistics = (
+      await duck.runAndReadAll(
+        `SELECT path_in_schema, stats_min_value, stats_max_value FROM parquet_metadata('${join(dir, 'decimal-groups.parquet')}') ORDER BY row_group_id, column_id`,
+      )
+    )
+      .getRowObjects()
+      .map((row) => `${String(row.path_in_schema)} ${String(row.stats_min_value)}..${String(row.stats_max_value)}`);
+    assert.deepEqual(decimalStatistics, [
+      'd -3.50..2.25',
+      'e -5.0000000000..12345678901234567890.5000000000',
+      'd -0.01..9999999999.99',
+      'e -9999999999999999999999999999.9999999999..0.0000000001',
+    ]);
+    const schema = (await duck.runAndReadAll(`SELECT name, converted_type FROM parquet_schema('${join(dir, 'decimal-groups.parquet')}') WHERE name <> 'hive_schema'`)).getRowObjects();
+    assert.deepEqual(
+      schema.map((row) => `${String(row.name)} ${String(row.converted_type)}`),
+      ['d DECIMAL', 'e DECIMAL'],
+    );
+
     // Runs of the same text share their bytes in the buffer, across a NULL and a group boundary too.
     const text: HiveColumn[] = [{ name: 'id', type: 'int' }, { name: 's', type: 'string' }];
     const same = 'the same text';

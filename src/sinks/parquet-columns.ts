@@ -15,7 +15,7 @@ type ColumnSource = Parameters<ParquetWriter['write']>[0]['columnData'][number];
 export type EncodableColumn = ColumnSource['data'];
 
 /** How a column's values are held while its group fills. */
-export type ColumnKind = 'int32' | 'int64' | 'float' | 'double' | 'boolean' | 'bytes' | 'values';
+export type ColumnKind = 'int32' | 'int64' | 'float' | 'double' | 'boolean' | 'bytes' | 'decimal' | 'values';
 
 /** A parsed non-null cell: what a CellParser returns, or the raw bytes of a byte-array cell. */
 export type ParsedValue = number | bigint | string | Uint8Array | boolean;
@@ -35,11 +35,14 @@ export interface ColumnBuffer {
   values(rows: number): EncodableColumn;
   /** Empties the buffer for the next group, keeping its memory unless a huge value grew it. */
   reset(): void;
+  /** The group's least and greatest value, for a column whose encoded bytes do not sort as its values do. */
+  minMax?(): { min: bigint; max: bigint } | undefined;
 }
 
-/** Which of the buffers below holds a column of this physical type (decimals past 18 digits: 'values'). */
-export function columnKind(type: string, typeLength: number | undefined): ColumnKind {
-  switch (type) {
+/** Which of the buffers below holds a column stored as this schema element. */
+export function columnKind(element: { type?: string; type_length?: number; converted_type?: string }): ColumnKind {
+  if (element.type === 'FIXED_LEN_BYTE_ARRAY' && element.converted_type === 'DECIMAL') return 'decimal';
+  switch (element.type) {
     case 'INT32':
       return 'int32';
     case 'INT64':
@@ -52,14 +55,11 @@ export function columnKind(type: string, typeLength: number | undefined): Column
       return 'boolean';
     case 'BYTE_ARRAY':
       return 'bytes';
-    case 'FIXED_LEN_BYTE_ARRAY':
-      // A DECIMAL's unscaled value: a BigInt64Array holds it up to 8 bytes (18 digits).
-      return typeLength !== undefined && typeLength <= 8 ? 'int64' : 'values';
   }
   return 'values';
 }
 
-export function createColumnBuffer(kind: ColumnKind): ColumnBuffer {
+export function createColumnBuffer(kind: ColumnKind, typeLength = 0): ColumnBuffer {
   switch (kind) {
     case 'int32':
       return new FixedColumn((length) => new Int32Array(length));
@@ -73,6 +73,8 @@ export function createColumnBuffer(kind: ColumnKind): ColumnBuffer {
       return new BooleanColumn();
     case 'bytes':
       return new BytesColumn();
+    case 'decimal':
+      return new DecimalColumn(typeLength);
     case 'values':
       return new ValuesColumn();
   }
@@ -264,7 +266,73 @@ class BytesColumn implements ColumnBuffer {
   }
 }
 
-/** Values no typed array holds (decimals of 19 to 38 digits): kept as they are. */
+/**
+ * DECIMAL as Parquet stores it: the unscaled value in `typeLength` bytes, big-endian two's
+ * complement, made here as each row comes instead of by hyparquet-writer at encoding (which makes
+ * a BigInt per bit shift and an array per value). The bytes are handed over as fixed-length byte
+ * arrays of a column without the DECIMAL annotation (the file's schema has it: see
+ * ParquetRowFileWriter), so their minimum and maximum, which hyparquet-writer would compare as
+ * unsigned bytes, are the signed values kept here.
+ */
+class DecimalColumn implements ColumnBuffer {
+  private bytes: Uint8Array;
+  private rows = 0;
+  private readonly nulls = new Nulls();
+  private readonly scratch = new DataView(new ArrayBuffer(16));
+  private readonly scratchBytes = new Uint8Array(this.scratch.buffer);
+  private min: bigint | undefined;
+  private max: bigint | undefined;
+
+  constructor(private readonly typeLength: number) {
+    this.bytes = new Uint8Array(FIRST_ROWS * typeLength);
+  }
+
+  push(value: ParsedValue | null): void {
+    const row = this.rows++;
+    const at = row * this.typeLength;
+    if (at + this.typeLength > this.bytes.length) this.bytes = grow(this.bytes, at + this.typeLength);
+    this.nulls.set(row, value === null);
+    if (value === null) return;
+    if (typeof value !== 'bigint') throw new TypeError(`a decimal column was given a ${typeof value}`);
+    if (this.min === undefined || value < this.min) this.min = value;
+    if (this.max === undefined || value > this.max) this.max = value;
+    // The parser checked the precision, so the value fits in typeLength bytes: the lower ones of its
+    // 64-bit (or 128-bit) two's complement are the same.
+    if (this.typeLength <= 8) {
+      this.scratch.setBigInt64(8, value);
+    } else {
+      this.scratch.setBigInt64(0, value >> 64n);
+      this.scratch.setBigUint64(8, BigInt.asUintN(64, value));
+    }
+    const bytes = this.bytes;
+    const scratch = this.scratchBytes;
+    for (let index = 0, from = 16 - this.typeLength; index < this.typeLength; index++) bytes[at + index] = scratch[from + index]!;
+  }
+
+  values(rows: number): EncodableColumn {
+    const values = new Array<Uint8Array | null>(rows);
+    const flags = this.nulls.flags;
+    const hasNulls = this.nulls.count > 0;
+    for (let row = 0; row < rows; row++) {
+      values[row] = hasNulls && flags[row] === 1 ? null : new Uint8Array(this.bytes.buffer, this.bytes.byteOffset + row * this.typeLength, this.typeLength);
+    }
+    return values;
+  }
+
+  minMax(): { min: bigint; max: bigint } | undefined {
+    return this.min === undefined || this.max === undefined ? undefined : { min: this.min, max: this.max };
+  }
+
+  reset(): void {
+    this.rows = 0;
+    this.min = undefined;
+    this.max = undefined;
+    this.nulls.reset();
+    if (this.bytes.byteLength > KEEP_BYTES) this.bytes = new Uint8Array(FIRST_ROWS * this.typeLength);
+  }
+}
+
+/** Values no typed array holds: kept as they are. */
 class ValuesColumn implements ColumnBuffer {
   private array: (ParsedValue | null)[] = [];
 

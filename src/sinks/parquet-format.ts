@@ -173,6 +173,11 @@ function stringPlan(name: string): ColumnPlan {
   };
 }
 
+/** A DECIMAL column's element as hyparquet-writer encodes it: the fixed-length bytes, no annotation. */
+function withoutDecimal(element: SchemaElement): SchemaElement {
+  return { name: element.name, repetition_type: element.repetition_type, type: element.type, type_length: element.type_length };
+}
+
 /**
  * The Writer hyparquet-writer encodes into: a growing byte buffer whose content flush() hands to the
  * FileWriter. `offset` counts every byte of the file (the footer's offsets), `index` the bytes in
@@ -254,6 +259,8 @@ class ParquetRowFileWriter implements RowFileWriter {
   private state: 'open' | 'closed' | 'failed' = 'open';
   private readonly rowGroupRows: number;
   private readonly rowGroupBytes: number;
+  /** The schema the footer declares; row groups are encoded with DECIMAL unannotated (see the constructor). */
+  private readonly fileSchema: SchemaElement[];
 
   constructor(
     private readonly file: FileWriter,
@@ -263,12 +270,16 @@ class ParquetRowFileWriter implements RowFileWriter {
     this.plans = hiveColumns.map(planColumn);
     this.rowGroupRows = options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS;
     this.rowGroupBytes = options.rowGroupBytes ?? DEFAULT_ROW_GROUP_BYTES;
-    this.columns = this.plans.map((plan) => createColumnBuffer(columnKind(plan.element.type!, plan.element.type_length)));
+    this.columns = this.plans.map((plan) => createColumnBuffer(columnKind(plan.element), plan.element.type_length));
     this.scratch = new Array<ParsedValue | null>(this.plans.length);
     this.sink = new FileSinkWriter(file);
+    const root: SchemaElement = { name: 'hive_schema', num_children: this.plans.length };
+    this.fileSchema = [root, ...this.plans.map((plan) => plan.element)];
     this.parquet = new ParquetWriter({
       writer: this.sink,
-      schema: [{ name: 'hive_schema', num_children: this.plans.length }, ...this.plans.map((plan) => plan.element)],
+      // Row groups are encoded with DECIMAL columns as plain fixed-length byte arrays, whose bytes
+      // their column buffer made (parquet-columns.ts); the footer is written with the file's schema.
+      schema: [root, ...this.plans.map((plan) => (columnKind(plan.element) === 'decimal' ? withoutDecimal(plan.element) : plan.element))],
       codec: options.codec ?? 'SNAPPY',
       // The same bytes as hyparquet-writer's own, without its garbage (snappy-compress.ts).
       compressors: { SNAPPY: snappyCompress },
@@ -359,6 +370,7 @@ class ParquetRowFileWriter implements RowFileWriter {
     try {
       // write() encodes the whole group before it returns; only the flush to the file is awaited.
       const flushed = this.parquet.write({ columnData, rowGroupSize: rows, pageSize: PAGE_BYTES });
+      this.signedStatistics(columns);
       this.detachStatistics();
       for (const column of columns) column.reset();
       await flushed;
@@ -369,6 +381,18 @@ class ParquetRowFileWriter implements RowFileWriter {
     this.estimatedFlushed += estimated;
     // offset - 4: the file's leading magic is not row data.
     if (this.estimatedFlushed > 0) this.ratio = Math.max(0.05, (this.sink.offset - 4) / this.estimatedFlushed);
+  }
+
+  /** A DECIMAL column's minimum and maximum are its values, not its bytes compared unsigned. */
+  private signedStatistics(columns: readonly ColumnBuffer[]): void {
+    const chunks = this.parquet.row_groups.at(-1)?.columns ?? [];
+    for (const [index, column] of columns.entries()) {
+      const statistics = column.minMax === undefined ? undefined : chunks[index]?.meta_data?.statistics;
+      if (statistics === undefined) continue;
+      const minMax = column.minMax!();
+      statistics.min_value = minMax?.min;
+      statistics.max_value = minMax?.max;
+    }
   }
 
   /**
@@ -402,6 +426,7 @@ class ParquetRowFileWriter implements RowFileWriter {
     await this.writeRowGroup();
     try {
       // The footer: schema, row groups, column and offset indexes.
+      this.parquet.schema = this.fileSchema;
       await this.parquet.finish();
     } catch (error) {
       this.state = 'failed';
