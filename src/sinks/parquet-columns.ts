@@ -3,12 +3,13 @@
 //
 // Why not an array of parsed values per column: as JavaScript values a row group took many times its
 // plain size (a BigInt per 64-bit, decimal and timestamp cell, a string per text cell: 138 MiB of
-// heap for an 8 MiB group), they lived through enough scavenges to be promoted, and V8 grew the old
-// space past them and past the encoder's garbage (the daemon peaked at 268-288 MiB over the
-// benchmark's Parquet run against ~160 in text). Here a 64-bit cell is 8 bytes of a BigInt64Array,
-// a text cell its UTF-8 bytes in one growing buffer, and the buffers outlive the group, so filling a
-// group promotes nothing. Encoding still needs JavaScript values for some columns (byte arrays,
-// nullable columns); they are made for one column at a time, when hyparquet-writer asks for it.
+// heap for an 8 MiB group), they lived through enough scavenges to be promoted, and each group left
+// them in the old space as garbage, which V8 lets grow well past the live heap before it collects
+// (the daemon's peak over the benchmark's Parquet run was mostly such garbage: docs/benchmarks.md,
+// issue 18, third round). Here a 64-bit cell is 8 bytes of a BigInt64Array, a text cell its UTF-8
+// bytes in one growing buffer, and the buffers outlive the group, so filling a group promotes
+// nothing. Encoding still needs JavaScript values for some columns (byte arrays, nullable columns,
+// 64-bit values); they are made for one column at a time, when hyparquet-writer asks for it.
 import type { ParquetWriter } from 'hyparquet-writer';
 
 type ColumnSource = Parameters<ParquetWriter['write']>[0]['columnData'][number];
