@@ -16,7 +16,7 @@ import { REPO_ROOT } from './helpers/servers.ts';
  */
 export const UNIT_TESTS = [
   'checkpoint', 'compaction', 'config', 'docker', 'docs-links', 'hive-catalog-ddl', 'hive-text-codec', 'hive-text-into', 'kafka-config', 'kafka-formats', 'pipeline-loop', 'query', 'materialize', 'query-current', 'query-views',
-  'kafka-sink-config', 'local-filesystem', 'routing', 'schema-history', 'sink-roll', 'source-queue', 'sync-barrier', 'sync-job-config', 'sync-progress', 'table-gate', 'table-reset', 'type-evolution', 'type-mapping',
+  'kafka-sink-config', 'local-filesystem', 'routing', 'schema-history', 'sink-roll', 'snappy-compress', 'parquet-values', 'source-queue', 'sync-barrier', 'sync-job-config', 'sync-progress', 'table-gate', 'table-reset', 'type-evolution', 'type-mapping',
 ].map((name) => `test/${name}.test.ts`);
 
 const log = (line: string) => process.stdout.write(`${line}\n`);

@@ -205,6 +205,74 @@ describe('parquetFormat, read back by DuckDB', () => {
     }
   });
 
+  it('gives every row group its own values and statistics, though the next group reuses the column buffers', async () => {
+    // Groups of 3: the last one mixes NULLs with values. Each group's statistics must be those of
+    // the same rows written as a file of their own (a byte-array minimum is a view into a buffer
+    // the next group overwrites unless the writer copies it).
+    await writeRows(local, '/groups-of-3.parquet', COLUMNS, VALUES, createParquetFormat({ rowGroupRows: 3 }));
+    const rows = await readWithDuckDb(duck, join(dir, 'groups-of-3.parquet'));
+    assert.equal(rows.length, ROWS);
+    for (let row = 0; row < ROWS; row++) {
+      for (const [index, column] of COLUMNS.entries()) {
+        assert.deepEqual(duckText(column, rows[row]![column.name]), expected(column, VALUES[row]![index]!), `row ${row}, column ${column.name}`);
+      }
+    }
+    const statistics = async (file: string, group: number): Promise<string[]> =>
+      (
+        await duck.runAndReadAll(
+          `SELECT path_in_schema, stats_min_value, stats_max_value, stats_null_count FROM parquet_metadata('${join(dir, file)}') WHERE row_group_id = ${group} ORDER BY column_id`,
+        )
+      )
+        .getRowObjects()
+        .map((row) => JSON.stringify(row, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)));
+    for (let group = 0; group < 3; group++) {
+      await writeRows(local, `/group-${group}-alone.parquet`, COLUMNS, VALUES.slice(group * 3, group * 3 + 3));
+      assert.deepEqual(await statistics('groups-of-3.parquet', group), await statistics(`group-${group}-alone.parquet`, 0), `row group ${group}`);
+    }
+
+    // DECIMAL bytes are made by the writer and encoded unannotated: the statistics must still be the
+    // signed values (two's complement bytes compared unsigned would put -3.50 above 2.25).
+    const decimals: HiveColumn[] = [{ name: 'd', type: 'decimal(12,2)' }, { name: 'e', type: 'decimal(38,10)' }];
+    const decimalRows: CellValue[][] = [
+      ['1.00', '-5'],
+      ['-3.50', '12345678901234567890.5'],
+      ['2.25', null],
+      ['-0.01', '-9999999999999999999999999999.9999999999'],
+      [null, '0.0000000001'],
+      ['9999999999.99', '-1'],
+    ];
+    await writeRows(local, '/decimal-groups.parquet', decimals, decimalRows, createParquetFormat({ rowGroupRows: 3 }));
+    const decimalStatistics = (
+      await duck.runAndReadAll(
+        `SELECT path_in_schema, stats_min_value, stats_max_value FROM parquet_metadata('${join(dir, 'decimal-groups.parquet')}') ORDER BY row_group_id, column_id`,
+      )
+    )
+      .getRowObjects()
+      .map((row) => `${String(row.path_in_schema)} ${String(row.stats_min_value)}..${String(row.stats_max_value)}`);
+    assert.deepEqual(decimalStatistics, [
+      'd -3.50..2.25',
+      'e -5.0000000000..12345678901234567890.5000000000',
+      'd -0.01..9999999999.99',
+      'e -9999999999999999999999999999.9999999999..0.0000000001',
+    ]);
+    const schema = (await duck.runAndReadAll(`SELECT name, converted_type FROM parquet_schema('${join(dir, 'decimal-groups.parquet')}') WHERE name <> 'hive_schema'`)).getRowObjects();
+    assert.deepEqual(
+      schema.map((row) => `${String(row.name)} ${String(row.converted_type)}`),
+      ['d DECIMAL', 'e DECIMAL'],
+    );
+
+    // Runs of the same text share their bytes in the buffer, across a NULL and a group boundary too.
+    const text: HiveColumn[] = [{ name: 'id', type: 'int' }, { name: 's', type: 'string' }];
+    const same = 'the same text';
+    const runs: CellValue[][] = [same, same, 'other', null, 'other', 'other', same, same].map((value, id) => [String(id), value]);
+    await writeRows(local, '/runs.parquet', text, runs, createParquetFormat({ rowGroupRows: 3 }));
+    const read = await readWithDuckDb(duck, join(dir, 'runs.parquet'));
+    assert.deepEqual(
+      read.map((row) => row.s),
+      runs.map((row) => row[1]),
+    );
+  });
+
   it('merges files by row group: every value of every input, the statistics as written, one output per layout', async () => {
     const small = createParquetFormat({ rowGroupRows: 2 });
     const inputs = [[0, 3], [3, 6], [6, 9]].map(([from, to], index) => ({ path: `/merge/in-${index}.parquet`, rows: VALUES.slice(from, to) }));

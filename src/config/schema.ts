@@ -363,7 +363,7 @@ const sink = z.strictObject({
   parquet: z
     .strictObject({
       rowGroupRows: z.int().min(1).default(1_000_000),
-      // Bounds the memory of each open Parquet file (many times this while a group fills: parquet-format.ts).
+      // Bounds the memory of each open Parquet file (its group's column buffers, and the garbage of encoding it: parquet-format.ts).
       rowGroupBytes: z.int().min(64 * 1024).default(2 * 1024 * 1024),
       codec: z.enum(['SNAPPY', 'UNCOMPRESSED']).default('SNAPPY'),
     })

@@ -4,7 +4,7 @@
 // hyparquet, which has none). Why it, of the writers for Node:
 // - It writes incrementally to a sink: ParquetWriter.write() encodes one row group into a byte
 //   buffer and then calls the Writer's flush(), awaiting the promise it returns. So a file is never
-//   in memory: this module buffers one row group of parsed values, encodes it, hands the bytes to the
+//   in memory: this module buffers one row group in column buffers, encodes it, hands the bytes to the
 //   FileWriter (with its back-pressure), and starts the next. No temp file, no local path.
 // - It writes exactly what Hive's own Parquet writer writes where it matters: DECIMAL as
 //   FIXED_LEN_BYTE_ARRAY of the minimal length for the precision, from an unscaled BigInt (never a
@@ -29,8 +29,11 @@ import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { HiveColumn } from '../catalog/catalog.ts';
 import type { CellValue } from '../core/change-event.ts';
 import { SluiceError } from '../core/errors.ts';
+import { SETTLED } from '../core/settled.ts';
 import type { FileWriter } from '../filesystem/filesystem.ts';
+import { columnKind, createColumnBuffer, lazyColumn, type ColumnBuffer, type ParsedValue } from './parquet-columns.ts';
 import type { RowFileFormat, RowFileWriter } from './row-file-format.ts';
+import { snappyCompress } from './snappy-compress.ts';
 import {
   booleanParser,
   dateParser,
@@ -49,12 +52,11 @@ export interface ParquetFormatOptions {
   rowGroupRows?: number;
   /**
    * ... or once its values add up to this many bytes (as PLAIN encoding would store them,
-   * uncompressed). This bounds the memory of each open file: JavaScript values take many times
-   * their encoded size while a group fills (up to 17x measured: 138 MiB of heap for an 8 MiB group
-   * of test/helpers/wide-rows.ts), and encoding a group makes garbage again, which V8 lets the heap
-   * grow by before it collects. The daemon's peak RSS over the benchmark's 1M changes in Parquet:
-   * 430 MiB with 8 MiB groups, 419 with 4, 279 with 2 (docs/benchmarks.md), files 0.6% larger.
-   * Snappy compresses a 2 MiB group to about half a MiB on disk. Default 2 MiB.
+   * uncompressed). This bounds the memory of each open file: the group is held in column buffers of
+   * about that size (parquet-columns.ts), and encoding it makes garbage, which V8 lets the heap grow
+   * by before it collects. Snappy compresses a 2 MiB group to about half a MiB on disk. Default 2 MiB
+   * (docs/benchmarks.md, issue 18: with the group held as JavaScript values, 8 MiB groups peaked at
+   * 430 MiB in the daemon, 2 MiB ones at 279).
    */
   rowGroupBytes?: number;
   /** Default SNAPPY. */
@@ -171,6 +173,11 @@ function stringPlan(name: string): ColumnPlan {
   };
 }
 
+/** A DECIMAL column's element as hyparquet-writer encodes it: the fixed-length bytes, no annotation. */
+function withoutDecimal(element: SchemaElement): SchemaElement {
+  return { name: element.name, repetition_type: element.repetition_type, type: element.type, type_length: element.type_length };
+}
+
 /**
  * The Writer hyparquet-writer encodes into: a growing byte buffer whose content flush() hands to the
  * FileWriter. `offset` counts every byte of the file (the footer's offsets), `index` the bytes in
@@ -238,9 +245,10 @@ class ParquetRowFileWriter implements RowFileWriter {
   private readonly plans: ColumnPlan[];
   private readonly sink: FileSinkWriter;
   private readonly parquet: ParquetWriter;
-  private columns: unknown[][];
+  /** The buffered rows, column by column (parquet-columns.ts), reused from group to group. */
+  private readonly columns: ColumnBuffer[];
   /** One row's parsed values, reused from row to row. */
-  private readonly scratch: unknown[];
+  private readonly scratch: (ParsedValue | null)[];
   private rows = 0;
   /** Estimated plain-encoded bytes of the buffered rows. */
   private pendingBytes = 0;
@@ -251,6 +259,8 @@ class ParquetRowFileWriter implements RowFileWriter {
   private state: 'open' | 'closed' | 'failed' = 'open';
   private readonly rowGroupRows: number;
   private readonly rowGroupBytes: number;
+  /** The schema the footer declares; row groups are encoded with DECIMAL unannotated (see the constructor). */
+  private readonly fileSchema: SchemaElement[];
 
   constructor(
     private readonly file: FileWriter,
@@ -260,13 +270,19 @@ class ParquetRowFileWriter implements RowFileWriter {
     this.plans = hiveColumns.map(planColumn);
     this.rowGroupRows = options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS;
     this.rowGroupBytes = options.rowGroupBytes ?? DEFAULT_ROW_GROUP_BYTES;
-    this.columns = this.plans.map(() => []);
-    this.scratch = new Array<unknown>(this.plans.length);
+    this.columns = this.plans.map((plan) => createColumnBuffer(columnKind(plan.element), plan.element.type_length));
+    this.scratch = new Array<ParsedValue | null>(this.plans.length);
     this.sink = new FileSinkWriter(file);
+    const root: SchemaElement = { name: 'hive_schema', num_children: this.plans.length };
+    this.fileSchema = [root, ...this.plans.map((plan) => plan.element)];
     this.parquet = new ParquetWriter({
       writer: this.sink,
-      schema: [{ name: 'hive_schema', num_children: this.plans.length }, ...this.plans.map((plan) => plan.element)],
+      // Row groups are encoded with DECIMAL columns as plain fixed-length byte arrays, whose bytes
+      // their column buffer made (parquet-columns.ts); the footer is written with the file's schema.
+      schema: [root, ...this.plans.map((plan) => (columnKind(plan.element) === 'decimal' ? withoutDecimal(plan.element) : plan.element))],
       codec: options.codec ?? 'SNAPPY',
+      // The same bytes as hyparquet-writer's own, without its garbage (snappy-compress.ts).
+      compressors: { SNAPPY: snappyCompress },
       createdBy: CREATED_BY,
     });
   }
@@ -282,7 +298,19 @@ class ParquetRowFileWriter implements RowFileWriter {
     return this.reported;
   }
 
-  async write(values: readonly CellValue[]): Promise<void> {
+  write(values: readonly CellValue[]): Promise<void> {
+    // Not async: the common row only goes into the column buffers, and needs no promise of its own
+    // nor an await in the sink (core/settled.ts).
+    try {
+      if (!this.buffer(values)) return SETTLED;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.writeRowGroup();
+  }
+
+  /** Parses one row into the column buffers; true when the row group is full. */
+  private buffer(values: readonly CellValue[]): boolean {
     if (this.state !== 'open') {
       throw new SluiceError('SLUICE_FILESYSTEM', `write to ${this.file.path}, which is ${this.state === 'closed' ? 'closed' : 'unusable after an earlier error'}`, {
         context: { file: this.file.path },
@@ -309,33 +337,43 @@ class ParquetRowFileWriter implements RowFileWriter {
         parsed[index] = physical;
         bytes += plan.fixedBytes ?? 4 + (typeof physical === 'string' ? physical.length : (physical as Uint8Array).byteLength);
       } else if (plan.bytes === 'as-is') {
-        // A binlog value is a view into the packet it came in (64 KiB or more): buffered as it is,
-        // a row group of views held every packet its rows came from. A copy holds the value alone.
-        parsed[index] = value.byteLength < value.buffer.byteLength ? Buffer.from(value) : value;
+        // A binlog value is a view into the packet it came in (64 KiB or more); its column buffer
+        // copies the bytes, so the group does not hold the packets its rows came from.
+        parsed[index] = value;
         bytes += 4 + value.byteLength;
       } else {
         throw valueError(this.hiveColumns[index]!.name, this.hiveColumns[index]!.type, `0x${value.subarray(0, 40).toString('hex')}`, 'bytes arrived where text was expected');
       }
     }
-    for (let index = 0; index < plans.length; index++) this.columns[index]!.push(parsed[index]);
+    for (let index = 0; index < plans.length; index++) {
+      this.columns[index]!.push(parsed[index]!);
+      // The column has its own copy: a view into a packet must not stay here until the next row.
+      parsed[index] = null;
+    }
     this.rows++;
     this.pendingBytes += bytes;
     // The first row group is kept small: until one is encoded, the compression ratio (so the size
     // estimate the sink rolls by) is a guess, and bytesWritten cannot take back an overestimate.
     const groupBytes = this.estimatedFlushed === 0 ? Math.min(this.rowGroupBytes, FIRST_ROW_GROUP_BYTES) : this.rowGroupBytes;
-    if (this.rows >= this.rowGroupRows || this.pendingBytes >= groupBytes) await this.writeRowGroup();
+    return this.rows >= this.rowGroupRows || this.pendingBytes >= groupBytes;
   }
 
   /** Encodes the buffered rows as one row group and hands its bytes to the FileWriter. */
   private async writeRowGroup(): Promise<void> {
     if (this.rows === 0) return;
-    const columnData: ColumnSource[] = this.plans.map((plan, index) => ({ name: plan.element.name, data: this.columns[index]! }));
+    const rows = this.rows;
+    const columns = this.columns;
+    const columnData: ColumnSource[] = this.plans.map((plan, index) => ({ name: plan.element.name, data: lazyColumn(rows, () => columns[index]!.values(rows)) }));
     const estimated = this.pendingBytes;
-    this.columns = this.plans.map(() => []);
     this.rows = 0;
     this.pendingBytes = 0;
     try {
-      await this.parquet.write({ columnData, rowGroupSize: columnData[0]!.data.length, pageSize: PAGE_BYTES });
+      // write() encodes the whole group before it returns; only the flush to the file is awaited.
+      const flushed = this.parquet.write({ columnData, rowGroupSize: rows, pageSize: PAGE_BYTES });
+      this.signedStatistics(columns);
+      this.detachStatistics();
+      for (const column of columns) column.reset();
+      await flushed;
     } catch (error) {
       this.state = 'failed';
       throw this.encodeError(error);
@@ -343,6 +381,32 @@ class ParquetRowFileWriter implements RowFileWriter {
     this.estimatedFlushed += estimated;
     // offset - 4: the file's leading magic is not row data.
     if (this.estimatedFlushed > 0) this.ratio = Math.max(0.05, (this.sink.offset - 4) / this.estimatedFlushed);
+  }
+
+  /** A DECIMAL column's minimum and maximum are its values, not its bytes compared unsigned. */
+  private signedStatistics(columns: readonly ColumnBuffer[]): void {
+    const chunks = this.parquet.row_groups.at(-1)?.columns ?? [];
+    for (const [index, column] of columns.entries()) {
+      const statistics = column.minMax === undefined ? undefined : chunks[index]?.meta_data?.statistics;
+      if (statistics === undefined) continue;
+      const minMax = column.minMax!();
+      statistics.min_value = minMax?.min;
+      statistics.max_value = minMax?.max;
+    }
+  }
+
+  /**
+   * The group's byte-array minimum and maximum are views into the column buffers, which the next
+   * group overwrites, and they are written in the footer at close: each gets its own copy.
+   */
+  private detachStatistics(): void {
+    for (const chunk of this.parquet.row_groups.at(-1)?.columns ?? []) {
+      const statistics = chunk.meta_data?.statistics;
+      if (statistics === undefined) continue;
+      // new Uint8Array(view) copies; a Buffer's slice() would not.
+      if (statistics.min_value instanceof Uint8Array) statistics.min_value = new Uint8Array(statistics.min_value);
+      if (statistics.max_value instanceof Uint8Array) statistics.max_value = new Uint8Array(statistics.max_value);
+    }
   }
 
   private encodeError(error: unknown): unknown {
@@ -362,6 +426,7 @@ class ParquetRowFileWriter implements RowFileWriter {
     await this.writeRowGroup();
     try {
       // The footer: schema, row groups, column and offset indexes.
+      this.parquet.schema = this.fileSchema;
       await this.parquet.finish();
     } catch (error) {
       this.state = 'failed';
@@ -373,7 +438,7 @@ class ParquetRowFileWriter implements RowFileWriter {
 
   async abort(): Promise<void> {
     this.state = 'failed';
-    this.columns = [];
+    for (const column of this.columns) column.reset();
     await this.file.abort();
   }
 }

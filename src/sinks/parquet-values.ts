@@ -57,7 +57,10 @@ export function int64Parser(column: string, hiveType: string): CellParser {
  */
 export function decimalParser(column: string, hiveType: string, precision: number, scale: number): CellParser {
   const limit = 10n ** BigInt(precision);
+  const fastLimit = 10 ** precision;
   return (text) => {
+    const plain = plainDecimal(text, scale);
+    if (plain !== undefined && Math.abs(plain) < fastLimit) return BigInt(plain);
     const match = DECIMAL_TEXT.exec(text);
     if (!match || (match[2] === '' && (match[3] ?? '') === '')) throw valueError(column, hiveType, text, 'it is not a decimal number');
     const [, sign, whole = '', fraction = ''] = match;
@@ -74,6 +77,44 @@ export function decimalParser(column: string, hiveType: string, precision: numbe
     if (unscaled >= limit) throw valueError(column, hiveType, text, `it has more than ${precision - scale} integer digit${precision - scale === 1 ? '' : 's'}`);
     return sign === '-' ? -unscaled : unscaled;
   };
+}
+
+/**
+ * The unscaled value of the common decimal text ('-123.45': an optional minus, digits, and at most
+ * `scale` fractional digits after a point), as an exact number when it has at most 15 digits at the
+ * column's scale; undefined for anything else, which decimalParser's general path takes (or refuses).
+ * No RegExp match, substrings or digit string: this runs for every decimal cell.
+ */
+function plainDecimal(text: string, scale: number): number | undefined {
+  const length = text.length;
+  let at = text.charCodeAt(0) === 45 /* - */ ? 1 : 0;
+  const negative = at === 1;
+  const wholeStart = at;
+  let value = 0;
+  while (at < length) {
+    const digit = text.charCodeAt(at) - 48;
+    if (digit < 0 || digit > 9) break;
+    value = value * 10 + digit;
+    at++;
+  }
+  const wholeDigits = at - wholeStart;
+  if (wholeDigits === 0 || wholeDigits + scale > 15) return undefined;
+  let fractionDigits = 0;
+  if (at < length) {
+    if (text.charCodeAt(at) !== 46 /* . */) return undefined;
+    at++;
+    while (at < length) {
+      const digit = text.charCodeAt(at) - 48;
+      if (digit < 0 || digit > 9) return undefined;
+      value = value * 10 + digit;
+      fractionDigits++;
+      at++;
+    }
+    if (fractionDigits === 0 || fractionDigits > scale) return undefined;
+  }
+  for (let index = fractionDigits; index < scale; index++) value *= 10;
+  // -0 is 0: BigInt(-0) is 0n.
+  return negative ? -value : value;
 }
 
 export function floatParser(column: string, hiveType: string, single: boolean): CellParser {
@@ -131,6 +172,12 @@ export function timestampParser(column: string, hiveType: string): CellParser {
   let lastValue = 0n;
   return (text) => {
     if (text === lastText) return lastValue;
+    const fast = plainTimestamp(text);
+    if (fast !== undefined) {
+      lastText = text;
+      lastValue = fast;
+      return fast;
+    }
     const match = TIMESTAMP_TEXT.exec(text);
     if (!match) throw valueError(column, hiveType, text, "it is not a timestamp 'YYYY-MM-DD hh:mm:ss[.ffffff]'");
     const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
@@ -144,6 +191,48 @@ export function timestampParser(column: string, hiveType: string): CellParser {
     lastValue = value;
     return value;
   };
+}
+
+const digitAt = (text: string, at: number): number => {
+  const digit = text.charCodeAt(at) - 48;
+  return digit >= 0 && digit <= 9 ? digit : Number.NaN;
+};
+const twoDigits = (text: string, at: number): number => digitAt(text, at) * 10 + digitAt(text, at + 1);
+
+/**
+ * The microseconds of the common timestamp text, 'YYYY-MM-DD hh:mm:ss' with up to six fractional
+ * digits, a valid date and time from 1685 to 2255 (where seconds times a million is exact as a
+ * double); undefined for anything else, which timestampParser's general path takes (or
+ * refuses with its message). No RegExp match or substrings: this runs for every timestamp cell.
+ */
+function plainTimestamp(text: string): bigint | undefined {
+  const length = text.length;
+  if (length < 19 || length === 20 || length > 26) return undefined;
+  const separator = text.charCodeAt(10);
+  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || (separator !== 32 && separator !== 84) || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) {
+    return undefined;
+  }
+  const year = twoDigits(text, 0) * 100 + twoDigits(text, 2);
+  const month = twoDigits(text, 5);
+  const day = twoDigits(text, 8);
+  const hour = twoDigits(text, 11);
+  const minute = twoDigits(text, 14);
+  const second = twoDigits(text, 17);
+  // NaN (a non-digit) fails every comparison below.
+  if (!(year >= 1 && month >= 1 && month <= 12 && day >= 1 && hour <= 23 && minute <= 59 && second <= 59)) return undefined;
+  if (day > daysInMonth(year, month)) return undefined;
+  let micros = 0;
+  if (length > 19) {
+    if (text.charCodeAt(19) !== 46) return undefined;
+    for (let at = 20; at < 26; at++) {
+      const digit = at < length ? digitAt(text, at) : 0;
+      if (!(digit >= 0)) return undefined;
+      micros = micros * 10 + digit;
+    }
+  }
+  const seconds = daysFromCivil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
+  if (Math.abs(seconds) >= 9e9) return undefined;
+  return BigInt(seconds * 1_000_000 + micros);
 }
 
 /** 'YYYY-MM-DD' to days since 1970-01-01 (Parquet DATE). */
