@@ -62,7 +62,10 @@ const MAX_STATEMENT_IN_MESSAGE = 2_000;
 let hive: typeof HiveDriver;
 let types: typeof HiveDriver.thrift.TCLIService_types;
 async function loadHiveDriver(): Promise<void> {
-  hive ??= (await import('hive-driver')).default;
+  // The module's named exports: Node's import() of this CommonJS module also offers them as
+  // `default`, but tsx's (esbuild's) does not, since the module says `__esModule`.
+  const driver = (await import('hive-driver')) as unknown as typeof HiveDriver & { default?: typeof HiveDriver };
+  hive ??= driver.thrift ? driver : driver.default!;
   types ??= hive.thrift.TCLIService_types;
 }
 type HiveClientInstance = InstanceType<typeof HiveDriver.HiveClient>;
