@@ -1,10 +1,9 @@
-// The Parquet writer's Snappy compressor (src/sinks/snappy-compress.ts) writes into one reused buffer
-// instead of hyparquet-writer's growing ByteWriter: it must give byte for byte what hyparquet-writer's
-// own compressor gives (the files stay as they were), and decompress to its input.
+// The Parquet writer's Snappy compressor (src/sinks/snappy-compress.ts, the native snappy package
+// instead of hyparquet-writer's JavaScript one): what it writes must decompress to its input with the
+// Snappy reader of hyparquet (which `sluice query`'s DuckDB and Hive read alike: test/parquet.test.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { snappyUncompress } from 'hyparquet';
-import { snappyCompress as hyparquetSnappy } from 'hyparquet-writer/src/snappy.js';
 import { snappyCompress } from '../src/sinks/snappy-compress.ts';
 
 /** A deterministic pseudo-random byte source (xorshift), so a failure names an input that repeats. */
@@ -24,7 +23,7 @@ function bytes(length: number, seed: number, kind: 'random' | 'runs' | 'text' | 
   return out;
 }
 
-test('compresses byte for byte as hyparquet-writer does, and decompresses to the input', () => {
+test('decompresses to the input, and compresses what repeats', () => {
   // Around the 15-byte margin, the 60-byte literal tag, the 64 KiB copy offset, and the page size.
   const lengths = [0, 1, 4, 14, 15, 16, 59, 60, 61, 256, 257, 4096, 65535, 65536, 65537, 200_000, 1024 * 1024];
   for (const length of lengths) {
@@ -32,7 +31,7 @@ test('compresses byte for byte as hyparquet-writer does, and decompresses to the
       const input = bytes(length, length + kind.length, kind);
       assert.equal(input.length, length);
       const compressed = snappyCompress(input);
-      assert.deepEqual(Buffer.from(compressed), Buffer.from(hyparquetSnappy(input)), `${kind} input of ${length} bytes`);
+      if (kind === 'same' && length >= 4096) assert.ok(compressed.length < length / 10, `${kind} input of ${length} bytes is compressed`);
       const output = new Uint8Array(input.length);
       snappyUncompress(compressed, output);
       assert.deepEqual(Buffer.from(output), Buffer.from(input), `${kind} input of ${length} bytes round-trips`);

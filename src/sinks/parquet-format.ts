@@ -281,7 +281,7 @@ class ParquetRowFileWriter implements RowFileWriter {
       // their column buffer made (parquet-columns.ts); the footer is written with the file's schema.
       schema: [root, ...this.plans.map((plan) => (columnKind(plan.element) === 'decimal' ? withoutDecimal(plan.element) : plan.element))],
       codec: options.codec ?? 'SNAPPY',
-      // The same bytes as hyparquet-writer's own, without its garbage (snappy-compress.ts).
+      // Google's snappy through napi-rs, without the JavaScript compressor's garbage (snappy-compress.ts).
       compressors: { SNAPPY: snappyCompress },
       createdBy: CREATED_BY,
     });
