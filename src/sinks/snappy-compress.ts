@@ -6,5 +6,5 @@
 import { compressSync } from 'snappy';
 
 export function snappyCompress(input: Uint8Array): Uint8Array {
-  return compressSync(Buffer.from(input.buffer, input.byteOffset, input.byteLength));
+  return compressSync(input);
 }
