@@ -122,29 +122,6 @@ export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promi
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  const binlogToHiveJob = async (): Promise<BinlogToHiveJob> => {
-    const { BinlogToHiveJob } = await import('../pipeline/binlog-to-hive-job.ts');
-    const binlog = config as SluiceConfig;
-    return new BinlogToHiveJob({
-      connection: sourceConnection(binlog),
-      serverId: binlog.source.serverId,
-      start: toBinlogStart(binlog.source.start),
-      routing: config.routing,
-      ...hiveSettings(config, storage, leader),
-      capture: config.capture,
-      onTableError: config.sink.onTableError,
-      stateDir: store,
-      keepCheckpoints: config.checkpoint.keep,
-      checkpointIntervalMs: config.checkpoint.intervalSeconds * 1000,
-      maxQueuedEvents: config.runtime.maxQueuedEvents,
-      ...maintenanceSettings(config),
-      snapshot: config.snapshot,
-      logger,
-      metrics,
-      // The log goes to stdout: a terminal on stderr shows the snapshot's progress line instead of its periodic log lines.
-      ...(process.stderr.isTTY ? { progressTty: process.stderr } : {}),
-    });
-  };
   try {
     await withRetry(
       async () => {
@@ -154,7 +131,7 @@ export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promi
         if (config.checkpoint.store === 'hdfs') await store.probe();
         // Each attempt starts over from the newest checkpoint: recovery makes that exact.
         job = config.sink.kind === 'kafka' ? await binlogToKafkaJob(config, store, logger, metrics) : undefined;
-        job ??= config.source.kind === 'kafka' ? await kafkaJob(config as KafkaDaemonConfig, storage, store, logger, metrics, leader) : await binlogToHiveJob();
+        job ??= config.source.kind === 'kafka' ? await kafkaJob(config as KafkaDaemonConfig, storage, store, logger, metrics, leader) : await binlogToHiveJob(config as SluiceConfig, storage, store, logger, metrics, leader);
         if (stopping) job.requestStop();
         try {
           await job.run();
@@ -181,6 +158,30 @@ export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promi
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }
+}
+
+/** The binlog -> Hive job: the daemon's main job. */
+async function binlogToHiveJob(config: SluiceConfig, storage: ReturnType<typeof openStorage>, state: StateStore, logger: ReturnType<typeof createLogger>, metrics: SluiceMetrics, leader: Leadership | undefined): Promise<BinlogToHiveJob> {
+  const { BinlogToHiveJob } = await import('../pipeline/binlog-to-hive-job.ts');
+  return new BinlogToHiveJob({
+    connection: sourceConnection(config),
+    serverId: config.source.serverId,
+    start: toBinlogStart(config.source.start),
+    routing: config.routing,
+    ...hiveSettings(config, storage, leader),
+    capture: config.capture,
+    onTableError: config.sink.onTableError,
+    stateDir: state,
+    keepCheckpoints: config.checkpoint.keep,
+    checkpointIntervalMs: config.checkpoint.intervalSeconds * 1000,
+    maxQueuedEvents: config.runtime.maxQueuedEvents,
+    ...maintenanceSettings(config),
+    snapshot: config.snapshot,
+    logger,
+    metrics,
+    // The log goes to stdout: a terminal on stderr shows the snapshot's progress line instead of its periodic log lines.
+    ...(process.stderr.isTTY ? { progressTty: process.stderr } : {}),
+  });
 }
 
 /** The binlog -> Kafka job a `sink.kind: kafka` config describes (docs/kafka.md). */
