@@ -17,6 +17,25 @@ export function track(child: ChildProcess): ChildProcess {
   return child;
 }
 
+/**
+ * Follows a child's stdout and stderr together: `onLine` sees each whole line as it comes, and the
+ * function returned gives the last `keep` characters (for the message when the child fails).
+ */
+export function followOutput(child: ChildProcess, onLine: (line: string) => void, keep: number): () => string {
+  let output = '';
+  let partial = '';
+  const onData = (chunk: Buffer): void => {
+    const text = chunk.toString();
+    output = (output + text).slice(-keep);
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    lines.forEach(onLine);
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  return () => output;
+}
+
 export interface RunResult {
   code: number | null;
   seconds: number;

@@ -12,7 +12,7 @@ import { binlogHiveRecord } from '../src/pipeline/binlog-to-hive-record.ts';
 import type { FileSystem } from '../src/filesystem/filesystem.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { daemonConfigYaml } from '../test/helpers/daemon-config.ts';
-import { fmt, log, measure, run, sleep, track, type Measure } from './bench-process.ts';
+import { fmt, followOutput, log, measure, run, sleep, track, type Measure } from './bench-process.ts';
 import { binlogFiles, type LoadFigures } from './binlog-load.ts';
 import { CHECKPOINT_SECONDS, COMPILED, COMPILED_DIR, CPU_PROF, DAEMON_NODE_ARGS, KEEP, PROFILE_DIR, REPO, WORK_DIR } from './binlog-settings.ts';
 import { busiestProfile, formatProfile, type ProfileSummary } from './cpu-profile.ts';
@@ -250,8 +250,6 @@ export async function daemonRun(source: BenchSource, name: string, range: Range,
     }),
   );
   const sampler = new RssSampler(child.pid!);
-  let output = '';
-  let partial = '';
   let startupAt: number | undefined;
   // Each 'checkpoint committed' line: its id, its duration, and when it came (after the renames and partitions).
   const committed: { id: number; durationMs: number; at: number }[] = [];
@@ -261,15 +259,7 @@ export async function daemonRun(source: BenchSource, name: string, range: Range,
       committed.push({ id: Number(/"checkpoint":(\d+)/.exec(line)?.[1] ?? 0), durationMs: Number(/"durationMs":(\d+)/.exec(line)?.[1] ?? 0), at: performance.now() });
     }
   };
-  const onData = (chunk: Buffer): void => {
-    const text = chunk.toString();
-    output = (output + text).slice(-200_000);
-    const lines = (partial + text).split('\n');
-    partial = lines.pop() ?? '';
-    lines.forEach(onLine);
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  const output = followOutput(child, onLine, 200_000);
   let exitCode: number | null | undefined;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve((exitCode = code))));
 
@@ -285,8 +275,8 @@ export async function daemonRun(source: BenchSource, name: string, range: Range,
       checkpointId = record.id;
       break;
     }
-    if (exitCode !== undefined) throw new Error(`daemon exited with ${exitCode} before reaching ${endGtid}:\n${output.slice(-3000)}`);
-    if (Date.now() > deadline) throw new Error(`no checkpoint reached ${endGtid} (newest ${JSON.stringify(record?.source.position)}):\n${output.slice(-3000)}`);
+    if (exitCode !== undefined) throw new Error(`daemon exited with ${exitCode} before reaching ${endGtid}:\n${output().slice(-3000)}`);
+    if (Date.now() > deadline) throw new Error(`no checkpoint reached ${endGtid} (newest ${JSON.stringify(record?.source.position)}):\n${output().slice(-3000)}`);
     await sleep(25);
   }
   sampler.stop();

@@ -24,6 +24,7 @@ import { snapshotSettings } from '../src/config/schema.ts';
 import { daemonConfigYaml, LOCAL_STORAGE_YAML } from '../test/helpers/daemon-config.ts';
 import { serverFolder, startMariaDb } from '../test/servers/mariadb.ts';
 import { busiestProfile, formatProfile } from './cpu-profile.ts';
+import { followOutput } from './bench-process.ts';
 import { mib, pidFromFile, RssSampler } from './proc-stats.ts';
 import { checkEveryIdOnce } from './verify.ts';
 
@@ -221,23 +222,13 @@ async function runSampled(
   const runStarted = performance.now();
   const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const sampler = new RssSampler(child.pid!);
-  let output = '';
-  let partial = '';
-  const onData = (chunk: Buffer): void => {
-    const text = chunk.toString();
-    output = (output + text).slice(-100_000);
-    const lines = (partial + text).split('\n');
-    partial = lines.pop() ?? '';
-    lines.forEach(onLine);
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
+  const output = followOutput(child, onLine, 100_000);
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', resolve);
   });
   sampler.stop();
-  return { code, seconds: (performance.now() - runStarted) / 1000, peakRssMiB: sampler.peakMiB, output };
+  return { code, seconds: (performance.now() - runStarted) / 1000, peakRssMiB: sampler.peakMiB, output: output() };
 }
 
 /** The daemon with snapshot.mode: initial_only on a fresh workspace, then its Hive table read back. */
