@@ -50,14 +50,17 @@ export interface FileWriter {
  * and nothing copied twice. Bytes go in at `at`, up to `bytes.length`; `advance` takes them.
  */
 export interface WriteBuffer {
-  /** The buffer (the same one until the next flush). */
+  /** The buffer (the same one until the next makeRoom or flush). */
   readonly bytes: Buffer;
   /** Where the next bytes go. */
   readonly at: number;
   /** Takes the bytes written from `at` up to `end` as written to the file. */
   advance(end: number): void;
-  /** Hands what is buffered to the file, so that `bytes` is empty (`at` 0) again. */
-  flush(): Promise<void>;
+  /**
+   * Hands what is buffered to the file, so that `bytes` is empty (`at` 0) again, without waiting for
+   * that write (only for the one before it, whose error it rejects with).
+   */
+  makeRoom(): Promise<void>;
 }
 
 export function joinPath(...parts: string[]): string {

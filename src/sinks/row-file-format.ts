@@ -85,7 +85,7 @@ class TextRowWriter implements RowFileWriter {
   }
 
   private async writeFlushing(values: readonly CellValue[]): Promise<void> {
-    await this.buffer.flush();
+    await this.buffer.makeRoom();
     if (!this.encode(values)) await writeTextRow(this.file, values, this.types, this.binary);
   }
 
