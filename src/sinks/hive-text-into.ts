@@ -106,10 +106,23 @@ export function encodeRowInto(values: readonly CellValue[], binary: readonly boo
 function textInto(text: string, out: Buffer, at: number, end: number): number {
   const length = text.length;
   if (at + 3 * length >= end) return -1;
-  for (let index = 0; index < length; index++) {
+  // The common value, printable ASCII throughout: one test per char.
+  let index = 0;
+  for (; index < length; index++) {
+    const code = text.charCodeAt(index);
+    if (code <= 0x0d || code >= 0x80 || code === ESCAPE) break;
+    out[at + index] = code;
+  }
+  if (index === length) return at + length;
+  return textIntoFrom(text, index, out, at + index);
+}
+
+/** textInto's general case, from the first char that is not printable ASCII. */
+function textIntoFrom(text: string, from: number, out: Buffer, at: number): number {
+  const length = text.length;
+  for (let index = from; index < length; index++) {
     const code = text.charCodeAt(index);
     if (code > 0x0d && code < 0x80 && code !== ESCAPE) {
-      // The common character, printable ASCII: no table look-up.
       out[at++] = code;
     } else if (code < 0x80) {
       const escaped = ESCAPED[code]!;
