@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { executeCommits } from '../src/sinks/hive-commits.ts';
 import type { ChangeEvent } from '../src/core/change-event.ts';
+import type { FileWriter } from '../src/filesystem/filesystem.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { HiveChangelogSink } from '../src/sinks/hive-changelog-sink.ts';
 import { bySequence, readCommittedRows } from './helpers/warehouse.ts';
@@ -31,11 +32,8 @@ function change(sequence: number): ChangeEvent {
   };
 }
 
-async function writeAndCommit(rollBytes: number, rollSeconds: number, pauseMs: number) {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-roll-'));
-  const fs = new LocalFileSystem(join(dir, 'fs'));
-  const catalog = new LocalCatalog(join(dir, 'catalog'));
-  const sink = new HiveChangelogSink({
+function sinkOn(fs: LocalFileSystem, catalog: LocalCatalog, rollBytes: number, rollSeconds: number): HiveChangelogSink {
+  return new HiveChangelogSink({
     fs,
     catalog,
     warehouse: '/',
@@ -47,6 +45,13 @@ async function writeAndCommit(rollBytes: number, rollSeconds: number, pauseMs: n
     jobId: 'job',
     logger: pino({ level: 'silent' }),
   });
+}
+
+async function writeAndCommit(rollBytes: number, rollSeconds: number, pauseMs: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-roll-'));
+  const fs = new LocalFileSystem(join(dir, 'fs'));
+  const catalog = new LocalCatalog(join(dir, 'catalog'));
+  const sink = sinkOn(fs, catalog, rollBytes, rollSeconds);
   for (let sequence = 1; sequence <= 6; sequence++) {
     await sink.write({ database: 'ods', table: 't' }, change(sequence), 1);
     if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
@@ -80,4 +85,62 @@ test('an age past the longest timer (24.8 days) does not roll every file at once
 test('without size or age limits one file holds the checkpoint', async () => {
   const { files } = await writeAndCommit(1 << 30, 0, 0);
   assert.equal(files.length, 1);
+});
+
+/** A local file system whose writers' close waits for what `closing` gives (and fails, when that rejects). */
+class SlowClosingFileSystem extends LocalFileSystem {
+  closesStarted = 0;
+  constructor(
+    root: string,
+    private readonly closing: () => Promise<void>,
+  ) {
+    super(root);
+  }
+
+  override async create(path: string): Promise<FileWriter> {
+    const writer = await super.create(path);
+    const closing = this.closing;
+    const started = () => this.closesStarted++;
+    return Object.assign(Object.create(Object.getPrototypeOf(writer) as object) as FileWriter, writer, {
+      async close(): Promise<void> {
+        started();
+        await closing();
+        await writer.close();
+      },
+    });
+  }
+}
+
+test('the stream goes on while a rolled file is made durable; the checkpoint waits for it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-roll-'));
+  let open!: () => void;
+  const fs = new SlowClosingFileSystem(join(dir, 'fs'), () => gate);
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const catalog = new LocalCatalog(join(dir, 'catalog'));
+  const sink = sinkOn(fs, catalog, 200, 0);
+  // Rows 1-3 fill the first file past 200 bytes: it rolls, and its close hangs until `open`.
+  for (let sequence = 1; sequence <= 4; sequence++) await sink.write({ database: 'ods', table: 't' }, change(sequence), 1);
+  assert.equal(fs.closesStarted, 1, 'the first file rolled and its close began; the rows after it were written meanwhile');
+  let committed = false;
+  const preCommit = sink.preCommit().then((commits) => ((committed = true), commits));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(committed, false, 'the checkpoint does not go on before the rolled file is durable');
+  open();
+  await executeCommits(await preCommit, fs, catalog);
+  const rows = bySequence(await readCommittedRows(catalog, fs, 'ods', 't'));
+  assert.deepEqual(
+    rows.map((row) => row.id),
+    ['1', '2', '3', '4'],
+  );
+});
+
+test("a rolled file whose close fails fails the checkpoint's commit with that error", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-roll-'));
+  const failure = Object.assign(new Error('ENOSPC: no space left on device, fsync'), { code: 'ENOSPC' });
+  const fs = new SlowClosingFileSystem(join(dir, 'fs'), () => Promise.reject(failure));
+  const catalog = new LocalCatalog(join(dir, 'catalog'));
+  const sink = sinkOn(fs, catalog, 200, 0);
+  for (let sequence = 1; sequence <= 4; sequence++) await sink.write({ database: 'ods', table: 't' }, change(sequence), 1);
+  await assert.rejects(sink.preCommit(), { code: 'ENOSPC' });
+  await sink.abort();
 });
