@@ -14,7 +14,7 @@ import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { daemonConfigYaml } from '../test/helpers/daemon-config.ts';
 import { fmt, followOutput, log, measure, run, sleep, track, type Measure } from './bench-process.ts';
 import { binlogFiles, type LoadFigures } from './binlog-load.ts';
-import { CHECKPOINT_SECONDS, COMPILED, COMPILED_DIR, CPU_PROF, DAEMON_NODE_ARGS, KEEP, PROFILE_DIR, REPO, WORK_DIR } from './binlog-settings.ts';
+import { CHECKPOINT_SECONDS, COMPILED, COMPILED_DIR, CPU_PROF, DAEMON_NODE, DAEMON_NODE_ARGS, KEEP, PROFILE_DIR, REPO, WORK_DIR } from './binlog-settings.ts';
 import { busiestProfile, formatProfile, type ProfileSummary } from './cpu-profile.ts';
 import type { DecodeWorkerInput, DecodeWorkerOutput } from './decode-worker.ts';
 import { cpuSeconds, mib, pidFromFile, RssSampler } from './proc-stats.ts';
@@ -108,7 +108,7 @@ export async function decodeOnly(source: BenchSource, figures: LoadFigures, prof
   log(`(b${source.flavor.kind === 'mariadb' ? '' : `, ${source.flavor.label}`}) sluice BinlogSource from GTID ${input.startGtid}, counting change items ...`);
   const child = track(
     // From the tsc build, as the daemon runs, unless BENCH_COMPILED=0: tsx's loader cost (b) ~5% of its profile.
-    spawn(process.execPath, [...(COMPILED ? [] : ['--import', 'tsx']), ...nodeArgs(profileName), COMPILED ? join(COMPILED_DIR, 'bench/decode-worker.js') : join(REPO, 'bench/decode-worker.ts'), JSON.stringify(input)], {
+    spawn(DAEMON_NODE, [...(COMPILED ? [] : ['--import', 'tsx']), ...nodeArgs(profileName), COMPILED ? join(COMPILED_DIR, 'bench/decode-worker.js') : join(REPO, 'bench/decode-worker.ts'), JSON.stringify(input)], {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
@@ -243,7 +243,7 @@ export async function daemonRun(source: BenchSource, name: string, range: Range,
   const cpuBefore = { server: cpuSeconds(serverPid) ?? 0, servers: sink.servers.map((entry) => cpuSeconds(entry.pid) ?? 0) };
   const started = performance.now();
   const child = track(
-    spawn(process.execPath, [...DAEMON_NODE_ARGS, ...nodeArgs(`daemon-${name}`), daemonEntry(), 'run', '--config', configFile], {
+    spawn(DAEMON_NODE, [...DAEMON_NODE_ARGS, ...nodeArgs(`daemon-${name}`), daemonEntry(), 'run', '--config', configFile], {
       cwd: dir,
       env: { ...process.env, [PASSWORD_ENV]: server.password },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,7 @@
 // The binlog benchmarks' shared settings, read from the environment once: where they work under
 // .sluice/, how many rows the workload writes, and how the daemon and the measures run. bench:binlog
 // and bench:peers read the same variables, so one BENCH_ROWS sizes both alike.
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,4 +28,7 @@ export const KEEP = process.env.BENCH_KEEP === '1';
 export const DAEMON_NODE_ARGS = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg !== '');
 /** Run the daemon from JavaScript compiled by tsc (as the Docker image and systemd unit do) instead of through tsx. */
 export const COMPILED = process.env.BENCH_COMPILED !== '0';
+/** The node binary that runs (b), the daemon in (c)-(g); this process's own unless BENCH_NODE names another (e.g. the Node 24 production runs). */
+export const DAEMON_NODE = process.env.BENCH_NODE || process.execPath;
+export const DAEMON_NODE_VERSION = DAEMON_NODE === process.execPath ? process.version : execFileSync(DAEMON_NODE, ['--version'], { encoding: 'utf8' }).trim();
 export const COMPILED_DIR = join(SLUICE_DIR, 'bench-dist');

@@ -39,6 +39,8 @@
 //                           with tsc into .sluice/bench-dist and running it from there, as production does
 //                           (the default: tsx's loader costs start-up time and ~3% of the daemon's CPU)
 //   BENCH_DAEMON_NODE_ARGS  extra node flags for the daemon, e.g. '--max-old-space-size=96'
+//   BENCH_NODE              the node binary for (b) and the daemon (default: the one running the benchmark),
+//                           e.g. .sluice/node-24/bin/node (test/servers/node-fetch.ts), the Docker image's major
 //   BENCH_DAEMON_YAML       YAML appended to the daemon's config (c)-(g), e.g. 'runtime:\n  maxQueuedEvents: 10000'
 //   BENCH_VARIANTS=0        skip (e), (f) and (g) (they run on MariaDB only); BENCH_VARIANTS=e runs (e) alone (no JVMs)
 //   BENCH_HIVE=0            skip (g) only. On by default: HiveServer2 starts in ~5 s here, and it and
@@ -57,7 +59,7 @@ import { startHdfs, startHiveServer2, type HdfsServer, type HiveServer2 } from '
 import { children, fmt, log, table } from './bench-process.ts';
 import { load, type LoadFigures } from './binlog-load.ts';
 import { compile, daemonRun, decodeOnly, localSink, reference, wholeLoad, type DaemonFigures, type Range, type SinkSetup } from './binlog-measures.ts';
-import { CHECKPOINT_SECONDS, COMPILED, CPU_PROF, DAEMON_NODE_ARGS, KEEP, LARGE_ROWS, PROFILE_DIR, REFERENCE_COUNT, SLUICE_DIR, SMALL_ROWS, WORK_DIR } from './binlog-settings.ts';
+import { CHECKPOINT_SECONDS, COMPILED, CPU_PROF, DAEMON_NODE_ARGS, DAEMON_NODE_VERSION, KEEP, LARGE_ROWS, PROFILE_DIR, REFERENCE_COUNT, SLUICE_DIR, SMALL_ROWS, WORK_DIR } from './binlog-settings.ts';
 import { mib, pidFromFile } from './proc-stats.ts';
 import { sourceFlavor, sourceKindsSetting, startFresh, stopLeftover, type SourceFlavor } from './source-servers.ts';
 import { BENCH_DATABASE, BENCH_TABLE, subtractChecksum } from './workload.ts';
@@ -356,7 +358,7 @@ function printSource(summary: SourceSummary): void {
       `${figures.smallSeconds.toFixed(1)} s, the large one in ${figures.largeSeconds.toFixed(1)} s); binlog ${fmt(figures.binlog.bytes / 1048576, 1)} MiB in ${figures.binlog.files.length} files`,
   );
   console.log(
-    `b/a = ${json.ratios.bOverA.toFixed(3)}   c/a = ${json.ratios.cOverA.toFixed(3)}   (a = ${flavor.toolName}; checkpoint interval ${CHECKPOINT_SECONDS} s; daemon ${COMPILED ? 'compiled (tsc)' : 'bin/sluice.js (tsx)'}` +
+    `b/a = ${json.ratios.bOverA.toFixed(3)}   c/a = ${json.ratios.cOverA.toFixed(3)}   (a = ${flavor.toolName}; checkpoint interval ${CHECKPOINT_SECONDS} s; daemon ${COMPILED ? 'compiled (tsc)' : 'bin/sluice.js (tsx)'} on Node ${DAEMON_NODE_VERSION}` +
       `${DAEMON_NODE_ARGS.length ? ` with ${DAEMON_NODE_ARGS.join(' ')}` : ''}${CPU_PROF ? '; CPU PROFILING ON, timings inflated' : ''})`,
   );
   console.log(
@@ -466,6 +468,7 @@ async function main(): Promise<void> {
       cpuProfile: CPU_PROF,
       daemon: COMPILED ? 'compiled (tsc)' : 'bin/sluice.js (tsx)',
       daemonNodeArgs: DAEMON_NODE_ARGS,
+      daemonNode: DAEMON_NODE_VERSION,
       variants: mariadb?.variantKeys ?? [],
     },
     // MariaDB's figures stay at the top level, where earlier result files have them; MySQL's go under "mysql".
