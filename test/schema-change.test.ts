@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { LocalCatalog } from '../src/catalog/local-catalog.ts';
 import { LocalFileSystem } from '../src/filesystem/local-filesystem.ts';
 import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gtidBinlogPos, latestCheckpoint, makeWorkspace, metricsPort, runUntilCheckpoint, startDaemon, stopTableAndDaemon, waitForCaughtUp, waitForCheckpoint, withDaemon } from './helpers/daemon.ts';
 import { addAndDropColumnsMidStream } from './helpers/add-drop-column.ts';
@@ -116,6 +117,11 @@ test('a widening MODIFY is followed; an incompatible one stops that table alone,
   // The user's fix: the Hive column becomes a string (here through the local catalog), then a restart,
   // killed the instant it records a checkpoint in the middle of catching t up.
   await catalog.changeColumnType(tag, 't', 'd', 'string');
+  // How fast the daemon reads must not decide whether a checkpoint lands inside the catch-up: at
+  // ~700k changes/s its 150,000 rows fit in one 0.2 s interval. With a tick every 10 ms one is due at
+  // nearly every transaction boundary, so the catch-up's 20 transactions of t are recorded in steps.
+  writeFileSync(workspace.configFile, readFileSync(workspace.configFile, 'utf8').replace(/intervalSeconds: 0\.2$/m, 'intervalSeconds: 0.01'));
+  assert.match(readFileSync(workspace.configFile, 'utf8'), /intervalSeconds: 0\.01$/m);
   const catchingUp = startDaemon(workspace, server);
   let killedMidway = false;
   try {
