@@ -164,21 +164,11 @@ export async function runDaemon(config: SluiceConfig | KafkaDaemonConfig): Promi
 async function binlogToHiveJob(config: SluiceConfig, storage: ReturnType<typeof openStorage>, state: StateStore, logger: ReturnType<typeof createLogger>, metrics: SluiceMetrics, leader: Leadership | undefined): Promise<BinlogToHiveJob> {
   const { BinlogToHiveJob } = await import('../pipeline/binlog-to-hive-job.ts');
   return new BinlogToHiveJob({
-    connection: sourceConnection(config),
-    serverId: config.source.serverId,
-    start: toBinlogStart(config.source.start),
-    routing: config.routing,
+    ...binlogSettings(config),
     ...hiveSettings(config, storage, leader),
-    capture: config.capture,
     onTableError: config.sink.onTableError,
-    stateDir: state,
-    keepCheckpoints: config.checkpoint.keep,
-    checkpointIntervalMs: config.checkpoint.intervalSeconds * 1000,
-    maxQueuedEvents: config.runtime.maxQueuedEvents,
     ...maintenanceSettings(config),
-    snapshot: config.snapshot,
-    logger,
-    metrics,
+    ...loopSettings(config, state, logger, metrics),
     // The log goes to stdout: a terminal on stderr shows the snapshot's progress line instead of its periodic log lines.
     ...(process.stderr.isTTY ? { progressTty: process.stderr } : {}),
   });
@@ -189,19 +179,25 @@ async function binlogToKafkaJob(config: SluiceConfig | KafkaDaemonConfig, state:
   if (config.source.kind === 'kafka' || !config.sink.kafka) {
     throw new SluiceError('SLUICE_CONFIG_INVALID', 'sink.kind kafka takes the binlog as its source: a Kafka source (source.kind kafka) loads into Hive only');
   }
-  const binlog = config as SluiceConfig;
   const { BinlogToKafkaJob } = await import('../pipeline/binlog-to-kafka-job.ts');
   return new BinlogToKafkaJob({
-    connection: sourceConnection(binlog),
-    serverId: binlog.source.serverId,
-    start: toBinlogStart(binlog.source.start),
-    routing: binlog.routing,
-    capture: binlog.capture,
+    ...binlogSettings(config as SluiceConfig),
     kafka: config.sink.kafka,
     version: packageVersion(),
-    snapshot: binlog.snapshot,
     ...loopSettings(config, state, logger, metrics),
   });
+}
+
+/** What both binlog jobs take from `source:`, `routing:`, `capture:` and `snapshot:`. */
+function binlogSettings(config: SluiceConfig) {
+  return {
+    connection: sourceConnection(config),
+    serverId: config.source.serverId,
+    start: toBinlogStart(config.source.start),
+    routing: config.routing,
+    capture: config.capture,
+    snapshot: config.snapshot,
+  };
 }
 
 /** Joins the election and waits, as a standby, until this daemon leads; `onTakeover` when it stood by first. */
